@@ -1,0 +1,60 @@
+"""Errors raised on purpose by fluxpy; every one derives from :class:`FluxpyError`.
+
+Message texts are named constants so that tests and docs can refer to them.
+"""
+
+NON_SCALAR = (
+    "gradient needs a function that returns a real scalar (a Python number, a NumPy scalar or a 0-d array), "
+    "but {name} returned {what}. For a vector-valued function use fx.pullback(f, *args) and call "
+    "back(dy) with a cotangent of the output's shape, or fx.jacobian(f, *args)."
+)
+NO_ADJOINT = (
+    "fluxpy cannot differentiate {qualname}: it has no Python source to transform and no registered rule,\n"
+    "and a gradient has to flow through it. It was called at:\n"
+    "  {where}\n"
+    "Register a rule for it:\n\n"
+    "    @fx.adjoint({qualname})\n"
+    "    def {rulename}(x):\n"
+    "        y = {qualname}(x)\n"
+    "        def {pbname}(dy):\n"
+    "            return (dy * ...,)   # one entry per positional argument\n"
+    "        return y, {pbname}\n\n"
+    "or, if it has no derivative, mark it with fx.nograd({qualname})."
+)
+UNSUPPORTED_SYNTAX = "{what} is not supported by fluxpy{why}.\n  File \"{file}\", line {line}, column {col}\n    {source}{hint}"
+
+
+class FluxpyError(Exception):
+    """Base class of every error fluxpy raises on purpose."""
+
+
+class TransformError(FluxpyError):
+    """Source code that fluxpy cannot transform: names the file, line, column and source line.
+
+    ``file``, ``line`` and ``col`` are absolute (``line`` counts from 1 in the file, ``col`` from 0).
+    """
+
+    def __init__(self, message, *, file=None, line=None, col=None, source_line=None):
+        super().__init__(message)
+        self.file, self.line, self.col, self.source_line = file, line, col, source_line
+
+
+class NoAdjointError(FluxpyError):
+    """A callee with no source and no rule was asked for a gradient."""
+
+
+class NonScalarError(FluxpyError):
+    """``gradient`` was given a function whose output is not a real scalar."""
+
+
+class SourceError(TransformError):
+    """The source of a function could not be found (made by ``exec``, a C function, an interactive session)."""
+
+
+def unsupported(what, *, file, line, col, source_line, why="", hint=""):
+    """Build a :class:`TransformError` for an unsupported construct at a user location."""
+    message = UNSUPPORTED_SYNTAX.format(
+        what=what, why=f" ({why})" if why else "", file=file, line=line, col=col,
+        source=(source_line or "").strip(), hint=f"\n  Hint: {hint}" if hint else "",
+    )
+    return TransformError(message, file=file, line=line, col=col, source_line=source_line)

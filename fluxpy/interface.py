@@ -1,0 +1,175 @@
+"""The differentiation API: ``gradient``, ``withgradient``, ``pullback``, ``differentiable``, ...
+
+>>> import fluxpy as fx
+>>> fx.gradient(lambda x: 3 * x**2 + 2 * x + 1, 2.0)
+(14.0,)
+"""
+
+from collections import namedtuple
+
+import numpy as np
+
+from . import errors
+from .backend import is_array, xp_of
+from .rules.registry import adjoint, nograd
+from .runtime import call
+from .tangents import project
+
+WithGradient = namedtuple("WithGradient", ["val", "grad"])
+
+
+def pullback(f, *args, **kwargs):
+    """``(y, back)``: run ``f(*args, **kwargs)`` once; ``back(dy)`` gives one gradient per positional arg.
+
+    >>> import fluxpy as fx
+    >>> y, back = fx.pullback(lambda a, b: a * b, 2.0, 3.0)
+    >>> y, back(1.0)
+    (6.0, (3.0, 2.0))
+    """
+    y, pb = call(f, *args, **kwargs)
+
+    def back(dy):
+        return project_all(pb(dy)[1:], args)
+
+    return y, back
+
+
+def gradient(f, *args, **kwargs):
+    """Gradient of the real-scalar function ``f`` at ``args``: a tuple, one entry per positional argument.
+
+    >>> import numpy as np, fluxpy as fx
+    >>> fx.gradient(lambda x, y: np.sum((x - y) ** 2), np.array([2, 1]), np.array([2, 0]))
+    (array([0., 2.]), array([-0., -2.]))
+    """
+    y, pb = call(f, *args, **kwargs)
+    return project_all(pb(sensitivity(y, f))[1:], args)
+
+
+def withgradient(f, *args, **kwargs):
+    """``(val, grad)``: the value of ``f`` and its gradient, from one forward pass.
+
+    When ``f`` returns a tuple, its first element is differentiated and ``val`` is the whole tuple.
+
+    >>> import fluxpy as fx
+    >>> fx.withgradient(lambda x: x * x, 3.0)
+    WithGradient(val=9.0, grad=(6.0,))
+    """
+    y, pb = call(f, *args, **kwargs)
+    if type(y) is tuple:
+        seed = seed_first(y, f)
+    else:
+        seed = sensitivity(y, f)
+    return WithGradient(y, project_all(pb(seed)[1:], args))
+
+
+def project_all(grads, args):
+    """Project each gradient onto its argument (the API boundary)."""
+    return tuple(project(d, x) for d, x in zip(grads, args, strict=True))
+
+
+@adjoint(project_all)
+def project_all_rule(grads, args):
+    def project_all_pullback(dd):
+        return (dd, None)
+
+    return project_all(grads, args), project_all_pullback
+
+
+def seed_first(y, f):
+    """The seed for a tuple output whose first element is the loss (auxiliary outputs get none)."""
+    return (sensitivity(y[0], f),) + (None,) * (len(y) - 1)
+
+
+nograd(seed_first)
+
+
+def sensitivity(y, f=None):
+    """The seed cotangent ``1`` for a real scalar output, else a NonScalarError suggesting pullback/jacobian."""
+    if type(y) is float or type(y) is int:
+        return 1.0
+    if isinstance(y, (np.floating, np.integer)) and not isinstance(y, np.bool_):
+        return y.dtype.type(1)
+    if is_array(y) and y.ndim == 0 and y.dtype.kind in "fiu":
+        xp = xp_of(y)
+        return xp.ones((), dtype=y.dtype if y.dtype.kind == "f" else np.float64)
+    name = getattr(f, "__qualname__", None) or repr(f)
+    if is_array(y):
+        what = f"an array of shape {y.shape} and dtype {y.dtype}"
+    else:
+        what = f"a value of type {type(y).__name__}"
+    raise errors.NonScalarError(errors.NON_SCALAR.format(name=name, what=what))
+
+
+nograd(sensitivity)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# marking code
+
+
+def differentiable(f):
+    """Decorator: transform ``f`` now (unsupported code fails here) and return it, callable as before.
+
+    >>> import fluxpy as fx
+    >>> @fx.differentiable
+    ... def square(x):
+    ...     return x * x
+    >>> square(3.0), fx.gradient(square, 3.0)
+    (9.0, (6.0,))
+    """
+    from .transform.cache import forward_function
+
+    forward_function(f)
+    return f
+
+
+def adjoint_source(f):
+    """The generated forward and pullback Python source for ``f`` (valid Python).
+
+    >>> import fluxpy as fx
+    >>> src = fx.adjoint_source(lambda x: x * x)
+    >>> "def " in src and "pullback" in src
+    True
+    """
+    from .transform.cache import generated_source
+
+    return generated_source(f)
+
+
+def dropgrad(x):
+    """``x``, through which no gradient flows back.
+
+    >>> import fluxpy as fx
+    >>> fx.gradient(lambda x: x * fx.dropgrad(x), 3.0)
+    (3.0,)
+    """
+    return x
+
+
+@adjoint(dropgrad)
+def dropgrad_rule(x):
+    def dropgrad_pullback(dy):
+        return (None,)
+
+    return x, dropgrad_pullback
+
+
+def checkpointed(f, *args):
+    """``f(*args)``; its pullback recomputes ``f``'s forward pass instead of keeping it in memory.
+
+    >>> import fluxpy as fx
+    >>> fx.gradient(lambda x: fx.checkpointed(lambda t: t * t, x), 3.0)
+    (6.0,)
+    """
+    return f(*args)
+
+
+@adjoint(checkpointed)
+def checkpointed_rule(f, *args):
+    y = f(*args)
+
+    def checkpointed_pullback(dy):
+        _, pb = call(f, *args)
+        return pb(dy)
+
+    return y, checkpointed_pullback

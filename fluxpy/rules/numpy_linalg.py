@@ -1,0 +1,679 @@
+"""Rules for NumPy linear algebra: products, einsum, traces and diagonals, and ``np.linalg``.
+
+Matrix rules work on stacks (the last two axes) and undo batch broadcasting with ``unbroadcast``. Rules
+for symmetric inputs (``cholesky``, ``eigh``, ``eigvalsh``) return the symmetrized cotangent: the gradient
+along symmetric perturbations, as in JAX. Formulas: Giles 2008 ("An extended collection of matrix derivative
+results"), Murray 2016 ("Differentiation of the Cholesky decomposition", eq. 10), Seeger et al. 2017.
+
+>>> import numpy as np
+>>> y, back = matmul_rule(np.eye(2), np.array([1.0, 2.0]))
+>>> back(np.array([1.0, 0.0]))[1]
+array([1., 0.])
+"""
+
+import operator
+import string
+
+import numpy as np
+
+from ..backend import xp_of
+from .helpers import shape_of, unbroadcast
+from .numpy_indexing import _nones, _options
+from .registry import adjoint, nograd, register_method
+
+# ---------------------------------------------------------------------------------------------------------
+# bookkeeping (never differentiated)
+
+
+@nograd
+def _ndim(x):
+    return len(shape_of(x))
+
+
+@nograd
+def _size(x):
+    return int(np.prod(shape_of(x)))
+
+
+@nograd
+def _float_dtype(*xs):
+    """The float dtype for constants mixed with ``xs`` (float32 stays float32; ints give float64)."""
+    dtype = np.result_type(*[getattr(x, "dtype", np.float64) for x in xs])
+    return dtype if dtype.kind in "fc" else np.dtype(np.float64)
+
+
+@nograd
+def _plus_shape(x, extra):
+    """``x``'s shape followed by ``extra``."""
+    return tuple(shape_of(x)) + tuple(extra)
+
+
+@nograd
+def _unsupported(message):
+    raise NotImplementedError(message)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# matmul, dot, vdot, inner, outer, tensordot, kron
+
+
+@adjoint(operator.matmul, np.matmul, np.linalg.matmul)
+def matmul_rule(a, b):
+    xp = xp_of(a, b)
+
+    def matmul_pullback(dy):
+        if _ndim(a) == 1 and _ndim(b) == 1:
+            return (dy * b, dy * a)
+        a2 = a
+        b2 = b
+        dy2 = dy
+        if _ndim(a) == 1:
+            a2 = a[None, :]
+            dy2 = dy2[..., None, :]
+        if _ndim(b) == 1:
+            b2 = b[:, None]
+            dy2 = dy2[..., None]
+        da = unbroadcast(xp.matmul(dy2, xp.swapaxes(b2, -1, -2)), a2)
+        db = unbroadcast(xp.matmul(xp.swapaxes(a2, -1, -2), dy2), b2)
+        return (xp.reshape(da, shape_of(a)), xp.reshape(db, shape_of(b)))
+
+    return xp.matmul(a, b), matmul_pullback
+
+
+@nograd
+def _tensordot_plan(a_ndim, b_ndim, axes):
+    """``(axes for da, axes for db, perm_a, perm_b)`` for ``y = np.tensordot(a, b, axes)``.
+
+    ``da = transpose(tensordot(dy, b, axes_da), perm_a)``,
+    ``db = transpose(tensordot(a, dy, axes_db), perm_b)``.
+    """
+    if isinstance(axes, (int, np.integer)):
+        axa, axb = list(range(a_ndim - axes, a_ndim)), list(range(int(axes)))
+    else:
+        axa, axb = axes
+        axa = [axa] if isinstance(axa, (int, np.integer)) else list(axa)
+        axb = [axb] if isinstance(axb, (int, np.integer)) else list(axb)
+        axa, axb = [int(i) % a_ndim for i in axa], [int(i) % b_ndim for i in axb]
+    a_free = [i for i in range(a_ndim) if i not in axa]
+    b_free = [i for i in range(b_ndim) if i not in axb]
+    y_a = list(range(len(a_free)))
+    y_b = list(range(len(a_free), len(a_free) + len(b_free)))
+    # tensordot keeps each operand's free axes in their natural order
+    da_axes = a_free + [axa[axb.index(j)] for j in sorted(axb)]
+    db_axes = [axb[axa.index(i)] for i in sorted(axa)] + b_free
+    perm_a = tuple(int(i) for i in np.argsort(da_axes))
+    perm_b = tuple(int(i) for i in np.argsort(db_axes))
+    return (y_b, b_free), (a_free, y_a), perm_a, perm_b
+
+
+def _tensordot_cotangents(dy, a, b, plan):
+    """``(da, db)`` for ``y = tensordot(a, b, ...)`` given its ``_tensordot_plan``."""
+    xp = xp_of(a, b)
+    da = xp.transpose(xp.tensordot(dy, b, axes=plan[0]), plan[2])
+    db = xp.transpose(xp.tensordot(a, dy, axes=plan[1]), plan[3])
+    return (da, db)
+
+
+@adjoint(np.tensordot, np.linalg.tensordot)
+def tensordot_rule(a, b, *rest, **kwargs):
+    (axes,) = _options(rest, kwargs, ("axes", 2))
+    xp = xp_of(a, b)
+    plan = _tensordot_plan(_ndim(a), _ndim(b), axes)
+
+    def tensordot_pullback(dy):
+        return _tensordot_cotangents(dy, a, b, plan) + _nones(rest)
+
+    return xp.tensordot(a, b, axes=axes), tensordot_pullback
+
+
+@adjoint(np.dot)
+def dot_rule(a, b):
+    xp = xp_of(a, b)
+    scalar = _ndim(a) == 0 or _ndim(b) == 0
+    plan = None
+    if not scalar:
+        plan = _tensordot_plan(_ndim(a), _ndim(b), ([_ndim(a) - 1], [max(_ndim(b) - 2, 0)]))
+
+    def dot_pullback(dy):
+        if scalar:
+            return (unbroadcast(dy * b, a), unbroadcast(dy * a, b))
+        return _tensordot_cotangents(dy, a, b, plan)
+
+    return xp.dot(a, b), dot_pullback
+
+
+register_method("dot", dot_rule)
+
+
+@adjoint(np.inner)
+def inner_rule(a, b):
+    xp = xp_of(a, b)
+    scalar = _ndim(a) == 0 or _ndim(b) == 0
+    plan = None
+    if not scalar:
+        plan = _tensordot_plan(_ndim(a), _ndim(b), ([_ndim(a) - 1], [_ndim(b) - 1]))
+
+    def inner_pullback(dy):
+        if scalar:
+            return (unbroadcast(dy * b, a), unbroadcast(dy * a, b))
+        return _tensordot_cotangents(dy, a, b, plan)
+
+    return xp.inner(a, b), inner_pullback
+
+
+@adjoint(np.vdot)
+def vdot_rule(a, b):
+    """Real inputs: ``vdot(a, b) == sum(a.ravel() * b.ravel())``."""
+    xp = xp_of(a, b)
+
+    def vdot_pullback(dy):
+        da = unbroadcast(xp.reshape(dy * b, shape_of(a)), a)
+        db = unbroadcast(xp.reshape(dy * a, shape_of(b)), b)
+        return (da, db)
+
+    return xp.vdot(a, b), vdot_pullback
+
+
+@adjoint(np.outer, np.linalg.outer)
+def outer_rule(a, b):
+    xp = xp_of(a, b)
+
+    def outer_pullback(dy):
+        da = xp.reshape(xp.matmul(dy, xp.reshape(b, (_size(b),))), shape_of(a))
+        db = xp.reshape(xp.matmul(xp.reshape(a, (_size(a),)), dy), shape_of(b))
+        return (unbroadcast(da, a), unbroadcast(db, b))
+
+    return xp.outer(a, b), outer_pullback
+
+
+@nograd
+def _kron_plan(a_shape, b_shape):
+    """Padded shapes, the interleaved shape of ``dy`` and the einsum specs of ``da`` and ``db``."""
+    nd = max(len(a_shape), len(b_shape))
+    sa = (1,) * (nd - len(a_shape)) + tuple(a_shape)
+    sb = (1,) * (nd - len(b_shape)) + tuple(b_shape)
+    p, q = string.ascii_letters[:nd], string.ascii_letters[nd : 2 * nd]
+    interleaved = "".join(p[i] + q[i] for i in range(nd))
+    dy_shape = tuple(n for i in range(nd) for n in (sa[i], sb[i]))
+    return sa, sb, dy_shape, f"{interleaved},{q}->{p}", f"{interleaved},{p}->{q}"
+
+
+@adjoint(np.kron)
+def kron_rule(a, b):
+    xp = xp_of(a, b)
+    sa, sb, dy_shape, spec_a, spec_b = _kron_plan(shape_of(a), shape_of(b))
+
+    def kron_pullback(dy):
+        dy4 = xp.reshape(dy, dy_shape)
+        da = xp.einsum(spec_a, dy4, xp.reshape(b, sb))
+        db = xp.einsum(spec_b, dy4, xp.reshape(a, sa))
+        return (unbroadcast(xp.reshape(da, shape_of(a)), a), unbroadcast(xp.reshape(db, shape_of(b)), b))
+
+    return xp.kron(a, b), kron_pullback
+
+
+@adjoint(np.cross)
+def cross_rule(a, b, *rest, **kwargs):
+    """3-vectors along ``axis`` (default last): ``da = cross(b, dy)``, ``db = cross(dy, a)``."""
+    axisa, axisb, axisc, axis = _options(
+        rest, kwargs, ("axisa", -1), ("axisb", -1), ("axisc", -1), ("axis", None)
+    )
+    xp = xp_of(a, b)
+    y = xp.cross(a, b, axisa, axisb, axisc, axis)
+    if axis is None:
+        axis = _cross_axis(axisa, axisb, axisc)
+
+    def cross_pullback(dy):
+        if shape_of(a)[axis] != 3 or shape_of(b)[axis] != 3:
+            _unsupported("the gradient of np.cross is implemented for 3-vectors only")
+        da = unbroadcast(xp.cross(b, dy, axis=axis), a)
+        db = unbroadcast(xp.cross(dy, a, axis=axis), b)
+        return (da, db) + _nones(rest)
+
+    return y, cross_pullback
+
+
+@nograd
+def _cross_axis(axisa, axisb, axisc):
+    if not axisa == axisb == axisc:
+        raise NotImplementedError("the gradient of np.cross needs axisa == axisb == axisc (or axis=)")
+    return axisa
+
+
+# ---------------------------------------------------------------------------------------------------------
+# einsum: the cotangent of operand k is an einsum of dy with the other operands
+
+
+@nograd
+def _einsum_letters(subscripts, shapes):
+    """Operand and output subscripts as letter lists, ellipses expanded to fresh letters."""
+    subscripts = subscripts.replace(" ", "")
+    ins, out = subscripts.split("->") if "->" in subscripts else (subscripts, None)
+    ins = ins.split(",")
+    if len(ins) != len(shapes):
+        raise ValueError(f"einsum: {len(ins)} operand subscripts for {len(shapes)} operands")
+    used = {c for c in subscripts if c in string.ascii_letters}
+    fresh = [c for c in string.ascii_letters if c not in used]
+    n_ell = max(
+        [len(s) - len(i.replace("...", "")) for i, s in zip(ins, shapes, strict=True) if "..." in i] + [0]
+    )
+    ell = fresh[:n_ell]
+    ops = []
+    for sub, shape in zip(ins, shapes, strict=True):
+        if "..." in sub:
+            head, tail = sub.split("...")
+            k = len(shape) - len(head) - len(tail)
+            ops.append(list(head) + ell[n_ell - k :] + list(tail))
+        else:
+            ops.append(list(sub))
+    if out is None:
+        counts = {}
+        for sub in ins:
+            for c in sub.replace("...", ""):
+                counts[c] = counts.get(c, 0) + 1
+        out_letters = ell + sorted(c for c in counts if counts[c] == 1)
+    else:
+        out_letters = list(out.replace("...", "".join(ell)))
+    return ops, out_letters, fresh[n_ell:]
+
+
+@nograd
+def _einsum_plans(subscripts, shapes, xp, dtype):
+    """For each operand k: ``(spec, constants)`` with ``d_k = einsum(spec, dy, *others, *constants)``.
+
+    Repeated letters in operand k (``"ii->"``) get a fresh letter tied by an identity matrix; letters only
+    operand k has (summed away) and its size-1 broadcast dims get a ones vector.
+    """
+    ops, out, fresh = _einsum_letters(subscripts, shapes)
+    sizes = {}
+    for letters, shape in zip(ops, shapes, strict=True):
+        for c, n in zip(letters, shape, strict=True):
+            sizes[c] = max(sizes.get(c, 1), n)
+    fresh = iter(fresh)
+    for letters, shape in zip(ops, shapes, strict=True):
+        for i, (c, n) in enumerate(zip(letters, shape, strict=True)):
+            if n == 1 and sizes[c] > 1:  # broadcast dim: its own letter, of size 1
+                letters[i] = next(fresh)
+                sizes[letters[i]] = 1
+    plans = []
+    for k, letters in enumerate(ops):
+        others = [o for j, o in enumerate(ops) if j != k]
+        available = set(out).union(*others)
+        target, subs, consts = [], [], []
+        for c in letters:
+            if c in target:
+                f = next(fresh)
+                subs.append(c + f)
+                consts.append(xp.eye(sizes[c], dtype=dtype))
+                target.append(f)
+            else:
+                target.append(c)
+        for c in dict.fromkeys(letters):
+            if c not in available:
+                subs.append(c)
+                consts.append(xp.ones(sizes[c], dtype=dtype))
+        inputs = ["".join(out)] + ["".join(o) for o in others] + subs
+        plans.append((",".join(inputs) + "->" + "".join(target), tuple(consts)))
+    return tuple(plans)
+
+
+@adjoint(np.einsum)
+def einsum_rule(subscripts, *operands, **kwargs):
+    if not isinstance(subscripts, str):
+        _unsupported("the gradient of np.einsum needs string subscripts (not the sublist form)")
+    xp = xp_of(*operands)
+    y = xp.einsum(subscripts, *operands, **kwargs)
+    plans = _einsum_plans(subscripts, _operand_shapes(operands), xp, _float_dtype(y))
+    optimize = _options(
+        (), kwargs, ("optimize", False), ("out", None), ("dtype", None), ("order", "K"), ("casting", "safe")
+    )[0]
+
+    def einsum_pullback(dy):
+        grads = (None,)
+        for k in range(len(operands)):
+            plan = plans[k]
+            args = (dy,) + operands[:k] + operands[k + 1 :] + plan[1]
+            g = xp.einsum(plan[0], *args, optimize=optimize)
+            grads = grads + (unbroadcast(g, operands[k]),)
+        return grads
+
+    return y, einsum_pullback
+
+
+@nograd
+def _operand_shapes(operands):
+    return tuple(shape_of(o) for o in operands)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# trace, diagonal, diag
+
+
+@nograd
+def _diagonal_selectors(n, m, offset, xp, dtype):
+    """``(P, Q)`` with ``diagonal(a, offset)[..., l] = sum_ij a[..., i, j] P[i, l] Q[j, l]``."""
+    length = max(0, min(n + min(offset, 0), m - max(offset, 0)))
+    rows = np.arange(length) + max(0, -offset)
+    cols = np.arange(length) + max(0, offset)
+    p = np.zeros((n, length))
+    q = np.zeros((m, length))
+    p[rows, np.arange(length)] = 1.0
+    q[cols, np.arange(length)] = 1.0
+    return xp.asarray(p, dtype=dtype), xp.asarray(q, dtype=dtype)
+
+
+@nograd
+def _pair_axes(shape, axis1, axis2):
+    nd = len(shape)
+    axis1, axis2 = axis1 % nd, axis2 % nd
+    return axis1, axis2, shape[axis1], shape[axis2]
+
+
+def _diagonal_cotangent(dy, a, offset, axis1, axis2):
+    """The cotangent of ``a`` for ``y = diagonal(a, offset, axis1, axis2)`` (differentiable in ``dy``)."""
+    xp = xp_of(a)
+    ax1, ax2, n, m = _pair_axes(shape_of(a), axis1, axis2)
+    sel = _diagonal_selectors(n, m, offset, xp, _float_dtype(a, dy))
+    moved = xp.einsum("...l,il,jl->...ij", dy, sel[0], sel[1])
+    return xp.moveaxis(moved, (-2, -1), (ax1, ax2))
+
+
+@adjoint(np.trace)
+def trace_rule(a, *rest, **kwargs):
+    offset, axis1, axis2, dtype, out = _options(
+        rest, kwargs, ("offset", 0), ("axis1", 0), ("axis2", 1), ("dtype", None), ("out", None)
+    )
+    xp = xp_of(a)
+
+    def trace_pullback(dy):
+        ax1, ax2, n, m = _pair_axes(shape_of(a), axis1, axis2)
+        eye = xp.eye(n, m, k=offset, dtype=_float_dtype(a, dy))
+        moved = xp.einsum("...,ij->...ij", dy, eye)
+        return (xp.moveaxis(moved, (-2, -1), (ax1, ax2)),) + _nones(rest)
+
+    return xp.trace(a, offset, axis1, axis2, dtype), trace_pullback
+
+
+register_method("trace", trace_rule)
+
+
+@adjoint(np.diagonal)
+def diagonal_rule(a, *rest, **kwargs):
+    offset, axis1, axis2 = _options(rest, kwargs, ("offset", 0), ("axis1", 0), ("axis2", 1))
+    xp = xp_of(a)
+
+    def diagonal_pullback(dy):
+        return (_diagonal_cotangent(dy, a, offset, axis1, axis2),) + _nones(rest)
+
+    return xp.diagonal(a, offset, axis1, axis2), diagonal_pullback
+
+
+register_method("diagonal", diagonal_rule)
+
+
+@adjoint(np.diag)
+def diag_rule(v, *rest, **kwargs):
+    (k,) = _options(rest, kwargs, ("k", 0))
+    xp = xp_of(v)
+
+    def diag_pullback(dy):
+        if _ndim(v) == 1:
+            return (xp.diagonal(dy, k),) + _nones(rest)
+        return (_diagonal_cotangent(dy, v, k, 0, 1),) + _nones(rest)
+
+    return xp.diag(v, k), diag_pullback
+
+
+# ---------------------------------------------------------------------------------------------------------
+# np.linalg: inv, det, slogdet, solve
+
+
+def _mT(x):
+    """Transpose of the last two axes."""
+    return xp_of(x).swapaxes(x, -1, -2)
+
+
+def _expand_matrix(s):
+    """A stack of scalars as a stack of 1x1 matrices (a scalar stays a scalar: it broadcasts)."""
+    if _ndim(s) == 0:
+        return s
+    return xp_of(s).reshape(s, _plus_shape(s, (1, 1)))
+
+
+@adjoint(np.linalg.inv)
+def inv_rule(a):
+    xp = xp_of(a)
+    y = xp.linalg.inv(a)
+
+    def inv_pullback(dy):
+        yT = _mT(y)
+        return (-xp.matmul(xp.matmul(yT, dy), yT),)
+
+    return y, inv_pullback
+
+
+@adjoint(np.linalg.det)
+def det_rule(a):
+    xp = xp_of(a)
+    d = xp.linalg.det(a)
+
+    def det_pullback(dy):
+        return (_expand_matrix(dy * d) * _mT(xp.linalg.inv(a)),)
+
+    return d, det_pullback
+
+
+@adjoint(np.linalg.slogdet)
+def slogdet_rule(a):
+    """Output ``(sign, logabsdet)``: the sign has no gradient; ``d logabsdet = inv(a).T``."""
+    xp = xp_of(a)
+
+    def slogdet_pullback(dy):
+        dlogdet = dy[1]
+        if dlogdet is None:
+            return (None,)
+        return (_expand_matrix(dlogdet) * _mT(xp.linalg.inv(a)),)
+
+    return xp.linalg.slogdet(a), slogdet_pullback
+
+
+@adjoint(np.linalg.solve)
+def solve_rule(a, b):
+    """NumPy 2 semantics: ``b`` is a vector only when it is 1-d, otherwise a (stack of) matrices."""
+    xp = xp_of(a, b)
+    x = xp.linalg.solve(a, b)
+
+    def solve_pullback(dy):
+        if _ndim(b) == 1:
+            db = xp.linalg.solve(_mT(a), dy[..., None])
+            da = -xp.matmul(db, _mT(x[..., None]))
+            return (unbroadcast(da, a), unbroadcast(db[..., 0], b))
+        db = xp.linalg.solve(_mT(a), dy)
+        da = -xp.matmul(db, _mT(x))
+        return (unbroadcast(da, a), unbroadcast(db, b))
+
+    return x, solve_pullback
+
+
+# ---------------------------------------------------------------------------------------------------------
+# np.linalg: cholesky, eigh, eigvalsh (symmetric inputs: symmetrized cotangents)
+
+
+def _sym(x):
+    return (x + _mT(x)) * 0.5
+
+
+@nograd
+def _phi_mask(n, xp, dtype):
+    """Lower-triangular ones with a halved diagonal (Murray 2016's Phi as a mask)."""
+    return xp.asarray(np.tril(np.ones((n, n))) - 0.5 * np.eye(n), dtype=dtype)
+
+
+@adjoint(np.linalg.cholesky)
+def cholesky_rule(a, **kwargs):
+    (upper,) = _options((), kwargs, ("upper", False))
+    xp = xp_of(a)
+    low = xp.linalg.cholesky(a)
+
+    def cholesky_pullback(dy):
+        dlow = dy
+        if upper:
+            dlow = _mT(dy)
+        low_inv = xp.linalg.inv(low)
+        phi = xp.matmul(_mT(low), dlow) * _phi_mask(shape_of(a)[-1], xp, _float_dtype(a, dy))
+        return (_sym(xp.matmul(xp.matmul(_mT(low_inv), phi), low_inv)),)
+
+    if upper:
+        return _mT(low), cholesky_pullback
+    return low, cholesky_pullback
+
+
+@nograd
+def _eye_mask(n, xp):
+    return xp.eye(n, dtype=bool)
+
+
+@adjoint(np.linalg.eigh)
+def eigh_rule(a, *rest, **kwargs):
+    """Distinct eigenvalues: ``da = V (diag(dw) + F * (V^T dV)) V^T``, ``F_ij = 1 / (w_j - w_i)``."""
+    (uplo,) = _options(rest, kwargs, ("UPLO", "L"))
+    xp = xp_of(a)
+    res = xp.linalg.eigh(a, uplo)
+    w = res[0]
+    v = res[1]
+
+    def eigh_pullback(dy):
+        dw = dy[0]
+        dv = dy[1]
+        if dw is None and dv is None:
+            return (None,) + _nones(rest)
+        mask = _eye_mask(shape_of(a)[-1], xp)
+        inner = None
+        if dv is not None:
+            diff = w[..., None, :] - w[..., :, None]
+            f = xp.where(mask, 0.0, 1.0 / xp.where(mask, 1.0, diff))
+            inner = f * xp.matmul(_mT(v), dv)
+        if dw is not None:
+            dw_diag = xp.where(mask, dw[..., None], 0.0)
+            if inner is None:
+                inner = dw_diag
+            else:
+                inner = inner + dw_diag
+        return (_sym(xp.matmul(xp.matmul(v, inner), _mT(v))),) + _nones(rest)
+
+    return res, eigh_pullback
+
+
+@adjoint(np.linalg.eigvalsh)
+def eigvalsh_rule(a, *rest, **kwargs):
+    (uplo,) = _options(rest, kwargs, ("UPLO", "L"))
+    xp = xp_of(a)
+    res = xp.linalg.eigh(a, uplo)
+    v = res[1]
+
+    def eigvalsh_pullback(dy):
+        return (xp.matmul(v * dy[..., None, :], _mT(v)),) + _nones(rest)
+
+    return res[0], eigvalsh_pullback
+
+
+# ---------------------------------------------------------------------------------------------------------
+# np.linalg.norm
+
+
+@nograd
+def _norm_plan(shape, ord, axis):
+    """``(kind, axes, keepdims shape)`` of ``np.linalg.norm(x, ord, axis)``."""
+    nd = len(shape)
+    if axis is None:
+        axes = tuple(range(nd))
+    elif isinstance(axis, (int, np.integer)):
+        axes = (int(axis) % nd,)
+    else:
+        axes = tuple(int(i) % nd for i in axis)
+    kshape = tuple(1 if i in axes else n for i, n in enumerate(shape))
+    if ord is None or (len(axes) == 1 and ord == 2) or (len(axes) == 2 and ord == "fro"):
+        return "l2", axes, kshape
+    if len(axes) == 1:
+        kinds = {1: "l1", np.inf: "max", -np.inf: "min", 0: "zero"}
+        return kinds.get(ord, "p"), axes, kshape
+    kinds = {
+        "nuc": "nuc",
+        2: "smax",
+        -2: "smin",
+        1: "colmax",
+        -1: "colmin",
+        np.inf: "rowmax",
+        -np.inf: "rowmin",
+    }
+    return kinds[ord], axes, kshape
+
+
+def _split_ties(score, over, kind, xp):
+    """A mask of the extreme entries of ``score`` along ``over``, divided by their count (ties split)."""
+    if kind.endswith("max"):
+        mask = score == xp.max(score, axis=over, keepdims=True)
+    else:
+        mask = score == xp.min(score, axis=over, keepdims=True)
+    return mask / xp.sum(mask, axis=over, keepdims=True)
+
+
+def _norm_cotangent(dyk, x, n, kind, axes, ord):
+    """``dyk * d norm / dx`` with ``dyk`` and ``n`` of the keepdims shape; 0 at a zero input."""
+    xp = xp_of(x)
+    if kind == "l2":
+        return dyk * x / xp.where(n == 0, 1.0, n)
+    if kind == "l1":
+        return dyk * xp.sign(x)
+    if kind == "max" or kind == "min":
+        return dyk * xp.sign(x) * _split_ties(xp.abs(x), axes, kind, xp)
+    if kind == "p":
+        ax = xp.abs(x)
+        powered = xp.where(ax == 0, 0.0, xp.where(ax == 0, 1.0, ax) ** (ord - 1))
+        return dyk * xp.sign(x) * powered / xp.where(n == 0, 1.0, n) ** (ord - 1)
+    if kind == "colmax" or kind == "colmin":
+        colsum = xp.sum(xp.abs(x), axis=axes[0], keepdims=True)
+        return dyk * xp.sign(x) * _split_ties(colsum, axes[1], kind, xp)
+    if kind == "rowmax" or kind == "rowmin":
+        rowsum = xp.sum(xp.abs(x), axis=axes[1], keepdims=True)
+        return dyk * xp.sign(x) * _split_ties(rowsum, axes[0], kind, xp)
+    return dyk * _singular_cotangent(x, kind, axes)
+
+
+def _singular_cotangent(x, kind, axes):
+    """d/dx of the nuclear norm (``U V^T``) or of the largest / smallest singular value (``u v^T``)."""
+    xp = xp_of(x)
+    moved = xp.moveaxis(x, axes, (-2, -1))
+    usv = xp.linalg.svd(moved, full_matrices=False)
+    u = usv[0]
+    vh = usv[2]
+    if kind == "smax":
+        u = u[..., :, :1]
+        vh = vh[..., :1, :]
+    elif kind == "smin":
+        u = u[..., :, -1:]
+        vh = vh[..., -1:, :]
+    return xp.moveaxis(xp.matmul(u, vh), (-2, -1), axes)
+
+
+@adjoint(np.linalg.norm)
+def norm_rule(x, *rest, **kwargs):
+    ord, axis, keepdims = _options(rest, kwargs, ("ord", None), ("axis", None), ("keepdims", False))
+    xp = xp_of(x)
+    y = xp.linalg.norm(x, ord, axis, keepdims)
+    plan = _norm_plan(shape_of(x), ord, axis)
+
+    def norm_pullback(dy):
+        if plan[0] == "zero":
+            return (None,) + _nones(rest)
+        dyk = dy
+        n = y
+        if _ndim(dy) > 0:
+            dyk = xp.reshape(dy, plan[2])
+            n = xp.reshape(y, plan[2])
+        return (_norm_cotangent(dyk, x, n, plan[0], plan[1], ord),) + _nones(rest)
+
+    return y, norm_pullback
+
+
+nograd(np.linalg.matrix_rank)

@@ -1,0 +1,1 @@
+"""Rules: numpy_reductions (being written)."""

@@ -1,0 +1,1 @@
+"""Rules: numpy_shape (being written)."""

@@ -1,0 +1,687 @@
+"""Rules for Python operators and builtins, containers, and the helpers that generated code calls.
+
+The arithmetic operators share their rules with the matching NumPy ufuncs (``operator.mul`` and
+``np.multiply``), with broadcasting undone by ``unbroadcast``. Containers: a tuple's cotangent is a tuple,
+a list's a list, a dict's a dict, a namedtuple's a tuple of its fields.
+
+>>> import operator
+>>> y, back = multiply_rule(3.0, 4.0)
+>>> y, back(1.0)
+(12.0, (4.0, 3.0))
+"""
+
+import builtins
+import math
+import operator
+
+import numpy as np
+
+from ..backend import is_array, xp_of
+from ..tangents import Tangent, accum
+from .helpers import unbroadcast
+from .registry import adjoint, lookup_attribute, nograd
+
+
+def _scalars(a, b):
+    ta, tb = type(a), type(b)
+    return (ta is float or ta is int) and (tb is float or tb is int)
+
+
+def _is_seq(x):
+    t = type(x)
+    return t is list or t is tuple or isinstance(x, tuple)
+
+
+nograd(_scalars, _is_seq)
+
+# =========================================================================================================
+# arithmetic operators (and the NumPy ufuncs with the same meaning)
+
+
+@adjoint(operator.add, operator.iadd, np.add)
+def add_rule(a, b):
+    if _is_seq(a):
+        return a + b, _concat_pullback(len(a))
+
+    def add_pullback(dy):
+        return (unbroadcast(dy, a), unbroadcast(dy, b))
+
+    return a + b, add_pullback
+
+
+def _concat_pullback(n):
+    def concat_pullback(dy):
+        return (dy[:n], dy[n:])
+
+    return concat_pullback
+
+
+@adjoint(operator.sub, operator.isub, np.subtract)
+def subtract_rule(a, b):
+    def subtract_pullback(dy):
+        return (unbroadcast(dy, a), unbroadcast(-dy, b))
+
+    return a - b, subtract_pullback
+
+
+@adjoint(operator.mul, operator.imul, np.multiply)
+def multiply_rule(a, b):
+    if _is_seq(a) or _is_seq(b):
+        return _repeat_rule(a, b)
+    if _scalars(a, b):
+
+        def multiply_scalar_pullback(dy):
+            return (dy * b, dy * a)
+
+        return a * b, multiply_scalar_pullback
+
+    def multiply_pullback(dy):
+        return (unbroadcast(dy * b, a), unbroadcast(dy * a, b))
+
+    return a * b, multiply_pullback
+
+
+def _repeat_rule(a, b):
+    seq, n = (a, b) if _is_seq(a) else (b, a)
+    seq_first = _is_seq(a)
+
+    def repeat_pullback(dy):
+        dseq = _sum_chunks(dy, len(seq), type(seq))
+        if seq_first:
+            return (dseq, None)
+        return (None, dseq)
+
+    return a * b, repeat_pullback
+
+
+def _sum_chunks(dy, n, kind):
+    out = None
+    for start in range(0, len(dy), n):
+        out = accum(out, tuple(dy[start : start + n]))
+    if out is None:
+        return None
+    return list(out) if kind is list else out
+
+
+@adjoint(_sum_chunks)
+def _sum_chunks_rule(dy, n, kind):
+    def sum_chunks_pullback(dd):
+        reps = len(dy) // n if n else 0
+        return (tuple(dd) * reps if dd is not None else None, None, None)
+
+    return _sum_chunks(dy, n, kind), sum_chunks_pullback
+
+
+@adjoint(operator.truediv, operator.itruediv, np.divide, np.true_divide)
+def divide_rule(a, b):
+    y = a / b
+
+    def divide_pullback(dy):
+        return (unbroadcast(dy / b, a), unbroadcast(-dy * y / b, b))
+
+    return y, divide_pullback
+
+
+@adjoint(operator.pow, operator.ipow, np.power, builtins.pow)
+def power_rule(a, b):
+    y = a**b
+    if _scalars(a, b):
+
+        def power_scalar_pullback(dy):
+            da = dy * b * a ** (b - 1) if b != 0 else 0.0
+            if a > 0:
+                db = dy * y * math.log(a)
+            elif a == 0:
+                db = 0.0
+            else:
+                db = math.nan
+            return (da, db)
+
+        return y, power_scalar_pullback
+
+    def power_pullback(dy):
+        xp = xp_of(a, b, y)
+        da = unbroadcast(dy * b * a ** (b - 1), a)
+        positive = a > 0
+        log_a = xp.log(xp.where(positive, a, 1))
+        db = xp.where(positive, dy * y * log_a, xp.where(a == 0, 0.0, math.nan))
+        return (da, unbroadcast(db, b))
+
+    return y, power_pullback
+
+
+@adjoint(operator.neg, np.negative)
+def negative_rule(a):
+    def negative_pullback(dy):
+        return (-dy,)
+
+    return -a, negative_pullback
+
+
+@adjoint(operator.pos, np.positive)
+def positive_rule(a):
+    def positive_pullback(dy):
+        return (dy,)
+
+    return +a, positive_pullback
+
+
+@adjoint(operator.mod, np.mod, np.remainder, np.fmod)
+def mod_rule(a, b):
+    def mod_pullback(dy):
+        xp = xp_of(a, b)
+        return (unbroadcast(dy, a), unbroadcast(-dy * xp.floor_divide(a, b), b))
+
+    return a % b, mod_pullback
+
+
+@adjoint(builtins.abs, operator.abs)
+def abs_rule(x):
+    if type(x) is float or type(x) is int:
+
+        def abs_scalar_pullback(dy):
+            if x > 0:
+                return (dy,)
+            if x < 0:
+                return (-dy,)
+            return (0.0 * dy,)
+
+        return abs(x), abs_scalar_pullback
+    xp = xp_of(x)
+
+    def abs_pullback(dy):
+        return (dy * xp.sign(x),)
+
+    return abs(x), abs_pullback
+
+
+nograd(operator.floordiv, operator.ifloordiv, np.floor_divide, operator.lt, operator.le, operator.eq,
+       operator.ne, operator.gt, operator.ge, operator.not_, operator.truth, operator.contains, operator.is_,
+       operator.is_not, operator.invert, operator.and_, operator.or_, operator.xor, operator.lshift,
+       operator.rshift, operator.index)
+
+# =========================================================================================================
+# builtins
+
+
+nograd(len, range, isinstance, issubclass, type, print, id, hash, str, repr, format, hasattr, callable,
+       int, bool, round, slice, any, all, ord, chr, iter, object, bytes, divmod, math.floor, math.ceil,
+       math.trunc, math.isnan, math.isinf, math.isfinite)
+
+
+@adjoint(float)
+def float_rule(x):
+    def float_pullback(dy):
+        return (dy,)
+
+    return float(x), float_pullback
+
+
+@adjoint(builtins.sum)
+def sum_rule(xs, start=0):
+    y = sum(xs, start)
+
+    def sum_pullback(dy):
+        return (fill_like(xs, dy), unbroadcast(dy, start))
+
+    return y, sum_pullback
+
+
+def fill_like(xs, dy):
+    """The cotangent of ``xs`` when every element (row of an array) receives ``dy``."""
+    if is_array(xs):
+        return xp_of(xs).broadcast_to(dy, xs.shape)
+    items = [unbroadcast(dy, x) for x in xs]
+    return items if type(xs) is list else tuple(items)
+
+
+@adjoint(fill_like)
+def fill_like_rule(xs, dy):
+    def fill_like_pullback(dd):
+        if is_array(xs):
+            return (None, xp_of(dd).sum(dd, axis=0))
+        return (None, builtins.sum(_nonzero(dd)))
+
+    return fill_like(xs, dy), fill_like_pullback
+
+
+def _nonzero(ds):
+    return [d for d in ds if d is not None]
+
+
+@adjoint(_nonzero)
+def _nonzero_rule(ds):
+    def nonzero_pullback(dd):
+        out, k = [], 0
+        for d in ds:
+            if d is None:
+                out.append(None)
+            else:
+                out.append(dd[k])
+                k += 1
+        return (out,)
+
+    return _nonzero(ds), nonzero_pullback
+
+
+def _extreme_rule(pick, args, key):
+    values = list(args[0]) if len(args) == 1 else list(args)
+    y = pick(values, key=key) if key is not None else pick(values)
+    chosen = _chosen(values, y, key)
+
+    def extreme_pullback(dy):
+        share = dy / len(chosen)
+        parts = _onehots(len(values), chosen, share)
+        if len(args) == 1:
+            return (cotangent_as(parts, args[0]),)
+        return tuple(parts)
+
+    return y, extreme_pullback
+
+
+@nograd
+def _chosen(values, y, key):
+    if key is not None:
+        return [next(i for i, v in enumerate(values) if v is y or key(v) == key(y))]
+    return [i for i, v in enumerate(values) if v is y or bool(np.all(v == y))]
+
+
+def _onehots(n, chosen, share):
+    out = [None] * n
+    for i in chosen:
+        out[i] = share
+    return out
+
+
+@adjoint(_onehots)
+def _onehots_rule(n, chosen, share):
+    def onehots_pullback(dd):
+        return (None, None, builtins.sum(_nonzero([dd[i] for i in chosen])))
+
+    return _onehots(n, chosen, share), onehots_pullback
+
+
+@adjoint(builtins.max)
+def max_rule(*args, key=None):
+    return _extreme_rule(max, args, key)
+
+
+@adjoint(builtins.min)
+def min_rule(*args, key=None):
+    return _extreme_rule(min, args, key)
+
+
+# =========================================================================================================
+# containers: conversion, iteration, zip/enumerate
+
+
+def cotangent_as(ds, x):
+    """A sequence cotangent ``ds`` (entries may be None) reshaped like the container ``x``."""
+    if is_array(x):
+        xp = xp_of(x)
+        rows = [xp.zeros(x.shape[1:], dtype=_float_dtype(x)) if d is None else d for d in ds]
+        return xp.stack([xp.asarray(r) for r in rows]) if rows else xp.zeros(x.shape, dtype=_float_dtype(x))
+    if all(d is None for d in ds):
+        return None
+    if type(x) is list:
+        return list(ds)
+    if type(x) is dict:
+        return None  # iterating a dict yields its keys: no gradient
+    return tuple(ds)
+
+
+def _float_dtype(x):
+    return x.dtype if x.dtype.kind in "fc" else np.float64
+
+
+@adjoint(cotangent_as)
+def cotangent_as_rule(ds, x):
+    def cotangent_as_pullback(dd):
+        if is_array(x):
+            return (list(dd), None)
+        return (tuple(dd) if dd is not None else None, None)
+
+    return cotangent_as(ds, x), cotangent_as_pullback
+
+
+def iterlist(x):
+    """``list(x)``: what a ``for`` loop over ``x`` visits (rows of an array, keys of a dict)."""
+    return list(x)
+
+
+nograd(_float_dtype)
+
+
+@adjoint(iterlist, list)
+def iterlist_rule(x=()):
+    def iterlist_pullback(dy):
+        return (cotangent_as(dy, x),)
+
+    return list(x), iterlist_pullback
+
+
+@adjoint(tuple)
+def tuple_rule(x=()):
+    def tuple_pullback(dy):
+        return (cotangent_as(dy, x),)
+
+    return tuple(x), tuple_pullback
+
+
+@adjoint(zip)
+def zip_rule(*xs, strict=False):
+    y = list(zip(*xs, strict=strict))
+    n = len(y)
+
+    def zip_pullback(dy):
+        return _unzip(dy, xs, n)
+
+    return y, zip_pullback
+
+
+def _unzip(dy, xs, n):
+    out = []
+    for j, x in enumerate(xs):
+        column = [None if d is None else d[j] for d in dy]
+        column = column + [None] * (len(x) - n)
+        out.append(cotangent_as(column, x))
+    return tuple(out)
+
+
+@adjoint(_unzip)
+def _unzip_rule(dy, xs, n):
+    def unzip_pullback(dd):
+        rows = []
+        for i in range(n):
+            rows.append(tuple(None if d is None else _row(d, i) for d in dd))
+        return (rows, None, None)
+
+    return _unzip(dy, xs, n), unzip_pullback
+
+
+def _row(d, i):
+    return d[i]
+
+
+@adjoint(enumerate)
+def enumerate_rule(x, start=0):
+    y = list(enumerate(x, start))
+
+    def enumerate_pullback(dy):
+        return (cotangent_as([None if d is None else d[1] for d in dy], x), None)
+
+    return y, enumerate_pullback
+
+
+@adjoint(reversed)
+def reversed_rule(x):
+    def reversed_pullback(dy):
+        return (cotangent_as(list(dy)[::-1], x),)
+
+    return list(reversed(x)), reversed_pullback
+
+
+@adjoint(sorted)
+def sorted_rule(x, key=None, reverse=False):
+    values = list(x)
+    order = sorted(range(len(values)), key=lambda i: values[i] if key is None else key(values[i]), reverse=reverse)
+
+    def sorted_pullback(dy):
+        ds = [None] * len(values)
+        for k, i in enumerate(order):
+            ds[i] = dy[k]
+        return (cotangent_as(ds, x),)
+
+    return [values[i] for i in order], sorted_pullback
+
+
+# =========================================================================================================
+# attribute and item access
+
+
+@adjoint(builtins.getattr)
+def getattr_rule(obj, name, *default):
+    if is_array(obj) or isinstance(obj, np.generic):
+        rule = lookup_attribute(name)
+        if rule is not None:
+            y, back = rule(obj)
+
+            def array_attribute_pullback(dy):
+                return (back(dy)[0], None) + (None,) * len(default)
+
+            return y, array_attribute_pullback
+        return getattr(obj, name, *default), _none_pullback(2 + len(default))
+    fget = _property_getter(obj, name)
+    if fget is not None:
+        from ..runtime import call
+
+        y, pb = call(fget, obj)
+
+        def property_pullback(dy):
+            return (pb(dy)[1], None) + (None,) * len(default)
+
+        return y, property_pullback
+    y = getattr(obj, name, *default)
+
+    def getattr_pullback(dy):
+        from ..runtime import field_cotangent
+
+        return (field_cotangent(obj, name, dy), None) + (None,) * len(default)
+
+    return y, getattr_pullback
+
+
+@nograd
+def _property_getter(obj, name):
+    for klass in type(obj).__mro__:
+        attr = klass.__dict__.get(name)
+        if isinstance(attr, property) and type(attr.fget).__name__ == "function":
+            return attr.fget
+        if attr is not None:
+            return None
+    return None
+
+
+@nograd
+def _none_pullback(n):
+    nones = (None,) * n
+
+    def none_pullback(dy):
+        return nones
+
+    return none_pullback
+
+
+@adjoint(operator.getitem)
+def getitem_rule(x, idx):
+    if is_array(x) or isinstance(x, np.generic):
+        from .numpy_indexing import array_getitem_rule
+
+        return array_getitem_rule(x, idx)
+    if isinstance(x, dict):
+
+        def dict_getitem_pullback(dy):
+            return ({idx: dy}, None)
+
+        return x[idx], dict_getitem_pullback
+    if isinstance(x, (tuple, list)):
+        n = len(x)
+
+        def sequence_getitem_pullback(dy):
+            return (seq_scatter(n, idx, dy, type(x) is list), None)
+
+        return x[idx], sequence_getitem_pullback
+    return x[idx], _none_pullback(2)
+
+
+def seq_scatter(n, idx, dy, as_list):
+    """A length-``n`` sequence cotangent that is ``dy`` at ``idx`` (an int or a slice) and None elsewhere."""
+    out = [None] * n
+    if isinstance(idx, slice):
+        for k, i in enumerate(range(*idx.indices(n))):
+            out[i] = dy[k]
+    else:
+        out[idx] = dy
+    return out if as_list else tuple(out)
+
+
+@adjoint(seq_scatter)
+def seq_scatter_rule(n, idx, dy, as_list):
+    def seq_scatter_pullback(dd):
+        if dd is None:
+            return (None, None, None, None)
+        if isinstance(idx, slice):
+            return (None, None, tuple(dd[i] for i in range(*idx.indices(n))), None)
+        return (None, None, dd[idx], None)
+
+    return seq_scatter(n, idx, dy, as_list), seq_scatter_pullback
+
+
+# =========================================================================================================
+# helpers called by generated code
+
+
+def pack_tuple(*xs):
+    """``(a, b, ...)`` in generated code."""
+    return xs
+
+
+@adjoint(pack_tuple)
+def pack_tuple_rule(*xs):
+    def pack_tuple_pullback(dy):
+        return tuple(dy)
+
+    return xs, pack_tuple_pullback
+
+
+def pack_list(*xs):
+    """``[a, b, ...]`` in generated code."""
+    return list(xs)
+
+
+@adjoint(pack_list)
+def pack_list_rule(*xs):
+    def pack_list_pullback(dy):
+        return tuple(dy)
+
+    return list(xs), pack_list_pullback
+
+
+def pack_dict(keys, *values):
+    """``{k1: a, k2: b}`` in generated code (keys are evaluated without gradient)."""
+    return dict(zip(keys, values, strict=True))
+
+
+@adjoint(pack_dict)
+def pack_dict_rule(keys, *values):
+    def pack_dict_pullback(dy):
+        return (None,) + dict_values(dy, keys)
+
+    return pack_dict(keys, *values), pack_dict_pullback
+
+
+def dict_values(d, keys):
+    """The values of dict ``d`` at ``keys`` (None where absent), as a tuple."""
+    return tuple(d.get(k) for k in keys)
+
+
+@adjoint(dict_values)
+def dict_values_rule(d, keys):
+    def dict_values_pullback(dd):
+        return (pack_dict(keys, *dd), None)
+
+    return dict_values(d, keys), dict_values_pullback
+
+
+def unpack(x, n):
+    """``a, b = x`` in generated code: ``x`` as a tuple of exactly ``n`` items."""
+    items = tuple(x)
+    if len(items) != n:
+        raise ValueError(f"cannot unpack {len(items)} values into {n} names")
+    return items
+
+
+@adjoint(unpack)
+def unpack_rule(x, n):
+    def unpack_pullback(dy):
+        return (cotangent_as(dy, x), None)
+
+    return unpack(x, n), unpack_pullback
+
+
+def freevars(fn, names):
+    """The values captured by closure ``fn`` under ``names``."""
+    code = fn.__code__
+    cells = fn.__closure__
+    return tuple(_cell_value(cells[code.co_freevars.index(name)]) for name in names)
+
+
+def _cell_value(cell):
+    # a pullback closes over the pullbacks of every branch; those of branches not taken stay empty
+    try:
+        return cell.cell_contents
+    except ValueError:
+        return None
+
+
+@adjoint(freevars)
+def freevars_rule(fn, names):
+    def freevars_pullback(dvalues):
+        return (closure_tangent(fn, names, dvalues), None)
+
+    return freevars(fn, names), freevars_pullback
+
+
+def closure_tangent(fn, names, values):
+    """The cotangent of closure ``fn``: a Tangent of its captured variables, or None if none has one."""
+    for v in values:
+        if v is not None:
+            return Tangent(fn, dict(zip(names, values, strict=True)))
+    return None
+
+
+@adjoint(closure_tangent)
+def closure_tangent_rule(fn, names, values):
+    def closure_tangent_pullback(dt):
+        return (None, None, tangent_values(dt, names))
+
+    return closure_tangent(fn, names, values), closure_tangent_pullback
+
+
+def tangent_values(t, names):
+    """The fields ``names`` of Tangent ``t`` (None when ``t`` is None or lacks them)."""
+    if t is None:
+        return (None,) * len(names)
+    return tuple(t.get(name) for name in names)
+
+
+@adjoint(tangent_values)
+def tangent_values_rule(t, names):
+    def tangent_values_pullback(dd):
+        return (Tangent(t.primal_type if t is not None else object, dict(zip(names, dd, strict=True))), None)
+
+    return tangent_values(t, names), tangent_values_pullback
+
+
+def tangent_field(t, name):
+    """Field ``name`` of the cotangent ``t`` of a closure (None when absent)."""
+    if t is None:
+        return None
+    return t.get(name)
+
+
+@adjoint(tangent_field)
+def tangent_field_rule(t, name):
+    def tangent_field_pullback(dd):
+        return (Tangent(t.primal_type if t is not None else object, {name: dd}), None)
+
+    return tangent_field(t, name), tangent_field_pullback
+
+
+@adjoint(accum)
+def accum_rule(a, b):
+    def accum_pullback(dy):
+        return (None if a is None else dy, None if b is None else dy)
+
+    return accum(a, b), accum_pullback
+

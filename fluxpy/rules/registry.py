@@ -1,0 +1,135 @@
+"""The rule registry: primal callables mapped to rules, plus the non-differentiable set.
+
+A *rule* is plain Python: ``rule(*args, **kwargs) -> (y, back)`` where ``back(dy)`` returns a tuple with
+one cotangent per positional argument (``None`` for no gradient). Keyword arguments get no gradient.
+``back`` is written with differentiable operations only, so the transformer can differentiate it again
+(gradient of gradient). The registry has a ``version`` that is part of every cache key: a rule registered
+after a first gradient takes effect with no refresh call.
+
+>>> import math
+>>> def my_sin(x):
+...     return math.sin(x)
+>>> @adjoint(my_sin)
+... def my_sin_rule(x):
+...     def my_sin_pullback(dy):
+...         return (dy * math.cos(x),)
+...     return my_sin(x), my_sin_pullback
+>>> lookup(my_sin) is my_sin_rule
+True
+"""
+
+import threading
+
+_lock = threading.Lock()
+_rules = {}  # primal -> rule
+_method_rules = {}  # method name -> rule(self, *args) for array receivers (ndarray, NumPy scalars, CuPy)
+_attribute_rules = {}  # attribute name -> rule(self) for array receivers (x.T, x.real, ...)
+_nondiff = {}  # primal -> True: its result carries no gradient
+_state = {"version": 0}
+
+
+def version():
+    """The registry version: bumped by every registration."""
+    return _state["version"]
+
+
+def _bump():
+    _state["version"] += 1
+
+
+def _key(f):
+    try:
+        hash(f)
+        return f
+    except TypeError:
+        return id(f)
+
+
+def register(primal, rule):
+    """Register ``rule`` as the rule of ``primal`` (replacing any previous one)."""
+    with _lock:
+        _rules[_key(primal)] = rule
+        _nondiff.pop(_key(primal), None)
+        _bump()
+    return rule
+
+
+def adjoint(*primals):
+    """Decorator: register the decorated ``rule(*args) -> (y, back)`` for each of ``primals``.
+
+    ``back(dy)`` returns a tuple with one entry per positional argument (``None`` = no gradient).
+    """
+
+    def decorate(rule):
+        for p in primals:
+            register(p, rule)
+        return rule
+
+    return decorate
+
+
+def register_method(names, rule):
+    """Register ``rule(self, *args, **kw)`` for array methods called ``names`` (``x.sum(...)``)."""
+    import numpy as np
+
+    with _lock:
+        for name in (names,) if isinstance(names, str) else names:
+            _method_rules[name] = rule
+            descriptor = getattr(np.ndarray, name, None)
+            if descriptor is not None:
+                _rules[_key(descriptor)] = rule  # np.ndarray.sum(x) takes the same rule
+        _bump()
+    return rule
+
+
+def register_attribute(names, rule):
+    """Register ``rule(self)`` for array attributes called ``names`` (``x.T``)."""
+    with _lock:
+        for name in (names,) if isinstance(names, str) else names:
+            _attribute_rules[name] = rule
+        _bump()
+    return rule
+
+
+def nograd(*fs):
+    """Mark callables as non-differentiable: their results carry no gradient. Returns the first.
+
+    Usable as a decorator (``@fx.nograd``) or a call (``fx.nograd(np.argmax)``).
+    """
+    with _lock:
+        for f in fs:
+            _nondiff[_key(f)] = True
+            _rules.pop(_key(f), None)
+        _bump()
+    return fs[0] if fs else None
+
+
+def lookup(f):
+    """The rule registered for ``f``, or ``None``."""
+    try:
+        return _rules.get(f)
+    except TypeError:
+        return _rules.get(id(f))
+
+
+def lookup_method(name):
+    """The rule for array method ``name``, or ``None``."""
+    return _method_rules.get(name)
+
+
+def lookup_attribute(name):
+    """The rule for array attribute ``name``, or ``None``."""
+    return _attribute_rules.get(name)
+
+
+def is_nondiff(f):
+    """True when ``f`` was marked non-differentiable."""
+    try:
+        return f in _nondiff
+    except TypeError:
+        return id(f) in _nondiff
+
+
+def registered():
+    """A snapshot of the registered primals (for coverage reports)."""
+    return dict(_rules), set(_nondiff)

@@ -1,0 +1,355 @@
+"""Call dispatch: every call in generated code goes through :func:`call` or :func:`call_method`.
+
+``call(f, *args)`` runs ``f`` and returns ``(y, pullback)`` where ``pullback(dy)`` returns
+``(df, *dargs)``: the cotangent of the callee itself first (a closure's captured variables, a callable
+object's fields), then one per positional argument. How ``f`` is differentiated, in order:
+
+1. a registered rule (``@fx.adjoint``);
+2. a non-differentiable function (``fx.nograd``): no gradient;
+3. a Python function with source: transformed (cached), recursion-safe because transformation is lazy;
+   bound methods and callable objects go through their function;
+4. anything else: run as is; a pullback that raises :class:`NoAdjointError` if a gradient ever reaches it.
+
+``call`` and ``call_method`` are plain Python on purpose: the transformer differentiates them like any
+other function, which is how gradients of gradients go through dispatch.
+"""
+
+import functools
+import linecache
+import os
+import sys
+import threading
+from types import BuiltinFunctionType, FunctionType, MethodType, ModuleType
+
+from . import errors
+from .rules import registry
+from .tangents import Tangent, is_differentiable
+
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+_lock = threading.Lock()
+_rule_forwards = {}  # rule -> its forward adapter
+_resolved = {}  # callable (not a Python function) -> forward
+_resolved_version = [-1]
+
+
+# ---------------------------------------------------------------------------------------------------------
+# the two entry points used by generated code
+
+
+def call(f, *args, **kwargs):
+    """``f(*args, **kwargs)`` as ``(y, pullback)``; ``pullback(dy)`` gives ``(df, *dargs)``."""
+    return resolve(f)(f, *args, **kwargs)
+
+
+def call_method(obj, name, *args, **kwargs):
+    """``obj.name(*args, **kwargs)`` as ``(y, pullback)``; ``pullback(dy)`` gives ``(dobj, *dargs)``."""
+    kind = method_kind(obj, name)
+    if kind == "array":
+        rule = array_method_rule(obj, name)
+        return rule(obj, *args, **kwargs)
+    if kind == "method":
+        func = class_function(obj, name)
+        y, pb = call(func, obj, *args, **kwargs)
+
+        def method_pullback(dy):
+            g = pb(dy)
+            check_no_function_gradient(g[0], func)
+            return g[1:]
+
+        return y, method_pullback
+    attr = getattr(obj, name)
+    y, pb = call(attr, *args, **kwargs)
+
+    def attribute_pullback(dy):
+        g = pb(dy)
+        return (field_cotangent(obj, name, g[0]),) + g[1:]
+
+    return y, attribute_pullback
+
+
+# ---------------------------------------------------------------------------------------------------------
+# dispatch
+
+
+def resolve(f):
+    """The forward function ``F`` for callee ``f``: ``F(f, *args) -> (y, pullback)``."""
+    if type(f) is FunctionType:
+        rule = registry.lookup(f)
+        if rule is not None:
+            return rule_forward(rule)
+        if registry.is_nondiff(f):
+            return nondiff_forward
+        from .transform.cache import forward_function
+
+        return forward_function(f)
+    if _resolved_version[0] != registry.version():
+        _resolved.clear()
+        _resolved_version[0] = registry.version()
+    try:
+        return _resolved[f]
+    except (KeyError, TypeError):
+        pass
+    forward, cacheable = _resolve_other(f)
+    if cacheable:
+        try:
+            _resolved[f] = forward
+        except TypeError:
+            pass
+    return forward
+
+
+def _resolve_other(f):
+    rule = registry.lookup(f)
+    if rule is not None:
+        return rule_forward(rule), True
+    if registry.is_nondiff(f):
+        return nondiff_forward, True
+    t = type(f)
+    if t is MethodType:
+        return bound_method_forward, False
+    if t is BuiltinFunctionType and _is_array_like(f.__self__):
+        if registry.lookup_method(f.__name__) is not None:
+            return array_method_forward, False
+        return foreign_forward, False
+    if t is functools.partial:
+        return partial_forward, False
+    if not isinstance(f, type) and type(getattr(t, "__call__", None)) is FunctionType:
+        return callable_object_forward, False
+    return foreign_forward, not isinstance(f, BuiltinFunctionType) or f.__self__ is None or isinstance(
+        f.__self__, ModuleType
+    )
+
+
+def rule_forward(rule):
+    """The forward adapter of a rule: prepends the callee's (absent) cotangent to the rule's."""
+    forward = _rule_forwards.get(rule)
+    if forward is None:
+        forward = _make_rule_forward(rule)
+        with _lock:
+            _rule_forwards[rule] = forward
+    return forward
+
+
+def _make_rule_forward(rule):
+    def rule_forward(f, *args, **kwargs):
+        y, back = rule(*args, **kwargs)
+
+        def rule_pullback(dy):
+            return (None,) + tuple(back(dy))
+
+        return y, rule_pullback
+
+    return rule_forward
+
+
+def nondiff_forward(f, *args, **kwargs):
+    """Forward of a non-differentiable callee: its result carries no gradient."""
+    return f(*args, **kwargs), none_pullback(len(args) + 1)
+
+
+_none_pullbacks = {}
+
+
+def none_pullback(n):
+    """A pullback returning ``n`` Nones."""
+    pb = _none_pullbacks.get(n)
+    if pb is None:
+        nones = (None,) * n
+
+        def nondiff_pullback(dy):
+            return nones
+
+        pb = _none_pullbacks.setdefault(n, nondiff_pullback)
+    return pb
+
+
+def bound_method_forward(m, *args, **kwargs):
+    """Forward of a bound Python method: the method's cotangent is its ``self``'s."""
+    func = m.__func__
+    y, pb = call(func, m.__self__, *args, **kwargs)
+
+    def bound_method_pullback(dy):
+        g = pb(dy)
+        check_no_function_gradient(g[0], func)
+        return g[1:]
+
+    return y, bound_method_pullback
+
+
+def callable_object_forward(obj, *args, **kwargs):
+    """Forward of an object with a Python ``__call__``: the gradient goes to the object's fields."""
+    func = type(obj).__call__
+    y, pb = call(func, obj, *args, **kwargs)
+
+    def callable_object_pullback(dy):
+        g = pb(dy)
+        check_no_function_gradient(g[0], func)
+        return g[1:]
+
+    return y, callable_object_pullback
+
+
+def array_method_forward(m, *args, **kwargs):
+    """Forward of a bound array method (``x.sum`` taken as a value): its cotangent is ``x``'s."""
+    rule = registry.lookup_method(m.__name__)
+    return rule(m.__self__, *args, **kwargs)
+
+
+def partial_forward(p, *args, **kwargs):
+    """Forward of a ``functools.partial``: gradients of the bound arguments go to ``Tangent(args=...)``."""
+    n = len(p.args)
+    y, pb = call(p.func, *(p.args + args), **{**p.keywords, **kwargs})
+
+    def partial_pullback(dy):
+        g = pb(dy)
+        bound = g[1 : n + 1]
+        dp = None
+        if g[0] is not None or any(b is not None for b in bound):
+            dp = Tangent(functools.partial, {"func": g[0], "args": bound})
+        return (dp,) + g[n + 1 :]
+
+    return y, partial_pullback
+
+
+def foreign_forward(f, *args, **kwargs):
+    """Forward of a callee with no rule and no source: fine until a gradient has to go through it."""
+    y = f(*args, **kwargs)
+    if not any(is_differentiable(a) for a in args) and not any(is_differentiable(v) for v in kwargs.values()):
+        return y, none_pullback(len(args) + 1)
+    where = user_location()
+
+    def no_adjoint_pullback(dy):
+        raise_no_adjoint(f, where)
+
+    return y, no_adjoint_pullback
+
+
+# ---------------------------------------------------------------------------------------------------------
+# helpers used by call_method and the pullbacks above (non-differentiable, or with rules below)
+
+
+def method_kind(obj, name):
+    """How ``obj.name(...)`` dispatches: ``"array"``, ``"method"`` (a function of the class) or ``"attribute"``."""
+    if _is_array_like(obj):
+        return "array"
+    if isinstance(obj, ModuleType):
+        return "attribute"
+    for klass in type(obj).__mro__:
+        attr = klass.__dict__.get(name, _MISSING)
+        if attr is not _MISSING:
+            if type(attr) is FunctionType and name not in getattr(obj, "__dict__", ()):
+                return "method"
+            return "attribute"
+    return "attribute"
+
+
+_MISSING = object()
+
+
+def class_function(obj, name):
+    """The plain function ``name`` on ``obj``'s class."""
+    for klass in type(obj).__mro__:
+        if name in klass.__dict__:
+            return klass.__dict__[name]
+    raise AttributeError(name)
+
+
+def array_method_rule(obj, name):
+    """The rule of array method ``name``; a missing one raises NoAdjointError when a gradient needs it."""
+    rule = registry.lookup_method(name)
+    if rule is None:
+        method = getattr(obj, name)
+        where = user_location()
+
+        def missing_method_rule(self, *args, **kwargs):
+            y = method(*args, **kwargs)
+
+            def missing_method_pullback(dy):
+                raise_no_adjoint(method, where, qualname=f"{type(obj).__name__}.{name}")
+
+            return y, missing_method_pullback
+
+        return missing_method_rule
+    return rule
+
+
+def field_cotangent(obj, name, d):
+    """The cotangent of ``obj`` when its field ``name`` has cotangent ``d``."""
+    if d is None or isinstance(obj, ModuleType) or isinstance(obj, type):
+        return None
+    if isinstance(obj, tuple) and hasattr(type(obj), "_fields"):
+        return tuple(d if f == name else None for f in type(obj)._fields)
+    if isinstance(getattr(obj, name, None), MethodType):
+        return d  # a bound method's cotangent is its self's
+    return Tangent(type(obj), {name: d})
+
+
+def check_no_function_gradient(dfunc, func):
+    """Methods defined in a function body can capture locals; their gradient is not propagated (yet)."""
+    if dfunc is not None:
+        raise errors.FluxpyError(
+            f"{func.__qualname__} is a method whose code captures variables of an enclosing function, "
+            "and a gradient reached them; fluxpy does not propagate gradients into a method's closure. "
+            "Pass those values as arguments or store them on the object."
+        )
+
+
+def _is_array_like(x):
+    t = type(x)
+    module = t.__module__
+    return module == "numpy" or module.startswith("cupy")
+
+
+def user_location():
+    """``file:line`` of the innermost user code (generated code is mapped back to the user's line)."""
+    from .transform.codegen import map_location
+
+    frame = sys._getframe(1)
+    while frame is not None:
+        filename, lineno = frame.f_code.co_filename, frame.f_lineno
+        mapped = map_location(filename, lineno)
+        if mapped is not None:
+            filename, lineno = mapped
+            break
+        if not os.path.abspath(filename).startswith(_PACKAGE_DIR):
+            break
+        frame = frame.f_back
+    else:
+        return "<unknown location>"
+    source = linecache.getline(filename, lineno).strip()
+    return f'File "{filename}", line {lineno}' + (f"\n    {source}" if source else "")
+
+
+def raise_no_adjoint(f, where, qualname=None):
+    """Raise the NoAdjointError for callee ``f`` called at ``where``."""
+    module = getattr(f, "__module__", None) or type(f).__module__
+    name = getattr(f, "__qualname__", None) or getattr(f, "__name__", None) or type(f).__name__
+    if qualname is None:
+        qualname = f"{module}.{name}" if module and module != "builtins" else name
+    short = name.split(".")[-1]
+    raise errors.NoAdjointError(
+        errors.NO_ADJOINT.format(
+            callee=repr(f), where=where, qualname=qualname, rulename=f"{short}_rule", pbname=f"{short}_pullback"
+        )
+    )
+
+
+registry.nograd(resolve, method_kind, class_function, array_method_rule, check_no_function_gradient,
+                user_location, raise_no_adjoint, none_pullback)
+
+
+@registry.adjoint(field_cotangent)
+def field_cotangent_rule(obj, name, d):
+    def field_cotangent_pullback(dd):
+        return (None, None, dd[name] if isinstance(dd, Tangent) else _pick_field(obj, name, dd))
+
+    return field_cotangent(obj, name, d), field_cotangent_pullback
+
+
+def _pick_field(obj, name, dd):
+    if isinstance(obj, tuple) and hasattr(type(obj), "_fields") and dd is not None:
+        return dd[type(obj)._fields.index(name)]
+    return dd
+
+
+registry.nograd(_pick_field)

@@ -1,0 +1,265 @@
+"""Cotangent values: ``None`` as the zero, :class:`Tangent` for objects, accumulation and projection.
+
+Inside generated code a cotangent is ``None`` (no gradient), a number or array, a tuple/list/dict
+mirroring a container, or a :class:`Tangent` for any other object (fields by name). ``accum`` adds two
+cotangents, handling ``None`` first (house rule 6). ``project`` shapes a cotangent like the argument it
+belongs to, at the API boundary (Zygote's ``ProjectTo``).
+
+>>> accum(None, 2.0)
+2.0
+>>> accum((1.0, None), (2.0, 3.0))
+(3.0, 3.0)
+"""
+
+from collections.abc import Mapping
+from types import FunctionType
+
+import numpy as np
+
+from .backend import is_array
+
+_NUMBER_TYPES = (int, float, np.integer, np.floating)
+
+
+class Tangent(Mapping):
+    """The gradient of an object: a read-only mapping from field names to gradients.
+
+    >>> t = Tangent(object, {"weight": 1.0, "bias": None})
+    >>> t.weight, t["bias"], sorted(t.keys())
+    (1.0, None, ['bias', 'weight'])
+    """
+
+    __slots__ = ("_type", "_fields")
+
+    def __init__(self, primal_type, fields):
+        object.__setattr__(self, "_type", primal_type if isinstance(primal_type, type) else type(primal_type))
+        object.__setattr__(self, "_fields", dict(fields))
+
+    def __getattr__(self, name):
+        try:
+            return self._fields[name]
+        except KeyError:
+            raise AttributeError(f"Tangent[{self._type.__name__}] has no field {name!r}") from None
+
+    def __setattr__(self, name, value):
+        raise AttributeError("Tangent is read-only")
+
+    def __getitem__(self, name):
+        return self._fields[name]
+
+    def __iter__(self):
+        return iter(self._fields)
+
+    def __len__(self):
+        return len(self._fields)
+
+    def __eq__(self, other):
+        if not isinstance(other, Tangent):
+            return NotImplemented
+        return self._type is other._type and self._fields.keys() == other._fields.keys() and all(
+            _equal(self._fields[k], other._fields[k]) for k in self._fields
+        )
+
+    __hash__ = None
+
+    def __repr__(self):
+        inner = ", ".join(f"{k}={_short(v)}" for k, v in self._fields.items())
+        return f"Tangent[{self._type.__name__}]({inner})"
+
+    @property
+    def primal_type(self):
+        """The type of the object this is the gradient of."""
+        return self._type
+
+
+def _equal(a, b):
+    if is_array(a) or is_array(b):
+        return a is not None and b is not None and bool(np.all(a == b))
+    return a == b
+
+
+def _short(v):
+    if is_array(v):
+        return f"array(shape={v.shape}, dtype={v.dtype})" if v.size > 6 else repr(v)
+    return repr(v)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# accumulation
+
+
+def accum(a, b):
+    """Sum of two cotangents of the same primal; ``None`` is the zero.
+
+    Never writes into its arguments: a cotangent may be shared (a rule may return ``dy`` itself).
+    """
+    if a is None:
+        return b
+    if b is None:
+        return a
+    ta = type(a)
+    if ta is tuple:
+        return tuple(accum(x, y) for x, y in zip(a, b, strict=True))
+    if ta is list:
+        return [accum(x, y) for x, y in zip(a, b, strict=True)]
+    if ta is dict:
+        out = dict(a)
+        for k, v in b.items():
+            out[k] = accum(out.get(k), v)
+        return out
+    if ta is Tangent:
+        fields = dict(a._fields)
+        other = b._fields if type(b) is Tangent else b
+        for k, v in other.items():
+            fields[k] = accum(fields.get(k), v)
+        return Tangent(a._type, fields)
+    return a + b
+
+
+def accum_many(*xs):
+    """``accum`` over any number of cotangents."""
+    out = None
+    for x in xs:
+        out = accum(out, x)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------------------
+# what can carry a gradient
+
+
+def is_differentiable(x):
+    """True when ``x`` may carry a gradient: numbers (not bools), numeric arrays, containers of them, objects.
+
+    Ints count (ints are treated as reals, as in Flux). Strings, ``None``, bools, types, modules and plain
+    functions without a closure do not.
+    """
+    t = type(x)
+    if t is float or t is int:
+        return True
+    if x is None or t is bool or t is str or t is bytes:
+        return False
+    if t is tuple or t is list:
+        return any(is_differentiable(v) for v in x)
+    if t is dict:
+        return any(is_differentiable(v) for v in x.values())
+    if is_array(x):
+        return x.dtype.kind in "fiuc"
+    if isinstance(x, (np.bool_, str, type, range, slice)) or x is Ellipsis:
+        return False
+    if isinstance(x, np.generic):
+        return x.dtype.kind in "fiuc"
+    if t is FunctionType:
+        return bool(x.__closure__)
+    if t.__module__ == "builtins" and t.__name__ in ("builtin_function_or_method", "module"):
+        return False
+    if isinstance(x, (np.ufunc, np.dtype)):
+        return False
+    return True
+
+
+# ---------------------------------------------------------------------------------------------------------
+# projection: the API boundary
+
+
+def project(dx, x):
+    """Shape the cotangent ``dx`` like the argument ``x`` (API.md, "Gradient values mirror the argument").
+
+    >>> project(np.float64(3.0), 2)
+    3.0
+    >>> project(np.ones(2), np.array([1, 2])).dtype
+    dtype('float64')
+    """
+    if dx is None:
+        return None
+    t = type(x)
+    if t is bool or x is None or t is str:
+        return None
+    if isinstance(x, _NUMBER_TYPES) and not isinstance(x, (bool, np.bool_)):
+        return _to_float(dx)
+    if is_array(x):
+        return _project_array(dx, x)
+    if isinstance(x, tuple) and hasattr(t, "_fields"):
+        return _project_namedtuple(dx, x)
+    if t is tuple or t is list:
+        return _project_sequence(dx, x)
+    if t is dict:
+        return _project_dict(dx, x)
+    if type(dx) is Tangent:
+        return _project_object(dx, x)
+    return dx
+
+
+def _to_float(dx):
+    if is_array(dx) or isinstance(dx, np.generic):
+        if getattr(dx, "size", 1) != 1:
+            raise ValueError(f"gradient of a scalar argument has shape {dx.shape}")
+        dx = dx.reshape(()) if is_array(dx) else dx
+        v = dx.item() if hasattr(dx, "item") else dx
+        return v.real if isinstance(v, complex) else float(v)
+    if isinstance(dx, complex):
+        return dx.real
+    return float(dx)
+
+
+def _project_array(dx, x):
+    xp = type(x).__module__.startswith("cupy") and __import__("cupy") or np
+    dtype = x.dtype if x.dtype.kind in "fc" else np.dtype(np.float64)
+    dx = xp.asarray(dx)
+    if dx.shape != x.shape:
+        dx = xp.broadcast_to(dx, x.shape)
+    if dtype.kind == "f" and dx.dtype.kind == "c":
+        dx = dx.real
+    if dx.dtype != dtype:
+        dx = dx.astype(dtype)
+    elif not dx.flags.writeable or (x.ndim and not dx.flags.owndata and dx.base is None):
+        dx = dx.copy()
+    return dx
+
+
+def _project_sequence(dx, x):
+    if isinstance(dx, Tangent) or dx is None:
+        return dx
+    items = [project(d, v) for d, v in zip(dx, x, strict=True)]
+    if all(i is None for i in items):
+        return None
+    return type(x)(items)
+
+
+def _project_namedtuple(dx, x):
+    if isinstance(dx, Tangent):
+        dx = tuple(dx._fields.get(f) for f in x._fields)
+    items = [project(d, v) for d, v in zip(dx, x, strict=True)]
+    if all(i is None for i in items):
+        return None
+    return type(x)(*items)
+
+
+def _project_dict(dx, x):
+    out = {k: project(dx.get(k), v) for k, v in x.items()}
+    if all(v is None for v in out.values()):
+        return None
+    return out
+
+
+def _project_object(dx, x):
+    fields = {}
+    for k, d in dx._fields.items():
+        try:
+            primal = getattr(x, k)
+        except AttributeError:
+            primal = _closure_value(x, k)
+        fields[k] = project(d, primal) if primal is not _MISSING else d
+    if all(v is None for v in fields.values()):
+        return None
+    return Tangent(dx._type, fields)
+
+
+_MISSING = object()
+
+
+def _closure_value(fn, name):
+    code = getattr(fn, "__code__", None)
+    if code is None or name not in code.co_freevars:
+        return _MISSING
+    return fn.__closure__[code.co_freevars.index(name)].cell_contents

@@ -1,0 +1,395 @@
+"""Stage 5: from a normalized function, generate its forward function and pullback (Zygote-style).
+
+``f(x, ...)`` becomes ``f__forward(self, x, ...) -> (y, f_pullback)`` where ``self`` is the function
+object (its closure cells give the captured variables) and ``f_pullback(dy)`` returns
+``(dself, dx, ...)``. Every active call stores its pullback; the pullback replays them in reverse:
+
+    # forward                                   # pullback, in reverse order
+    y, y_pb = __fx_call(__fx_op.mul, x, w)       if d_y is not None:
+                                                     _fx_g = y_pb(d_y)
+                                                     d_y = None
+                                                     d_x = __fx_accum(d_x, _fx_g[1])
+                                                     d_w = __fx_accum(d_w, _fx_g[2])
+
+Pullbacks are the only thing the reverse pass reads from the forward pass (they capture their operands),
+so straight-line code needs no tape. Inside loops each pullback, branch choice and inner trip count is
+pushed on an immutable linked list (``tape = (item, tape)``): memory grows with iterations executed, the
+pullback can run many times, and the generated code stays differentiable (no mutation), which is what
+gradient-of-gradient needs.
+"""
+
+import gast
+
+from . import nodes as n
+from .fence import HELPER_PREFIX
+from .normalize.anf import CALL, CALL_METHOD
+
+ACCUM = "__fx_accum"
+
+
+def build_forward(fdef, ctx):
+    """The gast FunctionDef of the forward function for the normalized ``fdef``."""
+    return _Adjoint(fdef, ctx).build()
+
+
+class _Adjoint:
+    def __init__(self, fdef, ctx):
+        self.fdef = fdef
+        self.ctx = ctx
+        self.namer = ctx.namer
+        args = fdef.args
+        self.params = [a.id for a in args.posonlyargs + args.args]
+        self.vararg = args.vararg.id if args.vararg is not None else None
+        self.freevars = [v for v in ctx.freevars if not v.startswith(HELPER_PREFIX)]
+        body = fdef.body
+        self.ret = body[-1].value if body and isinstance(body[-1], gast.Return) else n.const(None)
+        self.body = body[:-1] if body and isinstance(body[-1], gast.Return) else body
+        self.read = _loaded_names(self.body) | ({self.ret.id} if isinstance(self.ret, gast.Name) else set())
+        self.active = self._activity()
+        self.tape = self.namer.fresh("_fx_tape")
+        self.rtape = self.namer.fresh("_fx_rt")
+        self.grads = self.namer.fresh("_fx_g")
+        self.uses_tape = False
+        self.comments = ctx.comments
+        self.last_line = None
+
+    # -- activity analysis ----------------------------------------------------------------------------
+    def _activity(self):
+        active = set(self.params) | set(self.freevars)
+        if self.vararg:
+            active.add(self.vararg)
+        assigns = list(_assignments(self.body))
+        changed = True
+        while changed:
+            changed = False
+            for target, value in assigns:
+                if target in active:
+                    continue
+                if _is_active_call(value) or (isinstance(value, gast.Name) and value.id in active) or (
+                    isinstance(value, gast.FunctionDef) and _captured(value) & active
+                ):
+                    active.add(target)
+                    changed = True
+        return active
+
+    def adj(self, name):
+        return self.namer.adjoint(name)
+
+    # -- the whole function ---------------------------------------------------------------------------
+    def build(self):
+        self_name = self.namer.fresh("_fx_self")
+        self.self_name = self_name
+        forward_body = []
+        if self.freevars:
+            targets = n.tuple_([n.name(v, store=True) for v in self.freevars], store=True)
+            names = n.tuple_([n.const(v) for v in self.freevars])
+            forward_body.append(gast.Assign(targets=[targets], value=n.call("__fx_freevars", [n.name(self_name), names]),
+                                            type_comment=None))
+        fwd = self.fwd_block(self.body, in_loop=False)
+        if self.uses_tape:
+            forward_body.append(n.assign(self.tape, n.const(None)))
+        forward_body += fwd
+        pullback_name = self.namer.fresh(f"{_base(self.fdef.name)}_pullback")
+        forward_body.append(self.pullback(pullback_name))
+        forward_body.append(gast.Return(value=n.tuple_([self.ret, n.name(pullback_name)])))
+        args = self.fdef.args
+        self_arg = n.name(self_name)
+        self_arg.ctx = gast.Param()
+        new_args = gast.arguments(args=[self_arg] + args.posonlyargs + args.args, posonlyargs=[],
+                                  vararg=args.vararg, kwonlyargs=args.kwonlyargs,
+                                  kw_defaults=[None] * len(args.kwonlyargs), kwarg=args.kwarg, defaults=[])
+        name = self.namer.fresh(f"{_base(self.fdef.name)}__forward")
+        return gast.FunctionDef(name=name, args=new_args, body=forward_body, decorator_list=[], returns=None,
+                                type_comment=None, type_params=[])
+
+    def pullback(self, pullback_name):
+        seed = self.namer.fresh("d_out")
+        known_none = set(self.active)
+        body = []
+        ordered = sorted(self.active)
+        ret_name = self.ret.id if isinstance(self.ret, gast.Name) and self.ret.id in self.active else None
+        for v in ordered:
+            if v != ret_name:
+                body.append(n.assign(self.adj(v), n.const(None)))
+        if ret_name is not None:
+            body.append(n.assign(self.adj(ret_name), n.name(seed)))
+            known_none.discard(ret_name)
+        if self.uses_tape:
+            body.append(n.assign(self.rtape, n.name(self.tape)))
+        self.last_line = None
+        body += self.rev_block(self.body, in_loop=False, known_none=known_none)
+        body.append(gast.Return(value=self.pullback_result()))
+        return n.function(pullback_name, [seed], body)
+
+    def pullback_result(self):
+        if self.freevars:
+            names = n.tuple_([n.const(v) for v in self.freevars])
+            values = n.tuple_([n.name(self.adj(v)) for v in self.freevars])
+            dself = n.call("__fx_closure_tangent", [n.name(self.self_name), names, values])
+        else:
+            dself = n.const(None)
+        result = n.tuple_([dself] + [n.name(self.adj(p)) for p in self.params])
+        if self.vararg:
+            expanded = n.call("__fx_expand", [n.name(self.adj(self.vararg)), n.call("__fx_len", [n.name(self.vararg)])])
+            result = gast.BinOp(left=result, op=gast.Add(), right=expanded)
+        return result
+
+    # -- forward --------------------------------------------------------------------------------------
+    def fwd_block(self, stmts, in_loop):
+        out = []
+        for s in stmts:
+            out += self.comment(s, "")
+            out += self.fwd_stmt(s, in_loop)
+        return out
+
+    def fwd_stmt(self, s, in_loop):
+        if isinstance(s, gast.Assign) and _is_active_call(s.value):
+            target = s.targets[0].id
+            if target not in self.read:
+                return [n.assign(target, n.subscript(s.value, n.const(0)))]
+            pb = self.namer.pullback(target)
+            s._fx_pullback = pb
+            out = [gast.Assign(targets=[n.tuple_([n.name(target, True), n.name(pb, True)], store=True)],
+                               value=s.value, type_comment=None)]
+            if in_loop:
+                out.append(self.push(n.name(pb)))
+            return out
+        if isinstance(s, gast.If):
+            return self.fwd_if(s, in_loop)
+        if isinstance(s, (gast.For, gast.While)):
+            return self.fwd_loop(s, in_loop)
+        return [s]
+
+    def push(self, item):
+        self.uses_tape = True
+        return n.assign(self.tape, n.tuple_([item, n.name(self.tape)]))
+
+    def fwd_if(self, s, in_loop):
+        body = self.fwd_block(s.body, in_loop)
+        orelse = self.fwd_block(s.orelse, in_loop)
+        if in_loop:
+            body.append(self.push(n.const(True)))
+            orelse.append(self.push(n.const(False)))
+        else:
+            flag = self.namer.fresh("_fx_cond")
+            s._fx_flag = flag
+            body.insert(0, n.assign(flag, n.const(True)))
+            orelse.insert(0, n.assign(flag, n.const(False)))
+        return [n.if_(s.test, body, orelse)]
+
+    def fwd_loop(self, s, in_loop):
+        count = self.namer.fresh("_fx_trips")
+        s._fx_count = count
+        body = self.fwd_block(s.body, in_loop=True)
+        body.append(n.assign(count, gast.BinOp(left=n.name(count), op=gast.Add(), right=n.const(1))))
+        if isinstance(s, gast.For):
+            loop = gast.For(target=s.target, iter=s.iter, body=body, orelse=[], type_comment=None)
+        else:
+            loop = gast.While(test=s.test, body=body, orelse=[])
+        out = [n.assign(count, n.const(0)), loop]
+        if in_loop:
+            out.append(self.push(n.name(count)))
+        return out
+
+    # -- reverse --------------------------------------------------------------------------------------
+    def rev_block(self, stmts, in_loop, known_none):
+        out = []
+        for s in reversed(stmts):
+            code = self.rev_stmt(s, in_loop, known_none)
+            if code:
+                out += self.comment(s, "grad of: ")
+                out += code
+        return out
+
+    def rev_stmt(self, s, in_loop, known_none):
+        if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name):
+            target = s.targets[0].id
+            if _is_active_call(s.value):
+                return self.rev_call(s, target, in_loop, known_none)
+            if target not in self.active:
+                return []
+            if isinstance(s.value, gast.Name) and s.value.id in self.active and s.value.id != target:
+                out = [self.accumulate(s.value.id, n.name(self.adj(target)), known_none)]
+                out.append(n.assign(self.adj(target), n.const(None)))
+                known_none.add(target)
+                return out
+            return self.reset(target, known_none)
+        if isinstance(s, gast.FunctionDef):
+            return self.rev_def(s, known_none)
+        if isinstance(s, gast.If):
+            return self.rev_if(s, in_loop, known_none)
+        if isinstance(s, (gast.For, gast.While)):
+            return self.rev_loop(s, in_loop, known_none)
+        return []
+
+    def reset(self, target, known_none):
+        if target in known_none:
+            return []
+        known_none.add(target)
+        return [n.assign(self.adj(target), n.const(None))]
+
+    def accumulate(self, name, value, known_none):
+        """``d_name += value``, as a plain assignment when ``d_name`` is known to be None here."""
+        if name in known_none:
+            known_none.discard(name)
+            return n.assign(self.adj(name), value)
+        return n.assign(self.adj(name), n.call(ACCUM, [n.name(self.adj(name)), value]))
+
+    def rev_call(self, s, target, in_loop, known_none):
+        if target not in self.read:
+            return []
+        pb = s._fx_pullback
+        out = []
+        if in_loop:
+            out.append(gast.Assign(targets=[n.tuple_([n.name(pb, True), n.name(self.rtape, True)], store=True)],
+                                   value=n.name(self.rtape), type_comment=None))
+        contributions = self.contributions(s.value)
+        if not contributions:
+            return out + self.reset(target, known_none)
+        inner_known = set(known_none)
+        inner_known.discard(target)
+        inner = [n.assign(self.grads, n.call(pb, [n.name(self.adj(target))])),
+                 n.assign(self.adj(target), n.const(None))]
+        inner_known.add(target)
+        for name, index in contributions:
+            inner.append(self.accumulate(name, self.grad_item(index), inner_known))
+        written = {name for name, _ in contributions}
+        for name in written:
+            known_none.discard(name)
+        out.append(n.if_(n.is_not_none(n.name(self.adj(target))), inner))
+        if target not in written:
+            known_none.add(target)
+        return out
+
+    def grad_item(self, index):
+        if isinstance(index, slice):
+            return n.subscript(n.name(self.grads), gast.Slice(lower=n.const(index.start), upper=None, step=None))
+        return n.subscript(n.name(self.grads), n.const(index))
+
+    def contributions(self, value):
+        """(name, index into the pullback's result) for every active name the call reads."""
+        out = []
+        args = value.args
+        if value.func.id == CALL:
+            callee, rest, first = args[0], args[1:], 1
+            if isinstance(callee, gast.Name) and callee.id in self.active:
+                out.append((callee.id, 0))
+        else:
+            obj, rest, first = args[0], args[2:], 1
+            if isinstance(obj, gast.Name) and obj.id in self.active:
+                out.append((obj.id, 0))
+        for i, a in enumerate(rest):
+            if isinstance(a, gast.Starred):
+                if isinstance(a.value, gast.Name) and a.value.id in self.active:
+                    out.append((a.value.id, slice(first + i, None)))
+            elif isinstance(a, gast.Name) and a.id in self.active:
+                out.append((a.id, first + i))
+        return out
+
+    def rev_def(self, s, known_none):
+        if s.name not in self.active:
+            return []
+        out = []
+        for v in sorted(_captured(s) & self.active):
+            field = n.call("__fx_tangent_field", [n.name(self.adj(s.name)), n.const(v)])
+            out.append(self.accumulate(v, field, known_none))
+        return out + self.reset(s.name, known_none)
+
+    def rev_if(self, s, in_loop, known_none):
+        body_known, else_known = set(known_none), set(known_none)
+        body = self.rev_block(s.body, in_loop, body_known)
+        orelse = self.rev_block(s.orelse, in_loop, else_known)
+        known_none.intersection_update(body_known & else_known)
+        if in_loop:
+            flag = self.namer.fresh("_fx_branch") if not hasattr(self, "_branch") else self._branch
+            self._branch = flag
+            pop = gast.Assign(targets=[n.tuple_([n.name(flag, True), n.name(self.rtape, True)], store=True)],
+                              value=n.name(self.rtape), type_comment=None)
+            return [pop, n.if_(n.name(flag), body, orelse)]
+        return [n.if_(n.name(s._fx_flag), body, orelse)]
+
+    def rev_loop(self, s, in_loop, known_none):
+        body_known = set()
+        body = self.rev_block(s.body, True, body_known)
+        for name in _assigned_adjoints(body, self):
+            known_none.discard(name)
+        count = s._fx_count
+        counter = self.namer.fresh("_fx_k")
+        out = []
+        if in_loop:
+            out.append(gast.Assign(targets=[n.tuple_([n.name(count, True), n.name(self.rtape, True)], store=True)],
+                                   value=n.name(self.rtape), type_comment=None))
+        out.append(n.for_range(counter, n.name(count), body or [gast.Pass()]))
+        return out
+
+    # -- comments -------------------------------------------------------------------------------------
+    def comment(self, s, prefix):
+        line = getattr(s, "lineno", None)
+        if line is None or line == self.last_line or self.ctx.source.generated:
+            return []
+        self.last_line = line
+        text = self.ctx.source.line(line).strip()
+        file = self.ctx.source.file
+        self.comments.append((f"{prefix}{text}  ({_short_file(file)}:{line})", file, line))
+        return [gast.Expr(value=n.const(f"__fx_comment__{len(self.comments) - 1}"))]
+
+
+# -- analysis helpers ---------------------------------------------------------------------------------
+
+
+def _is_active_call(value):
+    return isinstance(value, gast.Call) and isinstance(value.func, gast.Name) and value.func.id in (CALL, CALL_METHOD)
+
+
+def _assignments(stmts):
+    for s in stmts:
+        if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name):
+            yield s.targets[0].id, s.value
+        elif isinstance(s, gast.FunctionDef):
+            yield s.name, s
+        elif isinstance(s, (gast.If, gast.For, gast.While)):
+            yield from _assignments(s.body)
+            yield from _assignments(s.orelse)
+
+
+def _loaded_names(stmts):
+    names = set()
+    for s in stmts:
+        for node in gast.walk(s):
+            if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Load):
+                names.add(node.id)
+    return names
+
+
+def _captured(fdef):
+    """Names a nested function reads from enclosing scopes (loads minus its own parameters and stores)."""
+    loads, stores = set(), set()
+    for node in gast.walk(fdef):
+        if isinstance(node, gast.Name):
+            if isinstance(node.ctx, gast.Load):
+                loads.add(node.id)
+            else:
+                stores.add(node.id)
+        elif isinstance(node, gast.FunctionDef) and node is not fdef:
+            stores.add(node.name)
+    return loads - stores
+
+
+def _assigned_adjoints(stmts, adjoint):
+    names = set()
+    reverse = {v: k for k, v in adjoint.namer._adjoints.items()}
+    for s in stmts:
+        for node in gast.walk(s):
+            if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Store) and node.id in reverse:
+                names.add(reverse[node.id])
+    return names
+
+
+def _base(name):
+    return name.replace("<", "").replace(">", "")
+
+
+def _short_file(path):
+    import os
+
+    return os.path.basename(path)

@@ -1,0 +1,140 @@
+"""Stage 7: the transformation cache, and the pipeline that fills it.
+
+Keyed on the code object; an entry is valid for the globals dict it was bound to and the rule registry's
+version (a rule registered after a first gradient takes effect with no refresh call). Closure cells are
+read at call time, so one entry serves every closure made from the same code. Safe for several threads.
+"""
+
+import builtins
+import threading
+from dataclasses import dataclass, field
+from types import FunctionType, ModuleType
+
+import gast
+
+from ..rules import registry
+from . import adjoint, codegen, fence, normalize, parse, source
+from .fence import HELPER_PREFIX
+from .naming import Namer
+from .normalize.anf import INACTIVE_BUILTINS
+
+_lock = threading.RLock()
+_cache = {}  # code object -> _Entry
+
+
+@dataclass
+class _Entry:
+    globals: dict
+    version: int
+    forward: FunctionType
+    text: str
+    filename: str
+
+
+@dataclass
+class Context:
+    """What the stages share about one function being transformed."""
+
+    source: source.Source
+    namer: Namer
+    freevars: tuple
+    static_roots: set
+    inactive_builtins: set
+    comments: list = field(default_factory=list)
+
+
+def forward_function(fn):
+    """The forward function of Python function ``fn``: ``F(fn, *args) -> (y, pullback)``."""
+    entry = _cache.get(fn.__code__)
+    if entry is None or entry.globals is not fn.__globals__ or entry.version != registry.version():
+        entry = _build(fn)
+    forward = entry.forward
+    if fn.__defaults__ is None and fn.__kwdefaults__ is None:
+        return forward
+    bound = FunctionType(forward.__code__, forward.__globals__, forward.__name__, fn.__defaults__,
+                         forward.__closure__)
+    bound.__kwdefaults__ = fn.__kwdefaults__
+    return bound
+
+
+def generated_source(fn):
+    """The generated module text for ``fn`` (transforming it if needed)."""
+    fn = _function_of(fn)
+    forward_function(fn)
+    return _cache[fn.__code__].text
+
+
+def _function_of(f):
+    if isinstance(f, FunctionType):
+        return f
+    func = getattr(f, "__func__", None)
+    if isinstance(func, FunctionType):
+        return func
+    call = getattr(type(f), "__call__", None)
+    if isinstance(call, FunctionType):
+        return call
+    raise TypeError(f"fluxpy can show the generated code of Python functions, not of {f!r}")
+
+
+def _build(fn):
+    with _lock:
+        entry = _cache.get(fn.__code__)
+        version = registry.version()
+        if entry is not None and entry.globals is fn.__globals__ and entry.version == version:
+            return entry
+        text, locations, title = transform_source(fn)
+        forward, filename = codegen.compile_forward(text, locations, fn.__globals__, title)
+        entry = _Entry(fn.__globals__, version, forward, text, filename)
+        _cache[fn.__code__] = entry
+        return entry
+
+
+def transform_source(fn):
+    """Run stages 1-6 on ``fn`` and return ``(generated text, line locations, title)``."""
+    src = source.get_source(fn)
+    name = parse.lambda_name(src.node) if fn.__code__.co_name == "<lambda>" else fn.__code__.co_name
+    fdef = parse.to_function_def(src.node, name)
+    fence.check(fdef, src)
+    ctx = _context(fn, fdef, src)
+    fdef = normalize.normalize(fdef, ctx)
+    forward_def = adjoint.build_forward(fdef, ctx)
+    title = f"{fn.__qualname__} ({_short(src.file)}:{src.node.lineno})"
+    text, locations = codegen.generate(forward_def, ctx.comments, title)
+    return text, locations, title
+
+
+def _context(fn, fdef, src):
+    local = _local_names(fdef) | set(fn.__code__.co_freevars)
+    loaded = {node.id for node in gast.walk(fdef) if isinstance(node, gast.Name)}
+    static, inactive = set(), set()
+    for name in loaded - local:
+        if name.startswith(HELPER_PREFIX):
+            static.add(name)
+        elif name in fn.__globals__:
+            if isinstance(fn.__globals__[name], ModuleType):
+                static.add(name)
+        elif name in INACTIVE_BUILTINS and hasattr(builtins, name):
+            inactive.add(name)
+    return Context(src, Namer.for_function(fdef), tuple(fn.__code__.co_freevars), static, inactive)
+
+
+def _local_names(fdef):
+    names = set()
+    args = fdef.args
+    for a in args.posonlyargs + args.args + args.kwonlyargs + [args.vararg, args.kwarg]:
+        if a is not None:
+            names.add(a.id)
+    for node in gast.walk(fdef):
+        if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Store):
+            names.add(node.id)
+        elif isinstance(node, gast.FunctionDef) and node is not fdef:
+            names.add(node.name)
+        elif isinstance(node, gast.alias):
+            names.add(node.asname or node.name.split(".")[0])
+    return names
+
+
+def _short(path):
+    import os
+
+    return os.path.basename(path)

@@ -1,0 +1,112 @@
+"""Stage 6: unparse the forward function, compile it under a filename registered in ``linecache`` and bind
+it to the user's live globals.
+
+The generated module holds one factory whose parameters are the helpers generated code calls
+(``__fx_call``, ``__fx_accum``, ...), so the user's globals dict is never written to::
+
+    def __fx_factory(__fx_call, __fx_call_method, __fx_accum, ...):
+        def f__forward(_fx_self, x):
+            ...
+        return f__forward
+
+Comments ``# grad of: <user line>  (file.py:12)`` are kept in the text, and each generated line maps
+back to the user's line for error messages.
+"""
+
+import ast
+import builtins
+import linecache
+import operator
+import re
+import threading
+from types import FunctionType
+
+import gast
+
+from .. import runtime, tangents
+from ..rules import python as pyrules
+from . import nodes as n
+
+_COMMENT = re.compile(r"""^(\s*)(?:'|"|\"\"\")__fx_comment__(\d+)(?:'|"|\"\"\")$""")
+_lock = threading.Lock()
+_counter = [0]
+_locations = {}  # generated filename -> sorted list of (generated line, "user file:line")
+
+
+def expand(d, count):
+    """A tuple cotangent for ``*args`` of length ``count`` (None expands to Nones)."""
+    if d is None:
+        return (None,) * count
+    return tuple(d)
+
+
+HELPERS = {
+    "__fx_call": runtime.call,
+    "__fx_call_method": runtime.call_method,
+    "__fx_accum": tangents.accum,
+    "__fx_op": operator,
+    "__fx_getattr": builtins.getattr,
+    "__fx_slice": builtins.slice,
+    "__fx_range": builtins.range,
+    "__fx_len": builtins.len,
+    "__fx_tuple": builtins.tuple,
+    "__fx_pack_tuple": pyrules.pack_tuple,
+    "__fx_pack_list": pyrules.pack_list,
+    "__fx_pack_dict": pyrules.pack_dict,
+    "__fx_unpack": pyrules.unpack,
+    "__fx_iterlist": pyrules.iterlist,
+    "__fx_freevars": pyrules.freevars,
+    "__fx_closure_tangent": pyrules.closure_tangent,
+    "__fx_tangent_field": pyrules.tangent_field,
+    "__fx_expand": expand,
+}
+
+
+def generate(forward_def, comments, title):
+    """``(text, locations)``: the generated module for the gast FunctionDef ``forward_def``.
+
+    ``comments`` holds ``(text, file, line)`` per comment marker; ``locations`` maps generated lines to
+    the user's ``(file, line)``.
+    """
+    params = list(HELPERS)
+    factory = n.function("__fx_factory", params, [forward_def, gast.Return(value=n.name(forward_def.name))])
+    module = gast.Module(body=[factory], type_ignores=[])
+    tree = ast.fix_missing_locations(gast.gast_to_ast(module))
+    text = ast.unparse(tree)
+    lines = [f"# fluxpy: generated forward and pullback of {title}"]
+    locations = []
+    for line in text.splitlines():
+        m = _COMMENT.match(line)
+        if m:
+            comment, file, lineno = comments[int(m.group(2))]
+            locations.append((len(lines) + 1, file, lineno))
+            line = f"{m.group(1)}# {comment}"
+        lines.append(line)
+    return "\n".join(lines) + "\n", locations
+
+
+def compile_forward(text, locations, user_globals, label):
+    """Compile the generated ``text`` and return the forward function bound to ``user_globals``."""
+    with _lock:
+        _counter[0] += 1
+        filename = f"<fluxpy {label} #{_counter[0]}>"
+    lines = text.splitlines(keepends=True)
+    linecache.cache[filename] = (len(text), None, lines, filename)
+    _locations[filename] = locations
+    code = compile(text, filename, "exec")
+    factory_code = next(c for c in code.co_consts if hasattr(c, "co_name") and c.co_name == "__fx_factory")
+    factory = FunctionType(factory_code, user_globals, "__fx_factory")
+    return factory(*HELPERS.values()), filename
+
+
+def map_location(filename, lineno):
+    """``(user file, line)`` for a line of generated code, or None for other files."""
+    entries = _locations.get(filename)
+    if entries is None:
+        return None
+    found = (filename, lineno)
+    for line, file, user_line in entries:
+        if line > lineno:
+            break
+        found = (file, user_line)
+    return found

@@ -1,0 +1,105 @@
+"""Stage 3: reject unsupported syntax early, in one place, with the user's file, line, column and source.
+
+Everything the later stages accept is listed here; anything else raises :class:`TransformError` at
+``@fx.differentiable`` time or at the first gradient, never later as a wrong gradient.
+"""
+
+import gast
+
+from ..errors import unsupported
+
+HELPER_PREFIX = "__fx_"
+
+# node type -> (what, hint)
+_REJECT = {
+    gast.AsyncFunctionDef: ("an async function", "differentiate a synchronous function"),
+    gast.AsyncFor: ("async for", "use a plain for loop"),
+    gast.AsyncWith: ("async with", "use a plain with block outside the differentiated code"),
+    gast.Await: ("await", "differentiate a synchronous function"),
+    gast.Yield: ("a generator (yield)", "build and return a list instead of yielding values"),
+    gast.YieldFrom: ("a generator (yield from)", "build and return a list instead"),
+    gast.ClassDef: ("a class definition inside a differentiated function", "define the class at module level"),
+    gast.Global: ("the global statement", "return the new value instead of assigning a global"),
+    gast.Nonlocal: ("the nonlocal statement", "return the new value instead of rebinding an outer variable"),
+    gast.NamedExpr: ("an assignment expression (:=)", "assign on a line of its own"),
+    gast.Delete: ("del", "leave the variable in place or rebind it"),
+    gast.Try: ("try/except", "move the try block into a helper marked fx.nograd, or out of the function"),
+    gast.With: ("a with block", "move the with block out of the differentiated function"),
+    gast.Break: ("break", "use a while loop with a condition"),
+    gast.Continue: ("continue", "use an if around the rest of the loop body"),
+    gast.ListComp: ("a list comprehension", "write a for loop that builds the list"),
+    gast.SetComp: ("a set comprehension", "write a for loop"),
+    gast.DictComp: ("a dict comprehension", "write a for loop that fills the dict"),
+    gast.GeneratorExp: ("a generator expression", "write a for loop, or build a list first"),
+    gast.Match: ("a match statement", "use if/elif"),
+}
+
+
+def check(fdef, source):
+    """Raise TransformError for the first unsupported construct in ``fdef`` (a gast FunctionDef)."""
+    _Fence(source).check_function(fdef, top=True)
+
+
+class _Fence:
+    def __init__(self, source):
+        self.source = source
+
+    def error(self, node, what, why="", hint=""):
+        line = getattr(node, "lineno", None) or 0
+        col = getattr(node, "col_offset", None) or 0
+        return unsupported(what, file=self.source.file, line=line, col=col, source_line=self.source.line(line),
+                           why=why, hint=hint)
+
+    def check_function(self, fdef, top=False):
+        for stmt in fdef.body:
+            self.check_stmt(stmt, in_loop=False)
+        for node in gast.walk(fdef):
+            if node is fdef:
+                continue
+            self.check_node(node)
+
+    def check_stmt(self, stmt, in_loop):
+        if isinstance(stmt, gast.Return) and in_loop:
+            raise self.error(stmt, "a return inside a loop", hint="assign the result and leave the loop by its condition")
+        loop = in_loop or isinstance(stmt, (gast.For, gast.While))
+        for child in _child_statements(stmt):
+            self.check_stmt(child, in_loop=loop)
+        if isinstance(stmt, (gast.For, gast.While)) and stmt.orelse:
+            raise self.error(stmt, "an else clause on a loop", hint="set a flag in the loop and test it after")
+
+    def check_node(self, node):
+        for kind, (what, hint) in _REJECT.items():
+            if isinstance(node, kind):
+                raise self.error(node, what, hint=hint)
+        if isinstance(node, gast.Name) and node.id.startswith(HELPER_PREFIX) and not self.source.generated:
+            raise self.error(node, f"the name {node.id!r}", why=f"names starting with {HELPER_PREFIX} are reserved")
+        if isinstance(node, (gast.Assign, gast.AugAssign, gast.AnnAssign)):
+            targets = node.targets if isinstance(node, gast.Assign) else [node.target]
+            for t in targets:
+                self.check_target(t)
+        if isinstance(node, gast.For):
+            self.check_target(node.target)
+        if isinstance(node, gast.Dict) and any(k is None for k in node.keys):
+            raise self.error(node, "dict unpacking (**) in a dict literal", hint="use dict.update or merge outside")
+
+    def check_target(self, target):
+        if isinstance(target, (gast.Attribute, gast.Subscript)):
+            kind = "an attribute" if isinstance(target, gast.Attribute) else "an item or slice"
+            raise self.error(target, f"assigning to {kind}", why="mutation is not differentiated yet",
+                             hint="build a new value instead (e.g. np.where, np.concatenate, a new list)")
+        if isinstance(target, gast.Starred):
+            raise self.error(target, "starred assignment", hint="index the sequence instead")
+        if isinstance(target, (gast.Tuple, gast.List)):
+            for elt in target.elts:
+                self.check_target(elt)
+
+
+def _child_statements(stmt):
+    if isinstance(stmt, (gast.FunctionDef, gast.Lambda)):
+        return []
+    out = []
+    for field in ("body", "orelse", "finalbody"):
+        out.extend(getattr(stmt, field, None) or [])
+    for handler in getattr(stmt, "handlers", None) or []:
+        out.extend(handler.body)
+    return [s for s in out if isinstance(s, gast.stmt)]

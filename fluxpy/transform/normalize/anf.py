@@ -1,0 +1,325 @@
+"""Pass: administrative normal form, one call per statement.
+
+Postcondition (what the adjoint stage relies on): the body holds only
+
+* ``t = __fx_call(f, a, *s, k=v)`` -- an *active call*: ``f`` is a name or a static attribute chain on a
+  module or helper (``np.sin``, ``__fx_op.mul``); ``a`` are names or constants; at most one ``*s``, last;
+* ``t = __fx_call_method(obj, 'name', a, ...)`` -- an active method call on the name ``obj``;
+* ``t = u`` (a copy of a name) and ``t = <inactive expression>`` (constants, comparisons, ``not``,
+  f-strings, calls of builtins like ``len``/``range``/``isinstance``, static module attributes);
+* ``if <test>:``, ``while <test>:`` whose test is evaluated without gradient (a bool has none);
+* ``for i in range(...)`` with an inactive counter (iterables are iterated by index, see below);
+* nested ``def``, ``assert``, ``raise``, ``import``, inactive expression statements;
+* exactly one ``return <name or constant>``, the last statement.
+
+Before::
+
+    def f(x, w):
+        y = 3 * x ** 2 + w.sum()
+        for row in w:
+            y += row[0]
+        return y
+
+After::
+
+    def f(x, w):
+        _pow = __fx_call(__fx_op.pow, x, 2)
+        _mul = __fx_call(__fx_op.mul, 3, _pow)
+        _sum = __fx_call_method(w, 'sum')
+        y = __fx_call(__fx_op.add, _mul, _sum)
+        _seq = __fx_call(__fx_iterlist, w)
+        for _i in __fx_range(__fx_len(_seq)):
+            row = __fx_call(__fx_op.getitem, _seq, _i)
+            _getitem = __fx_call(__fx_op.getitem, row, 0)
+            y = __fx_call(__fx_op.add, y, _getitem)
+        return y
+"""
+
+import gast
+
+from .. import nodes as n
+
+BINOPS = {gast.Add: "add", gast.Sub: "sub", gast.Mult: "mul", gast.Div: "truediv", gast.FloorDiv: "floordiv",
+          gast.Mod: "mod", gast.Pow: "pow", gast.MatMult: "matmul", gast.LShift: "lshift", gast.RShift: "rshift",
+          gast.BitOr: "or_", gast.BitXor: "xor", gast.BitAnd: "and_"}
+UNARYOPS = {gast.USub: "neg", gast.UAdd: "pos", gast.Invert: "invert"}
+INACTIVE_BUILTINS = {"len", "range", "isinstance", "issubclass", "type", "print", "hasattr", "callable", "id",
+                     "str", "repr", "int", "bool", "round", "slice", "format", "hash", "any", "all", "ord", "chr"}
+CALL, CALL_METHOD = "__fx_call", "__fx_call_method"
+
+
+def normalize_anf(fdef, ctx):
+    fdef.body = _ANF(ctx).block(fdef.body)
+    return fdef
+
+
+class _ANF:
+    def __init__(self, ctx):
+        self.ctx = ctx
+        self.out = None
+        self.where = None  # the user statement being normalized, for positions
+
+    # -- blocks and statements ------------------------------------------------------------------------
+    def block(self, stmts):
+        saved, self.out = self.out, []
+        for stmt in stmts:
+            saved_where, self.where = self.where, stmt
+            self.stmt(stmt)
+            self.where = saved_where
+        out, self.out = self.out, saved
+        return out
+
+    def emit(self, stmt):
+        self.out.append(n.located(stmt, self.where))
+
+    def stmt(self, s):
+        method = getattr(self, "stmt_" + type(s).__name__, None)
+        if method is None:
+            self.emit(s)  # assert, raise, import, pass-through statements evaluated as they are
+        else:
+            method(s)
+
+    def stmt_Pass(self, s):
+        pass
+
+    def stmt_Expr(self, s):
+        if isinstance(s.value, gast.Constant):
+            return  # docstrings and bare constants
+        if self.is_inactive(s.value):
+            self.emit(s)
+            return
+        self.expr(s.value, target=self.ctx.namer.fresh("_"))
+
+    def stmt_Assign(self, s):
+        if len(s.targets) == 1 and isinstance(s.targets[0], gast.Name):
+            self.expr(s.value, target=s.targets[0].id)
+            return
+        value = self.atom(s.value)
+        for target in s.targets:
+            self.assign_to(target, value)
+
+    def stmt_AnnAssign(self, s):
+        if s.value is not None:
+            self.stmt_Assign(gast.Assign(targets=[s.target], value=s.value, type_comment=None))
+
+    def stmt_AugAssign(self, s):
+        # x += y is rebinding here: the new value never aliases the caller's array (mutation: later issue)
+        target = s.target.id
+        value = self.atom(s.value)
+        self.emit(n.assign(target, self.op_call(BINOPS[type(s.op)], [n.name(target), value])))
+
+    def stmt_Return(self, s):
+        value = self.atom(s.value) if s.value is not None else n.const(None)
+        self.emit(gast.Return(value=value))
+
+    def stmt_If(self, s):
+        self.emit(n.if_(s.test, self.block(s.body), self.block(s.orelse)))
+
+    def stmt_While(self, s):
+        self.emit(gast.While(test=s.test, body=self.block(s.body) or [gast.Pass()], orelse=[]))
+
+    def stmt_For(self, s):
+        if self.is_range_call(s.iter) and isinstance(s.target, gast.Name):
+            self.emit(gast.For(target=s.target, iter=s.iter, body=self.block(s.body) or [gast.Pass()], orelse=[],
+                               type_comment=None))
+            return
+        seq = self.ctx.namer.fresh("_seq")
+        self.emit(n.assign(seq, n.call(CALL, [n.name("__fx_iterlist"), self.atom(s.iter)])))
+        index = self.ctx.namer.fresh("_i")
+        head = gast.Assign(targets=[s.target], value=n.subscript(n.name(seq), n.name(index)), type_comment=None)
+        body = self.block([n.located(head, s)] + s.body)
+        loop = gast.For(target=n.name(index, store=True), iter=n.call("__fx_range", [n.call("__fx_len", [n.name(seq)])]),
+                        body=body, orelse=[], type_comment=None)
+        self.emit(loop)
+
+    def stmt_FunctionDef(self, s):
+        decorators, s.decorator_list = s.decorator_list, []
+        self.emit(s)
+        for dec in reversed(decorators):
+            callee = self.callee(dec)
+            self.emit(n.assign(s.name, n.call(CALL, [callee, n.name(s.name)])))
+
+    def assign_to(self, target, value):
+        if isinstance(target, gast.Name):
+            self.emit(n.assign(target.id, value))
+            return
+        items = self.ctx.namer.fresh("_items")
+        count = len(target.elts)
+        self.emit(n.assign(items, n.call(CALL, [n.name("__fx_unpack"), value, n.const(count)])))
+        for i, elt in enumerate(target.elts):
+            item = n.call(CALL, [n.attr(n.name("__fx_op"), "getitem"), n.name(items), n.const(i)])
+            if isinstance(elt, gast.Name):
+                self.emit(n.assign(elt.id, item))
+            else:
+                tmp = self.ctx.namer.fresh("_item")
+                self.emit(n.assign(tmp, item))
+                self.assign_to(elt, n.name(tmp))
+
+    # -- expressions ----------------------------------------------------------------------------------
+    def atom(self, e):
+        """Normalize ``e`` into statements and return a name or constant holding its value."""
+        if isinstance(e, (gast.Name, gast.Constant)):
+            return e
+        return self.expr(e, target=None)
+
+    def expr(self, e, target):
+        """Emit statements computing ``e`` into ``target`` (a fresh name when None); return that name."""
+        if target is None:
+            target = self.ctx.namer.fresh(_temp_name(e))
+        if isinstance(e, (gast.Name, gast.Constant)) or self.is_inactive(e):
+            self.emit(n.assign(target, e))
+        elif isinstance(e, gast.BoolOp):
+            self.bool_op(e, target)
+        elif isinstance(e, gast.IfExp):
+            body = self.block_expr(e.body, target)
+            orelse = self.block_expr(e.orelse, target)
+            self.emit(n.if_(e.test, body, orelse))
+        else:
+            self.emit(n.assign(target, self.value(e)))
+        return n.name(target)
+
+    def block_expr(self, e, target):
+        saved, self.out = self.out, []
+        self.expr(e, target)
+        out, self.out = self.out, saved
+        return out
+
+    def bool_op(self, e, target):
+        # a or b: t = a; if not t: t = b        a and b: t = a; if t: t = b
+        self.expr(e.values[0], target)
+        for value in e.values[1:]:
+            test = n.name(target)
+            if isinstance(e.op, gast.Or):
+                test = gast.UnaryOp(op=gast.Not(), operand=test)
+            self.emit(n.if_(test, self.block_expr(value, target)))
+
+    def value(self, e):
+        """The right-hand side for an active expression ``e`` (a call of ``__fx_call``/``__fx_call_method``)."""
+        if isinstance(e, gast.BinOp):
+            return self.op_call(BINOPS[type(e.op)], [self.atom(e.left), self.atom(e.right)])
+        if isinstance(e, gast.UnaryOp):
+            return self.op_call(UNARYOPS[type(e.op)], [self.atom(e.operand)])
+        if isinstance(e, gast.Call):
+            return self.call(e)
+        if isinstance(e, gast.Attribute):
+            return n.call(CALL, [n.name("__fx_getattr"), self.atom(e.value), n.const(e.attr)])
+        if isinstance(e, gast.Subscript):
+            return self.op_call("getitem", [self.atom(e.value), self.index(e.slice)])
+        if isinstance(e, (gast.Tuple, gast.List)):
+            helper = "__fx_pack_tuple" if isinstance(e, gast.Tuple) else "__fx_pack_list"
+            return n.call(CALL, [n.name(helper)] + self.arguments(e.elts))
+        if isinstance(e, gast.Dict):
+            keys = n.tuple_(e.keys)
+            return n.call(CALL, [n.name("__fx_pack_dict"), self.atom(keys)] + [self.atom(v) for v in e.values])
+        if isinstance(e, gast.Starred):
+            raise AssertionError("starred expressions are handled by their container")
+        raise AssertionError(f"unexpected expression {type(e).__name__}")
+
+    def op_call(self, op, args):
+        return n.call(CALL, [n.attr(n.name("__fx_op"), op)] + list(args))
+
+    def call(self, e):
+        args = self.arguments(e.args)
+        keywords = [gast.keyword(arg=k.arg, value=self.atom(k.value)) for k in e.keywords]
+        func = e.func
+        if isinstance(func, gast.Attribute) and not self.is_static(func):
+            obj = self.atom(func.value)
+            return n.call(CALL_METHOD, [obj, n.const(func.attr)] + args, keywords)
+        return n.call(CALL, [self.callee(func)] + args, keywords)
+
+    def callee(self, func):
+        if isinstance(func, gast.Name) or self.is_static(func):
+            return func
+        return self.atom(func)
+
+    def arguments(self, elts):
+        """Atoms for call arguments or container items; starred items become one trailing ``*t``."""
+        starred = [i for i, a in enumerate(elts) if isinstance(a, gast.Starred)]
+        if not starred:
+            return [self.atom(a) for a in elts]
+        if starred == [len(elts) - 1]:
+            return [self.atom(a) for a in elts[:-1]] + [gast.Starred(value=self.atom(elts[-1].value), ctx=gast.Load())]
+        pieces = []
+        run = []
+        for a in elts:
+            if isinstance(a, gast.Starred):
+                if run:
+                    pieces.append(n.call(CALL, [n.name("__fx_pack_tuple")] + run))
+                    run = []
+                pieces.append(n.call(CALL, [n.name("__fx_tuple"), self.atom(a.value)]))
+            else:
+                run.append(self.atom(a))
+        if run:
+            pieces.append(n.call(CALL, [n.name("__fx_pack_tuple")] + run))
+        total = self.atom_of_value(pieces[0])
+        for piece in pieces[1:]:
+            total = self.atom_of_value(self.op_call("add", [total, self.atom_of_value(piece)]))
+        return [gast.Starred(value=total, ctx=gast.Load())]
+
+    def atom_of_value(self, value):
+        target = self.ctx.namer.fresh("_args")
+        self.emit(n.assign(target, value))
+        return n.name(target)
+
+    def index(self, s):
+        """Index expressions carry no gradient: evaluated as they are (slices become ``__fx_slice`` calls)."""
+        s = _SliceToCall().visit(s)
+        if isinstance(s, (gast.Name, gast.Constant)):
+            return s
+        target = self.ctx.namer.fresh("_index")
+        self.emit(n.assign(target, s))
+        return n.name(target)
+
+    # -- classification -------------------------------------------------------------------------------
+    def is_static(self, e):
+        """An attribute chain on a module global or a helper: evaluated live, never differentiated."""
+        while isinstance(e, gast.Attribute):
+            e = e.value
+        return isinstance(e, gast.Name) and e.id in self.ctx.static_roots
+
+    def is_range_call(self, e):
+        return (isinstance(e, gast.Call) and isinstance(e.func, gast.Name)
+                and e.func.id == "range" and e.func.id in self.ctx.inactive_builtins)
+
+    def is_inactive(self, e):
+        """Expressions whose value never carries a gradient, evaluated as they are."""
+        if isinstance(e, (gast.Compare, gast.JoinedStr, gast.Set)):
+            return True
+        if isinstance(e, gast.UnaryOp) and isinstance(e.op, gast.Not):
+            return True
+        if isinstance(e, gast.BoolOp):
+            return all(self.is_inactive(v) or _is_bool_constant(v) for v in e.values)
+        if isinstance(e, gast.Attribute) and self.is_static(e):
+            return True
+        if isinstance(e, gast.Call) and isinstance(e.func, gast.Name):
+            return e.func.id in self.ctx.inactive_builtins
+        return False
+
+
+def _is_bool_constant(e):
+    return isinstance(e, gast.Constant) and isinstance(e.value, bool)
+
+
+class _SliceToCall(gast.NodeTransformer):
+    def visit_Slice(self, node):
+        parts = [node.lower, node.upper, node.step]
+        while parts[-1] is None and len(parts) > 2:  # slice(1) would mean slice(None, 1)
+            parts.pop()
+        args = [self.visit(p) if p is not None else n.const(None) for p in parts]
+        return n.call("__fx_slice", args)
+
+
+def _temp_name(e):
+    if isinstance(e, gast.BinOp):
+        return "_" + BINOPS[type(e.op)].rstrip("_")
+    if isinstance(e, gast.UnaryOp):
+        return "_" + UNARYOPS.get(type(e.op), "not")
+    if isinstance(e, gast.Call):
+        f = e.func
+        label = f.attr if isinstance(f, gast.Attribute) else f.id if isinstance(f, gast.Name) else "call"
+        return "_" + label.strip("_")
+    if isinstance(e, gast.Attribute):
+        return "_" + e.attr.strip("_")
+    if isinstance(e, gast.Subscript):
+        return "_getitem"
+    return "_" + type(e).__name__.lower()
