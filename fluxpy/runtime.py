@@ -23,6 +23,7 @@ from types import BuiltinFunctionType, FunctionType, MethodType, ModuleType
 
 from . import errors
 from .rules import registry
+from .rules.python import pack_dict
 from .tangents import Tangent, is_differentiable
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
@@ -37,8 +38,32 @@ _resolved_version = [-1]
 
 
 def call(f, *args, **kwargs):
-    """``f(*args, **kwargs)`` as ``(y, pullback)``; ``pullback(dy)`` gives ``(df, *dargs)``."""
+    """``f(*args, **kwargs)`` as ``(y, pullback)``; ``pullback(dy)`` gives ``(df, *dargs)``.
+
+    When keywords are passed, the pullback's result has one more entry: a dict of the keyword arguments'
+    gradients (``None`` when the callee gives keywords none, as rules do).
+    """
+    if type(f) is FunctionType and (kwargs or f.__defaults__ is not None):
+        return call_binding(f, args, kwargs)
     return resolve(f)(f, *args, **kwargs)
+
+
+def call_binding(f, args, kwargs):
+    """Call Python function ``f`` with keywords bound to its positional parameters, so that their
+    gradients come back (in the trailing dict), and defaults filled in (their gradients dropped)."""
+    full, rest, names = bind_keywords(f, args, kwargs)
+    y, pb = resolve(f)(f, *full, **rest)
+    n = len(args)
+    k = len(names)
+
+    def keyword_pullback(dy):
+        g = pb(dy)
+        head = g[: n + 1]
+        if kwargs:
+            return head + (pack_dict(names, *g[n + 1 : n + 1 + k]),)
+        return head
+
+    return y, keyword_pullback
 
 
 def call_method(obj, name, *args, **kwargs):
@@ -81,7 +106,10 @@ def resolve(f):
             return nondiff_forward
         from .transform.cache import forward_function
 
-        return forward_function(f)
+        try:
+            return forward_function(f)
+        except errors.SourceError:
+            return foreign_forward  # no source (exec, a C-accelerated stand-in): NoAdjointError if needed
     if _resolved_version[0] != registry.version():
         _resolved.clear()
         _resolved_version[0] = registry.version()
@@ -145,6 +173,36 @@ def _make_rule_forward(rule):
 def nondiff_forward(f, *args, **kwargs):
     """Forward of a non-differentiable callee: its result carries no gradient."""
     return f(*args, **kwargs), none_pullback(len(args) + 1)
+
+
+def bind_keywords(f, args, kwargs):
+    """``(positional args, remaining keywords, names bound)``: keywords naming positional parameters of
+    ``f`` become positional (missing ones in between take their defaults)."""
+    code = f.__code__
+    params = code.co_varnames[: code.co_argcount]
+    defaults = f.__defaults__ or ()
+    first_default = len(params) - len(defaults)
+    full = list(args)
+    names = []
+    rest = dict(kwargs)
+    last = max([len(args)] + [params.index(k) + 1 for k in kwargs if k in params])
+    for i in range(len(args), last):
+        name = params[i]
+        if name in rest:
+            full.append(rest.pop(name))
+            names.append(name)
+        elif i >= first_default:
+            full.append(defaults[i - first_default])
+        else:
+            raise TypeError(f"{f.__qualname__}() missing required argument {name!r}")
+    return tuple(full), rest, tuple(names)
+
+
+def kwgrad(g, position, name):
+    """The gradient of keyword argument ``name`` from a pullback result ``g`` (None when absent)."""
+    if len(g) > position and type(g[position]) is dict:
+        return g[position].get(name)
+    return None
 
 
 _none_pullbacks = {}
@@ -334,8 +392,18 @@ def raise_no_adjoint(f, where, qualname=None):
     )
 
 
-registry.nograd(resolve, method_kind, class_function, array_method_rule, check_no_function_gradient,
+registry.nograd(resolve, bind_keywords, method_kind, class_function, array_method_rule, check_no_function_gradient,
                 user_location, raise_no_adjoint, none_pullback)
+
+
+@registry.adjoint(kwgrad)
+def kwgrad_rule(g, position, name):
+    def kwgrad_pullback(dd):
+        out = [None] * len(g)
+        out[position] = {name: dd}
+        return (tuple(out), None, None)
+
+    return kwgrad(g, position, name), kwgrad_pullback
 
 
 @registry.adjoint(field_cotangent)

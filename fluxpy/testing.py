@@ -51,7 +51,10 @@ def _random_like(x, rng):
 def _perturb(args, i, direction, h):
     args = list(args)
     x = args[i]
-    args[i] = x + h * direction if is_array(x) else type(x)(x + h * direction)
+    if is_array(x):
+        args[i] = (x + h * direction).reshape(x.shape)  # keeps 0-d arrays as arrays
+    else:
+        args[i] = type(x)(x + h * direction)
     return tuple(args)
 
 
@@ -70,7 +73,7 @@ def _inner(a, b):
 
 def _as_float64(y):
     if isinstance(y, (tuple, list)):
-        return type(y)(_as_float64(v) for v in y)
+        return tuple(_as_float64(v) for v in y)
     if is_array(y):
         return to_numpy(y).astype(np.float64)
     return y
@@ -122,7 +125,8 @@ def _dot(g, d):
 
 def _random_cotangent(y, rng):
     if isinstance(y, (tuple, list)):
-        return type(y)(_random_cotangent(v, rng) for v in y)
+        items = [_random_cotangent(v, rng) for v in y]
+        return items if type(y) is list else tuple(items)
     if is_array(y) or isinstance(y, np.generic):
         if y.dtype.kind not in "fc":
             return None

@@ -42,6 +42,12 @@ def _quotient(a, b, r):
     return float(round((a - r) / b))
 
 
+@nograd
+def _infinite_slope_at_zero(a, b):
+    """True where d/da a**b is infinite: a == 0 and b < 1 (b != 0)."""
+    return a == 0 and b < 1
+
+
 def float_divide_or_zero(n, d):
     """``n / d`` for floats, but 0.0 when ``n == 0`` and a signed ``inf`` (not an error) when ``d == 0``."""
     if n == 0:
@@ -303,7 +309,7 @@ def pow_rule(a, b):
     def pow_pullback(dy):
         if b == 0:
             da = 0.0
-        elif a == 0 and b < 1:
+        elif _infinite_slope_at_zero(a, b):
             da = float_divide_or_zero(dy * b, 0.0)  # infinite slope at 0 (math.pow(0, b - 1) would raise)
         else:
             da = dy * b * math.pow(a, b - 1.0)
@@ -409,7 +415,8 @@ def remainder_rule(a, b):
 # non-differentiable: integer-valued, boolean, combinatorics
 
 
-nograd(
-    math.floor, math.ceil, math.trunc, math.isnan, math.isinf, math.isfinite, math.isclose,
-    math.factorial, math.comb, math.perm, math.gcd, math.lcm, math.isqrt, math.nextafter, math.ulp,
+_NOGRAD_NAMES = (
+    "floor ceil trunc isnan isinf isfinite isclose factorial comb perm gcd lcm isqrt nextafter ulp"
 )
+
+nograd(*[getattr(math, name) for name in _NOGRAD_NAMES.split()])

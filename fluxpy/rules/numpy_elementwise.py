@@ -772,19 +772,12 @@ register_method("round", round_method_rule)
 # non-differentiable: piecewise constant, boolean, integer-only
 
 
-@nograd
-def _existing(*names):
-    return [getattr(np, name) for name in names if hasattr(np, name)]
+_NOGRAD_NAMES = """
+    sign heaviside floor ceil trunc rint round around fix floor_divide spacing nextafter
+    isnan isinf isfinite isposinf isneginf isnat isreal iscomplex isrealobj iscomplexobj signbit
+    isclose allclose
+    greater greater_equal less less_equal equal not_equal logical_and logical_or logical_xor logical_not
+    bitwise_and bitwise_or bitwise_xor bitwise_count invert left_shift right_shift gcd lcm
+""".split()
 
-
-nograd(
-    *_existing(
-        "sign", "heaviside", "floor", "ceil", "trunc", "rint", "round", "around", "fix", "floor_divide",
-        "isnan", "isinf", "isfinite", "isposinf", "isneginf", "isnat", "isreal", "iscomplex", "isrealobj",
-        "iscomplexobj", "signbit", "isclose", "allclose", "spacing", "nextafter",
-        "greater", "greater_equal", "less", "less_equal", "equal", "not_equal",
-        "logical_and", "logical_or", "logical_xor", "logical_not",
-        "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_count", "invert", "left_shift", "right_shift",
-        "gcd", "lcm",
-    )
-)
+nograd(*[getattr(np, name) for name in _NOGRAD_NAMES if hasattr(np, name)])

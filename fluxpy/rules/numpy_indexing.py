@@ -48,6 +48,7 @@ def _grad_dtype(dy, like):
     return dtype if dtype.kind in "fc" else np.dtype(np.float64)
 
 
+@nograd
 def _is_int_array(i):
     if isinstance(i, list):
         return True

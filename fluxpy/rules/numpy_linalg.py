@@ -49,8 +49,13 @@ def _plus_shape(x, extra):
 
 
 @nograd
-def _unsupported(message):
-    raise NotImplementedError(message)
+def _both_1d(a, b):
+    return _ndim(a) == 1 and _ndim(b) == 1
+
+
+@nograd
+def _any_0d(a, b):
+    return _ndim(a) == 0 or _ndim(b) == 0
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -62,7 +67,7 @@ def matmul_rule(a, b):
     xp = xp_of(a, b)
 
     def matmul_pullback(dy):
-        if _ndim(a) == 1 and _ndim(b) == 1:
+        if _both_1d(a, b):
             return (dy * b, dy * a)
         a2 = a
         b2 = b
@@ -129,7 +134,7 @@ def tensordot_rule(a, b, *rest, **kwargs):
 @adjoint(np.dot)
 def dot_rule(a, b):
     xp = xp_of(a, b)
-    scalar = _ndim(a) == 0 or _ndim(b) == 0
+    scalar = _any_0d(a, b)
     plan = None
     if not scalar:
         plan = _tensordot_plan(_ndim(a), _ndim(b), ([_ndim(a) - 1], [max(_ndim(b) - 2, 0)]))
@@ -148,7 +153,7 @@ register_method("dot", dot_rule)
 @adjoint(np.inner)
 def inner_rule(a, b):
     xp = xp_of(a, b)
-    scalar = _ndim(a) == 0 or _ndim(b) == 0
+    scalar = _any_0d(a, b)
     plan = None
     if not scalar:
         plan = _tensordot_plan(_ndim(a), _ndim(b), ([_ndim(a) - 1], [_ndim(b) - 1]))
@@ -224,13 +229,18 @@ def cross_rule(a, b, *rest, **kwargs):
         axis = _cross_axis(axisa, axisb, axisc)
 
     def cross_pullback(dy):
-        if shape_of(a)[axis] != 3 or shape_of(b)[axis] != 3:
-            _unsupported("the gradient of np.cross is implemented for 3-vectors only")
+        _check_cross_3(a, b, axis)
         da = unbroadcast(xp.cross(b, dy, axis=axis), a)
         db = unbroadcast(xp.cross(dy, a, axis=axis), b)
         return (da, db) + _nones(rest)
 
     return y, cross_pullback
+
+
+@nograd
+def _check_cross_3(a, b, axis):
+    if shape_of(a)[axis] != 3 or shape_of(b)[axis] != 3:
+        raise NotImplementedError("the gradient of np.cross is implemented for 3-vectors only")
 
 
 @nograd
@@ -319,8 +329,7 @@ def _einsum_plans(subscripts, shapes, xp, dtype):
 
 @adjoint(np.einsum)
 def einsum_rule(subscripts, *operands, **kwargs):
-    if not isinstance(subscripts, str):
-        _unsupported("the gradient of np.einsum needs string subscripts (not the sublist form)")
+    _check_subscripts(subscripts)
     xp = xp_of(*operands)
     y = xp.einsum(subscripts, *operands, **kwargs)
     plans = _einsum_plans(subscripts, _operand_shapes(operands), xp, _float_dtype(y))
@@ -338,6 +347,12 @@ def einsum_rule(subscripts, *operands, **kwargs):
         return grads
 
     return y, einsum_pullback
+
+
+@nograd
+def _check_subscripts(subscripts):
+    if not isinstance(subscripts, str):
+        raise NotImplementedError("the gradient of np.einsum needs string subscripts (not the sublist form)")
 
 
 @nograd
@@ -529,6 +544,11 @@ def cholesky_rule(a, **kwargs):
 
 
 @nograd
+def _all_none(*xs):
+    return all(x is None for x in xs)
+
+
+@nograd
 def _eye_mask(n, xp):
     return xp.eye(n, dtype=bool)
 
@@ -545,7 +565,7 @@ def eigh_rule(a, *rest, **kwargs):
     def eigh_pullback(dy):
         dw = dy[0]
         dv = dy[1]
-        if dw is None and dv is None:
+        if _all_none(dw, dv):
             return (None,) + _nones(rest)
         mask = _eye_mask(shape_of(a)[-1], xp)
         inner = None
@@ -611,7 +631,7 @@ def _norm_plan(shape, ord, axis):
 
 def _split_ties(score, over, kind, xp):
     """A mask of the extreme entries of ``score`` along ``over``, divided by their count (ties split)."""
-    if kind.endswith("max"):
+    if kind in ("max", "colmax", "rowmax"):
         mask = score == xp.max(score, axis=over, keepdims=True)
     else:
         mask = score == xp.min(score, axis=over, keepdims=True)
@@ -625,16 +645,16 @@ def _norm_cotangent(dyk, x, n, kind, axes, ord):
         return dyk * x / xp.where(n == 0, 1.0, n)
     if kind == "l1":
         return dyk * xp.sign(x)
-    if kind == "max" or kind == "min":
+    if kind in ("max", "min"):
         return dyk * xp.sign(x) * _split_ties(xp.abs(x), axes, kind, xp)
     if kind == "p":
         ax = xp.abs(x)
         powered = xp.where(ax == 0, 0.0, xp.where(ax == 0, 1.0, ax) ** (ord - 1))
         return dyk * xp.sign(x) * powered / xp.where(n == 0, 1.0, n) ** (ord - 1)
-    if kind == "colmax" or kind == "colmin":
+    if kind in ("colmax", "colmin"):
         colsum = xp.sum(xp.abs(x), axis=axes[0], keepdims=True)
         return dyk * xp.sign(x) * _split_ties(colsum, axes[1], kind, xp)
-    if kind == "rowmax" or kind == "rowmin":
+    if kind in ("rowmax", "rowmin"):
         rowsum = xp.sum(xp.abs(x), axis=axes[1], keepdims=True)
         return dyk * xp.sign(x) * _split_ties(rowsum, axes[0], kind, xp)
     return dyk * _singular_cotangent(x, kind, axes)

@@ -1,1 +1,546 @@
-"""Rules: numpy_reductions (being written)."""
+"""Rules: NumPy reductions: sum, mean, prod, max/min, var/std, cumsum/cumprod, average, nan-reductions.
+
+Every reduction takes ``axis`` (None, an int, a tuple, negative allowed), ``keepdims`` and ``dtype`` (passed
+to the forward call; the pullback does not cast), positionally or by keyword, as a function or a method
+(``x.sum(0)``). The pullback broadcasts the cotangent back over the reduced axes (:func:`_spread`).
+
+Choices:
+
+- ``max``/``min`` split the cotangent evenly between tied entries.
+- ``prod`` and ``cumprod`` never divide by the input: ``prod``'s gradient is the product of exclusive
+  cumulative products from both sides, and ``cumprod``'s pullback is a linear recurrence
+  (:func:`_linear_scan`), so both are exact with any number of zeros, and differentiable again.
+
+>>> import numpy as np, fluxpy as fx
+>>> fx.gradient(np.prod, np.array([2.0, 0.0, 3.0]))
+(array([0., 6., 0.]),)
+>>> fx.gradient(np.max, np.array([1.0, 3.0, 3.0]))
+(array([0. , 0.5, 0.5]),)
+"""
+
+import numpy as np
+
+from ..backend import xp_of
+from .helpers import unbroadcast
+from .numpy_shape import array_shape, bind, grads_first, normalize_axes, normalize_axis, place
+from .registry import adjoint, nograd, register_method
+
+_SUM = ("axis", "dtype", "out", "keepdims", "initial", "where")
+_MEAN = ("axis", "dtype", "out", "keepdims")
+_MAX = ("axis", "out", "keepdims", "initial", "where")
+_VAR = ("axis", "dtype", "out", "ddof", "keepdims")
+_CUMULATIVE = ("axis", "dtype", "out")
+_AVERAGE = ("axis", "weights", "returned")
+
+
+# ---------------------------------------------------------------------------------------------------------
+# bookkeeping: never differentiated
+
+
+@nograd
+def _axes(name, x, args, kwargs, names):
+    """The reduced axes of ``name(x, *args, **kwargs)``, a sorted tuple of non-negative ints."""
+    return normalize_axes(bind(name, args, kwargs, names).get("axis"), len(array_shape(x)))
+
+
+@nograd
+def _kept_shape(shape, axes):
+    """``shape`` with the reduced ``axes`` set to 1 (the result's shape under ``keepdims=True``)."""
+    return tuple(1 if i in axes else n for i, n in enumerate(shape))
+
+
+@nograd
+def _count(shape, axes):
+    """How many entries each reduction over ``axes`` combines."""
+    return int(np.prod([shape[i] for i in axes], dtype=np.int64))
+
+
+@nograd
+def _initial(name, args, kwargs, names):
+    """The ``initial`` option of a call, or None."""
+    return bind(name, args, kwargs, names).get("initial")
+
+
+@nograd
+def _variance_plan(name, x, args, kwargs):
+    """``(axes, scale)``: the reduced axes and ``1 / (N - ddof)`` (NaN when ``N - ddof <= 0``, where
+    NumPy's result is not finite either)."""
+    opts = bind(name, args, kwargs, _VAR)
+    shape = array_shape(x)
+    axes = normalize_axes(opts.get("axis"), len(shape))
+    ddof = opts.get("correction", opts.get("ddof", 0))
+    dof = _count(shape, axes) - ddof
+    return axes, (1.0 / dof if dof > 0 else float("nan"))
+
+
+@nograd
+def _cumulative_plan(name, x, args, kwargs):
+    """``(axis, shape)``: the scanned axis and the shape scanned (flattened when ``axis`` is None)."""
+    axis = bind(name, args, kwargs, _CUMULATIVE).get("axis")
+    shape = array_shape(x)
+    if axis is None:
+        return 0, (int(np.prod(shape, dtype=np.int64)),)
+    return normalize_axis(axis, len(shape)), shape
+
+
+@nograd
+def _merge_plan(shape, axes):
+    """How to bring the reduced ``axes`` last and merge them into one: ``(perm, inverse, merged, moved)``."""
+    kept = [i for i in range(len(shape)) if i not in axes]
+    perm = tuple(kept) + tuple(axes)
+    merged = tuple(shape[i] for i in kept) + (_count(shape, axes),)
+    moved = tuple(shape[i] for i in perm)
+    return perm, tuple(np.argsort(perm).tolist()), merged, moved
+
+
+@nograd
+def _float_like(x):
+    """The float dtype of the gradient of ``x``."""
+    dtype = getattr(x, "dtype", None)
+    return dtype if dtype is not None and dtype.kind in "fc" else np.dtype(np.float64)
+
+
+@nograd
+def _tie_share(x, y, axes):
+    """Each entry's share of the cotangent of a max/min: 1/k on the k entries equal to the result, else 0."""
+    xp = xp_of(x)
+    x = xp.asarray(x)
+    hit = x == xp.reshape(xp.asarray(y), _kept_shape(x.shape, axes))
+    count = xp.maximum(xp.sum(hit, axis=axes, keepdims=True), 1)
+    dtype = _float_like(x)
+    return hit.astype(dtype) / count.astype(dtype)
+
+
+@nograd
+def _present_share(x, axes, mean):
+    """1 on entries that are not NaN, else 0 (divided by the count of such entries when ``mean``)."""
+    xp = xp_of(x)
+    x = xp.asarray(x)
+    present = ~xp.isnan(x)
+    dtype = _float_like(x)
+    if not mean:
+        return present.astype(dtype)
+    count = xp.maximum(xp.sum(present, axis=axes, keepdims=True), 1)
+    return present.astype(dtype) / count.astype(dtype)
+
+
+@nograd
+def _average_plan(a, args, kwargs):
+    """``(axes, weights, weights_position, returned, weights_shape)`` of ``np.average(a, ...)``."""
+    opts = bind("average", args, kwargs, _AVERAGE)
+    shape = array_shape(a)
+    axes = normalize_axes(opts.get("axis"), len(shape))
+    weights = opts.get("weights")
+    position = 2 if len(args) >= 2 else None
+    if weights is None:
+        return axes, None, position, bool(opts.get("returned", False)), None
+    wshape = array_shape(weights)
+    if wshape != shape:  # 1-D weights along the single reduced axis
+        wshape = tuple(n if i in axes else 1 for i, n in enumerate(shape))
+    return axes, weights, position, bool(opts.get("returned", False)), wshape
+
+
+@nograd
+def _count_args(args):
+    return 1 + len(args)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# differentiable helpers used by pullbacks
+
+
+def _spread(dy, shape, axes):
+    """The cotangent of a reduction over ``axes`` (kept or not) broadcast back to the input ``shape``."""
+    xp = xp_of(dy)
+    return xp.broadcast_to(xp.reshape(dy, _kept_shape(shape, axes)), shape)
+
+
+def _reverse_cumsum(g, axis):
+    """``g[i] + g[i+1] + ...`` along ``axis``: the adjoint of ``cumsum``."""
+    xp = xp_of(g)
+    return xp.flip(xp.cumsum(xp.flip(g, axis), axis=axis), axis)
+
+
+def _prod_others(x, axes):
+    """For each entry of ``x``, the product of the other entries of its reduction over ``axes``: the product
+    of the exclusive cumulative products from the left and from the right, exact with zeros."""
+    xp = xp_of(x)
+    perm, inverse, merged, moved = _merge_plan(array_shape(x), axes)
+    z = xp.reshape(xp.transpose(x, perm), merged)
+    left = _shift(xp.cumprod(z, axis=-1), -1, 1, 1)
+    right = xp.flip(_shift(xp.cumprod(xp.flip(z, -1), axis=-1), -1, 1, 1), -1)
+    return xp.transpose(xp.reshape(left * right, moved), inverse)
+
+
+def _shift(x, axis, k, fill):
+    """``x`` moved by ``k = ±1`` along ``axis``: ``y[i] = x[i - k]``, the vacated entry set to ``fill``."""
+    xp = xp_of(x)
+    x = xp.asarray(x)
+    out = xp.full_like(x, fill)
+    n = x.shape[axis]
+    src = [slice(None)] * x.ndim
+    dst = [slice(None)] * x.ndim
+    src[axis] = slice(0, n - 1) if k > 0 else slice(1, n)
+    dst[axis] = slice(1, n) if k > 0 else slice(0, n - 1)
+    out[tuple(dst)] = x[tuple(src)]
+    return out
+
+
+@adjoint(_shift)
+def shift_rule(x, axis, k, fill):
+    def shift_pullback(dy):
+        return (_shift(dy, axis, -k, 0), None, None, None)
+
+    return _shift(x, axis, k, fill), shift_pullback
+
+
+def _linear_scan(b, a, axis, reverse):
+    """The linear recurrence ``t[i] = b[i] + a[i] * t[i-1]`` along ``axis`` (``t[i+1]`` when ``reverse``),
+    starting from zero, in log2(n) vectorized steps (Hillis-Steele scan of affine maps)."""
+    xp = xp_of(b, a)
+    b, a = xp.broadcast_arrays(xp.asarray(b), xp.asarray(a))
+    dtype = xp.result_type(b, a)
+    t = xp.moveaxis(b, axis, -1).astype(dtype)
+    c = xp.moveaxis(a, axis, -1).astype(dtype)
+    if reverse:
+        t, c = t[..., ::-1], c[..., ::-1]
+    step = 1
+    while step < t.shape[-1]:
+        t_next, c_next = t.copy(), c.copy()
+        t_next[..., step:] = t[..., step:] + c[..., step:] * t[..., :-step]
+        c_next[..., step:] = c[..., step:] * c[..., :-step]
+        t, c = t_next, c_next
+        step *= 2
+    if reverse:
+        t = t[..., ::-1]
+    return xp.moveaxis(t, -1, axis)
+
+
+@nograd
+def _scan_plan(reverse):
+    """``(step, back_reverse)``: the shift that aligns ``t[i-1]`` (``t[i+1]`` when ``reverse``) with ``t[i]``,
+    and the direction of the adjoint scan (the opposite one)."""
+    return (-1 if reverse else 1), not reverse
+
+
+@adjoint(_linear_scan)
+def linear_scan_rule(b, a, axis, reverse):
+    t = _linear_scan(b, a, axis, reverse)
+    step, back_reverse = _scan_plan(reverse)
+
+    def linear_scan_pullback(dt):
+        # the adjoint scan runs the other way: u[k] = dt[k] + a[k+1] * u[k+1] (forward case)
+        u = _linear_scan(dt, _shift(a, axis, -step, 0), axis, back_reverse)
+        return (u, u * _shift(t, axis, step, 0), None, None)
+
+    return t, linear_scan_pullback
+
+
+# ---------------------------------------------------------------------------------------------------------
+# sum, mean, prod
+
+
+@adjoint(np.sum)
+def sum_rule(x, *args, **kwargs):
+    xp = xp_of(x)
+    shape = array_shape(x)
+    axes = _axes("sum", x, args, kwargs, _SUM)
+
+    def sum_pullback(dy):
+        return grads_first(_spread(dy, shape, axes), args)
+
+    return xp.sum(x, *args, **kwargs), sum_pullback
+
+
+register_method("sum", sum_rule)
+
+
+@adjoint(np.mean)
+def mean_rule(x, *args, **kwargs):
+    xp = xp_of(x)
+    shape = array_shape(x)
+    axes = _axes("mean", x, args, kwargs, _MEAN)
+    n = _count(shape, axes)
+
+    def mean_pullback(dy):
+        return grads_first(_spread(dy, shape, axes) / n, args)
+
+    return xp.mean(x, *args, **kwargs), mean_pullback
+
+
+register_method("mean", mean_rule)
+
+
+@adjoint(np.prod)
+def prod_rule(x, *args, **kwargs):
+    xp = xp_of(x)
+    shape = array_shape(x)
+    axes = _axes("prod", x, args, kwargs, _SUM)
+    initial = _initial("prod", args, kwargs, _SUM)
+
+    def prod_pullback(dy):
+        g = _spread(dy, shape, axes) * _prod_others(x, axes)
+        if initial is not None:
+            g = g * initial
+        return grads_first(g, args)
+
+    return xp.prod(x, *args, **kwargs), prod_pullback
+
+
+register_method("prod", prod_rule)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# max and min: ties split evenly
+
+
+@adjoint(np.max, np.amax)
+def max_rule(x, *args, **kwargs):
+    xp = xp_of(x)
+    shape = array_shape(x)
+    axes = _axes("max", x, args, kwargs, _MAX)
+    y = xp.max(x, *args, **kwargs)
+    share = _tie_share(x, y, axes)
+
+    def max_pullback(dy):
+        return grads_first(_spread(dy, shape, axes) * share, args)
+
+    return y, max_pullback
+
+
+register_method("max", max_rule)
+
+
+@adjoint(np.min, np.amin)
+def min_rule(x, *args, **kwargs):
+    xp = xp_of(x)
+    shape = array_shape(x)
+    axes = _axes("min", x, args, kwargs, _MAX)
+    y = xp.min(x, *args, **kwargs)
+    share = _tie_share(x, y, axes)
+
+    def min_pullback(dy):
+        return grads_first(_spread(dy, shape, axes) * share, args)
+
+    return y, min_pullback
+
+
+register_method("min", min_rule)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# var and std (ddof / correction)
+
+
+@adjoint(np.var)
+def var_rule(x, *args, **kwargs):
+    xp = xp_of(x)
+    shape = array_shape(x)
+    axes, scale = _variance_plan("var", x, args, kwargs)
+
+    def var_pullback(dy):
+        centred = x - xp.mean(x, axis=axes, keepdims=True)
+        return grads_first(_spread(dy, shape, axes) * centred * (2 * scale), args)
+
+    return xp.var(x, *args, **kwargs), var_pullback
+
+
+register_method("var", var_rule)
+
+
+@adjoint(np.std)
+def std_rule(x, *args, **kwargs):
+    xp = xp_of(x)
+    shape = array_shape(x)
+    axes, scale = _variance_plan("std", x, args, kwargs)
+    y = xp.std(x, *args, **kwargs)
+
+    def std_pullback(dy):
+        centred = x - xp.mean(x, axis=axes, keepdims=True)
+        yk = xp.reshape(y, _kept_shape(shape, axes))
+        safe = xp.where(yk > 0, yk, 1)
+        return grads_first(_spread(dy, shape, axes) * centred * (scale / safe), args)
+
+    return y, std_pullback
+
+
+register_method("std", std_rule)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# cumulative sum and product
+
+
+@adjoint(np.cumsum)
+def cumsum_rule(x, *args, **kwargs):
+    xp = xp_of(x)
+    shape = array_shape(x)
+    axis, _ = _cumulative_plan("cumsum", x, args, kwargs)
+
+    def cumsum_pullback(dy):
+        return grads_first(xp.reshape(_reverse_cumsum(dy, axis), shape), args)
+
+    return xp.cumsum(x, *args, **kwargs), cumsum_pullback
+
+
+register_method("cumsum", cumsum_rule)
+
+
+@adjoint(np.cumprod)
+def cumprod_rule(x, *args, **kwargs):
+    xp = xp_of(x)
+    shape = array_shape(x)
+    axis, scanned = _cumulative_plan("cumprod", x, args, kwargs)
+    y = xp.cumprod(x, *args, **kwargs)
+
+    def cumprod_pullback(dy):
+        # dx[k] = prod(x[:k]) * sum_{i>=k} dy[i] * prod(x[k+1:i+1]); the sum is a reverse linear scan
+        z = xp.reshape(x, scanned)
+        later = _linear_scan(dy, _shift(z, axis, -1, 0), axis, True)
+        return grads_first(xp.reshape(_shift(y, axis, 1, 1) * later, shape), args)
+
+    return y, cumprod_pullback
+
+
+register_method("cumprod", cumprod_rule)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# average (weights get a gradient when passed positionally), nan-reductions
+
+
+@adjoint(np.average)
+def average_rule(a, *args, **kwargs):
+    xp = xp_of(a)
+    shape = array_shape(a)
+    axes, weights, position, returned, wshape = _average_plan(a, args, kwargs)
+    kept = _kept_shape(shape, axes)
+    count = _count(shape, axes)
+    n = _count_args(args)
+    y = xp.average(a, *args, **kwargs)
+    avg = y
+    if returned:
+        avg = y[0]
+
+    def average_pullback(dy):
+        g = dy
+        gsum = None
+        if returned:
+            g = dy[0]
+            gsum = dy[1]
+        if weights is None:
+            if g is None:
+                return grads_first(None, args)
+            return grads_first(_spread(g, shape, axes) / count, args)
+        w = xp.reshape(weights, wshape)
+        da = None
+        dw = None
+        if g is not None:
+            gk = _spread(g, shape, axes) / xp.sum(xp.broadcast_to(w, shape), axis=axes, keepdims=True)
+            da = gk * w
+            dw = xp.reshape(unbroadcast(gk * (a - xp.reshape(avg, kept)), w), array_shape(weights))
+        if gsum is not None:
+            dsum = xp.reshape(unbroadcast(_spread(gsum, shape, axes), w), array_shape(weights))
+            if dw is None:
+                dw = dsum
+            else:
+                dw = dw + dsum
+        if position is None:
+            return grads_first(da, args)
+        return place((da, dw), (0, position), n)
+
+    return y, average_pullback
+
+
+@adjoint(np.nansum)
+def nansum_rule(x, *args, **kwargs):
+    xp = xp_of(x)
+    shape = array_shape(x)
+    axes = _axes("nansum", x, args, kwargs, _SUM)
+    share = _present_share(x, axes, False)
+
+    def nansum_pullback(dy):
+        return grads_first(_spread(dy, shape, axes) * share, args)
+
+    return xp.nansum(x, *args, **kwargs), nansum_pullback
+
+
+@adjoint(np.nanmean)
+def nanmean_rule(x, *args, **kwargs):
+    xp = xp_of(x)
+    shape = array_shape(x)
+    axes = _axes("nanmean", x, args, kwargs, _MEAN)
+    share = _present_share(x, axes, True)
+
+    def nanmean_pullback(dy):
+        return grads_first(_spread(dy, shape, axes) * share, args)
+
+    return xp.nanmean(x, *args, **kwargs), nanmean_pullback
+
+
+@adjoint(np.nanmax)
+def nanmax_rule(x, *args, **kwargs):
+    xp = xp_of(x)
+    shape = array_shape(x)
+    axes = _axes("nanmax", x, args, kwargs, _MAX)
+    y = xp.nanmax(x, *args, **kwargs)
+    share = _tie_share(x, y, axes)
+
+    def nanmax_pullback(dy):
+        return grads_first(_spread(dy, shape, axes) * share, args)
+
+    return y, nanmax_pullback
+
+
+@adjoint(np.nanmin)
+def nanmin_rule(x, *args, **kwargs):
+    xp = xp_of(x)
+    shape = array_shape(x)
+    axes = _axes("nanmin", x, args, kwargs, _MAX)
+    y = xp.nanmin(x, *args, **kwargs)
+    share = _tie_share(x, y, axes)
+
+    def nanmin_pullback(dy):
+        return grads_first(_spread(dy, shape, axes) * share, args)
+
+    return y, nanmin_pullback
+
+
+@adjoint(np.nanprod)
+def nanprod_rule(x, *args, **kwargs):
+    xp = xp_of(x)
+    shape = array_shape(x)
+    axes = _axes("nanprod", x, args, kwargs, _SUM)
+    share = _present_share(x, axes, False)
+
+    def nanprod_pullback(dy):
+        filled = xp.where(share > 0, x, 1)
+        return grads_first(_spread(dy, shape, axes) * _prod_others(filled, axes) * share, args)
+
+    return xp.nanprod(x, *args, **kwargs), nanprod_pullback
+
+
+# ---------------------------------------------------------------------------------------------------------
+# no derivative: positions, counts, truth values
+
+
+nograd(
+    np.argmax, np.argmin, np.nanargmax, np.nanargmin, np.argsort, np.argpartition, np.count_nonzero,
+    np.any, np.all, np.nonzero, np.flatnonzero, np.argwhere, np.searchsorted,
+)  # fmt: skip
+
+
+def _nograd_method(name):
+    """The rule of array method ``name`` whose result carries no gradient."""
+
+    def nograd_method_rule(self, *args, **kwargs):
+        def nograd_method_pullback(dy):
+            return grads_first(None, args)
+
+        return getattr(self, name)(*args, **kwargs), nograd_method_pullback
+
+    return nograd_method_rule
+
+
+for _name in ("argmax", "argmin", "argsort", "argpartition", "nonzero", "any", "all", "searchsorted"):
+    register_method(_name, _nograd_method(_name))

@@ -195,18 +195,67 @@ def abs_rule(x):
     return abs(x), abs_pullback
 
 
-nograd(operator.floordiv, operator.ifloordiv, np.floor_divide, operator.lt, operator.le, operator.eq,
-       operator.ne, operator.gt, operator.ge, operator.not_, operator.truth, operator.contains, operator.is_,
-       operator.is_not, operator.invert, operator.and_, operator.or_, operator.xor, operator.lshift,
-       operator.rshift, operator.index)
+nograd(
+    operator.floordiv,
+    operator.ifloordiv,
+    np.floor_divide,
+    operator.lt,
+    operator.le,
+    operator.eq,
+    operator.ne,
+    operator.gt,
+    operator.ge,
+    operator.not_,
+    operator.truth,
+    operator.contains,
+    operator.is_,
+    operator.is_not,
+    operator.invert,
+    operator.and_,
+    operator.or_,
+    operator.xor,
+    operator.lshift,
+    operator.rshift,
+    operator.index,
+)
 
 # =========================================================================================================
 # builtins
 
 
-nograd(len, range, isinstance, issubclass, type, print, id, hash, str, repr, format, hasattr, callable,
-       int, bool, round, slice, any, all, ord, chr, iter, object, bytes, divmod, math.floor, math.ceil,
-       math.trunc, math.isnan, math.isinf, math.isfinite)
+nograd(
+    len,
+    range,
+    isinstance,
+    issubclass,
+    type,
+    print,
+    id,
+    hash,
+    str,
+    repr,
+    format,
+    hasattr,
+    callable,
+    int,
+    bool,
+    round,
+    slice,
+    any,
+    all,
+    ord,
+    chr,
+    iter,
+    object,
+    bytes,
+    divmod,
+    math.floor,
+    math.ceil,
+    math.trunc,
+    math.isnan,
+    math.isinf,
+    math.isfinite,
+)
 
 
 @adjoint(float)
@@ -424,7 +473,9 @@ def reversed_rule(x):
 @adjoint(sorted)
 def sorted_rule(x, key=None, reverse=False):
     values = list(x)
-    order = sorted(range(len(values)), key=lambda i: values[i] if key is None else key(values[i]), reverse=reverse)
+    order = sorted(
+        range(len(values)), key=lambda i: values[i] if key is None else key(values[i]), reverse=reverse
+    )
 
     def sorted_pullback(dy):
         ds = [None] * len(values)
@@ -678,10 +729,39 @@ def tangent_field_rule(t, name):
     return tangent_field(t, name), tangent_field_pullback
 
 
+def expand(d, count):
+    """A tuple cotangent for ``*args`` of length ``count`` (None expands to Nones)."""
+    if d is None:
+        return (None,) * count
+    return tuple(d)
+
+
+@adjoint(expand)
+def expand_rule(d, count):
+    def expand_pullback(dd):
+        return (dd, None)
+
+    return expand(d, count), expand_pullback
+
+
+def starred_grads(g, start):
+    """The gradients of ``*args`` in a pullback result that may end with a keyword dict."""
+    if g and type(g[-1]) is dict:
+        return g[start:-1]
+    return g[start:]
+
+
+@adjoint(starred_grads)
+def starred_grads_rule(g, start):
+    def starred_grads_pullback(dd):
+        return ((None,) * start + tuple(dd) + (None,) * (len(g) - start - len(dd)), None)
+
+    return starred_grads(g, start), starred_grads_pullback
+
+
 @adjoint(accum)
 def accum_rule(a, b):
     def accum_pullback(dy):
         return (None if a is None else dy, None if b is None else dy)
 
     return accum(a, b), accum_pullback
-

@@ -262,9 +262,15 @@ class _Adjoint:
         return out
 
     def grad_item(self, index):
-        if isinstance(index, slice):
-            return n.subscript(n.name(self.grads), gast.Slice(lower=n.const(index.start), upper=None, step=None))
-        return n.subscript(n.name(self.grads), n.const(index))
+        g = n.name(self.grads)
+        if isinstance(index, tuple) and index[0] == "slice":
+            # *args: up to the trailing keyword dict, if there is one
+            if index[2] is None:
+                return n.subscript(g, gast.Slice(lower=n.const(index[1]), upper=None, step=None))
+            return n.call("__fx_starred_grads", [g, n.const(index[1])])
+        if isinstance(index, tuple) and index[0] == "keyword":
+            return n.call("__fx_kwgrad", [g, index[1], index[2]])
+        return n.subscript(g, n.const(index))
 
     def contributions(self, value):
         """(name, index into the pullback's result) for every active name the call reads."""
@@ -278,12 +284,23 @@ class _Adjoint:
             obj, rest, first = args[0], args[2:], 1
             if isinstance(obj, gast.Name) and obj.id in self.active:
                 out.append((obj.id, 0))
+        starred = None
         for i, a in enumerate(rest):
             if isinstance(a, gast.Starred):
+                starred = a.value
                 if isinstance(a.value, gast.Name) and a.value.id in self.active:
-                    out.append((a.value.id, slice(first + i, None)))
+                    stop = None if not value.keywords else n.const(None)
+                    out.append((a.value.id, ("slice", first + i, stop)))
             elif isinstance(a, gast.Name) and a.id in self.active:
                 out.append((a.id, first + i))
+        npos = len(rest) - (starred is not None)
+        position = n.const(first + npos)
+        if starred is not None:
+            position = gast.BinOp(left=position, op=gast.Add(), right=n.call("__fx_len", [starred]))
+        for k in value.keywords:
+            if isinstance(k.value, gast.Name) and k.value.id in self.active:
+                key = n.const(k.arg) if k.arg is not None else n.const(None)
+                out.append((k.value.id, ("keyword", position, key)))
         return out
 
     def rev_def(self, s, known_none):

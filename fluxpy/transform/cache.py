@@ -5,6 +5,7 @@ version (a rule registered after a first gradient takes effect with no refresh c
 read at call time, so one entry serves every closure made from the same code. Safe for several threads.
 """
 
+import ast
 import builtins
 import threading
 from dataclasses import dataclass, field
@@ -12,6 +13,7 @@ from types import FunctionType, ModuleType
 
 import gast
 
+from ..errors import SourceError
 from ..rules import registry
 from . import adjoint, codegen, fence, normalize, parse, source
 from .fence import HELPER_PREFIX
@@ -20,6 +22,7 @@ from .normalize.anf import INACTIVE_BUILTINS
 
 _lock = threading.RLock()
 _cache = {}  # code object -> _Entry
+_no_source = {}  # code object -> the SourceError raised for it
 
 
 @dataclass
@@ -47,7 +50,14 @@ def forward_function(fn):
     """The forward function of Python function ``fn``: ``F(fn, *args) -> (y, pullback)``."""
     entry = _cache.get(fn.__code__)
     if entry is None or entry.globals is not fn.__globals__ or entry.version != registry.version():
-        entry = _build(fn)
+        missing = _no_source.get(fn.__code__)
+        if missing is not None:
+            raise missing
+        try:
+            entry = _build(fn)
+        except SourceError as e:
+            _no_source[fn.__code__] = e
+            raise
     forward = entry.forward
     if fn.__defaults__ is None and fn.__kwdefaults__ is None:
         return forward
@@ -87,6 +97,16 @@ def _build(fn):
         entry = _Entry(fn.__globals__, version, forward, text, filename)
         _cache[fn.__code__] = entry
         return entry
+
+
+def normalized_source(fn):
+    """The normalized function (stages 1-4) as Python source: what the adjoint stage sees."""
+    src = source.get_source(fn)
+    name = parse.lambda_name(src.node) if fn.__code__.co_name == "<lambda>" else fn.__code__.co_name
+    fdef = parse.to_function_def(src.node, name)
+    fence.check(fdef, src)
+    fdef = normalize.normalize(fdef, _context(fn, fdef, src))
+    return ast.unparse(gast.gast_to_ast(fdef))
 
 
 def transform_source(fn):

@@ -33,13 +33,6 @@ _counter = [0]
 _locations = {}  # generated filename -> sorted list of (generated line, "user file:line")
 
 
-def expand(d, count):
-    """A tuple cotangent for ``*args`` of length ``count`` (None expands to Nones)."""
-    if d is None:
-        return (None,) * count
-    return tuple(d)
-
-
 HELPERS = {
     "__fx_call": runtime.call,
     "__fx_call_method": runtime.call_method,
@@ -58,7 +51,9 @@ HELPERS = {
     "__fx_freevars": pyrules.freevars,
     "__fx_closure_tangent": pyrules.closure_tangent,
     "__fx_tangent_field": pyrules.tangent_field,
-    "__fx_expand": expand,
+    "__fx_expand": pyrules.expand,
+    "__fx_kwgrad": runtime.kwgrad,
+    "__fx_starred_grads": pyrules.starred_grads,
 }
 
 

@@ -51,6 +51,9 @@ class _Fence:
                            why=why, hint=hint)
 
     def check_function(self, fdef, top=False):
+        if isinstance(fdef, gast.AsyncFunctionDef):
+            what, hint = _REJECT[gast.AsyncFunctionDef]
+            raise self.error(fdef, what, hint=hint)
         for stmt in fdef.body:
             self.check_stmt(stmt, in_loop=False)
         for node in gast.walk(fdef):

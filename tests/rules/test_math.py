@@ -60,7 +60,9 @@ DOMAINS = [
 ]
 
 ROWS = [
-    pytest.param(f, tuple(uniform(lo, hi, 10 * i + j) for j, (lo, hi) in enumerate(domains)), id=f"{f.__name__}-{i}")
+    pytest.param(
+        f, tuple(uniform(lo, hi, 10 * i + j) for j, (lo, hi) in enumerate(domains)), id=f"{f.__name__}-{i}"
+    )
     for i, (f, domains) in enumerate(DOMAINS)
 ] + [
     pytest.param(math.ldexp, (uniform(-2, 2), 3), id="ldexp"),
@@ -127,7 +129,9 @@ def test_no_gradient(primal, args):
 # singular points: a float (inf or 0), never ZeroDivisionError
 
 
-@pytest.mark.parametrize("primal, x", [(math.sqrt, 0.0), (math.cbrt, 0.0), (math.asin, 1.0), (math.acos, -1.0)])
+@pytest.mark.parametrize(
+    "primal, x", [(math.sqrt, 0.0), (math.cbrt, 0.0), (math.asin, 1.0), (math.acos, -1.0)]
+)
 def test_singular_derivative(primal, x):
     _, pb = call(primal, x)
     assert math.isinf(pb(1.0)[1])

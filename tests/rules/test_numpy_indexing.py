@@ -110,7 +110,9 @@ def test_scalar_element_with_python_float_cotangent():
     assert didx is None
 
 
-@pytest.mark.parametrize("idx", [(), Ellipsis, None, (None, Ellipsis)], ids=["empty", "ellipsis", "newaxis", "both"])
+@pytest.mark.parametrize(
+    "idx", [(), Ellipsis, None, (None, Ellipsis)], ids=["empty", "ellipsis", "newaxis", "both"]
+)
 def test_zero_d_input(idx):
     # check_grads cannot perturb a 0-d array (x + h * d is a NumPy scalar), so check the pullback directly
     x = np.array(1.5)

@@ -31,6 +31,7 @@ from .. import nodes as n
 def lift_returns(fdef, ctx):
     body = _lift(fdef.body)
     if not _has_nested_return(body):
+        fdef.body = body  # unreachable statements after a return are dropped
         return fdef
     result = ctx.namer.fresh("_return")
     body = _assign_returns(body, result)

@@ -1,0 +1,115 @@
+"""Every error class, triggered, with its message checked, next to a nearby valid case that must not error."""
+
+import inspect
+
+import numpy as np
+import pytest
+
+import fluxpy as fx
+
+
+def test_all_errors_derive_from_fluxpy_error():
+    for cls in (fx.TransformError, fx.NoAdjointError, fx.NonScalarError):
+        assert issubclass(cls, fx.FluxpyError)
+
+
+def generator_function(x):
+    yield x
+
+
+def uses_generator_expression(x):
+    return sum(v * x for v in [1.0, 2.0])
+
+
+def test_transform_error_names_file_line_column_and_source():
+    with pytest.raises(fx.TransformError) as info:
+        fx.differentiable(uses_generator_expression)
+    err = info.value
+    line = inspect.getsourcelines(uses_generator_expression)[1] + 1
+    assert err.file == __file__
+    assert err.line == line
+    assert err.col == 14  # ast convention: 0-based, the parenthesis of a sole generator argument
+    assert "sum(v * x for v in [1.0, 2.0])" in str(err)
+    assert f'"{__file__}", line {line}, column 14' in str(err)
+    assert "generator expression" in str(err) and "Hint:" in str(err)
+
+
+def test_transform_error_for_generators_at_decoration():
+    with pytest.raises(fx.TransformError, match="generator"):
+        fx.differentiable(generator_function)
+
+
+def test_transform_error_at_first_gradient():
+    with pytest.raises(fx.TransformError, match="generator expression"):
+        fx.gradient(uses_generator_expression, 1.0)
+
+
+def test_nearby_valid_loop_does_not_error():
+    def loop_instead(x):
+        s = 0.0
+        for v in [1.0, 2.0]:
+            s = s + v * x
+        return s
+
+    assert fx.gradient(loop_instead, 1.0) == (3.0,)
+
+
+def _made_by_exec():
+    namespace = {}
+    exec("def h(x):\n    return x * 2\n", namespace)
+    return namespace["h"]
+
+
+def test_no_adjoint_for_function_without_source():
+    h = _made_by_exec()
+    with pytest.raises(fx.NoAdjointError) as info:
+        fx.gradient(lambda x: h(x), 1.0)
+    message = str(info.value)
+    assert "h" in message and "@fx.adjoint" in message
+
+
+def test_no_adjoint_for_c_function_names_callee_and_user_line():
+    def uses_frexp_like(x):
+        return np.ldexp(x, 2) if False else np.frompyfunc(lambda t: t, 1, 1)(x) * 1.0
+
+    with pytest.raises(fx.NoAdjointError) as info:
+        fx.gradient(uses_frexp_like, 1.0)
+    message = str(info.value)
+    assert "test_errors.py" in message
+    assert "np.frompyfunc" in message
+    assert "@fx.adjoint(" in message and "fx.nograd(" in message
+
+
+def test_no_adjoint_is_lazy_when_no_gradient_is_needed():
+    def f(x):
+        unused = np.frompyfunc(lambda t: t, 1, 1)(x)
+        return x * 2.0 if unused is not None else x
+
+    assert fx.gradient(f, 1.0) == (2.0,)
+
+
+def test_non_scalar_output():
+    with pytest.raises(fx.NonScalarError, match=r"shape \(3,\)") as info:
+        fx.gradient(lambda x: x * 2.0, np.ones(3))
+    assert "pullback" in str(info.value) and "jacobian" in str(info.value)
+    assert fx.gradient(lambda x: np.sum(x * 2.0), np.ones(3))[0].shape == (3,)
+
+
+def test_non_scalar_string_output():
+    with pytest.raises(fx.NonScalarError, match="str"):
+        fx.gradient(lambda x: "no", 1.0)
+
+
+def test_reserved_names_rejected():
+    def f(x):
+        __fx_call = x
+        return __fx_call
+
+    with pytest.raises(fx.TransformError, match="reserved"):
+        fx.gradient(f, 1.0)
+
+
+def test_source_error_for_exec_function_called_directly():
+    h = _made_by_exec()
+    with pytest.raises(fx.TransformError, match="source"):
+        fx.differentiable(h)

@@ -1,0 +1,183 @@
+"""Stage 3: every construct the fence rejects raises TransformError naming the user's line; the nearby
+supported form works."""
+
+import inspect
+
+import pytest
+
+import fluxpy as fx
+
+
+def gen(x):
+    yield x
+
+
+async def coro(x):
+    return x
+
+
+def comprehension(x):
+    return sum([v * x for v in [1.0, 2.0]])
+
+
+def dict_comprehension(x):
+    return {k: x for k in "ab"}["a"]
+
+
+def set_comprehension(x):
+    return len({x for _ in range(2)})
+
+
+def generator_expression(x):
+    return sum(v * x for v in [1.0, 2.0])
+
+
+def try_block(x):
+    try:
+        y = x * 2
+    except ValueError:
+        y = x
+    return y
+
+
+def with_block(x):
+    with open(__file__):
+        y = x * 2
+    return y
+
+
+def break_loop(x):
+    for i in range(3):
+        if i > 1:
+            break
+        x = x * 2
+    return x
+
+
+def continue_loop(x):
+    for i in range(3):
+        if i > 1:
+            continue
+        x = x * 2
+    return x
+
+
+def return_in_loop(x):
+    for i in range(3):
+        return x
+    return x
+
+
+def loop_else(x):
+    for i in range(3):
+        x = x * 2
+    else:
+        x = x + 1
+    return x
+
+
+def global_stmt(x):
+    global G
+    G = x
+    return x
+
+
+def walrus(x):
+    return (y := x * 2) + y
+
+
+def item_assignment(x):
+    x[0] = 1.0
+    return x[0]
+
+
+def attribute_assignment(x):
+    x.a = 1.0
+    return x.a
+
+
+def deletion(x):
+    y = x
+    del y
+    return x
+
+
+def class_inside(x):
+    class A:
+        pass
+
+    return x
+
+
+def starred_target(x):
+    a, *rest = x
+    return a
+
+
+REJECTED = [
+    (gen, "generator (yield)"),
+    (coro, "async function"),
+    (comprehension, "list comprehension"),
+    (dict_comprehension, "dict comprehension"),
+    (set_comprehension, "set comprehension"),
+    (generator_expression, "generator expression"),
+    (try_block, "try/except"),
+    (with_block, "with block"),
+    (break_loop, "break"),
+    (continue_loop, "continue"),
+    (return_in_loop, "return inside a loop"),
+    (loop_else, "else clause on a loop"),
+    (global_stmt, "global statement"),
+    (walrus, "assignment expression"),
+    (item_assignment, "assigning to an item"),
+    (attribute_assignment, "assigning to an attribute"),
+    (deletion, "del"),
+    (class_inside, "class definition"),
+    (starred_target, "starred assignment"),
+]
+
+
+@pytest.mark.parametrize("fn, what", REJECTED, ids=[f.__name__ for f, _ in REJECTED])
+def test_rejected_with_location(fn, what):
+    with pytest.raises(fx.TransformError) as info:
+        fx.differentiable(fn)
+    err = info.value
+    assert what in str(err)
+    lines, first = inspect.getsourcelines(fn)
+    assert err.file == __file__
+    assert first <= err.line < first + len(lines)
+    assert err.source_line.strip() in str(err)
+    assert "Hint:" in str(err) or what in ("del",)
+
+
+def early_return_in_branch(x):
+    if x > 0:
+        return x * 2
+    return x * 3
+
+
+def loop_with_flag(x):
+    done = False
+    for i in range(3):
+        if not done:
+            x = x * 2
+        done = i >= 1
+    return x
+
+
+def unreachable_after_return(x):
+    return x * 2
+    x = x * 100  # noqa: F841
+
+
+SUPPORTED = [
+    (early_return_in_branch, 2.0, (2.0,)),
+    (early_return_in_branch, -2.0, (3.0,)),
+    (loop_with_flag, 1.0, (4.0,)),
+    (unreachable_after_return, 1.0, (2.0,)),
+]
+
+
+@pytest.mark.parametrize("fn, x, expected", SUPPORTED, ids=[f"{f.__name__}-{x}" for f, x, _ in SUPPORTED])
+def test_nearby_supported_forms(fn, x, expected):
+    assert fx.gradient(fn, x) == expected

@@ -1,0 +1,99 @@
+"""Stage 4: each normalization pass, as before/after snapshots compared as unparsed source."""
+
+import textwrap
+
+import numpy as np
+
+from fluxpy.transform.cache import normalized_source
+
+
+def snapshot(fn, expected):
+    assert normalized_source(fn).strip() == textwrap.dedent(expected).strip()
+
+
+def early_return(x):
+    if x > 0:
+        return x
+    y = -x
+    return y * 2
+
+
+def test_returns_pass_gives_one_exit():
+    snapshot(early_return, """
+        def early_return(x):
+            if x > 0:
+                _return = x
+            else:
+                y = __fx_call(__fx_op.neg, x)
+                _return = __fx_call(__fx_op.mul, y, 2)
+            return _return
+    """)
+
+
+def with_lambda(x):
+    g = lambda t: t * x  # noqa: E731
+    return g(2.0)
+
+
+def test_lambdas_pass_hoists_lambdas():
+    snapshot(with_lambda, """
+        def with_lambda(x):
+
+            def lambda_L34C8(t):
+                return t * x
+            g = lambda_L34C8
+            _g = __fx_call(g, 2.0)
+            return _g
+    """)
+
+
+def anf_example(x, w):
+    y = 3 * x**2 + w.sum()
+    for row in w:
+        y += row[0]
+    return y
+
+
+def test_anf_pass_one_call_per_statement():
+    snapshot(anf_example, """
+        def anf_example(x, w):
+            _pow = __fx_call(__fx_op.pow, x, 2)
+            _mul = __fx_call(__fx_op.mul, 3, _pow)
+            _sum = __fx_call_method(w, 'sum')
+            y = __fx_call(__fx_op.add, _mul, _sum)
+            _seq = __fx_call(__fx_iterlist, w)
+            for _i in __fx_range(__fx_len(_seq)):
+                row = __fx_call(__fx_op.getitem, _seq, _i)
+                _getitem = __fx_call(__fx_op.getitem, row, 0)
+                y = __fx_call(__fx_op.add, y, _getitem)
+            return y
+    """)
+
+
+def desugar(x, t):
+    a, b = t
+    c = a if x > 0 else b
+    d = c or x
+    e = np.sin(x[1:, None])
+    return [a, *t]
+
+
+def test_anf_pass_desugars_unpacking_conditionals_boolops_slices_and_starred():
+    snapshot(desugar, """
+        def desugar(x, t):
+            _items = __fx_call(__fx_unpack, t, 2)
+            a = __fx_call(__fx_op.getitem, _items, 0)
+            b = __fx_call(__fx_op.getitem, _items, 1)
+            if x > 0:
+                c = a
+            else:
+                c = b
+            d = c
+            if not d:
+                d = x
+            _index = (__fx_slice(1, None), None)
+            _getitem = __fx_call(__fx_op.getitem, x, _index)
+            e = __fx_call(np.sin, _getitem)
+            _list = __fx_call(__fx_pack_list, a, *t)
+            return _list
+    """)
