@@ -161,9 +161,11 @@ def rule_forward(rule):
 def _make_rule_forward(rule):
     def rule_forward(f, *args, **kwargs):
         y, back = rule(*args, **kwargs)
+        n = len(args)
 
         def rule_pullback(dy):
-            return (None,) + tuple(back(dy))
+            # a rule with defaulted parameters may return entries for arguments that were not passed
+            return (None,) + tuple(back(dy))[:n]
 
         return y, rule_pullback
 

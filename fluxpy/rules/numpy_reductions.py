@@ -173,7 +173,8 @@ def _prod_others(x, axes):
 
 
 def _shift(x, axis, k, fill):
-    """``x`` moved by ``k = ±1`` along ``axis``: ``y[i] = x[i - k]``, the vacated entry set to ``fill``."""
+    """``x`` moved by ``k = ±1`` along ``axis``: ``y[i] = x[i - k]``, the vacated entry set to the constant
+    ``fill`` (no gradient)."""
     xp = xp_of(x)
     x = xp.asarray(x)
     out = xp.full_like(x, fill)

@@ -76,7 +76,7 @@ def test_first_order(primal, args):
     check_grads(primal, *args, order=1)
 
 
-@pytest.mark.skip(reason="gradient-of-gradient needs the transformer; enabled by the core issue")
+@pytest.mark.second_order
 @pytest.mark.parametrize("primal, args", ROWS)
 def test_second_order(primal, args):
     check_grads(primal, *args, order=2)

@@ -159,7 +159,7 @@ def test_first_order(primal, args, kwargs):
     check_grads(primal, *args, order=1, **kwargs)
 
 
-@pytest.mark.skip(reason="gradient-of-gradient needs the transformer; enabled by the core issue")
+@pytest.mark.second_order
 @pytest.mark.parametrize("primal, args, kwargs", ROWS)
 def test_second_order(primal, args, kwargs):
     check_grads(primal, *args, order=2, **kwargs)

@@ -141,7 +141,7 @@ def test_rule(f, args, kwargs):
     check_grads(f, *args, order=1, **kwargs)
 
 
-@pytest.mark.skip(reason="gradient-of-gradient needs the transformer; enabled by the core issue")
+@pytest.mark.second_order
 @pytest.mark.parametrize("f, args, kwargs", [c[1:] for c in CASES], ids=[c[0] for c in CASES])
 def test_second_order(f, args, kwargs):
     check_grads(f, *args, order=2, **kwargs)
