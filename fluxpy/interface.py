@@ -29,7 +29,7 @@ def pullback(f, *args, **kwargs):
     y, pb = call(f, *args, **kwargs)
 
     def back(dy):
-        return project_all(pb(dy)[1:], args)
+        return project_all(pb(dy)[1 : len(args) + 1], args)
 
     return y, back
 
@@ -42,7 +42,7 @@ def gradient(f, *args, **kwargs):
     (array([0., 2.]), array([-0., -2.]))
     """
     y, pb = call(f, *args, **kwargs)
-    return project_all(pb(sensitivity(y, f))[1:], args)
+    return project_all(pb(sensitivity(y, f))[1 : len(args) + 1], args)
 
 
 def withgradient(f, *args, **kwargs):
@@ -59,7 +59,7 @@ def withgradient(f, *args, **kwargs):
         seed = seed_first(y, f)
     else:
         seed = sensitivity(y, f)
-    return WithGradient(y, project_all(pb(seed)[1:], args))
+    return WithGradient(y, project_all(pb(seed)[1 : len(args) + 1], args))
 
 
 def project_all(grads, args):
@@ -87,8 +87,10 @@ def sensitivity(y, f=None):
     """The seed cotangent ``1`` for a real scalar output, else a NonScalarError suggesting pullback/jacobian."""
     if type(y) is float or type(y) is int:
         return 1.0
-    if isinstance(y, (np.floating, np.integer)) and not isinstance(y, np.bool_):
+    if isinstance(y, np.floating):
         return y.dtype.type(1)
+    if isinstance(y, np.integer):
+        return 1.0  # an integer-valued loss still has real derivatives
     if is_array(y) and y.ndim == 0 and y.dtype.kind in "fiu":
         xp = xp_of(y)
         return xp.ones((), dtype=y.dtype if y.dtype.kind == "f" else np.float64)

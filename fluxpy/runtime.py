@@ -24,7 +24,7 @@ from types import BuiltinFunctionType, FunctionType, MethodType, ModuleType
 from . import errors
 from .rules import registry
 from .rules.python import pack_dict
-from .tangents import Tangent, is_differentiable
+from .tangents import KeywordGrads, Tangent, is_differentiable
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 _lock = threading.Lock()
@@ -60,7 +60,8 @@ def call_binding(f, args, kwargs):
         g = pb(dy)
         head = g[: n + 1]
         if kwargs:
-            return head + (pack_dict(names, *g[n + 1 : n + 1 + k]),)
+            bound = pack_dict(names, *g[n + 1 : n + 1 + k])
+            return head + (merge_keyword_grads(bound, g[-1]),)
         return head
 
     return y, keyword_pullback
@@ -200,10 +201,27 @@ def bind_keywords(f, args, kwargs):
     return tuple(full), rest, tuple(names)
 
 
+def merge_keyword_grads(bound, last):
+    """Keyword gradients: those of keywords bound to positional parameters, plus the callee's own
+    trailing dict (keyword-only parameters and ``**kwargs``), when it has one."""
+    out = KeywordGrads(last) if type(last) is KeywordGrads else KeywordGrads()
+    out.update(bound)
+    return out
+
+
+@registry.adjoint(merge_keyword_grads)
+def merge_keyword_grads_rule(bound, last):
+    def merge_keyword_grads_pullback(dd):
+        return (dd, dd if type(last) is KeywordGrads else None)
+
+    return merge_keyword_grads(bound, last), merge_keyword_grads_pullback
+
+
 def kwgrad(g, position, name):
-    """The gradient of keyword argument ``name`` from a pullback result ``g`` (None when absent)."""
-    if len(g) > position and type(g[position]) is dict:
-        return g[position].get(name)
+    """The gradient of keyword argument ``name`` (None: all of ``**kwargs``, as a dict) from a pullback
+    result ``g``: the dict at ``position``, when the callee returned one."""
+    if len(g) > position and type(g[position]) is KeywordGrads:
+        return dict(g[position]) if name is None else g[position].get(name)
     return None
 
 
@@ -258,17 +276,33 @@ def array_method_forward(m, *args, **kwargs):
 def partial_forward(p, *args, **kwargs):
     """Forward of a ``functools.partial``: gradients of the bound arguments go to ``Tangent(args=...)``."""
     n = len(p.args)
-    y, pb = call(p.func, *(p.args + args), **{**p.keywords, **kwargs})
+    y, pb = call(p.func, *(p.args + args), **merged_keywords(p.keywords, kwargs))
 
     def partial_pullback(dy):
         g = pb(dy)
-        bound = g[1 : n + 1]
-        dp = None
-        if g[0] is not None or any(b is not None for b in bound):
-            dp = Tangent(functools.partial, {"func": g[0], "args": bound})
-        return (dp,) + g[n + 1 :]
+        return (partial_tangent(g[0], g[1 : n + 1]),) + g[n + 1 :]
 
     return y, partial_pullback
+
+
+def partial_tangent(dfunc, dargs):
+    """The cotangent of a ``functools.partial``: ``Tangent(func=..., args=...)``, or None."""
+    if dfunc is None and all(d is None for d in dargs):
+        return None
+    return Tangent(functools.partial, {"func": dfunc, "args": tuple(dargs)})
+
+
+@registry.adjoint(partial_tangent)
+def partial_tangent_rule(dfunc, dargs):
+    def partial_tangent_pullback(dd):
+        return (dd.get("func"), dd.get("args"))
+
+    return partial_tangent(dfunc, dargs), partial_tangent_pullback
+
+
+def merged_keywords(first, second):
+    """``{**first, **second}``."""
+    return {**first, **second}
 
 
 def foreign_forward(f, *args, **kwargs):
@@ -394,7 +428,7 @@ def raise_no_adjoint(f, where, qualname=None):
     )
 
 
-registry.nograd(resolve, bind_keywords, method_kind, class_function, array_method_rule, check_no_function_gradient,
+registry.nograd(resolve, bind_keywords, merged_keywords, method_kind, class_function, array_method_rule, check_no_function_gradient,
                 user_location, raise_no_adjoint, none_pullback)
 
 

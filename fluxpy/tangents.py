@@ -84,6 +84,13 @@ def _short(v):
     return repr(v)
 
 
+class KeywordGrads(dict):
+    """The trailing entry of a pullback result: gradients of arguments passed by keyword.
+
+    A distinct type so that it is never mistaken for the gradient of a dict passed positionally.
+    """
+
+
 # ---------------------------------------------------------------------------------------------------------
 # accumulation
 
@@ -102,8 +109,8 @@ def accum(a, b):
         return tuple(accum(x, y) for x, y in zip(a, b, strict=True))
     if ta is list:
         return [accum(x, y) for x, y in zip(a, b, strict=True)]
-    if ta is dict:
-        out = dict(a)
+    if ta is dict or ta is KeywordGrads:
+        out = ta(a)
         for k, v in b.items():
             out[k] = accum(out.get(k), v)
         return out

@@ -34,7 +34,7 @@ def test_gradient_value_types_mirror_arguments():
 
 def test_none_where_nothing_flows():
     assert fx.gradient(lambda x, s, f, b, n: x * 2.0, 1.0, "s", np.sin, True, 3) == (2.0, None, None, None, None)
-    assert fx.gradient(lambda t: t[0] * 0 + 1.0, ("a", "b"))[0] is None
+    assert fx.gradient(lambda t, x: x * 2.0 if t[0] == "a" else x, ("a", "b"), 1.0) == (None, 2.0)
 
 
 @dataclass
@@ -192,3 +192,18 @@ def test_non_scalar_output_suggests_pullback_and_jacobian():
         fx.gradient(lambda x: x * 2.0, np.ones(3))
     assert "jacobian" in str(info.value)
     assert isinstance(info.value, fx.NonScalarError)
+
+
+def test_dict_argument_is_not_mistaken_for_keyword_gradients():
+    def f(d, scale=1.0):
+        return d["a"] * scale
+
+    assert fx.gradient(lambda d: f(d, scale=2.0), {"a": 3.0}) == ({"a": 2.0},)
+    assert fx.gradient(lambda d, s: f(d, scale=s), {"a": 3.0}, 2.0) == ({"a": 2.0}, 3.0)
+
+
+def test_keyword_only_parameters_and_kwargs_get_gradients_inside():
+    def f(x, *, w, **extra):
+        return x * w + extra["b"]
+
+    assert fx.gradient(lambda x, w, b: f(x, w=w, b=b), 2.0, 3.0, 4.0) == (3.0, 2.0, 1.0)

@@ -22,7 +22,7 @@ import numpy as np
 
 from ..backend import xp_of
 from .helpers import unbroadcast
-from .numpy_shape import array_shape, bind, grads_first, normalize_axes, normalize_axis, place
+from .numpy_shape import array_shape, bind, count_args, grads_first, normalize_axes, normalize_axis, place
 from .registry import adjoint, nograd, register_method
 
 _SUM = ("axis", "dtype", "out", "keepdims", "initial", "where")
@@ -138,11 +138,6 @@ def _average_plan(a, args, kwargs):
     if wshape != shape:  # 1-D weights along the single reduced axis
         wshape = tuple(n if i in axes else 1 for i, n in enumerate(shape))
     return axes, weights, position, bool(opts.get("returned", False)), wshape
-
-
-@nograd
-def _count_args(args):
-    return 1 + len(args)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -415,9 +410,12 @@ def average_rule(a, *args, **kwargs):
     xp = xp_of(a)
     shape = array_shape(a)
     axes, weights, position, returned, wshape = _average_plan(a, args, kwargs)
+    if position is not None:
+        # take the weights from the arguments, not from the nograd plan: second derivatives flow through them
+        weights = args[position - 1]
     kept = _kept_shape(shape, axes)
     count = _count(shape, axes)
-    n = _count_args(args)
+    n = count_args(args)
     y = xp.average(a, *args, **kwargs)
     avg = y
     if returned:

@@ -1107,3 +1107,22 @@ def sort_rule(a, *args, **kwargs):
 # no derivative: shape queries and arrays shaped like another
 
 nograd(np.zeros_like, np.ones_like, np.empty_like, np.shape, np.ndim, np.size, np.broadcast_shapes)
+
+
+# =========================================================================================================
+# array constructors and queries: no gradient
+
+nograd(np.zeros, np.ones, np.empty, np.eye, np.identity, np.arange, np.tri, np.array_equal, np.array_equiv,
+       np.isscalar, np.iterable, np.can_cast, np.result_type, np.promote_types, np.may_share_memory,
+       np.shares_memory, np.isin, np.digitize, np.lexsort, np.geterr, np.seterr, np.isdtype, np.issubdtype,
+       np.min_scalar_type, np.common_type, np.isfortran, np.meshgrid, np.indices)
+
+
+@adjoint(np.full)
+def full_rule(shape, fill_value, *rest, **kwargs):
+    y = np.full(shape, fill_value, *rest, **kwargs) if not rest else np.full(shape, fill_value, *rest)
+
+    def full_pullback(dy):
+        return (None, xp_of(dy).sum(dy)) + (None,) * len(rest)
+
+    return y, full_pullback

@@ -17,7 +17,7 @@ import operator
 import numpy as np
 
 from ..backend import is_array, xp_of
-from ..tangents import Tangent, accum
+from ..tangents import KeywordGrads, Tangent, accum
 from .helpers import unbroadcast
 from .registry import adjoint, lookup_attribute, nograd
 
@@ -148,6 +148,26 @@ def power_rule(a, b):
         return (da, unbroadcast(db, b))
 
     return y, power_pullback
+
+
+def power_by_constant(a, b):
+    """``a ** b`` where ``b`` is a literal in the source: generated code calls this, never needing ``db``."""
+    return a**b
+
+
+@adjoint(power_by_constant)
+def power_by_constant_rule(a, b):
+    if b == 2:
+
+        def square_pullback(dy):
+            return (dy * 2 * a, None)
+
+        return a * a, square_pullback
+
+    def power_by_constant_pullback(dy):
+        return (dy * b * a ** (b - 1), None)
+
+    return a**b, power_by_constant_pullback
 
 
 @adjoint(operator.neg, np.negative)
@@ -744,9 +764,26 @@ def expand_rule(d, count):
     return expand(d, count), expand_pullback
 
 
+def keyword_grads(names, values, rest):
+    """The trailing dict of a pullback result: gradients of keyword-only parameters and ``**kwargs``."""
+    out = KeywordGrads(rest) if rest else KeywordGrads()
+    for name, value in zip(names, values, strict=True):
+        if value is not None:
+            out[name] = value
+    return out
+
+
+@adjoint(keyword_grads)
+def keyword_grads_rule(names, values, rest):
+    def keyword_grads_pullback(dd):
+        return (None, dict_values(dd, names), dd)
+
+    return keyword_grads(names, values, rest), keyword_grads_pullback
+
+
 def starred_grads(g, start):
     """The gradients of ``*args`` in a pullback result that may end with a keyword dict."""
-    if g and type(g[-1]) is dict:
+    if g and type(g[-1]) is KeywordGrads:
         return g[start:-1]
     return g[start:]
 

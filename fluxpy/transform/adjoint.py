@@ -40,6 +40,8 @@ class _Adjoint:
         args = fdef.args
         self.params = [a.id for a in args.posonlyargs + args.args]
         self.vararg = args.vararg.id if args.vararg is not None else None
+        self.kwonly = [a.id for a in args.kwonlyargs]
+        self.kwarg = args.kwarg.id if args.kwarg is not None else None
         self.freevars = [v for v in ctx.freevars if not v.startswith(HELPER_PREFIX)]
         body = fdef.body
         self.ret = body[-1].value if body and isinstance(body[-1], gast.Return) else n.const(None)
@@ -55,9 +57,10 @@ class _Adjoint:
 
     # -- activity analysis ----------------------------------------------------------------------------
     def _activity(self):
-        active = set(self.params) | set(self.freevars)
-        if self.vararg:
-            active.add(self.vararg)
+        active = set(self.params) | set(self.freevars) | set(self.kwonly)
+        for name in (self.vararg, self.kwarg):
+            if name:
+                active.add(name)
         assigns = list(_assignments(self.body))
         changed = True
         while changed:
@@ -132,6 +135,12 @@ class _Adjoint:
         if self.vararg:
             expanded = n.call("__fx_expand", [n.name(self.adj(self.vararg)), n.call("__fx_len", [n.name(self.vararg)])])
             result = gast.BinOp(left=result, op=gast.Add(), right=expanded)
+        if self.kwonly or self.kwarg:
+            names = n.tuple_([n.const(k) for k in self.kwonly])
+            values = n.tuple_([n.name(self.adj(k)) for k in self.kwonly])
+            rest = n.name(self.adj(self.kwarg)) if self.kwarg else n.const(None)
+            keywords = n.tuple_([n.call("__fx_keyword_grads", [names, values, rest])])
+            result = gast.BinOp(left=result, op=gast.Add(), right=keywords)
         return result
 
     # -- forward --------------------------------------------------------------------------------------
@@ -299,8 +308,7 @@ class _Adjoint:
             position = gast.BinOp(left=position, op=gast.Add(), right=n.call("__fx_len", [starred]))
         for k in value.keywords:
             if isinstance(k.value, gast.Name) and k.value.id in self.active:
-                key = n.const(k.arg) if k.arg is not None else n.const(None)
-                out.append((k.value.id, ("keyword", position, key)))
+                out.append((k.value.id, ("keyword", position, n.const(k.arg))))
         return out
 
     def rev_def(self, s, known_none):

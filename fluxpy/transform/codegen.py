@@ -53,7 +53,9 @@ HELPERS = {
     "__fx_tangent_field": pyrules.tangent_field,
     "__fx_expand": pyrules.expand,
     "__fx_kwgrad": runtime.kwgrad,
+    "__fx_power_by_constant": pyrules.power_by_constant,
     "__fx_starred_grads": pyrules.starred_grads,
+    "__fx_keyword_grads": pyrules.keyword_grads,
 }
 
 

@@ -141,8 +141,18 @@ def test_rule(f, args, kwargs):
     check_grads(f, *args, order=1, **kwargs)
 
 
+NEEDS_SVD = {"norm-nuc", "norm-spectral", "norm-spectral-min"}
+SECOND_ORDER = [
+    pytest.param(*c[1:], id=c[0], marks=pytest.mark.xfail(
+        reason="the nuclear and spectral norms' pullbacks call np.linalg.svd, which has no rule yet "
+               "(gradient-of-gradient issue)", strict=True))
+    if c[0] in NEEDS_SVD else pytest.param(*c[1:], id=c[0])
+    for c in CASES
+]
+
+
 @pytest.mark.second_order
-@pytest.mark.parametrize("f, args, kwargs", [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+@pytest.mark.parametrize("f, args, kwargs", SECOND_ORDER)
 def test_second_order(f, args, kwargs):
     check_grads(f, *args, order=2, **kwargs)
 

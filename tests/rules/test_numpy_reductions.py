@@ -115,7 +115,9 @@ CASES = [
     pytest.param(np.nanprod, (NANS,), {"axis": -1}, id="nanprod"),
     # the helpers pullbacks are built from (their rules are what second derivatives go through)
     pytest.param(numpy_reductions._linear_scan, (M, normal(5, 3, 4), 1, False), {}, id="helper-linear-scan"),
-    pytest.param(numpy_reductions._linear_scan, (M, normal(5, 3, 4), 0, True), {}, id="helper-linear-scan-reverse"),
+    pytest.param(
+        numpy_reductions._linear_scan, (M, normal(5, 3, 4), 0, True), {}, id="helper-linear-scan-reverse"
+    ),
     pytest.param(numpy_reductions._shift, (M, 1, 1, 1), {}, id="helper-shift-right"),
     pytest.param(numpy_reductions._shift, (M, 0, -1, 0), {}, id="helper-shift-left"),
 ]
@@ -126,7 +128,7 @@ def test_first_order(f, args, kwargs):
     check_grads(f, *args, order=1, **kwargs)
 
 
-@pytest.mark.skip(reason="gradient-of-gradient needs the transformer; enabled by the core issue")
+@pytest.mark.second_order
 @pytest.mark.parametrize("f, args, kwargs", CASES)
 def test_second_order(f, args, kwargs):
     check_grads(f, *args, order=2, **kwargs)
@@ -143,7 +145,9 @@ def gradient_of(f, x, **kwargs):
 
 @pytest.mark.parametrize("f", [np.max, np.amax, np.nanmax, np.ndarray.max], ids=lambda f: f.__name__)
 def test_max_ties_split_evenly(f):
-    np.testing.assert_allclose(gradient_of(f, np.array([1.0, 3.0, 3.0, 3.0, -1.0])), [0, 1 / 3, 1 / 3, 1 / 3, 0])
+    np.testing.assert_allclose(
+        gradient_of(f, np.array([1.0, 3.0, 3.0, 3.0, -1.0])), [0, 1 / 3, 1 / 3, 1 / 3, 0]
+    )
 
 
 @pytest.mark.parametrize("f", [np.min, np.amin, np.nanmin, np.ndarray.min], ids=lambda f: f.__name__)
@@ -265,7 +269,9 @@ def test_nograd_functions_give_no_gradient(f, args):
     assert all(g is None for g in pb(np.ones(np.shape(y)) if np.ndim(y) else 1.0))
 
 
-@pytest.mark.parametrize("name, args", [("argmax", ()), ("argmin", (1,)), ("argsort", ()), ("any", ()), ("all", (0,))])
+@pytest.mark.parametrize(
+    "name, args", [("argmax", ()), ("argmin", (1,)), ("argsort", ()), ("any", ()), ("all", (0,))]
+)
 def test_nograd_methods_give_no_gradient(name, args):
     y, pb = call_method(X, name, *args)
     assert all(g is None for g in pb(np.ones(np.shape(y))))

@@ -57,7 +57,7 @@ def anf_example(x, w):
 def test_anf_pass_one_call_per_statement():
     snapshot(anf_example, """
         def anf_example(x, w):
-            _pow = __fx_call(__fx_op.pow, x, 2)
+            _pow = __fx_call(__fx_power_by_constant, x, 2)
             _mul = __fx_call(__fx_op.mul, 3, _pow)
             _sum = __fx_call_method(w, 'sum')
             y = __fx_call(__fx_op.add, _mul, _sum)

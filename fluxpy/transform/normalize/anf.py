@@ -196,6 +196,9 @@ class _ANF:
     def value(self, e):
         """The right-hand side for an active expression ``e`` (a call of ``__fx_call``/``__fx_call_method``)."""
         if isinstance(e, gast.BinOp):
+            if isinstance(e.op, gast.Pow) and _is_number(e.right):
+                # x ** 2: the exponent is a literal, so its gradient (a log) is never needed
+                return n.call(CALL, [n.name("__fx_power_by_constant"), self.atom(e.left), e.right])
             return self.op_call(BINOPS[type(e.op)], [self.atom(e.left), self.atom(e.right)])
         if isinstance(e, gast.UnaryOp):
             return self.op_call(UNARYOPS[type(e.op)], [self.atom(e.operand)])
@@ -294,6 +297,12 @@ class _ANF:
         if isinstance(e, gast.Call) and isinstance(e.func, gast.Name):
             return e.func.id in self.ctx.inactive_builtins
         return False
+
+
+def _is_number(e):
+    if isinstance(e, gast.UnaryOp) and isinstance(e.op, gast.USub):
+        e = e.operand
+    return isinstance(e, gast.Constant) and type(e.value) in (int, float)
 
 
 def _is_bool_constant(e):

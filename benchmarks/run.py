@@ -1,0 +1,137 @@
+"""Per-call gradient time: fluxpy next to the hand-written gradient and, when installed, peers.
+
+Run ``python -m benchmarks`` (or ``python benchmarks/run.py``). Every column is checked against the
+hand-written gradient before timing; the table shows medians and the ratio to hand-written.
+Peers (HIPS autograd, PyTorch eager, JAX) are optional: missing ones are skipped.
+"""
+
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import fluxpy as fx  # noqa: E402
+
+
+def poly(x):
+    return 3 * x**2 + 2 * x + 1
+
+
+def sum_sq(x, y):
+    return np.sum((x - y) ** 2)
+
+
+def cases():
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal(1000)
+    y = rng.standard_normal(1000)
+    out = {
+        "3x²+2x+1 at a float": {
+            "hand-written": lambda: 6 * 2.0 + 2,
+            "fluxpy": lambda: fx.gradient(poly, 2.0)[0],
+            "autograd": _autograd(lambda ag: ag.grad(lambda x: 3 * x**2 + 2 * x + 1), 2.0),
+            "torch": _torch_scalar(),
+        },
+        "sum((x-y)²), 1000 elements": {
+            "hand-written": lambda: 2 * (x - y),
+            "fluxpy": lambda: fx.gradient(sum_sq, x, y)[0],
+            "autograd": _autograd(lambda ag: ag.grad(lambda x: ag.numpy.sum((x - y) ** 2)), x),
+            "torch": _torch_sumsq(x, y),
+        },
+    }
+    return out
+
+
+def _autograd(make, arg):
+    try:
+        import autograd
+        import autograd.numpy  # noqa: F401
+    except ImportError:
+        return None
+    g = make(autograd)
+    return lambda: g(arg)
+
+
+def _torch_scalar():
+    try:
+        import torch
+    except ImportError:
+        return None
+
+    def run():
+        x = torch.tensor(2.0, dtype=torch.float64, requires_grad=True)
+        (3 * x**2 + 2 * x + 1).backward()
+        return x.grad.item()
+
+    return run
+
+
+def _torch_sumsq(x, y):
+    try:
+        import torch
+    except ImportError:
+        return None
+    ty = torch.from_numpy(y)
+
+    def run():
+        tx = torch.from_numpy(x).requires_grad_(True)
+        torch.sum((tx - ty) ** 2).backward()
+        return tx.grad.numpy()
+
+    return run
+
+
+def median_time(fn, budget=0.3):
+    fn()
+    fn()
+    n = 1
+    while True:
+        start = time.perf_counter()
+        for _ in range(n):
+            fn()
+        if time.perf_counter() - start > 0.02:
+            break
+        n *= 2
+    samples = []
+    deadline = time.perf_counter() + budget
+    while time.perf_counter() < deadline or len(samples) < 5:
+        start = time.perf_counter()
+        for _ in range(n):
+            fn()
+        samples.append((time.perf_counter() - start) / n)
+    return statistics.median(samples)
+
+
+def fmt(seconds):
+    return f"{seconds * 1e6:.2f} µs" if seconds < 1e-3 else f"{seconds * 1e3:.2f} ms"
+
+
+def main():
+    table = cases()
+    columns = ["hand-written", "fluxpy", "autograd", "torch"]
+    print(f"Machine: {platform.processor() or platform.machine()}, Python {platform.python_version()}, "
+          f"NumPy {np.__version__}\n")
+    print("| case | " + " | ".join(columns) + " | fluxpy / hand-written |")
+    print("|---|" + "---|" * (len(columns) + 1))
+    for name, impls in table.items():
+        reference = impls["hand-written"]()
+        times = {}
+        for col in columns:
+            fn = impls.get(col)
+            if fn is None:
+                continue
+            np.testing.assert_allclose(np.asarray(fn(), dtype=float), np.asarray(reference, dtype=float),
+                                       rtol=1e-6, err_msg=f"{name}: {col} disagrees")
+            times[col] = median_time(fn)
+        cells = [fmt(times[c]) if c in times else "—" for c in columns]
+        ratio = times["fluxpy"] / times["hand-written"]
+        print(f"| {name} | " + " | ".join(cells) + f" | {ratio:.1f}x |")
+
+
+if __name__ == "__main__":
+    main()
