@@ -114,8 +114,10 @@ def fmt(seconds):
 def main():
     table = cases()
     columns = ["hand-written", "fluxpy", "autograd", "torch"]
-    print(f"Machine: {platform.processor() or platform.machine()}, Python {platform.python_version()}, "
-          f"NumPy {np.__version__}\n")
+    print(
+        f"Machine: {platform.processor() or platform.machine()}, Python {platform.python_version()}, "
+        f"NumPy {np.__version__}\n"
+    )
     print("| case | " + " | ".join(columns) + " | fluxpy / hand-written |")
     print("|---|" + "---|" * (len(columns) + 1))
     for name, impls in table.items():
@@ -125,8 +127,12 @@ def main():
             fn = impls.get(col)
             if fn is None:
                 continue
-            np.testing.assert_allclose(np.asarray(fn(), dtype=float), np.asarray(reference, dtype=float),
-                                       rtol=1e-6, err_msg=f"{name}: {col} disagrees")
+            np.testing.assert_allclose(
+                np.asarray(fn(), dtype=float),
+                np.asarray(reference, dtype=float),
+                rtol=1e-6,
+                err_msg=f"{name}: {col} disagrees",
+            )
             times[col] = median_time(fn)
         cells = [fmt(times[c]) if c in times else "—" for c in columns]
         ratio = times["fluxpy"] / times["hand-written"]

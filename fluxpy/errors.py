@@ -21,7 +21,9 @@ NO_ADJOINT = (
     "        return y, {pbname}\n\n"
     "or, if it has no derivative, mark it with fx.nograd({qualname})."
 )
-UNSUPPORTED_SYNTAX = "{what} is not supported by fluxpy{why}.\n  File \"{file}\", line {line}, column {col}\n    {source}{hint}"
+UNSUPPORTED_SYNTAX = (
+    '{what} is not supported by fluxpy{why}.\n  File "{file}", line {line}, column {col}\n    {source}{hint}'
+)
 
 
 class FluxpyError(Exception):
@@ -48,13 +50,18 @@ class NonScalarError(FluxpyError):
 
 
 class SourceError(TransformError):
-    """The source of a function could not be found (made by ``exec``, a C function, an interactive session)."""
+    """No source for a function (made by ``exec``, a C function, an interactive session)."""
 
 
 def unsupported(what, *, file, line, col, source_line, why="", hint=""):
     """Build a :class:`TransformError` for an unsupported construct at a user location."""
     message = UNSUPPORTED_SYNTAX.format(
-        what=what, why=f" ({why})" if why else "", file=file, line=line, col=col,
-        source=(source_line or "").strip(), hint=f"\n  Hint: {hint}" if hint else "",
+        what=what,
+        why=f" ({why})" if why else "",
+        file=file,
+        line=line,
+        col=col,
+        source=(source_line or "").strip(),
+        hint=f"\n  Hint: {hint}" if hint else "",
     )
     return TransformError(message, file=file, line=line, col=col, source_line=source_line)

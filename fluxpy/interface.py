@@ -84,7 +84,7 @@ nograd(seed_first)
 
 
 def sensitivity(y, f=None):
-    """The seed cotangent ``1`` for a real scalar output, else a NonScalarError suggesting pullback/jacobian."""
+    """The seed cotangent ``1`` for a real scalar output, else a NonScalarError."""
     if type(y) is float or type(y) is int:
         return 1.0
     if isinstance(y, np.floating):

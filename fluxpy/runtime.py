@@ -142,7 +142,7 @@ def _resolve_other(f):
         return foreign_forward, False
     if t is functools.partial:
         return partial_forward, False
-    if not isinstance(f, type) and type(getattr(t, "__call__", None)) is FunctionType:
+    if not isinstance(f, type) and type(getattr(t, "__call__", None)) is FunctionType:  # noqa: B004
         return callable_object_forward, False
     return foreign_forward, not isinstance(f, BuiltinFunctionType) or f.__self__ is None or isinstance(
         f.__self__, ModuleType
@@ -323,7 +323,7 @@ def foreign_forward(f, *args, **kwargs):
 
 
 def method_kind(obj, name):
-    """How ``obj.name(...)`` dispatches: ``"array"``, ``"method"`` (a function of the class) or ``"attribute"``."""
+    """How ``obj.name(...)`` dispatches: ``"array"``, ``"method"`` (a class function) or ``"attribute"``."""
     if _is_array_like(obj):
         return "array"
     if isinstance(obj, ModuleType):
@@ -423,13 +423,27 @@ def raise_no_adjoint(f, where, qualname=None):
     short = name.split(".")[-1]
     raise errors.NoAdjointError(
         errors.NO_ADJOINT.format(
-            callee=repr(f), where=where, qualname=qualname, rulename=f"{short}_rule", pbname=f"{short}_pullback"
+            callee=repr(f),
+            where=where,
+            qualname=qualname,
+            rulename=f"{short}_rule",
+            pbname=f"{short}_pullback",
         )
     )
 
 
-registry.nograd(resolve, bind_keywords, merged_keywords, method_kind, class_function, array_method_rule, check_no_function_gradient,
-                user_location, raise_no_adjoint, none_pullback)
+registry.nograd(
+    resolve,
+    bind_keywords,
+    merged_keywords,
+    method_kind,
+    class_function,
+    array_method_rule,
+    check_no_function_gradient,
+    user_location,
+    raise_no_adjoint,
+    none_pullback,
+)
 
 
 @registry.adjoint(kwgrad)

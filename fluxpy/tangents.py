@@ -56,8 +56,10 @@ class Tangent(Mapping):
     def __eq__(self, other):
         if not isinstance(other, Tangent):
             return NotImplemented
-        return self._type is other._type and self._fields.keys() == other._fields.keys() and all(
-            _equal(self._fields[k], other._fields[k]) for k in self._fields
+        return (
+            self._type is other._type
+            and self._fields.keys() == other._fields.keys()
+            and all(_equal(self._fields[k], other._fields[k]) for k in self._fields)
         )
 
     __hash__ = None

@@ -33,7 +33,13 @@ def test_gradient_value_types_mirror_arguments():
 
 
 def test_none_where_nothing_flows():
-    assert fx.gradient(lambda x, s, f, b, n: x * 2.0, 1.0, "s", np.sin, True, 3) == (2.0, None, None, None, None)
+    assert fx.gradient(lambda x, s, f, b, n: x * 2.0, 1.0, "s", np.sin, True, 3) == (
+        2.0,
+        None,
+        None,
+        None,
+        None,
+    )
     assert fx.gradient(lambda t, x: x * 2.0 if t[0] == "a" else x, ("a", "b"), 1.0) == (None, 2.0)
 
 

@@ -42,7 +42,9 @@ if __name__ == "__main__":
     import fluxpy  # noqa: F401  (registers the rules)
 
     have, marked, missing = report()
-    print(f"{len(have)} NumPy functions with rules, {len(marked)} marked non-differentiable, "
-          f"{len(missing)} without either:")
+    print(
+        f"{len(have)} NumPy functions with rules, {len(marked)} marked non-differentiable, "
+        f"{len(missing)} without either:"
+    )
     for name in missing:
         print("  " + name)

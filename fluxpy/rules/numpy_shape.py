@@ -1112,10 +1112,36 @@ nograd(np.zeros_like, np.ones_like, np.empty_like, np.shape, np.ndim, np.size, n
 # =========================================================================================================
 # array constructors and queries: no gradient
 
-nograd(np.zeros, np.ones, np.empty, np.eye, np.identity, np.arange, np.tri, np.array_equal, np.array_equiv,
-       np.isscalar, np.iterable, np.can_cast, np.result_type, np.promote_types, np.may_share_memory,
-       np.shares_memory, np.isin, np.digitize, np.lexsort, np.geterr, np.seterr, np.isdtype, np.issubdtype,
-       np.min_scalar_type, np.common_type, np.isfortran, np.meshgrid, np.indices)
+nograd(
+    np.zeros,
+    np.ones,
+    np.empty,
+    np.eye,
+    np.identity,
+    np.arange,
+    np.tri,
+    np.array_equal,
+    np.array_equiv,
+    np.isscalar,
+    np.iterable,
+    np.can_cast,
+    np.result_type,
+    np.promote_types,
+    np.may_share_memory,
+    np.shares_memory,
+    np.isin,
+    np.digitize,
+    np.lexsort,
+    np.geterr,
+    np.seterr,
+    np.isdtype,
+    np.issubdtype,
+    np.min_scalar_type,
+    np.common_type,
+    np.isfortran,
+    np.meshgrid,
+    np.indices,
+)
 
 
 @adjoint(np.full)

@@ -68,8 +68,10 @@ class _Adjoint:
             for target, value in assigns:
                 if target in active:
                     continue
-                if _is_active_call(value) or (isinstance(value, gast.Name) and value.id in active) or (
-                    isinstance(value, gast.FunctionDef) and _captured(value) & active
+                if (
+                    _is_active_call(value)
+                    or (isinstance(value, gast.Name) and value.id in active)
+                    or (isinstance(value, gast.FunctionDef) and _captured(value) & active)
                 ):
                     active.add(target)
                     changed = True
@@ -86,8 +88,13 @@ class _Adjoint:
         if self.freevars:
             targets = n.tuple_([n.name(v, store=True) for v in self.freevars], store=True)
             names = n.tuple_([n.const(v) for v in self.freevars])
-            forward_body.append(gast.Assign(targets=[targets], value=n.call("__fx_freevars", [n.name(self_name), names]),
-                                            type_comment=None))
+            forward_body.append(
+                gast.Assign(
+                    targets=[targets],
+                    value=n.call("__fx_freevars", [n.name(self_name), names]),
+                    type_comment=None,
+                )
+            )
         fwd = self.fwd_block(self.body, in_loop=False)
         if self.uses_tape:
             forward_body.append(n.assign(self.tape, n.const(None)))
@@ -98,12 +105,25 @@ class _Adjoint:
         args = self.fdef.args
         self_arg = n.name(self_name)
         self_arg.ctx = gast.Param()
-        new_args = gast.arguments(args=[self_arg] + args.posonlyargs + args.args, posonlyargs=[],
-                                  vararg=args.vararg, kwonlyargs=args.kwonlyargs,
-                                  kw_defaults=[None] * len(args.kwonlyargs), kwarg=args.kwarg, defaults=[])
+        new_args = gast.arguments(
+            args=[self_arg] + args.posonlyargs + args.args,
+            posonlyargs=[],
+            vararg=args.vararg,
+            kwonlyargs=args.kwonlyargs,
+            kw_defaults=[None] * len(args.kwonlyargs),
+            kwarg=args.kwarg,
+            defaults=[],
+        )
         name = self.namer.fresh(f"{_base(self.fdef.name)}__forward")
-        return gast.FunctionDef(name=name, args=new_args, body=forward_body, decorator_list=[], returns=None,
-                                type_comment=None, type_params=[])
+        return gast.FunctionDef(
+            name=name,
+            args=new_args,
+            body=forward_body,
+            decorator_list=[],
+            returns=None,
+            type_comment=None,
+            type_params=[],
+        )
 
     def pullback(self, pullback_name):
         seed = self.namer.fresh("d_out")
@@ -133,7 +153,9 @@ class _Adjoint:
             dself = n.const(None)
         result = n.tuple_([dself] + [n.name(self.adj(p)) for p in self.params])
         if self.vararg:
-            expanded = n.call("__fx_expand", [n.name(self.adj(self.vararg)), n.call("__fx_len", [n.name(self.vararg)])])
+            expanded = n.call(
+                "__fx_expand", [n.name(self.adj(self.vararg)), n.call("__fx_len", [n.name(self.vararg)])]
+            )
             result = gast.BinOp(left=result, op=gast.Add(), right=expanded)
         if self.kwonly or self.kwarg:
             names = n.tuple_([n.const(k) for k in self.kwonly])
@@ -158,8 +180,13 @@ class _Adjoint:
                 return [n.assign(target, n.subscript(s.value, n.const(0)))]
             pb = self.namer.pullback(target)
             s._fx_pullback = pb
-            out = [gast.Assign(targets=[n.tuple_([n.name(target, True), n.name(pb, True)], store=True)],
-                               value=s.value, type_comment=None)]
+            out = [
+                gast.Assign(
+                    targets=[n.tuple_([n.name(target, True), n.name(pb, True)], store=True)],
+                    value=s.value,
+                    type_comment=None,
+                )
+            ]
             if in_loop:
                 out.append(self.push(n.name(pb)))
             return out
@@ -250,15 +277,22 @@ class _Adjoint:
         pb = s._fx_pullback
         out = []
         if in_loop:
-            out.append(gast.Assign(targets=[n.tuple_([n.name(pb, True), n.name(self.rtape, True)], store=True)],
-                                   value=n.name(self.rtape), type_comment=None))
+            out.append(
+                gast.Assign(
+                    targets=[n.tuple_([n.name(pb, True), n.name(self.rtape, True)], store=True)],
+                    value=n.name(self.rtape),
+                    type_comment=None,
+                )
+            )
         contributions = self.contributions(s.value)
         if not contributions:
             return out + self.reset(target, known_none)
         inner_known = set(known_none)
         inner_known.discard(target)
-        inner = [n.assign(self.grads, n.call(pb, [n.name(self.adj(target))])),
-                 n.assign(self.adj(target), n.const(None))]
+        inner = [
+            n.assign(self.grads, n.call(pb, [n.name(self.adj(target))])),
+            n.assign(self.adj(target), n.const(None)),
+        ]
         inner_known.add(target)
         for name, index in contributions:
             inner.append(self.accumulate(name, self.grad_item(index), inner_known))
@@ -328,8 +362,11 @@ class _Adjoint:
         if in_loop:
             flag = self.namer.fresh("_fx_branch") if not hasattr(self, "_branch") else self._branch
             self._branch = flag
-            pop = gast.Assign(targets=[n.tuple_([n.name(flag, True), n.name(self.rtape, True)], store=True)],
-                              value=n.name(self.rtape), type_comment=None)
+            pop = gast.Assign(
+                targets=[n.tuple_([n.name(flag, True), n.name(self.rtape, True)], store=True)],
+                value=n.name(self.rtape),
+                type_comment=None,
+            )
             return [pop, n.if_(n.name(flag), body, orelse)]
         return [n.if_(n.name(s._fx_flag), body, orelse)]
 
@@ -342,8 +379,13 @@ class _Adjoint:
         counter = self.namer.fresh("_fx_k")
         out = []
         if in_loop:
-            out.append(gast.Assign(targets=[n.tuple_([n.name(count, True), n.name(self.rtape, True)], store=True)],
-                                   value=n.name(self.rtape), type_comment=None))
+            out.append(
+                gast.Assign(
+                    targets=[n.tuple_([n.name(count, True), n.name(self.rtape, True)], store=True)],
+                    value=n.name(self.rtape),
+                    type_comment=None,
+                )
+            )
         out.append(n.for_range(counter, n.name(count), body or [gast.Pass()]))
         return out
 
@@ -363,7 +405,11 @@ class _Adjoint:
 
 
 def _is_active_call(value):
-    return isinstance(value, gast.Call) and isinstance(value.func, gast.Name) and value.func.id in (CALL, CALL_METHOD)
+    return (
+        isinstance(value, gast.Call)
+        and isinstance(value.func, gast.Name)
+        and value.func.id in (CALL, CALL_METHOD)
+    )
 
 
 def _assignments(stmts):

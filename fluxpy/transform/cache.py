@@ -61,8 +61,9 @@ def forward_function(fn):
     forward = entry.forward
     if fn.__defaults__ is None and fn.__kwdefaults__ is None:
         return forward
-    bound = FunctionType(forward.__code__, forward.__globals__, forward.__name__, fn.__defaults__,
-                         forward.__closure__)
+    bound = FunctionType(
+        forward.__code__, forward.__globals__, forward.__name__, fn.__defaults__, forward.__closure__
+    )
     bound.__kwdefaults__ = fn.__kwdefaults__
     return bound
 
@@ -80,7 +81,7 @@ def _function_of(f):
     func = getattr(f, "__func__", None)
     if isinstance(func, FunctionType):
         return func
-    call = getattr(type(f), "__call__", None)
+    call = getattr(type(f), "__call__", None)  # noqa: B004
     if isinstance(call, FunctionType):
         return call
     raise TypeError(f"fluxpy can show the generated code of Python functions, not of {f!r}")

@@ -18,7 +18,10 @@ _REJECT = {
     gast.Await: ("await", "differentiate a synchronous function"),
     gast.Yield: ("a generator (yield)", "build and return a list instead of yielding values"),
     gast.YieldFrom: ("a generator (yield from)", "build and return a list instead"),
-    gast.ClassDef: ("a class definition inside a differentiated function", "define the class at module level"),
+    gast.ClassDef: (
+        "a class definition inside a differentiated function",
+        "define the class at module level",
+    ),
     gast.Global: ("the global statement", "return the new value instead of assigning a global"),
     gast.Nonlocal: ("the nonlocal statement", "return the new value instead of rebinding an outer variable"),
     gast.NamedExpr: ("an assignment expression (:=)", "assign on a line of its own"),
@@ -47,8 +50,15 @@ class _Fence:
     def error(self, node, what, why="", hint=""):
         line = getattr(node, "lineno", None) or 0
         col = getattr(node, "col_offset", None) or 0
-        return unsupported(what, file=self.source.file, line=line, col=col, source_line=self.source.line(line),
-                           why=why, hint=hint)
+        return unsupported(
+            what,
+            file=self.source.file,
+            line=line,
+            col=col,
+            source_line=self.source.line(line),
+            why=why,
+            hint=hint,
+        )
 
     def check_function(self, fdef, top=False):
         if isinstance(fdef, gast.AsyncFunctionDef):
@@ -63,19 +73,25 @@ class _Fence:
 
     def check_stmt(self, stmt, in_loop):
         if isinstance(stmt, gast.Return) and in_loop:
-            raise self.error(stmt, "a return inside a loop", hint="assign the result and leave the loop by its condition")
+            raise self.error(
+                stmt, "a return inside a loop", hint="assign the result and leave the loop by its condition"
+            )
         loop = in_loop or isinstance(stmt, (gast.For, gast.While))
         for child in _child_statements(stmt):
             self.check_stmt(child, in_loop=loop)
         if isinstance(stmt, (gast.For, gast.While)) and stmt.orelse:
-            raise self.error(stmt, "an else clause on a loop", hint="set a flag in the loop and test it after")
+            raise self.error(
+                stmt, "an else clause on a loop", hint="set a flag in the loop and test it after"
+            )
 
     def check_node(self, node):
         for kind, (what, hint) in _REJECT.items():
             if isinstance(node, kind):
                 raise self.error(node, what, hint=hint)
         if isinstance(node, gast.Name) and node.id.startswith(HELPER_PREFIX) and not self.source.generated:
-            raise self.error(node, f"the name {node.id!r}", why=f"names starting with {HELPER_PREFIX} are reserved")
+            raise self.error(
+                node, f"the name {node.id!r}", why=f"names starting with {HELPER_PREFIX} are reserved"
+            )
         if isinstance(node, (gast.Assign, gast.AugAssign, gast.AnnAssign)):
             targets = node.targets if isinstance(node, gast.Assign) else [node.target]
             for t in targets:
@@ -83,13 +99,19 @@ class _Fence:
         if isinstance(node, gast.For):
             self.check_target(node.target)
         if isinstance(node, gast.Dict) and any(k is None for k in node.keys):
-            raise self.error(node, "dict unpacking (**) in a dict literal", hint="use dict.update or merge outside")
+            raise self.error(
+                node, "dict unpacking (**) in a dict literal", hint="use dict.update or merge outside"
+            )
 
     def check_target(self, target):
         if isinstance(target, (gast.Attribute, gast.Subscript)):
             kind = "an attribute" if isinstance(target, gast.Attribute) else "an item or slice"
-            raise self.error(target, f"assigning to {kind}", why="mutation is not differentiated yet",
-                             hint="build a new value instead (e.g. np.where, np.concatenate, a new list)")
+            raise self.error(
+                target,
+                f"assigning to {kind}",
+                why="mutation is not differentiated yet",
+                hint="build a new value instead (e.g. np.where, np.concatenate, a new list)",
+            )
         if isinstance(target, gast.Starred):
             raise self.error(target, "starred assignment", hint="index the sequence instead")
         if isinstance(target, (gast.Tuple, gast.List)):

@@ -46,17 +46,36 @@ def if_(test, body, orelse=()):
 
 
 def for_range(target, count, body):
-    return gast.For(target=name(target, store=True), iter=call("__fx_range", [count]), body=list(body),
-                    orelse=[], type_comment=None)
+    return gast.For(
+        target=name(target, store=True),
+        iter=call("__fx_range", [count]),
+        body=list(body),
+        orelse=[],
+        type_comment=None,
+    )
 
 
 def function(fname, params, body):
-    args = gast.arguments(args=[name(p) for p in params], posonlyargs=[], vararg=None, kwonlyargs=[],
-                          kw_defaults=[], kwarg=None, defaults=[])
+    args = gast.arguments(
+        args=[name(p) for p in params],
+        posonlyargs=[],
+        vararg=None,
+        kwonlyargs=[],
+        kw_defaults=[],
+        kwarg=None,
+        defaults=[],
+    )
     for a in args.args:
         a.ctx = gast.Param()
-    return gast.FunctionDef(name=fname, args=args, body=list(body), decorator_list=[], returns=None,
-                            type_comment=None, type_params=[])
+    return gast.FunctionDef(
+        name=fname,
+        args=args,
+        body=list(body),
+        decorator_list=[],
+        returns=None,
+        type_comment=None,
+        type_params=[],
+    )
 
 
 def located(node, like):

@@ -16,8 +16,9 @@ def to_function_def(node, name):
     if isinstance(node, ast.Lambda):
         ret = ast.Return(value=node.body)
         ast.copy_location(ret, node.body)
-        fdef = ast.FunctionDef(name=name, args=node.args, body=[ret], decorator_list=[], returns=None,
-                               type_comment=None)
+        fdef = ast.FunctionDef(
+            name=name, args=node.args, body=[ret], decorator_list=[], returns=None, type_comment=None
+        )
         ast.copy_location(fdef, node)
         node = fdef
     else:

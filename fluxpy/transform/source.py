@@ -43,9 +43,9 @@ def get_source(fn):
     lines = linecache.getlines(code.co_filename, fn.__globals__)
     if not lines:
         raise SourceError(
-            f"fluxpy cannot find the source of {fn.__qualname__} (file {code.co_filename!r}): functions made by "
-            "exec/eval or typed at a plain interactive prompt have none. Define it in a file, or register a rule "
-            "with @fx.adjoint."
+            f"fluxpy cannot find the source of {fn.__qualname__} (file {code.co_filename!r}): functions "
+            "made by exec/eval or typed at a plain interactive prompt have none. Define it in a file, or "
+            "register a rule with @fx.adjoint."
         )
     tree = _parse_file(code.co_filename, lines)
     node = _find_node(tree, code)

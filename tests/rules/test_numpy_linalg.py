@@ -143,10 +143,17 @@ def test_rule(f, args, kwargs):
 
 NEEDS_SVD = {"norm-nuc", "norm-spectral", "norm-spectral-min"}
 SECOND_ORDER = [
-    pytest.param(*c[1:], id=c[0], marks=pytest.mark.xfail(
-        reason="the nuclear and spectral norms' pullbacks call np.linalg.svd, which has no rule yet "
-               "(gradient-of-gradient issue)", strict=True))
-    if c[0] in NEEDS_SVD else pytest.param(*c[1:], id=c[0])
+    pytest.param(
+        *c[1:],
+        id=c[0],
+        marks=pytest.mark.xfail(
+            reason="the nuclear and spectral norms' pullbacks call np.linalg.svd, which has no rule yet "
+            "(gradient-of-gradient issue)",
+            strict=True,
+        ),
+    )
+    if c[0] in NEEDS_SVD
+    else pytest.param(*c[1:], id=c[0])
     for c in CASES
 ]
 

@@ -27,7 +27,8 @@ def test_adjoint_source_is_valid_python_with_user_comments():
 
 def test_adjoint_source_is_identical_across_runs(tmp_path):
     script = tmp_path / "prog.py"
-    script.write_text(textwrap.dedent("""
+    script.write_text(
+        textwrap.dedent("""
         import numpy as np
         import fluxpy as fx
 
@@ -38,9 +39,12 @@ def test_adjoint_source_is_identical_across_runs(tmp_path):
             return np.sum(h * h)
 
         print(fx.adjoint_source(loss))
-    """))
-    runs = [subprocess.run([sys.executable, str(script)], capture_output=True, text=True, check=True).stdout
-            for _ in range(2)]
+    """)
+    )
+    runs = [
+        subprocess.run([sys.executable, str(script)], capture_output=True, text=True, check=True).stdout
+        for _ in range(2)
+    ]
     assert runs[0] == runs[1]
     ast.parse(runs[0])
 

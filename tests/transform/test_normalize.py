@@ -19,7 +19,9 @@ def early_return(x):
 
 
 def test_returns_pass_gives_one_exit():
-    snapshot(early_return, """
+    snapshot(
+        early_return,
+        """
         def early_return(x):
             if x > 0:
                 _return = x
@@ -27,7 +29,8 @@ def test_returns_pass_gives_one_exit():
                 y = __fx_call(__fx_op.neg, x)
                 _return = __fx_call(__fx_op.mul, y, 2)
             return _return
-    """)
+    """,
+    )
 
 
 def with_lambda(x):
@@ -36,15 +39,18 @@ def with_lambda(x):
 
 
 def test_lambdas_pass_hoists_lambdas():
-    snapshot(with_lambda, """
+    snapshot(
+        with_lambda,
+        """
         def with_lambda(x):
 
-            def lambda_L34C8(t):
+            def lambda_L37C8(t):
                 return t * x
-            g = lambda_L34C8
+            g = lambda_L37C8
             _g = __fx_call(g, 2.0)
             return _g
-    """)
+    """,
+    )
 
 
 def anf_example(x, w):
@@ -55,7 +61,9 @@ def anf_example(x, w):
 
 
 def test_anf_pass_one_call_per_statement():
-    snapshot(anf_example, """
+    snapshot(
+        anf_example,
+        """
         def anf_example(x, w):
             _pow = __fx_call(__fx_power_by_constant, x, 2)
             _mul = __fx_call(__fx_op.mul, 3, _pow)
@@ -67,19 +75,22 @@ def test_anf_pass_one_call_per_statement():
                 _getitem = __fx_call(__fx_op.getitem, row, 0)
                 y = __fx_call(__fx_op.add, y, _getitem)
             return y
-    """)
+    """,
+    )
 
 
 def desugar(x, t):
     a, b = t
     c = a if x > 0 else b
-    d = c or x
-    e = np.sin(x[1:, None])
+    d = c or x  # noqa: F841
+    e = np.sin(x[1:, None])  # noqa: F841
     return [a, *t]
 
 
 def test_anf_pass_desugars_unpacking_conditionals_boolops_slices_and_starred():
-    snapshot(desugar, """
+    snapshot(
+        desugar,
+        """
         def desugar(x, t):
             _items = __fx_call(__fx_unpack, t, 2)
             a = __fx_call(__fx_op.getitem, _items, 0)
@@ -96,4 +107,5 @@ def test_anf_pass_desugars_unpacking_conditionals_boolops_slices_and_starred():
             e = __fx_call(np.sin, _getitem)
             _list = __fx_call(__fx_pack_list, a, *t)
             return _list
-    """)
+    """,
+    )

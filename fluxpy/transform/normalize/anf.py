@@ -39,12 +39,45 @@ import gast
 
 from .. import nodes as n
 
-BINOPS = {gast.Add: "add", gast.Sub: "sub", gast.Mult: "mul", gast.Div: "truediv", gast.FloorDiv: "floordiv",
-          gast.Mod: "mod", gast.Pow: "pow", gast.MatMult: "matmul", gast.LShift: "lshift", gast.RShift: "rshift",
-          gast.BitOr: "or_", gast.BitXor: "xor", gast.BitAnd: "and_"}
+BINOPS = {
+    gast.Add: "add",
+    gast.Sub: "sub",
+    gast.Mult: "mul",
+    gast.Div: "truediv",
+    gast.FloorDiv: "floordiv",
+    gast.Mod: "mod",
+    gast.Pow: "pow",
+    gast.MatMult: "matmul",
+    gast.LShift: "lshift",
+    gast.RShift: "rshift",
+    gast.BitOr: "or_",
+    gast.BitXor: "xor",
+    gast.BitAnd: "and_",
+}
 UNARYOPS = {gast.USub: "neg", gast.UAdd: "pos", gast.Invert: "invert"}
-INACTIVE_BUILTINS = {"len", "range", "isinstance", "issubclass", "type", "print", "hasattr", "callable", "id",
-                     "str", "repr", "int", "bool", "round", "slice", "format", "hash", "any", "all", "ord", "chr"}
+INACTIVE_BUILTINS = {
+    "len",
+    "range",
+    "isinstance",
+    "issubclass",
+    "type",
+    "print",
+    "hasattr",
+    "callable",
+    "id",
+    "str",
+    "repr",
+    "int",
+    "bool",
+    "round",
+    "slice",
+    "format",
+    "hash",
+    "any",
+    "all",
+    "ord",
+    "chr",
+}
 CALL, CALL_METHOD = "__fx_call", "__fx_call_method"
 
 
@@ -120,16 +153,30 @@ class _ANF:
 
     def stmt_For(self, s):
         if self.is_range_call(s.iter) and isinstance(s.target, gast.Name):
-            self.emit(gast.For(target=s.target, iter=s.iter, body=self.block(s.body) or [gast.Pass()], orelse=[],
-                               type_comment=None))
+            self.emit(
+                gast.For(
+                    target=s.target,
+                    iter=s.iter,
+                    body=self.block(s.body) or [gast.Pass()],
+                    orelse=[],
+                    type_comment=None,
+                )
+            )
             return
         seq = self.ctx.namer.fresh("_seq")
         self.emit(n.assign(seq, n.call(CALL, [n.name("__fx_iterlist"), self.atom(s.iter)])))
         index = self.ctx.namer.fresh("_i")
-        head = gast.Assign(targets=[s.target], value=n.subscript(n.name(seq), n.name(index)), type_comment=None)
+        head = gast.Assign(
+            targets=[s.target], value=n.subscript(n.name(seq), n.name(index)), type_comment=None
+        )
         body = self.block([n.located(head, s)] + s.body)
-        loop = gast.For(target=n.name(index, store=True), iter=n.call("__fx_range", [n.call("__fx_len", [n.name(seq)])]),
-                        body=body, orelse=[], type_comment=None)
+        loop = gast.For(
+            target=n.name(index, store=True),
+            iter=n.call("__fx_range", [n.call("__fx_len", [n.name(seq)])]),
+            body=body,
+            orelse=[],
+            type_comment=None,
+        )
         self.emit(loop)
 
     def stmt_FunctionDef(self, s):
@@ -194,7 +241,7 @@ class _ANF:
             self.emit(n.if_(test, self.block_expr(value, target)))
 
     def value(self, e):
-        """The right-hand side for an active expression ``e`` (a call of ``__fx_call``/``__fx_call_method``)."""
+        """The right-hand side for an active expression ``e``: an ``__fx_call``/``__fx_call_method``."""
         if isinstance(e, gast.BinOp):
             if isinstance(e.op, gast.Pow) and _is_number(e.right):
                 # x ** 2: the exponent is a literal, so its gradient (a log) is never needed
@@ -213,7 +260,9 @@ class _ANF:
             return n.call(CALL, [n.name(helper)] + self.arguments(e.elts))
         if isinstance(e, gast.Dict):
             keys = n.tuple_(e.keys)
-            return n.call(CALL, [n.name("__fx_pack_dict"), self.atom(keys)] + [self.atom(v) for v in e.values])
+            return n.call(
+                CALL, [n.name("__fx_pack_dict"), self.atom(keys)] + [self.atom(v) for v in e.values]
+            )
         if isinstance(e, gast.Starred):
             raise AssertionError("starred expressions are handled by their container")
         raise AssertionError(f"unexpected expression {type(e).__name__}")
@@ -241,7 +290,9 @@ class _ANF:
         if not starred:
             return [self.atom(a) for a in elts]
         if starred == [len(elts) - 1]:
-            return [self.atom(a) for a in elts[:-1]] + [gast.Starred(value=self.atom(elts[-1].value), ctx=gast.Load())]
+            return [self.atom(a) for a in elts[:-1]] + [
+                gast.Starred(value=self.atom(elts[-1].value), ctx=gast.Load())
+            ]
         pieces = []
         run = []
         for a in elts:
@@ -281,8 +332,12 @@ class _ANF:
         return isinstance(e, gast.Name) and e.id in self.ctx.static_roots
 
     def is_range_call(self, e):
-        return (isinstance(e, gast.Call) and isinstance(e.func, gast.Name)
-                and e.func.id == "range" and e.func.id in self.ctx.inactive_builtins)
+        return (
+            isinstance(e, gast.Call)
+            and isinstance(e.func, gast.Name)
+            and e.func.id == "range"
+            and e.func.id in self.ctx.inactive_builtins
+        )
 
     def is_inactive(self, e):
         """Expressions whose value never carries a gradient, evaluated as they are."""

@@ -66,7 +66,16 @@ class _Hoister(gast.NodeTransformer):
     def visit_Lambda(self, node):
         name = self.ctx.namer.fresh(f"lambda_L{node.lineno}C{node.col_offset}")
         ret = gast.copy_location(gast.Return(value=node.body), node)
-        fdef = gast.FunctionDef(name=name, args=node.args, body=[ret], decorator_list=[], returns=None,
-                                type_comment=None, type_params=[])
+        fdef = gast.FunctionDef(
+            name=name,
+            args=node.args,
+            body=[ret],
+            decorator_list=[],
+            returns=None,
+            type_comment=None,
+            type_params=[],
+        )
         self.pending.append(gast.copy_location(fdef, node))
-        return gast.copy_location(gast.Name(id=name, ctx=gast.Load(), annotation=None, type_comment=None), node)
+        return gast.copy_location(
+            gast.Name(id=name, ctx=gast.Load(), annotation=None, type_comment=None), node
+        )

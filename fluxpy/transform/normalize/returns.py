@@ -97,7 +97,12 @@ def _assign_returns(stmts, result):
 
 def _terminate(body, result):
     # a trailing "_return = None" after an if whose branches all assign is dead: drop it
-    if (len(body) >= 2 and isinstance(body[-1], gast.Assign) and isinstance(body[-2], gast.If)
-            and isinstance(body[-1].value, gast.Constant) and body[-1].value.value is None):
+    if (
+        len(body) >= 2
+        and isinstance(body[-1], gast.Assign)
+        and isinstance(body[-2], gast.If)
+        and isinstance(body[-1].value, gast.Constant)
+        and body[-1].value.value is None
+    ):
         body = body[:-1]
     return body + [gast.Return(value=n.name(result))]
