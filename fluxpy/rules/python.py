@@ -186,7 +186,7 @@ def positive_rule(a):
     return +a, positive_pullback
 
 
-@adjoint(operator.mod, np.mod, np.remainder, np.fmod)
+@adjoint(operator.mod)
 def mod_rule(a, b):
     def mod_pullback(dy):
         xp = xp_of(a, b)

@@ -26,6 +26,8 @@ _method_rules = {}  # method name -> rule(self, *args) for array receivers (ndar
 _attribute_rules = {}  # attribute name -> rule(self) for array receivers (x.T, x.real, ...)
 _nondiff = {}  # primal -> True: its result carries no gradient
 _state = {"version": 0}
+_origins = {}  # primal -> module that registered it (to catch two modules claiming one primal)
+_conflicts = []
 
 
 def version():
@@ -48,10 +50,25 @@ def _key(f):
 def register(primal, rule):
     """Register ``rule`` as the rule of ``primal`` (replacing any previous one)."""
     with _lock:
-        _rules[_key(primal)] = rule
-        _nondiff.pop(_key(primal), None)
+        key = _key(primal)
+        _note_origin(key, primal, getattr(rule, "__module__", None))
+        _rules[key] = rule
+        _nondiff.pop(key, None)
         _bump()
     return rule
+
+
+def _note_origin(key, primal, module):
+    previous = _origins.get(key)
+    if previous is not None and module is not None and previous != module and previous.startswith("fluxpy."):
+        _conflicts.append((primal, previous, module))
+    if module is not None:
+        _origins[key] = module
+
+
+def conflicts():
+    """``(primal, first module, second module)`` for primals that two fluxpy modules registered."""
+    return list(_conflicts)
 
 
 def adjoint(*primals):

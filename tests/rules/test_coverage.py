@@ -30,3 +30,9 @@ def test_report_lists_the_functions_without_rules(capsys):
     print(f"{len(missing)} NumPy functions without rules:", ", ".join(missing))
     assert "without rules" in capsys.readouterr().out
     assert len(have) > 150
+
+
+def test_no_primal_is_claimed_by_two_rule_modules():
+    from fluxpy.rules import registry
+
+    assert registry.conflicts() == []
