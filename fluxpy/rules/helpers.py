@@ -5,7 +5,7 @@ Each helper used inside a pullback has its own rule, so pullbacks stay different
 >>> import numpy as np
 >>> unbroadcast(np.ones((2, 3)), np.ones(3))
 array([2., 2., 2.])
->>> unbroadcast(np.ones((2, 3)), 1.0)
+>>> float(unbroadcast(np.ones((2, 3)), 1.0))
 6.0
 """
 

@@ -18,6 +18,7 @@ import builtins
 import linecache
 import operator
 import re
+import textwrap
 import threading
 from types import FunctionType
 
@@ -72,7 +73,10 @@ def generate(forward_def, comments, title):
     text = ast.unparse(tree)
     lines = [f"# fluxpy: generated forward and pullback of {title}"]
     locations = []
-    for line in text.splitlines():
+    body = text.splitlines()
+    header = textwrap.wrap(", ".join(params), width=100, initial_indent="    ", subsequent_indent="    ")
+    lines += ["def __fx_factory(  # the helpers generated code calls"] + header[:-1] + [header[-1] + "):"]
+    for line in body[1:]:
         m = _COMMENT.match(line)
         if m:
             comment, file, lineno = comments[int(m.group(2))]
