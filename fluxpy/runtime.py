@@ -73,6 +73,9 @@ def call_method(obj, name, *args, **kwargs):
     if kind == "array":
         rule = array_method_rule(obj, name)
         return rule(obj, *args, **kwargs)
+    if kind == "container":
+        rule = registry.lookup_container_method(type(obj), name)
+        return rule(obj, *args, **kwargs)
     if kind == "method":
         func = class_function(obj, name)
         y, pb = call(func, obj, *args, **kwargs)
@@ -140,6 +143,11 @@ def _resolve_other(f):
         if registry.lookup_method(f.__name__) is not None:
             return array_method_forward, False
         return foreign_forward, False
+    if (
+        t is BuiltinFunctionType
+        and registry.lookup_container_method(type(f.__self__), f.__name__) is not None
+    ):
+        return container_method_forward, False
     if t is functools.partial:
         return partial_forward, False
     if not isinstance(f, type) and type(getattr(t, "__call__", None)) is FunctionType:  # noqa: B004
@@ -273,6 +281,12 @@ def array_method_forward(m, *args, **kwargs):
     return rule(m.__self__, *args, **kwargs)
 
 
+def container_method_forward(m, *args, **kwargs):
+    """Forward of a bound method of a builtin container (``d.get`` taken as a value)."""
+    rule = registry.lookup_container_method(type(m.__self__), m.__name__)
+    return rule(m.__self__, *args, **kwargs)
+
+
 def partial_forward(p, *args, **kwargs):
     """Forward of a ``functools.partial``: gradients of the bound arguments go to ``Tangent(args=...)``."""
     n = len(p.args)
@@ -326,6 +340,8 @@ def method_kind(obj, name):
     """How ``obj.name(...)`` dispatches: ``"array"``, ``"method"`` (a class function) or ``"attribute"``."""
     if _is_array_like(obj):
         return "array"
+    if registry.lookup_container_method(type(obj), name) is not None:
+        return "container"
     if isinstance(obj, ModuleType):
         return "attribute"
     for klass in type(obj).__mro__:

@@ -102,3 +102,15 @@ def test_arguments_not_mutated(f, args):
     fx.gradient(f, *args)
     for a, c in zip(args, copies):
         np.testing.assert_array_equal(a, c)
+
+
+def comprehensions(x, w):
+    squares = [v**2 for v in x]
+    by_index = {i: v * w for i, v in enumerate(squares)}
+    pairs = [a * b for a in x for b in x if a > b]
+    return sum(squares) + by_index[1] + sum(pairs) + max(v * w for v in x) + sum(by_index.values())
+
+
+def test_comprehensions_first_and_second_order():
+    x = np.array([0.3, -1.2, 2.0])
+    check_grads(comprehensions, x, 1.5, order=2)

@@ -19,7 +19,7 @@ import numpy as np
 from ..backend import is_array, xp_of
 from ..tangents import KeywordGrads, Tangent, accum
 from .helpers import unbroadcast
-from .registry import adjoint, lookup_attribute, nograd
+from .registry import adjoint, lookup_attribute, nograd, register_container_method
 
 
 def _scalars(a, b):
@@ -507,6 +507,74 @@ def sorted_rule(x, key=None, reverse=False):
 
 
 # =========================================================================================================
+# methods of dict, list and tuple (those that do not mutate)
+
+
+def dict_get_rule(d, key, *default):
+    present = key in d
+
+    def dict_get_pullback(dy):
+        if present:
+            return ({key: dy}, None) + (None,) * len(default)
+        return (None, None) + (dy,) * len(default)
+
+    return d.get(key, *default), dict_get_pullback
+
+
+def dict_items_rule(d):
+    keys = list(d)
+
+    def dict_items_pullback(dy):
+        return (pack_dict(keys, *_seconds(dy)),)
+
+    return list(d.items()), dict_items_pullback
+
+
+def _seconds(pairs):
+    return tuple(None if p is None else p[1] for p in pairs)
+
+
+@adjoint(_seconds)
+def _seconds_rule(pairs):
+    def seconds_pullback(dd):
+        return ([None if d is None else (None, d) for d in dd],)
+
+    return _seconds(pairs), seconds_pullback
+
+
+def dict_values_rule(d):
+    keys = list(d)
+
+    def dict_values_pullback(dy):
+        return (pack_dict(keys, *dy),)
+
+    return list(d.values()), dict_values_pullback
+
+
+def copy_rule(x):
+    def copy_pullback(dy):
+        return (dy,)
+
+    return x.copy(), copy_pullback
+
+
+def _nondiff_method(method_name):
+    def nondiff_method_rule(x, *args):
+        return getattr(x, method_name)(*args), _none_pullback(1 + len(args))
+
+    return nondiff_method_rule
+
+
+register_container_method(dict, "get", dict_get_rule)
+register_container_method(dict, "items", dict_items_rule)
+register_container_method(dict, "values", dict_values_rule)
+register_container_method(dict, "copy", copy_rule)
+register_container_method(list, "copy", copy_rule)
+for _kind, _name in [(dict, "keys"), (list, "index"), (list, "count"), (tuple, "index"), (tuple, "count")]:
+    register_container_method(_kind, _name, _nondiff_method(_name))
+
+
+# =========================================================================================================
 # attribute and item access
 
 
@@ -779,6 +847,53 @@ def keyword_grads_rule(names, values, rest):
         return (None, dict_values(dd, names), dd)
 
     return keyword_grads(names, values, rest), keyword_grads_pullback
+
+
+def cons_to_list(acc):
+    """The list of items pushed on the linked list ``acc = (item, acc)``, first pushed first."""
+    out = []
+    while acc is not None:
+        out.append(acc[0])
+        acc = acc[1]
+    out.reverse()
+    return out
+
+
+@adjoint(cons_to_list)
+def cons_to_list_rule(acc):
+    def cons_to_list_pullback(dl):
+        d = None
+        for item in dl:
+            d = (item, d)
+        return (d,)
+
+    return cons_to_list(acc), cons_to_list_pullback
+
+
+def cons_to_set(acc):
+    """A set of the items of a linked list (sets carry no gradient)."""
+    return set(cons_to_list(acc))
+
+
+def cons_to_dict(acc):
+    """A dict from the (key, value) items of a linked list, later keys winning."""
+    return dict(cons_to_list(acc))
+
+
+@adjoint(cons_to_dict)
+def cons_to_dict_rule(acc):
+    items = cons_to_list(acc)
+
+    def cons_to_dict_pullback(dd):
+        d = None
+        for key, _ in items:
+            d = ((None, dd.get(key)), d)
+        return (d,)
+
+    return dict(items), cons_to_dict_pullback
+
+
+nograd(cons_to_set)
 
 
 def starred_grads(g, start):

@@ -23,6 +23,7 @@ import threading
 _lock = threading.Lock()
 _rules = {}  # primal -> rule
 _method_rules = {}  # method name -> rule(self, *args) for array receivers (ndarray, NumPy scalars, CuPy)
+_container_rules = {}  # (dict/list/tuple, method name) -> rule(self, *args)
 _attribute_rules = {}  # attribute name -> rule(self) for array receivers (x.T, x.real, ...)
 _nondiff = {}  # primal -> True: its result carries no gradient
 _state = {"version": 0}
@@ -97,6 +98,22 @@ def register_method(names, rule):
                 _rules[_key(descriptor)] = rule  # np.ndarray.sum(x) takes the same rule
         _bump()
     return rule
+
+
+def register_container_method(kind, names, rule):
+    """Register ``rule(self, *args)`` for methods called ``names`` of a builtin container type ``kind``
+    (``dict.get``, ``dict.items``, ...)."""
+    with _lock:
+        for name in (names,) if isinstance(names, str) else names:
+            _container_rules[(kind, name)] = rule
+            _rules[_key(getattr(kind, name))] = rule
+        _bump()
+    return rule
+
+
+def lookup_container_method(kind, name):
+    """The rule for method ``name`` of builtin container type ``kind``, or ``None``."""
+    return _container_rules.get((kind, name))
 
 
 def register_attribute(names, rule):

@@ -57,6 +57,9 @@ HELPERS = {
     "__fx_power_by_constant": pyrules.power_by_constant,
     "__fx_starred_grads": pyrules.starred_grads,
     "__fx_keyword_grads": pyrules.keyword_grads,
+    "__fx_cons_to_list": pyrules.cons_to_list,
+    "__fx_cons_to_set": pyrules.cons_to_set,
+    "__fx_cons_to_dict": pyrules.cons_to_dict,
 }
 
 

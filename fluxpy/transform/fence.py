@@ -30,10 +30,6 @@ _REJECT = {
     gast.With: ("a with block", "move the with block out of the differentiated function"),
     gast.Break: ("break", "use a while loop with a condition"),
     gast.Continue: ("continue", "use an if around the rest of the loop body"),
-    gast.ListComp: ("a list comprehension", "write a for loop that builds the list"),
-    gast.SetComp: ("a set comprehension", "write a for loop"),
-    gast.DictComp: ("a dict comprehension", "write a for loop that fills the dict"),
-    gast.GeneratorExp: ("a generator expression", "write a for loop, or build a list first"),
     gast.Match: ("a match statement", "use if/elif"),
 }
 
@@ -98,6 +94,13 @@ class _Fence:
                 self.check_target(t)
         if isinstance(node, gast.For):
             self.check_target(node.target)
+        if isinstance(node, gast.While) and any(
+            isinstance(x, (gast.ListComp, gast.SetComp, gast.DictComp, gast.GeneratorExp))
+            for x in gast.walk(node.test)
+        ):
+            raise self.error(
+                node, "a comprehension in a while condition", hint="compute it before the loop and at its end"
+            )
         if isinstance(node, gast.Dict) and any(k is None for k in node.keys):
             raise self.error(
                 node, "dict unpacking (**) in a dict literal", hint="use dict.update or merge outside"

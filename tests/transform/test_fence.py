@@ -117,10 +117,6 @@ def starred_target(x):
 REJECTED = [
     (gen, "generator (yield)"),
     (coro, "async function"),
-    (comprehension, "list comprehension"),
-    (dict_comprehension, "dict comprehension"),
-    (set_comprehension, "set comprehension"),
-    (generator_expression, "generator expression"),
     (try_block, "try/except"),
     (with_block, "with block"),
     (break_loop, "break"),
@@ -171,6 +167,10 @@ def unreachable_after_return(x):
 
 
 SUPPORTED = [
+    (comprehension, 2.0, (3.0,)),
+    (dict_comprehension, 2.0, (1.0,)),
+    (set_comprehension, 2.0, (None,)),
+    (generator_expression, 2.0, (3.0,)),
     (early_return_in_branch, 2.0, (2.0,)),
     (early_return_in_branch, -2.0, (3.0,)),
     (loop_with_flag, 1.0, (4.0,)),

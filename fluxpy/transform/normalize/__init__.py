@@ -2,7 +2,8 @@
 
 1. ``returns``  early returns in ``if`` branches become one exit (a result variable)
 2. ``lambdas``  lambdas inside the body become nested ``def`` statements
-3. ``anf``      one call per statement: operators, attribute and item reads, container literals and calls
+3. ``comprehensions``  comprehensions and generator expressions become loops building a list
+4. ``anf``      one call per statement: operators, attribute and item reads, container literals and calls
                 become ``__fx_call``/``__fx_call_method`` assignments; ``and``/``or``/``x if c else y``,
                 augmented and tuple assignments and ``for`` loops over iterables are desugared
 
@@ -10,6 +11,7 @@ The adjoint stage relies on the postcondition of ``anf`` (see its docstring) and
 """
 
 from .anf import normalize_anf
+from .comprehensions import desugar_comprehensions
 from .lambdas import hoist_lambdas
 from .returns import lift_returns
 
@@ -18,5 +20,6 @@ def normalize(fdef, ctx):
     """Run every pass over the gast FunctionDef ``fdef`` and return the normalized FunctionDef."""
     fdef = lift_returns(fdef, ctx)
     fdef = hoist_lambdas(fdef, ctx)
+    fdef = desugar_comprehensions(fdef, ctx)
     fdef = normalize_anf(fdef, ctx)
     return fdef
