@@ -114,3 +114,28 @@ def comprehensions(x, w):
 def test_comprehensions_first_and_second_order():
     x = np.array([0.3, -1.2, 2.0])
     check_grads(comprehensions, x, 1.5, order=2)
+
+
+def loop_exits(x, w):
+    total = 0.0
+    for i, v in enumerate(x):
+        if v < -1.0:
+            continue
+        if i > 3:
+            break
+        total = total + np.tanh(v * w)
+    else:
+        total = total * 2.0
+    k = 0
+    while True:
+        total = total * 1.01 + w
+        k += 1
+        if k >= 3:
+            return total
+    return total * 0.0
+
+
+def test_loop_exits_first_and_second_order():
+    x = np.array([0.3, -1.5, 2.0, 0.1, 0.7, 0.2])
+    check_grads(loop_exits, x, 0.8, order=2)
+    check_grads(loop_exits, x[:3], 0.8, order=2)

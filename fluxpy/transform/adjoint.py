@@ -216,8 +216,10 @@ class _Adjoint:
     def fwd_loop(self, s, in_loop):
         count = self.namer.fresh("_fx_trips")
         s._fx_count = count
-        body = self.fwd_block(s.body, in_loop=True)
+        statements, exit_ = _split_exit(s.body)
+        body = self.fwd_block(statements, in_loop=True)
         body.append(n.assign(count, gast.BinOp(left=n.name(count), op=gast.Add(), right=n.const(1))))
+        body += exit_  # "if _break: break" last: the trip count already includes this iteration
         if isinstance(s, gast.For):
             loop = gast.For(target=s.target, iter=s.iter, body=body, orelse=[], type_comment=None)
         else:
@@ -372,7 +374,7 @@ class _Adjoint:
 
     def rev_loop(self, s, in_loop, known_none):
         body_known = set()
-        body = self.rev_block(s.body, True, body_known)
+        body = self.rev_block(_split_exit(s.body)[0], True, body_known)
         for name in _assigned_adjoints(body, self):
             known_none.discard(name)
         count = s._fx_count
@@ -402,6 +404,14 @@ class _Adjoint:
 
 
 # -- analysis helpers ---------------------------------------------------------------------------------
+
+
+def _split_exit(body):
+    """``(statements, [final "if flag: break"])`` of a loop body (see normalize/loops.py)."""
+    last = body[-1] if body else None
+    if isinstance(last, gast.If) and len(last.body) == 1 and isinstance(last.body[0], gast.Break):
+        return body[:-1], [last]
+    return body, []
 
 
 def _is_active_call(value):

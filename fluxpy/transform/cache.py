@@ -107,7 +107,7 @@ def normalized_source(fn):
     fdef = parse.to_function_def(src.node, name)
     fence.check(fdef, src)
     fdef = normalize.normalize(fdef, _context(fn, fdef, src))
-    return ast.unparse(gast.gast_to_ast(fdef))
+    return ast.unparse(ast.fix_missing_locations(gast.gast_to_ast(fdef)))
 
 
 def transform_source(fn):

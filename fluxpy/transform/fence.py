@@ -28,8 +28,6 @@ _REJECT = {
     gast.Delete: ("del", "leave the variable in place or rebind it"),
     gast.Try: ("try/except", "move the try block into a helper marked fx.nograd, or out of the function"),
     gast.With: ("a with block", "move the with block out of the differentiated function"),
-    gast.Break: ("break", "use a while loop with a condition"),
-    gast.Continue: ("continue", "use an if around the rest of the loop body"),
     gast.Match: ("a match statement", "use if/elif"),
 }
 
@@ -68,17 +66,9 @@ class _Fence:
             self.check_node(node)
 
     def check_stmt(self, stmt, in_loop):
-        if isinstance(stmt, gast.Return) and in_loop:
-            raise self.error(
-                stmt, "a return inside a loop", hint="assign the result and leave the loop by its condition"
-            )
         loop = in_loop or isinstance(stmt, (gast.For, gast.While))
         for child in _child_statements(stmt):
             self.check_stmt(child, in_loop=loop)
-        if isinstance(stmt, (gast.For, gast.While)) and stmt.orelse:
-            raise self.error(
-                stmt, "an else clause on a loop", hint="set a flag in the loop and test it after"
-            )
 
     def check_node(self, node):
         for kind, (what, hint) in _REJECT.items():

@@ -119,10 +119,6 @@ REJECTED = [
     (coro, "async function"),
     (try_block, "try/except"),
     (with_block, "with block"),
-    (break_loop, "break"),
-    (continue_loop, "continue"),
-    (return_in_loop, "return inside a loop"),
-    (loop_else, "else clause on a loop"),
     (global_stmt, "global statement"),
     (walrus, "assignment expression"),
     (item_assignment, "assigning to an item"),
@@ -167,6 +163,10 @@ def unreachable_after_return(x):
 
 
 SUPPORTED = [
+    (break_loop, 1.0, (4.0,)),
+    (continue_loop, 1.0, (4.0,)),
+    (return_in_loop, 1.0, (1.0,)),
+    (loop_else, 1.0, (8.0,)),
     (comprehension, 2.0, (3.0,)),
     (dict_comprehension, 2.0, (1.0,)),
     (set_comprehension, 2.0, (None,)),

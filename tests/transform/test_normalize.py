@@ -109,3 +109,48 @@ def test_anf_pass_desugars_unpacking_conditionals_boolops_slices_and_starred():
             return _list
     """,
     )
+
+
+def loop_exits(xs):
+    for x in xs:
+        if x < 0:
+            continue
+        if x > 9:
+            return x
+        total = x
+    else:
+        total = 0
+    return total
+
+
+def test_loops_pass_turns_exits_into_flags():
+    snapshot(
+        loop_exits,
+        """
+        def loop_exits(xs):
+            _returned = False
+            _break = False
+            _seq = __fx_call(__fx_iterlist, xs)
+            for _i in __fx_range(__fx_len(_seq)):
+                x = __fx_call(__fx_op.getitem, _seq, _i)
+                _continue = False
+                if x < 0:
+                    _continue = True
+                if not (_break or _continue):
+                    if x > 9:
+                        _return_value = x
+                        _returned = True
+                        _break = True
+                    if not (_break or _continue):
+                        total = x
+                if _break:
+                    break
+            if not _break:
+                total = 0
+            if _returned:
+                _return = _return_value
+            else:
+                _return = total
+            return _return
+    """,
+    )

@@ -1,5 +1,6 @@
 """Stage 4: normalization passes, in order. Each states its postcondition with a before/after example.
 
+0. ``loops``    ``break``/``continue``/``return`` inside loops and loop ``else`` become flags
 1. ``returns``  early returns in ``if`` branches become one exit (a result variable)
 2. ``lambdas``  lambdas inside the body become nested ``def`` statements
 3. ``comprehensions``  comprehensions and generator expressions become loops building a list
@@ -13,11 +14,13 @@ The adjoint stage relies on the postcondition of ``anf`` (see its docstring) and
 from .anf import normalize_anf
 from .comprehensions import desugar_comprehensions
 from .lambdas import hoist_lambdas
+from .loops import lower_loop_exits
 from .returns import lift_returns
 
 
 def normalize(fdef, ctx):
     """Run every pass over the gast FunctionDef ``fdef`` and return the normalized FunctionDef."""
+    fdef = lower_loop_exits(fdef, ctx)
     fdef = lift_returns(fdef, ctx)
     fdef = hoist_lambdas(fdef, ctx)
     fdef = desugar_comprehensions(fdef, ctx)
