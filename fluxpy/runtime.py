@@ -29,8 +29,9 @@ from .tangents import KeywordGrads, Tangent, is_differentiable
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 _lock = threading.Lock()
 _rule_forwards = {}  # rule -> its forward adapter
-_resolved = {}  # callable (not a Python function) -> forward
-_resolved_version = [-1]
+_resolved = {}  # callable (not a Python function) -> forward; emptied whenever the registry changes
+_rules, _nondiff = registry._rules, registry._nondiff
+registry.on_change(_resolved.clear)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -103,10 +104,10 @@ def call_method(obj, name, *args, **kwargs):
 def resolve(f):
     """The forward function ``F`` for callee ``f``: ``F(f, *args) -> (y, pullback)``."""
     if type(f) is FunctionType:
-        rule = registry.lookup(f)
+        rule = _rules.get(f)
         if rule is not None:
             return rule_forward(rule)
-        if registry.is_nondiff(f):
+        if f in _nondiff:
             return nondiff_forward
         from .transform.cache import forward_function
 
@@ -114,9 +115,6 @@ def resolve(f):
             return forward_function(f)
         except errors.SourceError:
             return foreign_forward  # no source (exec, a C-accelerated stand-in): NoAdjointError if needed
-    if _resolved_version[0] != registry.version():
-        _resolved.clear()
-        _resolved_version[0] = registry.version()
     try:
         return _resolved[f]
     except (KeyError, TypeError):

@@ -22,14 +22,15 @@ from .helpers import unbroadcast
 from .registry import adjoint, lookup_attribute, nograd, register_container_method
 
 
+_SCALARS = {float, int}
+
+
 def _scalars(a, b):
-    ta, tb = type(a), type(b)
-    return (ta is float or ta is int) and (tb is float or tb is int)
+    return type(a) in _SCALARS and type(b) in _SCALARS
 
 
 def _is_seq(x):
-    t = type(x)
-    return t is list or t is tuple or isinstance(x, tuple)
+    return type(x) is list or isinstance(x, tuple)
 
 
 nograd(_scalars, _is_seq)
@@ -40,6 +41,8 @@ nograd(_scalars, _is_seq)
 
 @adjoint(operator.add, operator.iadd, np.add)
 def add_rule(a, b):
+    if type(a) in _SCALARS and type(b) in _SCALARS:
+        return a + b, add_scalar_pullback
     if _is_seq(a):
         return a + b, _concat_pullback(len(a))
 
@@ -47,6 +50,10 @@ def add_rule(a, b):
         return (unbroadcast(dy, a), unbroadcast(dy, b))
 
     return a + b, add_pullback
+
+
+def add_scalar_pullback(dy):
+    return (dy, dy)
 
 
 def _concat_pullback(n):
@@ -58,22 +65,28 @@ def _concat_pullback(n):
 
 @adjoint(operator.sub, operator.isub, np.subtract)
 def subtract_rule(a, b):
+    if type(a) in _SCALARS and type(b) in _SCALARS:
+        return a - b, subtract_scalar_pullback
     def subtract_pullback(dy):
         return (unbroadcast(dy, a), unbroadcast(-dy, b))
 
     return a - b, subtract_pullback
 
 
+def subtract_scalar_pullback(dy):
+    return (dy, -dy)
+
+
 @adjoint(operator.mul, operator.imul, np.multiply)
 def multiply_rule(a, b):
-    if _is_seq(a) or _is_seq(b):
-        return _repeat_rule(a, b)
-    if _scalars(a, b):
+    if type(a) in _SCALARS and type(b) in _SCALARS:
 
         def multiply_scalar_pullback(dy):
             return (dy * b, dy * a)
 
         return a * b, multiply_scalar_pullback
+    if _is_seq(a) or _is_seq(b):
+        return _repeat_rule(a, b)
 
     def multiply_pullback(dy):
         return (unbroadcast(dy * b, a), unbroadcast(dy * a, b))

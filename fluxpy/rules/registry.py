@@ -36,8 +36,18 @@ def version():
     return _state["version"]
 
 
+_listeners = []  # called after every registration (caches that depend on the registry)
+
+
+def on_change(callback):
+    """Call ``callback()`` after every registration (to drop caches derived from the registry)."""
+    _listeners.append(callback)
+
+
 def _bump():
     _state["version"] += 1
+    for callback in _listeners:
+        callback()
 
 
 def _key(f):
