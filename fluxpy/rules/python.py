@@ -21,7 +21,6 @@ from ..tangents import KeywordGrads, Tangent, accum
 from .helpers import unbroadcast
 from .registry import adjoint, lookup_attribute, nograd, register_container_method
 
-
 _SCALARS = {float, int}
 
 
