@@ -4,6 +4,7 @@ The public surface of ``shared/API.md``: explicit re-exports, no logic.
 """
 
 from . import rules  # noqa: F401  (registers every rule)
+from .derivatives import hessian, hvp, jacobian
 from .errors import FluxpyError, NoAdjointError, NonScalarError, TransformError
 from .interface import (
     adjoint_source,
@@ -29,6 +30,9 @@ __all__ = [
     "differentiable",
     "dropgrad",
     "gradient",
+    "hessian",
+    "hvp",
+    "jacobian",
     "nograd",
     "pullback",
     "withgradient",

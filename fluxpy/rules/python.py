@@ -66,6 +66,7 @@ def _concat_pullback(n):
 def subtract_rule(a, b):
     if type(a) in _SCALARS and type(b) in _SCALARS:
         return a - b, subtract_scalar_pullback
+
     def subtract_pullback(dy):
         return (unbroadcast(dy, a), unbroadcast(-dy, b))
 

@@ -1,0 +1,74 @@
+"""jacobian, hessian and Hessian-vector products against closed forms and finite differences."""
+
+import math
+
+import numpy as np
+import pytest
+
+import fluxpy as fx
+
+
+def rosenbrock(x):
+    return np.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2)
+
+
+def rosenbrock_hessian(x):
+    n = len(x)
+    h = np.zeros((n, n))
+    for i in range(n - 1):
+        h[i, i] += 1200 * x[i] ** 2 - 400 * x[i + 1] + 2
+        h[i, i + 1] += -400 * x[i]
+        h[i + 1, i] += -400 * x[i]
+        h[i + 1, i + 1] += 200
+    return h
+
+
+def test_jacobian_shapes_and_values():
+    a = np.array([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]])
+    ja, jx = fx.jacobian(lambda a, x: a @ x, a, np.array([1.0, -1.0]))
+    assert ja.shape == (3, 3, 2) and jx.shape == (3, 2)
+    np.testing.assert_allclose(jx, a)
+    np.testing.assert_allclose(ja[1, 1], [1.0, -1.0])
+    np.testing.assert_allclose(ja[1, 0], [0.0, 0.0])
+
+
+def test_jacobian_of_scalar_function_of_scalar():
+    (j,) = fx.jacobian(lambda x: x**3, 2.0)
+    assert float(j) == 12.0
+
+
+def test_jacobian_zeros_where_no_dependence():
+    jx, jy = fx.jacobian(lambda x, y: x * 2.0, np.ones(2), np.ones(3))
+    assert jy.shape == (2, 3) and not jy.any()
+
+
+def test_hessian_closed_forms():
+    assert fx.hessian(lambda x: math.sin(x), 1.0) == pytest.approx(-math.sin(1.0))
+    third = fx.gradient(lambda x: fx.gradient(lambda t: fx.gradient(math.sin, t)[0], x)[0], 1.0)[0]
+    assert third == pytest.approx(-math.cos(1.0))
+    x = np.array([1.2, 0.7, -0.3, 2.0])
+    np.testing.assert_allclose(fx.hessian(rosenbrock, x), rosenbrock_hessian(x), rtol=1e-10)
+
+
+def mlp_loss(w, x, y):
+    h = np.tanh(x @ w[:6].reshape(3, 2))
+    out = h @ w[6:]
+    return np.mean((out - y) ** 2)
+
+
+def test_hessian_of_small_mlp_loss_against_finite_differences():
+    rng = np.random.default_rng(0)
+    w = rng.standard_normal(8)
+    x = rng.standard_normal((5, 3))
+    y = rng.standard_normal(5)
+    h = fx.hessian(lambda w: mlp_loss(w, x, y), w)
+    eps = 1e-5
+    fd = np.zeros((8, 8))
+    for i in range(8):
+        e = np.zeros(8)
+        e[i] = eps
+        fd[i] = (fx.gradient(mlp_loss, w + e, x, y)[0] - fx.gradient(mlp_loss, w - e, x, y)[0]) / (2 * eps)
+    np.testing.assert_allclose(h, fd, rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(h, h.T, atol=1e-10)
+    v = rng.standard_normal(8)
+    np.testing.assert_allclose(fx.hvp(lambda w: mlp_loss(w, x, y), w, v), h @ v, rtol=1e-10)
