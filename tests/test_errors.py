@@ -19,7 +19,7 @@ def generator_function(x):
 
 def uses_with_block(x):
     with open(__file__) as fh:
-        return len(fh.read()) * x
+        return len(fh.read()) * x  # a return inside a with block
 
 
 def test_transform_error_names_file_line_column_and_source():
@@ -28,11 +28,11 @@ def test_transform_error_names_file_line_column_and_source():
     err = info.value
     line = inspect.getsourcelines(uses_with_block)[1] + 1
     assert err.file == __file__
-    assert err.line == line
-    assert err.col == 4  # 0-based, as in Python's ast
-    assert "with open(__file__) as fh:" in str(err)
-    assert f'"{__file__}", line {line}, column 4' in str(err)
-    assert "with block" in str(err) and "Hint:" in str(err)
+    assert err.line == line + 1
+    assert err.col == 8  # 0-based, as in Python's ast
+    assert "return len(fh.read()) * x" in str(err)
+    assert f'"{__file__}", line {line + 1}, column 8' in str(err)
+    assert "with or try block" in str(err) and "Hint:" in str(err)
 
 
 def test_transform_error_for_generators_at_decoration():
@@ -41,7 +41,7 @@ def test_transform_error_for_generators_at_decoration():
 
 
 def test_transform_error_at_first_gradient():
-    with pytest.raises(fx.TransformError, match="with block"):
+    with pytest.raises(fx.TransformError, match="with or try block"):
         fx.gradient(uses_with_block, 1.0)
 
 

@@ -139,3 +139,33 @@ def test_loop_exits_first_and_second_order():
     x = np.array([0.3, -1.5, 2.0, 0.1, 0.7, 0.2])
     check_grads(loop_exits, x, 0.8, order=2)
     check_grads(loop_exits, x[:3], 0.8, order=2)
+
+
+def exceptions_and_context_managers(x, w):
+    with np.errstate(divide="ignore", invalid="ignore"):
+        y = np.log(np.abs(x) + 1.0) * w
+    total = 0.0
+    for i, v in enumerate(y):
+        try:
+            if v > 1.5:
+                raise ValueError("too big")
+            total = total + v * v
+        except ValueError:
+            total = total - v
+        finally:
+            total = total * 1.01
+    try:
+        total = total + {"a": w}["b"]
+    except KeyError:
+        total = total + w * w
+    else:
+        total = total * 0.0
+    assert total == total, "not NaN"
+    print(f"total is {float(total):.3f}", end="\r")
+    return total
+
+
+def test_exceptions_and_context_managers_first_and_second_order(capsys):
+    x = np.array([0.3, -2.9, 2.0, 4.0])
+    check_grads(exceptions_and_context_managers, x, 1.3, order=2)
+    assert "total is" in capsys.readouterr().out

@@ -909,6 +909,21 @@ def cons_to_dict_rule(acc):
 nograd(cons_to_set)
 
 
+def check_try_step(step, compound, untouched):
+    """In an ``except`` handler: a block the exception interrupted must not have recorded anything."""
+    if step in compound and not untouched:
+        from ..errors import FluxpyError
+
+        raise FluxpyError(
+            "an exception was caught after it interrupted a loop, if, with or try block inside a try body; "
+            "fluxpy cannot replay a partly run block backwards. Move that block into a function of its own "
+            "and call it from the try body."
+        )
+
+
+nograd(check_try_step)
+
+
 def starred_grads(g, start):
     """The gradients of ``*args`` in a pullback result that may end with a keyword dict."""
     if g and type(g[-1]) is KeywordGrads:

@@ -194,7 +194,49 @@ class _Adjoint:
             return self.fwd_if(s, in_loop)
         if isinstance(s, (gast.For, gast.While)):
             return self.fwd_loop(s, in_loop)
+        if isinstance(s, gast.With):
+            return [gast.With(items=s.items, body=self.fwd_block(s.body, in_loop), type_comment=None)]
+        if isinstance(s, gast.Try):
+            return self.fwd_try(s, in_loop)
         return [s]
+
+    def fwd_try(self, s, in_loop):
+        """Record how far the body got (``step``) and which handler ran (0: none), to replay that path.
+
+        Everything inside a ``try`` is recorded on the tape, so an interrupted block is detectable: it must
+        not have pushed anything (``if bad: raise`` is fine, a loop that fails halfway is not).
+        """
+        step, handler, mark = (self.namer.fresh(b) for b in ("_fx_step", "_fx_handler", "_fx_mark"))
+        s._fx_step, s._fx_handler = step, handler
+        self.uses_tape = True
+        body = []
+        compound = []
+        for k, stmt in enumerate(s.body):
+            if isinstance(stmt, (gast.If, gast.For, gast.While, gast.With, gast.Try)):
+                compound.append(k)
+                body.append(n.assign(mark, n.name(self.tape)))
+            body += self.fwd_block([stmt], True)
+            body.append(n.assign(step, n.const(k + 1)))
+        handlers = []
+        for i, h in enumerate(s.handlers):
+            untouched = gast.Compare(left=n.name(mark), ops=[gast.Is()], comparators=[n.name(self.tape)])
+            args = [n.name(step), n.tuple_([n.const(k) for k in compound]), untouched]
+            check = gast.Expr(value=n.call("__fx_check_try_step", args))
+            hbody = [n.assign(handler, n.const(i + 1)), check] + self.fwd_block(h.body, True)
+            handlers.append(gast.ExceptHandler(type=h.type, name=h.name, body=hbody))
+        return [
+            n.assign(step, n.const(0)),
+            n.assign(handler, n.const(0)),
+            n.assign(mark, n.name(self.tape)),
+            gast.Try(
+                body=body,
+                handlers=handlers,
+                orelse=self.fwd_block(s.orelse, True),
+                finalbody=self.fwd_block(s.finalbody, True),
+            ),
+            self.push(n.name(step)),
+            self.push(n.name(handler)),
+        ]
 
     def push(self, item):
         self.uses_tape = True
@@ -258,7 +300,40 @@ class _Adjoint:
             return self.rev_if(s, in_loop, known_none)
         if isinstance(s, (gast.For, gast.While)):
             return self.rev_loop(s, in_loop, known_none)
+        if isinstance(s, gast.With):
+            return self.rev_block(s.body, in_loop, known_none)
+        if isinstance(s, gast.Try):
+            return self.rev_try(s, in_loop, known_none)
         return []
+
+    def rev_try(self, s, in_loop, known_none):
+        step, handler = s._fx_step, s._fx_handler
+        out = []
+        for name in (handler, step):
+            out.append(
+                gast.Assign(
+                    targets=[n.tuple_([n.name(name, True), n.name(self.rtape, True)], store=True)],
+                    value=n.name(self.rtape),
+                    type_comment=None,
+                )
+            )
+        # which parts ran is known only at run time: no "known None" shortcuts inside
+        out += self.rev_block(s.finalbody, True, set())
+        branches = [(0, s.orelse)] + [(i + 1, h.body) for i, h in enumerate(s.handlers)]
+        chain = []
+        for number, stmts in reversed(branches):
+            code = self.rev_block(stmts, True, set())
+            test = gast.Compare(left=n.name(handler), ops=[gast.Eq()], comparators=[n.const(number)])
+            chain = [n.if_(test, code or [gast.Pass()], chain)]
+        out += chain
+        for k in reversed(range(len(s.body))):
+            code = self.rev_block([s.body[k]], True, set())
+            if code:
+                test = gast.Compare(left=n.name(step), ops=[gast.Gt()], comparators=[n.const(k)])
+                out.append(n.if_(test, code))
+        for name in _assigned_adjoints(out, self):
+            known_none.discard(name)
+        return out
 
     def reset(self, target, known_none):
         if target in known_none:
@@ -428,9 +503,12 @@ def _assignments(stmts):
             yield s.targets[0].id, s.value
         elif isinstance(s, gast.FunctionDef):
             yield s.name, s
-        elif isinstance(s, (gast.If, gast.For, gast.While)):
+        elif isinstance(s, (gast.If, gast.For, gast.While, gast.With, gast.Try)):
             yield from _assignments(s.body)
-            yield from _assignments(s.orelse)
+            yield from _assignments(getattr(s, "orelse", []))
+            yield from _assignments(getattr(s, "finalbody", []))
+            for h in getattr(s, "handlers", []):
+                yield from _assignments(h.body)
 
 
 def _loaded_names(stmts):

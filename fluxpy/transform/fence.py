@@ -26,8 +26,6 @@ _REJECT = {
     gast.Nonlocal: ("the nonlocal statement", "return the new value instead of rebinding an outer variable"),
     gast.NamedExpr: ("an assignment expression (:=)", "assign on a line of its own"),
     gast.Delete: ("del", "leave the variable in place or rebind it"),
-    gast.Try: ("try/except", "move the try block into a helper marked fx.nograd, or out of the function"),
-    gast.With: ("a with block", "move the with block out of the differentiated function"),
     gast.Match: ("a match statement", "use if/elif"),
 }
 
@@ -65,10 +63,31 @@ class _Fence:
                 continue
             self.check_node(node)
 
-    def check_stmt(self, stmt, in_loop):
+    def check_stmt(self, stmt, in_loop, in_block=False):
+        if isinstance(stmt, gast.Return) and in_block:
+            raise self.error(
+                stmt,
+                "a return inside a with or try block",
+                hint="assign the result and return it after the block",
+            )
+        if isinstance(stmt, gast.Try) and stmt.handlers == [] and not stmt.finalbody:
+            raise self.error(stmt, "a try without except or finally")
+        if isinstance(stmt, gast.Try) and any(h.type is None for h in stmt.handlers[:-1]):
+            raise self.error(stmt, "a bare except before other handlers")
+        if isinstance(stmt, (gast.Break, gast.Continue)) and in_block == "loop-block":
+            raise self.error(
+                stmt,
+                "break or continue inside a with or try block in a loop",
+                hint="set a flag in the block and test it after the block",
+            )
         loop = in_loop or isinstance(stmt, (gast.For, gast.While))
+        block = in_block or isinstance(stmt, (gast.With, gast.Try))
+        if isinstance(stmt, (gast.For, gast.While)):
+            block = False
+        elif isinstance(stmt, (gast.With, gast.Try)):
+            block = "loop-block" if loop else True
         for child in _child_statements(stmt):
-            self.check_stmt(child, in_loop=loop)
+            self.check_stmt(child, in_loop=loop, in_block=block)
 
     def check_node(self, node):
         for kind, (what, hint) in _REJECT.items():
@@ -116,7 +135,7 @@ def _child_statements(stmt):
     if isinstance(stmt, (gast.FunctionDef, gast.Lambda)):
         return []
     out = []
-    for field in ("body", "orelse", "finalbody"):
+    for field in ("body", "orelse", "finalbody"):  # (With has only a body)
         out.extend(getattr(stmt, field, None) or [])
     for handler in getattr(stmt, "handlers", None) or []:
         out.extend(handler.body)

@@ -46,6 +46,22 @@ def with_block(x):
     return y
 
 
+def try_return(x):
+    try:
+        return x * 2
+    except ValueError:
+        return x
+
+
+def break_in_try(x):
+    for i in range(3):
+        try:
+            break
+        except ValueError:
+            pass
+    return x
+
+
 def break_loop(x):
     for i in range(3):
         if i > 1:
@@ -117,8 +133,8 @@ def starred_target(x):
 REJECTED = [
     (gen, "generator (yield)"),
     (coro, "async function"),
-    (try_block, "try/except"),
-    (with_block, "with block"),
+    (try_return, "return inside a with or try block"),
+    (break_in_try, "break or continue inside a with or try block"),
     (global_stmt, "global statement"),
     (walrus, "assignment expression"),
     (item_assignment, "assigning to an item"),
@@ -163,6 +179,8 @@ def unreachable_after_return(x):
 
 
 SUPPORTED = [
+    (try_block, 1.0, (2.0,)),
+    (with_block, 1.0, (2.0,)),
     (break_loop, 1.0, (4.0,)),
     (continue_loop, 1.0, (4.0,)),
     (return_in_loop, 1.0, (1.0,)),

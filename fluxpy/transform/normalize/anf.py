@@ -179,6 +179,24 @@ class _ANF:
         )
         self.emit(loop)
 
+    def stmt_With(self, s):
+        # the context manager is entered and left as written; its value carries no gradient
+        self.emit(gast.With(items=s.items, body=self.block(s.body) or [gast.Pass()], type_comment=None))
+
+    def stmt_Try(self, s):
+        handlers = [
+            gast.ExceptHandler(type=h.type, name=h.name, body=self.block(h.body) or [gast.Pass()])
+            for h in s.handlers
+        ]
+        self.emit(
+            gast.Try(
+                body=self.block(s.body) or [gast.Pass()],
+                handlers=handlers,
+                orelse=self.block(s.orelse),
+                finalbody=self.block(s.finalbody),
+            )
+        )
+
     def stmt_FunctionDef(self, s):
         decorators, s.decorator_list = s.decorator_list, []
         self.emit(s)

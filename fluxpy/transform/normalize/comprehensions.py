@@ -59,6 +59,20 @@ class _Desugar(gast.NodeTransformer):
         node.body, node.orelse = self.block(node.body), self.block(node.orelse)
         return node
 
+    def visit_With(self, node):
+        node.body = self.block(node.body)
+        return node
+
+    def visit_Try(self, node):
+        node.body, node.orelse, node.finalbody = (
+            self.block(node.body),
+            self.block(node.orelse),
+            self.block(node.finalbody),
+        )
+        for h in node.handlers:
+            h.body = self.block(h.body)
+        return node
+
     def visit_While(self, node):
         if _contains_comprehension(node.test):
             return node  # the fence reports it: a loop test is evaluated every iteration

@@ -57,6 +57,24 @@ class _Hoister(gast.NodeTransformer):
         self.pending = pending
         return node
 
+    def visit_With(self, node):
+        pending = self.pending
+        node.body = self.block(node.body)
+        self.pending = pending
+        return node
+
+    def visit_Try(self, node):
+        pending = self.pending
+        node.body, node.orelse, node.finalbody = (
+            self.block(node.body),
+            self.block(node.orelse),
+            self.block(node.finalbody),
+        )
+        for h in node.handlers:
+            h.body = self.block(h.body)
+        self.pending = pending
+        return node
+
     def visit_While(self, node):
         pending = self.pending
         node.body = self.block(node.body)

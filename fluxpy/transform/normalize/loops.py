@@ -65,6 +65,18 @@ class _Lower:
                 out.append(s)
             elif isinstance(s, (gast.For, gast.While)):
                 out.extend(self.loop(s))
+            elif isinstance(s, gast.With):
+                s.body = self.block(s.body)
+                out.append(s)
+            elif isinstance(s, gast.Try):
+                s.body, s.orelse, s.finalbody = (
+                    self.block(s.body),
+                    self.block(s.orelse),
+                    self.block(s.finalbody),
+                )
+                for h in s.handlers:
+                    h.body = self.block(h.body)
+                out.append(s)
             else:
                 out.append(s)
         return out
