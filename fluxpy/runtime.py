@@ -14,6 +14,7 @@ object's fields), then one per positional argument. How ``f`` is differentiated,
 other function, which is how gradients of gradients go through dispatch.
 """
 
+import dataclasses
 import functools
 import linecache
 import os
@@ -23,7 +24,6 @@ from types import BuiltinFunctionType, FunctionType, MethodType, ModuleType
 
 from . import errors
 from .rules import registry
-from .rules.python import pack_dict
 from .tangents import KeywordGrads, Tangent, is_differentiable
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
@@ -52,17 +52,17 @@ def call(f, *args, **kwargs):
 def call_binding(f, args, kwargs):
     """Call Python function ``f`` with keywords bound to its positional parameters, so that their
     gradients come back (in the trailing dict), and defaults filled in (their gradients dropped)."""
-    full, rest, names = bind_keywords(f, args, kwargs)
+    layout, names = keyword_layout(f, len(args), kwargs)
+    full = args + bound_values(kwargs, layout)
+    rest = remaining_keywords(kwargs, names)
     y, pb = resolve(f)(f, *full, **rest)
     n = len(args)
-    k = len(names)
 
     def keyword_pullback(dy):
         g = pb(dy)
         head = g[: n + 1]
         if kwargs:
-            bound = pack_dict(names, *g[n + 1 : n + 1 + k])
-            return head + (merge_keyword_grads(bound, g[-1]),)
+            return head + (merge_keyword_grads(layout_grads(g, n + 1, layout), g[-1]),)
         return head
 
     return y, keyword_pullback
@@ -148,6 +148,10 @@ def _resolve_other(f):
         return container_method_forward, False
     if t is functools.partial:
         return partial_forward, False
+    if isinstance(f, type) and _record_fields(f) is not None:
+        return record_forward, True
+    if isinstance(f, type) and _python_init(f) is not None:
+        return construct_forward, True
     if not isinstance(f, type) and type(getattr(t, "__call__", None)) is FunctionType:  # noqa: B004
         return callable_object_forward, False
     return foreign_forward, not isinstance(f, BuiltinFunctionType) or f.__self__ is None or isinstance(
@@ -184,27 +188,71 @@ def nondiff_forward(f, *args, **kwargs):
     return f(*args, **kwargs), none_pullback(len(args) + 1)
 
 
-def bind_keywords(f, args, kwargs):
-    """``(positional args, remaining keywords, names bound)``: keywords naming positional parameters of
-    ``f`` become positional (missing ones in between take their defaults)."""
+def keyword_layout(f, nargs, kwargs):
+    """How keywords fill ``f``'s positional parameters after ``nargs`` positional arguments:
+    ``(layout, names)`` where ``layout`` holds, per parameter, ``("keyword", name)`` or ``("default", value)``
+    up to the last parameter passed by keyword, and ``names`` the keywords so bound. Values of the
+    arguments never pass through here (it is non-differentiable)."""
     code = f.__code__
     params = code.co_varnames[: code.co_argcount]
     defaults = f.__defaults__ or ()
     first_default = len(params) - len(defaults)
-    full = list(args)
-    names = []
-    rest = dict(kwargs)
-    last = max([len(args)] + [params.index(k) + 1 for k in kwargs if k in params])
-    for i in range(len(args), last):
+    last = max([nargs] + [params.index(k) + 1 for k in kwargs if k in params])
+    layout, names = [], []
+    for i in range(nargs, last):
         name = params[i]
-        if name in rest:
-            full.append(rest.pop(name))
+        if name in kwargs:
+            layout.append(("keyword", name))
             names.append(name)
         elif i >= first_default:
-            full.append(defaults[i - first_default])
+            layout.append(("default", defaults[i - first_default]))
         else:
             raise TypeError(f"{f.__qualname__}() missing required argument {name!r}")
-    return tuple(full), rest, tuple(names)
+    return tuple(layout), tuple(names)
+
+
+def bound_values(kwargs, layout):
+    """The positional values ``layout`` describes: keyword arguments and defaults."""
+    return tuple(kwargs[v] if kind == "keyword" else v for kind, v in layout)
+
+
+@registry.adjoint(bound_values)
+def bound_values_rule(kwargs, layout):
+    def bound_values_pullback(dd):
+        grads = {v: d for (kind, v), d in zip(layout, dd, strict=True) if kind == "keyword"}
+        return (grads, None)
+
+    return bound_values(kwargs, layout), bound_values_pullback
+
+
+def layout_grads(g, start, layout):
+    """The gradients of the keyword arguments a ``layout`` bound, read from pullback result ``g``."""
+    return {v: g[start + i] for i, (kind, v) in enumerate(layout) if kind == "keyword"}
+
+
+@registry.adjoint(layout_grads)
+def layout_grads_rule(g, start, layout):
+    def layout_grads_pullback(dd):
+        out = [None] * len(g)
+        for i, (kind, v) in enumerate(layout):
+            if kind == "keyword":
+                out[start + i] = dd.get(v)
+        return (tuple(out), None, None)
+
+    return layout_grads(g, start, layout), layout_grads_pullback
+
+
+def remaining_keywords(kwargs, names):
+    """``kwargs`` without ``names``."""
+    return {k: v for k, v in kwargs.items() if k not in names}
+
+
+@registry.adjoint(remaining_keywords)
+def remaining_keywords_rule(kwargs, names):
+    def remaining_keywords_pullback(dd):
+        return (dd, None)
+
+    return remaining_keywords(kwargs, names), remaining_keywords_pullback
 
 
 def merge_keyword_grads(bound, last):
@@ -277,6 +325,111 @@ def array_method_forward(m, *args, **kwargs):
     """Forward of a bound array method (``x.sum`` taken as a value): its cotangent is ``x``'s."""
     rule = registry.lookup_method(m.__name__)
     return rule(m.__self__, *args, **kwargs)
+
+
+def _record_fields(cls):
+    """The constructor's field names of a namedtuple or dataclass type, else None."""
+    if issubclass(cls, tuple) and hasattr(cls, "_fields"):
+        return tuple(cls._fields)
+    if not dataclasses.is_dataclass(cls) or not cls.__dataclass_params__.init:
+        return None
+    if hasattr(cls, "__post_init__") or any(
+        f._field_type is dataclasses._FIELD_INITVAR for f in cls.__dataclass_fields__.values()
+    ):
+        return None  # construction does more than store the arguments
+    return tuple(f.name for f in dataclasses.fields(cls) if f.init)
+
+
+def _python_init(cls):
+    """The Python ``__init__`` of a class built the ordinary way (``object.__new__``), else None."""
+    if cls.__new__ is not object.__new__:
+        return None
+    for klass in cls.__mro__:
+        init = klass.__dict__.get("__init__")
+        if init is not None:
+            return init if type(init) is FunctionType else None
+    return None
+
+
+def construct_forward(cls, *args, **kwargs):
+    """Forward of ``cls(*args)``: ``__init__`` transformed as a function returning the fresh ``self``."""
+    from .transform.cache import forward_function
+
+    obj = new_object(cls)
+    init = _python_init(cls)
+    layout, names = keyword_layout(init, len(args) + 1, kwargs)
+    full = (obj,) + args + bound_values(kwargs, layout)
+    rest = remaining_keywords(kwargs, names)
+    y, pb = forward_function(init, constructor=True)(init, *full, **rest)
+    n = len(args)
+
+    def construct_pullback(dy):
+        g = pb(dy)
+        head = (None,) + g[2 : n + 2]
+        if kwargs:
+            return head + (merge_keyword_grads(layout_grads(g, n + 2, layout), g[-1]),)
+        return head
+
+    return y, construct_pullback
+
+
+def new_object(cls):
+    """A fresh, uninitialized instance of ``cls``."""
+    return object.__new__(cls)
+
+
+def record_forward(cls, *args, **kwargs):
+    """Forward of constructing a namedtuple or a dataclass: each argument becomes a field."""
+    fields = _record_fields(cls)
+    y = cls(*args, **kwargs)
+    n = len(args)
+
+    def record_pullback(dy):
+        values = record_field_grads(dy, fields)
+        grads = (None,) + values[:n]
+        if kwargs:
+            return grads + (keyword_field_grads(values, fields, tuple(kwargs)),)
+        return grads
+
+    return y, record_pullback
+
+
+def record_field_grads(dy, fields):
+    """The cotangents of a record's fields, in constructor order (dy: a tuple or a Tangent)."""
+    if dy is None:
+        return (None,) * len(fields)
+    if isinstance(dy, Tangent):
+        return tuple(dy.get(name) for name in fields)
+    return tuple(dy)
+
+
+@registry.adjoint(record_field_grads)
+def record_field_grads_rule(dy, fields):
+    as_tuple = not isinstance(dy, Tangent)  # a namedtuple's cotangent is a tuple of its fields
+
+    def record_field_grads_pullback(dd):
+        if as_tuple:
+            return (tuple(dd), None)
+        return (Tangent(object, dict(zip(fields, dd, strict=True))), None)
+
+    return record_field_grads(dy, fields), record_field_grads_pullback
+
+
+def keyword_field_grads(values, fields, names):
+    """The KeywordGrads of constructor keywords ``names``."""
+    return KeywordGrads({name: values[fields.index(name)] for name in names if name in fields})
+
+
+@registry.adjoint(keyword_field_grads)
+def keyword_field_grads_rule(values, fields, names):
+    def keyword_field_grads_pullback(dd):
+        out = [None] * len(values)
+        for name in names:
+            if name in fields:
+                out[fields.index(name)] = dd.get(name)
+        return (tuple(out), None, None)
+
+    return keyword_field_grads(values, fields, names), keyword_field_grads_pullback
 
 
 def container_method_forward(m, *args, **kwargs):
@@ -447,8 +600,11 @@ def raise_no_adjoint(f, where, qualname=None):
 
 
 registry.nograd(
+    _record_fields,
+    _python_init,
+    new_object,
     resolve,
-    bind_keywords,
+    keyword_layout,
     merged_keywords,
     method_kind,
     class_function,
@@ -473,7 +629,7 @@ def kwgrad_rule(g, position, name):
 @registry.adjoint(field_cotangent)
 def field_cotangent_rule(obj, name, d):
     def field_cotangent_pullback(dd):
-        return (None, None, dd[name] if isinstance(dd, Tangent) else _pick_field(obj, name, dd))
+        return (None, None, dd.get(name) if isinstance(dd, Tangent) else _pick_field(obj, name, dd))
 
     return field_cotangent(obj, name, d), field_cotangent_pullback
 
@@ -485,3 +641,8 @@ def _pick_field(obj, name, dd):
 
 
 registry.nograd(_pick_field)
+
+
+from .transform import cache as _transform_cache  # noqa: E402  (after call/call_method exist: codegen uses them)
+
+registry.nograd(_transform_cache.forward_function)

@@ -213,3 +213,12 @@ def test_keyword_only_parameters_and_kwargs_get_gradients_inside():
         return x * w + extra["b"]
 
     assert fx.gradient(lambda x, w, b: f(x, w=w, b=b), 2.0, 3.0, 4.0) == (3.0, 2.0, 1.0)
+
+
+def test_keyword_after_skipped_default():
+    def f(x, a=1.0, b=2.0):
+        return x * a * b
+
+    assert fx.gradient(lambda x, w: f(x, b=w), 3.0, 5.0) == (5.0, 3.0)
+    check = fx.gradient(lambda w: fx.gradient(lambda x, w: f(x, b=w), 3.0, w)[0], 5.0)
+    assert check == (1.0,)

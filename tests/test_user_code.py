@@ -169,3 +169,38 @@ def test_exceptions_and_context_managers_first_and_second_order(capsys):
     x = np.array([0.3, -2.9, 2.0, 4.0])
     check_grads(exceptions_and_context_managers, x, 1.3, order=2)
     assert "total is" in capsys.readouterr().out
+
+
+class Affine:
+    """The seeds' Affine layer, written as a user would."""
+
+    def __init__(self, W, b=None, *, scale=1.0):
+        self.W = W
+        if b is None:
+            b = np.zeros(W.shape[0])
+        self.b = b
+        self.scale = scale
+        self.scale *= 2.0
+
+    def __call__(self, x):
+        return self.scale * (self.W @ x + self.b)
+
+
+def builds_objects(W, b, x, s):
+    layer = Affine(W, b, scale=s)
+    other = Affine(W)
+    return np.sum(layer(x) ** 2) + np.sum(other(x))
+
+
+def test_objects_created_inside_first_and_second_order():
+    r = np.random.default_rng(3)
+    check_grads(
+        builds_objects, r.standard_normal((2, 3)), r.standard_normal(2), r.standard_normal(3), 0.7, order=2
+    )
+
+
+def test_objects_passed_in_give_tangents():
+    layer = Affine(np.ones((2, 3)), np.zeros(2))
+    (d,) = fx.gradient(lambda m: np.sum(m(np.arange(3.0))), layer)
+    assert isinstance(d, fx.Tangent) and set(d) == {"W", "b", "scale"}
+    np.testing.assert_allclose(d.W, 2.0 * np.tile(np.arange(3.0), (2, 1)))

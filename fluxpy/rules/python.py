@@ -909,6 +909,51 @@ def cons_to_dict_rule(acc):
 nograd(cons_to_set)
 
 
+def write_attribute(obj, name, value):
+    """``obj.name = value`` in generated code (only on the fresh object of a constructor); returns ``obj``."""
+    setattr(obj, name, value)
+    return obj
+
+
+@adjoint(write_attribute)
+def write_attribute_rule(obj, name, value):
+    def write_attribute_pullback(dobj):
+        return (without_field(dobj, name), None, field_of(dobj, name))
+
+    return write_attribute(obj, name, value), write_attribute_pullback
+
+
+def field_of(t, name):
+    """Field ``name`` of an object's cotangent (None when absent)."""
+    if t is None:
+        return None
+    return t.get(name)
+
+
+@adjoint(field_of)
+def field_of_rule(t, name):
+    def field_of_pullback(dd):
+        return (Tangent(t.primal_type if t is not None else object, {name: dd}), None)
+
+    return field_of(t, name), field_of_pullback
+
+
+def without_field(t, name):
+    """An object's cotangent with field ``name`` removed: the gradient of the value before the write."""
+    if t is None or name not in t:
+        return t
+    rest = {k: v for k, v in t.items() if k != name}
+    return Tangent(t.primal_type, rest) if rest else None
+
+
+@adjoint(without_field)
+def without_field_rule(t, name):
+    def without_field_pullback(dd):
+        return (without_field(dd, name), None)
+
+    return without_field(t, name), without_field_pullback
+
+
 def check_try_step(step, compound, untouched):
     """In an ``except`` handler: a block the exception interrupted must not have recorded anything."""
     if step in compound and not untouched:

@@ -46,17 +46,22 @@ class Context:
     comments: list = field(default_factory=list)
 
 
-def forward_function(fn):
-    """The forward function of Python function ``fn``: ``F(fn, *args) -> (y, pullback)``."""
-    entry = _cache.get(fn.__code__)
+def forward_function(fn, constructor=False):
+    """The forward function of Python function ``fn``: ``F(fn, *args) -> (y, pullback)``.
+
+    ``constructor=True`` transforms an ``__init__`` as a function that returns ``self``, so that the
+    attributes it writes on the fresh object carry gradients back to its arguments.
+    """
+    key = (fn.__code__, "constructor") if constructor else fn.__code__
+    entry = _cache.get(key)
     if entry is None or entry.globals is not fn.__globals__ or entry.version != registry.version():
-        missing = _no_source.get(fn.__code__)
+        missing = _no_source.get(key)
         if missing is not None:
             raise missing
         try:
-            entry = _build(fn)
+            entry = _build(fn, key, constructor)
         except SourceError as e:
-            _no_source[fn.__code__] = e
+            _no_source[key] = e
             raise
     forward = entry.forward
     if fn.__defaults__ is None and fn.__kwdefaults__ is None:
@@ -87,16 +92,16 @@ def _function_of(f):
     raise TypeError(f"fluxpy can show the generated code of Python functions, not of {f!r}")
 
 
-def _build(fn):
+def _build(fn, key, constructor):
     with _lock:
-        entry = _cache.get(fn.__code__)
+        entry = _cache.get(key)
         version = registry.version()
         if entry is not None and entry.globals is fn.__globals__ and entry.version == version:
             return entry
-        text, locations, title = transform_source(fn)
+        text, locations, title = transform_source(fn, constructor)
         forward, filename = codegen.compile_forward(text, locations, fn.__globals__, title)
         entry = _Entry(fn.__globals__, version, forward, text, filename)
-        _cache[fn.__code__] = entry
+        _cache[key] = entry
         return entry
 
 
@@ -110,12 +115,14 @@ def normalized_source(fn):
     return ast.unparse(ast.fix_missing_locations(gast.gast_to_ast(fdef)))
 
 
-def transform_source(fn):
+def transform_source(fn, constructor=False):
     """Run stages 1-6 on ``fn`` and return ``(generated text, line locations, title)``."""
     src = source.get_source(fn)
     name = parse.lambda_name(src.node) if fn.__code__.co_name == "<lambda>" else fn.__code__.co_name
     fdef = parse.to_function_def(src.node, name)
-    fence.check(fdef, src)
+    if constructor:
+        fdef = parse.returning_self(fdef)
+    fence.check(fdef, src, writable=fdef.args.args[0].id if constructor else None)
     ctx = _context(fn, fdef, src)
     fdef = normalize.normalize(fdef, ctx)
     forward_def = adjoint.build_forward(fdef, ctx)

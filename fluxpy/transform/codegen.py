@@ -58,6 +58,7 @@ HELPERS = {
     "__fx_starred_grads": pyrules.starred_grads,
     "__fx_keyword_grads": pyrules.keyword_grads,
     "__fx_cons_to_list": pyrules.cons_to_list,
+    "__fx_setattr": pyrules.write_attribute,
     "__fx_check_try_step": pyrules.check_try_step,
     "__fx_cons_to_set": pyrules.cons_to_set,
     "__fx_cons_to_dict": pyrules.cons_to_dict,

@@ -30,14 +30,21 @@ _REJECT = {
 }
 
 
-def check(fdef, source):
-    """Raise TransformError for the first unsupported construct in ``fdef`` (a gast FunctionDef)."""
-    _Fence(source).check_function(fdef, top=True)
+def check(fdef, source, writable=None):
+    """Raise TransformError for the first unsupported construct in ``fdef`` (a gast FunctionDef).
+
+    ``writable`` names the one variable whose attributes may be assigned (``self`` of an ``__init__``
+    building a fresh object).
+    """
+    fence = _Fence(source)
+    fence.writable = writable
+    fence.check_function(fdef, top=True)
 
 
 class _Fence:
     def __init__(self, source):
         self.source = source
+        self.writable = None
 
     def error(self, node, what, why="", hint=""):
         line = getattr(node, "lineno", None) or 0
@@ -116,6 +123,12 @@ class _Fence:
             )
 
     def check_target(self, target):
+        if (
+            isinstance(target, gast.Attribute)
+            and isinstance(target.value, gast.Name)
+            and target.value.id == self.writable
+        ):
+            return
         if isinstance(target, (gast.Attribute, gast.Subscript)):
             kind = "an attribute" if isinstance(target, gast.Attribute) else "an item or slice"
             raise self.error(

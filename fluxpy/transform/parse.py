@@ -26,6 +26,28 @@ def to_function_def(node, name):
     return gast.ast_to_gast(node)
 
 
+def returning_self(fdef):
+    """An ``__init__`` rewritten to return its ``self`` (every ``return`` and the end of the body)."""
+    self_name = fdef.args.args[0].id
+
+    class _Returns(gast.NodeTransformer):
+        def visit_FunctionDef(self, node):
+            return node if node is not fdef else self.generic_visit(node)
+
+        def visit_Return(self, node):
+            return gast.copy_location(gast.Return(value=_load(self_name)), node)
+
+    fdef = _Returns().visit(fdef)
+    end = gast.Return(value=_load(self_name))
+    gast.copy_location(end, fdef.body[-1])
+    fdef.body.append(end)
+    return fdef
+
+
+def _load(name):
+    return gast.Name(id=name, ctx=gast.Load(), annotation=None, type_comment=None)
+
+
 def lambda_name(node):
     """A readable identifier for a lambda: ``lambda_L12C8``."""
     return f"lambda_L{node.lineno}C{node.col_offset}"

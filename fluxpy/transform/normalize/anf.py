@@ -123,6 +123,14 @@ class _ANF:
             return
         self.expr(s.value, target=self.ctx.namer.fresh("_"))
 
+    def stmt_AugAssign(self, s):
+        if isinstance(s.target, gast.Attribute):
+            current = self.atom(gast.Attribute(value=s.target.value, attr=s.target.attr, ctx=gast.Load()))
+            value = self.atom(s.value)
+            self.assign_to(s.target, self.atom_of_value(self.op_call(BINOPS[type(s.op)], [current, value])))
+            return
+        self.aug_assign_name(s)
+
     def stmt_Assign(self, s):
         if len(s.targets) == 1 and isinstance(s.targets[0], gast.Name):
             self.expr(s.value, target=s.targets[0].id)
@@ -135,7 +143,7 @@ class _ANF:
         if s.value is not None:
             self.stmt_Assign(gast.Assign(targets=[s.target], value=s.value, type_comment=None))
 
-    def stmt_AugAssign(self, s):
+    def aug_assign_name(self, s):
         # x += y is rebinding here: the new value never aliases the caller's array (mutation: later issue)
         target = s.target.id
         value = self.atom(s.value)
@@ -207,6 +215,15 @@ class _ANF:
     def assign_to(self, target, value):
         if isinstance(target, gast.Name):
             self.emit(n.assign(target.id, value))
+            return
+        if isinstance(target, gast.Attribute):
+            # obj.a = v on the fresh object of a constructor: obj is rebound to itself, written
+            obj = target.value.id
+            self.emit(
+                n.assign(
+                    obj, n.call(CALL, [n.name("__fx_setattr"), n.name(obj), n.const(target.attr), value])
+                )
+            )
             return
         items = self.ctx.namer.fresh("_items")
         count = len(target.elts)
