@@ -9,7 +9,7 @@ NON_SCALAR = (
     "back(dy) with a cotangent of the output's shape, or fx.jacobian(f, *args)."
 )
 NO_ADJOINT = (
-    "fluxpy cannot differentiate {qualname}: it has no Python source to transform and no registered rule,\n"
+    "fluxpy cannot differentiate {qualname}: {why},\n"
     "and a gradient has to flow through it. It was called at:\n"
     "  {where}\n"
     "Register a rule for it:\n\n"
@@ -20,6 +20,11 @@ NO_ADJOINT = (
     "            return (dy * ...,)   # one entry per positional argument\n"
     "        return y, {pbname}\n\n"
     "or, if it has no derivative, mark it with fx.nograd({qualname})."
+)
+IN_PLACE = (
+    "{method} changes a {kind} in place, and fluxpy does not differentiate in-place changes of "
+    "containers yet: a gradient could be lost.\n  {where}\n"
+    "Build a new one instead, e.g. `items = items + [value]` or a comprehension."
 )
 UNSUPPORTED_SYNTAX = (
     '{what} is not supported by fluxpy{why}.\n  File "{file}", line {line}, column {col}\n    {source}{hint}'

@@ -22,7 +22,10 @@ import sys
 import threading
 from types import BuiltinFunctionType, FunctionType, MethodType, ModuleType
 
+import numpy as np
+
 from . import errors
+from .backend import is_array
 from .rules import registry
 from .tangents import KeywordGrads, Tangent, is_differentiable
 
@@ -71,6 +74,9 @@ def call_binding(f, args, kwargs):
 def call_method(obj, name, *args, **kwargs):
     """``obj.name(*args, **kwargs)`` as ``(y, pullback)``; ``pullback(dy)`` gives ``(dobj, *dargs)``."""
     kind = method_kind(obj, name)
+    if kind == "mutation":
+        check_no_mutation(obj, name, args, kwargs)
+        kind = "attribute"
     if kind == "array":
         rule = array_method_rule(obj, name)
         return rule(obj, *args, **kwargs)
@@ -146,6 +152,8 @@ def _resolve_other(f):
         and registry.lookup_container_method(type(f.__self__), f.__name__) is not None
     ):
         return container_method_forward, False
+    if t is BuiltinFunctionType and f.__name__ in _MUTATORS.get(type(f.__self__), ()):
+        return mutation_forward, False
     if t is functools.partial:
         return partial_forward, False
     if isinstance(f, type) and _record_fields(f) is not None:
@@ -432,6 +440,12 @@ def keyword_field_grads_rule(values, fields, names):
     return keyword_field_grads(values, fields, names), keyword_field_grads_pullback
 
 
+def mutation_forward(m, *args, **kwargs):
+    """Forward of a bound mutating method of a list or dict taken as a value."""
+    check_no_mutation(m.__self__, m.__name__, args, kwargs)
+    return foreign_forward(m, *args, **kwargs)
+
+
 def container_method_forward(m, *args, **kwargs):
     """Forward of a bound method of a builtin container (``d.get`` taken as a value)."""
     rule = registry.lookup_container_method(type(m.__self__), m.__name__)
@@ -493,6 +507,8 @@ def method_kind(obj, name):
         return "array"
     if registry.lookup_container_method(type(obj), name) is not None:
         return "container"
+    if name in _MUTATORS.get(type(obj), ()):
+        return "mutation"
     if isinstance(obj, ModuleType):
         return "attribute"
     for klass in type(obj).__mro__:
@@ -505,6 +521,48 @@ def method_kind(obj, name):
 
 
 _MISSING = object()
+
+
+_MUTATORS = {
+    list: {
+        "append",
+        "extend",
+        "insert",
+        "pop",
+        "remove",
+        "clear",
+        "sort",
+        "reverse",
+        "__setitem__",
+        "__iadd__",
+    },
+    dict: {"update", "setdefault", "pop", "popitem", "clear", "__setitem__"},
+}
+
+
+def check_no_mutation(obj, name, args, kwargs):
+    """In-place changes of a list or dict that put floating-point values in are refused (a later read
+    would lose their gradient); ints, strings and other bookkeeping values are fine."""
+    values = list(args) + list(kwargs.values())
+    if any(_carries_float(v) for v in values):
+        raise errors.FluxpyError(
+            errors.IN_PLACE.format(
+                method=f"{type(obj).__name__}.{name}", kind=type(obj).__name__, where=user_location()
+            )
+        )
+
+
+def _carries_float(x):
+    t = type(x)
+    if t is int or t is bool or t is str or x is None:
+        return False
+    if is_array(x) or isinstance(x, np.generic):
+        return x.dtype.kind in "fc"
+    if t is tuple or t is list:
+        return any(_carries_float(v) for v in x)
+    if t is dict:
+        return any(_carries_float(v) for v in x.values())
+    return is_differentiable(x)
 
 
 def class_function(obj, name):
@@ -587,10 +645,17 @@ def raise_no_adjoint(f, where, qualname=None):
     name = getattr(f, "__qualname__", None) or getattr(f, "__name__", None) or type(f).__name__
     if qualname is None:
         qualname = f"{module}.{name}" if module and module != "builtins" else name
-    short = name.split(".")[-1]
+    short = "".join(c if c.isalnum() or c == "_" else "" for c in name.split(".")[-1]) or "primal"
+    if type(f) is FunctionType:
+        why = (
+            "its source is not available (functions made by exec/eval or typed at `python -c` or a plain "
+            "interactive prompt have none: define it in a file) and it has no registered rule"
+        )
+    else:
+        why = "it has no Python source to transform and no registered rule"
     raise errors.NoAdjointError(
         errors.NO_ADJOINT.format(
-            callee=repr(f),
+            why=why,
             where=where,
             qualname=qualname,
             rulename=f"{short}_rule",
@@ -603,6 +668,8 @@ registry.nograd(
     _record_fields,
     _python_init,
     new_object,
+    check_no_mutation,
+    _carries_float,
     resolve,
     keyword_layout,
     merged_keywords,

@@ -114,3 +114,30 @@ def test_source_error_for_exec_function_called_directly():
     h = _made_by_exec()
     with pytest.raises(fx.TransformError, match="source"):
         fx.differentiable(h)
+
+
+def test_in_place_container_changes_with_gradients_are_refused():
+    def appends(x):
+        out = []
+        out.append(x * 2)
+        return out[0]
+
+    def appends_bound(x):
+        out = []
+        add = out.append
+        add(x)
+        return out[0]
+
+    for f in (appends, appends_bound):
+        with pytest.raises(fx.FluxpyError, match="list.append changes a list in place") as info:
+            fx.gradient(f, 1.0)
+        assert "test_errors.py" in str(info.value)
+
+
+def test_in_place_container_changes_without_gradients_are_fine():
+    def names(x):
+        seen = []
+        seen.append("a")
+        return x * len(seen)
+
+    assert fx.gradient(names, 2.0) == (1.0,)

@@ -204,3 +204,17 @@ def test_objects_passed_in_give_tangents():
     (d,) = fx.gradient(lambda m: np.sum(m(np.arange(3.0))), layer)
     assert isinstance(d, fx.Tangent) and set(d) == {"W", "b", "scale"}
     np.testing.assert_allclose(d.W, 2.0 * np.tile(np.arange(3.0), (2, 1)))
+
+
+def fold_layers(w, x):
+    import functools
+
+    layers = [lambda h: np.tanh(w * h), lambda h: h * 2.0, np.sin]
+    out = functools.reduce(lambda h, m: m(h), layers, x)
+    squares = list(map(lambda a, b: a * b, out, out))
+    kept = list(filter(lambda v: v > 0, squares))
+    return sum(kept) + sum(squares)
+
+
+def test_reduce_map_filter_first_and_second_order():
+    check_grads(fold_layers, 0.8, np.array([0.5, -1.0, 2.0]), order=2)
