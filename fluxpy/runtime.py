@@ -154,6 +154,10 @@ def _resolve_other(f):
         return container_method_forward, False
     if t is BuiltinFunctionType and f.__name__ in _MUTATORS.get(type(f.__self__), ()):
         return mutation_forward, False
+    if t is BuiltinFunctionType and isinstance(f.__self__, np.ufunc) and f.__name__ == "at":
+        return in_place_function_forward, False
+    if _hashable_in(f, _IN_PLACE_FUNCTIONS):
+        return in_place_function_forward, True
     if t is functools.partial:
         return partial_forward, False
     if isinstance(f, type) and _record_fields(f) is not None:
@@ -179,6 +183,8 @@ def rule_forward(rule):
 
 def _make_rule_forward(rule):
     def rule_forward(f, *args, **kwargs):
+        if kwargs and kwargs.get("out") is not None:
+            check_no_out(f)
         y, back = rule(*args, **kwargs)
         n = len(args)
 
@@ -189,6 +195,14 @@ def _make_rule_forward(rule):
         return y, rule_pullback
 
     return rule_forward
+
+
+def check_no_out(f):
+    """``out=`` writes a result into an existing array: refused, as other in-place changes."""
+    name = getattr(f, "__name__", repr(f))
+    raise errors.FluxpyError(
+        errors.IN_PLACE.format(method=f"{name}(..., out=...)", kind="array", where=user_location())
+    )
 
 
 def nondiff_forward(f, *args, **kwargs):
@@ -440,6 +454,21 @@ def keyword_field_grads_rule(values, fields, names):
     return keyword_field_grads(values, fields, names), keyword_field_grads_pullback
 
 
+def _hashable_in(f, collection):
+    try:
+        return f in collection
+    except TypeError:
+        return False
+
+
+def in_place_function_forward(f, *args, **kwargs):
+    """Forward of a function that writes into its arguments (``np.copyto``, ``np.add.at``, ``setattr``)."""
+    if any(_carries_float(v) for v in list(args) + list(kwargs.values())):
+        name = getattr(f, "__qualname__", None) or getattr(f, "__name__", repr(f))
+        raise errors.FluxpyError(errors.IN_PLACE.format(method=name, kind="value", where=user_location()))
+    return foreign_forward(f, *args, **kwargs)
+
+
 def mutation_forward(m, *args, **kwargs):
     """Forward of a bound mutating method of a list or dict taken as a value."""
     check_no_mutation(m.__self__, m.__name__, args, kwargs)
@@ -504,7 +533,7 @@ def foreign_forward(f, *args, **kwargs):
 def method_kind(obj, name):
     """How ``obj.name(...)`` dispatches: ``"array"``, ``"method"`` (a class function) or ``"attribute"``."""
     if _is_array_like(obj):
-        return "array"
+        return "mutation" if name in _ARRAY_MUTATORS else "array"
     if registry.lookup_container_method(type(obj), name) is not None:
         return "container"
     if name in _MUTATORS.get(type(obj), ()):
@@ -523,6 +552,33 @@ def method_kind(obj, name):
 _MISSING = object()
 
 
+_ARRAY_MUTATORS = {
+    "fill",
+    "sort",
+    "put",
+    "itemset",
+    "resize",
+    "partition",
+    "setfield",
+    "__setitem__",
+    "__iadd__",
+    "__isub__",
+    "__imul__",
+    "__itruediv__",
+    "__ipow__",
+    "__imatmul__",
+}
+_IN_PLACE_FUNCTIONS = {
+    np.copyto,
+    np.put,
+    np.place,
+    np.putmask,
+    np.fill_diagonal,
+    np.put_along_axis,
+    setattr,
+    delattr,
+    object.__setattr__,
+}
 _MUTATORS = {
     list: {
         "append",
@@ -544,7 +600,7 @@ def check_no_mutation(obj, name, args, kwargs):
     """In-place changes of a list or dict that put floating-point values in are refused (a later read
     would lose their gradient); ints, strings and other bookkeeping values are fine."""
     values = list(args) + list(kwargs.values())
-    if any(_carries_float(v) for v in values):
+    if _carries_float(obj) and _is_array_like(obj) or any(_carries_float(v) for v in values):
         raise errors.FluxpyError(
             errors.IN_PLACE.format(
                 method=f"{type(obj).__name__}.{name}", kind=type(obj).__name__, where=user_location()
@@ -614,9 +670,10 @@ def check_no_function_gradient(dfunc, func):
 
 
 def _is_array_like(x):
-    t = type(x)
-    module = t.__module__
-    return module == "numpy" or module.startswith("cupy")
+    """NumPy arrays and scalars, CuPy arrays (not ufuncs, dtypes or other NumPy objects)."""
+    return isinstance(x, (np.ndarray, np.generic)) or (
+        type(x).__module__.startswith("cupy") and hasattr(x, "shape")
+    )
 
 
 def user_location():
@@ -669,6 +726,8 @@ registry.nograd(
     _python_init,
     new_object,
     check_no_mutation,
+    check_no_out,
+    _hashable_in,
     _carries_float,
     resolve,
     keyword_layout,

@@ -141,3 +141,53 @@ def test_in_place_container_changes_without_gradients_are_fine():
         return x * len(seen)
 
     assert fx.gradient(names, 2.0) == (1.0,)
+
+
+def fills(x):
+    y = x * 2.0
+    y.fill(1.0)
+    return np.sum(y)
+
+
+def copies_into(x):
+    y = np.zeros(2)
+    np.copyto(y, x)
+    return np.sum(y)
+
+
+def adds_at(x):
+    y = np.zeros(3)
+    np.add.at(y, [0, 0], x)
+    return np.sum(y)
+
+
+def sets_attribute(x):
+    class Box:
+        pass
+
+    return x
+
+
+def out_argument(x):
+    y = np.zeros(2)
+    np.multiply(x, 2.0, out=y)
+    return np.sum(y)
+
+
+@pytest.mark.parametrize("f", [fills, copies_into, adds_at, out_argument], ids=lambda f: f.__name__)
+def test_in_place_array_changes_are_refused(f):
+    with pytest.raises(fx.FluxpyError, match="in place"):
+        fx.gradient(f, np.array([1.0, 2.0]))
+
+
+def test_setattr_builtin_with_a_float_is_refused():
+    class Box:
+        pass
+
+    def f(x):
+        b = Box()
+        setattr(b, "v", x * 2.0)
+        return b.v
+
+    with pytest.raises(fx.FluxpyError, match="in place"):
+        fx.gradient(f, 1.0)
