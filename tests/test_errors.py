@@ -191,3 +191,22 @@ def test_setattr_builtin_with_a_float_is_refused():
 
     with pytest.raises(fx.FluxpyError, match="in place"):
         fx.gradient(f, 1.0)
+
+
+def test_writing_into_a_view_is_refused():
+    def f(x):
+        v = np.transpose(x)
+        v[0, 0] = 1.0
+        return np.sum(v)
+
+    with pytest.raises(fx.FluxpyError, match="view of another array"):
+        fx.gradient(f, np.ones((2, 2)))
+
+
+def test_writing_into_a_copy_of_a_view_is_fine():
+    def f(x):
+        v = np.zeros(4).reshape(2, 2).copy()
+        v[0, 0] = x
+        return np.sum(v)
+
+    assert fx.gradient(f, 3.0) == (1.0,)

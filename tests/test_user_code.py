@@ -218,3 +218,59 @@ def fold_layers(w, x):
 
 def test_reduce_map_filter_first_and_second_order():
     check_grads(fold_layers, 0.8, np.array([0.5, -1.0, 2.0]), order=2)
+
+
+def cs231n_conv_naive(x, w):
+    """A naive convolution written the CS231n way: preallocate, nested loops, slices, in-place writes."""
+    n, h = x.shape
+    k = w.shape[0]
+    out = np.zeros((n, h - k + 1))
+    for i in range(n):
+        for j in range(h - k + 1):
+            out[i, j] = np.sum(x[i, j : j + k] * w)
+    out[:, 0] *= 2.0
+    out[out < -5.0] = -5.0
+    return np.sum(np.tanh(out))
+
+
+def char_rnn_step(xs, wxh, whh):
+    """char-RNN style: dicts keyed by time step, filled in a loop."""
+    hs = {}
+    hs[-1] = np.zeros(whh.shape[0])
+    loss = 0.0
+    for t in range(len(xs)):
+        hs[t] = np.tanh(wxh * xs[t] + whh @ hs[t - 1])
+        loss += np.sum(hs[t] ** 2)
+    return loss
+
+
+def test_preallocate_then_fill_first_and_second_order():
+    r = np.random.default_rng(5)
+    x, w = r.standard_normal((2, 5)), r.standard_normal(3)
+    check_grads(cs231n_conv_naive, x, w, order=2)
+    before = x.copy()
+    fx.gradient(cs231n_conv_naive, x, w)
+    np.testing.assert_array_equal(x, before)
+
+
+def test_dicts_keyed_by_time_step_first_and_second_order():
+    r = np.random.default_rng(6)
+    check_grads(
+        char_rnn_step, r.standard_normal(4), r.standard_normal(3), 0.5 * r.standard_normal((3, 3)), order=2
+    )
+
+
+def test_writes_into_arguments_never_reach_the_caller():
+    def f(x, items, table):
+        x[0] = 10.0
+        x[1:] *= 2.0
+        items[0] = items[0] * 3.0
+        table["a"] = table["a"] + x[0]
+        return np.sum(x) + items[0] + table["a"]
+
+    x, items, table = np.array([1.0, 2.0, 3.0]), [1.0, 2.0], {"a": 1.0}
+    gx, gitems, gtable = fx.gradient(f, x, items, table)
+    np.testing.assert_array_equal(x, [1.0, 2.0, 3.0])
+    assert items == [1.0, 2.0] and table == {"a": 1.0}
+    np.testing.assert_array_equal(gx, [0.0, 2.0, 2.0])
+    assert gitems == [3.0, None] and gtable == {"a": 1.0}

@@ -6,6 +6,7 @@ Importing this package registers every rule.
 from . import (
     higher_order,  # noqa: F401
     math,  # noqa: F401
+    mutation,  # noqa: F401
     numpy_elementwise,  # noqa: F401
     numpy_indexing,  # noqa: F401
     numpy_linalg,  # noqa: F401

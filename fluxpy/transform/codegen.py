@@ -25,6 +25,7 @@ from types import FunctionType
 import gast
 
 from .. import runtime, tangents
+from ..rules import mutation
 from ..rules import python as pyrules
 from . import nodes as n
 
@@ -59,6 +60,7 @@ HELPERS = {
     "__fx_keyword_grads": pyrules.keyword_grads,
     "__fx_cons_to_list": pyrules.cons_to_list,
     "__fx_setattr": pyrules.write_attribute,
+    "__fx_setitem": mutation.setitem,
     "__fx_check_try_step": pyrules.check_try_step,
     "__fx_cons_to_set": pyrules.cons_to_set,
     "__fx_cons_to_dict": pyrules.cons_to_dict,

@@ -39,6 +39,7 @@ def check(fdef, source, writable=None):
     fence = _Fence(source)
     fence.writable = writable
     fence.check_function(fdef, top=True)
+    fence.check_item_targets(fdef)
 
 
 class _Fence:
@@ -122,7 +123,33 @@ class _Fence:
                 node, "dict unpacking (**) in a dict literal", hint="use dict.update or merge outside"
             )
 
+    def check_item_targets(self, fdef):
+        """``x[i] = v`` rebinds ``x`` to an updated copy: refuse targets whose value may be shared, since
+        plain Python would show the write through the other reference."""
+        targets = {}
+        for node in _walk_body(fdef):
+            for t in _assign_targets(node):
+                if isinstance(t, gast.Subscript) and isinstance(t.value, gast.Name):
+                    targets.setdefault(t.value.id, t)
+        if not targets:
+            return
+        local = _stored_names(fdef) | {
+            a.id for a in fdef.args.args + fdef.args.posonlyargs + fdef.args.kwonlyargs
+        }
+        for name, where in targets.items():
+            reason = None if name in local else "is not a local variable"
+            reason = reason or _sharing_reason(fdef, name)
+            if reason:
+                raise self.error(
+                    where,
+                    f"assigning items of {name!r}, which {reason}",
+                    why="the write would be visible through the other reference in plain Python",
+                    hint=f"write into a copy first: {name} = {name}.copy() (or list({name}), dict({name}))",
+                )
+
     def check_target(self, target):
+        if isinstance(target, gast.Subscript) and isinstance(target.value, gast.Name):
+            return  # x[i] = v: functional update; aliasing is checked by check_item_targets
         if (
             isinstance(target, gast.Attribute)
             and isinstance(target.value, gast.Name)
@@ -142,6 +169,78 @@ class _Fence:
         if isinstance(target, (gast.Tuple, gast.List)):
             for elt in target.elts:
                 self.check_target(elt)
+
+
+def _walk_body(fdef):
+    """Nodes of ``fdef`` outside nested function definitions."""
+    stack = list(fdef.body)
+    while stack:
+        node = stack.pop()
+        yield node
+        if isinstance(node, (gast.FunctionDef, gast.Lambda)):
+            continue
+        stack.extend(gast.iter_child_nodes(node))
+
+
+def _assign_targets(node):
+    if isinstance(node, gast.Assign):
+        out = []
+        for t in node.targets:
+            out.extend(t.elts if isinstance(t, (gast.Tuple, gast.List)) else [t])
+        return out
+    if isinstance(node, (gast.AugAssign, gast.AnnAssign)):
+        return [node.target]
+    return []
+
+
+def _stored_names(fdef):
+    return {n.id for n in _walk_body(fdef) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
+
+
+def _sharing_reason(fdef, name):
+    """Why ``name``'s value may be shared with another reference, or None."""
+    for node in _walk_body(fdef):
+        if isinstance(node, gast.Assign):
+            single = len(node.targets) == 1 and isinstance(node.targets[0], gast.Name)
+            if single and node.targets[0].id == name:
+                value = node.value
+                if isinstance(value, gast.Name):
+                    return f"is a copy of {value.id!r} (line {node.lineno})"
+                if isinstance(value, (gast.Subscript, gast.Attribute)):
+                    return f"may be a view or element of another value (line {node.lineno})"
+            if (
+                isinstance(node.value, gast.Name)
+                and node.value.id == name
+                and not (single and node.targets[0].id == name)
+            ):
+                return f"is copied to another name (line {node.lineno})"
+            if any(isinstance(t, (gast.Tuple, gast.List)) and name in _names(t) for t in node.targets):
+                return f"is unpacked from a container (line {node.lineno})"
+            stores = any(isinstance(t, (gast.Subscript, gast.Attribute)) for t in node.targets)
+            if stores and isinstance(node.value, gast.Name) and node.value.id == name:
+                return f"is stored in another container or object (line {node.lineno})"
+        if isinstance(node, gast.For) and name in _names(node.target):
+            if not (
+                isinstance(node.iter, gast.Call)
+                and isinstance(node.iter.func, gast.Name)
+                and node.iter.func.id == "range"
+            ):
+                return f"is an element of the sequence being iterated (line {node.lineno})"
+        if (
+            isinstance(node, (gast.Tuple, gast.List, gast.Set))
+            and any(isinstance(e, gast.Name) and e.id == name for e in node.elts)
+            and isinstance(node.ctx, gast.Load)
+        ):
+            return f"is stored in a container (line {node.lineno})"
+        if isinstance(node, gast.Dict) and any(
+            isinstance(v, gast.Name) and v.id == name for v in node.values
+        ):
+            return f"is stored in a dict (line {node.lineno})"
+    return None
+
+
+def _names(node):
+    return {n.id for n in gast.walk(node) if isinstance(n, gast.Name)}
 
 
 def _child_statements(stmt):

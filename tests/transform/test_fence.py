@@ -103,8 +103,38 @@ def walrus(x):
 
 
 def item_assignment(x):
-    x[0] = 1.0
+    y = [x]
+    y[0] = 1.0
+    return y[0]
+
+
+def copy_then_write(x):
+    y = x
+    y[0] = 1.0
     return x[0]
+
+
+def view_then_write(x):
+    row = x[0]
+    row[0] = 1.0
+    return x[0, 0]
+
+
+def loop_element_write(x):
+    for row in x:
+        row[0] = 1.0
+    return x[0, 0]
+
+
+def stored_then_write(x):
+    pair = [x, x]
+    x[0] = 1.0
+    return pair[0][0]
+
+
+def nested_item_assignment(x):
+    x[0][1] = 1.0
+    return x
 
 
 def attribute_assignment(x):
@@ -137,7 +167,11 @@ REJECTED = [
     (break_in_try, "break or continue inside a with or try block"),
     (global_stmt, "global statement"),
     (walrus, "assignment expression"),
-    (item_assignment, "assigning to an item"),
+    (copy_then_write, "assigning items of 'y', which is a copy of 'x'"),
+    (view_then_write, "may be a view or element"),
+    (loop_element_write, "element of the sequence being iterated"),
+    (stored_then_write, "is stored in a container"),
+    (nested_item_assignment, "assigning to an item"),
     (attribute_assignment, "assigning to an attribute"),
     (deletion, "del"),
     (class_inside, "class definition"),
@@ -179,6 +213,7 @@ def unreachable_after_return(x):
 
 
 SUPPORTED = [
+    (item_assignment, 1.0, (None,)),
     (try_block, 1.0, (2.0,)),
     (with_block, 1.0, (2.0,)),
     (break_loop, 1.0, (4.0,)),

@@ -124,6 +124,14 @@ class _ANF:
         self.expr(s.value, target=self.ctx.namer.fresh("_"))
 
     def stmt_AugAssign(self, s):
+        if isinstance(s.target, gast.Subscript):
+            obj = s.target.value.id
+            index = self.index(s.target.slice)
+            current = self.atom_of_value(self.op_call("getitem", [n.name(obj), index]))
+            value = self.atom(s.value)
+            new = self.atom_of_value(self.op_call(BINOPS[type(s.op)], [current, value]))
+            self.emit(n.assign(obj, n.call(CALL, [n.name("__fx_setitem"), n.name(obj), index, new])))
+            return
         if isinstance(s.target, gast.Attribute):
             current = self.atom(gast.Attribute(value=s.target.value, attr=s.target.attr, ctx=gast.Load()))
             value = self.atom(s.value)
@@ -135,7 +143,11 @@ class _ANF:
         if len(s.targets) == 1 and isinstance(s.targets[0], gast.Name):
             self.expr(s.value, target=s.targets[0].id)
             return
-        value = self.atom(s.value)
+        value = (
+            self.atom(s.value) if len(s.targets) > 1 or not isinstance(s.targets[0], gast.Subscript) else None
+        )
+        if value is None:
+            value = self.atom(s.value)
         for target in s.targets:
             self.assign_to(target, value)
 
@@ -215,6 +227,12 @@ class _ANF:
     def assign_to(self, target, value):
         if isinstance(target, gast.Name):
             self.emit(n.assign(target.id, value))
+            return
+        if isinstance(target, gast.Subscript):
+            # x[i] = v: x is rebound to an updated copy (see rules/mutation.py)
+            obj = target.value.id
+            index = self.index(target.slice)
+            self.emit(n.assign(obj, n.call(CALL, [n.name("__fx_setitem"), n.name(obj), index, value])))
             return
         if isinstance(target, gast.Attribute):
             # obj.a = v on the fresh object of a constructor: obj is rebound to itself, written
