@@ -117,9 +117,9 @@ def test_source_error_for_exec_function_called_directly():
 
 
 def test_in_place_container_changes_with_gradients_are_refused():
-    def appends(x):
-        out = []
-        out.append(x * 2)
+    def appends(x, out=None):
+        out = out if out is not None else []
+        out.append(x * 2)  # not a local list display: could be the caller's list
         return out[0]
 
     def appends_bound(x):

@@ -274,3 +274,18 @@ def test_writes_into_arguments_never_reach_the_caller():
     assert items == [1.0, 2.0] and table == {"a": 1.0}
     np.testing.assert_array_equal(gx, [0.0, 2.0, 2.0])
     assert gitems == [3.0, None] and gtable == {"a": 1.0}
+
+
+def builds_lists(x, w):
+    out = []
+    for v in x:
+        out.append(v * w)
+    out.extend([w, w * 2])
+    out.insert(1, x[0] ** 2)
+    last = out.pop()
+    first = out.pop(0)
+    return sum(out) + last * first
+
+
+def test_list_methods_on_local_lists_first_and_second_order():
+    check_grads(builds_lists, np.array([0.5, 1.5, -2.0]), 0.7, order=2)

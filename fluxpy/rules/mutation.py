@@ -121,3 +121,90 @@ def replace_item_rule(d, key, value):
         return (replace_item(dd, key, None), None, dd[key] if type(dd) is list else dd.get(key))
 
     return replace_item(d, key, value), replace_item_pullback
+
+
+# ---------------------------------------------------------------------------------------------------------
+# list methods on local lists, rebinding the name: lst = append(lst, v)
+
+
+def list_append(lst, value):
+    """``lst.append(value)`` as a new list."""
+    return lst + [value]
+
+
+@adjoint(list_append)
+def list_append_rule(lst, value):
+    n = len(lst)
+
+    def list_append_pullback(dy):
+        return (dy[:n], None if dy is None else dy[n])
+
+    return list_append(lst, value), list_append_pullback
+
+
+def list_extend(lst, values):
+    """``lst.extend(values)`` as a new list (the cotangent of ``values`` mirrors its container)."""
+    from .python import iterlist
+
+    return lst + iterlist(values)
+
+
+@adjoint(list_extend)
+def list_extend_rule(lst, values):
+    from .python import cotangent_as, iterlist
+
+    n = len(lst)
+
+    def list_extend_pullback(dy):
+        return (dy[:n], cotangent_as(dy[n:], values))
+
+    return lst + iterlist(values), list_extend_pullback
+
+
+def list_insert(lst, index, value):
+    """``lst.insert(index, value)`` as a new list."""
+    out = list(lst)
+    out.insert(index, value)
+    return out
+
+
+@adjoint(list_insert)
+def list_insert_rule(lst, index, value):
+    n = len(lst)
+    position = _insert_position(n, index)
+
+    def list_insert_pullback(dy):
+        return (dy[:position] + dy[position + 1 :], None, dy[position])
+
+    return list_insert(lst, index, value), list_insert_pullback
+
+
+@nograd
+def _insert_position(n, index):
+    return max(0, min(n, index if index >= 0 else n + index))
+
+
+def list_pop(lst, *index):
+    """``value = lst.pop(index)`` as ``(new list, value)``."""
+    out = list(lst)
+    value = out.pop(*index)
+    return out, value
+
+
+@adjoint(list_pop)
+def list_pop_rule(lst, *index):
+    n = len(lst)
+    position = _pop_position(n, index)
+
+    def list_pop_pullback(dy):
+        rest, dvalue = dy
+        rest = [None] * (n - 1) if rest is None else list(rest)
+        return (rest[:position] + [dvalue] + rest[position:],) + (None,) * len(index)
+
+    return list_pop(lst, *index), list_pop_pullback
+
+
+@nograd
+def _pop_position(n, index):
+    i = index[0] if index else -1
+    return i if i >= 0 else n + i

@@ -43,6 +43,7 @@ class Context:
     freevars: tuple
     static_roots: set
     inactive_builtins: set
+    local_lists: set = field(default_factory=set)
     comments: list = field(default_factory=list)
 
 
@@ -143,7 +144,8 @@ def _context(fn, fdef, src):
                 static.add(name)
         elif name in INACTIVE_BUILTINS and hasattr(builtins, name):
             inactive.add(name)
-    return Context(src, Namer.for_function(fdef), tuple(fn.__code__.co_freevars), static, inactive)
+    lists = fence.local_lists(fdef)
+    return Context(src, Namer.for_function(fdef), tuple(fn.__code__.co_freevars), static, inactive, lists)
 
 
 def _local_names(fdef):

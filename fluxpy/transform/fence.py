@@ -127,10 +127,18 @@ class _Fence:
         """``x[i] = v`` rebinds ``x`` to an updated copy: refuse targets whose value may be shared, since
         plain Python would show the write through the other reference."""
         targets = {}
+        lists = local_lists(fdef)
         for node in _walk_body(fdef):
             for t in _assign_targets(node):
                 if isinstance(t, gast.Subscript) and isinstance(t.value, gast.Name):
                     targets.setdefault(t.value.id, t)
+            if (
+                isinstance(node, gast.Call)
+                and isinstance(node.func, gast.Attribute)
+                and isinstance(node.func.value, gast.Name)
+                and node.func.value.id in lists
+            ):
+                targets.setdefault(node.func.value.id, node)
         if not targets:
             return
         local = _stored_names(fdef) | {
@@ -142,7 +150,7 @@ class _Fence:
             if reason:
                 raise self.error(
                     where,
-                    f"assigning items of {name!r}, which {reason}",
+                    f"writing into {name!r}, which {reason}",
                     why="the write would be visible through the other reference in plain Python",
                     hint=f"write into a copy first: {name} = {name}.copy() (or list({name}), dict({name}))",
                 )
@@ -169,6 +177,31 @@ class _Fence:
         if isinstance(target, (gast.Tuple, gast.List)):
             for elt in target.elts:
                 self.check_target(elt)
+
+
+def local_lists(fdef):
+    """Names bound only to list displays or list comprehensions in ``fdef``: their append/extend/insert/pop
+    calls become rebindings to new lists (aliasing is refused as for item assignment)."""
+    kinds = {}
+    for node in _walk_body(fdef):
+        if (
+            isinstance(node, gast.Assign)
+            and len(node.targets) == 1
+            and isinstance(node.targets[0], gast.Name)
+        ):
+            name = node.targets[0].id
+            ok = isinstance(node.value, (gast.List, gast.ListComp))
+            kinds[name] = kinds.get(name, True) and ok
+        else:
+            for t in _assign_targets(node):
+                for name in _names(t):
+                    if not isinstance(t, gast.Subscript):
+                        kinds[name] = False
+        if isinstance(node, (gast.For, gast.comprehension)):
+            for name in _names(node.target):
+                kinds[name] = False
+    params = {a.id for a in fdef.args.args + fdef.args.posonlyargs + fdef.args.kwonlyargs}
+    return {name for name, ok in kinds.items() if ok and name not in params}
 
 
 def _walk_body(fdef):

@@ -79,6 +79,7 @@ INACTIVE_BUILTINS = {
     "chr",
 }
 CALL, CALL_METHOD = "__fx_call", "__fx_call_method"
+LIST_METHODS = {"append", "extend", "insert", "pop"}
 
 
 def normalize_anf(fdef, ctx):
@@ -118,6 +119,8 @@ class _ANF:
     def stmt_Expr(self, s):
         if isinstance(s.value, gast.Constant):
             return  # docstrings and bare constants
+        if self.list_method(s.value, None):
+            return
         if self.is_inactive(s.value):
             self.emit(s)
             return
@@ -139,8 +142,36 @@ class _ANF:
             return
         self.aug_assign_name(s)
 
+    def list_method(self, call, target):
+        """``lst.append(v)`` (and extend/insert/pop) on a local list: rebind ``lst`` to a new list."""
+        if not (
+            isinstance(call, gast.Call)
+            and isinstance(call.func, gast.Attribute)
+            and isinstance(call.func.value, gast.Name)
+            and call.func.value.id in self.ctx.local_lists
+            and call.func.attr in LIST_METHODS
+            and not call.keywords
+            and not any(isinstance(a, gast.Starred) for a in call.args)
+        ):
+            return False
+        name, method = call.func.value.id, call.func.attr
+        args = [self.atom(a) for a in call.args]
+        helper = n.name(f"__fx_list_{method}")
+        if method == "pop":
+            pair = self.atom_of_value(n.call(CALL, [helper, n.name(name)] + args))
+            self.emit(n.assign(name, self.op_call("getitem", [pair, n.const(0)])))
+            if target is not None:
+                self.emit(n.assign(target, self.op_call("getitem", [pair, n.const(1)])))
+        else:
+            self.emit(n.assign(name, n.call(CALL, [helper, n.name(name)] + args)))
+            if target is not None:
+                self.emit(n.assign(target, n.const(None)))
+        return True
+
     def stmt_Assign(self, s):
         if len(s.targets) == 1 and isinstance(s.targets[0], gast.Name):
+            if self.list_method(s.value, s.targets[0].id):
+                return
             self.expr(s.value, target=s.targets[0].id)
             return
         value = (
