@@ -26,6 +26,44 @@ def sum_sq(x, y):
     return np.sum((x - y) ** 2)
 
 
+def rnn_loss(W, U, xs, h):
+    for t in range(xs.shape[0]):
+        h = np.tanh(W @ h + U @ xs[t])
+    return np.sum(h**2)
+
+
+def rnn_grad_by_hand(W, U, xs, h):
+    hs = [h]
+    for t in range(xs.shape[0]):
+        h = np.tanh(W @ h + U @ xs[t])
+        hs.append(h)
+    dW, dU = np.zeros_like(W), np.zeros_like(U)
+    dh = 2 * hs[-1]
+    for t in reversed(range(xs.shape[0])):
+        da = dh * (1 - hs[t + 1] ** 2)
+        dW += np.outer(da, hs[t])
+        dU += np.outer(da, xs[t])
+        dh = W.T @ da
+    return dW
+
+
+def scalar_loop(x):
+    for _ in range(100):
+        x = x * 1.01 - 0.001 * x * x
+    return x
+
+
+def scalar_loop_by_hand(x):
+    xs = []
+    for _ in range(100):
+        xs.append(x)
+        x = x * 1.01 - 0.001 * x * x
+    d = 1.0
+    for v in reversed(xs):
+        d = d * (1.01 - 0.002 * v)
+    return d
+
+
 def cases():
     rng = np.random.default_rng(0)
     x = rng.standard_normal(1000)
@@ -43,8 +81,73 @@ def cases():
             "autograd": _autograd(lambda ag: ag.grad(lambda x: ag.numpy.sum((x - y) ** 2)), x),
             "torch": _torch_sumsq(x, y),
         },
+        "50-step RNN loop (32 hidden)": {
+            "hand-written": lambda: rnn_grad_by_hand(W, U, xs, h0),
+            "fluxpy": lambda: fx.gradient(rnn_loss, W, U, xs, h0)[0],
+            "autograd": _autograd(lambda ag: ag.grad(_ag_rnn(ag)), W),
+            "torch": _torch_rnn(W, U, xs, h0),
+        },
+        "100-iteration scalar loop": {
+            "hand-written": lambda: scalar_loop_by_hand(0.5),
+            "fluxpy": lambda: fx.gradient(scalar_loop, 0.5)[0],
+            "autograd": _autograd(lambda ag: ag.grad(scalar_loop), 0.5),
+            "torch": _torch_scalar_loop(),
+        },
     }
     return out
+
+
+W = np.random.default_rng(1).standard_normal((32, 32)) * 0.2
+U = np.random.default_rng(2).standard_normal((32, 16)) * 0.2
+xs = np.random.default_rng(3).standard_normal((50, 16))
+h0 = np.zeros(32)
+
+
+def _ag_rnn(ag):
+    anp = ag.numpy
+
+    def loss(W):
+        h = h0
+        for t in range(xs.shape[0]):
+            h = anp.tanh(anp.dot(W, h) + anp.dot(U, xs[t]))
+        return anp.sum(h**2)
+
+    return loss
+
+
+def _torch_rnn(W, U, xs, h0):
+    try:
+        import torch
+    except ImportError:
+        return None
+    tU, txs, th0 = torch.from_numpy(U), torch.from_numpy(xs), torch.from_numpy(h0)
+
+    def run():
+        tW = torch.from_numpy(W).requires_grad_(True)
+        h = th0
+        for t in range(txs.shape[0]):
+            h = torch.tanh(tW @ h + tU @ txs[t])
+        torch.sum(h**2).backward()
+        return tW.grad.numpy()
+
+    return run
+
+
+def _torch_scalar_loop():
+    try:
+        import torch
+    except ImportError:
+        return None
+
+    def run():
+        x = torch.tensor(0.5, dtype=torch.float64, requires_grad=True)
+        y = x
+        for _ in range(100):
+            y = y * 1.01 - 0.001 * y * y
+        y.backward()
+        return x.grad.item()
+
+    return run
 
 
 def _autograd(make, arg):

@@ -65,6 +65,9 @@ def _any_0d(a, b):
 @adjoint(operator.matmul, np.matmul, np.linalg.matmul)
 def matmul_rule(a, b):
     xp = xp_of(a, b)
+    dims = (_ndim(a), _ndim(b))
+    if dims == (2, 2) or dims == (2, 1) or dims == (1, 2):
+        return xp.matmul(a, b), _plain_matmul_pullback(xp, a, b, dims)
 
     def matmul_pullback(dy):
         if _both_1d(a, b):
@@ -83,6 +86,19 @@ def matmul_rule(a, b):
         return (xp.reshape(da, shape_of(a)), xp.reshape(db, shape_of(b)))
 
     return xp.matmul(a, b), matmul_pullback
+
+
+def _plain_matmul_pullback(xp, a, b, dims):
+    """Matrix-matrix, matrix-vector and vector-matrix products: no batch axes to undo."""
+
+    def matmul_pullback(dy):
+        if dims == (2, 2):
+            return (xp.matmul(dy, b.T), xp.matmul(a.T, dy))
+        if dims == (2, 1):
+            return (xp.outer(dy, b), xp.matmul(a.T, dy))
+        return (xp.matmul(b, dy), xp.outer(a, dy))
+
+    return matmul_pullback
 
 
 @nograd
