@@ -83,6 +83,16 @@ def call_method(obj, name, *args, **kwargs):
     if kind == "container":
         rule = registry.lookup_container_method(type(obj), name)
         return rule(obj, *args, **kwargs)
+    if kind == "super":
+        func = getattr(obj, name).__func__
+        y, pb = call(func, obj.__self__, *args, **kwargs)
+
+        def super_method_pullback(dy):
+            g = pb(dy)
+            check_no_function_gradient(g[0], func)
+            return g[1:]
+
+        return y, super_method_pullback
     if kind == "method":
         func = class_function(obj, name)
         y, pb = call(func, obj, *args, **kwargs)
@@ -395,6 +405,48 @@ def construct_forward(cls, *args, **kwargs):
     return y, construct_pullback
 
 
+def super_init(cls, obj, *args):
+    """``super().__init__(*args)`` inside a constructor: the parent's ``__init__`` run on ``obj`` as a
+    function returning it (see construct_forward)."""
+    return obj  # the rule below does the work: super_init is only called through fluxpy's dispatcher
+
+
+@registry.adjoint(super_init)
+def super_init_rule(cls, obj, *args):
+    from .transform.cache import forward_function
+
+    init = parent_init(cls, obj)
+    if init is None:
+        object.__init__(obj)
+
+        def object_init_pullback(dobj):
+            return (None, dobj) + (None,) * len(args)
+
+        return obj, object_init_pullback
+    y, pb = forward_function(init, constructor=True)(init, obj, *args)
+
+    def super_init_pullback(dobj):
+        return (None,) + pb(dobj)[1:]
+
+    return y, super_init_pullback
+
+
+def parent_init(cls, obj):
+    """The Python ``__init__`` after ``cls`` in ``obj``'s MRO (None for ``object.__init__``)."""
+    init = super(cls, obj).__init__
+    func = getattr(init, "__func__", None)
+    return func if type(func) is FunctionType else None
+
+
+@registry.adjoint(super)
+def super_rule(*args):
+    def super_pullback(dy):
+        # the cotangent of a super() proxy is the cotangent of the object it proxies
+        return (None, dy) if len(args) == 2 else (None,) * len(args)
+
+    return super(*args), super_pullback
+
+
 def new_object(cls):
     """A fresh, uninitialized instance of ``cls``."""
     return object.__new__(cls)
@@ -540,6 +592,9 @@ def method_kind(obj, name):
         return "mutation"
     if isinstance(obj, ModuleType):
         return "attribute"
+    if type(obj) is super:
+        method = getattr(obj, name, None)
+        return "super" if type(getattr(method, "__func__", None)) is FunctionType else "attribute"
     for klass in type(obj).__mro__:
         attr = klass.__dict__.get(name, _MISSING)
         if attr is not _MISSING:
@@ -654,6 +709,12 @@ def field_cotangent(obj, name, d):
         return None
     if isinstance(obj, tuple) and hasattr(type(obj), "_fields"):
         return tuple(d if f == name else None for f in type(obj)._fields)
+    if type(obj) is MethodType or type(obj) is super:
+        # proxies: a bound method's or super()'s cotangent is that of the object it stands for
+        if name == "__self__":
+            return d
+        if type(obj) is MethodType:
+            return None  # the function's (closure) cotangent is not propagated
     if isinstance(getattr(obj, name, None), MethodType):
         return d  # a bound method's cotangent is its self's
     return Tangent(type(obj), {name: d})
@@ -725,6 +786,7 @@ registry.nograd(
     _record_fields,
     _python_init,
     new_object,
+    parent_init,
     check_no_mutation,
     check_no_out,
     _hashable_in,
@@ -755,6 +817,12 @@ def kwgrad_rule(g, position, name):
 @registry.adjoint(field_cotangent)
 def field_cotangent_rule(obj, name, d):
     def field_cotangent_pullback(dd):
+        if name == "__self__" and type(obj) in (MethodType, super):
+            return (None, None, dd)
+        if type(obj) is MethodType:
+            return (None, None, None)
+        if isinstance(getattr(obj, name, None), MethodType):
+            return (None, None, dd)
         return (None, None, dd.get(name) if isinstance(dd, Tangent) else _pick_field(obj, name, dd))
 
     return field_cotangent(obj, name, d), field_cotangent_pullback

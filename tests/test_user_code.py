@@ -289,3 +289,35 @@ def builds_lists(x, w):
 
 def test_list_methods_on_local_lists_first_and_second_order():
     check_grads(builds_lists, np.array([0.5, 1.5, -2.0]), 0.7, order=2)
+
+
+class Base:
+    def __init__(self, w):
+        self.w = w
+
+    def forward(self, x):
+        return self.w * x
+
+
+class Child(Base):
+    def __init__(self, w, b):
+        super().__init__(w)
+        self.b = b
+
+    def forward(self, x):
+        return super().forward(x) + self.b
+
+    @property
+    def scale(self):
+        return self.w * 2.0
+
+
+def inheritance(w, b, x):
+    m = Child(w, b)
+    return m.forward(x) ** 2 + m.scale
+
+
+def test_inheritance_and_super_first_and_second_order():
+    check_grads(inheritance, 2.0, 1.0, 3.0, order=2)
+    (dm, dx) = fx.gradient(lambda m, x: m.forward(x) + m.scale, Child(2.0, 1.0), 3.0)
+    assert dm.w == 5.0 and dm.b == 1.0 and dx == 2.0

@@ -44,6 +44,8 @@ class Context:
     static_roots: set
     inactive_builtins: set
     local_lists: set = field(default_factory=set)
+    writable: str = None  # the constructor's self (attribute writes allowed)
+    first_param: str = None
     comments: list = field(default_factory=list)
 
 
@@ -123,8 +125,12 @@ def transform_source(fn, constructor=False):
     fdef = parse.to_function_def(src.node, name)
     if constructor:
         fdef = parse.returning_self(fdef)
-    fence.check(fdef, src, writable=fdef.args.args[0].id if constructor else None)
+    writable = fdef.args.args[0].id if constructor else None
+    fence.check(fdef, src, writable=writable)
     ctx = _context(fn, fdef, src)
+    ctx.writable = writable
+    if fdef.args.args and "__class__" in fn.__code__.co_freevars:
+        ctx.first_param = fdef.args.args[0].id  # for zero-argument super()
     fdef = normalize.normalize(fdef, ctx)
     forward_def = adjoint.build_forward(fdef, ctx)
     title = f"{fn.__qualname__} ({_short(src.file)}:{src.node.lineno})"

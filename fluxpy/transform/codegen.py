@@ -61,6 +61,7 @@ HELPERS = {
     "__fx_cons_to_list": pyrules.cons_to_list,
     "__fx_setattr": pyrules.write_attribute,
     "__fx_setitem": mutation.setitem,
+    "__fx_super_init": runtime.super_init,
     "__fx_list_append": mutation.list_append,
     "__fx_list_extend": mutation.list_extend,
     "__fx_list_insert": mutation.list_insert,

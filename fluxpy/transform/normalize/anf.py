@@ -119,6 +119,14 @@ class _ANF:
     def stmt_Expr(self, s):
         if isinstance(s.value, gast.Constant):
             return  # docstrings and bare constants
+        if self.ctx.writable and _is_super_init(s.value):
+            # super().__init__(...) in a constructor: the parent writes on the same fresh self
+            call = s.value
+            args = [self.atom(a) for a in call.args]
+            self_name = self.ctx.writable
+            helper_args = [n.name("__fx_super_init"), n.name("__class__"), n.name(self_name)] + args
+            self.emit(n.assign(self_name, n.call(CALL, helper_args)))
+            return
         if self.list_method(s.value, None):
             return
         if self.is_inactive(s.value):
@@ -355,6 +363,9 @@ class _ANF:
         return n.call(CALL, [n.attr(n.name("__fx_op"), op)] + list(args))
 
     def call(self, e):
+        if isinstance(e.func, gast.Name) and e.func.id == "super" and not e.args and self.ctx.first_param:
+            # the zero-argument form needs the frame of a method defined in the class: spell it out
+            e = gast.Call(func=e.func, args=[n.name("__class__"), n.name(self.ctx.first_param)], keywords=[])
         args = self.arguments(e.args)
         keywords = [gast.keyword(arg=k.arg, value=self.atom(k.value)) for k in e.keywords]
         func = e.func
@@ -436,6 +447,19 @@ class _ANF:
         if isinstance(e, gast.Call) and isinstance(e.func, gast.Name):
             return e.func.id in self.ctx.inactive_builtins
         return False
+
+
+def _is_super_init(e):
+    return (
+        isinstance(e, gast.Call)
+        and isinstance(e.func, gast.Attribute)
+        and e.func.attr == "__init__"
+        and isinstance(e.func.value, gast.Call)
+        and isinstance(e.func.value.func, gast.Name)
+        and e.func.value.func.id == "super"
+        and not e.func.value.args
+        and not e.keywords
+    )
 
 
 def _is_number(e):
