@@ -24,6 +24,7 @@ After::
 import gast
 
 from .. import nodes as n
+from .blocks import StatementRewriter
 
 
 def desugar_comprehensions(fdef, ctx):
@@ -31,54 +32,7 @@ def desugar_comprehensions(fdef, ctx):
     return fdef
 
 
-class _Desugar(gast.NodeTransformer):
-    def __init__(self, ctx):
-        self.ctx = ctx
-        self.pending = []
-
-    def block(self, stmts):
-        out = []
-        for stmt in stmts:
-            saved, self.pending = self.pending, []
-            new = self.visit(stmt)
-            out.extend(self.pending)
-            out.append(new)
-            self.pending = saved
-        return out
-
-    def visit_FunctionDef(self, node):
-        return node  # nested functions are transformed on their own
-
-    def visit_If(self, node):
-        node.test = self.visit(node.test)
-        node.body, node.orelse = self.block(node.body), self.block(node.orelse)
-        return node
-
-    def visit_For(self, node):
-        node.iter = self.visit(node.iter)
-        node.body, node.orelse = self.block(node.body), self.block(node.orelse)
-        return node
-
-    def visit_With(self, node):
-        node.body = self.block(node.body)
-        return node
-
-    def visit_Try(self, node):
-        node.body, node.orelse, node.finalbody = (
-            self.block(node.body),
-            self.block(node.orelse),
-            self.block(node.finalbody),
-        )
-        for h in node.handlers:
-            h.body = self.block(h.body)
-        return node
-
-    def visit_While(self, node):
-        if _contains_comprehension(node.test):
-            return node  # the fence reports it: a loop test is evaluated every iteration
-        node.body, node.orelse = self.block(node.body), self.block(node.orelse)
-        return node
-
+class _Desugar(StatementRewriter):
     def visit_ListComp(self, node):
         return self.build(node, [node.elt], "__fx_cons_to_list")
 
