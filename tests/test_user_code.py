@@ -321,3 +321,33 @@ def test_inheritance_and_super_first_and_second_order():
     check_grads(inheritance, 2.0, 1.0, 3.0, order=2)
     (dm, dx) = fx.gradient(lambda m, x: m.forward(x) + m.scale, Child(2.0, 1.0), 3.0)
     assert dm.w == 5.0 and dm.b == 1.0 and dx == 2.0
+
+
+class State:
+    pass
+
+
+def local_object_attributes(x, w):
+    s = State()
+    s.h = x * w
+    s.h = np.tanh(s.h)
+    s.count = 1
+    s.h += w
+    return s.h * s.count
+
+
+def test_attribute_writes_on_local_objects_first_and_second_order():
+    check_grads(local_object_attributes, 0.5, 1.5, order=2)
+
+
+def test_sets_of_floats_are_refused_and_sets_of_labels_are_fine():
+    def labels(x):
+        tags = {"a", "b"}
+        return x * len(tags)
+
+    def floats(x):
+        return sum({x, 2.0 * x})
+
+    assert fx.gradient(labels, 2.0) == (2.0,)
+    with pytest.raises(fx.FluxpyError, match="set of floating-point values"):
+        fx.gradient(floats, 1.0)

@@ -884,8 +884,21 @@ def cons_to_list_rule(acc):
 
 
 def cons_to_set(acc):
-    """A set of the items of a linked list (sets carry no gradient)."""
-    return set(cons_to_list(acc))
+    """A set of the items of a linked list (sets carry no gradient: floats are refused)."""
+    return pack_set(*cons_to_list(acc))
+
+
+def pack_set(*xs):
+    """``{a, b, ...}`` in generated code. A set has no order to mirror a gradient on, so floating-point
+    elements are refused (a later read would lose their gradient); ints, strings and the like are fine."""
+    for x in xs:
+        if isinstance(x, (float, np.floating)) or (is_array(x) and x.dtype.kind in "fc"):
+            from ..errors import FluxpyError
+
+            raise FluxpyError(
+                "a set of floating-point values has no gradient (sets are unordered); use a list or a tuple"
+            )
+    return set(xs)
 
 
 def cons_to_dict(acc):
@@ -906,7 +919,7 @@ def cons_to_dict_rule(acc):
     return dict(items), cons_to_dict_pullback
 
 
-nograd(cons_to_set)
+nograd(cons_to_set, pack_set)
 
 
 def write_attribute(obj, name, value):

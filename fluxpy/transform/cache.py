@@ -126,7 +126,7 @@ def transform_source(fn, constructor=False):
     if constructor:
         fdef = parse.returning_self(fdef)
     writable = fdef.args.args[0].id if constructor else None
-    fence.check(fdef, src, writable=writable)
+    fence.check(fdef, src, writable=writable, classes=_class_names(fn, fdef))
     ctx = _context(fn, fdef, src)
     ctx.writable = writable
     if fdef.args.args and "__class__" in fn.__code__.co_freevars:
@@ -152,6 +152,17 @@ def _context(fn, fdef, src):
             inactive.add(name)
     lists = fence.local_lists(fdef)
     return Context(src, Namer.for_function(fdef), tuple(fn.__code__.co_freevars), static, inactive, lists)
+
+
+def _class_names(fn, fdef):
+    """Names the function reads that are classes among its globals or the builtins."""
+    loaded = {node.id for node in gast.walk(fdef) if isinstance(node, gast.Name)}
+    out = set()
+    for name in loaded:
+        value = fn.__globals__.get(name, getattr(builtins, name, None))
+        if isinstance(value, type):
+            out.add(name)
+    return out
 
 
 def _local_names(fdef):

@@ -47,6 +47,7 @@ HELPERS = {
     "__fx_tuple": builtins.tuple,
     "__fx_pack_tuple": pyrules.pack_tuple,
     "__fx_pack_list": pyrules.pack_list,
+    "__fx_pack_set": pyrules.pack_set,
     "__fx_pack_dict": pyrules.pack_dict,
     "__fx_unpack": pyrules.unpack,
     "__fx_iterlist": pyrules.iterlist,

@@ -30,7 +30,7 @@ _REJECT = {
 }
 
 
-def check(fdef, source, writable=None):
+def check(fdef, source, writable=None, classes=frozenset()):
     """Raise TransformError for the first unsupported construct in ``fdef`` (a gast FunctionDef).
 
     ``writable`` names the one variable whose attributes may be assigned (``self`` of an ``__init__``
@@ -38,6 +38,7 @@ def check(fdef, source, writable=None):
     """
     fence = _Fence(source)
     fence.writable = writable
+    fence.objects = local_objects(fdef, classes)
     fence.check_function(fdef, top=True)
     fence.check_item_targets(fdef)
 
@@ -46,6 +47,7 @@ class _Fence:
     def __init__(self, source):
         self.source = source
         self.writable = None
+        self.objects = set()  # local names bound only to new instances: their attributes may be written
 
     def error(self, node, what, why="", hint=""):
         line = getattr(node, "lineno", None) or 0
@@ -132,6 +134,12 @@ class _Fence:
             for t in _assign_targets(node):
                 if isinstance(t, gast.Subscript) and isinstance(t.value, gast.Name):
                     targets.setdefault(t.value.id, t)
+                if (
+                    isinstance(t, gast.Attribute)
+                    and isinstance(t.value, gast.Name)
+                    and t.value.id in self.objects
+                ):
+                    targets.setdefault(t.value.id, t)
             if (
                 isinstance(node, gast.Call)
                 and isinstance(node.func, gast.Attribute)
@@ -161,7 +169,7 @@ class _Fence:
         if (
             isinstance(target, gast.Attribute)
             and isinstance(target.value, gast.Name)
-            and target.value.id == self.writable
+            and (target.value.id == self.writable or target.value.id in self.objects)
         ):
             return
         if isinstance(target, (gast.Attribute, gast.Subscript)):
@@ -177,6 +185,29 @@ class _Fence:
         if isinstance(target, (gast.Tuple, gast.List)):
             for elt in target.elts:
                 self.check_target(elt)
+
+
+def local_objects(fdef, classes):
+    """Names bound only to ``C(...)`` calls where ``C`` names a class (``classes``): fresh objects whose
+    attributes may be written (aliasing is refused as for item assignment)."""
+    kinds = {}
+    for node in _walk_body(fdef):
+        for t in _assign_targets(node):
+            for name in _names(t) if not isinstance(t, (gast.Attribute, gast.Subscript)) else ():
+                fresh = (
+                    isinstance(node, gast.Assign)
+                    and len(node.targets) == 1
+                    and t is node.targets[0]
+                    and isinstance(node.value, gast.Call)
+                    and isinstance(node.value.func, gast.Name)
+                    and node.value.func.id in classes
+                )
+                kinds[name] = kinds.get(name, True) and fresh
+        if isinstance(node, (gast.For, gast.comprehension)):
+            for name in _names(node.target):
+                kinds[name] = False
+    params = {a.id for a in fdef.args.args + fdef.args.posonlyargs + fdef.args.kwonlyargs}
+    return {name for name, ok in kinds.items() if ok and name not in params}
 
 
 def local_lists(fdef):

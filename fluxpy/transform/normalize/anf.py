@@ -347,8 +347,10 @@ class _ANF:
             return n.call(CALL, [n.name("__fx_getattr"), self.atom(e.value), n.const(e.attr)])
         if isinstance(e, gast.Subscript):
             return self.op_call("getitem", [self.atom(e.value), self.index(e.slice)])
-        if isinstance(e, (gast.Tuple, gast.List)):
-            helper = "__fx_pack_tuple" if isinstance(e, gast.Tuple) else "__fx_pack_list"
+        if isinstance(e, (gast.Tuple, gast.List, gast.Set)):
+            helper = {gast.Tuple: "__fx_pack_tuple", gast.List: "__fx_pack_list", gast.Set: "__fx_pack_set"}[
+                type(e)
+            ]
             return n.call(CALL, [n.name(helper)] + self.arguments(e.elts))
         if isinstance(e, gast.Dict):
             keys = n.tuple_(e.keys)
@@ -436,7 +438,7 @@ class _ANF:
 
     def is_inactive(self, e):
         """Expressions whose value never carries a gradient, evaluated as they are."""
-        if isinstance(e, (gast.Compare, gast.JoinedStr, gast.Set)):
+        if isinstance(e, (gast.Compare, gast.JoinedStr)):
             return True
         if isinstance(e, gast.UnaryOp) and isinstance(e.op, gast.Not):
             return True
