@@ -196,10 +196,11 @@ def _make_rule_forward(rule):
         if kwargs and kwargs.get("out") is not None:
             check_no_out(f)
         y, back = rule(*args, **kwargs)
-        n = len(args)
+        n = len(args) + (1 if kwargs else 0)
 
         def rule_pullback(dy):
-            # a rule with defaulted parameters may return entries for arguments that were not passed
+            # a rule with defaulted parameters may return entries for arguments that were not passed;
+            # a rule called with keywords may end with their KeywordGrads
             return (None,) + tuple(back(dy))[:n]
 
         return y, rule_pullback
@@ -534,35 +535,107 @@ def container_method_forward(m, *args, **kwargs):
 
 
 def partial_forward(p, *args, **kwargs):
-    """Forward of a ``functools.partial``: gradients of the bound arguments go to ``Tangent(args=...)``."""
+    """Forward of a ``functools.partial``: gradients of its bound arguments and keywords go to
+    ``Tangent(func=..., args=..., keywords=...)``."""
     n = len(p.args)
+    m = len(args)
     y, pb = call(p.func, *(p.args + args), **merged_keywords(p.keywords, kwargs))
 
     def partial_pullback(dy):
         g = pb(dy)
-        return (partial_tangent(g[0], g[1 : n + 1]),) + g[n + 1 :]
+        keywords = trailing_keywords(g)
+        dp = partial_tangent(g[0], g[1 : n + 1], select_keywords(keywords, tuple(p.keywords)))
+        out = (dp,) + g[n + 1 : n + 1 + m]
+        if kwargs:
+            return out + (KeywordGrads(select_keywords(keywords, tuple(kwargs))),)
+        return out
 
     return y, partial_pullback
 
 
-def partial_tangent(dfunc, dargs):
-    """The cotangent of a ``functools.partial``: ``Tangent(func=..., args=...)``, or None."""
-    if dfunc is None and all(d is None for d in dargs):
+@registry.adjoint(functools.partial)
+def partial_rule(func, *args, **kwargs):
+    def partial_construct_pullback(dp):
+        dfunc = dp.get("func") if dp is not None else None
+        dargs = expand_cotangents(dp.get("args") if dp is not None else None, len(args))
+        out = (dfunc,) + dargs
+        if kwargs:
+            return out + (KeywordGrads(dp.get("keywords") or {}) if dp is not None else None,)
+        return out
+
+    return functools.partial(func, *args, **kwargs), partial_construct_pullback
+
+
+def expand_cotangents(d, n):
+    """``d`` as a tuple of ``n`` cotangents (None expands to Nones)."""
+    return (None,) * n if d is None else tuple(d)
+
+
+@registry.adjoint(expand_cotangents)
+def expand_cotangents_rule(d, n):
+    def expand_cotangents_pullback(dd):
+        return (dd, None)
+
+    return expand_cotangents(d, n), expand_cotangents_pullback
+
+
+def trailing_keywords(g):
+    """The keyword gradients at the end of a pullback result (an empty dict when there are none)."""
+    return dict(g[-1]) if g and type(g[-1]) is KeywordGrads else {}
+
+
+@registry.adjoint(trailing_keywords)
+def trailing_keywords_rule(g):
+    def trailing_keywords_pullback(dd):
+        if not (g and type(g[-1]) is KeywordGrads):
+            return (None,)
+        return ((None,) * (len(g) - 1) + (KeywordGrads(dd),),)
+
+    return trailing_keywords(g), trailing_keywords_pullback
+
+
+def select_keywords(d, names):
+    """The entries of dict ``d`` at ``names``."""
+    return {k: d[k] for k in names if k in d}
+
+
+@registry.adjoint(select_keywords)
+def select_keywords_rule(d, names):
+    def select_keywords_pullback(dd):
+        return (dd, None)
+
+    return select_keywords(d, names), select_keywords_pullback
+
+
+def partial_tangent(dfunc, dargs, dkeywords):
+    """The cotangent of a ``functools.partial``: ``Tangent(func=..., args=..., keywords=...)``, or None."""
+    if dfunc is None and all(d is None for d in dargs) and not any(v is not None for v in dkeywords.values()):
         return None
-    return Tangent(functools.partial, {"func": dfunc, "args": tuple(dargs)})
+    return Tangent(functools.partial, {"func": dfunc, "args": tuple(dargs), "keywords": dict(dkeywords)})
 
 
 @registry.adjoint(partial_tangent)
-def partial_tangent_rule(dfunc, dargs):
+def partial_tangent_rule(dfunc, dargs, dkeywords):
     def partial_tangent_pullback(dd):
-        return (dd.get("func"), dd.get("args"))
+        return (dd.get("func"), dd.get("args"), dd.get("keywords"))
 
-    return partial_tangent(dfunc, dargs), partial_tangent_pullback
+    return partial_tangent(dfunc, dargs, dkeywords), partial_tangent_pullback
 
 
 def merged_keywords(first, second):
     """``{**first, **second}``."""
     return {**first, **second}
+
+
+@registry.adjoint(merged_keywords)
+def merged_keywords_rule(first, second):
+    def merged_keywords_pullback(dd):
+        return (
+            {k: v for k, v in dd.items() if k in first and k not in second},
+            {k: v for k, v in dd.items() if k in second},
+        )
+
+    return merged_keywords(first, second), merged_keywords_pullback
 
 
 def foreign_forward(f, *args, **kwargs):
@@ -793,7 +866,6 @@ registry.nograd(
     _carries_float,
     resolve,
     keyword_layout,
-    merged_keywords,
     method_kind,
     class_function,
     array_method_rule,

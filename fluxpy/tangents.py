@@ -47,6 +47,10 @@ class Tangent(Mapping):
     def __getitem__(self, name):
         return self._fields[name]
 
+    def get(self, name, default=None):
+        """Field ``name``, or ``default`` when absent."""
+        return self._fields.get(name, default)
+
     def __iter__(self):
         return iter(self._fields)
 

@@ -32,23 +32,106 @@ def _is_seq(x):
     return type(x) is list or isinstance(x, tuple)
 
 
-nograd(_scalars, _is_seq)
+def _is_int(x):
+    return isinstance(x, (int, np.integer)) and not isinstance(x, (bool, np.bool_))
+
+
+def _numeric(x):
+    """Numbers and arrays: what the arithmetic rules below compute with directly."""
+    return isinstance(x, (int, float, complex, np.generic)) or is_array(x)
+
+
+def _plain(a, b):
+    """True when ``a op b`` is numeric arithmetic (no lists, tuples or user objects involved)."""
+    return _numeric(a) and _numeric(b)
+
+
+nograd(_scalars, _is_seq, _is_int, _numeric, _plain)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# operands that are not numbers or arrays: lists meet arrays (NumPy converts them), user classes (dunders)
+
+
+def via_arrays(op, a, b):
+    """``op(a, b)`` with list/tuple operands converted as NumPy converts them (differentiated as written)."""
+    return op(np.asarray(a) if _is_seq(a) else a, np.asarray(b) if _is_seq(b) else b)
+
+
+def via_dunders(name, rname, a, b):
+    """``a op b`` as Python evaluates it for user classes: ``a.__op__(b)``, else ``b.__rop__(a)``."""
+    result = NotImplemented
+    method = _python_dunder(a, name)
+    if method is not None:
+        result = method(a, b)
+    if result is NotImplemented:
+        reflected = _python_dunder(b, rname)
+        if reflected is not None:
+            result = reflected(b, a)
+    if result is NotImplemented:
+        raise TypeError(f"unsupported operand types for {name}: {type(a).__name__} and {type(b).__name__}")
+    return result
+
+
+@nograd
+def _python_dunder(x, name):
+    for klass in type(x).__mro__:
+        if name in klass.__dict__:
+            attr = klass.__dict__[name]
+            return attr if type(attr).__name__ == "function" else None
+    return None
+
+
+def _other_operands(op, name, a, b):
+    """The rule result for ``a op b`` when an operand is a list/tuple or a user object."""
+    from ..runtime import call
+
+    if (_is_seq(a) or _numeric(a)) and (_is_seq(b) or _numeric(b)):
+        y, pb = call(via_arrays, op, a, b)
+        skip = 2  # the pullback's cotangents of via_arrays itself and of op
+    else:
+        y, pb = call(via_dunders, f"__{name}__", f"__r{name}__", a, b)
+        skip = 3
+
+    def other_operands_pullback(dy):
+        return pb(dy)[skip:]
+
+    return y, other_operands_pullback
+
+
+def numpy_semantics(rule, op, name):
+    """The rule of a NumPy ufunc: like the operator's, except that lists and tuples are arrays."""
+
+    def ufunc_rule(a, b, **kwargs):
+        if kwargs.get("out") is not None or _is_seq(a) or _is_seq(b):
+            if _is_seq(a) or _is_seq(b):
+                return _other_operands(op, name, a, b)
+        return rule(a, b)
+
+    ufunc_rule.__name__ = f"numpy_{rule.__name__}"
+    return ufunc_rule
+
 
 # =========================================================================================================
 # arithmetic operators (and the NumPy ufuncs with the same meaning)
 
 
-@adjoint(operator.add, operator.iadd, np.add)
+@adjoint(operator.add, operator.iadd)
 def add_rule(a, b):
     if type(a) in _SCALARS and type(b) in _SCALARS:
         return a + b, add_scalar_pullback
-    if _is_seq(a):
+    if _is_seq(a) and _is_seq(b):
         return a + b, _concat_pullback(len(a))
+    if not _plain(a, b):
+        return _other_operands(operator.add, "add", a, b)
 
     def add_pullback(dy):
         return (unbroadcast(dy, a), unbroadcast(dy, b))
 
     return a + b, add_pullback
+
+
+adjoint(np.add)(numpy_semantics(add_rule, operator.add, "add"))
 
 
 def add_scalar_pullback(dy):
@@ -62,10 +145,12 @@ def _concat_pullback(n):
     return concat_pullback
 
 
-@adjoint(operator.sub, operator.isub, np.subtract)
+@adjoint(operator.sub, operator.isub)
 def subtract_rule(a, b):
     if type(a) in _SCALARS and type(b) in _SCALARS:
         return a - b, subtract_scalar_pullback
+    if not _plain(a, b):
+        return _other_operands(operator.sub, "sub", a, b)
 
     def subtract_pullback(dy):
         return (unbroadcast(dy, a), unbroadcast(-dy, b))
@@ -73,11 +158,14 @@ def subtract_rule(a, b):
     return a - b, subtract_pullback
 
 
+adjoint(np.subtract)(numpy_semantics(subtract_rule, operator.sub, "sub"))
+
+
 def subtract_scalar_pullback(dy):
     return (dy, -dy)
 
 
-@adjoint(operator.mul, operator.imul, np.multiply)
+@adjoint(operator.mul, operator.imul)
 def multiply_rule(a, b):
     if type(a) in _SCALARS and type(b) in _SCALARS:
 
@@ -85,13 +173,18 @@ def multiply_rule(a, b):
             return (dy * b, dy * a)
 
         return a * b, multiply_scalar_pullback
-    if _is_seq(a) or _is_seq(b):
+    if (_is_seq(a) and _is_int(b)) or (_is_int(a) and _is_seq(b)):
         return _repeat_rule(a, b)
+    if not _plain(a, b):
+        return _other_operands(operator.mul, "mul", a, b)
 
     def multiply_pullback(dy):
         return (unbroadcast(dy * b, a), unbroadcast(dy * a, b))
 
     return a * b, multiply_pullback
+
+
+adjoint(np.multiply)(numpy_semantics(multiply_rule, operator.mul, "mul"))
 
 
 def _repeat_rule(a, b):
@@ -125,8 +218,10 @@ def _sum_chunks_rule(dy, n, kind):
     return _sum_chunks(dy, n, kind), sum_chunks_pullback
 
 
-@adjoint(operator.truediv, operator.itruediv, np.divide, np.true_divide)
+@adjoint(operator.truediv, operator.itruediv)
 def divide_rule(a, b):
+    if not _plain(a, b):
+        return _other_operands(operator.truediv, "truediv", a, b)
     y = a / b
 
     def divide_pullback(dy):
@@ -135,8 +230,13 @@ def divide_rule(a, b):
     return y, divide_pullback
 
 
-@adjoint(operator.pow, operator.ipow, np.power, builtins.pow)
+adjoint(np.divide, np.true_divide)(numpy_semantics(divide_rule, operator.truediv, "truediv"))
+
+
+@adjoint(operator.pow, operator.ipow, builtins.pow)
 def power_rule(a, b):
+    if not _plain(a, b):
+        return _other_operands(operator.pow, "pow", a, b)
     y = a**b
     if _scalars(a, b):
 
@@ -163,6 +263,9 @@ def power_rule(a, b):
     return y, power_pullback
 
 
+adjoint(np.power)(numpy_semantics(power_rule, operator.pow, "pow"))
+
+
 def power_by_constant(a, b):
     """``a ** b`` where ``b`` is a literal in the source: generated code calls this, never needing ``db``."""
     return a**b
@@ -170,6 +273,8 @@ def power_by_constant(a, b):
 
 @adjoint(power_by_constant)
 def power_by_constant_rule(a, b):
+    if not _numeric(a):
+        return power_rule(a, b)
     if b == 2:
 
         def square_pullback(dy):
@@ -183,8 +288,30 @@ def power_by_constant_rule(a, b):
     return a**b, power_by_constant_pullback
 
 
+def via_unary_dunder(name, a):
+    """``-a``, ``+a``, ``abs(a)`` for user classes: their Python ``__neg__``/``__pos__``/``__abs__``."""
+    method = _python_dunder(a, name)
+    if method is None:
+        raise TypeError(f"bad operand type for {name}: {type(a).__name__}")
+    return method(a)
+
+
+def _other_unary(name, a):
+    from ..runtime import call
+
+    y, pb = call(via_unary_dunder, name, a)
+
+    def other_unary_pullback(dy):
+        return pb(dy)[2:]
+
+    return y, other_unary_pullback
+
+
 @adjoint(operator.neg, np.negative)
 def negative_rule(a):
+    if not _numeric(a):
+        return _other_unary("__neg__", a)
+
     def negative_pullback(dy):
         return (-dy,)
 
@@ -193,6 +320,9 @@ def negative_rule(a):
 
 @adjoint(operator.pos, np.positive)
 def positive_rule(a):
+    if not _numeric(a):
+        return _other_unary("__pos__", a)
+
     def positive_pullback(dy):
         return (dy,)
 
@@ -201,6 +331,9 @@ def positive_rule(a):
 
 @adjoint(operator.mod)
 def mod_rule(a, b):
+    if not _plain(a, b):
+        return _other_operands(operator.mod, "mod", a, b)
+
     def mod_pullback(dy):
         xp = xp_of(a, b)
         return (unbroadcast(dy, a), unbroadcast(-dy * xp.floor_divide(a, b), b))
@@ -210,6 +343,8 @@ def mod_rule(a, b):
 
 @adjoint(builtins.abs, operator.abs)
 def abs_rule(x):
+    if not _numeric(x):
+        return _other_unary("__abs__", x)
     if type(x) is float or type(x) is int:
 
         def abs_scalar_pullback(dy):
@@ -278,7 +413,6 @@ nograd(
     all,
     ord,
     chr,
-    iter,
     object,
     bytes,
     divmod,
@@ -440,6 +574,15 @@ def iterlist_rule(x=()):
         return (cotangent_as(dy, x),)
 
     return list(x), iterlist_pullback
+
+
+@adjoint(iter)
+def iter_rule(x):
+    def iter_pullback(dy):
+        # an iterator's cotangent is the sequence of its items' cotangents (see iterlist)
+        return (cotangent_as(list(dy), x),)
+
+    return iter(x), iter_pullback
 
 
 @adjoint(tuple)
@@ -663,7 +806,26 @@ def getitem_rule(x, idx):
             return (seq_scatter(n, idx, dy, type(x) is list), None)
 
         return x[idx], sequence_getitem_pullback
-    return x[idx], _none_pullback(2)
+    if type(x) is str or type(x) is bytes or type(x) is range:
+        return x[idx], _none_pullback(2)
+    return _user_getitem(x, idx)
+
+
+def _user_getitem(x, idx):
+    """``x[idx]`` on any other object: its Python ``__getitem__`` is differentiated; a C one must not be
+    asked for a gradient."""
+    from ..runtime import call, foreign_forward
+
+    method = _python_dunder(x, "__getitem__")
+    if method is None:
+        y, pb = foreign_forward(operator.getitem, x, idx)
+    else:
+        y, pb = call(method, x, idx)
+
+    def user_getitem_pullback(dy):
+        return pb(dy)[1:]
+
+    return y, user_getitem_pullback
 
 
 def seq_scatter(n, idx, dy, as_list):
@@ -843,6 +1005,22 @@ def expand_rule(d, count):
         return (dd, None)
 
     return expand(d, count), expand_pullback
+
+
+@adjoint(Tangent.get)
+def tangent_get_rule(t, name, default=None):
+    def tangent_get_pullback(dd):
+        return (Tangent(t.primal_type, {name: dd}), None, None)
+
+    return t.get(name, default), tangent_get_pullback
+
+
+@adjoint(KeywordGrads)
+def keyword_grads_type_rule(d=()):
+    def keyword_grads_type_pullback(dd):
+        return (None if dd is None else dict(dd),)
+
+    return KeywordGrads(d), keyword_grads_type_pullback
 
 
 def keyword_grads(names, values, rest):

@@ -25,7 +25,7 @@ def dict_comprehension(x):
 
 
 def set_comprehension(x):
-    return len({x for _ in range(2)})
+    return len({k % 2 for k in range(4)}) * x
 
 
 def generator_expression(x):
@@ -222,7 +222,7 @@ SUPPORTED = [
     (loop_else, 1.0, (8.0,)),
     (comprehension, 2.0, (3.0,)),
     (dict_comprehension, 2.0, (1.0,)),
-    (set_comprehension, 2.0, (None,)),
+    (set_comprehension, 2.0, (2.0,)),
     (generator_expression, 2.0, (3.0,)),
     (early_return_in_branch, 2.0, (2.0,)),
     (early_return_in_branch, -2.0, (3.0,)),
