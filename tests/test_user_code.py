@@ -351,3 +351,49 @@ def test_sets_of_floats_are_refused_and_sets_of_labels_are_fine():
     assert fx.gradient(labels, 2.0) == (2.0,)
     with pytest.raises(fx.FluxpyError, match="set of floating-point values"):
         fx.gradient(floats, 1.0)
+
+
+def late_binding(x):
+    g = lambda t: t * x  # noqa: E731
+    x = x * 3.0
+    return g(2.0)
+
+
+def closures_in_loops(x, w):
+    h = x
+    total = 0.0
+    for _ in range(3):
+        h = np.tanh(h * w)
+        g = lambda t: t * h  # noqa: E731
+        total = total + g(2.0)
+    fs = [lambda t, k=k: t * k for k in range(3)]
+    return total + sum(f(w) for f in fs)
+
+
+def test_closures_read_variables_when_called():
+    assert fx.gradient(late_binding, 1.0) == (6.0,)
+    check_grads(late_binding, 1.0, order=2)
+    check_grads(closures_in_loops, 0.5, 1.2, order=2)
+
+
+def test_escaping_closures_over_rebound_variables_are_refused():
+    def escapes(x):
+        fs = []
+        for i in range(3):
+            y = x * i
+            fs = fs + [lambda t: t * y]
+        return sum(f(1.0) for f in fs)
+
+    with pytest.raises(fx.TransformError, match="closure that escapes"):
+        fx.gradient(escapes, 1.0)
+
+
+def test_defaults_from_active_values_are_refused():
+    def defaults(x, w):
+        def g(t, s=w * 2):
+            return t * s
+
+        return g(x)
+
+    with pytest.raises(fx.TransformError, match="default value computed from"):
+        fx.gradient(defaults, 1.0, 2.0)

@@ -20,6 +20,7 @@ gradient-of-gradient needs.
 
 import gast
 
+from ..errors import unsupported
 from . import nodes as n
 from .fence import HELPER_PREFIX
 from .normalize.anf import CALL, CALL_METHOD
@@ -48,6 +49,7 @@ class _Adjoint:
         self.body = body[:-1] if body and isinstance(body[-1], gast.Return) else body
         self.read = _loaded_names(self.body) | ({self.ret.id} if isinstance(self.ret, gast.Name) else set())
         self.active = self._activity()
+        self.closures = self._direct_closures()
         self.tape = self.namer.fresh("_fx_tape")
         self.rtape = self.namer.fresh("_fx_rt")
         self.grads = self.namer.fresh("_fx_g")
@@ -76,6 +78,56 @@ class _Adjoint:
                     active.add(target)
                     changed = True
         return active
+
+    def _direct_closures(self):
+        """Local functions (nested defs, lambdas) that capture active variables: name -> captured names.
+
+        Their direct calls send the captured variables' gradients straight to the current bindings. A
+        closure that escapes (stored, returned, passed on) gets them where it was made instead, which is
+        only right if none of those variables is assigned again afterwards: that case is refused.
+        """
+        statements = list(_walk_statements(self.body))
+        defs = {s.name: s for s in statements if isinstance(s, gast.FunctionDef)}
+        out = {}
+        for name, fdef in defs.items():
+            self._check_defaults(fdef)
+            captured = _captured(fdef) & self.active
+            if not captured or name not in self.active:
+                continue
+            names = _copies(name, statements)  # g = lambda_L3C8 (a hoisted lambda) is the same closure
+            for alias in names:
+                out[alias] = captured
+            if any(_escapes(alias, self.body, self.ret, names) for alias in names):
+                rebound = _assigned_after(fdef, captured, self.body)
+                if rebound:
+                    raise unsupported(
+                        f"a closure that escapes ({name!r}) while a variable it captures ({rebound!r}) is "
+                        "assigned again later",
+                        file=self.ctx.source.file,
+                        line=fdef.lineno,
+                        col=fdef.col_offset,
+                        source_line=self.ctx.source.line(fdef.lineno),
+                        why="the closure would read the later value, and its gradient cannot be routed there",
+                        hint="pass the value as an argument (a default is evaluated once: use a parameter) "
+                        "or give each value its own name",
+                    )
+        return out
+
+    def _check_defaults(self, fdef):
+        """Default values are computed once, when the ``def`` runs, and no gradient reaches them."""
+        defaults = list(fdef.args.defaults) + [d for d in fdef.args.kw_defaults if d is not None]
+        for expr in defaults:
+            used = {node.id for node in gast.walk(expr) if isinstance(node, gast.Name)} & self.active
+            if used:
+                raise unsupported(
+                    f"a default value computed from {sorted(used)[0]!r}, which carries a gradient",
+                    file=self.ctx.source.file,
+                    line=expr.lineno,
+                    col=expr.col_offset,
+                    source_line=self.ctx.source.line(expr.lineno),
+                    why="defaults are evaluated once and get no gradient",
+                    hint="read the variable in the function body instead (a closure), or pass it as an argument",
+                )
 
     def adj(self, name):
         return self.namer.adjoint(name)
@@ -390,6 +442,8 @@ class _Adjoint:
             return n.call("__fx_starred_grads", [g, n.const(index[1])])
         if isinstance(index, tuple) and index[0] == "keyword":
             return n.call("__fx_kwgrad", [g, index[1], index[2]])
+        if isinstance(index, tuple) and index[0] == "field":
+            return n.call("__fx_tangent_field", [n.subscript(g, n.const(index[1])), n.const(index[2])])
         return n.subscript(g, n.const(index))
 
     def contributions(self, value):
@@ -398,14 +452,25 @@ class _Adjoint:
         args = value.args
         if value.func.id == CALL:
             callee, rest, first = args[0], args[1:], 1
-            if isinstance(callee, gast.Name) and callee.id in self.active:
+            if isinstance(callee, gast.Name) and callee.id in self.closures:
+                # a local closure called directly: its captured variables get their gradient here, for
+                # the bindings they have now (Python closures read variables when called, not when made)
+                for v in sorted(self.closures[callee.id]):
+                    out.append((v, ("field", 0, v)))
+            elif isinstance(callee, gast.Name) and callee.id in self.active:
                 out.append((callee.id, 0))
         else:
             obj, rest, first = args[0], args[2:], 1
             if isinstance(obj, gast.Name) and obj.id in self.active:
                 out.append((obj.id, 0))
         starred = None
+        through_dispatcher = value.func.id == CALL and isinstance(args[0], gast.Name) and args[0].id == CALL
         for i, a in enumerate(rest):
+            if i == 0 and through_dispatcher and isinstance(a, gast.Name) and a.id in self.closures:
+                # __fx_call(__fx_call, g, ...) in generated code is a direct call of the closure g
+                for v in sorted(self.closures[a.id]):
+                    out.append((v, ("field", first, v)))
+                continue
             if isinstance(a, gast.Starred):
                 starred = a.value
                 if isinstance(a.value, gast.Name) and a.value.id in self.active:
@@ -423,7 +488,7 @@ class _Adjoint:
         return out
 
     def rev_def(self, s, known_none):
-        if s.name not in self.active:
+        if s.name not in self.active or s.name not in self.closures:
             return []
         out = []
         for v in sorted(_captured(s) & self.active):
@@ -509,6 +574,122 @@ def _assignments(stmts):
             yield from _assignments(getattr(s, "finalbody", []))
             for h in getattr(s, "handlers", []):
                 yield from _assignments(h.body)
+
+
+def _walk_statements(stmts):
+    """Statements of a body in source order, entering compound statements (not nested functions)."""
+    for s in stmts:
+        yield s
+        if isinstance(s, gast.FunctionDef):
+            continue
+        for field in ("body", "orelse", "finalbody"):
+            yield from _walk_statements(getattr(s, field, None) or [])
+        for handler in getattr(s, "handlers", None) or []:
+            yield from _walk_statements(handler.body)
+
+
+def _copies(name, statements):
+    """``name`` and the names it is copied to (``g = name``), transitively."""
+    names = {name}
+    changed = True
+    while changed:
+        changed = False
+        for s in statements:
+            if (
+                isinstance(s, gast.Assign)
+                and isinstance(s.value, gast.Name)
+                and s.value.id in names
+                and isinstance(s.targets[0], gast.Name)
+                and s.targets[0].id not in names
+            ):
+                names.add(s.targets[0].id)
+                changed = True
+    return names
+
+
+def _escapes(name, body, ret, aliases=()):
+    """Whether the local function ``name`` is used other than as the callee of a direct call (copies to
+    its ``aliases`` do not count)."""
+    for s in _walk_statements(body):
+        if (
+            isinstance(s, gast.Assign)
+            and isinstance(s.value, gast.Name)
+            and s.value.id == name
+            and isinstance(s.targets[0], gast.Name)
+            and s.targets[0].id in aliases
+        ):
+            continue
+        for node in _statement_nodes(s):
+            if isinstance(node, gast.Call) and isinstance(node.func, gast.Name) and node.func.id == CALL:
+                first = 2 if isinstance(node.args[0], gast.Name) and node.args[0].id == CALL else 1
+                values = node.args[first:] + [k.value for k in node.keywords]
+            elif (
+                isinstance(node, gast.Call)
+                and isinstance(node.func, gast.Name)
+                and node.func.id == CALL_METHOD
+            ):
+                values = node.args + [k.value for k in node.keywords]
+            elif isinstance(node, gast.Assign) and isinstance(node.value, gast.Name):
+                values = [node.value]
+            else:
+                continue
+            if any(isinstance(v, gast.Name) and v.id == name for v in values) or any(
+                isinstance(v, gast.Starred) and isinstance(v.value, gast.Name) and v.value.id == name
+                for v in values
+            ):
+                return True
+    return isinstance(ret, gast.Name) and ret.id == name
+
+
+def _statement_nodes(s):
+    """The expression-level nodes of one statement (not of the statements nested in it)."""
+    if isinstance(s, gast.FunctionDef):
+        return []
+    out = [s]
+    for field, value in gast.iter_fields(s):
+        if field in ("body", "orelse", "finalbody", "handlers"):
+            continue
+        for node in value if isinstance(value, list) else [value]:
+            if isinstance(node, gast.AST):
+                out.extend(gast.walk(node))
+    return out
+
+
+def _path_to(target, body):
+    """The blocks from ``body`` down to the statement ``target``: ``[(block, index, owner), ...]``."""
+    for i, s in enumerate(body):
+        if s is target:
+            return [(body, i, None)]
+        if isinstance(s, gast.FunctionDef):
+            continue
+        blocks = [getattr(s, f, None) or [] for f in ("body", "orelse", "finalbody")]
+        blocks += [h.body for h in getattr(s, "handlers", None) or []]
+        for block in blocks:
+            inner = _path_to(target, block)
+            if inner:
+                return [(body, i, s)] + inner
+    return []
+
+
+def _assigned_after(fdef, names, body):
+    """A name of ``names`` that may be assigned after the definition ``fdef`` runs: later in its block and
+    in the blocks around it, or anywhere in a loop around it (not in branches that exclude it)."""
+    later = []
+    for block, index, owner in _path_to(fdef, body):
+        later += list(_walk_statements(block[index + 1 :]))
+        if isinstance(owner, (gast.For, gast.While)):
+            later += list(_walk_statements(owner.body))
+    for s in later:
+        if isinstance(s, gast.Assign):
+            for t in s.targets:
+                for node in gast.walk(t):
+                    if isinstance(node, gast.Name) and node.id in names:
+                        return node.id
+        if isinstance(s, gast.For):
+            for node in gast.walk(s.target):
+                if isinstance(node, gast.Name) and node.id in names:
+                    return node.id
+    return None
 
 
 def _loaded_names(stmts):

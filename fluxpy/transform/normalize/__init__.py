@@ -2,8 +2,8 @@
 
 0. ``loops``    ``break``/``continue``/``return`` inside loops and loop ``else`` become flags
 1. ``returns``  early returns in ``if`` branches become one exit (a result variable)
-2. ``lambdas``  lambdas inside the body become nested ``def`` statements
-3. ``comprehensions``  comprehensions and generator expressions become loops building a list
+2. ``comprehensions``  comprehensions and generator expressions become loops building a list
+3. ``lambdas``  lambdas inside the body become nested ``def`` statements
 4. ``anf``      one call per statement: operators, attribute and item reads, container literals and calls
                 become ``__fx_call``/``__fx_call_method`` assignments; ``and``/``or``/``x if c else y``,
                 augmented and tuple assignments and ``for`` loops over iterables are desugared
@@ -22,7 +22,7 @@ def normalize(fdef, ctx):
     """Run every pass over the gast FunctionDef ``fdef`` and return the normalized FunctionDef."""
     fdef = lower_loop_exits(fdef, ctx)
     fdef = lift_returns(fdef, ctx)
-    fdef = hoist_lambdas(fdef, ctx)
     fdef = desugar_comprehensions(fdef, ctx)
+    fdef = hoist_lambdas(fdef, ctx)
     fdef = normalize_anf(fdef, ctx)
     return fdef

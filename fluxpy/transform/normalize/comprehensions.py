@@ -50,22 +50,30 @@ class _Desugar(StatementRewriter):
         renames = {}
         loops = []
         for gen in node.generators:
+            iter_ = _Rename(renames).visit(gen.iter)
             target = _rename_target(gen.target, renames, self.ctx.namer)
-            iter_ = _Rename(renames).visit(self.visit(gen.iter))
-            ifs = [_Rename(renames).visit(self.visit(c)) for c in gen.ifs]
+            ifs = [_Rename(renames).visit(c) for c in gen.ifs]
             loops.append((target, iter_, ifs))
-        parts = [_Rename(renames).visit(self.visit(p)) for p in parts]
+        parts = [_Rename(renames).visit(p) for p in parts]
         item = parts[0] if len(parts) == 1 else n.tuple_(parts)
         body = [n.assign(acc, n.tuple_([item, n.name(acc)]))]
         for target, iter_, ifs in reversed(loops):
             for test in reversed(ifs):
                 body = [n.if_(test, body)]
             body = [gast.For(target=target, iter=iter_, body=body, orelse=[], type_comment=None)]
-        self.pending.append(n.located(n.assign(acc, n.const(None)), node))
-        self.pending.extend(n.located(s, node) for s in body)
         result = self.ctx.namer.fresh("_comp")
-        self.pending.append(n.located(n.assign(result, n.call(finish, [n.name(acc)])), node))
+        statements = [n.assign(acc, n.const(None))] + body + [n.assign(result, n.call(finish, [n.name(acc)]))]
+        # nested comprehensions (in items, conditions, inner iterables) land inside the loops they need
+        self.pending.extend(n.located(s, node) for s in _locate_all(self.block(statements), node))
         return n.name(result)
+
+
+def _locate_all(statements, like):
+    for s in statements:
+        for node in gast.walk(s):
+            if isinstance(node, gast.stmt) and getattr(node, "lineno", None) is None:
+                n.located(node, like)
+    return statements
 
 
 def _rename_target(target, renames, namer):
@@ -79,6 +87,8 @@ def _rename_target(target, renames, namer):
 
 
 class _Rename(gast.NodeTransformer):
+    """Renames the variables of an enclosing comprehension, respecting the scopes nested inside it."""
+
     def __init__(self, renames):
         self.renames = renames
 
@@ -86,6 +96,35 @@ class _Rename(gast.NodeTransformer):
         if node.id in self.renames:
             return gast.Name(id=self.renames[node.id], ctx=node.ctx, annotation=None, type_comment=None)
         return node
+
+    def visit_Lambda(self, node):
+        node.args.defaults = [self.visit(d) for d in node.args.defaults]  # evaluated outside the lambda
+        params = {a.id for a in node.args.args + node.args.posonlyargs + node.args.kwonlyargs}
+        inner = _Rename({k: v for k, v in self.renames.items() if k not in params})
+        node.body = inner.visit(node.body)
+        return node
+
+    def _comprehension(self, node, fields):
+        node.generators[0].iter = self.visit(node.generators[0].iter)  # evaluated outside
+        bound = set()
+        for gen in node.generators:
+            bound |= {x.id for x in gast.walk(gen.target) if isinstance(x, gast.Name)}
+        inner = _Rename({k: v for k, v in self.renames.items() if k not in bound})
+        for i, gen in enumerate(node.generators):
+            if i:
+                gen.iter = inner.visit(gen.iter)
+            gen.ifs = [inner.visit(c) for c in gen.ifs]
+        for field in fields:
+            setattr(node, field, inner.visit(getattr(node, field)))
+        return node
+
+    def visit_ListComp(self, node):
+        return self._comprehension(node, ["elt"])
+
+    visit_SetComp = visit_GeneratorExp = visit_ListComp
+
+    def visit_DictComp(self, node):
+        return self._comprehension(node, ["key", "value"])
 
 
 def _contains_comprehension(node):
