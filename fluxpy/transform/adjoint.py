@@ -126,7 +126,7 @@ class _Adjoint:
                     col=expr.col_offset,
                     source_line=self.ctx.source.line(expr.lineno),
                     why="defaults are evaluated once and get no gradient",
-                    hint="read the variable in the function body instead (a closure), or pass it as an argument",
+                    hint="read the variable in the function body instead, or pass it as an argument",
                 )
 
     def adj(self, name):
