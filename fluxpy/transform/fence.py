@@ -7,6 +7,7 @@ Everything the later stages accept is listed here; anything else raises :class:`
 import gast
 
 from ..errors import unsupported
+from .aliases import first_shared_write
 
 HELPER_PREFIX = "__fx_"
 
@@ -39,6 +40,7 @@ def check(fdef, source, writable=None, classes=frozenset()):
     fence = _Fence(source)
     fence.writable = writable
     fence.objects = local_objects(fdef, classes)
+    fence.classes = classes
     fence.check_function(fdef, top=True)
     fence.check_item_targets(fdef)
 
@@ -48,6 +50,7 @@ class _Fence:
         self.source = source
         self.writable = None
         self.objects = set()  # local names bound only to new instances: their attributes may be written
+        self.classes = frozenset()
 
     def error(self, node, what, why="", hint=""):
         line = getattr(node, "lineno", None) or 0
@@ -126,42 +129,24 @@ class _Fence:
             )
 
     def check_item_targets(self, fdef):
-        """``x[i] = v`` rebinds ``x`` to an updated copy: refuse targets whose value may be shared, since
-        plain Python would show the write through the other reference."""
-        targets = {}
-        lists = local_lists(fdef)
-        for node in _walk_body(fdef):
-            for t in _assign_targets(node):
-                if isinstance(t, gast.Subscript) and isinstance(t.value, gast.Name):
-                    targets.setdefault(t.value.id, t)
-                if (
-                    isinstance(t, gast.Attribute)
-                    and isinstance(t.value, gast.Name)
-                    and t.value.id in self.objects
-                ):
-                    targets.setdefault(t.value.id, t)
-            if (
-                isinstance(node, gast.Call)
-                and isinstance(node.func, gast.Attribute)
-                and isinstance(node.func.value, gast.Name)
-                and node.func.value.id in lists
-            ):
-                targets.setdefault(node.func.value.id, node)
-        if not targets:
+        """``x[i] = v`` (and ``lst.append(v)``, ``obj.a = v``) rebind ``x`` to an updated value: refuse a
+        write into a value that may be shared, since plain Python would show it through the other
+        reference (see aliases.py)."""
+        local = (
+            _stored_names(fdef)
+            | {a.id for a in fdef.args.args + fdef.args.posonlyargs + fdef.args.kwonlyargs}
+            | {a.id for a in (fdef.args.vararg, fdef.args.kwarg) if a is not None}
+        )
+        found = first_shared_write(fdef, local, self.classes, local_lists(fdef))
+        if found is None:
             return
-        local = _stored_names(fdef) | {
-            a.id for a in fdef.args.args + fdef.args.posonlyargs + fdef.args.kwonlyargs
-        }
-        for name, where in targets.items():
-            reason = None if name in local else "is not a local variable"
-            reason = reason or _sharing_reason(fdef, name)
-            if reason:
-                raise self.error(
-                    where,
-                    f"writing into {name!r}, which {reason}",
-                    why="the write would be visible through the other reference in plain Python",
-                    hint=f"write into a copy first: {name} = {name}.copy() (or list({name}), dict({name}))",
-                )
+        where, name, reason = found
+        raise self.error(
+            where,
+            f"writing into {name!r}, which {reason}",
+            why="the write would be visible through the other reference in plain Python",
+            hint=f"write into a copy first: {name} = {name}.copy() (or list({name}), dict({name}))",
+        )
 
     def check_target(self, target):
         if isinstance(target, gast.Subscript) and isinstance(target.value, gast.Name):
@@ -259,48 +244,6 @@ def _assign_targets(node):
 
 def _stored_names(fdef):
     return {n.id for n in _walk_body(fdef) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
-
-
-def _sharing_reason(fdef, name):
-    """Why ``name``'s value may be shared with another reference, or None."""
-    for node in _walk_body(fdef):
-        if isinstance(node, gast.Assign):
-            single = len(node.targets) == 1 and isinstance(node.targets[0], gast.Name)
-            if single and node.targets[0].id == name:
-                value = node.value
-                if isinstance(value, gast.Name):
-                    return f"is a copy of {value.id!r} (line {node.lineno})"
-                if isinstance(value, (gast.Subscript, gast.Attribute)):
-                    return f"may be a view or element of another value (line {node.lineno})"
-            if (
-                isinstance(node.value, gast.Name)
-                and node.value.id == name
-                and not (single and node.targets[0].id == name)
-            ):
-                return f"is copied to another name (line {node.lineno})"
-            if any(isinstance(t, (gast.Tuple, gast.List)) and name in _names(t) for t in node.targets):
-                return f"is unpacked from a container (line {node.lineno})"
-            stores = any(isinstance(t, (gast.Subscript, gast.Attribute)) for t in node.targets)
-            if stores and isinstance(node.value, gast.Name) and node.value.id == name:
-                return f"is stored in another container or object (line {node.lineno})"
-        if isinstance(node, gast.For) and name in _names(node.target):
-            if not (
-                isinstance(node.iter, gast.Call)
-                and isinstance(node.iter.func, gast.Name)
-                and node.iter.func.id == "range"
-            ):
-                return f"is an element of the sequence being iterated (line {node.lineno})"
-        if (
-            isinstance(node, (gast.Tuple, gast.List, gast.Set))
-            and any(isinstance(e, gast.Name) and e.id == name for e in node.elts)
-            and isinstance(node.ctx, gast.Load)
-        ):
-            return f"is stored in a container (line {node.lineno})"
-        if isinstance(node, gast.Dict) and any(
-            isinstance(v, gast.Name) and v.id == name for v in node.values
-        ):
-            return f"is stored in a dict (line {node.lineno})"
-    return None
 
 
 def _names(node):

@@ -3,6 +3,7 @@ supported form works."""
 
 import inspect
 
+import numpy as np
 import pytest
 
 import fluxpy as fx
@@ -234,3 +235,34 @@ SUPPORTED = [
 @pytest.mark.parametrize("fn, x, expected", SUPPORTED, ids=[f"{f.__name__}-{x}" for f, x, _ in SUPPORTED])
 def test_nearby_supported_forms(fn, x, expected):
     assert fx.gradient(fn, x) == expected
+
+
+def unpacked_fresh_dicts(x):
+    xs, hs = {}, {}
+    hs[0] = x * 2.0
+    xs[0] = hs[0]
+    return xs[0]
+
+
+def write_before_store(x):
+    store = {}
+    for t in range(2):
+        v = np.zeros(2)
+        v[0] = x * t
+        store[t] = v
+    return store[1][0]
+
+
+def store_then_write(x):
+    v = np.zeros(2)
+    store = {}
+    store["a"] = v
+    v[0] = x
+    return store["a"][0]
+
+
+def test_alias_analysis_follows_execution_order():
+    assert fx.gradient(unpacked_fresh_dicts, 1.0) == (2.0,)
+    assert fx.gradient(write_before_store, 1.0) == (1.0,)
+    with pytest.raises(fx.TransformError, match="writing into 'v', which is stored in another container"):
+        fx.gradient(store_then_write, 1.0)

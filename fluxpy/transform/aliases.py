@@ -1,0 +1,187 @@
+"""Which writes could be seen through another reference in plain Python.
+
+fluxpy performs ``x[i] = v``, ``lst.append(v)`` and ``obj.a = v`` (on objects the function made) as
+updates that rebind the name, leaving the old value untouched for the reverse pass. That matches Python
+exactly unless the old value is also reachable another way: a copy (``y = x``), a container or object it
+was stored in, the sequence a loop iterates over, a view. This analysis walks the function in execution
+order (loop bodies twice, branches merged) and reports the first write into a value that may be shared.
+"""
+
+import gast
+
+
+class SharedWrite(Exception):
+    """``(node, name, reason)`` of the first write into a value that may be shared."""
+
+
+def first_shared_write(fdef, local_names, classes, lists=frozenset()):
+    """``(node, name, reason)`` or None. ``lists``: local lists whose append/extend/insert/pop calls are
+    rebindings (other receivers keep Python's in-place methods)."""
+    state = {a.id: None for a in fdef.args.args + fdef.args.posonlyargs + fdef.args.kwonlyargs}
+    for extra in (fdef.args.vararg, fdef.args.kwarg):
+        if extra is not None:
+            state[extra.id] = None
+    try:
+        _Walker(local_names, classes, lists).block(fdef.body, state)
+    except SharedWrite as found:
+        return found.args
+    return None
+
+
+class _Walker:
+    def __init__(self, local_names, classes, lists):
+        self.local = local_names
+        self.classes = classes
+        self.lists = lists
+
+    def block(self, stmts, state):
+        for s in stmts:
+            self.stmt(s, state)
+
+    def stmt(self, s, state):
+        if isinstance(s, gast.Assign):
+            self.stores(s.value, state)
+            for target in s.targets:
+                self.bind(target, s.value, state, s)
+        elif isinstance(s, (gast.AugAssign, gast.AnnAssign)):
+            if s.value is not None:
+                self.stores(s.value, state)
+            if isinstance(s.target, gast.Name):
+                state[s.target.id] = None  # x += y rebinds x to a new value
+            else:
+                self.write(_base(s.target), s, state)
+        elif isinstance(s, gast.Expr):
+            self.stores(s.value, state)
+        elif isinstance(s, gast.If):
+            self.branches([s.body, s.orelse], state)
+        elif isinstance(s, (gast.For, gast.While)):
+            if isinstance(s, gast.For):
+                self.stores(s.iter, state)
+            for _ in range(2):  # a second pass sees what one iteration leaves for the next
+                if isinstance(s, gast.For):
+                    self.bind_loop_target(s, state)
+                self.block(s.body, state)
+            self.block(s.orelse, state)
+        elif isinstance(s, gast.With):
+            self.block(s.body, state)
+        elif isinstance(s, gast.Try):
+            self.block(s.body, state)
+            self.branches([s.orelse] + [h.body for h in s.handlers], state)
+            self.block(s.finalbody, state)
+        elif isinstance(s, gast.Return) and s.value is not None:
+            self.stores(s.value, state)
+
+    def branches(self, blocks, state):
+        results = []
+        for block in blocks:
+            branch = dict(state)
+            self.block(block, branch)
+            results.append(branch)
+        for branch in results:
+            for name, reason in branch.items():
+                if reason is not None or name not in state:
+                    state[name] = reason if reason is not None else state.get(name)
+
+    def bind(self, target, value, state, stmt):
+        if isinstance(target, gast.Name):
+            state[target.id] = self.reason_of(value, target.id, state, stmt)
+        elif isinstance(target, (gast.Tuple, gast.List)):
+            pairs = None
+            if isinstance(value, (gast.Tuple, gast.List)) and len(value.elts) == len(target.elts):
+                pairs = list(zip(target.elts, value.elts, strict=True))
+            for i, elt in enumerate(target.elts):
+                if pairs is not None:
+                    self.bind(elt, pairs[i][1], state, stmt)
+                elif isinstance(elt, gast.Name):
+                    state[elt.id] = f"is unpacked from a container (line {stmt.lineno})"
+                else:
+                    self.bind(elt, None, state, stmt)
+        else:  # x[i] = v, obj.a = v
+            self.write(_base(target), stmt, state)
+            if isinstance(value, gast.Name):
+                state[value.id] = f"is stored in another container or object (line {stmt.lineno})"
+
+    def reason_of(self, value, name, state, stmt):
+        if isinstance(value, gast.Name):
+            state[value.id] = f"is copied to {name!r} (line {stmt.lineno})"
+            return f"is a copy of {value.id!r} (line {stmt.lineno})"
+        if isinstance(value, (gast.Subscript, gast.Attribute)):
+            return f"may be a view or element of another value (line {stmt.lineno})"
+        return None
+
+    def bind_loop_target(self, loop, state):
+        iterates_range = (
+            isinstance(loop.iter, gast.Call)
+            and isinstance(loop.iter.func, gast.Name)
+            and loop.iter.func.id == "range"
+        )
+        for node in gast.walk(loop.target):
+            if isinstance(node, gast.Name):
+                state[node.id] = (
+                    None
+                    if iterates_range
+                    else (f"is an element of the sequence being iterated (line {loop.lineno})")
+                )
+
+    def stores(self, expr, state):
+        """Names an expression puts inside a container or a new object."""
+        if expr is None:
+            return
+        for node in _nodes_outside_functions(expr):
+            if isinstance(node, gast.Set) or (
+                isinstance(node, (gast.List, gast.Tuple)) and isinstance(node.ctx, gast.Load)
+            ):
+                elements = node.elts
+            elif isinstance(node, gast.Dict):
+                elements = node.values
+            elif (
+                isinstance(node, gast.Call)
+                and isinstance(node.func, gast.Name)
+                and node.func.id in self.classes
+            ):
+                elements = list(node.args) + [k.value for k in node.keywords]
+            elif (
+                isinstance(node, gast.Call)
+                and isinstance(node.func, gast.Attribute)
+                and node.func.attr in ("append", "extend", "insert")
+            ):
+                if isinstance(node.func.value, gast.Name) and node.func.value.id in self.lists:
+                    self.write(node.func.value.id, node, state)
+                elements = list(node.args)
+            elif (
+                isinstance(node, gast.Call)
+                and isinstance(node.func, gast.Attribute)
+                and node.func.attr == "pop"
+                and isinstance(node.func.value, gast.Name)
+                and node.func.value.id in self.lists
+            ):
+                self.write(node.func.value.id, node, state)
+                continue
+            else:
+                continue
+            for e in elements:
+                if isinstance(e, gast.Name):
+                    state[e.id] = f"is stored in a container (line {node.lineno})"
+
+    def write(self, name, node, state):
+        if name is None:
+            return
+        if name not in self.local:
+            raise SharedWrite(node, name, "is not a local variable")
+        reason = state.get(name)
+        if reason is not None:
+            raise SharedWrite(node, name, reason)
+
+
+def _base(target):
+    return target.value.id if isinstance(target.value, gast.Name) else None
+
+
+def _nodes_outside_functions(expr):
+    stack = [expr]
+    while stack:
+        node = stack.pop()
+        yield node
+        if isinstance(node, gast.Lambda):
+            continue
+        stack.extend(gast.iter_child_nodes(node))
