@@ -406,37 +406,38 @@ def construct_forward(cls, *args, **kwargs):
     return y, construct_pullback
 
 
-def super_init(cls, obj, *args):
-    """``super().__init__(*args)`` inside a constructor: the parent's ``__init__`` run on ``obj`` as a
-    function returning it (see construct_forward)."""
-    return obj  # the rule below does the work: super_init is only called through fluxpy's dispatcher
+def init_into(init, obj, *args):
+    """``Base.__init__(self, *args)`` or ``super().__init__(*args)`` inside a constructor: ``init`` run on
+    the fresh ``obj`` as a function returning it (see construct_forward)."""
+    if type(init) is not FunctionType:
+        init(obj, *args)
+    return obj  # the rule below does the work when fluxpy's dispatcher calls this
 
 
-@registry.adjoint(super_init)
-def super_init_rule(cls, obj, *args):
+@registry.adjoint(init_into)
+def init_into_rule(init, obj, *args):
     from .transform.cache import forward_function
 
-    init = parent_init(cls, obj)
-    if init is None:
-        object.__init__(obj)
+    if type(init) is not FunctionType:
+        init(obj, *args)
 
-        def object_init_pullback(dobj):
+        def builtin_init_pullback(dobj):
             return (None, dobj) + (None,) * len(args)
 
-        return obj, object_init_pullback
+        return obj, builtin_init_pullback
     y, pb = forward_function(init, constructor=True)(init, obj, *args)
 
-    def super_init_pullback(dobj):
+    def init_into_pullback(dobj):
         return (None,) + pb(dobj)[1:]
 
-    return y, super_init_pullback
+    return y, init_into_pullback
 
 
 def parent_init(cls, obj):
-    """The Python ``__init__`` after ``cls`` in ``obj``'s MRO (None for ``object.__init__``)."""
+    """The ``__init__`` after ``cls`` in ``obj``'s MRO, as a plain function when it is Python code."""
     init = super(cls, obj).__init__
     func = getattr(init, "__func__", None)
-    return func if type(func) is FunctionType else None
+    return func if type(func) is FunctionType else type(obj).__mro__[type(obj).__mro__.index(cls) + 1].__init__
 
 
 @registry.adjoint(super)

@@ -121,11 +121,17 @@ class _ANF:
             return  # docstrings and bare constants
         if self.ctx.writable and _is_super_init(s.value):
             # super().__init__(...) in a constructor: the parent writes on the same fresh self
-            call = s.value
-            args = [self.atom(a) for a in call.args]
             self_name = self.ctx.writable
-            helper_args = [n.name("__fx_super_init"), n.name("__class__"), n.name(self_name)] + args
-            self.emit(n.assign(self_name, n.call(CALL, helper_args)))
+            init = self.atom_of_value(n.call("__fx_parent_init", [n.name("__class__"), n.name(self_name)]))
+            args = [self.atom(a) for a in s.value.args]
+            self.emit(n.assign(self_name, n.call(CALL, [n.name("__fx_init_into"), init, n.name(self_name)] + args)))
+            return
+        if self.ctx.writable and _is_explicit_init(s.value, self.ctx.writable):
+            # Base.__init__(self, ...) in a constructor: the same, naming the base
+            self_name = self.ctx.writable
+            init = self.atom(s.value.func)
+            args = [self.atom(a) for a in s.value.args[1:]]
+            self.emit(n.assign(self_name, n.call(CALL, [n.name("__fx_init_into"), init, n.name(self_name)] + args)))
             return
         if self.list_method(s.value, None):
             return
@@ -449,6 +455,11 @@ class _ANF:
         if isinstance(e, gast.Call) and isinstance(e.func, gast.Name):
             return e.func.id in self.ctx.inactive_builtins
         return False
+
+
+def _is_explicit_init(e, self_name):
+    return (isinstance(e, gast.Call) and isinstance(e.func, gast.Attribute) and e.func.attr == "__init__"
+            and e.args and isinstance(e.args[0], gast.Name) and e.args[0].id == self_name and not e.keywords)
 
 
 def _is_super_init(e):
