@@ -437,7 +437,9 @@ def parent_init(cls, obj):
     """The ``__init__`` after ``cls`` in ``obj``'s MRO, as a plain function when it is Python code."""
     init = super(cls, obj).__init__
     func = getattr(init, "__func__", None)
-    return func if type(func) is FunctionType else type(obj).__mro__[type(obj).__mro__.index(cls) + 1].__init__
+    return (
+        func if type(func) is FunctionType else type(obj).__mro__[type(obj).__mro__.index(cls) + 1].__init__
+    )
 
 
 @registry.adjoint(super)

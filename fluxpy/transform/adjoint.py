@@ -247,7 +247,7 @@ class _Adjoint:
         if isinstance(s, (gast.For, gast.While)):
             return self.fwd_loop(s, in_loop)
         if isinstance(s, gast.With):
-            return [gast.With(items=s.items, body=self.fwd_block(s.body, in_loop), type_comment=None)]
+            return self.fwd_with(s)
         if isinstance(s, gast.Try):
             return self.fwd_try(s, in_loop)
         return [s]
@@ -258,22 +258,11 @@ class _Adjoint:
         Everything inside a ``try`` is recorded on the tape, so an interrupted block is detectable: it must
         not have pushed anything (``if bad: raise`` is fine, a loop that fails halfway is not).
         """
-        step, handler, mark = (self.namer.fresh(b) for b in ("_fx_step", "_fx_handler", "_fx_mark"))
-        s._fx_step, s._fx_handler = step, handler
-        self.uses_tape = True
-        body = []
-        compound = []
-        for k, stmt in enumerate(s.body):
-            if isinstance(stmt, (gast.If, gast.For, gast.While, gast.With, gast.Try)):
-                compound.append(k)
-                body.append(n.assign(mark, n.name(self.tape)))
-            body += self.fwd_block([stmt], True)
-            body.append(n.assign(step, n.const(k + 1)))
+        handler = self.namer.fresh("_fx_handler")
+        s._fx_handler = handler
+        body, check, step, mark = self.fwd_progress(s)
         handlers = []
         for i, h in enumerate(s.handlers):
-            untouched = gast.Compare(left=n.name(mark), ops=[gast.Is()], comparators=[n.name(self.tape)])
-            args = [n.name(step), n.tuple_([n.const(k) for k in compound]), untouched]
-            check = gast.Expr(value=n.call("__fx_check_try_step", args))
             hbody = [n.assign(handler, n.const(i + 1)), check] + self.fwd_block(h.body, True)
             handlers.append(gast.ExceptHandler(type=h.type, name=h.name, body=hbody))
         return [
@@ -289,6 +278,46 @@ class _Adjoint:
             self.push(n.name(step)),
             self.push(n.name(handler)),
         ]
+
+    def fwd_progress(self, s):
+        """The forward of a ``try`` or ``with`` body that records how many statements completed (``step``),
+        with the check that an interrupted block recorded nothing. Returns ``(body, check, step, mark)``."""
+        step, mark = self.namer.fresh("_fx_step"), self.namer.fresh("_fx_mark")
+        s._fx_step = step
+        self.uses_tape = True
+        body = []
+        compound = []
+        for k, stmt in enumerate(s.body):
+            if isinstance(stmt, (gast.If, gast.For, gast.While, gast.With, gast.Try)):
+                compound.append(k)
+                body.append(n.assign(mark, n.name(self.tape)))
+            body += self.fwd_block([stmt], True)
+            body.append(n.assign(step, n.const(k + 1)))
+        untouched = gast.Compare(left=n.name(mark), ops=[gast.Is()], comparators=[n.name(self.tape)])
+        args = [n.name(step), n.tuple_([n.const(k) for k in compound]), untouched]
+        check = gast.Expr(value=n.call("__fx_check_try_step", args))
+        return body, check, step, mark
+
+    def fwd_with(self, s):
+        """A ``with`` body may be left early when its context manager swallows an exception
+        (``contextlib.suppress``): record the progress, as for ``try``."""
+        body, check, step, mark = self.fwd_progress(s)
+        return [
+            n.assign(step, n.const(0)),
+            n.assign(mark, n.name(self.tape)),
+            gast.With(items=s.items, body=body, type_comment=None),
+            check,
+            self.push(n.name(step)),
+        ]
+
+    def rev_progress(self, s, out):
+        """Reverse of a recorded body: each statement only if it completed."""
+        for k in reversed(range(len(s.body))):
+            code = self.rev_block([s.body[k]], True, set())
+            if code:
+                test = gast.Compare(left=n.name(s._fx_step), ops=[gast.Gt()], comparators=[n.const(k)])
+                out.append(n.if_(test, code))
+        return out
 
     def push(self, item):
         self.uses_tape = True
@@ -353,7 +382,17 @@ class _Adjoint:
         if isinstance(s, (gast.For, gast.While)):
             return self.rev_loop(s, in_loop, known_none)
         if isinstance(s, gast.With):
-            return self.rev_block(s.body, in_loop, known_none)
+            out = [
+                gast.Assign(
+                    targets=[n.tuple_([n.name(s._fx_step, True), n.name(self.rtape, True)], store=True)],
+                    value=n.name(self.rtape),
+                    type_comment=None,
+                )
+            ]
+            self.rev_progress(s, out)
+            for name in _assigned_adjoints(out, self):
+                known_none.discard(name)
+            return out
         if isinstance(s, gast.Try):
             return self.rev_try(s, in_loop, known_none)
         return []
@@ -378,11 +417,7 @@ class _Adjoint:
             test = gast.Compare(left=n.name(handler), ops=[gast.Eq()], comparators=[n.const(number)])
             chain = [n.if_(test, code or [gast.Pass()], chain)]
         out += chain
-        for k in reversed(range(len(s.body))):
-            code = self.rev_block([s.body[k]], True, set())
-            if code:
-                test = gast.Compare(left=n.name(step), ops=[gast.Gt()], comparators=[n.const(k)])
-                out.append(n.if_(test, code))
+        self.rev_progress(s, out)
         for name in _assigned_adjoints(out, self):
             known_none.discard(name)
         return out

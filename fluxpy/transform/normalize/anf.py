@@ -124,14 +124,18 @@ class _ANF:
             self_name = self.ctx.writable
             init = self.atom_of_value(n.call("__fx_parent_init", [n.name("__class__"), n.name(self_name)]))
             args = [self.atom(a) for a in s.value.args]
-            self.emit(n.assign(self_name, n.call(CALL, [n.name("__fx_init_into"), init, n.name(self_name)] + args)))
+            self.emit(
+                n.assign(self_name, n.call(CALL, [n.name("__fx_init_into"), init, n.name(self_name)] + args))
+            )
             return
         if self.ctx.writable and _is_explicit_init(s.value, self.ctx.writable):
             # Base.__init__(self, ...) in a constructor: the same, naming the base
             self_name = self.ctx.writable
             init = self.atom(s.value.func)
             args = [self.atom(a) for a in s.value.args[1:]]
-            self.emit(n.assign(self_name, n.call(CALL, [n.name("__fx_init_into"), init, n.name(self_name)] + args)))
+            self.emit(
+                n.assign(self_name, n.call(CALL, [n.name("__fx_init_into"), init, n.name(self_name)] + args))
+            )
             return
         if self.list_method(s.value, None):
             return
@@ -458,8 +462,15 @@ class _ANF:
 
 
 def _is_explicit_init(e, self_name):
-    return (isinstance(e, gast.Call) and isinstance(e.func, gast.Attribute) and e.func.attr == "__init__"
-            and e.args and isinstance(e.args[0], gast.Name) and e.args[0].id == self_name and not e.keywords)
+    return (
+        isinstance(e, gast.Call)
+        and isinstance(e.func, gast.Attribute)
+        and e.func.attr == "__init__"
+        and e.args
+        and isinstance(e.args[0], gast.Name)
+        and e.args[0].id == self_name
+        and not e.keywords
+    )
 
 
 def _is_super_init(e):
