@@ -74,6 +74,13 @@ def call_binding(f, args, kwargs):
 def call_method(obj, name, *args, **kwargs):
     """``obj.name(*args, **kwargs)`` as ``(y, pullback)``; ``pullback(dy)`` gives ``(dobj, *dargs)``."""
     kind = method_kind(obj, name)
+    if kind == "replace":
+        y, pb = call(namedtuple_replace, obj, **kwargs)
+
+        def replace_pullback(dy):
+            return pb(dy)[1:]
+
+        return y, replace_pullback
     if kind == "mutation":
         check_no_mutation(obj, name, args, kwargs)
         kind = "attribute"
@@ -388,6 +395,9 @@ def construct_forward(cls, *args, **kwargs):
     """Forward of ``cls(*args)``: ``__init__`` transformed as a function returning the fresh ``self``."""
     from .transform.cache import forward_function
 
+    if not any(_carries_float(v) for v in list(args) + list(kwargs.values())):
+        # nothing differentiable goes in (np.ndindex(shape), Layer(3, 4)): build it as Python does
+        return cls(*args, **kwargs), none_pullback(len(args) + 1 + (1 if kwargs else 0))
     obj = new_object(cls)
     init = _python_init(cls)
     layout, names = keyword_layout(init, len(args) + 1, kwargs)
@@ -449,6 +459,22 @@ def super_rule(*args):
         return (None, dy) if len(args) == 2 else (None,) * len(args)
 
     return super(*args), super_pullback
+
+
+def namedtuple_replace(obj, **changes):
+    """``obj._replace(**changes)`` for a namedtuple ``obj``."""
+    return obj._replace(**changes)
+
+
+@registry.adjoint(namedtuple_replace)
+def namedtuple_replace_rule(obj, **changes):
+    fields = type(obj)._fields
+
+    def namedtuple_replace_pullback(dy):
+        dobj = tuple(None if f in changes else dy[i] for i, f in enumerate(fields))
+        return (dobj, KeywordGrads({f: dy[i] for i, f in enumerate(fields) if f in changes}))
+
+    return obj._replace(**changes), namedtuple_replace_pullback
 
 
 def new_object(cls):
@@ -662,6 +688,8 @@ def method_kind(obj, name):
     """How ``obj.name(...)`` dispatches: ``"array"``, ``"method"`` (a class function) or ``"attribute"``."""
     if _is_array_like(obj):
         return "mutation" if name in _ARRAY_MUTATORS else "array"
+    if name == "_replace" and isinstance(obj, tuple) and hasattr(type(obj), "_fields"):
+        return "replace"
     if registry.lookup_container_method(type(obj), name) is not None:
         return "container"
     if name in _MUTATORS.get(type(obj), ()):

@@ -397,3 +397,40 @@ def test_defaults_from_active_values_are_refused():
 
     with pytest.raises(fx.TransformError, match="default value computed from"):
         fx.gradient(defaults, 1.0, 2.0)
+
+
+def library_and_builtin_odds(x, w):
+    import itertools
+    from collections import namedtuple
+
+    pair = namedtuple("Pair", "a b")
+    total = 0.0
+    for i, j in np.ndindex((2, 2)):
+        total = total + x[i] * w[j]
+    p = pair(x[0], x[1])._replace(b=w[0])
+    d = dict(zip(["a", "b"], [x[0], w[1]]))
+    d2 = dict(d, c=x[1] * 2)
+    prods = sum(a * b for a, b in itertools.product([x[0], x[1]], [w[0]]))
+    chained = sum(itertools.chain([x[0]], (w[1],)))
+    extra = x.item(1) * np.float64(w[0]) + np.dot([x[0], 1.0], [w[0], w[1]]) + (x @ [1.0, 2.0])
+    return total + p.a * p.b + d["a"] * d2["b"] + d2["c"] + prods + chained + extra
+
+
+class Bag:
+    def __init__(self, items):
+        self.items = items
+
+    def __iter__(self):
+        return iter(self.items)
+
+
+def iterates_user_container(x, w):
+    total = 0.0
+    for v in Bag([x, w * 2.0]):
+        total = total + v * v
+    return total
+
+
+def test_library_and_builtin_odds_first_and_second_order():
+    check_grads(library_and_builtin_odds, np.array([0.5, 1.5]), np.array([2.0, -1.0]), order=2)
+    check_grads(iterates_user_container, 0.5, 1.5, order=2)

@@ -8,8 +8,9 @@ plain Python function that the transformer differentiates, so the function argum
 """
 
 import functools
+import itertools
 
-from .registry import register
+from .registry import nograd, register
 
 
 def reduce_impl(f, xs, *initial):
@@ -64,3 +65,53 @@ def implemented_by(impl):
 register(functools.reduce, implemented_by(reduce_impl))
 register(map, implemented_by(map_impl))
 register(filter, implemented_by(filter_impl))
+
+
+def product_impl(*iterables):
+    """``itertools.product``, materialized as a list of tuples."""
+    out = [()]
+    for iterable in iterables:
+        items = list(iterable)
+        extended = []
+        for prefix in out:
+            for item in items:
+                extended = extended + [prefix + (item,)]
+        out = extended
+    return out
+
+
+def chain_impl(*iterables):
+    """``itertools.chain``, materialized as a list."""
+    out = []
+    for iterable in iterables:
+        out = out + list(iterable)
+    return out
+
+
+def iterate_user_object(x):
+    """The items a ``for`` loop visits in an object whose class defines ``__iter__`` in Python."""
+    it = type(x).__iter__(x)
+    if it is x:
+        return drain_iterator(it)
+    return list(it)
+
+
+@nograd
+def drain_iterator(it):
+    """The items of an iterator whose ``__next__`` fluxpy does not see: refused if they carry floats."""
+    from ..runtime import _carries_float
+    from ..errors import FluxpyError
+
+    items = []
+    for item in it:
+        items.append(item)
+    if any(_carries_float(item) for item in items):
+        raise FluxpyError(
+            f"iterating a {type(it).__name__}, whose items come from a __next__ method that fluxpy does not "
+            "differentiate; iterate over a list of the values instead"
+        )
+    return items
+
+
+register(itertools.product, implemented_by(product_impl))
+register(itertools.chain, implemented_by(chain_impl))

@@ -14,7 +14,7 @@ import numpy as np
 
 from ..backend import xp_of
 from .helpers import shape_of, unbroadcast
-from .registry import adjoint, nograd
+from .registry import adjoint, nograd, register_method
 
 # ---------------------------------------------------------------------------------------------------------
 # bookkeeping (never differentiated)
@@ -262,3 +262,24 @@ nograd(
     np.triu_indices_from,
     np.mask_indices,
 )
+
+
+# ---------------------------------------------------------------------------------------------------------
+# x.item(...)
+
+
+def item_rule(x, *index):
+    """``x.item()`` / ``x.item(i)`` / ``x.item(i, j)``: a Python scalar; its gradient lands at that element."""
+    flat = len(index) == 1 and isinstance(index[0], (int, np.integer))
+
+    def item_pullback(dy):
+        xp = xp_of(x)
+        if not index:
+            return (xp.reshape(xp.asarray(dy, dtype=_grad_dtype(dy, x)), shape_of(x)),)
+        position = np.unravel_index(index[0], shape_of(x)) if flat else tuple(index)
+        return (scatter_add(shape_of(x), position, dy, x),) + (None,) * len(index)
+
+    return x.item(*index), item_pullback
+
+
+register_method("item", item_rule)

@@ -64,6 +64,8 @@ def _any_0d(a, b):
 
 @adjoint(operator.matmul, np.matmul, np.linalg.matmul)
 def matmul_rule(a, b):
+    if isinstance(a, (list, tuple)) or isinstance(b, (list, tuple)):
+        return _with_arrays(operator.matmul, a, b)
     xp = xp_of(a, b)
     dims = (_ndim(a), _ndim(b))
     if dims == (2, 2) or dims == (2, 1) or dims == (1, 2):
@@ -86,6 +88,19 @@ def matmul_rule(a, b):
         return (xp.reshape(da, shape_of(a)), xp.reshape(db, shape_of(b)))
 
     return xp.matmul(a, b), matmul_pullback
+
+
+def _with_arrays(op, a, b):
+    """``op(a, b)`` with list operands converted as NumPy converts them (differentiated as written)."""
+    from ..runtime import call
+    from .python import via_arrays
+
+    y, pb = call(via_arrays, op, a, b)
+
+    def with_arrays_pullback(dy):
+        return pb(dy)[2:]
+
+    return y, with_arrays_pullback
 
 
 def _plain_matmul_pullback(xp, a, b, dims):
@@ -149,6 +164,8 @@ def tensordot_rule(a, b, *rest, **kwargs):
 
 @adjoint(np.dot)
 def dot_rule(a, b):
+    if isinstance(a, (list, tuple)) or isinstance(b, (list, tuple)):
+        return _with_arrays(np.dot, a, b)
     xp = xp_of(a, b)
     scalar = _any_0d(a, b)
     plan = None

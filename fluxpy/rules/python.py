@@ -570,6 +570,17 @@ nograd(_float_dtype)
 
 @adjoint(iterlist, list)
 def iterlist_rule(x=()):
+    if _python_dunder(x, "__iter__") is not None:
+        from ..runtime import call
+        from .higher_order import iterate_user_object
+
+        y, pb = call(iterate_user_object, x)
+
+        def user_iteration_pullback(dy):
+            return pb(dy)[1:]
+
+        return y, user_iteration_pullback
+
     def iterlist_pullback(dy):
         return (cotangent_as(dy, x),)
 
@@ -728,6 +739,41 @@ register_container_method(dict, "copy", copy_rule)
 register_container_method(list, "copy", copy_rule)
 for _kind, _name in [(dict, "keys"), (list, "index"), (list, "count"), (tuple, "index"), (tuple, "count")]:
     register_container_method(_kind, _name, _nondiff_method(_name))
+
+
+@adjoint(dict)
+def dict_rule(*args, **kwargs):
+    y = dict(*args, **kwargs)
+
+    def dict_pullback(dy):
+        out = ()
+        if args:
+            source = args[0]
+            if isinstance(source, dict):
+                out = ({k: None if k in kwargs else dy.get(k) for k in source},)
+            else:
+                out = ([(None, None if k in kwargs else dy.get(k)) for k, _ in source],)
+        if kwargs:
+            out = out + (KeywordGrads({k: dy.get(k) for k in kwargs}),)
+        return out
+
+    return y, dict_pullback
+
+
+def _float_scalar_rule(kind):
+    """The rule of a NumPy float type called as a function (``np.float64(x)``)."""
+
+    def float_scalar_rule(x=0.0):
+        def float_scalar_pullback(dy):
+            return (dy,)
+
+        return kind(x), float_scalar_pullback
+
+    return float_scalar_rule
+
+
+for _kind in (np.float64, np.float32, np.float16):
+    adjoint(_kind)(_float_scalar_rule(_kind))
 
 
 # =========================================================================================================
