@@ -99,8 +99,8 @@ def iterate_user_object(x):
 @nograd
 def drain_iterator(it):
     """The items of an iterator whose ``__next__`` fluxpy does not see: refused if they carry floats."""
-    from ..runtime import _carries_float
     from ..errors import FluxpyError
+    from ..runtime import _carries_float
 
     items = []
     for item in it:

@@ -11,6 +11,8 @@ a list's a list, a dict's a dict, a namedtuple's a tuple of its fields.
 """
 
 import builtins
+import collections
+import dataclasses
 import math
 import operator
 
@@ -423,6 +425,9 @@ nograd(
     math.isinf,
     math.isfinite,
 )
+
+
+nograd(collections.namedtuple, dataclasses.make_dataclass, dataclasses.fields, dataclasses.is_dataclass)
 
 
 @adjoint(float)
