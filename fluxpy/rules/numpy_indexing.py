@@ -269,7 +269,7 @@ nograd(
 
 
 def item_rule(x, *index):
-    """``x.item()`` / ``x.item(i)`` / ``x.item(i, j)``: a Python scalar; its gradient lands at that element."""
+    """``x.item()``, ``x.item(i)``, ``x.item(i, j)``: a Python scalar; its gradient lands on that element."""
     flat = len(index) == 1 and isinstance(index[0], (int, np.integer))
 
     def item_pullback(dy):
