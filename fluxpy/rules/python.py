@@ -91,6 +91,12 @@ def _other_operands(op, name, a, b):
     if (_is_seq(a) or _numeric(a)) and (_is_seq(b) or _numeric(b)):
         y, pb = call(via_arrays, op, a, b)
         skip = 2  # the pullback's cotangents of via_arrays itself and of op
+    elif _python_dunder(a, f"__{name}__") is None and _python_dunder(b, f"__r{name}__") is None:
+        # builtin types ("%.2f" % x, "a" * 3): evaluated as they are; a gradient reaching them is an error
+        from ..runtime import foreign_forward
+
+        y, pb = foreign_forward(op, a, b)
+        skip = 1
     else:
         y, pb = call(via_dunders, f"__{name}__", f"__r{name}__", a, b)
         skip = 3
