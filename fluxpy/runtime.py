@@ -911,7 +911,7 @@ registry.nograd(
 def kwgrad_rule(g, position, name):
     def kwgrad_pullback(dd):
         out = [None] * len(g)
-        out[position] = {name: dd}
+        out[position] = KeywordGrads(dd) if name is None else KeywordGrads({name: dd})
         return (tuple(out), None, None)
 
     return kwgrad(g, position, name), kwgrad_pullback

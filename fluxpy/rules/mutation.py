@@ -42,6 +42,20 @@ def setitem(x, idx, v):
     raise FluxpyError(f"assigning items of a {type(x).__name__} is not supported in differentiated code")
 
 
+def setitem_argument(x, idx, v):
+    """``x[idx] = v`` where ``x`` is still the caller's argument: a new value, whether or not ``x`` is a
+    view (the caller's arrays are never written, so nothing can show through)."""
+    y = x.copy() if is_array(x) else type(x)(x)
+    y[idx] = v
+    return y
+
+
+@adjoint(setitem_argument)
+def setitem_argument_rule(x, idx, v):
+    y, pullback = setitem_rule_for(x, idx, v, setitem_argument(x, idx, v))
+    return y, pullback
+
+
 @nograd
 def check_writable(x):
     """Refuse writes into a view whose base has other references (the write would alias)."""
@@ -66,7 +80,11 @@ def check_distinct(idx, shape):
 
 @adjoint(setitem)
 def setitem_rule(x, idx, v):
-    y = setitem(x, idx, v)
+    return setitem_rule_for(x, idx, v, setitem(x, idx, v))
+
+
+def setitem_rule_for(x, idx, v, y):
+    """The pullback of ``y = x`` with ``y[idx] = v``."""
     if is_array(x):
         check_distinct(idx, x.shape)
         float_target = x.dtype.kind in "fc"

@@ -26,6 +26,13 @@ from .registry import adjoint, nograd, register_method
 
 
 @nograd
+def _is_numeric(x):
+    return isinstance(x, (int, float, complex, np.generic, np.ndarray)) or type(x).__module__.startswith(
+        "cupy"
+    )
+
+
+@nograd
 def _ndim(x):
     return len(shape_of(x))
 
@@ -66,6 +73,10 @@ def _any_0d(a, b):
 def matmul_rule(a, b):
     if isinstance(a, (list, tuple)) or isinstance(b, (list, tuple)):
         return _with_arrays(operator.matmul, a, b)
+    if not (_is_numeric(a) and _is_numeric(b)):
+        from .python import _other_operands
+
+        return _other_operands(operator.matmul, "matmul", a, b)
     xp = xp_of(a, b)
     dims = (_ndim(a), _ndim(b))
     if dims == (2, 2) or dims == (2, 1) or dims == (1, 2):

@@ -671,17 +671,48 @@ def reversed_rule(x):
 @adjoint(sorted)
 def sorted_rule(x, key=None, reverse=False):
     values = list(x)
-    order = sorted(
+    order = _sort_order(values, key, reverse)
+
+    def sorted_pullback(dy):
+        return (cotangent_as(permute_back(dy, order), x),)
+
+    return pick(values, order), sorted_pullback
+
+
+@nograd
+def _sort_order(values, key, reverse):
+    return sorted(
         range(len(values)), key=lambda i: values[i] if key is None else key(values[i]), reverse=reverse
     )
 
-    def sorted_pullback(dy):
-        ds = [None] * len(values)
-        for k, i in enumerate(order):
-            ds[i] = dy[k]
-        return (cotangent_as(ds, x),)
 
-    return [values[i] for i in order], sorted_pullback
+def pick(values, order):
+    """``[values[i] for i in order]``."""
+    return [values[i] for i in order]
+
+
+@adjoint(pick)
+def pick_rule(values, order):
+    def pick_pullback(dy):
+        return (permute_back(dy, order), None)
+
+    return pick(values, order), pick_pullback
+
+
+def permute_back(dy, order):
+    """The cotangent of ``values`` from that of ``pick(values, order)`` (order is a permutation)."""
+    out = [None] * len(order)
+    for k, i in enumerate(order):
+        out[i] = dy[k]
+    return out
+
+
+@adjoint(permute_back)
+def permute_back_rule(dy, order):
+    def permute_back_pullback(dd):
+        return (pick(dd, order), None)
+
+    return permute_back(dy, order), permute_back_pullback
 
 
 # =========================================================================================================

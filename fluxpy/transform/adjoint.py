@@ -119,12 +119,13 @@ class _Adjoint:
         for expr in defaults:
             used = {node.id for node in gast.walk(expr) if isinstance(node, gast.Name)} & self.active
             if used:
+                line = getattr(expr, "lineno", None) or fdef.lineno
                 raise unsupported(
                     f"a default value computed from {sorted(used)[0]!r}, which carries a gradient",
                     file=self.ctx.source.file,
-                    line=expr.lineno,
-                    col=expr.col_offset,
-                    source_line=self.ctx.source.line(expr.lineno),
+                    line=line,
+                    col=getattr(expr, "col_offset", None) or fdef.col_offset,
+                    source_line=self.ctx.source.line(line),
                     why="defaults are evaluated once and get no gradient",
                     hint="read the variable in the function body instead, or pass it as an argument",
                 )

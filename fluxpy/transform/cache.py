@@ -46,6 +46,7 @@ class Context:
     local_lists: set = field(default_factory=set)
     writable: str = None  # the constructor's self (attribute writes allowed)
     first_param: str = None
+    unrebound_params: set = field(default_factory=set)
     comments: list = field(default_factory=list)
 
 
@@ -151,7 +152,15 @@ def _context(fn, fdef, src):
         elif name in INACTIVE_BUILTINS and hasattr(builtins, name):
             inactive.add(name)
     lists = fence.local_lists(fdef)
-    return Context(src, Namer.for_function(fdef), tuple(fn.__code__.co_freevars), static, inactive, lists)
+    params = {a.id for a in fdef.args.posonlyargs + fdef.args.args + fdef.args.kwonlyargs}
+    rebound = {
+        node.id
+        for node in gast.walk(fdef)
+        if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Store)
+    }
+    ctx = Context(src, Namer.for_function(fdef), tuple(fn.__code__.co_freevars), static, inactive, lists)
+    ctx.unrebound_params = params - rebound
+    return ctx
 
 
 def _class_names(fn, fdef):

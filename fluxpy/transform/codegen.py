@@ -62,6 +62,7 @@ HELPERS = {
     "__fx_cons_to_list": pyrules.cons_to_list,
     "__fx_setattr": pyrules.write_attribute,
     "__fx_setitem": mutation.setitem,
+    "__fx_setitem_argument": mutation.setitem_argument,
     "__fx_init_into": runtime.init_into,
     "__fx_parent_init": runtime.parent_init,
     "__fx_list_append": mutation.list_append,

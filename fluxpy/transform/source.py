@@ -88,12 +88,18 @@ def _find_lambda(tree, code):
     if len(candidates) <= 1:
         return candidates[0] if candidates else None
     position = _body_position(code)
+    containing = []
     for node in candidates:
         body = node.body
         start = (body.lineno, body.col_offset)
         end = (body.end_lineno, body.end_col_offset)
         if position is not None and start <= position <= end:
-            return node
+            containing.append(node)
+    if containing:  # a lambda inside another lambda's body: the innermost one holds the position
+        return min(
+            containing,
+            key=lambda n: (n.body.end_lineno - n.body.lineno, n.body.end_col_offset - n.body.col_offset),
+        )
     names = tuple(code.co_varnames[: code.co_argcount])
     same_args = [n for n in candidates if tuple(a.arg for a in n.args.args) == names]
     return same_args[0] if same_args else candidates[0]

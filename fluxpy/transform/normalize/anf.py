@@ -151,7 +151,9 @@ class _ANF:
             current = self.atom_of_value(self.op_call("getitem", [n.name(obj), index]))
             value = self.atom(s.value)
             new = self.atom_of_value(self.op_call(BINOPS[type(s.op)], [current, value]))
-            self.emit(n.assign(obj, n.call(CALL, [n.name("__fx_setitem"), n.name(obj), index, new])))
+            self.emit(
+                n.assign(obj, n.call(CALL, [n.name(self.setitem_helper(obj)), n.name(obj), index, new]))
+            )
             return
         if isinstance(s.target, gast.Attribute):
             current = self.atom(gast.Attribute(value=s.target.value, attr=s.target.attr, ctx=gast.Load()))
@@ -159,6 +161,10 @@ class _ANF:
             self.assign_to(s.target, self.atom_of_value(self.op_call(BINOPS[type(s.op)], [current, value])))
             return
         self.aug_assign_name(s)
+
+    def setitem_helper(self, name):
+        """Writes into a parameter never rebound: its value is the caller's, a view or not."""
+        return "__fx_setitem_argument" if name in self.ctx.unrebound_params else "__fx_setitem"
 
     def list_method(self, call, target):
         """``lst.append(v)`` (and extend/insert/pop) on a local list: rebind ``lst`` to a new list."""
@@ -281,7 +287,9 @@ class _ANF:
             # x[i] = v: x is rebound to an updated copy (see rules/mutation.py)
             obj = target.value.id
             index = self.index(target.slice)
-            self.emit(n.assign(obj, n.call(CALL, [n.name("__fx_setitem"), n.name(obj), index, value])))
+            self.emit(
+                n.assign(obj, n.call(CALL, [n.name(self.setitem_helper(obj)), n.name(obj), index, value]))
+            )
             return
         if isinstance(target, gast.Attribute):
             # obj.a = v on the fresh object of a constructor: obj is rebound to itself, written
