@@ -3,9 +3,13 @@
 The public surface of ``shared/API.md``: explicit re-exports, no logic.
 """
 
-from . import rules  # noqa: F401  (registers every rule)
+from . import (
+    optimise,
+    rules,  # noqa: F401  (registers every rule)
+)
 from .derivatives import hessian, hvp, jacobian
 from .errors import FluxpyError, NoAdjointError, NonScalarError, TransformError
+from .implicit import Grads, Params, params
 from .interface import (
     adjoint_source,
     checkpointed,
@@ -15,11 +19,14 @@ from .interface import (
     pullback,
     withgradient,
 )
+from .optimise import update
 from .rules.registry import adjoint, nograd
 from .tangents import Tangent
 
 __all__ = [
     "FluxpyError",
+    "Grads",
+    "Params",
     "NoAdjointError",
     "NonScalarError",
     "Tangent",
@@ -34,7 +41,10 @@ __all__ = [
     "hvp",
     "jacobian",
     "nograd",
+    "params",
+    "optimise",
     "pullback",
+    "update",
     "withgradient",
 ]
 

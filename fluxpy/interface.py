@@ -26,12 +26,57 @@ def pullback(f, *args, **kwargs):
     >>> y, back(1.0)
     (6.0, (3.0, 2.0))
     """
+    if _is_params(args):
+        return implicit("pullback", f, args[0], kwargs)
     y, pb = call(f, *args, **kwargs)
 
     def back(dy):
         return project_all(pb(dy)[1 : len(args) + 1], args)
 
     return y, back
+
+
+def _implicit_pullback(f, ps, kwargs):
+    """``(y, back)`` for ``f()`` with gradients collected for the parameters ``ps`` (a ``Grads``)."""
+    from .implicit import recording
+
+    y, pb = call(f, **kwargs)
+
+    def back(dy):
+        with recording(ps) as recorder:
+            g = pb(dy)
+            recorder.add(f, g[0])  # the function's own closure (a zero-argument lambda's captures)
+        return recorder.result()
+
+    return y, back
+
+
+def implicit(kind, f, ps, kwargs):
+    """``gradient``/``withgradient``/``pullback`` of ``f()`` with respect to the parameters ``ps``."""
+    y, back = _implicit_pullback(f, ps, kwargs)
+    if kind == "pullback":
+        return y, back
+    seed = seed_first(y, f) if type(y) is tuple else sensitivity(y, f)
+    if kind == "gradient":
+        return back(seed)
+    return WithGradient(y, back(seed))
+
+
+@adjoint(implicit)
+def implicit_rule(kind, f, ps, kwargs):
+    def implicit_gradient_pullback(d):
+        raise errors.FluxpyError(
+            "a gradient reached an implicit-parameter gradient (fx.gradient(f, fx.params(...))) taken inside "
+            "differentiated code: gradients of Grads are not supported; take the inner gradient explicitly"
+        )
+
+    return implicit(kind, f, ps, kwargs), implicit_gradient_pullback
+
+
+def _is_params(args):
+    from .implicit import Params
+
+    return len(args) == 1 and isinstance(args[0], Params)
 
 
 def gradient(f, *args, **kwargs):
@@ -41,6 +86,8 @@ def gradient(f, *args, **kwargs):
     >>> fx.gradient(lambda x, y: np.sum((x - y) ** 2), np.array([2, 1]), np.array([2, 0]))
     (array([0., 2.]), array([-0., -2.]))
     """
+    if _is_params(args):
+        return implicit("gradient", f, args[0], kwargs)
     y, pb = call(f, *args, **kwargs)
     return project_all(pb(sensitivity(y, f))[1 : len(args) + 1], args)
 
@@ -54,6 +101,8 @@ def withgradient(f, *args, **kwargs):
     >>> fx.withgradient(lambda x: x * x, 3.0)
     WithGradient(val=9.0, grad=(6.0,))
     """
+    if _is_params(args):
+        return implicit("withgradient", f, args[0], kwargs)
     y, pb = call(f, *args, **kwargs)
     if type(y) is tuple:
         seed = seed_first(y, f)
@@ -80,7 +129,7 @@ def seed_first(y, f):
     return (sensitivity(y[0], f),) + (None,) * (len(y) - 1)
 
 
-nograd(seed_first)
+nograd(seed_first, _is_params)
 
 
 def sensitivity(y, f=None):

@@ -48,6 +48,7 @@ class _Adjoint:
         self.ret = body[-1].value if body and isinstance(body[-1], gast.Return) else n.const(None)
         self.body = body[:-1] if body and isinstance(body[-1], gast.Return) else body
         self.read = _loaded_names(self.body) | ({self.ret.id} if isinstance(self.ret, gast.Name) else set())
+        self.locals = self._local_names()
         self.active = self._activity()
         self.closures = self._direct_closures()
         self.tape = self.namer.fresh("_fx_tape")
@@ -72,7 +73,7 @@ class _Adjoint:
                     continue
                 if (
                     _is_active_call(value)
-                    or (isinstance(value, gast.Name) and value.id in active)
+                    or (isinstance(value, gast.Name) and (value.id in active or self.is_global(value)))
                     or (isinstance(value, gast.FunctionDef) and _captured(value) & active)
                 ):
                     active.add(target)
@@ -112,6 +113,30 @@ class _Adjoint:
                         "or give each value its own name",
                     )
         return out
+
+    def _local_names(self):
+        names = set(self.params) | set(self.freevars) | set(self.kwonly)
+        names |= {v for v in (self.vararg, self.kwarg) if v}
+        for target, _ in _assignments(self.body):
+            names.add(target)
+        for s in _walk_statements(self.body):
+            if isinstance(s, gast.For):
+                names |= {node.id for node in gast.walk(s.target) if isinstance(node, gast.Name)}
+        return names
+
+    def is_global(self, node):
+        """A name read from the module (or builtins): its cotangent is recorded for ``fx.params``."""
+        return (
+            isinstance(node, gast.Name)
+            and node.id not in self.locals
+            and not node.id.startswith(HELPER_PREFIX)
+            and node.id not in self.ctx.static_roots
+        )
+
+    def record(self, node, value):
+        """``if implicit gradients are running: record(global value, cotangent)``."""
+        test = n.subscript(n.name("__fx_implicit"), n.const(0))
+        return n.if_(test, [gast.Expr(value=n.call("__fx_record", [n.name(node.id), value]))])
 
     def _check_defaults(self, fdef):
         """Default values are computed once, when the ``def`` runs, and no gradient reaches them."""
@@ -190,6 +215,8 @@ class _Adjoint:
         if ret_name is not None:
             body.append(n.assign(self.adj(ret_name), n.name(seed)))
             known_none.discard(ret_name)
+        elif self.is_global(self.ret):
+            body.append(self.record(self.ret, n.name(seed)))
         if self.uses_tape:
             body.append(n.assign(self.rtape, n.name(self.tape)))
         self.last_line = None
@@ -375,6 +402,8 @@ class _Adjoint:
                 out.append(n.assign(self.adj(target), n.const(None)))
                 known_none.add(target)
                 return out
+            if self.is_global(s.value):
+                return [self.record(s.value, n.name(self.adj(target)))] + self.reset(target, known_none)
             return self.reset(target, known_none)
         if isinstance(s, gast.FunctionDef):
             return self.rev_def(s, known_none)
@@ -460,8 +489,11 @@ class _Adjoint:
         ]
         inner_known.add(target)
         for name, index in contributions:
-            inner.append(self.accumulate(name, self.grad_item(index), inner_known))
-        written = {name for name, _ in contributions}
+            if isinstance(name, tuple):
+                inner.append(self.record(n.name(name[1]), self.grad_item(index)))
+            else:
+                inner.append(self.accumulate(name, self.grad_item(index), inner_known))
+        written = {name for name, _ in contributions if not isinstance(name, tuple)}
         for name in written:
             known_none.discard(name)
         out.append(n.if_(n.is_not_none(n.name(self.adj(target))), inner))
@@ -495,6 +527,8 @@ class _Adjoint:
                     out.append((v, ("field", 0, v)))
             elif isinstance(callee, gast.Name) and callee.id in self.active:
                 out.append((callee.id, 0))
+            elif self.is_global(callee):
+                out.append((("global", callee.id), 0))
         else:
             obj, rest, first = args[0], args[2:], 1
             if isinstance(obj, gast.Name) and obj.id in self.active:
@@ -514,6 +548,8 @@ class _Adjoint:
                     out.append((a.value.id, ("slice", first + i, stop)))
             elif isinstance(a, gast.Name) and a.id in self.active:
                 out.append((a.id, first + i))
+            elif self.is_global(a):
+                out.append((("global", a.id), first + i))
         npos = len(rest) - (starred is not None)
         position = n.const(first + npos)
         if starred is not None:

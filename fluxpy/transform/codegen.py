@@ -24,7 +24,7 @@ from types import FunctionType
 
 import gast
 
-from .. import runtime, tangents
+from .. import implicit, runtime, tangents
 from ..rules import mutation
 from ..rules import python as pyrules
 from . import nodes as n
@@ -60,6 +60,8 @@ HELPERS = {
     "__fx_starred_grads": pyrules.starred_grads,
     "__fx_keyword_grads": pyrules.keyword_grads,
     "__fx_cons_to_list": pyrules.cons_to_list,
+    "__fx_implicit": implicit._active,
+    "__fx_record": implicit.record,
     "__fx_setattr": pyrules.write_attribute,
     "__fx_setitem": mutation.setitem,
     "__fx_setitem_argument": mutation.setitem_argument,
