@@ -6,6 +6,7 @@ The public surface of ``shared/API.md``: explicit re-exports, no logic.
 from . import (
     optimise,
     rules,  # noqa: F401  (registers every rule)
+    tracker,
 )
 from .derivatives import hessian, hvp, jacobian
 from .errors import FluxpyError, NoAdjointError, NonScalarError, TransformError
@@ -44,6 +45,7 @@ __all__ = [
     "params",
     "optimise",
     "pullback",
+    "tracker",
     "update",
     "withgradient",
 ]
