@@ -2894,7 +2894,7 @@ CORPUS = [
     C(ndindex_tuple_index, lambda r: (N(r, 2, 3),), True),
     C(itertools_combinations, lambda r: (N(r, 4),), True),
     C(itertools_product_chain, lambda r: (N(r, 4),)),
-    C(zip_star_transpose, lambda r: (N(r, 3, 2),), True, xfail=ZIP_STAR_SECOND, xfail_checks=SECOND),
+    C(zip_star_transpose, lambda r: (N(r, 3, 2),), True),
     C(for_over_iter, lambda r: (N(r, 2), F(r))),
     C(next_of_iter, lambda r: (N(r, 3), F(r)), xfail=NEXT),
     C(float_conversions, lambda r: (N(r, 3),), True),

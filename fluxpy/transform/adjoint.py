@@ -544,8 +544,8 @@ class _Adjoint:
             if isinstance(a, gast.Starred):
                 starred = a.value
                 if isinstance(a.value, gast.Name) and a.value.id in self.active:
-                    stop = None if not value.keywords else n.const(None)
-                    out.append((a.value.id, ("slice", first + i, stop)))
+                    # up to a trailing KeywordGrads, which callees with **kwargs always return
+                    out.append((a.value.id, ("slice", first + i, n.const(None))))
             elif isinstance(a, gast.Name) and a.id in self.active:
                 out.append((a.id, first + i))
             elif self.is_global(a):
