@@ -773,18 +773,39 @@ def _loaded_names(stmts):
     return names
 
 
-def _captured(fdef):
-    """Names a nested function reads from enclosing scopes (loads minus its own parameters and stores)."""
-    loads, stores = set(), set()
-    for node in gast.walk(fdef):
-        if isinstance(node, gast.Name):
-            if isinstance(node.ctx, gast.Load):
-                loads.add(node.id)
+_SCOPES = (gast.FunctionDef, gast.Lambda, gast.ListComp, gast.SetComp, gast.DictComp, gast.GeneratorExp)
+
+
+def _captured(scope):
+    """The free variables of a function (or lambda, comprehension): the names it reads that it does not
+    bind, including those its own nested scopes read from it or further out."""
+    loads, bound = set(), set()
+    if isinstance(scope, (gast.FunctionDef, gast.Lambda)):
+        args = scope.args
+        bound |= {a.id for a in args.posonlyargs + args.args + args.kwonlyargs}
+        bound |= {a.id for a in (args.vararg, args.kwarg) if a is not None}
+        children = scope.body if isinstance(scope.body, list) else [scope.body]
+    else:  # a comprehension: its targets are its own
+        for gen in scope.generators:
+            bound |= {n.id for n in gast.walk(gen.target) if isinstance(n, gast.Name)}
+        children = [scope]
+    stack = list(children)
+    while stack:
+        node = stack.pop()
+        if node is not scope and isinstance(node, _SCOPES):
+            if isinstance(node, gast.FunctionDef):
+                bound.add(node.name)
+                stack.extend(node.args.defaults + [d for d in node.args.kw_defaults if d is not None])
+            elif isinstance(node, gast.Lambda):
+                stack.extend(node.args.defaults + [d for d in node.args.kw_defaults if d is not None])
             else:
-                stores.add(node.id)
-        elif isinstance(node, gast.FunctionDef) and node is not fdef:
-            stores.add(node.name)
-    return loads - stores
+                stack.append(node.generators[0].iter)  # evaluated in the enclosing scope
+            loads |= _captured(node)
+            continue
+        if isinstance(node, gast.Name):
+            (loads if isinstance(node.ctx, gast.Load) else bound).add(node.id)
+        stack.extend(gast.iter_child_nodes(node))
+    return loads - bound
 
 
 def _assigned_adjoints(stmts, adjoint):
