@@ -8,7 +8,7 @@ from . import (
     rules,  # noqa: F401  (registers every rule)
     tracker,
 )
-from .derivatives import hessian, hvp, jacobian
+from .derivatives import hessian, hvp, jacobian, jvp
 from .errors import FluxpyError, NoAdjointError, NonScalarError, TransformError
 from .implicit import Grads, Params, params
 from .interface import (
@@ -41,6 +41,7 @@ __all__ = [
     "hessian",
     "hvp",
     "jacobian",
+    "jvp",
     "nograd",
     "params",
     "optimise",

@@ -57,6 +57,66 @@ def hvp(f, x, v, **kwargs):
     return back(v)[0]
 
 
+def jvp(f, primals, tangents):
+    """``(y, dy)``: ``f(*primals)`` and its directional derivative along ``tangents`` (a Jacobian-vector
+    product). ``primals`` and ``tangents`` are tuples of the same structure.
+
+    Computed by transposing the pullback (``J v`` is the gradient of ``<back(u), v>`` with respect to
+    ``u``), so it works wherever second derivatives do.
+
+    >>> import numpy as np, fluxpy as fx
+    >>> fx.jvp(lambda x: x**3, (2.0,), (1.0,))
+    (8.0, 12.0)
+    >>> fx.jvp(lambda x, y: x * y, (np.array([1.0, 2.0]), 3.0), (np.array([1.0, 0.0]), 0.5))
+    (array([3., 6.]), array([3.5, 1. ]))
+    """
+    primals, tangents = tuple(primals), tuple(tangents)
+    if len(primals) != len(tangents):
+        raise ValueError("jvp: primals and tangents must have the same length")
+    y, back = pullback(f, *primals)
+    seed = _zero_cotangent(y)
+
+    def along_tangents(u):
+        return _inner(back(u), tangents)
+
+    _, transposed = pullback(along_tangents, seed)
+    (dy,) = transposed(1.0)
+    if dy is None:
+        dy = _zero_cotangent(y)
+    return y, dy
+
+
+def _zero_cotangent(y):
+    if is_array(y):
+        return xp_of(y).zeros(y.shape, dtype=_float_dtype(y))
+    if isinstance(y, tuple):
+        return tuple(_zero_cotangent(v) for v in y)
+    if isinstance(y, list):
+        return [_zero_cotangent(v) for v in y]
+    return 0.0
+
+
+def _inner(grads, tangents):
+    """``sum <g, t>`` over matching gradients and tangents (differentiable; None counts as zero)."""
+    total = 0.0
+    for g, t in zip(grads, tangents, strict=True):
+        total = total + _dot_tree(g, t)
+    return total
+
+
+def _dot_tree(g, t):
+    if g is None or t is None:
+        return 0.0
+    if isinstance(g, (tuple, list)):
+        total = 0.0
+        for a, b in zip(g, t, strict=True):
+            total = total + _dot_tree(a, b)
+        return total
+    if is_array(g) or is_array(t):
+        return xp_of(g, t).sum(g * t)
+    return g * t
+
+
 def _float_dtype(a):
     return a.dtype if a.dtype.kind in "fc" else np.float64
 

@@ -72,3 +72,34 @@ def test_hessian_of_small_mlp_loss_against_finite_differences():
     np.testing.assert_allclose(h, h.T, atol=1e-10)
     v = rng.standard_normal(8)
     np.testing.assert_allclose(fx.hvp(lambda w: mlp_loss(w, x, y), w, v), h @ v, rtol=1e-10)
+
+
+def test_jvp_against_jacobian_and_finite_differences():
+    rng = np.random.default_rng(2)
+    w, x = rng.standard_normal((3, 4)), rng.standard_normal(4)
+    v = rng.standard_normal(4)
+
+    def f(w, x):
+        return np.tanh(w @ x) * 2.0
+
+    y, dy = fx.jvp(f, (w, x), (np.zeros_like(w), v))
+    jw, jx = fx.jacobian(f, w, x)
+    np.testing.assert_allclose(dy, jx @ v, rtol=1e-10)
+    eps = 1e-6
+    np.testing.assert_allclose(dy, (f(w, x + eps * v) - f(w, x - eps * v)) / (2 * eps), rtol=1e-6)
+    y, dy = fx.jvp(lambda x: math.sin(x) * x, (1.0,), (2.0,))
+    assert dy == pytest.approx(2.0 * (math.cos(1.0) * 1.0 + math.sin(1.0)))
+
+
+def test_jvp_through_control_flow_and_loops():
+    def f(x):
+        s = 0.0
+        for i in range(3):
+            if x > 0:
+                s = s + x**i
+            else:
+                s = s - x
+        return s
+
+    assert fx.jvp(f, (2.0,), (1.0,))[1] == pytest.approx(0.0 + 1.0 + 4.0)
+    assert fx.jvp(f, (-1.0,), (1.0,))[1] == pytest.approx(-3.0)
