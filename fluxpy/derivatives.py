@@ -12,6 +12,7 @@ import numpy as np
 
 from .backend import is_array, xp_of
 from .interface import gradient, pullback
+from .tangents import project
 
 
 def jacobian(f, *args, **kwargs):
@@ -19,6 +20,8 @@ def jacobian(f, *args, **kwargs):
 
     Computed with one reverse pass per element of the output ``y = f(*args)``.
     """
+    if not kwargs and _input_size(args) < _output_size(f, args):
+        return _forward_jacobian(f, args)
     y, back = pullback(f, *args, **kwargs)
     xp = xp_of(y, *args)
     y_arr = xp.asarray(y)
@@ -38,12 +41,17 @@ def jacobian(f, *args, **kwargs):
 def hessian(f, x, **kwargs):
     """The Hessian of the real-scalar ``f`` at ``x``: shape ``x.shape + x.shape``, a float for a scalar ``x``.
 
-    Reverse over reverse: the Jacobian of ``gradient``.
+    Forward over reverse: one Jacobian-vector product of ``gradient`` per element of ``x``.
     """
-    (h,) = jacobian(lambda t: gradient(f, t, **kwargs)[0], x)
     if not is_array(x):
-        return float(np.asarray(h).reshape(()))
-    return h
+        return float(np.asarray(hvp(f, x, 1.0, **kwargs)))
+    xp = xp_of(x)
+    columns = []
+    for k in range(x.size):
+        e = xp.zeros(x.size, dtype=_float_dtype(x))
+        e[k] = 1
+        columns.append(xp.asarray(hvp(f, x, e.reshape(x.shape), **kwargs)).reshape(x.shape))
+    return xp.stack(columns, axis=-1).reshape(x.shape + x.shape)
 
 
 def hvp(f, x, v, **kwargs):
@@ -53,16 +61,13 @@ def hvp(f, x, v, **kwargs):
     >>> fx.hvp(lambda x: np.sum(x**3), np.array([1.0, 2.0]), np.array([1.0, 0.0]))
     array([6., 0.])
     """
-    _, back = pullback(lambda t: gradient(f, t, **kwargs)[0], x)
-    return back(v)[0]
+    return jvp(lambda t: gradient(f, t, **kwargs)[0], (x,), (v,))[1]
 
 
 def jvp(f, primals, tangents):
     """``(y, dy)``: ``f(*primals)`` and its directional derivative along ``tangents`` (a Jacobian-vector
-    product). ``primals`` and ``tangents`` are tuples of the same structure.
-
-    Computed by transposing the pullback (``J v`` is the gradient of ``<back(u), v>`` with respect to
-    ``u``), so it works wherever second derivatives do.
+    product), by forward mode: a source transformation with one tangent statement per statement.
+    ``primals`` and ``tangents`` are tuples of the same length.
 
     >>> import numpy as np, fluxpy as fx
     >>> fx.jvp(lambda x: x**3, (2.0,), (1.0,))
@@ -70,20 +75,15 @@ def jvp(f, primals, tangents):
     >>> fx.jvp(lambda x, y: x * y, (np.array([1.0, 2.0]), 3.0), (np.array([1.0, 0.0]), 0.5))
     (array([3., 6.]), array([3.5, 1. ]))
     """
+    from .forward import jvp_call
+
     primals, tangents = tuple(primals), tuple(tangents)
     if len(primals) != len(tangents):
         raise ValueError("jvp: primals and tangents must have the same length")
-    y, back = pullback(f, *primals)
-    seed = _zero_cotangent(y)
-
-    def along_tangents(u):
-        return _inner(back(u), tangents)
-
-    _, transposed = pullback(along_tangents, seed)
-    (dy,) = transposed(1.0)
+    y, dy = jvp_call(f, None, primals, tangents, {}, {})
     if dy is None:
         dy = _zero_cotangent(y)
-    return y, dy
+    return y, project(dy, y)
 
 
 def _zero_cotangent(y):
@@ -115,6 +115,38 @@ def _dot_tree(g, t):
     if is_array(g) or is_array(t):
         return xp_of(g, t).sum(g * t)
     return g * t
+
+
+def _input_size(args):
+    return sum(int(np.size(a)) for a in args)
+
+
+def _output_size(f, args):
+    return int(np.size(f(*args)))
+
+
+def _forward_jacobian(f, args):
+    """Jacobians by forward passes: one JVP per input element (fewer inputs than outputs)."""
+    out = []
+    for i, x in enumerate(args):
+        xp = xp_of(x)
+        columns = []
+        y = None
+        for k in range(int(np.size(x))):
+            e = xp.zeros(int(np.size(x)), dtype=float)
+            e[k] = 1
+            tangent = e.reshape(np.shape(x)) if is_array(x) else 1.0
+            tangents = tuple(tangent if j == i else _zero_tangent(a) for j, a in enumerate(args))
+            y, dy = jvp(f, args, tangents)
+            columns.append(xp.asarray(dy, dtype=float))
+        shape = np.shape(y) if y is not None else ()
+        stacked = xp.stack(columns, axis=-1) if columns else xp.zeros(shape + (0,))
+        out.append(stacked.reshape(tuple(shape) + np.shape(x)))
+    return tuple(out)
+
+
+def _zero_tangent(a):
+    return xp_of(a).zeros(np.shape(a)) if is_array(a) else 0.0
 
 
 def _float_dtype(a):

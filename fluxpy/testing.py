@@ -17,14 +17,17 @@ from .tangents import Tangent
 EPS = 1e-6
 
 
-def check_grads(f, *args, order=2, eps=EPS, rtol=1e-5, atol=1e-6, seed=0, **kwargs):
+def check_grads(f, *args, order=2, eps=EPS, rtol=1e-5, atol=1e-6, seed=0, forward=False, **kwargs):
     """Raise ``AssertionError`` unless reverse derivatives of ``f`` up to ``order`` match finite differences.
 
     Only float arguments (numbers and float arrays) are perturbed; others are passed through. Keyword
-    arguments are passed to ``f`` and not differentiated.
+    arguments are passed to ``f`` and not differentiated. ``forward=True`` also checks forward mode
+    (``fx.jvp``) along a random direction.
     """
     rng = np.random.default_rng(seed)
     _check_first(f, args, kwargs, eps, rtol, atol, rng)
+    if forward and not kwargs:
+        _check_forward(f, args, eps, rtol, atol, rng)
     if order >= 2:
         _check_second(f, args, kwargs, eps, rtol, atol, rng)
 
@@ -90,6 +93,21 @@ def _check_first(f, args, kwargs, eps, rtol, atol, rng):
         fd = (_inner(dy, _as_float64(y_plus)) - _inner(dy, _as_float64(y_minus))) / (2 * eps)
         rev = _inner(grads[i], direction)
         _assert_close(rev, fd, rtol, atol, f"first derivative wrt argument {i}")
+
+
+def _check_forward(f, args, eps, rtol, atol, rng):
+    from .derivatives import jvp
+
+    positions = _float_positions(args)
+    tangents = tuple(_random_like(a, rng) if i in positions else None for i, a in enumerate(args))
+    y, dy = jvp(f, args, tangents)
+    plus, minus = args, args
+    for i in positions:
+        plus = _perturb(plus, i, tangents[i], eps)
+        minus = _perturb(minus, i, tangents[i], -eps)
+    probe = _random_cotangent(y, rng)
+    fd = (_inner(probe, _as_float64(f(*plus))) - _inner(probe, _as_float64(f(*minus)))) / (2 * eps)
+    _assert_close(_inner(probe, dy), fd, rtol, atol, "forward mode (jvp)")
 
 
 def _check_second(f, args, kwargs, eps, rtol, atol, rng):

@@ -4,6 +4,7 @@ Importing this package registers every rule.
 """
 
 from . import (
+    forward,  # noqa: F401
     higher_order,  # noqa: F401
     math,  # noqa: F401
     mutation,  # noqa: F401

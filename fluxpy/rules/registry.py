@@ -148,6 +148,31 @@ def nograd(*fs):
     return fs[0] if fs else None
 
 
+_forward_rules = {}  # primal -> jvp_rule(args, targs) -> (y, ty): forward mode's fast path
+
+
+def forward_rule(*primals):
+    """Decorator: register ``jvp_rule(args, targs) -> (y, ty)`` as the forward rule of ``primals``
+    (optional: forward mode otherwise transposes the reverse rule)."""
+
+    def decorate(rule):
+        with _lock:
+            for p in primals:
+                _forward_rules[_key(p)] = rule
+            _bump()
+        return rule
+
+    return decorate
+
+
+def lookup_forward(f):
+    """The forward rule of ``f``, or ``None``."""
+    try:
+        return _forward_rules.get(f)
+    except TypeError:
+        return None
+
+
 def lookup(f):
     """The rule registered for ``f``, or ``None``."""
     try:

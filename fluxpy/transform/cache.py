@@ -15,7 +15,7 @@ import gast
 
 from ..errors import SourceError
 from ..rules import registry
-from . import adjoint, codegen, fence, normalize, parse, source
+from . import adjoint, codegen, fence, forward, normalize, parse, source
 from .fence import HELPER_PREFIX
 from .naming import Namer
 from .normalize.anf import INACTIVE_BUILTINS
@@ -50,20 +50,22 @@ class Context:
     comments: list = field(default_factory=list)
 
 
-def forward_function(fn, constructor=False):
+def forward_function(fn, constructor=False, mode="reverse"):
     """The forward function of Python function ``fn``: ``F(fn, *args) -> (y, pullback)``.
 
     ``constructor=True`` transforms an ``__init__`` as a function that returns ``self``, so that the
     attributes it writes on the fresh object carry gradients back to its arguments.
     """
     key = (fn.__code__, "constructor") if constructor else fn.__code__
+    if mode != "reverse":
+        key = (fn.__code__, mode, constructor)
     entry = _cache.get(key)
     if entry is None or entry.globals is not fn.__globals__ or entry.version != registry.version():
         missing = _no_source.get(key)
         if missing is not None:
             raise missing
         try:
-            entry = _build(fn, key, constructor)
+            entry = _build(fn, key, constructor, mode)
         except SourceError as e:
             _no_source[key] = e
             raise
@@ -96,13 +98,13 @@ def _function_of(f):
     raise TypeError(f"fluxpy can show the generated code of Python functions, not of {f!r}")
 
 
-def _build(fn, key, constructor):
+def _build(fn, key, constructor, mode="reverse"):
     with _lock:
         entry = _cache.get(key)
         version = registry.version()
         if entry is not None and entry.globals is fn.__globals__ and entry.version == version:
             return entry
-        text, locations, title = transform_source(fn, constructor)
+        text, locations, title = transform_source(fn, constructor, mode)
         forward, filename = codegen.compile_forward(text, locations, fn.__globals__, title)
         entry = _Entry(fn.__globals__, version, forward, text, filename)
         _cache[key] = entry
@@ -119,7 +121,7 @@ def normalized_source(fn):
     return ast.unparse(ast.fix_missing_locations(gast.gast_to_ast(fdef)))
 
 
-def transform_source(fn, constructor=False):
+def transform_source(fn, constructor=False, mode="reverse"):
     """Run stages 1-6 on ``fn`` and return ``(generated text, line locations, title)``."""
     src = source.get_source(fn)
     name = parse.lambda_name(src.node) if fn.__code__.co_name == "<lambda>" else fn.__code__.co_name
@@ -133,7 +135,7 @@ def transform_source(fn, constructor=False):
     if fdef.args.args and "__class__" in fn.__code__.co_freevars:
         ctx.first_param = fdef.args.args[0].id  # for zero-argument super()
     fdef = normalize.normalize(fdef, ctx)
-    forward_def = adjoint.build_forward(fdef, ctx)
+    forward_def = forward.build_jvp(fdef, ctx) if mode == "jvp" else adjoint.build_forward(fdef, ctx)
     title = f"{fn.__qualname__} ({_short(src.file)}:{src.node.lineno})"
     text, locations = codegen.generate(forward_def, ctx.comments, title)
     return text, locations, title

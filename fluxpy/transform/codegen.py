@@ -24,6 +24,7 @@ from types import FunctionType
 
 import gast
 
+from .. import forward as forward_mode
 from .. import implicit, runtime, tangents
 from ..rules import mutation
 from ..rules import python as pyrules
@@ -61,6 +62,11 @@ HELPERS = {
     "__fx_keyword_grads": pyrules.keyword_grads,
     "__fx_cons_to_list": pyrules.cons_to_list,
     "__fx_implicit": implicit._active,
+    "__fx_jvp_call": forward_mode.jvp_call,
+    "__fx_jvp_method": forward_mode.jvp_method,
+    "__fx_merged_keywords": runtime.merged_keywords,
+    "__fx_tangent_item": forward_mode.tangent_item,
+    "__fx_or_empty": forward_mode.or_empty,
     "__fx_record": implicit.record,
     "__fx_setattr": pyrules.write_attribute,
     "__fx_setitem": mutation.setitem,

@@ -1,0 +1,235 @@
+"""Stage 5 (forward mode): from a normalized function, generate its Jacobian-vector-product function.
+
+``f(x, ...)`` becomes ``f__jvp(self, tself, targs, x, ...) -> (y, ty)``: every statement is followed by its
+tangent statement, in the same control flow, so loops and branches need no tape::
+
+    # primal                                    # with tangents
+    y = __fx_call(__fx_op.mul, x, w)            y, t_y = __fx_jvp_call(__fx_op.mul, None, (x, w), (t_x, t_w), {})
+
+``tself`` is the tangent of the function object (its closure's captured variables), ``targs`` one tangent
+per positional parameter (None: zero).
+"""
+
+import gast
+
+from . import nodes as n
+from .adjoint import _assignments, _captured, _is_active_call, _walk_statements
+from .fence import HELPER_PREFIX
+from .normalize.anf import CALL
+
+
+def build_jvp(fdef, ctx):
+    """The gast FunctionDef of the JVP function for the normalized ``fdef``."""
+    return _Tangents(fdef, ctx).build()
+
+
+class _Tangents:
+    def __init__(self, fdef, ctx):
+        self.fdef = fdef
+        self.ctx = ctx
+        self.namer = ctx.namer
+        args = fdef.args
+        self.params = [a.id for a in args.posonlyargs + args.args]
+        self.vararg = args.vararg.id if args.vararg is not None else None
+        self.freevars = [v for v in ctx.freevars if not v.startswith(HELPER_PREFIX)]
+        self.locals = set(self.params) | set(self.freevars) | {t for t, _ in _assignments(fdef.body)}
+        self.locals |= {a.id for a in args.kwonlyargs} | {v for v in (self.vararg,) if v}
+        for s in _walk_statements(fdef.body):
+            if isinstance(s, gast.For):
+                self.locals |= {x.id for x in gast.walk(s.target) if isinstance(x, gast.Name)}
+        self.defs = {s.name: s for s in _walk_statements(fdef.body) if isinstance(s, gast.FunctionDef)}
+        self._names = {}
+
+    def t(self, name):
+        """The tangent variable of ``name`` (``t_x``)."""
+        if name not in self._names:
+            self._names[name] = self.namer.fresh(f"t_{name}")
+        return self._names[name]
+
+    def tangent_of(self, node):
+        """The tangent expression of an atom: its tangent variable, or None for constants and globals."""
+        if isinstance(node, gast.Name) and node.id in self.locals:
+            return n.name(self.t(node.id))
+        return n.const(None)
+
+    # -- the whole function -------------------------------------------------------------------------------
+    def build(self):
+        names = ("_fx_self", "_fx_tself", "_fx_targs", "_fx_tkw")
+        self_name, tself, targs, tkw = (self.namer.fresh(b) for b in names)
+        body = []
+        if self.freevars:
+            targets = n.tuple_([n.name(v, store=True) for v in self.freevars], store=True)
+            names = n.tuple_([n.const(v) for v in self.freevars])
+            body.append(
+                gast.Assign(
+                    targets=[targets],
+                    value=n.call("__fx_freevars", [n.name(self_name), names]),
+                    type_comment=None,
+                )
+            )
+            for v in self.freevars:
+                body.append(n.assign(self.t(v), n.call("__fx_tangent_field", [n.name(tself), n.const(v)])))
+        for i, p in enumerate(self.params):
+            body.append(n.assign(self.t(p), n.subscript(n.name(targs), n.const(i))))
+        if self.vararg:
+            rest = n.subscript(
+                n.name(targs), gast.Slice(lower=n.const(len(self.params)), upper=None, step=None)
+            )
+            body.append(n.assign(self.t(self.vararg), rest))
+        for a in self.fdef.args.kwonlyargs:
+            body.append(n.assign(self.t(a.id), n.call("__fx_tangent_item", [n.name(tkw), n.const(a.id)])))
+        if self.fdef.args.kwarg:
+            body.append(n.assign(self.t(self.fdef.args.kwarg.id), n.name(tkw)))
+        initialized = set(self.params) | set(self.freevars) | {a.id for a in self.fdef.args.kwonlyargs}
+        initialized |= {v for v in (self.vararg, self.fdef.args.kwarg and self.fdef.args.kwarg.id) if v}
+        for name in sorted(self.locals - initialized):
+            body.append(n.assign(self.t(name), n.const(None)))  # read before assigned on some paths
+        body += self.block(self.fdef.body)
+        args = self.fdef.args
+        params = [n.name(self_name), n.name(tself), n.name(targs), n.name(tkw)]
+        for p in params:
+            p.ctx = gast.Param()
+        new_args = gast.arguments(
+            args=params + args.posonlyargs + args.args,
+            posonlyargs=[],
+            vararg=args.vararg,
+            kwonlyargs=args.kwonlyargs,
+            kw_defaults=[None] * len(args.kwonlyargs),
+            kwarg=args.kwarg,
+            defaults=[],
+        )
+        name = self.namer.fresh(f"{self.fdef.name.replace('<', '').replace('>', '')}__jvp")
+        return gast.FunctionDef(
+            name=name,
+            args=new_args,
+            body=body,
+            decorator_list=[],
+            returns=None,
+            type_comment=None,
+            type_params=[],
+        )
+
+    # -- statements ---------------------------------------------------------------------------------------
+    def block(self, stmts):
+        out = []
+        for s in stmts:
+            out += self.stmt(s)
+        return out
+
+    def stmt(self, s):
+        if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name):
+            target = s.targets[0].id
+            value = s.value
+            if _is_active_call(value):
+                return [self.call(target, value)]
+            if isinstance(value, gast.Name):
+                return [s, n.assign(self.t(target), self.tangent_of(value))]
+            return [s, n.assign(self.t(target), n.const(None))]
+        if isinstance(s, gast.Assign):  # the freevars prologue of generated code: tuple targets
+            out = [s]
+            source = s.value.args[0] if isinstance(s.value, gast.Call) and s.value.args else None
+            for node in gast.walk(s.targets[0]):
+                if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Store):
+                    # captured variables: their tangents are fields of the function's own tangent
+                    field = (
+                        n.call("__fx_tangent_field", [self.tangent_of(source), n.const(node.id)])
+                        if source
+                        else None
+                    )
+                    out.append(n.assign(self.t(node.id), field if field is not None else n.const(None)))
+            return out
+        if isinstance(s, gast.Return):
+            return [gast.Return(value=n.tuple_([s.value, self.tangent_of(s.value)]))]
+        if isinstance(s, gast.If):
+            return [n.if_(s.test, self.block(s.body), self.block(s.orelse))]
+        if isinstance(s, gast.For):
+            body = self.block(s.body)
+            prefix = [
+                n.assign(self.t(x.id), n.const(None)) for x in gast.walk(s.target) if isinstance(x, gast.Name)
+            ]
+            return [
+                gast.For(
+                    target=s.target,
+                    iter=s.iter,
+                    body=prefix + body,
+                    orelse=self.block(s.orelse),
+                    type_comment=None,
+                )
+            ]
+        if isinstance(s, gast.While):
+            return [gast.While(test=s.test, body=self.block(s.body), orelse=self.block(s.orelse))]
+        if isinstance(s, gast.With):
+            return [gast.With(items=s.items, body=self.block(s.body) or [gast.Pass()], type_comment=None)]
+        if isinstance(s, gast.Try):
+            handlers = [
+                gast.ExceptHandler(type=h.type, name=h.name, body=self.block(h.body) or [gast.Pass()])
+                for h in s.handlers
+            ]
+            return [
+                gast.Try(
+                    body=self.block(s.body) or [gast.Pass()],
+                    handlers=handlers,
+                    orelse=self.block(s.orelse),
+                    finalbody=self.block(s.finalbody),
+                )
+            ]
+        if isinstance(s, gast.FunctionDef):
+            captured = sorted(_captured(s) & self.locals)
+            names = n.tuple_([n.const(v) for v in captured])
+            values = n.tuple_([n.name(self.t(v)) for v in captured])
+            return [
+                s,
+                n.assign(self.t(s.name), n.call("__fx_closure_tangent", [n.name(s.name), names, values])),
+            ]
+        return [s]
+
+    def call(self, target, value):
+        args = value.args
+        named = [k for k in value.keywords if k.arg is not None]
+        keywords = gast.Dict(keys=[n.const(k.arg) for k in named], values=[k.value for k in named])
+        tkeywords = gast.Dict(
+            keys=[n.const(k.arg) for k in named], values=[self.tangent_of(k.value) for k in named]
+        )
+        starred_kw = [k.value for k in value.keywords if k.arg is None]
+        if starred_kw:
+            keywords = n.call("__fx_merged_keywords", [keywords, starred_kw[0]])
+            tkeywords = n.call(
+                "__fx_merged_keywords", [tkeywords, n.call("__fx_or_empty", [self.tangent_of(starred_kw[0])])]
+            )
+        if value.func.id == CALL:
+            callee, rest = args[0], args[1:]
+            helper, lead = "__fx_jvp_call", [callee, self.callee_tangent(callee)]
+        else:
+            obj, name, rest = args[0], args[1], args[2:]
+            helper, lead = "__fx_jvp_method", [obj, self.tangent_of(obj), name]
+        primals, tangents = self.packed(rest)
+        assign = gast.Assign(
+            targets=[n.tuple_([n.name(target, True), n.name(self.t(target), True)], store=True)],
+            value=n.call(helper, lead + [primals, tangents, keywords, tkeywords]),
+            type_comment=None,
+        )
+        return assign
+
+    def callee_tangent(self, callee):
+        """A local closure called directly: its tangent from the current tangents of what it captures
+        (a closure reads its variables when called)."""
+        if isinstance(callee, gast.Name) and callee.id in self.defs:
+            captured = sorted(_captured(self.defs[callee.id]) & self.locals)
+            names = n.tuple_([n.const(v) for v in captured])
+            values = n.tuple_([n.name(self.t(v)) for v in captured])
+            return n.call("__fx_closure_tangent", [n.name(callee.id), names, values])
+        if isinstance(callee, gast.Name) and callee.id in self.locals:
+            return n.name(self.t(callee.id))
+        return n.const(None)
+
+    def packed(self, rest):
+        """``(args tuple, tangents tuple)`` expressions for positional arguments (one ``*s`` last)."""
+        plain = [a for a in rest if not isinstance(a, gast.Starred)]
+        primals = n.tuple_(plain)
+        tangents = n.tuple_([self.tangent_of(a) for a in plain])
+        if len(plain) < len(rest):
+            star = rest[-1].value
+            primals = gast.BinOp(left=primals, op=gast.Add(), right=n.call("__fx_tuple", [star]))
+            expanded = n.call("__fx_expand", [self.tangent_of(star), n.call("__fx_len", [star])])
+            tangents = gast.BinOp(left=tangents, op=gast.Add(), right=expanded)
+        return primals, tangents
