@@ -3,8 +3,10 @@
 ``f(x, ...)`` becomes ``f__jvp(self, tself, targs, x, ...) -> (y, ty)``: every statement is followed by its
 tangent statement, in the same control flow, so loops and branches need no tape::
 
-    # primal                                    # with tangents
-    y = __fx_call(__fx_op.mul, x, w)            y, t_y = __fx_jvp_call(__fx_op.mul, None, (x, w), (t_x, t_w), {})
+    # primal:
+    y = __fx_call(__fx_op.mul, x, w)
+    # with tangents:
+    y, t_y = __fx_jvp_call(__fx_op.mul, None, (x, w), (t_x, t_w), {}, {})
 
 ``tself`` is the tangent of the function object (its closure's captured variables), ``targs`` one tangent
 per positional parameter (None: zero).
