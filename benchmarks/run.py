@@ -214,6 +214,40 @@ def fmt(seconds):
     return f"{seconds * 1e6:.2f} µs" if seconds < 1e-3 else f"{seconds * 1e3:.2f} ms"
 
 
+def mlp_loss(w1, w2, x, y):
+    h = np.tanh(x @ w1)
+    return np.mean((h @ w2 - y) ** 2)
+
+
+def second_order_table():
+    """Second derivatives next to first-order cost (issue 4's goal: at most 4x)."""
+    rng = np.random.default_rng(0)
+    w1, w2 = rng.standard_normal((10, 16)) * 0.3, rng.standard_normal((16, 1)) * 0.3
+    x, y = rng.standard_normal((32, 10)), rng.standard_normal((32, 1))
+    v = rng.standard_normal(w1.shape)
+    d2 = lambda: fx.gradient(lambda t: fx.gradient(poly, t)[0], 2.0)[0]  # noqa: E731
+    rows = [
+        ("3x²+2x+1: first derivative", lambda: fx.gradient(poly, 2.0)[0]),
+        ("3x²+2x+1: second derivative", d2),
+        ("MLP loss: gradient", lambda: fx.gradient(mlp_loss, w1, w2, x, y)[0]),
+        (
+            "MLP loss: Hessian-vector product (forward over reverse)",
+            lambda: fx.hvp(lambda w: mlp_loss(w, w2, x, y), w1, v),
+        ),
+    ]
+    assert d2() == 6.0
+    print("\n| second order | time | ratio to first order |")
+    print("|---|---|---|")
+    first = None
+    for i, (name, fn) in enumerate(rows):
+        t = median_time(fn)
+        if i % 2 == 0:
+            first = t
+            print(f"| {name} | {fmt(t)} | 1.0x |")
+        else:
+            print(f"| {name} | {fmt(t)} | {t / first:.1f}x |")
+
+
 def main():
     table = cases()
     columns = ["hand-written", "fluxpy", "autograd", "torch"]
@@ -240,6 +274,7 @@ def main():
         cells = [fmt(times[c]) if c in times else "—" for c in columns]
         ratio = times["fluxpy"] / times["hand-written"]
         print(f"| {name} | " + " | ".join(cells) + f" | {ratio:.1f}x |")
+    second_order_table()
 
 
 if __name__ == "__main__":

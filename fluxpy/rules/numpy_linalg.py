@@ -741,3 +741,93 @@ def norm_rule(x, *rest, **kwargs):
 
 
 nograd(np.linalg.matrix_rank)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# svd (Townsend 2016, "Differentiating the singular value decomposition"); distinct singular values
+
+
+@nograd
+def _svd_options(args, kwargs):
+    full = kwargs.get("full_matrices", args[0] if args else True)
+    compute_uv = kwargs.get("compute_uv", args[1] if len(args) > 1 else True)
+    return bool(full), bool(compute_uv)
+
+
+@adjoint(np.linalg.svd)
+def svd_rule(a, *args, **kwargs):
+    xp = xp_of(a)
+    full, compute_uv = _svd_options(args, kwargs)
+    m, n = shape_of(a)[-2:]
+    if compute_uv and full and m != n:
+        raise FluxpyError(
+            "the gradient of np.linalg.svd with full_matrices=True needs a square matrix; "
+            "pass full_matrices=False"
+        )
+    u, s, vh = xp.linalg.svd(a, full_matrices=False)
+
+    def svd_pullback(dy):
+        if not compute_uv:
+            return (_svd_back(xp, u, s, vh, None, dy, None),) + _nones(args)
+        du, ds, dvh = dy
+        return (_svd_back(xp, u, s, vh, du, ds, dvh),) + _nones(args)
+
+    if compute_uv:
+        return xp.linalg.svd(a, *args, **kwargs), svd_pullback
+    return s, svd_pullback
+
+
+def _svd_back(xp, u, s, vh, du, ds, dvh):
+    """The cotangent of A from those of U, S and Vh (thin SVD, A = U diag(s) Vh)."""
+    v = xp.swapaxes(vh, -1, -2)
+    ut = xp.swapaxes(u, -1, -2)
+    middle = 0.0
+    if ds is not None:
+        middle = middle + _diag_embed(xp, ds)
+    if du is not None or dvh is not None:
+        f = _svd_f(xp, s)
+        smat = _diag_embed(xp, s)
+        if du is not None:
+            j = ut @ du
+            middle = middle + (f * (j - xp.swapaxes(j, -1, -2))) @ smat
+        if dvh is not None:
+            dv = xp.swapaxes(dvh, -1, -2)
+            k = vh @ dv
+            middle = middle + smat @ (f * (k - xp.swapaxes(k, -1, -2)))
+    da = u @ middle @ vh if not isinstance(middle, float) else xp.zeros(shape_of(u)[:-1] + shape_of(vh)[-1:])
+    inv_s = 1.0 / s
+    if du is not None:
+        m = shape_of(u)[-2]
+        if m > shape_of(s)[-1]:
+            da = da + (xp.eye(m) - u @ ut) @ (du * inv_s[..., None, :]) @ vh
+    if dvh is not None:
+        n = shape_of(vh)[-1]
+        if n > shape_of(s)[-1]:
+            dv = xp.swapaxes(dvh, -1, -2)
+            da = da + (u * inv_s[..., None, :]) @ xp.swapaxes(dv, -1, -2) @ (xp.eye(n) - v @ vh)
+    return da
+
+
+def _svd_f(xp, s):
+    """``F[i, j] = 1 / (s_j**2 - s_i**2)`` off the diagonal, 0 on it."""
+    s2 = s**2
+    diff = s2[..., None, :] - s2[..., :, None]
+    k = shape_of(s)[-1]
+    off = 1.0 - xp.eye(k)
+    return off / (diff + xp.eye(k))
+
+
+def _diag_embed(xp, d):
+    k = shape_of(d)[-1]
+    return d[..., :, None] * xp.eye(k)
+
+
+@adjoint(np.linalg.svdvals)
+def svdvals_rule(a):
+    xp = xp_of(a)
+    u, s, vh = xp.linalg.svd(a, full_matrices=False)
+
+    def svdvals_pullback(ds):
+        return (_svd_back(xp, u, s, vh, None, ds, None),)
+
+    return s, svdvals_pullback

@@ -141,21 +141,7 @@ def test_rule(f, args, kwargs):
     check_grads(f, *args, order=1, **kwargs)
 
 
-NEEDS_SVD = {"norm-nuc", "norm-spectral", "norm-spectral-min"}
-SECOND_ORDER = [
-    pytest.param(
-        *c[1:],
-        id=c[0],
-        marks=pytest.mark.xfail(
-            reason="the nuclear and spectral norms' pullbacks call np.linalg.svd, which has no rule yet "
-            "(gradient-of-gradient issue)",
-            strict=True,
-        ),
-    )
-    if c[0] in NEEDS_SVD
-    else pytest.param(*c[1:], id=c[0])
-    for c in CASES
-]
+SECOND_ORDER = [pytest.param(*c[1:], id=c[0]) for c in CASES]
 
 
 @pytest.mark.second_order
@@ -313,3 +299,26 @@ def test_matmul_vector_vector_scalar_cotangent():
 def test_nondifferentiable():
     _, pb = call(np.linalg.matrix_rank, M34)
     assert pb(1.0) == (None, None)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# svd: singular values at second order; singular vectors through sign-invariant objectives
+
+
+def _singular_values_cubed(A):
+    return np.sum(np.linalg.svd(A, compute_uv=False) ** 3)
+
+
+def _singular_vectors(A):
+    u, s, vh = np.linalg.svd(A, full_matrices=False)
+    return np.sum((u[:, 0] * s[0]) ** 2 * np.arange(1, u.shape[0] + 1)) + np.sum(
+        vh[0] ** 2 * np.arange(vh.shape[1])
+    )
+
+
+@pytest.mark.parametrize("shape", [(3, 3), (4, 3), (3, 5)])
+def test_svd(shape):
+    A = np.random.default_rng(7).standard_normal(shape)
+    check_grads(_singular_values_cubed, A, order=2)
+    check_grads(np.linalg.svdvals, A, order=1)
+    check_grads(_singular_vectors, A, order=1)
