@@ -17,6 +17,7 @@ import string
 import numpy as np
 
 from ..backend import xp_of
+from ..errors import FluxpyError
 from .helpers import shape_of, unbroadcast
 from .numpy_indexing import _nones, _options
 from .registry import adjoint, nograd, register_method
