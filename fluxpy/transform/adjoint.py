@@ -256,14 +256,15 @@ class _Adjoint:
     def fwd_stmt(self, s, in_loop):
         if isinstance(s, gast.Assign) and _is_active_call(s.value):
             target = s.targets[0].id
+            value = self.direct_rule_call(s)
             if target not in self.read:
-                return [n.assign(target, n.subscript(s.value, n.const(0)))]
+                return [n.assign(target, n.subscript(value, n.const(0)))]
             pb = self.namer.pullback(target)
             s._fx_pullback = pb
             out = [
                 gast.Assign(
                     targets=[n.tuple_([n.name(target, True), n.name(pb, True)], store=True)],
-                    value=s.value,
+                    value=value,
                     type_comment=None,
                 )
             ]
@@ -346,6 +347,20 @@ class _Adjoint:
                 test = gast.Compare(left=n.name(s._fx_step), ops=[gast.Gt()], comparators=[n.const(k)])
                 out.append(n.if_(test, code))
         return out
+
+    def direct_rule_call(self, s):
+        """``__fx_call(__fx_op.mul, a, b)`` becomes ``__fx_rule.mul(a, b)``: an operator's rule, called
+        without dispatch (its pullback returns one entry per argument: no callee entry). Rules are bound
+        when the code is generated; a later registration changes the registry version, which regenerates."""
+        value = s.value
+        callee = value.args[0] if value.func.id == CALL else None
+        name = _operator_name(callee)
+        if name is None or name not in self.ctx.direct_rules or value.keywords:
+            return value
+        if any(isinstance(a, gast.Starred) for a in value.args[1:]):
+            return value
+        s._fx_direct = True
+        return n.call(n.attr(n.name("__fx_rule"), name), value.args[1:])
 
     def push(self, item):
         self.uses_tape = True
@@ -478,7 +493,7 @@ class _Adjoint:
                     type_comment=None,
                 )
             )
-        contributions = self.contributions(s.value)
+        contributions = self.contributions(s.value, getattr(s, "_fx_direct", False))
         if not contributions:
             return out + self.reset(target, known_none)
         inner_known = set(known_none)
@@ -514,11 +529,13 @@ class _Adjoint:
             return n.call("__fx_tangent_field", [n.subscript(g, n.const(index[1])), n.const(index[2])])
         return n.subscript(g, n.const(index))
 
-    def contributions(self, value):
+    def contributions(self, value, direct=False):
         """(name, index into the pullback's result) for every active name the call reads."""
         out = []
         args = value.args
-        if value.func.id == CALL:
+        if direct:
+            callee, rest, first = None, args[1:], 0  # a rule called directly: no entry for the callee
+        elif value.func.id == CALL:
             callee, rest, first = args[0], args[1:], 1
             if isinstance(callee, gast.Name) and callee.id in self.closures:
                 # a local closure called directly: its captured variables get their gradient here, for
@@ -616,6 +633,19 @@ class _Adjoint:
 
 
 # -- analysis helpers ---------------------------------------------------------------------------------
+
+
+def _operator_name(callee):
+    """``mul`` for ``__fx_op.mul`` (or ``power_by_constant`` for its helper), else None."""
+    if (
+        isinstance(callee, gast.Attribute)
+        and isinstance(callee.value, gast.Name)
+        and callee.value.id == "__fx_op"
+    ):
+        return callee.attr
+    if isinstance(callee, gast.Name) and callee.id == "__fx_power_by_constant":
+        return "power_by_constant"
+    return None
 
 
 def _split_exit(body):

@@ -45,6 +45,7 @@ class Context:
     inactive_builtins: set
     local_lists: set = field(default_factory=set)
     writable: str = None  # the constructor's self (attribute writes allowed)
+    direct_rules: frozenset = frozenset()  # operators generated code calls straight to their rules
     first_param: str = None
     unrebound_params: set = field(default_factory=set)
     comments: list = field(default_factory=list)
@@ -162,6 +163,7 @@ def _context(fn, fdef, src):
     }
     ctx = Context(src, Namer.for_function(fdef), tuple(fn.__code__.co_freevars), static, inactive, lists)
     ctx.unrebound_params = params - rebound
+    ctx.direct_rules = frozenset(vars(codegen.direct_rules()))
     return ctx
 
 

@@ -20,6 +20,7 @@ import operator
 import re
 import textwrap
 import threading
+import types
 from types import FunctionType
 
 import gast
@@ -83,13 +84,31 @@ HELPERS = {
 }
 
 
+def direct_rules():
+    """The rules of the operators (and ``power_by_constant``) as attributes: generated code calls them
+    without dispatch. Built when code is generated: a later registration bumps the registry version, and
+    the cache regenerates."""
+    from ..rules import registry
+
+    rules = {}
+    for name in dir(operator):
+        if not name.startswith("_"):
+            rule = registry.lookup(getattr(operator, name))
+            if rule is not None:
+                rules[name] = rule
+    rule = registry.lookup(pyrules.power_by_constant)
+    if rule is not None:
+        rules["power_by_constant"] = rule
+    return types.SimpleNamespace(**rules)
+
+
 def generate(forward_def, comments, title):
     """``(text, locations)``: the generated module for the gast FunctionDef ``forward_def``.
 
     ``comments`` holds ``(text, file, line)`` per comment marker; ``locations`` maps generated lines to
     the user's ``(file, line)``.
     """
-    params = list(HELPERS)
+    params = list(HELPERS) + ["__fx_rule"]
     factory = n.function("__fx_factory", params, [forward_def, gast.Return(value=n.name(forward_def.name))])
     module = gast.Module(body=[factory], type_ignores=[])
     tree = ast.fix_missing_locations(gast.gast_to_ast(module))
@@ -120,7 +139,7 @@ def compile_forward(text, locations, user_globals, label):
     code = compile(text, filename, "exec")
     factory_code = next(c for c in code.co_consts if hasattr(c, "co_name") and c.co_name == "__fx_factory")
     factory = FunctionType(factory_code, user_globals, "__fx_factory")
-    return factory(*HELPERS.values()), filename
+    return factory(*HELPERS.values(), direct_rules()), filename
 
 
 def map_location(filename, lineno):
