@@ -75,46 +75,15 @@ def jvp(f, primals, tangents):
     >>> fx.jvp(lambda x, y: x * y, (np.array([1.0, 2.0]), 3.0), (np.array([1.0, 0.0]), 0.5))
     (array([3., 6.]), array([3.5, 1. ]))
     """
-    from .forward import jvp_call
+    from .forward import _zero_like, jvp_call
 
     primals, tangents = tuple(primals), tuple(tangents)
     if len(primals) != len(tangents):
         raise ValueError("jvp: primals and tangents must have the same length")
     y, dy = jvp_call(f, None, primals, tangents, {}, {})
     if dy is None:
-        dy = _zero_cotangent(y)
+        dy = _zero_like(y)
     return y, project(dy, y)
-
-
-def _zero_cotangent(y):
-    if is_array(y):
-        return xp_of(y).zeros(y.shape, dtype=_float_dtype(y))
-    if isinstance(y, tuple):
-        return tuple(_zero_cotangent(v) for v in y)
-    if isinstance(y, list):
-        return [_zero_cotangent(v) for v in y]
-    return 0.0
-
-
-def _inner(grads, tangents):
-    """``sum <g, t>`` over matching gradients and tangents (differentiable; None counts as zero)."""
-    total = 0.0
-    for g, t in zip(grads, tangents, strict=True):
-        total = total + _dot_tree(g, t)
-    return total
-
-
-def _dot_tree(g, t):
-    if g is None or t is None:
-        return 0.0
-    if isinstance(g, (tuple, list)):
-        total = 0.0
-        for a, b in zip(g, t, strict=True):
-            total = total + _dot_tree(a, b)
-        return total
-    if is_array(g) or is_array(t):
-        return xp_of(g, t).sum(g * t)
-    return g * t
 
 
 def _input_size(args):

@@ -180,28 +180,8 @@ class _Adjoint:
         pullback_name = self.namer.fresh(f"{_base(self.fdef.name)}_pullback")
         forward_body.append(self.pullback(pullback_name))
         forward_body.append(gast.Return(value=n.tuple_([self.ret, n.name(pullback_name)])))
-        args = self.fdef.args
-        self_arg = n.name(self_name)
-        self_arg.ctx = gast.Param()
-        new_args = gast.arguments(
-            args=[self_arg] + args.posonlyargs + args.args,
-            posonlyargs=[],
-            vararg=args.vararg,
-            kwonlyargs=args.kwonlyargs,
-            kw_defaults=[None] * len(args.kwonlyargs),
-            kwarg=args.kwarg,
-            defaults=[],
-        )
         name = self.namer.fresh(f"{_base(self.fdef.name)}__forward")
-        return gast.FunctionDef(
-            name=name,
-            args=new_args,
-            body=forward_body,
-            decorator_list=[],
-            returns=None,
-            type_comment=None,
-            type_params=[],
-        )
+        return n.generated_function(name, [self_name], self.fdef.args, forward_body)
 
     def pullback(self, pullback_name):
         seed = self.namer.fresh("d_out")

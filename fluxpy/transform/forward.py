@@ -87,29 +87,8 @@ class _Tangents:
         for name in sorted(self.locals - initialized):
             body.append(n.assign(self.t(name), n.const(None)))  # read before assigned on some paths
         body += self.block(self.fdef.body)
-        args = self.fdef.args
-        params = [n.name(self_name), n.name(tself), n.name(targs), n.name(tkw)]
-        for p in params:
-            p.ctx = gast.Param()
-        new_args = gast.arguments(
-            args=params + args.posonlyargs + args.args,
-            posonlyargs=[],
-            vararg=args.vararg,
-            kwonlyargs=args.kwonlyargs,
-            kw_defaults=[None] * len(args.kwonlyargs),
-            kwarg=args.kwarg,
-            defaults=[],
-        )
         name = self.namer.fresh(f"{self.fdef.name.replace('<', '').replace('>', '')}__jvp")
-        return gast.FunctionDef(
-            name=name,
-            args=new_args,
-            body=body,
-            decorator_list=[],
-            returns=None,
-            type_comment=None,
-            type_params=[],
-        )
+        return n.generated_function(name, [self_name, tself, targs, tkw], self.fdef.args, body)
 
     # -- statements ---------------------------------------------------------------------------------------
     def block(self, stmts):

@@ -83,3 +83,29 @@ def located(node, like):
     if like is not None and getattr(like, "lineno", None) is not None:
         gast.copy_location(node, like)
     return node
+
+
+def generated_function(fname, leading, user_args, body):
+    """A generated function taking the names ``leading`` then the user's own parameters (defaults are
+    supplied when the function object is bound: see cache.forward_function)."""
+    params = [name(p) for p in leading]
+    for p in params:
+        p.ctx = gast.Param()
+    args = gast.arguments(
+        args=params + user_args.posonlyargs + user_args.args,
+        posonlyargs=[],
+        vararg=user_args.vararg,
+        kwonlyargs=user_args.kwonlyargs,
+        kw_defaults=[None] * len(user_args.kwonlyargs),
+        kwarg=user_args.kwarg,
+        defaults=[],
+    )
+    return gast.FunctionDef(
+        name=fname,
+        args=args,
+        body=list(body),
+        decorator_list=[],
+        returns=None,
+        type_comment=None,
+        type_params=[],
+    )
