@@ -2937,7 +2937,7 @@ CORPUS = [
     C(method_chains, lambda r: (N(r, 6), N(r, 2))),
     C(object_closure_passed, lambda r: (Linear(N(r, 2, 3), N(r, 2)), N(r, 3)), True),
     C(method_as_key, lambda r: (N(r, 3, 2),)),
-    C(dict_unpack_literal, lambda r: (N(r, 2), N(r, 2)), xfail=DICT_UNPACKING),
+    C(dict_unpack_literal, lambda r: (N(r, 2), N(r, 2))),
     C(list_unpack_literal, lambda r: (N(r, 3), N(r, 2)), True),
     C(while_with_shrinking_array, lambda r: (N(r, 4),), True),
     C(string_ops_branching, lambda r: (N(r, 3), "square"), True),

@@ -103,3 +103,38 @@ def test_jvp_through_control_flow_and_loops():
 
     assert fx.jvp(f, (2.0,), (1.0,))[1] == pytest.approx(0.0 + 1.0 + 4.0)
     assert fx.jvp(f, (-1.0,), (1.0,))[1] == pytest.approx(-3.0)
+
+
+def test_third_and_fourth_derivatives():
+    d = lambda f: lambda x: fx.gradient(f, x)[0]  # noqa: E731
+    assert d(d(d(math.sin)))(1.0) == pytest.approx(-math.cos(1.0))
+    assert d(d(d(d(math.sin))))(1.0) == pytest.approx(math.sin(1.0))
+    assert d(d(d(d(lambda x: x**5))))(2.0) == pytest.approx(120.0 * 2.0)
+
+
+def penalty_loss(w, x):
+    return np.sum(np.tanh(w * x) ** 2)
+
+
+def gradient_penalty(w, x):
+    gx = fx.gradient(penalty_loss, w, x)[1]  # the inner gradient is in x
+    return np.sum(gx**2)  # differentiated in w
+
+
+def test_gradient_penalty_in_another_variable():
+    from fluxpy.testing import check_grads
+
+    rng = np.random.default_rng(3)
+    check_grads(gradient_penalty, rng.standard_normal(3), rng.standard_normal(3), order=1)
+
+
+def test_second_order_adjoint_source_is_valid_python():
+    import ast
+
+    def df(x):
+        return fx.gradient(lambda t: 3 * t**2 + 2 * t + 1, x)[0]
+
+    src = fx.adjoint_source(df)
+    ast.parse(src)
+    assert "gradient" in src and "df_pullback" in src
+    assert fx.gradient(df, 2.0) == (6.0,)

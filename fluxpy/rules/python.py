@@ -1095,6 +1095,14 @@ def expand_rule(d, count):
     return expand(d, count), expand_pullback
 
 
+@adjoint(Tangent)
+def tangent_type_rule(primal_type, fields):
+    def tangent_type_pullback(dt):
+        return (None, None if dt is None else dict(dt))
+
+    return Tangent(primal_type, fields), tangent_type_pullback
+
+
 @adjoint(Tangent.get)
 def tangent_get_rule(t, name, default=None):
     def tangent_get_pullback(dd):

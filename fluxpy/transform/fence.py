@@ -123,10 +123,6 @@ class _Fence:
             raise self.error(
                 node, "a comprehension in a while condition", hint="compute it before the loop and at its end"
             )
-        if isinstance(node, gast.Dict) and any(k is None for k in node.keys):
-            raise self.error(
-                node, "dict unpacking (**) in a dict literal", hint="use dict.update or merge outside"
-            )
 
     def check_item_targets(self, fdef):
         """``x[i] = v`` (and ``lst.append(v)``, ``obj.a = v``) rebind ``x`` to an updated value: refuse a

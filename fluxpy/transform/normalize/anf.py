@@ -370,6 +370,8 @@ class _ANF:
                 type(e)
             ]
             return n.call(CALL, [n.name(helper)] + self.arguments(e.elts))
+        if isinstance(e, gast.Dict) and any(k is None for k in e.keys):
+            return self.dict_with_unpacking(e)
         if isinstance(e, gast.Dict):
             keys = n.tuple_(e.keys)
             return n.call(
@@ -378,6 +380,27 @@ class _ANF:
         if isinstance(e, gast.Starred):
             raise AssertionError("starred expressions are handled by their container")
         raise AssertionError(f"unexpected expression {type(e).__name__}")
+
+    def dict_with_unpacking(self, e):
+        """``{**d, "a": x}``: the pieces merged left to right (later keys win), each merge differentiable."""
+        pieces, keys, values = [], [], []
+        for key, value in zip(e.keys, e.values, strict=True):
+            if key is not None:
+                keys.append(key)
+                values.append(value)
+                continue
+            if keys:
+                pieces.append(gast.Dict(keys=keys, values=values))
+                keys, values = [], []
+            pieces.append(value)
+        if keys:
+            pieces.append(gast.Dict(keys=keys, values=values))
+        total = self.atom(gast.Dict(keys=[], values=[]))
+        for piece in pieces[:-1]:
+            total = self.atom_of_value(
+                n.call(CALL, [n.name("__fx_merged_keywords"), total, self.atom(piece)])
+            )
+        return n.call(CALL, [n.name("__fx_merged_keywords"), total, self.atom(pieces[-1])])
 
     def op_call(self, op, args):
         return n.call(CALL, [n.attr(n.name("__fx_op"), op)] + list(args))
