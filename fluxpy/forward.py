@@ -71,7 +71,7 @@ def jvp_method(obj, tobj, name, args, targs, kwargs, tkwargs):
         func = class_function(obj, name)
         return jvp_call(func, None, (obj,) + tuple(args), (tobj,) + tuple(targs), kwargs, tkwargs)
     if kind in ("array", "container", "super", "replace", "mutation"):
-        return derived_method_jvp(obj, tobj, name, args, targs, kwargs)
+        return derived_method_jvp(obj, tobj, name, args, targs, kwargs, tkwargs)
     attr = getattr(obj, name)
     tattr = tobj.get(name) if isinstance(tobj, Tangent) else None
     return jvp_call(attr, tattr, args, targs, kwargs, tkwargs)
@@ -102,21 +102,29 @@ def derived_jvp(f, tf, args, targs, kwargs, tkwargs):
         g = pb(u)
         total = _dot(g[0], tf) + _dot_all(g[1 : n + 1], targs)
         if kwargs and len(g) > n + 1 and isinstance(g[-1], dict):
-            total = total + _dot_all(tuple(g[-1].get(k) for k in tkwargs), tuple(tkwargs.values()))
+            total = total + _dot_all(
+                tuple(g[-1].get(k) for k in tkwargs), tuple(tkwargs.get(k) for k in tkwargs)
+            )
         return total
 
     return y, _transpose(along, y)
 
 
-def derived_method_jvp(obj, tobj, name, args, targs, kwargs):
+def derived_method_jvp(obj, tobj, name, args, targs, kwargs, tkwargs):
     """The tangent of an array or container method call by transposing its pullback."""
     from .runtime import call_method
 
     y, pb = call_method(obj, name, *args, **kwargs)
+    n = len(args)
 
     def along(u):
         g = pb(u)
-        return _dot(g[0], tobj) + _dot_all(g[1 : len(args) + 1], targs)
+        total = _dot(g[0], tobj) + _dot_all(g[1 : n + 1], targs)
+        if kwargs and len(g) > n + 1 and isinstance(g[-1], dict):
+            total = total + _dot_all(
+                tuple(g[-1].get(k) for k in tkwargs), tuple(tkwargs.get(k) for k in tkwargs)
+            )
+        return total
 
     return y, _transpose(along, y)
 
@@ -165,11 +173,13 @@ def _dot(g, t):
     if isinstance(g, (tuple, list)):
         return _dot_all(g, t)
     if isinstance(g, dict):
-        return _dot_all(tuple(g.get(k) for k in t), tuple(t.values())) if isinstance(t, dict) else 0.0
+        return (
+            _dot_all(tuple(g.get(k) for k in t), tuple(t.get(k) for k in t)) if isinstance(t, dict) else 0.0
+        )
     if isinstance(g, Tangent):
         if not isinstance(t, Tangent):
             return 0.0
-        return _dot_all(tuple(g.get(k) for k in t), tuple(t.values()))
+        return _dot_all(tuple(g.get(k) for k in t), tuple(t.get(k) for k in t))
     if is_array(g) or is_array(t):
         return xp_of(g, t).sum(g * t)
     return g * t

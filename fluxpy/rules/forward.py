@@ -4,6 +4,7 @@ Elementwise derivatives are one table row each.
 """
 
 import operator
+import types
 
 import numpy as np
 
@@ -266,6 +267,8 @@ def getattr_jvp(args, targs):
     obj, name = args[0], args[1]
     y = getattr(obj, *args[1:])
     t = targs[0]
+    if isinstance(y, types.MethodType) and y.__self__ is obj:
+        return y, t  # a bound method's tangent is its object's
     fget = _property_getter(obj, name)
     if fget is not None:
         from ..forward import jvp_call

@@ -122,8 +122,14 @@ def register_container_method(kind, names, rule):
 
 
 def lookup_container_method(kind, name):
-    """The rule for method ``name`` of builtin container type ``kind``, or ``None``."""
-    return _container_rules.get((kind, name))
+    """The rule for method ``name`` of builtin container type ``kind`` (or of a subclass), or ``None``."""
+    rule = _container_rules.get((kind, name))
+    if rule is None and kind not in (dict, list, tuple):
+        for base in (dict, list, tuple):
+            inherited = getattr(kind, name, None) is getattr(base, name, None)  # not overridden
+            if issubclass(kind, base) and base is not kind and inherited:
+                return _container_rules.get((base, name))
+    return rule
 
 
 def register_attribute(names, rule):

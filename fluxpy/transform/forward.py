@@ -35,7 +35,9 @@ class _Tangents:
         self.vararg = args.vararg.id if args.vararg is not None else None
         self.freevars = [v for v in ctx.freevars if not v.startswith(HELPER_PREFIX)]
         self.locals = set(self.params) | set(self.freevars) | {t for t, _ in _assignments(fdef.body)}
-        self.locals |= {a.id for a in args.kwonlyargs} | {v for v in (self.vararg,) if v}
+        self.locals |= {a.id for a in args.kwonlyargs} | {
+            a.id for a in (args.vararg, args.kwarg) if a is not None
+        }
         for s in _walk_statements(fdef.body):
             if isinstance(s, gast.For):
                 self.locals |= {x.id for x in gast.walk(s.target) if isinstance(x, gast.Name)}
