@@ -285,13 +285,13 @@ def cross_rule(a, b, *rest, **kwargs):
 @nograd
 def _check_cross_3(a, b, axis):
     if shape_of(a)[axis] != 3 or shape_of(b)[axis] != 3:
-        raise NotImplementedError("the gradient of np.cross is implemented for 3-vectors only")
+        raise FluxpyError("the gradient of np.cross is implemented for 3-vectors only")
 
 
 @nograd
 def _cross_axis(axisa, axisb, axisc):
     if not axisa == axisb == axisc:
-        raise NotImplementedError("the gradient of np.cross needs axisa == axisb == axisc (or axis=)")
+        raise FluxpyError("the gradient of np.cross needs axisa == axisb == axisc (or axis=)")
     return axisa
 
 
@@ -397,7 +397,7 @@ def einsum_rule(subscripts, *operands, **kwargs):
 @nograd
 def _check_subscripts(subscripts):
     if not isinstance(subscripts, str):
-        raise NotImplementedError("the gradient of np.einsum needs string subscripts (not the sublist form)")
+        raise FluxpyError("the gradient of np.einsum needs string subscripts (not the sublist form)")
 
 
 @nograd

@@ -33,7 +33,9 @@ def build_forward(fdef, ctx):
     return _Adjoint(fdef, ctx).build()
 
 
-class _Adjoint:
+class Signature:
+    """The names a generated function works with: parameters, captured variables, all local names."""
+
     def __init__(self, fdef, ctx):
         self.fdef = fdef
         self.ctx = ctx
@@ -44,11 +46,22 @@ class _Adjoint:
         self.kwonly = [a.id for a in args.kwonlyargs]
         self.kwarg = args.kwarg.id if args.kwarg is not None else None
         self.freevars = [v for v in ctx.freevars if not v.startswith(HELPER_PREFIX)]
+        self.locals = set(self.params) | set(self.freevars) | set(self.kwonly)
+        self.locals |= {v for v in (self.vararg, self.kwarg) if v}
+        for target, _ in _assignments(fdef.body):
+            self.locals.add(target)
+        for s in _walk_statements(fdef.body):
+            if isinstance(s, gast.For):
+                self.locals |= {node.id for node in gast.walk(s.target) if isinstance(node, gast.Name)}
+
+
+class _Adjoint(Signature):
+    def __init__(self, fdef, ctx):
+        super().__init__(fdef, ctx)
         body = fdef.body
         self.ret = body[-1].value if body and isinstance(body[-1], gast.Return) else n.const(None)
         self.body = body[:-1] if body and isinstance(body[-1], gast.Return) else body
         self.read = _loaded_names(self.body) | ({self.ret.id} if isinstance(self.ret, gast.Name) else set())
-        self.locals = self._local_names()
         self.active = self._activity()
         self.closures = self._direct_closures()
         self.tape = self.namer.fresh("_fx_tape")
@@ -113,16 +126,6 @@ class _Adjoint:
                         "or give each value its own name",
                     )
         return out
-
-    def _local_names(self):
-        names = set(self.params) | set(self.freevars) | set(self.kwonly)
-        names |= {v for v in (self.vararg, self.kwarg) if v}
-        for target, _ in _assignments(self.body):
-            names.add(target)
-        for s in _walk_statements(self.body):
-            if isinstance(s, gast.For):
-                names |= {node.id for node in gast.walk(s.target) if isinstance(node, gast.Name)}
-        return names
 
     def is_global(self, node):
         """A name read from the module (or builtins): its cotangent is recorded for ``fx.params``."""

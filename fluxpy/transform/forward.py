@@ -15,8 +15,7 @@ per positional parameter (None: zero).
 import gast
 
 from . import nodes as n
-from .adjoint import _assignments, _captured, _is_active_call, _walk_statements
-from .fence import HELPER_PREFIX
+from .adjoint import Signature, _captured, _is_active_call, _walk_statements
 from .normalize.anf import CALL
 
 
@@ -25,22 +24,9 @@ def build_jvp(fdef, ctx):
     return _Tangents(fdef, ctx).build()
 
 
-class _Tangents:
+class _Tangents(Signature):
     def __init__(self, fdef, ctx):
-        self.fdef = fdef
-        self.ctx = ctx
-        self.namer = ctx.namer
-        args = fdef.args
-        self.params = [a.id for a in args.posonlyargs + args.args]
-        self.vararg = args.vararg.id if args.vararg is not None else None
-        self.freevars = [v for v in ctx.freevars if not v.startswith(HELPER_PREFIX)]
-        self.locals = set(self.params) | set(self.freevars) | {t for t, _ in _assignments(fdef.body)}
-        self.locals |= {a.id for a in args.kwonlyargs} | {
-            a.id for a in (args.vararg, args.kwarg) if a is not None
-        }
-        for s in _walk_statements(fdef.body):
-            if isinstance(s, gast.For):
-                self.locals |= {x.id for x in gast.walk(s.target) if isinstance(x, gast.Name)}
+        super().__init__(fdef, ctx)
         self.defs = {s.name: s for s in _walk_statements(fdef.body) if isinstance(s, gast.FunctionDef)}
         self._names = {}
 
