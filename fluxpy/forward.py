@@ -96,18 +96,7 @@ def _python_jvp(f, tf, args, targs, kwargs, tkwargs, constructor=False):
 def derived_jvp(f, tf, args, targs, kwargs, tkwargs):
     """The tangent of any callee by transposing its pullback (reverse mode's rule)."""
     y, pb = call(f, *args, **kwargs)
-    n = len(args)
-
-    def along(u):
-        g = pb(u)
-        total = _dot(g[0], tf) + _dot_all(g[1 : n + 1], targs)
-        if kwargs and len(g) > n + 1 and isinstance(g[-1], dict):
-            total = total + _dot_all(
-                tuple(g[-1].get(k) for k in tkwargs), tuple(tkwargs.get(k) for k in tkwargs)
-            )
-        return total
-
-    return y, _transpose(along, y)
+    return y, _transpose(_along(pb, tf, targs, kwargs, tkwargs), y)
 
 
 def derived_method_jvp(obj, tobj, name, args, targs, kwargs, tkwargs):
@@ -115,18 +104,24 @@ def derived_method_jvp(obj, tobj, name, args, targs, kwargs, tkwargs):
     from .runtime import call_method
 
     y, pb = call_method(obj, name, *args, **kwargs)
-    n = len(args)
+    return y, _transpose(_along(pb, tobj, targs, kwargs, tkwargs), y)
+
+
+def _along(pb, tfirst, targs, kwargs, tkwargs):
+    """``u -> <pb(u), tangents>``: linear in ``u``, so its gradient is the Jacobian-vector product.
+    ``pb(u)`` gives the callee's (or receiver's) cotangent, then one per argument, then keyword ones."""
+    n = len(targs)
 
     def along(u):
         g = pb(u)
-        total = _dot(g[0], tobj) + _dot_all(g[1 : n + 1], targs)
+        total = _dot(g[0], tfirst) + _dot_all(g[1 : n + 1], targs)
         if kwargs and len(g) > n + 1 and isinstance(g[-1], dict):
             total = total + _dot_all(
                 tuple(g[-1].get(k) for k in tkwargs), tuple(tkwargs.get(k) for k in tkwargs)
             )
         return total
 
-    return y, _transpose(along, y)
+    return along
 
 
 def _transpose(along, y):
