@@ -9,7 +9,9 @@ from . import (
     tracker,
 )
 from .derivatives import hessian, hvp, jacobian, jvp
+from .devices import cpu, f32, f64, gpu
 from .errors import FluxpyError, NoAdjointError, NonScalarError, TransformError
+from .functors import children, fmap, functor
 from .implicit import Grads, Params, params
 from .interface import (
     adjoint_source,
@@ -20,11 +22,68 @@ from .interface import (
     pullback,
     withgradient,
 )
+from .layers import (
+    Chain,
+    Dense,
+    compose,
+    create_bias,
+    elu,
+    gelu,
+    glorot_normal,
+    glorot_uniform,
+    identity,
+    kaiming_normal,
+    kaiming_uniform,
+    leakyrelu,
+    logsoftmax,
+    ones32,
+    rand32,
+    randn32,
+    relu,
+    sigmoid,
+    softmax,
+    softplus,
+    swish,
+    tanh,
+    zeros32,
+    σ,
+)
 from .optimise import update
 from .rules.registry import adjoint, nograd
 from .tangents import Tangent
 
 __all__ = [
+    "Chain",
+    "Dense",
+    "children",
+    "compose",
+    "cpu",
+    "create_bias",
+    "elu",
+    "f32",
+    "f64",
+    "fmap",
+    "functor",
+    "gelu",
+    "glorot_normal",
+    "glorot_uniform",
+    "gpu",
+    "identity",
+    "kaiming_normal",
+    "kaiming_uniform",
+    "leakyrelu",
+    "logsoftmax",
+    "ones32",
+    "rand32",
+    "randn32",
+    "relu",
+    "sigmoid",
+    "softmax",
+    "softplus",
+    "swish",
+    "tanh",
+    "zeros32",
+    "σ",
     "FluxpyError",
     "Grads",
     "Params",

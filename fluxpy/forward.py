@@ -139,6 +139,8 @@ def _transpose(along, y):
 def _numeric_tree(y):
     if isinstance(y, (tuple, list)):
         return all(_numeric_tree(v) for v in y)
+    if isinstance(y, (Tangent, dict)):  # cotangent-building helpers, differentiated in forward-over-reverse
+        return all(_numeric_tree(v) for v in y.values())
     return y is None or is_array(y) or isinstance(y, (int, float, complex, np.generic))
 
 
@@ -149,6 +151,10 @@ def _zero_like(y):
         return tuple(_zero_like(v) for v in y)
     if isinstance(y, list):
         return [_zero_like(v) for v in y]
+    if isinstance(y, Tangent):
+        return Tangent(y.primal_type, {k: _zero_like(v) for k, v in y.items()})
+    if isinstance(y, dict):
+        return type(y)({k: _zero_like(v) for k, v in y.items()})
     if isinstance(y, (int, float)) or hasattr(y, "dtype"):
         return 0.0
     return None

@@ -106,9 +106,10 @@ def _collect(x, ps, seen):
 
 
 def _fields(x):
-    children = getattr(x, "__fluxpy_children__", None)
-    if children is not None:
-        return children()
+    from .functors import children, is_functor
+
+    if is_functor(x):
+        return children(x)
     if hasattr(x, "__dict__") and not isinstance(x, type) and type(x).__module__ != "builtins":
         return vars(x)
     return {}

@@ -940,6 +940,45 @@ def _pick_field(obj, name, dd):
 registry.nograd(_pick_field)
 
 
+def _empty_like(x):
+    """The all-None cotangent shaped like structure ``x`` (a dict or sequence of cotangents)."""
+    if isinstance(x, dict):
+        return {}
+    if isinstance(x, (tuple, list)):
+        return (None,) * len(x)
+    return None
+
+
+def linear_in(f, *positions):
+    """Register the forward rule of a helper that is linear in the arguments at ``positions`` (the
+    cotangent-assembling helpers above): its tangent is the helper applied to their tangents."""
+
+    @registry.forward_rule(f)
+    def linear_jvp(args, targs):
+        moving = [targs[i] if i < len(targs) else None for i in positions]
+        if all(t is None for t in moving):
+            return f(*args), None
+        targs_in = list(args)
+        for i, t in zip(positions, moving, strict=True):
+            targs_in[i] = _empty_like(args[i]) if t is None else t
+        return f(*args), f(*targs_in)
+
+    return linear_jvp
+
+
+def _register_linear_helpers():
+    from .rules.python import keyword_grads
+
+    linear_in(field_cotangent, 2)
+    linear_in(layout_grads, 0)
+    linear_in(merge_keyword_grads, 0, 1)
+    linear_in(record_field_grads, 0)
+    linear_in(partial_tangent, 0, 1, 2)
+    linear_in(keyword_grads, 1, 2)
+
+
+_register_linear_helpers()
+
 from .transform import cache as _transform_cache  # noqa: E402  (after call/call_method exist: codegen uses them)
 
 registry.nograd(_transform_cache.forward_function)

@@ -256,7 +256,9 @@ def _project_dict(dx, x):
 
 
 def _project_object(dx, x):
-    fields = {}
+    from .functors import children, is_functor
+
+    fields = {name: None for name in children(x)} if is_functor(x) else {}
     for k, d in dx._fields.items():
         try:
             primal = getattr(x, k)

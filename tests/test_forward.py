@@ -49,14 +49,11 @@ def test_rules_forward(primal, args, kwargs):
 # transposed), dict views, iterators. FORWARD_WRONG lists cases with a wrong tangent (none known now).
 FORWARD_WRONG = []
 FORWARD_RAISES = [
-    "dict_unpack_literal",
     "call_mixed_signature",
     "dataclass_replace",
-    "dict_comprehensions",
     "dict_from_zip",
     "dict_items_loop",
     "dict_nested",
-    "dict_tuple_keys",
     "explicit_base_calls",
     "for_over_iter",
     "iterate_user_container",

@@ -208,3 +208,7 @@ def is_nondiff(f):
 def registered():
     """A snapshot of the registered primals (for coverage reports)."""
     return dict(_rules), set(_nondiff)
+
+
+# the lookups are bookkeeping: rules call them, and nothing differentiable passes through
+nograd(lookup, lookup_method, lookup_attribute, lookup_container_method, lookup_forward, is_nondiff, version)

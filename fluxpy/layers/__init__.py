@@ -1,0 +1,56 @@
+"""The layer library: activations, initialisers and layers (plain classes, differentiated like any code)."""
+
+from .activations import (
+    elu,
+    gelu,
+    identity,
+    leakyrelu,
+    logsoftmax,
+    relu,
+    sigmoid,
+    softmax,
+    softplus,
+    swish,
+    tanh,
+    σ,
+)
+from .basic import Chain, Composed, Dense, compose
+from .init import (
+    create_bias,
+    glorot_normal,
+    glorot_uniform,
+    kaiming_normal,
+    kaiming_uniform,
+    ones32,
+    rand32,
+    randn32,
+    zeros32,
+)
+
+__all__ = [
+    "Chain",
+    "Composed",
+    "Dense",
+    "compose",
+    "create_bias",
+    "elu",
+    "gelu",
+    "glorot_normal",
+    "glorot_uniform",
+    "identity",
+    "kaiming_normal",
+    "kaiming_uniform",
+    "leakyrelu",
+    "logsoftmax",
+    "ones32",
+    "rand32",
+    "randn32",
+    "relu",
+    "sigmoid",
+    "softmax",
+    "softplus",
+    "swish",
+    "tanh",
+    "zeros32",
+    "σ",
+]
