@@ -4,7 +4,11 @@ mirroring Flux's, a call, and a repr that prints the constructor call.
 >>> import numpy as np, fluxpy as fx
 >>> m = fx.Chain(fx.Dense(10, 5, fx.sigmoid), fx.Dense(5, 2), fx.softmax)
 >>> m
-Chain(Dense(10, 5, sigmoid), Dense(5, 2), softmax)  # 67 parameters
+Chain(
+  Dense(10, 5, sigmoid),                # 55 parameters
+  Dense(5, 2),                          # 12 parameters
+  softmax,
+)                   # Total: 4 arrays, 67 parameters, 268 bytes.
 >>> y = m(np.ones(10, dtype=np.float32))
 >>> y.shape, bool(np.isclose(y.sum(), 1.0))
 ((2,), True)
@@ -79,13 +83,11 @@ class Chain:
     def __len__(self):
         return len(self.layers)
 
+    def _show_children(self):
+        return self.layers
+
     def __repr__(self):
-        inner = ", ".join(
-            _name(layer) if not hasattr(type(layer), "__fluxpy_functor_fields__") else repr(layer)
-            for layer in self.layers
-        )
-        count = parameter_count(self)
-        return f"Chain({inner})" + (f"  # {count} parameters" if count else "")
+        return big_repr(self)
 
 
 @functor
@@ -117,6 +119,96 @@ def parameter_count(model):
     from ..implicit import params
 
     return sum(int(np.size(p)) for p in params(model))
+
+
+def big_repr(obj, name=None, children=None):
+    """Flux's printing of a container layer: one line when every child is a plain function (or array),
+    else one indented line per child with its parameter count, and at the top a total line (arrays,
+    parameters, bytes of the arrays' data). Containers list their children in ``_show_children()``
+    (or pass ``children``); ``name`` defaults to the class name.
+
+    >>> import fluxpy as fx
+    >>> print(big_repr(fx.Chain(fx.Dense(2, 3), fx.Chain(fx.relu, fx.Dense(3, 1)))))
+    Chain(
+      Dense(2, 3),                          # 9 parameters
+      Chain(
+        relu,
+        Dense(3, 1),                        # 4 parameters
+      ),
+    )                   # Total: 4 arrays, 13 parameters, 52 bytes.
+    >>> fx.Chain(fx.relu, fx.tanh)
+    Chain(relu, tanh)
+    """
+    lines = []
+    _big_show(obj, 0, lines, name, children)
+    return "\n".join(lines)
+
+
+def _show_children(x):
+    method = getattr(type(x), "_show_children", None)
+    return None if method is None else tuple(method(x))
+
+
+def _leaflike(x):
+    from ..functors import is_functor
+
+    return not is_functor(x)
+
+
+def _big_show(obj, indent, lines, name=None, children=None):
+    children = _show_children(obj) if children is None else tuple(children)
+    name = type(obj).__name__ if name is None else name
+    if children is None or all(_leaflike(c) for c in children):
+        if children is None:
+            text = _name(obj)
+        else:
+            text = f"{name}({', '.join(_name(c) for c in children)})"
+        _layer_show(obj, text, indent, lines)
+        return
+    lines.append(" " * indent + f"{name}(")
+    for child in children:
+        _big_show(child, indent + 2, lines)
+    if indent == 0:
+        lines.append(")" + _big_finale(obj))
+    else:
+        lines.append(" " * indent + "),")
+
+
+def _layer_show(obj, text, indent, lines):
+    line = " " * indent + text + ("," if indent else "")
+    count = parameter_count(obj) if not _leaflike(obj) else 0
+    if count:
+        pad = max(2, (20 if indent == 0 else 39) - indent - len(text))
+        line += " " * pad + f"# {_underscorise(count)} parameters"
+    lines.append(line)
+
+
+def _big_finale(model):
+    from ..implicit import params
+
+    ps = list(params(model))
+    if len(ps) <= 2:
+        return ""
+    total = sum(int(np.size(p)) for p in ps)
+    nbytes = sum(int(getattr(p, "nbytes", 0)) for p in ps)
+    total, size = _underscorise(total), _format_bytes(nbytes)
+    return " " * 19 + f"# Total: {len(ps)} arrays, {total} parameters, {size}."
+
+
+def _underscorise(n):
+    """``1234567 -> "1_234_567"``, as Flux prints counts."""
+    return f"{n:,}".replace(",", "_")
+
+
+def _format_bytes(n):
+    """Julia's ``Base.format_bytes``: ``"268 bytes"``, ``"1.500 KiB"``, ``"2.000 MiB"``."""
+    units = ["byte", "KiB", "MiB", "GiB", "TiB"]
+    value, unit = float(n), 0
+    while value >= 1024 and unit < len(units) - 1:
+        value, unit = value / 1024, unit + 1
+    if unit == 0:
+        return f"{int(n)} byte" + ("" if n == 1 else "s")
+    return f"{value:.3f} {units[unit]}"
 
 
 def _name(f):

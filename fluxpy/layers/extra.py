@@ -1,0 +1,264 @@
+"""More of Flux's layers: ``Diagonal`` (alias ``Scale``), ``Maxout``, ``SkipConnection``, ``Parallel``,
+``Bilinear``. Each is a plain class marked ``@functor`` whose call is ordinary NumPy code that the compiler
+differentiates; containers print as Flux does (see ``fluxpy.layers.basic.big_repr``).
+
+>>> import numpy as np
+>>> from fluxpy.layers.basic import Dense
+>>> from fluxpy.layers.extra import Diagonal, SkipConnection
+>>> m = SkipConnection(Dense(3, 3), lambda y, x: y + x)
+>>> m(np.ones(3, dtype=np.float32)).shape
+(3,)
+>>> Diagonal(3)(np.arange(3.0))
+array([0., 1., 2.])
+"""
+
+import numpy as np
+
+from ..errors import FluxpyError
+from ..functors import functor
+from .activations import identity
+from .basic import _name, big_repr
+from .init import create_bias, glorot_uniform, ones32
+
+
+@functor
+class Diagonal:
+    """``activation(x * scale + bias)``, elementwise, with ``scale`` and ``bias`` of shape ``size``
+    (broadcast against the trailing axes of ``x``). ``Scale`` is the same class (Flux's newer name).
+
+    >>> import numpy as np
+    >>> d = Diagonal(2)
+    >>> d.scale, d.bias
+    (array([1., 1.], dtype=float32), array([0., 0.], dtype=float32))
+    >>> d(np.array([[1.0, 2.0], [3.0, 4.0]], dtype=np.float32))
+    array([[1., 2.],
+           [3., 4.]], dtype=float32)
+    >>> Diagonal(2, bias=False)
+    Diagonal(2, bias=False)
+    """
+
+    def __init__(self, size, activation=identity, *, bias=True, init=ones32):
+        if isinstance(size, np.ndarray):  # Diagonal(scale, bias, activation), as Flux allows
+            self.scale = size
+            self.bias = create_bias(size, bias, *size.shape)
+            self.activation = activation
+            return
+        dims = tuple(size) if isinstance(size, (tuple, list)) else (size,)
+        self.scale = init(*dims)
+        self.bias = create_bias(self.scale, bias, *dims)
+        self.activation = activation
+
+    def __call__(self, x):
+        y = x * self.scale
+        if self.bias is not False:
+            y = y + self.bias
+        return self.activation(y)
+
+    def outdims(self, isize):
+        return tuple(isize)
+
+    def __repr__(self):
+        dims = ", ".join(str(d) for d in self.scale.shape)
+        extra = "" if self.activation is identity else f", {_name(self.activation)}"
+        bias = "" if self.bias is not False else ", bias=False"
+        return f"Diagonal({dims}{extra}{bias})"
+
+
+Scale = Diagonal
+
+
+@functor
+class Maxout:
+    """The elementwise maximum of several layers' outputs on the same input.
+
+    ``Maxout(make_layer, n)`` builds ``n`` layers by calling ``make_layer()``; ``Maxout(layer1, layer2, ...)``
+    takes them as given. The field ``layers`` is a tuple.
+
+    >>> import numpy as np
+    >>> m = Maxout(lambda x: x, lambda x: -x)
+    >>> m(np.array([1.0, -2.0]))
+    array([1., 2.])
+    >>> from fluxpy.layers.basic import Dense
+    >>> len(Maxout(lambda: Dense(3, 2), 4).layers)
+    4
+    """
+
+    def __init__(self, *layers):
+        if len(layers) == 2 and isinstance(layers[1], (int, np.integer)) and not isinstance(layers[1], bool):
+            make, n = layers
+            if n < 1:
+                raise FluxpyError(f"Maxout needs at least one layer, got n = {n}")
+            layers = tuple(make() for _ in range(n))
+        if not layers:
+            raise FluxpyError("Maxout needs at least one layer")
+        self.layers = tuple(layers)
+
+    def __call__(self, x):
+        y = self.layers[0](x)
+        for layer in self.layers[1:]:
+            y = np.maximum(y, layer(x))
+        return y
+
+    def outdims(self, isize):
+        from .shape import outdims
+
+        return outdims(self.layers[0], isize)
+
+    def _show_children(self):
+        return self.layers
+
+    def __repr__(self):
+        return big_repr(self)
+
+
+@functor
+class SkipConnection:
+    """``connection(layers(x), x)``: a residual block when ``connection`` adds its two arguments.
+
+    >>> import numpy as np
+    >>> m = SkipConnection(lambda x: 2 * x, lambda y, x: np.concatenate([y, x]))
+    >>> m(np.array([1.0, 2.0]))
+    array([2., 4., 1., 2.])
+    """
+
+    def __init__(self, layers, connection):
+        self.layers, self.connection = layers, connection
+
+    def __call__(self, x):
+        return self.connection(self.layers(x), x)
+
+    def _show_children(self):
+        return (self.layers, self.connection)
+
+    def __repr__(self):
+        return big_repr(self)
+
+
+@functor
+class Parallel:
+    """``connection(*(layer(x) for layer in layers))`` on one input; with several inputs (or one tuple of
+    them) layer ``i`` gets input ``i`` (a single layer is applied to every input).
+
+    >>> import numpy as np
+    >>> p = Parallel(lambda a, b: a + b, lambda x: 2 * x, lambda x: 3 * x)
+    >>> p(np.array([1.0, 2.0]))
+    array([ 5., 10.])
+    >>> p(np.array([1.0]), np.array([10.0]))
+    array([32.])
+    """
+
+    def __init__(self, connection, *layers):
+        if not layers:
+            raise FluxpyError("Parallel needs at least one layer")
+        self.connection, self.layers = connection, tuple(layers)
+
+    def __call__(self, *xs):
+        if len(xs) == 1 and isinstance(xs[0], tuple):
+            xs = xs[0]
+        if len(xs) == 1:
+            outs = [layer(xs[0]) for layer in self.layers]
+        elif len(self.layers) == 1:
+            outs = [self.layers[0](x) for x in xs]
+        elif len(xs) == len(self.layers):
+            outs = [layer(x) for layer, x in zip(self.layers, xs, strict=True)]
+        else:
+            raise FluxpyError(f"Parallel with {len(self.layers)} layers got {len(xs)} inputs")
+        return self.connection(*outs)
+
+    def _show_children(self):
+        return (self.connection, *self.layers)
+
+    def __repr__(self):
+        return big_repr(self)
+
+
+@functor
+class PairwiseFusion:
+    """Flux's ``PairwiseFusion(connection, *layers)``: with inputs ``x1 .. xN`` (a tuple, or one input used
+    for all), ``y1 = layers[0](x1)`` and ``yi = layers[i-1](connection(y(i-1), xi))``; returns the tuple
+    ``(y1, .., yN)``.
+
+    >>> import numpy as np
+    >>> m = PairwiseFusion(lambda y, x: y + x, lambda x: 2 * x, lambda x: 10 * x)
+    >>> m((np.array([1.0]), np.array([3.0])))
+    (array([2.]), array([50.]))
+    >>> m(np.array([1.0]))
+    (array([2.]), array([30.]))
+    """
+
+    def __init__(self, connection, *layers):
+        if not layers:
+            raise FluxpyError("PairwiseFusion needs at least one layer")
+        self.connection, self.layers = connection, tuple(layers)
+
+    def __call__(self, x):
+        if isinstance(x, tuple):
+            if len(x) != len(self.layers):
+                raise FluxpyError(f"PairwiseFusion with {len(self.layers)} layers got {len(x)} inputs")
+            xs = x
+        else:
+            xs = tuple(x for _ in self.layers)
+        y = self.layers[0](xs[0])
+        outs = (y,)
+        for i in range(1, len(self.layers)):
+            y = self.layers[i](self.connection(y, xs[i]))
+            outs = outs + (y,)
+        return outs
+
+    def _show_children(self):
+        return (self.connection, *self.layers)
+
+    def __repr__(self):
+        return big_repr(self)
+
+
+@functor
+class Bilinear:
+    """``activation(z[o] = sum_ij weight[o, i, j] * x[i] * y[j] + bias[o])`` for ``x`` of shape ``(in1,)`` or
+    ``(batch, in1)`` and ``y`` of shape ``(in2,)`` or ``(batch, in2)``; ``weight`` has shape
+    ``(out, in1, in2)``. Call it as ``m(x, y)``, ``m((x, y))``, or ``m(x)`` meaning ``m(x, x)``.
+
+    >>> import numpy as np
+    >>> b = Bilinear(3, 2, 4)
+    >>> b.weight.shape, b.bias.shape
+    ((4, 3, 2), (4,))
+    >>> b(np.ones((5, 3), np.float32), np.ones((5, 2), np.float32)).shape
+    (5, 4)
+    >>> b
+    Bilinear(3, 2, 4)
+    """
+
+    def __init__(self, in1, in2=None, out=None, activation=identity, *, bias=True, init=glorot_uniform):
+        if isinstance(in1, np.ndarray):  # Bilinear(weight, bias, activation)
+            self.weight = in1
+            self.bias = create_bias(in1, True if in2 is None else in2, in1.shape[0])
+            self.activation = identity if out is None else out
+            return
+        if in2 is None or out is None:
+            raise FluxpyError("Bilinear(in1, in2, out, activation=identity): give all three sizes")
+        self.weight = init(out, in1, in2)
+        self.bias = create_bias(self.weight, bias, out)
+        self.activation = activation
+
+    def __call__(self, x, y=None):
+        if y is None:
+            if isinstance(x, tuple):
+                x, y = x
+            else:
+                y = x
+        if np.ndim(x) == 1:
+            z = np.einsum("oij,i,j->o", self.weight, x, y)
+        else:
+            z = np.einsum("oij,bi,bj->bo", self.weight, x, y)
+        if self.bias is not False:
+            z = z + self.bias
+        return self.activation(z)
+
+    def __repr__(self):
+        out, in1, in2 = self.weight.shape
+        extra = "" if self.activation is identity else f", {_name(self.activation)}"
+        bias = "" if self.bias is not False else ", bias=False"
+        return f"Bilinear({in1}, {in2}, {out}{extra}{bias})"
+
+
+__all__ = ["Bilinear", "Diagonal", "Maxout", "PairwiseFusion", "Parallel", "Scale", "SkipConnection"]

@@ -1,0 +1,506 @@
+"""Dropout and normalisation layers, and the train/test switch they share.
+
+``istraining()`` is ``False`` in a plain call and ``True`` inside a gradient (Flux's trick: a plain
+function whose adjoint returns ``True``). A layer's ``active`` field is ``None`` (automatic: train inside a
+gradient, infer in a plain call), ``True`` or ``False``; ``trainmode(m)`` / ``testmode(m)`` set it for every
+such layer inside ``m``.
+
+>>> import numpy as np, fluxpy as fx
+>>> istraining()
+False
+>>> fx.gradient(lambda x: x * istraining(), 3.0)
+(1.0,)
+>>> m = fx.Chain(fx.Dense(3, 4), BatchNorm(4, fx.relu), Dropout(0.5))
+>>> m[1], m[2]
+(BatchNorm(4, relu), Dropout(0.5))
+>>> x = np.ones((2, 3), dtype=np.float32)
+>>> bool(np.all(m(x) == m(x)))  # a plain call runs in inference mode: deterministic
+True
+>>> _ = trainmode(m)
+>>> m[2].active, m[1].active
+(True, True)
+"""
+
+import numpy as np
+
+from ..backend import xp_of
+from ..errors import FluxpyError
+from ..functors import functor, is_functor
+from ..rules import registry
+from .activations import identity
+
+
+def istraining():
+    """``False`` in a plain call, ``True`` in code being differentiated.
+
+    >>> import fluxpy as fx
+    >>> istraining(), fx.gradient(lambda x: x * istraining(), 2.0)
+    (False, (1.0,))
+    """
+    return False
+
+
+@registry.adjoint(istraining)
+def _istraining_rule():
+    def istraining_pullback(dy):
+        return ()
+
+    return True, istraining_pullback
+
+
+def _isactive(layer):
+    """Whether ``layer`` trains now: its ``active`` field, or ``istraining()`` when that is ``None``."""
+    if layer.active is None:
+        return istraining()
+    return layer.active
+
+
+def _set_active(x, value, seen):
+    if id(x) in seen:
+        return
+    seen.add(id(x))
+    if isinstance(x, _Switchable):
+        x.active = value
+    if isinstance(x, (list, tuple)):
+        for v in x:
+            _set_active(v, value, seen)
+    elif isinstance(x, dict):
+        for v in x.values():
+            _set_active(v, value, seen)
+    elif is_functor(x) or isinstance(x, _Switchable):
+        for v in vars(x).values():
+            _set_active(v, value, seen)
+
+
+def _mode(mode):
+    if mode is None or (isinstance(mode, str) and mode == "auto"):
+        return None
+    if isinstance(mode, (bool, np.bool_)):
+        return bool(mode)
+    raise FluxpyError(f"mode must be True, False, None or 'auto', got {mode!r}")
+
+
+def trainmode(m, mode=True):
+    """Put every dropout and normalisation layer inside ``m`` in training mode (``mode=True``), inference
+    mode (``False``) or automatic mode (``None`` or ``"auto"``). Changes ``m`` in place and returns it.
+
+    >>> d = Dropout(0.5)
+    >>> trainmode(d).active, trainmode(d, False).active, trainmode(d, "auto").active
+    (True, False, None)
+    """
+    _set_active(m, _mode(mode), set())
+    return m
+
+
+def testmode(m, mode=True):
+    """Put every dropout and normalisation layer inside ``m`` in inference mode (``mode=True``), training
+    mode (``False``) or automatic mode (``None`` or ``"auto"``). Changes ``m`` in place and returns it.
+
+    >>> d = testmode(Dropout(0.5))
+    >>> d.active
+    False
+    """
+    value = _mode(mode)
+    _set_active(m, None if value is None else not value, set())
+    return m
+
+
+registry.nograd(trainmode, testmode)  # switches, not maths (Flux marks trainmode!/testmode! so too)
+testmode.__test__ = False  # not a pytest test, whatever module imports it
+
+
+class _Switchable:
+    """Base of layers with an ``active`` field."""
+
+
+def _name(f):
+    return getattr(f, "__name__", repr(f))
+
+
+def _activation_repr(activation):
+    return "" if activation is identity else f", {_name(activation)}"
+
+
+# ---------------------------------------------------------------------------------------------------
+# Dropout
+
+
+def _dropout_mask(x, p, dims, rng):
+    """The scaled mask ``keep / (1 - p)``, shaped to broadcast against ``x`` (varying along ``dims``)."""
+    xp = xp_of(x)
+    shape = np.shape(x)
+    if dims is not None:
+        ndim = len(shape)
+        axes = {d % ndim for d in ((dims,) if isinstance(dims, int) else dims)}
+        shape = tuple(n if i in axes else 1 for i, n in enumerate(shape))
+    dtype = x.dtype if hasattr(x, "dtype") and x.dtype.kind == "f" else np.dtype(np.float64)
+    if p >= 1:
+        return xp.zeros(shape, dtype=dtype)
+    keep = rng.random(shape) >= p
+    return xp.asarray(keep.astype(dtype) / dtype.type(1 - p))
+
+
+registry.nograd(_dropout_mask)
+
+
+def _alpha_dropout_params(x, p, rng):
+    """``(keep, a, dropped, b)``: AlphaDropout's mask and affine correction, as Flux computes them."""
+    alpha = -1.7580993408473766  # -lambda * alpha of SELU
+    keep = rng.random(np.shape(x)) >= p
+    a = 1.0 / np.sqrt((1 - p) * (1 + p * alpha**2))
+    b = -a * alpha * p
+    xp = xp_of(x)
+    dtype = x.dtype if hasattr(x, "dtype") and x.dtype.kind == "f" else np.dtype(np.float64)
+    keep = xp.asarray(keep.astype(dtype))
+    return keep, dtype.type(a), dtype.type(alpha * a + b), dtype.type(b)
+
+
+registry.nograd(_alpha_dropout_params)
+
+
+class Dropout(_Switchable):
+    """Inverted dropout: in training, each entry is zeroed with probability ``p`` and the rest scaled by
+    ``1 / (1 - p)``; in inference the input passes unchanged. ``dims`` (an axis or tuple of axes) makes the
+    mask vary only along those axes (shared along the others). ``rng`` is a NumPy ``Generator``.
+
+    >>> import numpy as np
+    >>> d = Dropout(0.5, rng=np.random.default_rng(0))
+    >>> d
+    Dropout(0.5)
+    >>> x = np.ones(6)
+    >>> bool(np.all(d(x) == x))  # plain call: inference
+    True
+    >>> sorted(set(trainmode(d)(x).tolist()))
+    [0.0, 2.0]
+    """
+
+    def __init__(self, p, *, dims=None, rng=None, active=None):
+        if not 0 <= p <= 1:
+            raise FluxpyError(f"Dropout probability must be in [0, 1], got {p}")
+        self.p = p
+        self.dims = dims
+        self.rng = rng if rng is not None else np.random.default_rng()
+        self.active = active
+
+    def __call__(self, x):
+        active = _isactive(self)  # a statement of its own: the compiler runs `if` tests undifferentiated
+        if not active or self.p == 0:
+            return x
+        mask = _dropout_mask(x, self.p, self.dims, self.rng)
+        return x * mask
+
+    def __repr__(self):
+        dims = "" if self.dims is None else f", dims={self.dims}"
+        return f"Dropout({self.p}{dims})"
+
+
+functor(Dropout, ())
+
+
+class AlphaDropout(_Switchable):
+    """Dropout for SELU networks: dropped entries are set to SELU's negative saturation value and the result
+    is rescaled to keep zero mean and unit variance. Inference passes the input unchanged.
+
+    >>> import numpy as np
+    >>> d = trainmode(AlphaDropout(0.2, rng=np.random.default_rng(0)))
+    >>> d, d(np.zeros(4)).shape
+    (AlphaDropout(0.2), (4,))
+    """
+
+    def __init__(self, p, *, rng=None, active=None):
+        if not 0 <= p <= 1:
+            raise FluxpyError(f"AlphaDropout probability must be in [0, 1], got {p}")
+        self.p = p
+        self.rng = rng if rng is not None else np.random.default_rng()
+        self.active = active
+
+    def __call__(self, x):
+        active = _isactive(self)  # a statement of its own: the compiler runs `if` tests undifferentiated
+        if not active or self.p == 0:
+            return x
+        keep, a, dropped, b = _alpha_dropout_params(x, self.p, self.rng)
+        # keep: a * x + b ; dropped: a * alpha' + b
+        return x * (keep * a) + (1 - keep) * dropped + keep * b
+
+    def __repr__(self):
+        return f"AlphaDropout({self.p})"
+
+
+functor(AlphaDropout, ())
+
+
+# ---------------------------------------------------------------------------------------------------
+# Normalisation
+
+
+def _channel_shape(x, channels):
+    """``(1, C, 1, ...)``: the shape that broadcasts a per-channel vector against ``x`` (channels: axis 1)."""
+    return (1, channels) + (1,) * (np.ndim(x) - 2)
+
+
+def _check_channels(layer, x, channels):
+    if np.ndim(x) < 2 or np.shape(x)[1] != channels:
+        raise FluxpyError(
+            f"{layer!r} expects inputs of shape (batch, {channels}, ...) with channels on axis 1, "
+            f"got shape {np.shape(x)}"
+        )
+
+
+def _update_running_stats(layer, mean, var, n):
+    """Blend the batch statistics into ``layer``'s running mean and (unbiased) variance, in place."""
+    mom = layer.momentum
+    correction = n / (n - 1) if n > 1 else 1.0
+    mean = np.reshape(mean, (-1,))
+    var = np.reshape(var, (-1,)) * correction
+    dtype = layer.running_mean.dtype
+    layer.running_mean[...] = ((1 - mom) * layer.running_mean + mom * mean).astype(dtype)
+    layer.running_var[...] = ((1 - mom) * layer.running_var + mom * var).astype(dtype)
+
+
+registry.nograd(_update_running_stats)
+
+
+def _constant(value):
+    """``value``, with no gradient flowing to it (running statistics, ``eps``: not trainable)."""
+    return value
+
+
+registry.nograd(_constant)
+
+
+def _affine_params(affine, channels):
+    if affine:
+        return np.ones(channels, dtype=np.float32), np.zeros(channels, dtype=np.float32)
+    return False, False
+
+
+class BatchNorm(_Switchable):
+    """Batch normalisation over every axis but the channel axis 1 (``(N, C)`` or NCHW inputs).
+
+    In training (inside a gradient, or after ``trainmode``) it normalises with the batch's statistics and,
+    with ``track_stats``, updates ``running_mean``/``running_var`` in place (``momentum``, unbiased variance,
+    as Flux and PyTorch); in inference it uses the running statistics. Trainable: ``gamma`` (scale) and
+    ``beta`` (shift), both ``False`` when ``affine=False``.
+
+    >>> import numpy as np, fluxpy as fx
+    >>> bn = BatchNorm(2, fx.relu)
+    >>> bn
+    BatchNorm(2, relu)
+    >>> x = np.array([[1.0, 2.0], [3.0, 6.0]])
+    >>> np.round(trainmode(bn)(x), 3).tolist()  # normalised over the batch to -1 and 1, then relu
+    [[0.0, 0.0], [1.0, 1.0]]
+    >>> bn.running_mean
+    array([0.2, 0.4], dtype=float32)
+    >>> len(fx.params(bn))
+    2
+    """
+
+    def __init__(
+        self,
+        channels,
+        activation=identity,
+        *,
+        eps=1e-5,
+        momentum=0.1,
+        affine=True,
+        track_stats=True,
+        active=None,
+    ):
+        self.channels = channels
+        self.activation = activation
+        self.eps = eps
+        self.momentum = momentum
+        self.affine = affine
+        self.track_stats = track_stats
+        self.gamma, self.beta = _affine_params(affine, channels)
+        self.running_mean = np.zeros(channels, dtype=np.float32) if track_stats else None
+        self.running_var = np.ones(channels, dtype=np.float32) if track_stats else None
+        self.active = active
+
+    def __call__(self, x):
+        _check_channels(self, x, self.channels)
+        shape = _channel_shape(x, self.channels)
+        axes = (0,) + tuple(range(2, np.ndim(x)))
+        training = _isactive(self)  # a statement of its own: the compiler runs `if` tests undifferentiated
+        if training or not self.track_stats:
+            mean = np.mean(x, axis=axes, keepdims=True)
+            d = x - mean
+            var = np.mean(d * d, axis=axes, keepdims=True)
+            if training and self.track_stats:
+                _update_running_stats(self, mean, var, np.size(x) // self.channels)
+            y = d / np.sqrt(var + _constant(self.eps))
+        else:
+            mean = np.reshape(_constant(self.running_mean), shape)
+            var = np.reshape(_constant(self.running_var), shape)
+            y = (x - mean) / np.sqrt(var + _constant(self.eps))
+        if self.affine:
+            y = y * np.reshape(self.gamma, shape) + np.reshape(self.beta, shape)
+        return self.activation(y)
+
+    def __repr__(self):
+        extra = _activation_repr(self.activation)
+        if not self.affine:
+            extra += ", affine=False"
+        if not self.track_stats:
+            extra += ", track_stats=False"
+        return f"BatchNorm({self.channels}{extra})"
+
+
+functor(BatchNorm, ("gamma", "beta"))
+
+
+class InstanceNorm(_Switchable):
+    """Instance normalisation: each sample's channel normalised over its spatial axes (NCHW inputs).
+    ``affine=False`` by default (as Flux); with ``affine=True`` a per-channel ``gamma``/``beta`` follows.
+
+    >>> import numpy as np
+    >>> m = InstanceNorm(2)
+    >>> m
+    InstanceNorm(2)
+    >>> y = m(np.arange(12.0).reshape(1, 2, 6))
+    >>> np.round(y.mean(axis=2), 6), np.round(y.var(axis=2), 3)
+    (array([[0., 0.]]), array([[1., 1.]]))
+    """
+
+    def __init__(self, channels, activation=identity, *, eps=1e-5, momentum=0.1, affine=False, active=None):
+        self.channels = channels
+        self.activation = activation
+        self.eps = eps
+        self.momentum = momentum
+        self.affine = affine
+        self.gamma, self.beta = _affine_params(affine, channels)
+        self.active = active
+
+    def __call__(self, x):
+        _check_channels(self, x, self.channels)
+        if np.ndim(x) < 3:
+            raise FluxpyError(
+                f"{self!r} expects inputs with spatial axes (N, C, ...), got shape {np.shape(x)}"
+            )
+        axes = tuple(range(2, np.ndim(x)))
+        mean = np.mean(x, axis=axes, keepdims=True)
+        d = x - mean
+        var = np.mean(d * d, axis=axes, keepdims=True)
+        y = d / np.sqrt(var + _constant(self.eps))
+        if self.affine:
+            shape = _channel_shape(x, self.channels)
+            y = y * np.reshape(self.gamma, shape) + np.reshape(self.beta, shape)
+        return self.activation(y)
+
+    def __repr__(self):
+        extra = _activation_repr(self.activation)
+        if self.affine:
+            extra += ", affine=True"
+        return f"InstanceNorm({self.channels}{extra})"
+
+
+functor(InstanceNorm, ("gamma", "beta"))
+
+
+class GroupNorm(_Switchable):
+    """Group normalisation: the channels (axis 1) split into ``groups`` groups, each sample's group
+    normalised over its channels and spatial axes, then a per-channel ``gamma``/``beta``.
+
+    >>> import numpy as np
+    >>> m = GroupNorm(4, 2)
+    >>> m
+    GroupNorm(4, 2)
+    >>> m(np.arange(16.0).reshape(2, 4, 2)).shape
+    (2, 4, 2)
+    """
+
+    def __init__(self, channels, groups, activation=identity, *, eps=1e-5, affine=True, active=None):
+        if channels % groups:
+            raise FluxpyError(f"GroupNorm: {channels} channels do not split into {groups} groups")
+        self.channels = channels
+        self.groups = groups
+        self.activation = activation
+        self.eps = eps
+        self.affine = affine
+        self.gamma, self.beta = _affine_params(affine, channels)
+        self.active = active
+
+    def __call__(self, x):
+        _check_channels(self, x, self.channels)
+        shape = np.shape(x)
+        grouped = np.reshape(x, (shape[0], self.groups, self.channels // self.groups) + tuple(shape[2:]))
+        axes = tuple(range(2, len(shape) + 1))
+        mean = np.mean(grouped, axis=axes, keepdims=True)
+        d = grouped - mean
+        var = np.mean(d * d, axis=axes, keepdims=True)
+        y = np.reshape(d / np.sqrt(var + _constant(self.eps)), shape)
+        if self.affine:
+            cshape = _channel_shape(x, self.channels)
+            y = y * np.reshape(self.gamma, cshape) + np.reshape(self.beta, cshape)
+        return self.activation(y)
+
+    def __repr__(self):
+        extra = _activation_repr(self.activation)
+        if not self.affine:
+            extra += ", affine=False"
+        return f"GroupNorm({self.channels}, {self.groups}{extra})"
+
+
+functor(GroupNorm, ("gamma", "beta"))
+
+
+class LayerNorm:
+    """Layer normalisation over the trailing axes given by ``size`` (an int or a tuple), then an
+    elementwise ``gamma``/``beta`` of shape ``size`` when ``affine``.
+
+    >>> import numpy as np
+    >>> m = LayerNorm(3)
+    >>> m
+    LayerNorm(3)
+    >>> np.round(m(np.array([[1.0, 2.0, 3.0]])), 3)
+    array([[-1.225,  0.   ,  1.225]])
+    """
+
+    def __init__(self, size, activation=identity, *, eps=1e-5, affine=True):
+        self.size = (size,) if isinstance(size, (int, np.integer)) else tuple(size)
+        self.activation = activation
+        self.eps = eps
+        self.affine = affine
+        if affine:
+            self.gamma = np.ones(self.size, dtype=np.float32)
+            self.beta = np.zeros(self.size, dtype=np.float32)
+        else:
+            self.gamma, self.beta = False, False
+
+    def __call__(self, x):
+        k = len(self.size)
+        if tuple(np.shape(x)[-k:]) != self.size or np.ndim(x) < k:
+            raise FluxpyError(
+                f"{self!r} expects inputs whose trailing axes are {self.size}, got {np.shape(x)}"
+            )
+        axes = tuple(range(np.ndim(x) - k, np.ndim(x)))
+        mean = np.mean(x, axis=axes, keepdims=True)
+        d = x - mean
+        var = np.mean(d * d, axis=axes, keepdims=True)
+        y = d / np.sqrt(var + _constant(self.eps))
+        if self.affine:
+            y = y * self.gamma + self.beta
+        return self.activation(y)
+
+    def __repr__(self):
+        size = str(self.size[0]) if len(self.size) == 1 else str(self.size)
+        extra = _activation_repr(self.activation)
+        if not self.affine:
+            extra += ", affine=False"
+        return f"LayerNorm({size}{extra})"
+
+
+functor(LayerNorm, ("gamma", "beta"))
+
+
+__all__ = [
+    "AlphaDropout",
+    "BatchNorm",
+    "Dropout",
+    "GroupNorm",
+    "InstanceNorm",
+    "LayerNorm",
+    "istraining",
+    "testmode",
+    "trainmode",
+]

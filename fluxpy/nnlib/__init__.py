@@ -1,0 +1,1 @@
+"""Neural-network kernels (NNlib's role): convolutions and pooling with their rules."""

@@ -1,0 +1,619 @@
+"""Convolution and pooling kernels (NNlib's ``conv``, ``∇conv_data``, ``∇conv_filter``, pooling).
+
+Arrays are channels-first: ``(batch, channels, *spatial)`` (NCHW for images); an unbatched
+``(channels, *spatial)`` input is accepted too. The number of spatial dimensions comes from the weight
+(``w.ndim - 2``) or from the pooling window. Every kernel is vectorised (im2col through a sliding-window
+view and one batched matrix product; no loop over pixels) and works with the array's own module
+(NumPy or CuPy). Each public function has its own adjoint rule, and each pullback is written with these
+same ruled functions, so gradients of gradients go through the compiler:
+
+- ``conv(x, w)``: input gradient ``conv_transpose(dy, w)``, weight gradient ``conv_filter_grad(x, dy)``;
+- ``conv_transpose`` and ``conv_filter_grad`` are bilinear and their pullbacks use the other two;
+- ``maxpool``'s pullback is ``maxpool_scatter`` (its adjoint ``maxpool_gather``), ``meanpool``'s is
+  ``meanpool_transpose`` and ``upsample_nearest``'s is ``upsample_nearest_transpose``.
+
+``flip=True`` is a true convolution (the kernel flipped, as Flux's ``Conv``); ``flip=False`` is
+cross-correlation (PyTorch's ``conv2d``, Flux's ``CrossCor``). ``pad`` is an int, one int per spatial
+dimension, or ``(lo1, hi1, lo2, hi2, ...)``.
+
+>>> import numpy as np
+>>> x = np.arange(16.0).reshape(1, 1, 4, 4)
+>>> conv(x, np.ones((1, 1, 2, 2)))[0, 0]
+array([[10., 14., 18.],
+       [26., 30., 34.],
+       [42., 46., 50.]])
+>>> maxpool(x, (2, 2))[0, 0]
+array([[ 5.,  7.],
+       [13., 15.]])
+"""
+
+import numpy as np
+
+from ..backend import xp_of
+from ..errors import FluxpyError
+from ..rules.registry import adjoint, nograd
+
+# ---------------------------------------------------------------------------------------------------------
+# option handling (plain Python, never differentiated)
+
+
+@nograd
+def expand(value, nd, what="stride"):
+    """``value`` as a tuple of ``nd`` ints (an int is repeated)."""
+    if isinstance(value, (int, np.integer)):
+        return (int(value),) * nd
+    value = tuple(int(v) for v in value)
+    if len(value) != nd:
+        raise FluxpyError(f"{what} {value} does not match {nd} spatial dimensions")
+    return value
+
+
+@nograd
+def pad_pairs(pad, nd):
+    """``pad`` as ``nd`` ``(lo, hi)`` pairs: an int, one int per dimension, or ``(lo1, hi1, lo2, ...)``."""
+    if isinstance(pad, (int, np.integer)):
+        return ((int(pad), int(pad)),) * nd
+    if len(pad) == nd and all(isinstance(p, tuple) for p in pad):  # already (lo, hi) pairs
+        return tuple((int(lo), int(hi)) for lo, hi in pad)
+    pad = tuple(int(p) for p in pad)
+    if len(pad) == nd:
+        return tuple((p, p) for p in pad)
+    if len(pad) == 2 * nd:
+        return tuple((pad[2 * i], pad[2 * i + 1]) for i in range(nd))
+    raise FluxpyError(f"pad {pad} does not match {nd} spatial dimensions")
+
+
+@nograd
+def conv_outsize(isize, kernel, *, stride=1, pad=0, dilation=1):
+    """Spatial output size of a convolution (or pooling) of spatial input size ``isize``.
+
+    >>> conv_outsize((10, 10), (3, 3))
+    (8, 8)
+    """
+    nd = len(kernel)
+    s, p, d = expand(stride, nd), pad_pairs(pad, nd), expand(dilation, nd, "dilation")
+    return tuple(
+        (i + lo + hi - dd * (k - 1) - 1) // ss + 1
+        for i, k, ss, (lo, hi), dd in zip(isize, kernel, s, p, d, strict=True)
+    )
+
+
+@nograd
+def conv_transpose_outsize(isize, kernel, *, stride=1, pad=0, dilation=1):
+    """Spatial output size of a transposed convolution (no output padding):
+    ``(i - 1) * stride - lo - hi + dilation * (k - 1) + 1``.
+
+    >>> conv_transpose_outsize((4, 4), (3, 3), stride=2)
+    (9, 9)
+    """
+    nd = len(kernel)
+    s, p, d = expand(stride, nd), pad_pairs(pad, nd), expand(dilation, nd, "dilation")
+    return tuple(
+        (i - 1) * ss - lo - hi + dd * (k - 1) + 1
+        for i, k, ss, (lo, hi), dd in zip(isize, kernel, s, p, d, strict=True)
+    )
+
+
+@nograd
+def _spatial(x, nd):
+    return tuple(x.shape[-nd:])
+
+
+# ---------------------------------------------------------------------------------------------------------
+# raw kernels on batched arrays (no rules: called only from the ruled functions below)
+
+
+def _batched(x, nd):
+    """``(x with a batch axis, whether one was added)``."""
+    if x.ndim == nd + 1:
+        return x[None], True
+    if x.ndim != nd + 2:
+        raise FluxpyError(f"expected an input with {nd + 1} or {nd + 2} axes, got shape {x.shape}")
+    return x, False
+
+
+def _pad(xp, x, pads, value=0):
+    if all(lo == 0 and hi == 0 for lo, hi in pads):
+        return x
+    if any(lo < 0 or hi < 0 for lo, hi in pads):
+        raise FluxpyError(f"negative padding {pads} is not supported")
+    return xp.pad(x, ((0, 0), (0, 0)) + tuple(pads), constant_values=value)
+
+
+def _sliding(xp, x, extent, axes):
+    if xp is np:
+        return np.lib.stride_tricks.sliding_window_view(x, extent, axis=axes)
+    return xp.lib.stride_tricks.sliding_window_view(x, extent, axis=axes)
+
+
+def _windows(xp, xpad, kernel, stride, dilation):
+    """The view ``(N, C, *out, *kernel)`` of every (strided, dilated) window of the padded input."""
+    nd = len(kernel)
+    extent = tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation, strict=True))
+    if any(e > n for e, n in zip(extent, xpad.shape[2:], strict=True)):
+        raise FluxpyError(f"window {extent} is larger than the (padded) input {xpad.shape[2:]}")
+    view = _sliding(xp, xpad, extent, tuple(range(2, 2 + nd)))
+    index = (slice(None),) * 2 + tuple(slice(None, None, s) for s in stride)
+    index += tuple(slice(None, None, d) for d in dilation)
+    return view[index]
+
+
+def _im2col(xp, x, kernel, stride, pads, dilation, groups):
+    """``(columns (G, N, Cg*K, P), out)`` for the windows of ``x`` (N, C, *spatial); one copy."""
+    n, c = x.shape[:2]
+    nd = len(kernel)
+    view = _windows(xp, _pad(xp, x, pads), kernel, stride, dilation)  # (N, C, *out, *k), a view
+    out = tuple(view.shape[2 : 2 + nd])
+    view = view.reshape((n, groups, c // groups) + view.shape[2:])  # splitting C keeps it a view
+    # (N, G, Cg, *out, *k) -> (G, N, Cg, *k, *out)
+    order = (1, 0, 2) + tuple(range(3 + nd, 3 + 2 * nd)) + tuple(range(3, 3 + nd))
+    cols = xp.transpose(view, order)
+    return xp.reshape(cols, (groups, n, -1, int(np.prod(out)))), out
+
+
+def _xcorr(x, w, stride, pads, dilation, groups):
+    """Cross-correlation of batched ``x`` (N, C, ...) with ``w`` (O, C // groups, *k)."""
+    xp = xp_of(x, w)
+    n, c = x.shape[:2]
+    o = w.shape[0]
+    if c != w.shape[1] * groups or o % groups:
+        raise FluxpyError(
+            f"convolution: input with {c} channels, weight of shape {w.shape} and groups={groups} "
+            "do not match"
+        )
+    cols, out = _im2col(xp, x, w.shape[2:], stride, pads, dilation, groups)
+    wmat = xp.reshape(w, (groups, 1, o // groups, -1))
+    y = xp.matmul(wmat, cols)  # (G, N, Og, P)
+    if groups == 1:
+        return xp.reshape(y, (n, o) + out)
+    return xp.reshape(xp.swapaxes(y, 0, 1), (n, o) + out)
+
+
+def _xcorr_filter(x, dy, kernel, stride, pads, dilation, groups):
+    """The weight gradient of :func:`_xcorr`: shape (O, C // groups, *kernel)."""
+    xp = xp_of(x, dy)
+    n, c = x.shape[:2]
+    o = dy.shape[1]
+    cols, out = _im2col(xp, x, kernel, stride, pads, dilation, groups)
+    if tuple(out) != tuple(dy.shape[2:]):
+        raise FluxpyError(f"conv_filter_grad: output gradient of shape {dy.shape} does not match {out}")
+    g = xp.swapaxes(xp.reshape(dy, (n, groups, o // groups, -1)), 0, 1)  # (G, N, Og, P)
+    dw = xp.sum(xp.matmul(g, xp.swapaxes(cols, 2, 3)), axis=1)  # (G, Og, Cg*K)
+    return xp.reshape(dw, (o, c // groups) + tuple(kernel))
+
+
+def _xcorr_transpose(dy, w, size, stride, pads, dilation, groups):
+    """The input gradient of :func:`_xcorr` for an input of spatial size ``size``: shape (N, C, *size).
+
+    col2im: one batched product gives every window's contribution, then one strided add per kernel offset.
+    """
+    xp = xp_of(dy, w)
+    n, o = dy.shape[:2]
+    kernel, out = tuple(w.shape[2:]), tuple(dy.shape[2:])
+    cg, og = w.shape[1], o // groups
+    padded = tuple(i + lo + hi for i, (lo, hi) in zip(size, pads, strict=True))
+    if any(
+        d * (k - 1) + s * (q - 1) + 1 > p
+        for k, d, s, q, p in zip(kernel, dilation, stride, out, padded, strict=True)
+    ):
+        raise FluxpyError(f"conv_transpose: output size {size} is too small for an input of size {out}")
+    wmat = xp.reshape(w, (groups, 1, og, -1))
+    g = xp.swapaxes(xp.reshape(dy, (n, groups, og, -1)), 0, 1)  # (G, N, Og, P)
+    cols = xp.matmul(xp.swapaxes(wmat, 2, 3), g)  # (G, N, Cg*K, P)
+    cols = xp.reshape(xp.swapaxes(cols, 0, 1), (n, groups, cg) + kernel + out)
+    dx = xp.zeros((n, groups, cg) + padded, dtype=cols.dtype)
+    for offset in np.ndindex(*kernel):
+        index = (slice(None),) * 3 + tuple(
+            slice(a * d, a * d + s * (q - 1) + 1, s)
+            for a, d, s, q in zip(offset, dilation, stride, out, strict=True)
+        )
+        dx[index] += cols[(slice(None),) * 3 + offset]
+    dx = xp.reshape(dx, (n, groups * cg) + padded)
+    crop = (slice(None),) * 2 + tuple(slice(lo, lo + i) for i, (lo, _) in zip(size, pads, strict=True))
+    return xp.ascontiguousarray(dx[crop])
+
+
+def _flipped(w):
+    nd = w.ndim - 2
+    return w[(slice(None),) * 2 + (slice(None, None, -1),) * nd]
+
+
+def _conv_options(nd, stride, pad, dilation):
+    return expand(stride, nd), pad_pairs(pad, nd), expand(dilation, nd, "dilation")
+
+
+# ---------------------------------------------------------------------------------------------------------
+# convolutions
+
+
+def conv(x, w, *, stride=1, pad=0, dilation=1, groups=1, flip=True):
+    """Convolution of ``x`` (N, C, *spatial) or (C, *spatial) with ``w`` (O, C // groups, *kernel).
+
+    ``flip=True`` flips the kernel (a true convolution, Flux's ``Conv``); ``flip=False`` does not (PyTorch).
+
+    >>> import numpy as np
+    >>> x = np.arange(5.0).reshape(1, 1, 5)
+    >>> conv(x, np.array([[[1.0, 0.0, -1.0]]]))
+    array([[[2., 2., 2.]]])
+    >>> conv(x, np.array([[[1.0, 0.0, -1.0]]]), flip=False, pad=1)
+    array([[[-1., -2., -2., -2.,  3.]]])
+    """
+    nd = w.ndim - 2
+    s, p, d = _conv_options(nd, stride, pad, dilation)
+    xb, unbatched = _batched(x, nd)
+    y = _xcorr(xb, _flipped(w) if flip else w, s, p, d, groups)
+    return y[0] if unbatched else y
+
+
+def conv_transpose(y, w, *, stride=1, pad=0, dilation=1, groups=1, flip=True, out_size=None):
+    """The input gradient of ``conv(x, w, ...)`` applied to ``y`` (NNlib's ``∇conv_data``).
+
+    The result has shape ``(N, C, *out_size)``; ``out_size`` is the spatial size of ``x``, by default
+    ``(i - 1) * stride - lo - hi + dilation * (k - 1) + 1``.
+
+    >>> import numpy as np
+    >>> conv_transpose(np.ones((1, 1, 2)), np.array([[[1.0, 2.0]]]), stride=2)
+    array([[[2., 1., 2., 1.]]])
+    """
+    nd = w.ndim - 2
+    s, p, d = _conv_options(nd, stride, pad, dilation)
+    yb, unbatched = _batched(y, nd)
+    if out_size is None:
+        out_size = conv_transpose_outsize(yb.shape[2:], w.shape[2:], stride=s, pad=p, dilation=d)
+    x = _xcorr_transpose(yb, _flipped(w) if flip else w, expand(out_size, nd, "out_size"), s, p, d, groups)
+    return x[0] if unbatched else x
+
+
+def conv_filter_grad(x, dy, *, kernel, stride=1, pad=0, dilation=1, groups=1, flip=True):
+    """The weight gradient of ``conv(x, w, ...)`` for output cotangent ``dy`` (NNlib's ``∇conv_filter``).
+
+    >>> import numpy as np
+    >>> conv_filter_grad(np.arange(4.0).reshape(1, 1, 4), np.ones((1, 1, 3)), kernel=(2,), flip=False)
+    array([[[3., 6.]]])
+    """
+    nd = len(kernel)
+    s, p, d = _conv_options(nd, stride, pad, dilation)
+    xb, unbatched = _batched(x, nd)
+    dyb = dy[None] if unbatched else dy
+    dw = _xcorr_filter(xb, dyb, tuple(kernel), s, p, d, groups)
+    return _flipped(dw) if flip else dw
+
+
+@adjoint(conv)
+def conv_rule(x, w, *, stride=1, pad=0, dilation=1, groups=1, flip=True):
+    y = conv(x, w, stride=stride, pad=pad, dilation=dilation, groups=groups, flip=flip)
+    size = _spatial(x, w.ndim - 2)
+    kernel = tuple(w.shape[2:])
+
+    def conv_pullback(dy):
+        dx = conv_transpose(
+            dy, w, stride=stride, pad=pad, dilation=dilation, groups=groups, flip=flip, out_size=size
+        )
+        dw = conv_filter_grad(
+            x, dy, kernel=kernel, stride=stride, pad=pad, dilation=dilation, groups=groups, flip=flip
+        )
+        return dx, dw
+
+    return y, conv_pullback
+
+
+@adjoint(conv_transpose)
+def conv_transpose_rule(y, w, *, stride=1, pad=0, dilation=1, groups=1, flip=True, out_size=None):
+    z = conv_transpose(
+        y, w, stride=stride, pad=pad, dilation=dilation, groups=groups, flip=flip, out_size=out_size
+    )
+    kernel = tuple(w.shape[2:])
+
+    def conv_transpose_pullback(dz):
+        dy = conv(dz, w, stride=stride, pad=pad, dilation=dilation, groups=groups, flip=flip)
+        dw = conv_filter_grad(
+            dz, y, kernel=kernel, stride=stride, pad=pad, dilation=dilation, groups=groups, flip=flip
+        )
+        return dy, dw
+
+    return z, conv_transpose_pullback
+
+
+@adjoint(conv_filter_grad)
+def conv_filter_grad_rule(x, dy, *, kernel, stride=1, pad=0, dilation=1, groups=1, flip=True):
+    dw = conv_filter_grad(
+        x, dy, kernel=kernel, stride=stride, pad=pad, dilation=dilation, groups=groups, flip=flip
+    )
+    size = _spatial(x, len(kernel))
+
+    def conv_filter_grad_pullback(ddw):
+        dx = conv_transpose(
+            dy, ddw, stride=stride, pad=pad, dilation=dilation, groups=groups, flip=flip, out_size=size
+        )
+        ddy = conv(x, ddw, stride=stride, pad=pad, dilation=dilation, groups=groups, flip=flip)
+        return dx, ddy
+
+    return dw, conv_filter_grad_pullback
+
+
+# ---------------------------------------------------------------------------------------------------------
+# pooling
+
+
+@nograd
+def _pool_options(x, window, stride, pad):
+    """``(nd, window, stride, pads)`` with an int window meaning ``x.ndim - 2`` spatial dimensions."""
+    nd = len(window) if not isinstance(window, (int, np.integer)) else x.ndim - 2
+    window = expand(window, nd, "window")
+    stride = window if stride is None else expand(stride, nd)
+    return nd, window, stride, pad_pairs(pad, nd)
+
+
+def _max_windows(x, window, stride, pad):
+    """``(y, xpad, slices, pads)``: the window maxima of batched ``x``, the padded input and, for every
+    offset inside the window, the strided slice of ``xpad`` that it reads (one pass per offset; no copy
+    of the windows)."""
+    xp = xp_of(x)
+    nd, window, stride, pads = _pool_options(x, window, stride, pad)
+    low = -np.inf if x.dtype.kind == "f" else np.iinfo(x.dtype).min
+    xpad = _pad(xp, x, pads, value=low)
+    out = conv_outsize(x.shape[2:], window, stride=stride, pad=pads)
+    if any(o < 1 for o in out):
+        raise FluxpyError(f"window {window} is larger than the (padded) input {xpad.shape[2:]}")
+    slices = [
+        (slice(None),) * 2
+        + tuple(slice(a, a + s * (o - 1) + 1, s) for a, s, o in zip(offset, stride, out, strict=True))
+        for offset in np.ndindex(*window)
+    ]
+    y = xp.array(xpad[slices[0]])
+    for index in slices[1:]:
+        xp.maximum(y, xpad[index], out=y)
+    return y, xpad, slices, pads
+
+
+def _first_max_masks(y, xpad, slices):
+    """For each window offset, where it holds the window's maximum (the first one when tied)."""
+    xp = xp_of(y)
+    taken = xp.zeros(y.shape, dtype=bool)
+    for index in slices:
+        mask = (xpad[index] == y) & ~taken
+        taken |= mask
+        yield index, mask
+
+
+def maxpool(x, window, stride=None, pad=0):
+    """Maximum over each window (``stride`` defaults to ``window``; padding never wins).
+
+    >>> import numpy as np
+    >>> maxpool(np.array([[[1.0, 3.0, 2.0, 5.0, 4.0]]]), (2,), stride=1)
+    array([[[3., 3., 5., 5.]]])
+    """
+    nd = len(window) if not isinstance(window, (int, np.integer)) else x.ndim - 2
+    xb, unbatched = _batched(x, nd)
+    y = _max_windows(xb, window, stride, pad)[0]
+    return y[0] if unbatched else y
+
+
+def maxpool_scatter(dy, x, *, window, stride=None, pad=0):
+    """The input gradient of ``maxpool(x, window, stride, pad)`` for output cotangent ``dy``."""
+    xp = xp_of(dy, x)
+    nd = len(window) if not isinstance(window, (int, np.integer)) else x.ndim - 2
+    xb, unbatched = _batched(x, nd)
+    dyb = dy[None] if unbatched else dy
+    y, xpad, slices, pads = _max_windows(xb, window, stride, pad)
+    dx = xp.zeros(xpad.shape, dtype=dy.dtype)
+    zero = xp.zeros((), dtype=dy.dtype)
+    for index, mask in _first_max_masks(y, xpad, slices):
+        dx[index] += xp.where(mask, dyb, zero)
+    crop = (slice(None),) * 2 + tuple(
+        slice(lo, lo + i) for i, (lo, _) in zip(xb.shape[2:], pads, strict=True)
+    )
+    dx = xp.ascontiguousarray(dx[crop])
+    return dx[0] if unbatched else dx
+
+
+def maxpool_gather(dx, x, *, window, stride=None, pad=0):
+    """The adjoint of :func:`maxpool_scatter`: ``dx`` read at each window's maximum of ``x``."""
+    xp = xp_of(dx, x)
+    nd = len(window) if not isinstance(window, (int, np.integer)) else x.ndim - 2
+    xb, unbatched = _batched(x, nd)
+    dxb = dx[None] if unbatched else dx
+    y, xpad, slices, pads = _max_windows(xb, window, stride, pad)
+    dxpad = _pad(xp, dxb, pads)
+    out = xp.zeros(y.shape, dtype=dx.dtype)
+    zero = xp.zeros((), dtype=dx.dtype)
+    for index, mask in _first_max_masks(y, xpad, slices):
+        out += xp.where(mask, dxpad[index], zero)
+    return out[0] if unbatched else out
+
+
+@adjoint(maxpool)
+def maxpool_rule(x, *args, **kw):
+    y = maxpool(x, *args, **kw)
+    window, stride, pad = _pool_arguments(args, kw)
+
+    def maxpool_pullback(dy):
+        return (maxpool_scatter(dy, x, window=window, stride=stride, pad=pad),) + (None,) * len(args)
+
+    return y, maxpool_pullback
+
+
+@nograd
+def _pool_arguments(args, kw):
+    names = ("window", "stride", "pad")
+    values = {"stride": None, "pad": 0}
+    values.update(zip(names, args, strict=False))
+    values.update(kw)
+    return values["window"], values["stride"], values["pad"]
+
+
+@adjoint(maxpool_scatter)
+def maxpool_scatter_rule(dy, x, *, window, stride=None, pad=0):
+    def maxpool_scatter_pullback(ddx):
+        return maxpool_gather(ddx, x, window=window, stride=stride, pad=pad), None
+
+    return maxpool_scatter(dy, x, window=window, stride=stride, pad=pad), maxpool_scatter_pullback
+
+
+@adjoint(maxpool_gather)
+def maxpool_gather_rule(dx, x, *, window, stride=None, pad=0):
+    def maxpool_gather_pullback(g):
+        return maxpool_scatter(g, x, window=window, stride=stride, pad=pad), None
+
+    return maxpool_gather(dx, x, window=window, stride=stride, pad=pad), maxpool_gather_pullback
+
+
+def meanpool(x, window, stride=None, pad=0):
+    """Mean over each window (``stride`` defaults to ``window``; padded zeros count, as NNlib and PyTorch).
+
+    >>> import numpy as np
+    >>> meanpool(np.array([[[1.0, 3.0, 2.0, 6.0]]]), (2,))
+    array([[[2., 4.]]])
+    """
+    xp = xp_of(x)
+    nd = len(window) if not isinstance(window, (int, np.integer)) else x.ndim - 2
+    xb, unbatched = _batched(x, nd)
+    nd, window, stride, pads = _pool_options(xb, window, stride, pad)
+    cols = _windows(xp, _pad(xp, xb, pads), window, stride, (1,) * nd)
+    y = xp.mean(cols, axis=tuple(range(2 + nd, 2 + 2 * nd)))
+    y = y.astype(x.dtype, copy=False) if x.dtype.kind == "f" else y
+    return y[0] if unbatched else y
+
+
+def meanpool_transpose(dy, *, window, stride=None, pad=0, out_size):
+    """The input gradient of ``meanpool`` (an input of spatial size ``out_size``) for cotangent ``dy``."""
+    xp = xp_of(dy)
+    nd = len(window) if not isinstance(window, (int, np.integer)) else dy.ndim - 2
+    dyb, unbatched = _batched(dy, nd)
+    nd, window, stride, pads = _pool_options(dyb, window, stride, pad)
+    c = dyb.shape[1]
+    kernel = xp.full((c, 1) + window, 1.0 / int(np.prod(window)), dtype=dy.dtype)
+    dx = _xcorr_transpose(dyb, kernel, expand(out_size, nd, "out_size"), stride, pads, (1,) * nd, c)
+    return dx[0] if unbatched else dx
+
+
+@adjoint(meanpool)
+def meanpool_rule(x, *args, **kw):
+    y = meanpool(x, *args, **kw)
+    window, stride, pad = _pool_arguments(args, kw)
+    nd = len(window) if not isinstance(window, (int, np.integer)) else x.ndim - 2
+    size = _spatial(x, nd)
+
+    def meanpool_pullback(dy):
+        dx = meanpool_transpose(dy, window=window, stride=stride, pad=pad, out_size=size)
+        return (dx,) + (None,) * len(args)
+
+    return y, meanpool_pullback
+
+
+@adjoint(meanpool_transpose)
+def meanpool_transpose_rule(dy, *, window, stride=None, pad=0, out_size):
+    def meanpool_transpose_pullback(ddx):
+        return (meanpool(ddx, window, stride=stride, pad=pad),)
+
+    return meanpool_transpose(
+        dy, window=window, stride=stride, pad=pad, out_size=out_size
+    ), meanpool_transpose_pullback
+
+
+# ---------------------------------------------------------------------------------------------------------
+# nearest-neighbour upsampling
+
+
+def upsample_nearest(x, scale):
+    """Repeat each entry ``scale`` times along each spatial axis (``scale``: a tuple, one per spatial axis).
+
+    >>> import numpy as np
+    >>> upsample_nearest(np.array([[[1.0, 2.0]]]), (2,))
+    array([[[1., 1., 2., 2.]]])
+    """
+    xp = xp_of(x)
+    nd = len(scale)
+    for j, s in enumerate(scale):
+        x = xp.repeat(x, int(s), axis=x.ndim - nd + j)
+    return x
+
+
+def upsample_nearest_transpose(dy, scale):
+    """The adjoint of :func:`upsample_nearest`: the sum over each ``scale`` block."""
+    xp = xp_of(dy)
+    nd = len(scale)
+    lead = dy.shape[: dy.ndim - nd]
+    shape = lead
+    for n, s in zip(dy.shape[dy.ndim - nd :], scale, strict=True):
+        shape += (n // s, s)
+    axes = tuple(len(lead) + 2 * j + 1 for j in range(nd))
+    return xp.sum(xp.reshape(dy, shape), axis=axes)
+
+
+@adjoint(upsample_nearest)
+def upsample_nearest_rule(x, scale):
+    def upsample_nearest_pullback(dy):
+        return upsample_nearest_transpose(dy, scale), None
+
+    return upsample_nearest(x, scale), upsample_nearest_pullback
+
+
+@adjoint(upsample_nearest_transpose)
+def upsample_nearest_transpose_rule(dy, scale):
+    def upsample_nearest_transpose_pullback(g):
+        return upsample_nearest(g, scale), None
+
+    return upsample_nearest_transpose(dy, scale), upsample_nearest_transpose_pullback
+
+
+# ---------------------------------------------------------------------------------------------------------
+# (bi/tri)linear upsampling: one interpolation matrix per spatial axis, applied with einsum (whose rule gives
+# every derivative)
+
+
+@nograd
+def _interpolation(xp, n_in, n_out, dtype):
+    """The ``(n_out, n_in)`` linear interpolation matrix with aligned corners (NNlib's default)."""
+    src = np.arange(n_out) * ((n_in - 1) / (n_out - 1)) if n_out > 1 else np.zeros(1)
+    lo = np.minimum(np.floor(src).astype(int), n_in - 1)
+    hi = np.minimum(lo + 1, n_in - 1)
+    frac = src - lo
+    m = np.zeros((n_out, n_in))
+    np.add.at(m, (np.arange(n_out), lo), 1 - frac)
+    np.add.at(m, (np.arange(n_out), hi), frac)
+    return xp.asarray(m.astype(dtype))
+
+
+@nograd
+def _linear_plan(x, nd, size):
+    xp = xp_of(x)
+    dtype = x.dtype if x.dtype.kind == "f" else np.float64
+    inner = "abcdefgh"[: x.ndim - nd]
+    old, new = "ijk"[:nd], "IJK"[:nd]
+    spec = inner + old + "".join(f",{n}{o}" for n, o in zip(new, old, strict=True)) + "->" + inner + new
+    mats = [_interpolation(xp, i, o, dtype) for i, o in zip(x.shape[-nd:], size, strict=True)]
+    return spec, mats
+
+
+def upsample_linear(x, scale=None, *, size=None):
+    """Linear interpolation (bilinear for images) of the spatial axes, corners aligned (NNlib's default):
+    output size ``size``, or the input size times ``scale`` (one entry per spatial axis).
+
+    >>> import numpy as np
+    >>> upsample_linear(np.array([[[0.0, 1.0, 2.0]]]), (2,))
+    array([[[0. , 0.4, 0.8, 1.2, 1.6, 2. ]]])
+    """
+    xp = xp_of(x)
+    nd = len(scale) if size is None else len(size)
+    if size is None:
+        size = tuple(int(i * s) for i, s in zip(x.shape[-nd:], scale, strict=True))
+    spec, mats = _linear_plan(x, nd, tuple(size))
+    return xp.einsum(spec, x, *mats)
+
+
+__all__ = [
+    "conv",
+    "conv_filter_grad",
+    "conv_outsize",
+    "conv_transpose",
+    "conv_transpose_outsize",
+    "maxpool",
+    "maxpool_gather",
+    "maxpool_scatter",
+    "meanpool",
+    "meanpool_transpose",
+    "upsample_linear",
+    "upsample_nearest",
+    "upsample_nearest_transpose",
+]

@@ -1,0 +1,395 @@
+"""Convolution and pooling: kernels against nested-loop references and PyTorch, layers, gradients, outdims."""
+
+import itertools
+
+import numpy as np
+import pytest
+
+import fluxpy as fx
+from fluxpy.errors import FluxpyError
+from fluxpy.layers.conv import (
+    AdaptiveMaxPool,
+    AdaptiveMeanPool,
+    Conv,
+    ConvTranspose,
+    CrossCor,
+    DepthwiseConv,
+    GlobalMaxPool,
+    GlobalMeanPool,
+    MaxPool,
+    MeanPool,
+    SamePad,
+    Upsample,
+    flatten,
+)
+from fluxpy.nnlib.conv import (
+    conv,
+    conv_filter_grad,
+    conv_transpose,
+    maxpool,
+    maxpool_gather,
+    maxpool_scatter,
+    meanpool,
+    meanpool_transpose,
+    upsample_linear,
+    upsample_nearest,
+)
+from fluxpy.testing import check_grads
+
+rng = np.random.default_rng(0)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# nested-loop references (2-D, batched)
+
+
+def ref_conv(x, w, stride=(1, 1), pad=(0, 0, 0, 0), dilation=(1, 1), groups=1, flip=True):
+    n_batch, _, _, _ = x.shape
+    n_out, cg, kh, kw = w.shape
+    if flip:
+        w = w[:, :, ::-1, ::-1]
+    xp = np.pad(x, ((0, 0), (0, 0), (pad[0], pad[1]), (pad[2], pad[3])))
+    ho = (xp.shape[2] - dilation[0] * (kh - 1) - 1) // stride[0] + 1
+    wo = (xp.shape[3] - dilation[1] * (kw - 1) - 1) // stride[1] + 1
+    og = n_out // groups
+    y = np.zeros((n_batch, n_out, ho, wo))
+    for n, o, i, j in itertools.product(range(n_batch), range(n_out), range(ho), range(wo)):
+        g = o // og
+        total = 0.0
+        for c, a, b in itertools.product(range(cg), range(kh), range(kw)):
+            total += (
+                xp[n, g * cg + c, i * stride[0] + a * dilation[0], j * stride[1] + b * dilation[1]]
+                * w[o, c, a, b]
+            )
+        y[n, o, i, j] = total
+    return y
+
+
+def ref_conv_transpose(y, w, stride, pad, size, flip=True):
+    """Scatter each input entry times the kernel (the adjoint of ``ref_conv`` with groups=1, no dilation)."""
+    n_batch, n_out, ho, wo = y.shape
+    _, n_in, kh, kw = w.shape
+    if flip:
+        w = w[:, :, ::-1, ::-1]
+    xp = np.zeros((n_batch, n_in, size[0] + pad[0] + pad[1], size[1] + pad[2] + pad[3]))
+    for n, o, i, j in itertools.product(range(n_batch), range(n_out), range(ho), range(wo)):
+        xp[n, :, i * stride[0] : i * stride[0] + kh, j * stride[1] : j * stride[1] + kw] += (
+            y[n, o, i, j] * w[o]
+        )
+    return xp[:, :, pad[0] : pad[0] + size[0], pad[2] : pad[2] + size[1]]
+
+
+def ref_pool(x, window, stride, pad, op):
+    fill = -np.inf if op is np.max else 0.0
+    xp = np.pad(x, ((0, 0), (0, 0), (pad[0], pad[1]), (pad[2], pad[3])), constant_values=fill)
+    ho = (xp.shape[2] - window[0]) // stride[0] + 1
+    wo = (xp.shape[3] - window[1]) // stride[1] + 1
+    y = np.zeros(x.shape[:2] + (ho, wo))
+    for i, j in itertools.product(range(ho), range(wo)):
+        patch = xp[:, :, i * stride[0] : i * stride[0] + window[0], j * stride[1] : j * stride[1] + window[1]]
+        y[:, :, i, j] = op(patch, axis=(2, 3))
+    return y
+
+
+CONV_CASES = [
+    dict(stride=(1, 1), pad=(0, 0, 0, 0), dilation=(1, 1), groups=1),
+    dict(stride=(2, 1), pad=(1, 2, 0, 1), dilation=(1, 2), groups=2),
+    dict(stride=(2, 2), pad=(1, 1, 1, 1), dilation=(2, 1), groups=4),
+    dict(stride=(3, 2), pad=(2, 0, 1, 1), dilation=(1, 1), groups=1),
+]
+
+
+@pytest.mark.parametrize("case", CONV_CASES)
+@pytest.mark.parametrize("flip", [True, False])
+def test_conv_matches_the_nested_loop_reference(case, flip):
+    x = rng.standard_normal((2, 4, 7, 8))
+    w = rng.standard_normal((8, 4 // case["groups"], 3, 2))
+    y = conv(x, w, flip=flip, **case)
+    np.testing.assert_allclose(y, ref_conv(x, w, flip=flip, **case), atol=1e-12)
+    # the two gradients are the adjoints of the convolution in x and in w
+    dy = rng.standard_normal(y.shape)
+    x2, w2 = rng.standard_normal(x.shape), rng.standard_normal(w.shape)
+    dx = conv_transpose(dy, w, flip=flip, out_size=(7, 8), **case)
+    dw = conv_filter_grad(x, dy, kernel=(3, 2), flip=flip, **case)
+    assert dx.shape == x.shape and dw.shape == w.shape
+    np.testing.assert_allclose(np.sum(dx * x2), np.sum(dy * conv(x2, w, flip=flip, **case)))
+    np.testing.assert_allclose(np.sum(dw * w2), np.sum(dy * conv(x, w2, flip=flip, **case)))
+
+
+@pytest.mark.parametrize(
+    "stride, pad", [((1, 1), (0, 0, 0, 0)), ((2, 2), (1, 1, 1, 1)), ((2, 3), (0, 1, 2, 0))]
+)
+def test_conv_transpose_matches_the_scatter_reference(stride, pad):
+    y = rng.standard_normal((2, 3, 4, 3))
+    w = rng.standard_normal((3, 2, 3, 3))
+    size = tuple(
+        (i - 1) * s - lo - hi + 3 for i, s, lo, hi in zip((4, 3), stride, pad[::2], pad[1::2], strict=True)
+    )
+    out = conv_transpose(y, w, stride=stride, pad=pad)
+    assert out.shape == (2, 2) + size
+    np.testing.assert_allclose(out, ref_conv_transpose(y, w, stride, pad, size), atol=1e-12)
+    t = ConvTranspose(w, False, stride=stride, pad=pad)
+    np.testing.assert_allclose(t(y), out)
+    assert t.outdims(y.shape) == size
+
+
+@pytest.mark.parametrize(
+    "window, stride, pad",
+    [((2, 2), (2, 2), (0, 0, 0, 0)), ((3, 2), (1, 2), (1, 1, 0, 1)), ((3, 3), (2, 1), (1, 1, 1, 1))],
+)
+def test_pools_match_the_nested_loop_reference(window, stride, pad):
+    x = rng.standard_normal((2, 3, 7, 6))
+    np.testing.assert_allclose(
+        maxpool(x, window, stride=stride, pad=pad), ref_pool(x, window, stride, pad, np.max)
+    )
+    np.testing.assert_allclose(
+        meanpool(x, window, stride=stride, pad=pad), ref_pool(x, window, stride, pad, np.mean), atol=1e-12
+    )
+    np.testing.assert_allclose(
+        MaxPool(window, stride=stride, pad=pad)(x), ref_pool(x, window, stride, pad, np.max)
+    )
+    # scatter/gather and the mean's transpose are adjoint pairs
+    y = maxpool(x, window, stride=stride, pad=pad)
+    dy, x2 = rng.standard_normal(y.shape), rng.standard_normal(x.shape)
+    opts = dict(window=window, stride=stride, pad=pad)
+    np.testing.assert_allclose(
+        np.sum(maxpool_scatter(dy, x, **opts) * x2), np.sum(dy * maxpool_gather(x2, x, **opts))
+    )
+    np.testing.assert_allclose(
+        np.sum(meanpool_transpose(dy, out_size=(7, 6), **opts) * x2), np.sum(dy * meanpool(x2, **opts))
+    )
+
+
+def test_one_dimensional_convolution_and_pooling():
+    x = np.arange(6.0).reshape(1, 1, 6)
+    c = Conv((3,), 1, 2, init=lambda *d: np.array([[[1.0, 0.0, -1.0]], [[1.0, 1.0, 1.0]]]), bias=False)
+    np.testing.assert_allclose(c(x), [[[2.0, 2.0, 2.0, 2.0], [3.0, 6.0, 9.0, 12.0]]])
+    assert c.outdims((6,)) == (4,)
+    np.testing.assert_allclose(MaxPool((2,))(x), [[[1.0, 3.0, 5.0]]])
+    np.testing.assert_allclose(MeanPool((3,))(x), [[[1.0, 4.0]]])
+
+
+# ---------------------------------------------------------------------------------------------------------
+# PyTorch (cross-correlation; Flux's Conv flips the kernel)
+
+
+def test_against_torch():
+    torch = pytest.importorskip("torch")
+    F = torch.nn.functional
+    t = torch.from_numpy
+    x = rng.standard_normal((2, 4, 9, 8))
+    w = rng.standard_normal((6, 2, 3, 3))
+    opts = dict(stride=(2, 1), padding=(1, 2), dilation=(1, 2), groups=2)
+    expected = F.conv2d(t(x), t(w), **opts).numpy()
+    mine = dict(stride=(2, 1), pad=(1, 2), dilation=(1, 2), groups=2)
+    np.testing.assert_allclose(conv(x, w, flip=False, **mine), expected, atol=1e-10)
+    np.testing.assert_allclose(conv(x, w[:, :, ::-1, ::-1].copy(), **mine), expected, atol=1e-10)
+    np.testing.assert_allclose(CrossCor(w, False, **mine)(x), expected, atol=1e-10)
+    np.testing.assert_allclose(Conv(w[:, :, ::-1, ::-1].copy(), False, **mine)(x), expected, atol=1e-10)
+
+    np.testing.assert_allclose(
+        maxpool(x, (3, 2), stride=(2, 1), pad=(1, 1)), F.max_pool2d(t(x), (3, 2), (2, 1), (1, 1)).numpy()
+    )
+    np.testing.assert_allclose(
+        meanpool(x, (3, 3), stride=2, pad=1), F.avg_pool2d(t(x), 3, 2, 1).numpy(), atol=1e-12
+    )  # padded zeros count in both
+
+    y = rng.standard_normal((2, 4, 4, 5))
+    wt = rng.standard_normal((4, 3, 3, 2))  # (in, out // groups, kH, kW), as PyTorch
+    expected = F.conv_transpose2d(t(y), t(wt), stride=2, padding=1, dilation=(1, 2)).numpy()
+    np.testing.assert_allclose(
+        conv_transpose(y, wt, stride=2, pad=1, dilation=(1, 2), flip=False), expected, atol=1e-10
+    )
+    expected = F.interpolate(t(x), scale_factor=(2, 3), mode="bilinear", align_corners=True).numpy()
+    np.testing.assert_allclose(Upsample((2, 3), mode="bilinear")(x), expected, atol=1e-12)
+    np.testing.assert_allclose(Upsample(2)(x), F.interpolate(t(x), scale_factor=2, mode="nearest").numpy())
+
+    expected = F.conv_transpose2d(t(y), t(wt), stride=2, padding=1, dilation=(1, 2)).numpy()
+    layer = ConvTranspose(wt[:, :, ::-1, ::-1].copy(), False, stride=2, pad=1, dilation=(1, 2))
+    np.testing.assert_allclose(layer(y), expected, atol=1e-10)
+    assert layer.outdims(y.shape) == expected.shape[2:]
+
+
+# ---------------------------------------------------------------------------------------------------------
+# layers
+
+
+def test_conv_layer_fields_repr_and_outdims():
+    c = Conv((3, 3), 3, 16, fx.relu)
+    assert c.weight.shape == (16, 3, 3, 3) and c.bias.shape == (16,) and c.weight.dtype == np.float32
+    assert repr(c) == "Conv((3, 3), 3, 16, relu)"
+    assert c.outdims((10, 10)) == (8, 8) and c.outdims((5, 3, 10, 10)) == (8, 8)
+    assert Conv((3, 3), 3, 16, stride=2, pad=1).outdims((10, 10)) == (5, 5)
+    y = c(rng.standard_normal((5, 3, 10, 10)).astype(np.float32))
+    assert y.shape == (5, 16, 8, 8) and y.dtype == np.float32 and np.all(y >= 0)
+    assert (
+        repr(Conv((3, 3), 4, 8, stride=2, pad=1, bias=False))
+        == "Conv((3, 3), 4, 8, stride=2, pad=1, bias=False)"
+    )
+    assert Conv((3, 3), 4, 8, bias=False).bias is False
+    assert repr(CrossCor((2, 2), 1, 2)) == "CrossCor((2, 2), 1, 2)"
+    assert repr(MaxPool((2, 2))) == "MaxPool((2, 2))"
+    assert repr(MeanPool((3, 3), stride=1, pad=1)) == "MeanPool((3, 3), stride=1, pad=1)"
+    assert (
+        repr(GlobalMeanPool()) == "GlobalMeanPool()"
+        and repr(AdaptiveMaxPool((2, 2))) == "AdaptiveMaxPool((2, 2))"
+    )
+    d = DepthwiseConv((3, 3), 4, 8)
+    assert d.groups == 4 and d.weight.shape == (8, 1, 3, 3)
+
+
+def test_rng_makes_weights_reproducible():
+    a = Conv((3, 3), 2, 4, rng=np.random.default_rng(7))
+    b = Conv((3, 3), 2, 4, rng=np.random.default_rng(7))
+    np.testing.assert_array_equal(a.weight, b.weight)
+    c = ConvTranspose((2, 2), 2, 4, rng=np.random.default_rng(7))
+    assert c.weight.shape == (2, 4, 2, 2)
+    assert [p.shape for p in fx.params(a)] == [(4, 2, 3, 3), (4,)]
+
+
+def test_same_padding_keeps_the_size():
+    for stride, dilation in [(1, 1), (1, 2), (2, 1)]:
+        c = Conv((4, 3), 2, 3, pad=SamePad(), stride=stride, dilation=dilation)
+        y = c(rng.standard_normal((1, 2, 9, 8)).astype(np.float32))
+        assert y.shape[2:] == (-(-9 // stride), -(-8 // stride)) == c.outdims((9, 8))
+    assert Conv((3, 3), 1, 1, pad="same").pad == (1, 1, 1, 1)
+
+
+def test_unbatched_inputs_match_batched_ones():
+    x = rng.standard_normal((3, 8, 8)).astype(np.float32)
+    for layer in [
+        Conv((3, 3), 3, 4, stride=2, pad=1),
+        CrossCor((2, 2), 3, 2),
+        ConvTranspose((3, 3), 3, 2, stride=2),
+        DepthwiseConv((3, 3), 3, 6),
+        MaxPool((2, 2)),
+        MeanPool((3, 3), stride=2),
+        AdaptiveMeanPool((3, 3)),
+        AdaptiveMaxPool((2, 3)),
+        GlobalMaxPool(),
+        GlobalMeanPool(),
+        Upsample(2),
+        Upsample(2, mode="bilinear"),
+    ]:
+        np.testing.assert_allclose(layer(x), layer(x[None])[0], rtol=1e-6, err_msg=repr(layer))
+
+
+def test_pool_layers_and_flatten_shapes():
+    x = rng.standard_normal((2, 3, 7, 9))
+    assert AdaptiveMaxPool((2, 3))(x).shape == (2, 3, 2, 3) and AdaptiveMeanPool((7, 9))(x).shape == x.shape
+    np.testing.assert_allclose(AdaptiveMeanPool((1, 1))(x), GlobalMeanPool()(x))
+    np.testing.assert_allclose(GlobalMaxPool()(x)[:, :, 0, 0], x.max(axis=(2, 3)))
+    np.testing.assert_allclose(GlobalMeanPool()(x)[:, :, 0, 0], x.mean(axis=(2, 3)))
+    assert GlobalMaxPool().outdims((7, 9)) == (1, 1) and AdaptiveMaxPool((2, 3)).outdims((7, 9)) == (2, 3)
+    assert MaxPool((2, 2)).outdims((7, 9)) == (3, 4) and MaxPool((3, 3), stride=1, pad=1).outdims((7, 9)) == (
+        7,
+        9,
+    )
+    assert flatten(x).shape == (2, 189)
+    u = Upsample((2, 3))
+    np.testing.assert_allclose(u(x), x.repeat(2, axis=2).repeat(3, axis=3))
+    assert u.outdims(x.shape) == (14, 27)
+
+
+def test_a_small_cnn_chain():
+    m = fx.Chain(
+        Conv((3, 3), 1, 4, fx.relu, pad=1),
+        MaxPool((2, 2)),
+        Conv((3, 3), 4, 8, fx.relu),
+        GlobalMeanPool(),
+        flatten,
+    )
+    y = m(rng.standard_normal((5, 1, 10, 10)).astype(np.float32))
+    assert y.shape == (5, 8) and y.dtype == np.float32
+
+
+def test_wrong_channel_count_raises():
+    with pytest.raises(FluxpyError, match="expects inputs"):
+        Conv((3, 3), 3, 4)(np.ones((1, 2, 5, 5), dtype=np.float32))
+    with pytest.raises(FluxpyError, match="divisible"):
+        Conv((3, 3), 3, 4, groups=2)
+    with pytest.raises(FluxpyError, match="larger than"):
+        Conv((3, 3), 1, 1)(np.ones((1, 1, 2, 2), dtype=np.float32))
+
+
+# ---------------------------------------------------------------------------------------------------------
+# gradients
+
+
+def test_gradient_of_a_conv_layer_is_a_tangent():
+    c = Conv((2, 2), 2, 3, fx.tanh)
+    x = rng.standard_normal((2, 2, 5, 5)).astype(np.float32)
+    (dc,) = fx.gradient(lambda m: np.sum(m(x)), c)
+    assert isinstance(dc, fx.Tangent)
+    assert dc.weight.shape == c.weight.shape and dc.bias.shape == c.bias.shape
+    assert dc.weight.dtype == np.float32
+
+
+LAYERS = [
+    lambda: Conv((3, 3), 4, 6, fx.tanh, stride=2, pad=1),
+    lambda: Conv((2, 3), 4, 2, dilation=(2, 1), groups=2),
+    lambda: CrossCor((2, 2), 4, 3, stride=(1, 2)),
+    lambda: ConvTranspose((3, 3), 4, 2, stride=2, pad=1),
+    lambda: DepthwiseConv((3, 3), 4, 8, pad=1),
+    lambda: MaxPool((2, 2)),
+    lambda: MaxPool((3, 3), stride=1, pad=1),
+    lambda: MeanPool((3, 2), stride=(1, 2), pad=(1, 0)),
+    lambda: AdaptiveMaxPool((2, 3)),
+    lambda: AdaptiveMeanPool((3, 2)),
+    lambda: GlobalMaxPool(),
+    lambda: GlobalMeanPool(),
+    lambda: Upsample((2, 1)),
+    lambda: Upsample((2, 3), mode="bilinear"),
+    lambda: fx.Chain(Conv((3, 3), 4, 2, pad=SamePad()), flatten),
+]
+
+
+@pytest.mark.parametrize("make", LAYERS)
+def test_layer_gradients_match_finite_differences(make):
+    m = fx.f64(make())
+    x = rng.standard_normal((2, 4, 6, 6))
+    check_grads(lambda x: np.sum(m(x) ** 2), x, order=1)
+    check_grads(lambda x: np.sum(m(x[0]) ** 2), x, order=1)  # unbatched
+    if hasattr(m, "weight"):
+        cls = type(m)
+        opts = dict(stride=m.stride, pad=m.pad, dilation=m.dilation, groups=m.groups)
+        check_grads(lambda w, b: np.sum(cls(w, b, m.activation, **opts)(x) ** 2), m.weight, m.bias, order=1)
+        (dm,) = fx.gradient(lambda m: np.sum(m(x) ** 2), m)
+        (dw, db) = fx.gradient(lambda w, b: np.sum(cls(w, b, m.activation, **opts)(x) ** 2), m.weight, m.bias)
+        np.testing.assert_allclose(dm.weight, dw)
+        np.testing.assert_allclose(dm.bias, db)
+
+
+@pytest.mark.second_order
+@pytest.mark.parametrize("case", CONV_CASES[:3])
+def test_conv_second_order(case):
+    x = rng.standard_normal((1, 4, 5, 5))
+    w = rng.standard_normal((4, 4 // case["groups"], 2, 2))
+    check_grads(lambda x, w: np.sum(np.sin(conv(x, w, **case))), x, w, order=2)
+    check_grads(
+        lambda y, w: np.sum(conv_transpose(y, w, out_size=(5, 5), **case) ** 3),
+        conv(x, w, **case),
+        w,
+        order=2,
+    )
+
+
+@pytest.mark.second_order
+def test_pool_and_upsample_second_order():
+    x = rng.standard_normal((1, 2, 5, 4))
+    check_grads(lambda x: np.sum(meanpool(x, (2, 2), stride=1, pad=1) ** 3), x, order=2)
+    check_grads(lambda x: np.sum(maxpool(x, (2, 2), stride=1) ** 3), x, order=2)
+    check_grads(lambda x: np.sum(upsample_nearest(x, (2, 2)) ** 3), x, order=2)
+    check_grads(lambda x: np.sum(upsample_linear(x, (2, 3)) ** 3), x, order=2)
+    c = fx.f64(Conv((2, 2), 2, 3, fx.tanh))
+    check_grads(lambda w, x: np.sum(Conv(w, c.bias, fx.tanh)(x) ** 2), c.weight, x, order=2)
+
+
+def test_forward_mode_through_conv_and_pools():
+    x = rng.standard_normal((1, 2, 5, 5))
+    w = rng.standard_normal((2, 2, 2, 2))
+
+    def f(x, w):
+        return np.sum(np.tanh(meanpool(maxpool(conv(x, w, pad=1), (2, 2), stride=1), (2, 2))))
+
+    check_grads(f, x, w, order=1, forward=True)

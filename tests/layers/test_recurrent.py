@@ -1,0 +1,378 @@
+"""Recurrent layers (RNN, LSTM, GRU and their cells) and Embedding: shapes, reprs, values against
+hand-written NumPy equations and PyTorch, gradients against finite differences."""
+
+import numpy as np
+import pytest
+
+import fluxpy as fx
+from fluxpy.layers.recurrent import GRU, LSTM, RNN, Embedding, GRUCell, LSTMCell, RNNCell
+from fluxpy.testing import check_grads
+
+rng = np.random.default_rng(0)
+
+
+def _sig(x):
+    return 1 / (1 + np.exp(-x))
+
+
+# hand-written references: (x, h[, c]) -> new state, weights passed explicitly
+
+
+def ref_rnn(Wi, Wh, b, x, h, act=np.tanh):
+    return act(x @ Wi.T + h @ Wh.T + b)
+
+
+def ref_lstm(Wi, Wh, b, x, h, c):
+    n = Wh.shape[1]
+    z = x @ Wi.T + h @ Wh.T + b
+    i, f, g, o = (z[..., k * n : (k + 1) * n] for k in range(4))
+    c = _sig(f) * c + _sig(i) * np.tanh(g)
+    return _sig(o) * np.tanh(c), c
+
+
+def ref_gru(Wi, Wh, b, x, h):
+    n = Wh.shape[1]
+    Wir, Wiz, Win = Wi[:n], Wi[n : 2 * n], Wi[2 * n :]
+    Whr, Whz, Whn = Wh[:n], Wh[n : 2 * n], Wh[2 * n :]
+    br, bz, bn = b[:n], b[n : 2 * n], b[2 * n :]
+    r = _sig(x @ Wir.T + h @ Whr.T + br)
+    z = _sig(x @ Wiz.T + h @ Whz.T + bz)
+    cand = np.tanh(x @ Win.T + bn + r * (h @ Whn.T))
+    return (1 - z) * cand + z * h
+
+
+def _f64_with_bias(cell):
+    """The cell in float64 with a random (non-zero) bias, so the bias is exercised."""
+    cell = fx.f64(cell)
+    cell.bias = rng.standard_normal(cell.bias.shape)
+    return cell
+
+
+# shapes and reprs
+
+
+@pytest.mark.parametrize("batch", [(), (2,)])
+def test_cell_shapes_and_state_conventions(batch):
+    x = np.ones(batch + (3,), dtype=np.float32)
+    y, h = RNNCell(3, 5)(x)
+    assert y.shape == batch + (5,) and y is h and y.dtype == np.float32
+    y, (h, c) = LSTMCell(3, 5)(x)
+    assert y.shape == h.shape == c.shape == batch + (5,) and y is h
+    y, h = GRUCell(3, 5)(x)
+    assert y.shape == batch + (5,) and y is h
+
+
+@pytest.mark.parametrize("layer", [RNN, LSTM, GRU])
+@pytest.mark.parametrize("batch", [(), (2,)])
+def test_sequence_shapes(layer, batch):
+    m = layer(3, 5)
+    y = m(rng.standard_normal((7,) + batch + (3,)).astype(np.float32))
+    assert y.shape == (7,) + batch + (5,) and y.dtype == np.float32
+
+
+def test_reprs_fields_and_params():
+    assert repr(RNN(3, 5)) == "RNN(3, 5)"
+    assert repr(RNN(3, 5, fx.relu)) == "RNN(3, 5, relu)"
+    assert repr(RNNCell(3, 5, bias=False)) == "RNNCell(3, 5, bias=False)"
+    assert repr(LSTM(3, 5)) == "LSTM(3, 5)"
+    assert repr(LSTMCell(3, 5)) == "LSTMCell(3, 5)"
+    assert repr(GRU(3, 5)) == "GRU(3, 5)"
+    assert repr(GRUCell(3, 5, bias=False)) == "GRUCell(3, 5, bias=False)"
+    assert repr(Embedding(10, 4)) == "Embedding(10, 4)"
+    m = LSTM(3, 5)
+    assert set(fx.children(m)) == {"cell"} and set(fx.children(m.cell)) == {"Wi", "Wh", "bias"}
+    assert m.cell.Wi.shape == (20, 3) and m.cell.Wh.shape == (20, 5) and m.cell.bias.shape == (20,)
+    assert GRU(3, 5).cell.Wi.shape == (15, 3)
+    assert len(fx.params(m)) == 3 and len(fx.params(RNN(3, 5, bias=False))) == 2
+    assert len(fx.params(Embedding(10, 4))) == 1
+    assert fx.Chain(Embedding(10, 4), LSTM(4, 3)).layers[1].cell.Wi.shape == (12, 4)
+
+
+def test_rng_and_init_keywords():
+    a = LSTM(3, 4, rng=np.random.default_rng(1))
+    b = LSTM(3, 4, rng=np.random.default_rng(1))
+    np.testing.assert_array_equal(a.cell.Wi, b.cell.Wi)
+    c = GRUCell(3, 4, init=fx.ones32, init_recurrent=fx.zeros32)
+    assert np.all(c.Wi == 1) and np.all(c.Wh == 0)
+    e = Embedding(5, 2, init=fx.ones32)
+    assert np.all(e.weight == 1) and e.weight.dtype == np.float32
+
+
+def test_wrong_input_size_names_the_layer():
+    with pytest.raises(fx.FluxpyError, match=r"LSTMCell\(3, 5\)"):
+        LSTM(3, 5)(np.ones((4, 2, 7)))
+    with pytest.raises(fx.FluxpyError, match="seq_len"):
+        GRU(3, 5)(np.ones(3))
+
+
+# values against hand-written NumPy
+
+
+@pytest.mark.parametrize("batch", [(), (3,)])
+def test_cells_match_numpy_reference(batch):
+    x = rng.standard_normal(batch + (4,))
+    h = rng.standard_normal(batch + (5,))
+    c = rng.standard_normal(batch + (5,))
+
+    cell = _f64_with_bias(RNNCell(4, 5, fx.relu))
+    y, h1 = cell(x, h)
+    np.testing.assert_allclose(y, ref_rnn(cell.Wi, cell.Wh, cell.bias, x, h, act=lambda v: np.maximum(v, 0)))
+
+    cell = _f64_with_bias(LSTMCell(4, 5))
+    y, (h1, c1) = cell(x, (h, c))
+    hr, cr = ref_lstm(cell.Wi, cell.Wh, cell.bias, x, h, c)
+    np.testing.assert_allclose(h1, hr)
+    np.testing.assert_allclose(c1, cr)
+    np.testing.assert_allclose(y, hr)
+
+    cell = _f64_with_bias(GRUCell(4, 5))
+    y, h1 = cell(x, h)
+    np.testing.assert_allclose(y, ref_gru(cell.Wi, cell.Wh, cell.bias, x, h))
+
+
+def test_cells_default_state_is_zeros():
+    x = rng.standard_normal((2, 4))
+    z = np.zeros((2, 5))
+    for cell in (RNNCell(4, 5), GRUCell(4, 5)):
+        cell = _f64_with_bias(cell)
+        np.testing.assert_allclose(cell(x)[0], cell(x, z)[0])
+    cell = _f64_with_bias(LSTMCell(4, 5))
+    np.testing.assert_allclose(cell(x)[0], cell(x, (z, z))[0])
+
+
+def test_no_bias_cells():
+    x, h = rng.standard_normal(4), rng.standard_normal(5)
+    cell = fx.f64(GRUCell(4, 5, bias=False))
+    assert cell.bias is False
+    np.testing.assert_allclose(cell(x, h)[0], ref_gru(cell.Wi, cell.Wh, np.zeros(15), x, h))
+
+
+@pytest.mark.parametrize("batch", [(), (2,)])
+def test_sequences_match_a_loop_over_the_reference(batch):
+    T = 6
+    x = rng.standard_normal((T,) + batch + (3,))
+    h0 = rng.standard_normal(batch + (4,))
+    c0 = rng.standard_normal(batch + (4,))
+
+    m = RNN(3, 4)
+    m.cell = _f64_with_bias(m.cell)
+    h, outs = h0, []
+    for t in range(T):
+        h = ref_rnn(m.cell.Wi, m.cell.Wh, m.cell.bias, x[t], h)
+        outs.append(h)
+    np.testing.assert_allclose(m(x, h0), np.stack(outs))
+
+    m = LSTM(3, 4)
+    m.cell = _f64_with_bias(m.cell)
+    h, c, outs = h0, c0, []
+    for t in range(T):
+        h, c = ref_lstm(m.cell.Wi, m.cell.Wh, m.cell.bias, x[t], h, c)
+        outs.append(h)
+    np.testing.assert_allclose(m(x, (h0, c0)), np.stack(outs))
+
+    m = GRU(3, 4)
+    m.cell = _f64_with_bias(m.cell)
+    h, outs = np.zeros(batch + (4,)), []
+    for t in range(T):
+        h = ref_gru(m.cell.Wi, m.cell.Wh, m.cell.bias, x[t], h)
+        outs.append(h)
+    np.testing.assert_allclose(m(x), np.stack(outs))  # default h0: zeros
+
+
+def test_built_from_arrays_and_cells():
+    Wi, Wh, b = rng.standard_normal((8, 3)), rng.standard_normal((8, 2)), rng.standard_normal(8)
+    cell = LSTMCell(Wi, Wh, bias=b)
+    assert cell.Wi is Wi and cell.bias is b and repr(cell) == "LSTMCell(3, 2)"
+    assert LSTM(cell).cell is cell and repr(LSTM(cell)) == "LSTM(3, 2)"
+    r = RNNCell(Wi[:2], Wh[:2], fx.relu, bias=False)
+    assert r.bias is False and repr(RNN(r)) == "RNN(3, 2, relu, bias=False)"
+    g = GRUCell(Wi[:6], Wh[:6])
+    assert np.all(g.bias == 0) and repr(GRU(g)) == "GRU(3, 2)"
+    w = rng.standard_normal((7, 3))
+    assert Embedding(w).weight is w and repr(Embedding(w)) == "Embedding(7, 3)"
+
+
+# values against PyTorch (weights copied; torch stacks gates i,f,g,o for LSTM and r,z,n for GRU, as here)
+
+
+def _torch_run(torch_layer, x, h0):
+    torch = pytest.importorskip("torch")
+    with torch.no_grad():
+        h0 = (
+            tuple(torch.from_numpy(h[None]) for h in h0)
+            if isinstance(h0, tuple)
+            else torch.from_numpy(h0[None])
+        )
+        out, _ = torch_layer(torch.from_numpy(x), h0)
+    return out.numpy()
+
+
+def _copy_to_torch(torch_layer, Wi, Wh, b_ih, b_hh):
+    torch = pytest.importorskip("torch")
+    with torch.no_grad():
+        torch_layer.weight_ih_l0.copy_(torch.from_numpy(Wi))
+        torch_layer.weight_hh_l0.copy_(torch.from_numpy(Wh))
+        torch_layer.bias_ih_l0.copy_(torch.from_numpy(b_ih))
+        torch_layer.bias_hh_l0.copy_(torch.from_numpy(b_hh))
+
+
+@pytest.mark.parametrize("kind", ["RNN", "LSTM", "GRU"])
+def test_sequences_match_torch(kind):
+    torch = pytest.importorskip("torch")
+    n_in, n_out, T, B = 3, 4, 5, 2
+    gates = {"RNN": 1, "LSTM": 4, "GRU": 3}[kind]
+    Wi = rng.standard_normal((gates * n_out, n_in))
+    Wh = rng.standard_normal((gates * n_out, n_out))
+    b_ih = rng.standard_normal(gates * n_out)
+    b_hh = rng.standard_normal(gates * n_out)
+    if kind == "GRU":
+        b_hh[2 * n_out :] = 0  # torch's b_hn sits inside the reset product; Flux's GRUCell has none there
+    x = rng.standard_normal((T, B, n_in))
+    h0 = rng.standard_normal((B, n_out))
+    layer = getattr(torch.nn, kind)(n_in, n_out, dtype=torch.float64)
+    _copy_to_torch(layer, Wi, Wh, b_ih, b_hh)
+    if kind == "LSTM":
+        state0 = (h0, rng.standard_normal((B, n_out)))
+        ours = LSTM(LSTMCell(Wi, Wh, bias=b_ih + b_hh))
+    elif kind == "GRU":
+        state0 = h0
+        ours = GRU(GRUCell(Wi, Wh, bias=b_ih + b_hh))
+    else:
+        state0 = h0
+        ours = RNN(RNNCell(Wi, Wh, bias=b_ih + b_hh))
+    np.testing.assert_allclose(ours(x, state0), _torch_run(layer, x, state0), rtol=1e-10, atol=1e-12)
+
+
+def test_embedding_matches_torch():
+    torch = pytest.importorskip("torch")
+    e = Embedding(10, 4)
+    t = torch.nn.Embedding(10, 4)
+    with torch.no_grad():
+        t.weight.copy_(torch.from_numpy(e.weight))
+        idx = np.array([[1, 2, 9], [0, 0, 5]])
+        np.testing.assert_array_equal(e(idx), t(torch.from_numpy(idx)).numpy())
+
+
+# gradients
+
+
+@pytest.mark.parametrize("layer", [RNN, LSTM, GRU])
+def test_sequence_gradients_wrt_inputs_and_initial_state(layer):
+    m = layer(3, 4)
+    m.cell = _f64_with_bias(m.cell)
+    x = rng.standard_normal((4, 2, 3))
+    h0 = rng.standard_normal((2, 4))
+    if layer is LSTM:
+        c0 = rng.standard_normal((2, 4))
+        check_grads(lambda x, h0, c0: m(x, (h0, c0)), x, h0, c0, order=1)
+    else:
+        check_grads(lambda x, h0: m(x, h0), x, h0, order=1)
+    check_grads(lambda x: m(x), x[:, 0], order=1)  # unbatched, default state
+
+
+@pytest.mark.parametrize("kind", ["RNN", "LSTM", "GRU"])
+def test_sequence_gradients_wrt_parameters(kind):
+    cell_type = {"RNN": RNNCell, "LSTM": LSTMCell, "GRU": GRUCell}[kind]
+    layer = {"RNN": RNN, "LSTM": LSTM, "GRU": GRU}[kind]
+    cell = _f64_with_bias(cell_type(3, 4))
+    x = rng.standard_normal((4, 2, 3))
+
+    def run(Wi, Wh, b, x):
+        return layer(cell_type(Wi, Wh, bias=b))(x)
+
+    check_grads(run, cell.Wi, cell.Wh, cell.bias, x, order=1)
+
+    # the gradient of the layer is a Tangent mirroring it, and agrees with the arrays' gradient
+    m = layer(cell)
+    (dm,) = fx.gradient(lambda m: np.sum(m(x) ** 2), m)
+    assert isinstance(dm, fx.Tangent) and set(dm) == {"cell"}
+    dWi, dWh, db = fx.gradient(lambda Wi, Wh, b: np.sum(run(Wi, Wh, b, x) ** 2), cell.Wi, cell.Wh, cell.bias)
+    np.testing.assert_allclose(dm.cell.Wi, dWi)
+    np.testing.assert_allclose(dm.cell.Wh, dWh)
+    np.testing.assert_allclose(dm.cell.bias, db)
+
+
+def test_lstm_gradient_matches_reference_gradient():
+    cell = _f64_with_bias(LSTMCell(3, 2))
+    x, h, c = rng.standard_normal((2, 3)), rng.standard_normal((2, 2)), rng.standard_normal((2, 2))
+    (dcell,) = fx.gradient(lambda cell: np.sum(cell(x, (h, c))[1][1] ** 2), cell)
+    dref = fx.gradient(
+        lambda Wi, Wh, b: np.sum(ref_lstm(Wi, Wh, b, x, h, c)[1] ** 2), cell.Wi, cell.Wh, cell.bias
+    )
+    for got, want in zip((dcell.Wi, dcell.Wh, dcell.bias), dref, strict=True):
+        np.testing.assert_allclose(got, want)
+
+
+def test_cell_gradients_with_state_outputs():
+    cell = _f64_with_bias(LSTMCell(2, 3))
+    x, h, c = rng.standard_normal(2), rng.standard_normal(3), rng.standard_normal(3)
+    check_grads(lambda x, h, c: cell(x, (h, c))[1], x, h, c, order=1)
+    gru = _f64_with_bias(GRUCell(2, 3))
+    check_grads(lambda x, h: gru(x, h)[0], x, h, order=1)
+
+
+@pytest.mark.second_order
+def test_rnn_cell_second_order():
+    cell = _f64_with_bias(RNNCell(2, 2))
+    x, h = rng.standard_normal(2), rng.standard_normal(2)
+
+    def step(Wi, Wh, b, x, h):
+        return RNNCell(Wi, Wh, bias=b)(x, h)[0]
+
+    check_grads(step, cell.Wi, cell.Wh, cell.bias, x, h, order=2)
+    m = RNN(cell)
+    check_grads(lambda x: m(x), rng.standard_normal((3, 2)), order=2)
+
+
+# Embedding
+
+
+def test_embedding_lookup_any_shape():
+    e = Embedding(10, 4)
+    assert e.weight.shape == (10, 4) and e.weight.dtype == np.float32
+    idx = rng.integers(0, 10, size=(2, 3, 5))
+    y = e(idx)
+    assert y.shape == (2, 3, 5, 4)
+    np.testing.assert_array_equal(y[1, 2, 3], e.weight[idx[1, 2, 3]])
+    np.testing.assert_array_equal(e(7), e.weight[7])
+    np.testing.assert_array_equal(e(np.array([3], dtype=np.uint8)), e.weight[[3]])
+    assert e(np.zeros((0,), dtype=int)).shape == (0, 4)
+
+
+def test_embedding_one_hot_input_is_a_matmul():
+    e = fx.f64(Embedding(5, 3))
+    labels = np.array([4, 0, 4])
+    onehot = np.eye(5)[labels]
+    np.testing.assert_allclose(e(onehot), e(labels))
+    np.testing.assert_allclose(e(onehot.astype(bool)), e(labels))
+    (de,) = fx.gradient(lambda e: np.sum(e(onehot)), e)
+    np.testing.assert_allclose(de.weight[:, 0], [1, 0, 0, 0, 2])
+
+
+def test_embedding_gradient_accumulates_repeated_indices():
+    e = fx.f64(Embedding(6, 2))
+    idx = np.array([[1, 3, 1], [1, 0, 5]])
+    (de,) = fx.gradient(lambda e: np.sum(e(idx)), e)
+    assert isinstance(de, fx.Tangent)
+    np.testing.assert_allclose(de.weight[:, 0], [1, 3, 0, 1, 0, 1])
+    np.testing.assert_allclose(de.weight[:, 1], [1, 3, 0, 1, 0, 1])
+    check_grads(lambda w: Embedding(w)(idx) ** 2, e.weight, order=1)
+
+
+def test_embedding_then_lstm_gradient():
+    m = fx.f64(fx.Chain(Embedding(8, 3), LSTM(3, 2)))
+    tokens = np.array([[1, 2], [3, 1], [1, 7]])  # (seq_len, batch)
+    assert m(tokens).shape == (3, 2, 2)
+    (dm,) = fx.gradient(lambda m: np.sum(m(tokens)), m)
+    emb = dm.layers[0].weight
+    assert emb.shape == (8, 3) and np.all(emb[[0, 4, 5, 6]] == 0) and np.any(emb[1] != 0)
+
+
+def test_embedding_rejects_bad_indices():
+    e = Embedding(4, 2)
+    with pytest.raises(fx.FluxpyError, match=r"Embedding\(4, 2\).*\[0, 4\)"):
+        e(np.array([0, 4]))
+    with pytest.raises(fx.FluxpyError, match="integer indices"):
+        e(np.array(["a"]))
+    with pytest.raises(fx.FluxpyError, match="one-hot"):
+        e(np.ones((2, 3)))
