@@ -60,6 +60,32 @@ def test_istraining_false_in_a_plain_call_true_inside_a_gradient():
     assert seen == [True]
 
 
+class _Noisy:
+    """A user layer branching on istraining() the way Flux code does (the test of an ``if`` runs plainly)."""
+
+    def __init__(self):
+        self.w = np.ones(2)
+
+    def __call__(self, x):
+        if fx.istraining():
+            return self.w * x * 3
+        return self.w * x
+
+
+def _training_from_a_helper():
+    return fx.istraining()
+
+
+def test_istraining_in_if_tests_ternaries_and_helpers():
+    m = _Noisy()
+    assert np.sum(m(np.ones(2))) == 2.0
+    (dm,) = fx.gradient(lambda m: np.sum(m(np.ones(2))), m)
+    np.testing.assert_array_equal(dm.w, [3.0, 3.0])
+    assert fx.gradient(lambda x: x * 2 if fx.istraining() else x, 1.0) == (2.0,)
+    assert fx.gradient(lambda x: x * 2 if _training_from_a_helper() else x, 1.0) == (2.0,)
+    assert _training_from_a_helper() is False
+
+
 def test_trainmode_testmode_walk_chains_lists_tuples_and_dicts():
     d1, d2, bn, ln = Dropout(0.3), AlphaDropout(0.1), BatchNorm(3), LayerNorm(3)
     inner = fx.Chain(fx.Dense(2, 3), bn)
