@@ -197,6 +197,18 @@ def _xcorr_transpose(dy, w, size, stride, pads, dilation, groups):
         for k, d, s, q, p in zip(kernel, dilation, stride, out, padded, strict=True)
     ):
         raise FluxpyError(f"conv_transpose: output size {size} is too small for an input of size {out}")
+    crop = (slice(None),) * 2 + tuple(slice(lo, lo + i) for i, (lo, _) in zip(size, pads, strict=True))
+    if all(s == 1 for s in stride) and all(
+        d * (k - 1) + q == p for k, d, q, p in zip(kernel, dilation, out, padded, strict=True)
+    ):
+        # stride 1: a "full" cross-correlation of dy with the flipped, channel-transposed kernel (im2col
+        # and one matmul, as the forward pass) instead of one strided add per kernel offset
+        wt = xp.reshape(
+            xp.swapaxes(xp.reshape(w, (groups, og, cg) + kernel), 1, 2), (groups * cg, og) + kernel
+        )
+        wt = wt[(slice(None),) * 2 + (slice(None, None, -1),) * len(kernel)]
+        full = tuple((d * (k - 1), d * (k - 1)) for k, d in zip(kernel, dilation, strict=True))
+        return xp.ascontiguousarray(_xcorr(dy, wt, stride, full, dilation, groups)[crop])
     wmat = xp.reshape(w, (groups, 1, og, -1))
     g = xp.swapaxes(xp.reshape(dy, (n, groups, og, -1)), 0, 1)  # (G, N, Og, P)
     cols = xp.matmul(xp.swapaxes(wmat, 2, 3), g)  # (G, N, Cg*K, P)
@@ -209,7 +221,6 @@ def _xcorr_transpose(dy, w, size, stride, pads, dilation, groups):
         )
         dx[index] += cols[(slice(None),) * 3 + offset]
     dx = xp.reshape(dx, (n, groups * cg) + padded)
-    crop = (slice(None),) * 2 + tuple(slice(lo, lo + i) for i, (lo, _) in zip(size, pads, strict=True))
     return xp.ascontiguousarray(dx[crop])
 
 
