@@ -1,0 +1,99 @@
+"""The seeds' "Building Layers", "Stacking It Up", "Layer helpers" and "Utility functions" examples, in
+Python and in order, each with a gradient checked against finite differences where one applies."""
+
+import functools
+
+import numpy as np
+
+import fluxpy as fx
+from fluxpy.testing import check_grads
+
+rng = np.random.default_rng(1)
+
+W1, b1 = rng.random((3, 5)), rng.random(3)
+W2, b2 = rng.random((2, 3)), rng.random(2)
+
+
+def layer1(x):
+    return W1 @ x + b1
+
+
+def layer2(x):
+    return W2 @ x + b2
+
+
+def model_globals(x):
+    return layer2(fx.σ(layer1(x)))
+
+
+def linear(n_in, n_out):
+    W, b = rng.standard_normal((n_out, n_in)), rng.standard_normal(n_out)
+    return lambda x: W @ x + b
+
+
+class Affine:
+    def __init__(self, n_in, n_out):
+        self.W, self.b = rng.standard_normal((n_out, n_in)), rng.standard_normal(n_out)
+
+    def __call__(self, x):
+        return self.W @ x + self.b
+
+
+def test_layers_from_globals():
+    x = rng.random(5)
+    assert model_globals(x).shape == (2,)
+    check_grads(lambda x: np.sum(model_globals(x) ** 2), x)
+    gs = fx.gradient(lambda: np.sum(model_globals(x)), fx.params(W1, b1, W2, b2))
+    assert gs[W1].shape == (3, 5) and gs[b2].shape == (2,)
+
+
+def test_layers_from_closures():
+    linear1, linear2 = linear(5, 3), linear(3, 2)
+
+    def model(x):
+        return linear2(fx.σ(linear1(x)))
+
+    x = rng.random(5)
+    assert model(x).shape == (2,)
+    check_grads(lambda x: np.sum(model(x) ** 2), x)
+    (d1,) = fx.gradient(lambda m: np.sum(m(x)), linear1)
+    assert d1.W.shape == (3, 5) and d1.b.shape == (3,)  # "we can access linear1.W etc"
+
+
+def test_affine_struct_then_functor():
+    a = Affine(10, 5)
+    x = rng.random(10)
+    assert a(x).shape == (5,)
+    (da,) = fx.gradient(lambda a: np.sum(a(x) ** 2), a)
+    np.testing.assert_allclose(da.W, np.outer(2 * a(x), x))
+    fx.functor(Affine)  # Flux.@functor Affine: params and gpu now see inside
+    assert len(fx.params(a)) == 2
+    assert set(fx.children(a)) == {"W", "b"}
+
+
+def test_stacking_it_up():
+    x = rng.random(10)
+    layers = [fx.Dense(10, 5, fx.σ), fx.Dense(5, 2), fx.softmax]
+
+    def model(x):
+        return functools.reduce(lambda x, m: m(x), layers, x)
+
+    assert model(x).shape == (2,)
+    model2 = fx.Chain(fx.Dense(10, 5, fx.σ), fx.Dense(5, 2), fx.softmax)
+    y = model2(x)
+    assert y.shape == (2,) and np.isclose(y.sum(), 1.0)
+    m = fx.compose(fx.Dense(5, 2), fx.Dense(10, 5, fx.σ))
+    assert m(x).shape == (2,)
+    assert fx.Chain(lambda x: x**2, lambda x: x + 1)(5) == 26
+    check_grads(lambda x: np.log(model(x)[0]), x, order=1, rtol=1e-3, atol=1e-4)  # float32 weights
+
+
+def test_outdims_examples():
+    m = fx.Chain(fx.Conv((3, 3), 3, 16), fx.Conv((3, 3), 16, 32))
+    assert fx.outdims(m, (10, 10)) == (6, 6)
+    m = fx.Dense(10, 5)
+    assert fx.outdims(m, (5, 2)) == (5,)
+    assert fx.outdims(m, (10,)) == (5,)
+    m = fx.Conv((3, 3), 3, 16)
+    assert fx.outdims(m, (10, 10)) == (8, 8)
+    assert fx.outdims(m, (3, 1, 10, 10)) == (8, 8)  # Julia's (10, 10, 1, 3) is WHCN; NCHW here
