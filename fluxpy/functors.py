@@ -22,9 +22,45 @@ FIELDS = "__fluxpy_functor_fields__"
 
 
 def functor(cls, fields=None):
-    """Mark ``cls`` as a functor: all its fields are children, or only ``fields``. Returns ``cls``."""
+    """Mark ``cls`` as a functor: all its fields are children, or only ``fields``. Returns ``cls``.
+
+    On an instance, as Functors.jl's ``functor(x)``: ``(children, re)`` where ``re(values)`` rebuilds ``x``
+    with new children (a tuple in the children's order, or a dict by name); other fields are kept.
+
+    >>> import fluxpy as fx
+    >>> @fx.functor
+    ... class Foo:
+    ...     def __init__(self, x, y):
+    ...         self.x, self.y = x, y
+    >>> kids, re = fx.functor(Foo(1, 2))
+    >>> kids, vars(re((10, 20)))
+    ({'x': 1, 'y': 2}, {'x': 10, 'y': 20})
+    """
+    if not isinstance(cls, type):
+        if fields is not None:
+            raise TypeError("fx.functor(x) on an instance takes no fields; mark its class instead")
+        return children(cls), _reconstructor(cls)
     setattr(cls, FIELDS, tuple(fields) if fields is not None else None)
     return cls
+
+
+def _reconstructor(x):
+    names = list(children(x))
+
+    def re(values):
+        new = dict(values) if isinstance(values, dict) else dict(zip(names, values, strict=True))
+        if isinstance(x, tuple) and hasattr(type(x), "_fields"):
+            return x._replace(**new)
+        if isinstance(x, (tuple, list)):
+            return type(x)(new[i] for i in range(len(x)))
+        if isinstance(x, dict):
+            return {**x, **new}
+        out = copy.copy(x)
+        for name, value in new.items():
+            setattr(out, name, value)
+        return out
+
+    return re
 
 
 def is_functor(x):

@@ -97,3 +97,26 @@ def test_outdims_examples():
     m = fx.Conv((3, 3), 3, 16)
     assert fx.outdims(m, (10, 10)) == (8, 8)
     assert fx.outdims(m, (3, 1, 10, 10)) == (8, 8)  # Julia's (10, 10, 1, 3) is WHCN; NCHW here
+
+
+class Foo:
+    def __init__(self, x, y):
+        self.x, self.y = x, y
+
+
+class TwoThirds:
+    def __init__(self, a, b, c):
+        self.a, self.b, self.c = a, b, c
+
+
+def test_functors_examples():
+    fx.functor(Foo)
+    assert fx.children(Foo(1, 2)) == {"x": 1, "y": 2}
+    _, re = fx.functor(Foo(1, 2))
+    assert vars(re((10, 20))) == {"x": 10, "y": 20}
+    fx.functor(TwoThirds, ("a", "c"))
+    ch2, re3 = fx.functor(TwoThirds(10, 20, 30))
+    assert ch2 == {"a": 10, "c": 30}
+    assert vars(re3(("ten", "thirty"))) == {"a": "ten", "b": 20, "c": "thirty"}
+    out = fx.fmap(lambda x: 10 * x, TwoThirds(Foo(1, 2), Foo(3, 4), 56))
+    assert vars(out.a) == {"x": 10, "y": 20} and vars(out.b) == {"x": 3, "y": 4} and out.c == 560
