@@ -11,7 +11,7 @@ from . import (
 from .derivatives import hessian, hvp, jacobian, jvp
 from .devices import cpu, f32, f64, gpu
 from .errors import FluxpyError, NoAdjointError, NonScalarError, TransformError
-from .functors import children, fmap, functor
+from .functors import children, fmap, functor, trainable
 from .implicit import Grads, Params, params
 from .interface import (
     adjoint_source,
@@ -140,6 +140,7 @@ __all__ = [
     "f64",
     "fmap",
     "functor",
+    "trainable",
     "gelu",
     "glorot_normal",
     "glorot_uniform",

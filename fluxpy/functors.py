@@ -19,10 +19,15 @@ array([10., 10.])
 import copy
 
 FIELDS = "__fluxpy_functor_fields__"
+TRAINABLE = "__fluxpy_trainable_fields__"
 
 
-def functor(cls, fields=None):
+def functor(cls, fields=None, *, trainable=None):
     """Mark ``cls`` as a functor: all its fields are children, or only ``fields``. Returns ``cls``.
+
+    ``trainable`` (Optimisers.jl's ``trainable``) narrows which children are parameters: ``fx.params`` and
+    optimisers see only those, while ``fmap`` (``gpu``, ``f32``) still maps every child — a BatchNorm's
+    running statistics move with it but are not trained.
 
     On an instance, as Functors.jl's ``functor(x)``: ``(children, re)`` where ``re(values)`` rebuilds ``x``
     with new children (a tuple in the children's order, or a dict by name); other fields are kept.
@@ -41,7 +46,21 @@ def functor(cls, fields=None):
             raise TypeError("fx.functor(x) on an instance takes no fields; mark its class instead")
         return children(cls), _reconstructor(cls)
     setattr(cls, FIELDS, tuple(fields) if fields is not None else None)
+    setattr(cls, TRAINABLE, tuple(trainable) if trainable is not None else None)
     return cls
+
+
+def trainable(x):
+    """The children of ``x`` that are parameters (all of them unless its class narrowed them).
+
+    >>> import fluxpy as fx
+    >>> bn = fx.BatchNorm(2)
+    >>> sorted(fx.trainable(bn)), "running_mean" in fx.children(bn)
+    (['beta', 'gamma'], True)
+    """
+    kids = children(x)
+    names = getattr(type(x), TRAINABLE, None)
+    return kids if names is None else {name: kids[name] for name in names if name in kids}
 
 
 def _reconstructor(x):

@@ -106,10 +106,10 @@ def _collect(x, ps, seen):
 
 
 def _fields(x):
-    from .functors import children, is_functor
+    from .functors import is_functor, trainable
 
     if is_functor(x):
-        return children(x)
+        return trainable(x)
     if hasattr(x, "__dict__") and not isinstance(x, type) and type(x).__module__ != "builtins":
         return vars(x)
     return {}

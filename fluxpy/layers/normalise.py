@@ -362,7 +362,7 @@ class BatchNorm(_Switchable):
         return f"BatchNorm({self.channels}{extra})"
 
 
-functor(BatchNorm, ("gamma", "beta"))
+functor(BatchNorm, trainable=("gamma", "beta"))
 
 
 class InstanceNorm(_Switchable):
@@ -410,7 +410,7 @@ class InstanceNorm(_Switchable):
         return f"InstanceNorm({self.channels}{extra})"
 
 
-functor(InstanceNorm, ("gamma", "beta"))
+functor(InstanceNorm, trainable=("gamma", "beta"))
 
 
 class GroupNorm(_Switchable):
@@ -457,7 +457,7 @@ class GroupNorm(_Switchable):
         return f"GroupNorm({self.channels}, {self.groups}{extra})"
 
 
-functor(GroupNorm, ("gamma", "beta"))
+functor(GroupNorm, trainable=("gamma", "beta"))
 
 
 class LayerNorm:
@@ -506,7 +506,7 @@ class LayerNorm:
         return f"LayerNorm({size}{extra})"
 
 
-functor(LayerNorm, ("gamma", "beta"))
+functor(LayerNorm, trainable=("gamma", "beta"))
 
 
 __all__ = [
