@@ -4,10 +4,12 @@ The public surface of ``shared/API.md``: explicit re-exports, no logic.
 """
 
 from . import (
+    losses,
     optimise,
     rules,  # noqa: F401  (registers every rule)
     tracker,
 )
+from .data import DataLoader
 from .derivatives import hessian, hvp, jacobian, jvp
 from .devices import cpu, f32, f64, gpu
 from .errors import FluxpyError, NoAdjointError, NonScalarError, TransformError
@@ -86,11 +88,26 @@ from .layers import (
     zeros32,
     σ,
 )
-from .optimise import update
+from .onehot import onecold, onehot
+from .optimise import adjust, freeze, setup, thaw, update
 from .rules.registry import adjoint, nograd
+from .serialise import loadmodel, savemodel, state
 from .tangents import Tangent
+from .training import train
 
 __all__ = [
+    "DataLoader",
+    "adjust",
+    "freeze",
+    "loadmodel",
+    "losses",
+    "onecold",
+    "onehot",
+    "savemodel",
+    "setup",
+    "state",
+    "thaw",
+    "train",
     "AdaptiveMaxPool",
     "AdaptiveMeanPool",
     "Conv",

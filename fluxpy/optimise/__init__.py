@@ -1,5 +1,6 @@
-"""Optimisers: each rule is a small dataclass of hyperparameters with ``init`` and ``apply``; state is kept
-outside the rule (Optimisers.jl's design).
+"""Optimisers, as Optimisers.jl: each rule is a small dataclass of hyperparameters with ``init`` and
+``apply``; state is kept outside the rule, in a tree from :func:`setup` (explicit) or on the rule
+(implicit).
 
 >>> import numpy as np, fluxpy as fx
 >>> W = np.ones(2)
@@ -9,42 +10,54 @@ outside the rule (Optimisers.jl's design).
 array([0.7, 0.7])
 """
 
-from dataclasses import dataclass
+from .rules import (
+    AdaDelta,
+    AdaGrad,
+    Adam,
+    AdaMax,
+    AdamW,
+    AMSGrad,
+    ClipGrad,
+    ClipNorm,
+    Descent,
+    Lion,
+    Momentum,
+    NAdam,
+    Nesterov,
+    OptimiserChain,
+    RAdam,
+    RMSProp,
+    Rule,
+    SignDecay,
+    WeightDecay,
+)
+from .tree import Leaf, Tree, adjust, freeze, setup, thaw, update
 
-from ..errors import FluxpyError
-from ..implicit import Grads, Params
-
-
-@dataclass
-class Descent:
-    """Plain gradient descent: ``x -= eta * dx``."""
-
-    eta: float = 0.1
-
-    def init(self, x):
-        return None
-
-    def apply(self, state, x, dx):
-        """``(new state, step)``; the update is ``x -= step``."""
-        return state, self.eta * dx
-
-
-def update(opt, ps, gs):
-    """Implicit form: apply ``opt`` to every parameter in ``ps`` that has a gradient in ``gs``, in place."""
-    if not isinstance(ps, Params) or not isinstance(gs, Grads):
-        raise FluxpyError(
-            "fx.update(opt, ps, gs) takes an optimiser, fx.params(...) and the Grads of a gradient"
-        )
-    states = opt.__dict__.setdefault("_implicit_state", {})
-    for p in ps:
-        dx = gs[p] if p in gs else None
-        if dx is None:
-            continue
-        key = id(p)
-        if key not in states:
-            states[key] = opt.init(p)
-        states[key], step = opt.apply(states[key], p, dx)
-        p -= step.astype(p.dtype, copy=False) if hasattr(step, "astype") else step
-
-
-__all__ = ["Descent", "update"]
+__all__ = [
+    "AMSGrad",
+    "AdaDelta",
+    "AdaGrad",
+    "AdaMax",
+    "Adam",
+    "AdamW",
+    "ClipGrad",
+    "ClipNorm",
+    "Descent",
+    "Leaf",
+    "Lion",
+    "Momentum",
+    "NAdam",
+    "Nesterov",
+    "OptimiserChain",
+    "RAdam",
+    "RMSProp",
+    "Rule",
+    "SignDecay",
+    "Tree",
+    "WeightDecay",
+    "adjust",
+    "freeze",
+    "setup",
+    "thaw",
+    "update",
+]

@@ -1,0 +1,116 @@
+"""One-hot encoding of labels, after Flux's ``onehot``/``onehotbatch`` and ``onecold``, batch first.
+
+>>> import numpy as np
+>>> y = onehot(["b", "a", "c"], ["a", "b", "c"])
+>>> y
+array([[0., 1., 0.],
+       [1., 0., 0.],
+       [0., 0., 1.]], dtype=float32)
+>>> onecold(y, ["a", "b", "c"])
+array(['b', 'a', 'c'], dtype='<U1')
+"""
+
+import numpy as np
+
+from .backend import to_numpy
+from .errors import FluxpyError
+
+__all__ = ["onehot", "onecold"]
+
+_NO_DEFAULT = object()
+
+
+def _as_sequence(classes):
+    if isinstance(classes, str):
+        return list(classes)
+    if isinstance(classes, np.ndarray):
+        return list(classes.ravel())
+    return list(classes)
+
+
+def _is_single(labels):
+    if isinstance(labels, (str, bytes)):
+        return True
+    if isinstance(labels, np.ndarray):
+        return labels.ndim == 0
+    return not isinstance(labels, (list, tuple, range)) and np.ndim(labels) == 0
+
+
+def onehot(labels, classes, default=_NO_DEFAULT, *, dtype=np.float32):
+    """One-hot encode ``labels`` against the list of ``classes``.
+
+    A single label gives a vector of shape ``(len(classes),)``; a list (or 1-d array) of labels gives shape
+    ``(len(labels), len(classes))``, one row per label (an n-d array of labels gives its shape plus the
+    classes axis). A label that is not among ``classes`` raises :class:`~fluxpy.errors.FluxpyError`, unless
+    ``default`` is given: such labels are then encoded as ``default`` (which must be one of ``classes``).
+    The result is a ``dtype`` (``float32``) array, ready to be compared with a model's output.
+
+    >>> onehot(2, [1, 2, 3])
+    array([0., 1., 0.], dtype=float32)
+    >>> onehot([1, 7], [1, 2, 3], 3, dtype=np.float64)
+    array([[1., 0., 0.],
+           [0., 0., 1.]])
+    """
+    classes = _as_sequence(classes)
+    index = {}
+    for i, c in enumerate(classes):
+        index.setdefault(c, i)
+    if default is not _NO_DEFAULT and default not in index:
+        raise FluxpyError(f"onehot: the default label {default!r} is not one of the classes {classes!r}")
+
+    def position(label):
+        if label in index:
+            return index[label]
+        if default is _NO_DEFAULT:
+            raise FluxpyError(
+                f"onehot: label {label!r} is not one of the classes {classes!r}; "
+                "pass a default label as the third argument to encode unknown labels"
+            )
+        return index[default]
+
+    if _is_single(labels):
+        label = labels.item() if isinstance(labels, np.ndarray) else labels
+        out = np.zeros(len(classes), dtype=dtype)
+        out[position(label)] = 1
+        return out
+    if isinstance(labels, np.ndarray):
+        shape = labels.shape
+        flat = labels.ravel().tolist()
+    else:
+        flat = list(labels)
+        shape = (len(flat),)
+    positions = np.array([position(label) for label in flat], dtype=np.intp)
+    out = np.zeros((len(flat), len(classes)), dtype=dtype)
+    out[np.arange(len(flat)), positions] = 1
+    return out.reshape(*shape, len(classes))
+
+
+def onecold(y, classes=None):
+    """The inverse of :func:`onehot`: the argmax of ``y`` over its last axis.
+
+    Returns the 0-based index of the largest entry (an int for a vector, an integer array for a batch), or,
+    with ``classes``, the matching element(s) of ``classes``. Works on probabilities or logits alike.
+
+    >>> onecold(np.array([0.1, 0.7, 0.2]))
+    1
+    >>> onecold(np.array([0.1, 0.7, 0.2]), ["a", "b", "c"])
+    'b'
+    >>> onecold(np.array([[0.1, 0.9], [0.8, 0.2]]))
+    array([1, 0])
+    """
+    y = to_numpy(y)
+    if y.ndim == 0:
+        raise FluxpyError("onecold needs a vector or an array with classes on its last axis, got a scalar")
+    idx = np.argmax(y, axis=-1)
+    if classes is None:
+        return int(idx) if y.ndim == 1 else idx
+    classes = _as_sequence(classes)
+    if y.shape[-1] != len(classes):
+        raise FluxpyError(f"onecold: y has {y.shape[-1]} entries on its last axis but {len(classes)} classes")
+    if y.ndim == 1:
+        return classes[int(idx)]
+    table = np.asarray(classes)
+    if table.ndim != 1:  # e.g. tuples as classes: index an object array of them
+        table = np.empty(len(classes), dtype=object)
+        table[:] = classes
+    return table[idx]

@@ -1,0 +1,324 @@
+"""The explicit optimiser API (Optimisers.jl's): ``setup`` builds a state tree mirroring a model, ``update``
+walks state, model and gradient together and updates the model's arrays in place.
+
+>>> import numpy as np, fluxpy as fx
+>>> from fluxpy.optimise import Descent, setup, update
+>>> model = {"w": np.array([1.0, 2.0]), "name": "toy"}
+>>> state = setup(Descent(0.1), model)
+>>> state
+{'w': Leaf(Descent(0.1), None), 'name': None}
+>>> state, model = update(state, model, {"w": np.array([1.0, 1.0]), "name": None})
+>>> model["w"]
+array([0.9, 1.9])
+"""
+
+from collections.abc import Mapping
+
+from ..backend import is_array, xp_of
+from ..errors import FluxpyError
+from ..functors import children, is_functor
+from ..tangents import accum
+from .rules import adjusted, is_rule
+
+try:  # the functors module may narrow a layer's parameters (Optimisers.jl's ``trainable``)
+    from ..functors import trainable as _trainable
+except ImportError:  # pragma: no cover - older functors module
+    _trainable = children
+
+
+class Leaf:
+    """The optimiser state of one array: its ``rule``, the rule's ``state``, and whether it is ``frozen``."""
+
+    __slots__ = ("rule", "state", "frozen")
+
+    def __init__(self, rule, state, frozen=False):
+        self.rule, self.state, self.frozen = rule, state, frozen
+
+    def __repr__(self):
+        frozen = ", frozen=True" if self.frozen else ""
+        return f"Leaf({self.rule!r}, {_show(self.state)}{frozen})"
+
+
+def _show(v):
+    if is_array(v):
+        if v.size <= 6:
+            return repr(v.tolist())
+        return f"array(shape={v.shape}, dtype={v.dtype})"
+    if isinstance(v, tuple):
+        inner = ", ".join(_show(e) for e in v)
+        return f"({inner},)" if len(v) == 1 else f"({inner})"
+    return repr(v)
+
+
+class Tree:
+    """The state of a functor (a layer, a model): its children's states by field name, as attributes
+    (``state.layers[0].weight``) or items (``state["layers"]``); None for a child with nothing to train."""
+
+    __slots__ = ("_type", "_fields")
+
+    def __init__(self, primal_type, fields):
+        object.__setattr__(self, "_type", primal_type)
+        object.__setattr__(self, "_fields", dict(fields))
+
+    def __getattr__(self, name):
+        try:
+            return self._fields[name]
+        except KeyError:
+            raise AttributeError(f"Tree[{self._type.__name__}] has no field {name!r}") from None
+
+    def __setattr__(self, name, value):
+        raise AttributeError("a state Tree's fields are fixed; adjust or freeze its leaves instead")
+
+    def __getitem__(self, name):
+        return self._fields[name]
+
+    def __iter__(self):
+        return iter(self._fields)
+
+    def __len__(self):
+        return len(self._fields)
+
+    def keys(self):
+        return self._fields.keys()
+
+    def values(self):
+        return self._fields.values()
+
+    def items(self):
+        return self._fields.items()
+
+    def __repr__(self):
+        inner = ", ".join(f"{k}={v!r}" for k, v in self._fields.items())
+        return f"Tree[{self._type.__name__}]({inner})"
+
+
+def _trainable_array(x):
+    return is_array(x) and x.dtype.kind in "fc"
+
+
+# ---------------------------------------------------------------------------------------------------------
+# setup
+
+
+def setup(rule, model):
+    """The optimiser state for ``model``: a tree mirroring it, with a :class:`Leaf` (``rule`` and its state)
+    at every trainable float array — reached through functor children, tuples, lists and dicts — and None
+    elsewhere. An array (or layer) used in two places gets one shared Leaf (tied weights).
+
+    >>> import numpy as np, fluxpy as fx
+    >>> W = np.zeros(2)
+    >>> s = fx.optimise.setup(fx.optimise.Momentum(), (W, W, 3))
+    >>> s
+    (Leaf(Momentum(0.01, 0.9), [0.0, 0.0]), Leaf(Momentum(0.01, 0.9), [0.0, 0.0]), None)
+    >>> s[0] is s[1]
+    True
+    """
+    if not is_rule(rule):
+        raise FluxpyError(f"setup(rule, model) takes an optimisation rule first (e.g. Adam()), not {rule!r}")
+    return _setup(rule, model, {})
+
+
+def _setup(rule, x, cache):
+    key = id(x)
+    if key in cache:
+        return cache[key]
+    if is_array(x):
+        out = Leaf(rule, rule.init(x)) if _trainable_array(x) else None
+    elif is_functor(x):
+        train = _trainable(x)
+        out = Tree(
+            type(x), {k: _setup(rule, v, cache) if k in train else None for k, v in children(x).items()}
+        )
+    elif isinstance(x, tuple) and hasattr(type(x), "_fields"):
+        out = type(x)(*(_setup(rule, v, cache) for v in x))
+    elif isinstance(x, (tuple, list)):
+        out = type(x)(_setup(rule, v, cache) for v in x)
+    elif isinstance(x, dict):
+        out = {k: _setup(rule, v, cache) for k, v in x.items()}
+    else:
+        out = None
+    if is_array(x) or isinstance(x, (list, dict)) or is_functor(x):
+        cache[key] = out  # mutable things can be shared; tuples and numbers are not cached by identity
+    return out
+
+
+# ---------------------------------------------------------------------------------------------------------
+# update
+
+
+def update(*args):
+    """Update parameters in place.
+
+    ``update(state, model, grad)`` (explicit, Optimisers.jl's ``update!``): ``state`` from :func:`setup`,
+    ``grad`` the gradient of ``model`` as ``fx.gradient`` gives it (a ``Tangent`` for a layer, a tuple /
+    list / dict for a container, an array, or None for no gradient). Each array is updated once, with the
+    gradients of all the places it is used summed; frozen leaves and arrays without a gradient are left
+    alone. Returns ``(state, model)``.
+
+    ``update(opt, ps, gs)`` (implicit): ``opt`` a rule, ``ps`` an ``fx.params``, ``gs`` its ``Grads``;
+    returns None.
+
+    >>> import numpy as np, fluxpy as fx
+    >>> from fluxpy.optimise import Adam, setup, update
+    >>> model = (np.array([1.0, -1.0]),)
+    >>> state = setup(Adam(0.1), model)
+    >>> state, model = update(state, model, (np.array([0.5, -2.0]),))
+    >>> model[0]
+    array([ 0.9, -0.9])
+    >>> state[0].rule, state[0].state[2]
+    (Adam(0.1, (0.9, 0.999), 1e-08), (0.81, 0.998001))
+    """
+    if len(args) != 3:
+        raise FluxpyError("update takes (state, model, grad) or (opt, params, grads)")
+    first = args[0]
+    if is_rule(first):
+        from .implicit import update_implicit
+
+        return update_implicit(*args)
+    state, model, grad = args
+    pending = {}
+    _collect(state, model, grad, pending)
+    for leaf, x, dx in pending.values():
+        _apply(leaf, x, dx)
+    return state, model
+
+
+def _field(g, name):
+    if g is None:
+        return None
+    if isinstance(g, Mapping):
+        return g.get(name)
+    if isinstance(g, (tuple, list)):
+        return g[name] if isinstance(name, int) and name < len(g) else None
+    return getattr(g, name, None)
+
+
+def _collect(st, x, g, pending):
+    if st is None or g is None:
+        return
+    if isinstance(st, Leaf):
+        if st.frozen:
+            return
+        if not is_array(x):
+            raise FluxpyError(
+                f"update: the state has a Leaf where the model has {type(x).__name__}, not an array"
+            )
+        entry = pending.get(id(st))
+        if entry is None:
+            pending[id(st)] = [st, x, g]
+        else:
+            if entry[1] is not x:
+                raise FluxpyError(
+                    "update: one Leaf reached for two different arrays; is this the model's state?"
+                )
+            entry[2] = accum(entry[2], g)
+        return
+    if isinstance(st, Tree):
+        kids = children(x)
+        for name, sub in st.items():
+            if sub is not None:
+                if name not in kids:
+                    raise FluxpyError(f"update: the model has no field {name!r} that its state has")
+                _collect(sub, kids[name], _field(g, name), pending)
+        return
+    if isinstance(st, (tuple, list)):
+        if not isinstance(x, (tuple, list)) or len(x) != len(st):
+            raise FluxpyError("update: the state and the model have a different structure")
+        for i, sub in enumerate(st):
+            _collect(sub, x[i], _field(g, i), pending)
+        return
+    if isinstance(st, dict):
+        for k, sub in st.items():
+            _collect(sub, x[k], _field(g, k), pending)
+        return
+    raise FluxpyError(f"update: {type(st).__name__} is not an optimiser state (use setup(rule, model))")
+
+
+def _as_grad(x, dx):
+    """``dx`` as an array of ``x``'s module, dtype and shape."""
+    xp = xp_of(x)
+    if not is_array(dx) or dx.dtype != x.dtype or xp_of(dx) is not xp:
+        dx = xp.asarray(dx, dtype=x.dtype)
+    if dx.shape != x.shape:
+        try:
+            dx = xp.broadcast_to(dx, x.shape)
+        except ValueError:
+            raise FluxpyError(
+                f"update: a gradient of shape {dx.shape} for an array of shape {x.shape}"
+            ) from None
+    return dx
+
+
+def _step(x, step):
+    if is_array(step) and step.dtype != x.dtype:
+        step = step.astype(x.dtype, copy=False)
+    x -= step
+
+
+def _apply(leaf, x, dx):
+    leaf.state, step = leaf.rule.apply(leaf.state, x, _as_grad(x, dx))
+    _step(x, step)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# adjust / freeze / thaw
+
+
+def _leaves(tree, seen=None):
+    seen = set() if seen is None else seen
+    if tree is None or id(tree) in seen:
+        return []
+    seen.add(id(tree))
+    if isinstance(tree, Leaf):
+        return [tree]
+    if isinstance(tree, (Tree, dict)):
+        subs = tree.values()
+    elif isinstance(tree, (tuple, list)):
+        subs = tree
+    else:
+        raise FluxpyError(f"{type(tree).__name__} is not an optimiser state (use setup(rule, model))")
+    out = []
+    for s in subs:
+        out += _leaves(s, seen)
+    return out
+
+
+def adjust(tree, eta=None, **changes):
+    """Change hyperparameters in place (Optimisers.jl's ``adjust!``): ``adjust(state, 0.01)`` sets the
+    learning rate ``eta`` of every rule in ``state`` (a whole state tree or any part of it); keywords set
+    other fields (``adjust(state, beta=(0.8, 0.9))``). The rules' state is kept. Returns ``tree``.
+    Given a rule instead of a state, returns a changed copy of the rule.
+
+    >>> import numpy as np
+    >>> from fluxpy.optimise import Adam, setup
+    >>> s = setup(Adam(), [np.zeros(1)])
+    >>> adjust(s, 0.1)[0].rule
+    Adam(0.1, (0.9, 0.999), 1e-08)
+    """
+    if eta is not None:
+        changes["eta"] = eta
+    if is_rule(tree):
+        return adjusted(tree, **changes)
+    new_rules = {}
+    for leaf in _leaves(tree):
+        key = id(leaf.rule)
+        if key not in new_rules:
+            new_rules[key] = adjusted(leaf.rule, **changes)
+        leaf.rule = new_rules[key]
+    return tree
+
+
+def freeze(tree):
+    """Freeze every Leaf in ``tree`` (a state tree or part of it, e.g. ``state.layers[0]``): ``update``
+    leaves those arrays and their state alone until :func:`thaw` (Optimisers.jl's ``freeze!``)."""
+    for leaf in _leaves(tree):
+        leaf.frozen = True
+
+
+def thaw(tree):
+    """Undo :func:`freeze` on every Leaf in ``tree``."""
+    for leaf in _leaves(tree):
+        leaf.frozen = False
+
+
+__all__ = ["Leaf", "Tree", "adjust", "freeze", "setup", "thaw", "update"]
