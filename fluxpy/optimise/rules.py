@@ -56,8 +56,11 @@ class Rule:
         return None
 
     def apply(self, state, x, dx):
-        """``(new state, step)``; the update is ``x -= step``."""
-        raise NotImplementedError
+        """``(new state, step)``; the update is ``x -= step``. Every rule defines it."""
+        raise FluxpyError(
+            f"{type(self).__name__} subclasses fx.optimise.Rule but defines no "
+            "apply(state, x, dx) -> (state, step)"
+        )
 
     def __repr__(self):
         parts = []
