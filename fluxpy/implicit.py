@@ -98,7 +98,7 @@ def _collect(x, ps, seen):
         for cell in x.__closure__ or ():
             try:
                 _collect(cell.cell_contents, ps, seen)
-            except ValueError:
+            except ValueError:  # an empty cell (a variable not yet bound): nothing to collect
                 pass
     else:
         for v in _fields(x).values():

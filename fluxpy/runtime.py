@@ -140,13 +140,13 @@ def resolve(f):
             return foreign_forward  # no source (exec, a C-accelerated stand-in): NoAdjointError if needed
     try:
         return _resolved[f]
-    except (KeyError, TypeError):
+    except (KeyError, TypeError):  # not resolved yet, or unhashable: resolve below
         pass
     forward, cacheable = _resolve_other(f)
     if cacheable:
         try:
             _resolved[f] = forward
-        except TypeError:
+        except TypeError:  # unhashable callables are resolved on every call
             pass
     return forward
 

@@ -114,7 +114,7 @@ class _ANF:
             method(s)
 
     def stmt_Pass(self, s):
-        pass
+        pass  # `pass` has nothing to normalise and is dropped
 
     def stmt_Expr(self, s):
         if isinstance(s.value, gast.Constant):
