@@ -1,25 +1,11 @@
-"""Command line: ``python -m fluxpy demo`` and ``python -m fluxpy adjoint path/to/file.py:function``."""
+"""Command line: ``fluxpy demo`` and ``fluxpy adjoint path/to/file.py:function``.
+
+Also reachable as ``python -m fluxpy ...``.
+"""
 
 import argparse
 import importlib.util
 import sys
-
-
-def demo():
-    """The seeds' gradient examples, printed with their generated adjoint."""
-    import numpy as np
-
-    import fluxpy as fx
-
-    from . import _demo_functions as d
-
-    print("f(x) = 3x^2 + 2x + 1")
-    print("  gradient(f, 2.0) =", fx.gradient(d.f, 2.0))
-    print("  second derivative =", fx.gradient(d.df, 2.0))
-    print("sum((x - y)^2) at [2, 1], [2, 0]:", fx.gradient(d.sum_sq, np.array([2, 1]), np.array([2, 0])))
-    print("\nGenerated forward and pullback of f:\n")
-    print(fx.adjoint_source(d.f))
-    return 0
 
 
 def adjoint(target):
@@ -36,15 +22,23 @@ def adjoint(target):
 
 def main(argv):
     parser = argparse.ArgumentParser(prog="fluxpy", description=__doc__)
-    sub = parser.add_subparsers(dest="command")
-    sub.add_parser("demo", help="run the demo")
+    sub = parser.add_subparsers(dest="command", required=True)
+    demo_parser = sub.add_parser("demo", help="train on the handwritten-digits data: linear, MLP, CNN")
+    from . import demo
+
+    demo.add_arguments(demo_parser)
     p = sub.add_parser("adjoint", help="print the generated forward and pullback of file.py:function")
     p.add_argument("target")
     args = parser.parse_args(argv)
     if args.command == "adjoint":
         return adjoint(args.target)
-    return demo()
+    return demo.run(args)
+
+
+def console():
+    """Entry point of the ``fluxpy`` console script."""
+    sys.exit(main(sys.argv[1:]))
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    console()
