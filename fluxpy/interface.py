@@ -74,9 +74,13 @@ def implicit_rule(kind, f, ps, kwargs):
 
 
 def _is_params(args):
+    return len(args) == 1 and type(args[0]).__name__ == "Params" and _params_class() is type(args[0])
+
+
+def _params_class():
     from .implicit import Params
 
-    return len(args) == 1 and isinstance(args[0], Params)
+    return Params
 
 
 def gradient(f, *args, **kwargs):
@@ -113,7 +117,9 @@ def withgradient(f, *args, **kwargs):
 
 def project_all(grads, args):
     """Project each gradient onto its argument (the API boundary)."""
-    return tuple(project(d, x) for d, x in zip(grads, args, strict=True))
+    if len(grads) != len(args):
+        raise ValueError(f"{len(grads)} gradients for {len(args)} arguments")
+    return tuple([project(d, x) for d, x in zip(grads, args, strict=False)])  # lengths checked above
 
 
 @adjoint(project_all)

@@ -34,6 +34,8 @@ _lock = threading.Lock()
 _rule_forwards = {}  # rule -> its forward adapter
 _resolved = {}  # callable (not a Python function) -> forward; emptied whenever the registry changes
 _rules, _nondiff = registry._rules, registry._nondiff
+_registry_state = registry._state
+_transformed = {}  # the transformation cache's dict (transform/cache.py), bound when that module loads
 registry.on_change(_resolved.clear)
 
 
@@ -129,9 +131,20 @@ def resolve(f):
     if type(f) is FunctionType:
         rule = _rules.get(f)
         if rule is not None:
-            return rule_forward(rule)
+            forward = _rule_forwards.get(rule)
+            return forward if forward is not None else rule_forward(rule)
         if f in _nondiff:
             return nondiff_forward
+        # the transformation cache's hit, inlined (every call in generated code comes here)
+        entry = _transformed.get(f.__code__)
+        if (
+            entry is not None
+            and entry.globals is f.__globals__
+            and entry.version == _registry_state["version"]
+            and f.__defaults__ is None
+            and f.__kwdefaults__ is None
+        ):
+            return entry.forward
         from .transform.cache import forward_function
 
         try:

@@ -64,6 +64,7 @@ class _Adjoint(Signature):
         self.read = _loaded_names(self.body) | ({self.ret.id} if isinstance(self.ret, gast.Name) else set())
         self.active = self._activity()
         self.closures = self._direct_closures()
+        _mark_unpack_groups(self.body, _load_counts(self.body))
         self.tape = self.namer.fresh("_fx_tape")
         self.rtape = self.namer.fresh("_fx_rt")
         self.grads = self.namer.fresh("_fx_g")
@@ -237,6 +238,9 @@ class _Adjoint(Signature):
         return out
 
     def fwd_stmt(self, s, in_loop):
+        if hasattr(s, "_fx_item_of"):  # one name of ``a, b = v``: a plain subscript (see rev_unpack)
+            items, index = s._fx_item_of
+            return [n.assign(s.targets[0].id, n.subscript(n.name(items), n.const(index)))]
         if isinstance(s, gast.Assign) and _is_active_call(s.value):
             target = s.targets[0].id
             value = self.direct_rule_call(s)
@@ -391,6 +395,10 @@ class _Adjoint(Signature):
     def rev_stmt(self, s, in_loop, known_none):
         if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name):
             target = s.targets[0].id
+            if hasattr(s, "_fx_item_of"):
+                return []  # its cotangent is collected by rev_unpack
+            if hasattr(s, "_fx_unpacked"):
+                return self.rev_unpack(s, target, in_loop, known_none)
             if _is_active_call(s.value):
                 return self.rev_call(s, target, in_loop, known_none)
             if target not in self.active:
@@ -481,16 +489,22 @@ class _Adjoint(Signature):
             return out + self.reset(target, known_none)
         inner_known = set(known_none)
         inner_known.discard(target)
-        inner = [
-            n.assign(self.grads, n.call(pb, [n.name(self.adj(target))])),
-            n.assign(self.adj(target), n.const(None)),
-        ]
+        result = n.call(pb, [n.name(self.adj(target))])
+        items = self.destructured(s, contributions)
+        if items is None:
+            inner = [n.assign(self.grads, result)]
+            item = self.grad_item
+        else:  # ``_fx_g_0, _fx_g_1 = pb(d)``: cheaper than indexing when differentiated again
+            target_tuple = n.tuple_([n.name(v, True) for v in items], store=True)
+            inner = [gast.Assign(targets=[target_tuple], value=result, type_comment=None)]
+            item = lambda index: n.name(items[index])  # noqa: E731
+        inner.append(n.assign(self.adj(target), n.const(None)))
         inner_known.add(target)
         for name, index in contributions:
             if isinstance(name, tuple):
-                inner.append(self.record(n.name(name[1]), self.grad_item(index)))
+                inner.append(self.record(n.name(name[1]), item(index)))
             else:
-                inner.append(self.accumulate(name, self.grad_item(index), inner_known))
+                inner.append(self.accumulate(name, item(index), inner_known))
         written = {name for name, _ in contributions if not isinstance(name, tuple)}
         for name in written:
             known_none.discard(name)
@@ -498,6 +512,38 @@ class _Adjoint(Signature):
         if target not in written:
             known_none.add(target)
         return out
+
+    def rev_unpack(self, s, target, in_loop, known_none):
+        """``a, b = v``: the cotangent of the unpacked tuple is ``(d_a, d_b)``, built in one step.
+
+        The statements ``a = _items[0]; b = _items[1]`` that follow the unpacking get no pullback of their
+        own (see fwd_stmt): one tuple instead of one indexing rule per name, which is what a pullback
+        destructuring ``y, y_pb = rule(...)`` costs when it is differentiated again."""
+        names = s._fx_unpacked
+        live = [t for t in names if t in self.active and t not in known_none]
+        out = []
+        if live:
+            parts = [n.name(self.adj(t)) if t in live else n.const(None) for t in names]
+            body = [n.assign(self.adj(target), n.tuple_(parts))]
+            body += [n.assign(self.adj(t), n.const(None)) for t in live]
+            test = gast.BoolOp(op=gast.Or(), values=[n.is_not_none(n.name(self.adj(t))) for t in live])
+            out.append(n.if_(test, body) if len(live) > 0 else body)
+            known_none.discard(target)
+            known_none.update(live)
+        return out + self.rev_call(s, target, in_loop, known_none)
+
+    def destructured(self, s, contributions):
+        """Names for every entry of a direct rule's pullback result (one per argument, no callee entry),
+        or None where the number of entries is not known from the call."""
+        if not getattr(s, "_fx_direct", False):
+            return None  # direct_rule_call has ruled out keywords and starred arguments
+        if not all(type(index) is int for _, index in contributions):
+            return None
+        count = len(s.value.args) - 1
+        names = self.__dict__.setdefault("_item_names", [])
+        while len(names) < count:
+            names.append(self.namer.fresh(f"{self.grads}_{len(names)}"))
+        return names[:count]
 
     def grad_item(self, index):
         g = n.name(self.grads)
@@ -628,6 +674,70 @@ def _operator_name(callee):
         return callee.attr
     if isinstance(callee, gast.Name) and callee.id == "__fx_power_by_constant":
         return "power_by_constant"
+    return None
+
+
+def _load_counts(stmts):
+    counts = {}
+    for s in stmts:
+        for node in gast.walk(s):
+            if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Load):
+                counts[node.id] = counts.get(node.id, 0) + 1
+    return counts
+
+
+def _mark_unpack_groups(stmts, loads):
+    """Mark ``_items = unpack(v, k)`` followed by ``t_j = getitem(_items, j)`` for j = 0..k-1 (how the
+    normalizer writes ``t_0, ..., t_k-1 = v``) when ``_items`` is read nowhere else and the names are
+    distinct: the adjoint builds the tuple cotangent at once (rev_unpack)."""
+    for s in stmts:
+        for field in ("body", "orelse", "finalbody"):
+            inner = getattr(s, field, None)
+            if inner and not isinstance(s, gast.FunctionDef):
+                _mark_unpack_groups(inner, loads)
+        for handler in getattr(s, "handlers", None) or []:
+            _mark_unpack_groups(handler.body, loads)
+    for i, s in enumerate(stmts):
+        count = _unpack_count(s)
+        if count is None:
+            continue
+        items = s.targets[0].id
+        group = stmts[i + 1 : i + 1 + count]
+        if len(group) != count or loads.get(items) != count:
+            continue
+        names = [_item_target(g, items, j) for j, g in enumerate(group)]
+        if None in names or len(set(names)) != count or items in names:
+            continue
+        s._fx_unpacked = names
+        for j, g in enumerate(group):
+            g._fx_item_of = (items, j)
+
+
+def _unpack_count(s):
+    if not (isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name)):
+        return None
+    v = s.value
+    if not (_is_active_call(v) and v.func.id == CALL and len(v.args) == 3 and not v.keywords):
+        return None
+    callee, count = v.args[0], v.args[2]
+    if isinstance(callee, gast.Name) and callee.id == "__fx_unpack" and isinstance(count, gast.Constant):
+        return count.value if type(count.value) is int else None
+    return None
+
+
+def _item_target(s, items, index):
+    """The target of ``t = getitem(items, index)``, else None."""
+    if not (isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name)):
+        return None
+    v = s.value
+    if not (_is_active_call(v) and v.func.id == CALL and len(v.args) == 3 and not v.keywords):
+        return None
+    if _operator_name(v.args[0]) != "getitem":
+        return None
+    obj, idx = v.args[1], v.args[2]
+    same = isinstance(obj, gast.Name) and obj.id == items
+    if same and isinstance(idx, gast.Constant) and idx.value == index:
+        return s.targets[0].id
     return None
 
 

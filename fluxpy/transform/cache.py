@@ -13,6 +13,7 @@ from types import FunctionType, ModuleType
 
 import gast
 
+from .. import runtime
 from ..errors import SourceError
 from ..rules import registry
 from . import adjoint, codegen, fence, forward, normalize, parse, source
@@ -21,7 +22,7 @@ from .naming import Namer
 from .normalize.anf import INACTIVE_BUILTINS
 
 _lock = threading.RLock()
-_cache = {}  # code object -> _Entry
+_cache = runtime._transformed  # code object -> _Entry (runtime.resolve reads hits directly)
 _no_source = {}  # code object -> the SourceError raised for it
 
 
@@ -145,7 +146,10 @@ def transform_source(fn, constructor=False, mode="reverse"):
 def _context(fn, fdef, src):
     local = _local_names(fdef) | set(fn.__code__.co_freevars)
     loaded = {node.id for node in gast.walk(fdef) if isinstance(node, gast.Name)}
-    static, inactive = set(), set()
+    # helpers (generated code's free variables when it is differentiated again): evaluated live, so that
+    # ``__fx_rule.mul(a, b)`` is a call of that rule, not a method call on the namespace
+    static = {name for name in loaded & set(fn.__code__.co_freevars) if name.startswith(HELPER_PREFIX)}
+    inactive = set()
     for name in loaded - local:
         if name.startswith(HELPER_PREFIX):
             static.add(name)
