@@ -1,4 +1,4 @@
-"""``python -m fluxpy``: a short tour of gradients and generated code (the training demo comes later)."""
+"""``python -m fluxpy``: the ``fluxpy`` command line (``demo``, ``adjoint``), as in :mod:`fluxpy.cli`."""
 
 import sys
 
@@ -10,4 +10,6 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from .cli import console
+
+    console()
