@@ -12,7 +12,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import fluxpy as fx  # noqa: E402
-from benchmarks.run import fmt, median_time  # noqa: E402
+from benchmarks.timing import fmt, median_time  # noqa: E402
 
 rng = np.random.default_rng(0)
 W1, b1, W2, b2 = (
