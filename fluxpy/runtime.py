@@ -683,7 +683,11 @@ def merged_keywords_rule(first, second):
 def foreign_forward(f, *args, **kwargs):
     """Forward of a callee with no rule and no source: fine until a gradient has to go through it."""
     y = f(*args, **kwargs)
-    if not any(is_differentiable(a) for a in args) and not any(is_differentiable(v) for v in kwargs.values()):
+    if (
+        not any(is_differentiable(a) for a in args)
+        and not any(is_differentiable(v) for v in kwargs.values())
+        and not _reads_differentiable(f)
+    ):
         return y, none_pullback(len(args) + 1)
     where = user_location()
 
@@ -691,6 +695,21 @@ def foreign_forward(f, *args, **kwargs):
         raise_no_adjoint(f, where)
 
     return y, no_adjoint_pullback
+
+
+def _reads_differentiable(f):
+    """Whether a Python function with no source captures or reads a differentiable global value (a gradient
+    could flow to it, as ``fx.params`` asks): then it must not pass for a constant."""
+    if type(f) is not FunctionType:
+        return False
+    for cell in f.__closure__ or ():
+        try:
+            if is_differentiable(cell.cell_contents):
+                return True
+        except ValueError:  # an empty cell
+            continue
+    names = f.__code__.co_names
+    return any(is_differentiable(f.__globals__.get(name)) for name in names)
 
 
 # ---------------------------------------------------------------------------------------------------------

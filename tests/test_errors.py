@@ -210,3 +210,18 @@ def test_writing_into_a_copy_of_a_view_is_fine():
         return np.sum(v)
 
     assert fx.gradient(f, 3.0) == (1.0,)
+
+
+def test_implicit_gradient_through_a_function_with_no_source_raises():
+    """fx.params with a function fluxpy cannot read (made by exec) must not come back as "no gradient"."""
+    W = np.ones(2)
+    namespace = {"np": np, "W": W}
+    exec("f = lambda: np.sum(W * 2)", namespace)
+    with pytest.raises(fx.NoAdjointError, match="source is not available"):
+        fx.gradient(namespace["f"], fx.params(W))
+    cells = {}
+    exec("def make(W):\n    return lambda: np.sum(W * 2)\n", {"np": np}, cells)
+    with pytest.raises(fx.NoAdjointError):
+        fx.gradient(cells["make"](W), fx.params(W))
+    exec("g = lambda: 3.0", namespace)  # reads nothing that could carry a gradient: a constant
+    assert fx.withgradient(namespace["g"], fx.params(W)).val == 3.0
