@@ -16,6 +16,7 @@ from types import FunctionType
 
 import numpy as np
 
+from . import functors  # no fluxpy imports at its top: no cycle
 from .backend import is_array
 
 _NUMBER_TYPES = (int, float, np.integer, np.floating)
@@ -256,9 +257,7 @@ def _project_dict(dx, x):
 
 
 def _project_object(dx, x):
-    from .functors import children, is_functor
-
-    fields = {name: None for name in children(x)} if is_functor(x) else {}
+    fields = {name: None for name in functors.children(x)} if functors.is_functor(x) else {}
     for k, d in dx._fields.items():
         try:
             primal = getattr(x, k)

@@ -847,9 +847,7 @@ def getattr_rule(obj, name, *default):
     y = getattr(obj, name, *default)
 
     def getattr_pullback(dy):
-        from ..runtime import field_cotangent
-
-        return (field_cotangent(obj, name, dy), None) + (None,) * len(default)
+        return (runtime.field_cotangent(obj, name, dy), None) + (None,) * len(default)
 
     return y, getattr_pullback
 
@@ -1277,3 +1275,6 @@ def accum_rule(a, b):
         return (None if a is None else dy, None if b is None else dy)
 
     return accum(a, b), accum_pullback
+
+
+from .. import runtime  # noqa: E402  (last: runtime's own imports reach this module)
