@@ -30,3 +30,16 @@ def test_reference_covers_the_public_api():
     text = (ROOT / "docs" / "reference.md").read_text(encoding="utf-8")
     missing = [name for name in fx.__all__ if not re.search(rf"\b(fluxpy|fx)\.{re.escape(name)}\b", text)]
     assert not missing, f"docs/reference.md has no entry for {missing}"
+
+
+def test_how_it_works_shows_the_real_generated_code(tmp_path):
+    """docs/how-it-works.md's listing is what fx.adjoint_source prints today for the file shown above it."""
+    text = (ROOT / "docs" / "how-it-works.md").read_text()
+    section = text[text.index("## What the generated code looks like") :]
+    blocks = section.split("```python\n")
+    source, listing = blocks[1].split("```")[0], blocks[2].split("```")[0]
+    (tmp_path / "hiw.py").write_text(source)
+    script = "import fluxpy as fx, hiw; print(fx.adjoint_source(hiw.predict), end='')"
+    out = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout == listing

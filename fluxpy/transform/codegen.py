@@ -108,7 +108,8 @@ def generate(forward_def, comments, title):
     ``comments`` holds ``(text, file, line)`` per comment marker; ``locations`` maps generated lines to
     the user's ``(file, line)``.
     """
-    params = list(HELPERS) + ["__fx_rule"]
+    used = {node.id for node in gast.walk(forward_def) if isinstance(node, gast.Name)}
+    params = [name for name in [*HELPERS, "__fx_rule"] if name in used]  # only the helpers the code uses
     factory = n.function("__fx_factory", params, [forward_def, gast.Return(value=n.name(forward_def.name))])
     module = gast.Module(body=[factory], type_ignores=[])
     tree = ast.fix_missing_locations(gast.gast_to_ast(module))
@@ -117,6 +118,7 @@ def generate(forward_def, comments, title):
     locations = []
     body = text.splitlines()
     header = textwrap.wrap(", ".join(params), width=100, initial_indent="    ", subsequent_indent="    ")
+    header = header or ["    "]
     lines += ["def __fx_factory(  # the helpers generated code calls"] + header[:-1] + [header[-1] + "):"]
     for line in body[1:]:
         m = _COMMENT.match(line)
@@ -139,7 +141,9 @@ def compile_forward(text, locations, user_globals, label):
     code = compile(text, filename, "exec")
     factory_code = next(c for c in code.co_consts if hasattr(c, "co_name") and c.co_name == "__fx_factory")
     factory = FunctionType(factory_code, user_globals, "__fx_factory")
-    return factory(*HELPERS.values(), direct_rules()), filename
+    names = factory_code.co_varnames[: factory_code.co_argcount]
+    rules = direct_rules() if "__fx_rule" in names else None
+    return factory(*[rules if name == "__fx_rule" else HELPERS[name] for name in names]), filename
 
 
 def map_location(filename, lineno):
