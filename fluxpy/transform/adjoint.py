@@ -713,13 +713,22 @@ def _mark_unpack_groups(stmts, loads):
             g._fx_item_of = (items, j)
 
 
-def _unpack_count(s):
+def _binary_call(s):
+    """The ``(callee, a, b)`` of ``t = __fx_call(callee, a, b)``, else None."""
     if not (isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name)):
         return None
     v = s.value
     if not (_is_active_call(v) and v.func.id == CALL and len(v.args) == 3 and not v.keywords):
         return None
-    callee, count = v.args[0], v.args[2]
+    return v.args
+
+
+def _unpack_count(s):
+    """``k`` for ``_items = __fx_call(__fx_unpack, v, k)``, else None."""
+    call = _binary_call(s)
+    if call is None:
+        return None
+    callee, _, count = call
     if isinstance(callee, gast.Name) and callee.id == "__fx_unpack" and isinstance(count, gast.Constant):
         return count.value if type(count.value) is int else None
     return None
@@ -727,14 +736,10 @@ def _unpack_count(s):
 
 def _item_target(s, items, index):
     """The target of ``t = getitem(items, index)``, else None."""
-    if not (isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name)):
+    call = _binary_call(s)
+    if call is None or _operator_name(call[0]) != "getitem":
         return None
-    v = s.value
-    if not (_is_active_call(v) and v.func.id == CALL and len(v.args) == 3 and not v.keywords):
-        return None
-    if _operator_name(v.args[0]) != "getitem":
-        return None
-    obj, idx = v.args[1], v.args[2]
+    obj, idx = call[1], call[2]
     same = isinstance(obj, gast.Name) and obj.id == items
     if same and isinstance(idx, gast.Constant) and idx.value == index:
         return s.targets[0].id
