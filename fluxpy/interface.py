@@ -12,7 +12,7 @@ import numpy as np
 from . import errors
 from .backend import is_array, xp_of
 from .rules.registry import adjoint, nograd
-from .runtime import call
+from .runtime import call, call_masked
 from .tangents import project
 
 WithGradient = namedtuple("WithGradient", ["val", "grad"])
@@ -28,7 +28,7 @@ def pullback(f, *args, **kwargs):
     """
     if _is_params(args):
         return implicit("pullback", f, args[0], kwargs)
-    y, pb = call(f, *args, **kwargs)
+    y, pb = call_masked(explicit_mask(len(args)), f, *args, **kwargs)
 
     def back(dy):
         return project_all(pb(dy)[1 : len(args) + 1], args)
@@ -92,7 +92,7 @@ def gradient(f, *args, **kwargs):
     """
     if _is_params(args):
         return implicit("gradient", f, args[0], kwargs)
-    y, pb = call(f, *args, **kwargs)
+    y, pb = call_masked(explicit_mask(len(args)), f, *args, **kwargs)
     return project_all(pb(sensitivity(y, f))[1 : len(args) + 1], args)
 
 
@@ -107,12 +107,24 @@ def withgradient(f, *args, **kwargs):
     """
     if _is_params(args):
         return implicit("withgradient", f, args[0], kwargs)
-    y, pb = call(f, *args, **kwargs)
+    y, pb = call_masked(explicit_mask(len(args)), f, *args, **kwargs)
     if type(y) is tuple:
         seed = seed_first(y, f)
     else:
         seed = sensitivity(y, f)
     return WithGradient(y, project_all(pb(seed)[1 : len(args) + 1], args))
+
+
+_explicit_masks = {}
+
+
+def explicit_mask(nargs):
+    """Explicit gradients want every argument's and not ``f``'s own (its captured variables and the
+    globals it reads are constants): ``(False, True, ...)``."""
+    mask = _explicit_masks.get(nargs)
+    if mask is None:
+        mask = _explicit_masks.setdefault(nargs, (False,) + (True,) * nargs)
+    return mask
 
 
 def project_all(grads, args):
@@ -135,7 +147,7 @@ def seed_first(y, f):
     return (sensitivity(y[0], f),) + (None,) * (len(y) - 1)
 
 
-nograd(seed_first, _is_params)
+nograd(seed_first, _is_params, explicit_mask)
 
 
 def sensitivity(y, f=None):

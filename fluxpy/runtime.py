@@ -54,13 +54,16 @@ def call(f, *args, **kwargs):
     return resolve(f)(f, *args, **kwargs)
 
 
-def call_binding(f, args, kwargs):
+def call_binding(f, args, kwargs, mask=None):
     """Call Python function ``f`` with keywords bound to its positional parameters, so that their
     gradients come back (in the trailing dict), and defaults filled in (their gradients dropped)."""
     layout, names = keyword_layout(f, len(args), kwargs)
     full = args + bound_values(kwargs, layout)
     rest = remaining_keywords(kwargs, names)
-    y, pb = resolve(f)(f, *full, **rest)
+    if mask is None:
+        y, pb = resolve(f)(f, *full, **rest)
+    else:
+        y, pb = resolve_masked(f, mask + layout_mask(layout))(f, *full, **rest)
     n = len(args)
 
     def keyword_pullback(dy):
@@ -122,6 +125,59 @@ def call_method(obj, name, *args, **kwargs):
     return y, attribute_pullback
 
 
+def call_masked(mask, f, *args, **kwargs):
+    """``call(f, *args, **kwargs)`` for a caller that wants no gradient for the positions ``mask`` marks
+    False (``mask[0]`` is the callee itself, then one bool per positional argument): a Python function
+    runs its variant that computes only the wanted ones (the others come back None), a rule with a
+    partial form (``rule.partial(mask, *args)``) skips them; any other callee computes them all.
+
+    Generated code calls this where its activity analysis proves a value constant: a captured batch, an
+    argument the caller did not ask about, a global under an explicit ``gradient``.
+    """
+    t = type(f)
+    if t is FunctionType:
+        if kwargs or f.__defaults__ is not None:
+            return call_binding(f, args, kwargs, mask)
+        return resolve_masked(f, mask)(f, *args)
+    if t is MethodType and type(f.__func__) is FunctionType:
+        func = f.__func__
+        y, pb = call_masked((False,) + mask, func, f.__self__, *args, **kwargs)
+
+        def bound_method_pullback(dy):
+            g = pb(dy)
+            check_no_function_gradient(g[0], func)
+            return g[1:]
+
+        return y, bound_method_pullback
+    func = getattr(t, "__call__", None)  # noqa: B004
+    if type(func) is FunctionType and not isinstance(f, type) and resolve(f) is callable_object_forward:
+        y, pb = call_masked((False,) + mask, func, f, *args, **kwargs)
+
+        def callable_object_pullback(dy):
+            g = pb(dy)
+            check_no_function_gradient(g[0], func)
+            return g[1:]
+
+        return y, callable_object_pullback
+    return call(f, *args, **kwargs)
+
+
+def call_method_masked(mask, obj, name, *args, **kwargs):
+    """``call_method(obj, name, *args, **kwargs)`` with a mask as :func:`call_masked` takes (the object
+    first): a Python method runs the variant that skips the unwanted gradients."""
+    if method_kind(obj, name) == "method":
+        func = class_function(obj, name)
+        y, pb = call_masked((False,) + mask, func, obj, *args, **kwargs)
+
+        def method_pullback(dy):
+            g = pb(dy)
+            check_no_function_gradient(g[0], func)
+            return g[1:]
+
+        return y, method_pullback
+    return call_method(obj, name, *args, **kwargs)
+
+
 # ---------------------------------------------------------------------------------------------------------
 # dispatch
 
@@ -162,6 +218,59 @@ def resolve(f):
         except TypeError:  # unhashable callables are resolved on every call
             pass
     return forward
+
+
+def resolve_masked(f, mask):
+    """The forward of Python function ``f`` for a caller wanting only the gradients ``mask`` marks."""
+    rule = _rules.get(f)
+    if rule is not None:
+        partial = getattr(rule, "partial", None)
+        return rule_forward(rule) if partial is None else partial_forward_of(partial, mask[1:])
+    if f in _nondiff or all(mask):
+        return resolve(f)
+    entry = _transformed.get((f.__code__, mask))
+    if (
+        entry is not None
+        and entry.globals is f.__globals__
+        and entry.version == _registry_state["version"]
+        and f.__defaults__ is None
+        and f.__kwdefaults__ is None
+    ):
+        return entry.forward
+    from .transform.cache import forward_function
+
+    try:
+        return forward_function(f, mask=mask)
+    except errors.SourceError:
+        return foreign_forward
+
+
+_partial_forwards = {}
+
+
+def partial_forward_of(partial, mask):
+    """The forward adapter of a rule's partial form for ``mask`` (the arguments' part)."""
+    forward = _partial_forwards.get((partial, mask))
+    if forward is None:
+
+        def partial_rule_forward(f, *args, **kwargs):
+            if kwargs and kwargs.get("out") is not None:
+                check_no_out(f)
+            y, back = partial(mask, *args, **kwargs)
+            n = len(args) + (1 if kwargs else 0)
+
+            def rule_pullback(dy):
+                return (None,) + tuple(back(dy))[:n]
+
+            return y, rule_pullback
+
+        forward = _partial_forwards.setdefault((partial, mask), partial_rule_forward)
+    return forward
+
+
+def layout_mask(layout):
+    """Keyword arguments bound to positional parameters keep their gradient; defaults need none."""
+    return tuple(kind == "keyword" for kind, _ in layout)
 
 
 def _resolve_other(f):
@@ -928,6 +1037,9 @@ registry.nograd(
     _hashable_in,
     _carries_float,
     resolve,
+    resolve_masked,
+    partial_forward_of,
+    layout_mask,
     keyword_layout,
     method_kind,
     class_function,

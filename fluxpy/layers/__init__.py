@@ -67,6 +67,8 @@ from .recurrent import (
     RNN,
     Embedding,
     GRUCell,
+    GRUv3,
+    GRUv3Cell,
     LSTMCell,
     RNNCell,
 )
@@ -103,6 +105,8 @@ __all__ = [
     "GroupNorm",
     "GRU",
     "GRUCell",
+    "GRUv3",
+    "GRUv3Cell",
     "identity",
     "InstanceNorm",
     "istraining",

@@ -71,9 +71,15 @@ class Chain:
         self.layers = tuple(layers)
 
     def __call__(self, x):
-        for layer in self.layers:
-            x = layer(x)
-        return x
+        layers = self.layers
+        if not layers:
+            return x
+        # the first layer's output gets a name of its own, so that a constant input (a data batch) stays
+        # one for the activity analysis and the first layer computes no gradient for it
+        y = layers[0](x)
+        for i in range(1, len(layers)):
+            y = layers[i](y)
+        return y
 
     def __getitem__(self, index):
         if isinstance(index, slice):

@@ -93,6 +93,8 @@ def _options_repr(layer, defaults=True):
         parts.append(f"stride={_short(layer.stride)}")
     if any(layer.pad):
         parts.append(f"pad={_short(layer.pad)}")
+    if any(getattr(layer, "outpad", ())):
+        parts.append(f"outpad={_short(layer.outpad)}")
     if any(d != 1 for d in layer.dilation):
         parts.append(f"dilation={_short(layer.dilation)}")
     if layer.groups != 1:
@@ -113,8 +115,27 @@ def _check_channels(layer, x, expected):
         )
 
 
+@nograd
+def _outpad(transposed, outpad, stride, dilation):
+    """``outpad`` as a tuple, checked by PyTorch's ``output_padding`` rule: below ``stride`` or ``dilation``
+    in each dimension (more would add rows that no input entry reaches and no matching Conv reads)."""
+    outpad = expand(outpad, len(stride), "outpad")
+    if any(outpad) and not transposed:
+        raise FluxpyError(
+            f"outpad={_short(outpad)}: only ConvTranspose has outpad (Conv and CrossCor have none)"
+        )
+    if any(o < 0 or (o >= s and o >= d) for o, s, d in zip(outpad, stride, dilation, strict=True)):
+        raise FluxpyError(
+            f"ConvTranspose: outpad={_short(outpad)} must be non-negative and smaller than either "
+            f"stride={_short(stride)} or dilation={_short(dilation)} in each spatial dimension; "
+            "it picks among the input sizes a strided Conv maps to one output size (7 or 8: outpad=1 gives 8)"
+        )
+    return outpad
+
+
 class _ConvBase:
     flip = True
+    transposed = False  # ConvTranspose: the only one with Flux's outpad
 
     def __init__(
         self,
@@ -130,6 +151,7 @@ class _ConvBase:
         bias=True,
         init=glorot_uniform,
         rng=None,
+        outpad=0,
     ):
         if hasattr(kernel, "shape") and hasattr(kernel, "dtype"):  # Conv(weight, bias, activation), as Flux
             weight, bias, activation = kernel, True if in_ch is None else in_ch, out_ch or identity
@@ -141,6 +163,9 @@ class _ConvBase:
         self.stride = expand(stride, nd)
         self.dilation = expand(dilation, nd, "dilation")
         self.pad = _pad_tuple(pad, kernel, self.dilation)
+        outpad = _outpad(self.transposed, outpad, self.stride, self.dilation)
+        if self.transposed:
+            self.outpad = outpad
         self.groups = int(groups)
         if weight is None:
             weight = self._init_weight(kernel, in_ch, out_ch, init, rng)
@@ -228,18 +253,41 @@ class CrossCor(_ConvBase):
     flip = False
 
 
+@nograd
+def _transpose_outsize(layer, isize):
+    kernel = tuple(layer.weight.shape[2:])
+    return conv_transpose_outsize(
+        _spatial_size(isize, len(kernel)),
+        kernel,
+        stride=layer.stride,
+        pad=layer.pad,
+        dilation=layer.dilation,
+        outpad=layer.outpad,
+    )
+
+
 @functor
 class ConvTranspose(_ConvBase):
     """The input gradient of the matching ``Conv`` (Flux's ``ConvTranspose``): upsamples by ``stride``.
 
-    Weight ``(in_ch, out_ch // groups, *kernel)`` (the matching convolution maps ``out_ch`` to ``in_ch``);
-    output size ``(i - 1) * stride - lo - hi + dilation * (k - 1) + 1``.
+    ``ConvTranspose(kernel, in_ch, out_ch, activation=identity, *, stride=1, pad=0, outpad=0, dilation=1,
+    groups=1, bias=True, init=glorot_uniform, rng=None)``. Weight ``(in_ch, out_ch // groups, *kernel)``
+    (the matching convolution maps ``out_ch`` to ``in_ch``); output size
+    ``(i - 1) * stride - lo - hi + dilation * (k - 1) + 1 + outpad``. A ``Conv`` with ``stride=2`` maps
+    sizes 8 and 7 both to 4; ``outpad=1`` (an int, or one per spatial axis, below ``stride`` or
+    ``dilation``; PyTorch's ``output_padding``) adds a row on the high side to get back 8 rather than 7.
 
     >>> import numpy as np
     >>> t = ConvTranspose((3, 3), 8, 4, stride=2)
     >>> t, t.weight.shape, t(np.ones((1, 8, 5, 5), dtype=np.float32)).shape, t.outdims((5, 5))
     (ConvTranspose((3, 3), 8, 4, stride=2), (8, 4, 3, 3), (1, 4, 11, 11), (11, 11))
+    >>> down = Conv((3, 3), 4, 8, stride=2, pad=1)
+    >>> up = ConvTranspose((3, 3), 8, 4, stride=2, pad=1, outpad=1)
+    >>> up, up(down(np.ones((1, 4, 8, 8), dtype=np.float32))).shape
+    (ConvTranspose((3, 3), 8, 4, stride=2, pad=1, outpad=1), (1, 4, 8, 8))
     """
+
+    transposed = True
 
     def _init_weight(self, kernel, in_ch, out_ch, init, rng):
         if in_ch % self.groups or out_ch % self.groups:
@@ -263,19 +311,13 @@ class ConvTranspose(_ConvBase):
             dilation=self.dilation,
             groups=self.groups,
             flip=True,
+            out_size=_transpose_outsize(self, np.shape(x)),
         )
         return self.activation(_add_bias(y, self.bias, self.weight.ndim - 2))
 
     def outdims(self, isize):
         """Spatial output size for spatial (or full NCHW) input size ``isize``."""
-        kernel = tuple(self.weight.shape[2:])
-        return conv_transpose_outsize(
-            _spatial_size(isize, len(kernel)),
-            kernel,
-            stride=self.stride,
-            pad=self.pad,
-            dilation=self.dilation,
-        )
+        return _transpose_outsize(self, isize)
 
 
 def DepthwiseConv(kernel, in_ch, out_ch=None, activation=identity, **kw):

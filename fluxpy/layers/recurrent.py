@@ -9,15 +9,17 @@ Conventions (NumPy is row-major, so the time and batch axes come first, as in Py
   ``(gates * out, in)``, ``Wh`` of shape ``(gates * out, out)`` and ``bias`` of shape ``(gates * out,)``.
 - Gates are stacked in PyTorch's (and Flux's) order: ``LSTMCell`` input, forget, cell, output (i, f, g, o);
   ``GRUCell`` reset, update, new (r, z, n), with ``n = tanh(x Wi_n + r * (h Wh_n) + b_n)`` and
-  ``h' = (1 - z) * n + z * h`` (Flux's ``GRUCell``: one bias, none inside the reset product).
-- A *sequence layer* (``RNN``, ``LSTM``, ``GRU``) is stateless: ``m(x, h0=None)`` runs the cell over the
-  first axis of ``x`` (shape ``(seq_len, batch, in)`` or ``(seq_len, in)``) from ``h0`` (zeros when
-  ``None``; ``(h0, c0)`` for ``LSTM``) and returns every output stacked: ``(seq_len, batch, out)`` or
+  ``h' = (1 - z) * n + z * h`` (Flux's ``GRUCell``: one bias, none inside the reset product). ``GRUv3Cell``
+  resets ``h`` before the candidate's product instead, ``n = tanh(x Wi_n + (r * h) Wh_n + b_n)``, with
+  ``Wh_n`` a field of its own (Flux's ``Wh_h̃``) and ``Wh`` holding the r and z rows only.
+- A *sequence layer* (``RNN``, ``LSTM``, ``GRU``, ``GRUv3``) is stateless: ``m(x, h0=None)`` runs the cell
+  over the first axis of ``x`` (shape ``(seq_len, batch, in)`` or ``(seq_len, in)``) from ``h0`` (zeros
+  when ``None``; ``(h0, c0)`` for ``LSTM``) and returns every output stacked: ``(seq_len, batch, out)`` or
   ``(seq_len, out)``. There is no hidden state to ``reset``; carry a state yourself with the cell.
 - Built from arrays, as ``Dense(weight, bias)``: ``RNNCell(Wi, Wh, activation=tanh, bias=b)``,
-  ``LSTMCell(Wi, Wh, bias=b)``, ``GRUCell(Wi, Wh, bias=b)`` (``bias`` as ``create_bias``: an array,
-  ``True`` for zeros, ``False`` for none), ``RNN(cell)``, ``LSTM(cell)``, ``GRU(cell)``,
-  ``Embedding(weight)``.
+  ``LSTMCell(Wi, Wh, bias=b)``, ``GRUCell(Wi, Wh, bias=b)``, ``GRUv3Cell(Wi, Wh, Wh_n, bias=b)`` (``bias``
+  as ``create_bias``: an array, ``True`` for zeros, ``False`` for none), ``RNN(cell)``, ``LSTM(cell)``,
+  ``GRU(cell)``, ``GRUv3(cell)``, ``Embedding(weight)``.
 - ``Embedding(vocab, dim)`` has ``weight`` of shape ``(vocab, dim)`` (a row per token, as PyTorch);
   ``m(indices)`` gives ``weight[indices]`` of shape ``indices.shape + (dim,)``.
 
@@ -34,6 +36,7 @@ import numpy as np
 
 from ..errors import FluxpyError
 from ..functors import functor
+from ..rules.registry import nograd
 from .activations import sigmoid, tanh
 from .init import create_bias, glorot_uniform, randn32
 
@@ -42,6 +45,7 @@ def _make(init, rng, *dims):
     return init(*dims, rng=rng) if rng is not None else init(*dims)
 
 
+@nograd
 def _check_input(layer, x, n_in):
     if np.shape(x)[-1:] != (n_in,):
         raise FluxpyError(
@@ -49,6 +53,7 @@ def _check_input(layer, x, n_in):
         )
 
 
+@nograd
 def _zeros_state(x, n_out, dtype):
     return np.zeros(tuple(np.shape(x)[:-1]) + (n_out,), dtype=dtype)
 
@@ -191,12 +196,7 @@ class GRUCell:
         n = self.Wh.shape[1]
         if h is None:
             h = _zeros_state(x, n, self.Wi.dtype)
-        gx = x @ self.Wi.T
-        if self.bias is not False:
-            gx = gx + self.bias
-        gh = h @ self.Wh.T
-        r = sigmoid(gx[..., :n] + gh[..., :n])
-        z = sigmoid(gx[..., n : 2 * n] + gh[..., n : 2 * n])
+        gx, gh, r, z = _gru_gates(self, x, h, n)
         candidate = np.tanh(gx[..., 2 * n :] + r * gh[..., 2 * n :])
         h = (1 - z) * candidate + z * h
         return h, h
@@ -204,6 +204,75 @@ class GRUCell:
     def __repr__(self):
         bias = "" if self.bias is not False else ", bias=False"
         return f"GRUCell({self.Wi.shape[1]}, {self.Wh.shape[1]}{bias})"
+
+
+def _gru_gates(cell, x, h, n):
+    """``(x @ Wi.T + bias, h @ Wh.T, r, z)``: the products and the reset and update gates of a GRU step."""
+    gx = x @ cell.Wi.T
+    if cell.bias is not False:
+        gx = gx + cell.bias
+    gh = h @ cell.Wh.T
+    r = sigmoid(gx[..., :n] + gh[..., :n])
+    z = sigmoid(gx[..., n : 2 * n] + gh[..., n : 2 * n])
+    return gx, gh, r, z
+
+
+@functor
+class GRUv3Cell:
+    """One step of the GRU of Cho et al. (arXiv:1406.1078 v3; Flux's ``GRUv3Cell``): the reset gate scales
+    ``h`` *before* the candidate's recurrent product, whose weight ``Wh_n`` (Flux's ``Wh_h̃``) is a field of
+    its own.
+
+    ``r = σ(x Wi_r + h Wh_r + b_r)``, ``z = σ(x Wi_z + h Wh_z + b_z)``,
+    ``n = tanh(x Wi_n + (r * h) Wh_n + b_n)``, ``h' = (1 - z) * n + z * h``; returns ``(h', h')``.
+    ``Wi`` ``(3 * out, in)`` and ``bias`` ``(3 * out,)`` stack r, z, n; ``Wh`` ``(2 * out, out)`` stacks r
+    and z only (Flux 0.15/0.16 allocate ``3 * out`` rows and never read the last ``out``; such a ``Wh``
+    works here too, its last rows unread). From arrays: ``GRUv3Cell(Wi, Wh, Wh_n, bias=b)``.
+
+    >>> import numpy as np
+    >>> c = GRUv3Cell(3, 2)
+    >>> c, c.Wi.shape, c.Wh.shape, c.Wh_n.shape, c.bias.shape
+    (GRUv3Cell(3, 2), (6, 3), (4, 2), (2, 2), (6,))
+    >>> y, h = c(np.ones((5, 3), dtype=np.float32))
+    >>> y.shape, y.dtype
+    ((5, 2), dtype('float32'))
+    """
+
+    def __init__(
+        self,
+        n_in,
+        n_out,
+        Wh_n=None,
+        *,
+        init=glorot_uniform,
+        init_recurrent=glorot_uniform,
+        bias=True,
+        rng=None,
+    ):
+        if isinstance(n_in, np.ndarray):  # from arrays: (Wi, Wh, Wh_n, bias=...)
+            if Wh_n is None:
+                raise FluxpyError("GRUv3Cell(Wi, Wh, Wh_n, bias=...): the candidate's weight Wh_n is missing")
+            self.Wi, self.Wh, self.Wh_n = n_in, n_out, Wh_n
+            self.bias = create_bias(self.Wi, bias, self.Wi.shape[0])
+            return
+        self.Wi = _make(init, rng, 3 * n_out, n_in)
+        self.Wh = _make(init_recurrent, rng, 2 * n_out, n_out)
+        self.Wh_n = _make(init_recurrent, rng, n_out, n_out)
+        self.bias = create_bias(self.Wi, bias, 3 * n_out)
+
+    def __call__(self, x, h=None):
+        _check_input(self, x, self.Wi.shape[1])
+        n = self.Wh_n.shape[0]
+        if h is None:
+            h = _zeros_state(x, n, self.Wi.dtype)
+        gx, _, r, z = _gru_gates(self, x, h, n)
+        candidate = np.tanh(gx[..., 2 * n :] + (r * h) @ self.Wh_n.T)
+        h = (1 - z) * candidate + z * h
+        return h, h
+
+    def __repr__(self):
+        bias = "" if self.bias is not False else ", bias=False"
+        return f"GRUv3Cell({self.Wi.shape[1]}, {self.Wh_n.shape[0]}{bias})"
 
 
 def _scan(cell, x, state):
@@ -292,6 +361,29 @@ class GRU:
 
 
 @functor
+class GRUv3:
+    """``GRUv3Cell`` over a sequence: ``m(x, h0=None)`` gives every ``h``, shape ``(seq_len, [batch,] out)``.
+
+    >>> import numpy as np
+    >>> m = GRUv3(3, 4)
+    >>> m, m(np.ones((6, 2, 3), dtype=np.float32)).shape
+    (GRUv3(3, 4), (6, 2, 4))
+    """
+
+    def __init__(self, n_in, n_out=None, **kwargs):
+        if isinstance(n_in, GRUv3Cell):  # GRUv3(cell)
+            self.cell = n_in
+            return
+        self.cell = GRUv3Cell(n_in, n_out, **kwargs)
+
+    def __call__(self, x, h0=None):
+        return _scan(self.cell, x, h0)
+
+    def __repr__(self):
+        return "GRUv3" + repr(self.cell)[len("GRUv3Cell") :]
+
+
+@functor
 class Embedding:
     """A lookup table: ``weight`` of shape ``(vocab, dim)``; ``m(indices)`` is ``weight[indices]``.
 
@@ -332,4 +424,4 @@ class Embedding:
         return f"Embedding({self.weight.shape[0]}, {self.weight.shape[1]})"
 
 
-__all__ = ["GRU", "GRUCell", "LSTM", "LSTMCell", "RNN", "RNNCell", "Embedding"]
+__all__ = ["GRU", "GRUCell", "GRUv3", "GRUv3Cell", "LSTM", "LSTMCell", "RNN", "RNNCell", "Embedding"]

@@ -31,7 +31,7 @@ import numpy as np
 
 from ..backend import xp_of
 from ..errors import FluxpyError
-from ..rules.registry import adjoint, nograd
+from ..rules.registry import adjoint, nograd, partial_of
 
 # ---------------------------------------------------------------------------------------------------------
 # option handling (plain Python, never differentiated)
@@ -79,18 +79,24 @@ def conv_outsize(isize, kernel, *, stride=1, pad=0, dilation=1):
 
 
 @nograd
-def conv_transpose_outsize(isize, kernel, *, stride=1, pad=0, dilation=1):
-    """Spatial output size of a transposed convolution (no output padding):
-    ``(i - 1) * stride - lo - hi + dilation * (k - 1) + 1``.
+def conv_transpose_outsize(isize, kernel, *, stride=1, pad=0, dilation=1, outpad=0):
+    """Spatial output size of a transposed convolution:
+    ``(i - 1) * stride - lo - hi + dilation * (k - 1) + 1 + outpad``.
+
+    ``outpad`` (Flux's ``outpad``, PyTorch's ``output_padding``) adds rows on the high side: a strided
+    convolution maps several input sizes to one output size, and ``outpad`` picks the larger ones.
 
     >>> conv_transpose_outsize((4, 4), (3, 3), stride=2)
     (9, 9)
+    >>> conv_transpose_outsize((4, 4), (3, 3), stride=2, pad=1, outpad=1)
+    (8, 8)
     """
     nd = len(kernel)
     s, p, d = expand(stride, nd), pad_pairs(pad, nd), expand(dilation, nd, "dilation")
+    extra = expand(outpad, nd, "outpad")
     return tuple(
-        (i - 1) * ss - lo - hi + dd * (k - 1) + 1
-        for i, k, ss, (lo, hi), dd in zip(isize, kernel, s, p, d, strict=True)
+        (i - 1) * ss - lo - hi + dd * (k - 1) + 1 + e
+        for i, k, ss, (lo, hi), dd, e in zip(isize, kernel, s, p, d, extra, strict=True)
     )
 
 
@@ -308,17 +314,63 @@ def conv_rule(x, w, *, stride=1, pad=0, dilation=1, groups=1, flip=True):
     return y, conv_pullback
 
 
+@partial_of(conv_rule)
+def conv_partial(mask, x, w, *, stride=1, pad=0, dilation=1, groups=1, flip=True):
+    """``conv_rule`` computing only the cotangents ``mask`` wants: a first layer's data batch gets none."""
+    y = conv(x, w, stride=stride, pad=pad, dilation=dilation, groups=groups, flip=flip)
+    size = _spatial(x, w.ndim - 2)
+    kernel = tuple(w.shape[2:])
+
+    def conv_partial_pullback(dy):
+        dx = None
+        dw = None
+        if mask[0]:
+            dx = conv_transpose(
+                dy, w, stride=stride, pad=pad, dilation=dilation, groups=groups, flip=flip, out_size=size
+            )
+        if mask[1]:
+            dw = conv_filter_grad(
+                x, dy, kernel=kernel, stride=stride, pad=pad, dilation=dilation, groups=groups, flip=flip
+            )
+        return dx, dw
+
+    return y, conv_partial_pullback
+
+
+@nograd
+def _transpose_cotangent_window(dz_size, y_size, kernel, stride, pad, dilation):
+    """``(index, pads)``: the part of ``dz`` (and its padding) that the windows of ``y``'s entries cover.
+
+    A convolution of ``dz`` with the given padding has ``(P - dilation * (k - 1) - 1) // stride + 1`` windows
+    (``P`` the padded size), one per entry of ``y`` when ``out_size`` exceeds the default size by less than
+    ``stride``. A larger ``out_size`` (``outpad`` below ``dilation`` but not below ``stride``, as PyTorch
+    allows) leaves rows that no window of ``y`` reaches: they are cut, from the high padding first.
+    """
+    nd = len(kernel)
+    s, pads, d = _conv_options(nd, stride, pad, dilation)
+    index, kept = [], []
+    for size, i, k, ss, (lo, hi), dd in zip(dz_size, y_size, kernel, s, pads, d, strict=True):
+        excess = size + lo + hi - ((i - 1) * ss + dd * (k - 1) + 1)
+        cut = excess if excess >= ss else 0
+        index.append(slice(0, size - max(cut - hi, 0)))
+        kept.append((lo, hi - min(cut, hi)))
+    return (Ellipsis,) + tuple(index), tuple(kept)
+
+
 @adjoint(conv_transpose)
 def conv_transpose_rule(y, w, *, stride=1, pad=0, dilation=1, groups=1, flip=True, out_size=None):
     z = conv_transpose(
         y, w, stride=stride, pad=pad, dilation=dilation, groups=groups, flip=flip, out_size=out_size
     )
+    nd = w.ndim - 2
     kernel = tuple(w.shape[2:])
+    index, pads = _transpose_cotangent_window(_spatial(z, nd), _spatial(y, nd), kernel, stride, pad, dilation)
 
     def conv_transpose_pullback(dz):
-        dy = conv(dz, w, stride=stride, pad=pad, dilation=dilation, groups=groups, flip=flip)
+        dz_seen = dz[index]
+        dy = conv(dz_seen, w, stride=stride, pad=pads, dilation=dilation, groups=groups, flip=flip)
         dw = conv_filter_grad(
-            dz, y, kernel=kernel, stride=stride, pad=pad, dilation=dilation, groups=groups, flip=flip
+            dz_seen, y, kernel=kernel, stride=stride, pad=pads, dilation=dilation, groups=groups, flip=flip
         )
         return dy, dw
 

@@ -20,7 +20,7 @@ from ..backend import xp_of
 from ..errors import FluxpyError
 from .helpers import shape_of, unbroadcast
 from .numpy_indexing import _nones, _options
-from .registry import adjoint, nograd, register_method
+from .registry import adjoint, nograd, partial_of, register_method
 
 # ---------------------------------------------------------------------------------------------------------
 # bookkeeping (never differentiated)
@@ -106,6 +106,29 @@ def matmul_rule(a, b):
     return xp.matmul(a, b), matmul_pullback
 
 
+@partial_of(matmul_rule)
+def matmul_partial(mask, a, b):
+    """``matmul_rule`` computing only the cotangents ``mask`` wants (``x @ W`` with a constant ``x``).
+
+    >>> import numpy as np
+    >>> y, back = matmul_partial((False, True), np.ones((2, 3)), np.ones((3, 4)))
+    >>> da, db = back(np.ones((2, 4)))
+    >>> da is None, db.shape
+    (True, (3, 4))
+    """
+    if type(a) is np.ndarray and type(b) is np.ndarray:
+        dims = (a.ndim, b.ndim)
+        if dims == (2, 2) or dims == (2, 1) or dims == (1, 2):
+            return a @ b, _plain_matmul_pullback(np, a, b, dims, mask)
+    y, back = matmul_rule(a, b)
+
+    def matmul_partial_pullback(dy):
+        da, db = back(dy)
+        return (da if mask[0] else None, db if mask[1] else None)
+
+    return y, matmul_partial_pullback
+
+
 def _with_arrays(op, a, b):
     """``op(a, b)`` with list operands converted as NumPy converts them (differentiated as written)."""
     from ..runtime import call
@@ -119,17 +142,36 @@ def _with_arrays(op, a, b):
     return y, with_arrays_pullback
 
 
-def _plain_matmul_pullback(xp, a, b, dims):
-    """Matrix-matrix, matrix-vector and vector-matrix products: no batch axes to undo."""
+def _plain_matmul_pullback(xp, a, b, dims, mask=(True, True)):
+    """Matrix-matrix, matrix-vector and vector-matrix products: no batch axes to undo. ``mask``: which of
+    the two cotangents to compute."""
+    if mask[0] and mask[1]:
 
-    def matmul_pullback(dy):
+        def matmul_pullback(dy):
+            if dims == (2, 2):
+                return (xp.matmul(dy, b.T), xp.matmul(a.T, dy))
+            if dims == (2, 1):
+                return (xp.outer(dy, b), xp.matmul(a.T, dy))
+            return (xp.matmul(b, dy), xp.outer(a, dy))
+
+        return matmul_pullback
+    if mask[1]:
+
+        def matmul_b_pullback(dy):
+            if dims == (1, 2):
+                return (None, xp.outer(a, dy))
+            return (None, xp.matmul(a.T, dy))
+
+        return matmul_b_pullback
+
+    def matmul_a_pullback(dy):
         if dims == (2, 2):
-            return (xp.matmul(dy, b.T), xp.matmul(a.T, dy))
+            return (xp.matmul(dy, b.T), None)
         if dims == (2, 1):
-            return (xp.outer(dy, b), xp.matmul(a.T, dy))
-        return (xp.matmul(b, dy), xp.outer(a, dy))
+            return (xp.outer(dy, b), None)
+        return (xp.matmul(b, dy), None)
 
-    return matmul_pullback
+    return matmul_a_pullback
 
 
 @nograd

@@ -96,6 +96,21 @@ def adjoint(*primals):
     return decorate
 
 
+def partial_of(rule):
+    """Decorator: the decorated ``partial(mask, *args) -> (y, back)`` is the form of ``rule`` for callers
+    that want only some cotangents: ``mask`` holds one bool per positional argument, and ``back`` may give
+    ``None`` (computing nothing) where it is False. Generated code calls it where its activity analysis
+    proves an operand constant (a data batch in ``x @ W``)."""
+
+    def decorate(partial):
+        with _lock:
+            rule.partial = partial
+            _bump()
+        return partial
+
+    return decorate
+
+
 def register_method(names, rule):
     """Register ``rule(self, *args, **kw)`` for array methods called ``names`` (``x.sum(...)``)."""
     import numpy as np

@@ -63,6 +63,7 @@ class _Adjoint(Signature):
         self.body = body[:-1] if body and isinstance(body[-1], gast.Return) else body
         self.read = _loaded_names(self.body) | ({self.ret.id} if isinstance(self.ret, gast.Name) else set())
         self.active = self._activity()
+        self._mark_calls()
         self.closures = self._direct_closures()
         _mark_unpack_groups(self.body, _load_counts(self.body))
         self.tape = self.namer.fresh("_fx_tape")
@@ -74,11 +75,27 @@ class _Adjoint(Signature):
 
     # -- activity analysis ----------------------------------------------------------------------------
     def _activity(self):
-        active = set(self.params) | set(self.freevars) | set(self.kwonly)
-        for name in (self.vararg, self.kwarg):
-            if name:
-                active.add(name)
+        """The names that may carry a gradient the caller wants: the active parameters (all of them, or
+        those ``ctx.mask`` marks), the captured variables and globals when the function's own cotangent is
+        wanted (``mask[0]``), and every name assigned from a call reading an active name (flow-insensitive:
+        a name is active when any of its assignments is). Calls reading no active name run without a
+        pullback; calls reading some inactive names pass the callee a mask of the positions to skip."""
+        mask = self.ctx.mask
+        self.self_active = mask is None or bool(mask[0])
+        active = set(self.kwonly) | {name for name in (self.kwarg,) if name}
+        if mask is None:
+            active |= set(self.params) | set(self.freevars)
+            if self.vararg:
+                active.add(self.vararg)
+        else:
+            flags = mask[1:]
+            active |= {p for i, p in enumerate(self.params) if i >= len(flags) or flags[i]}
+            if self.vararg and any(flags[len(self.params) :]):
+                active.add(self.vararg)
+            if self.self_active:
+                active |= set(self.freevars)
         assigns = list(_assignments(self.body))
+        loops = [s for s in _walk_statements(self.body) if isinstance(s, gast.For)]
         changed = True
         while changed:
             changed = False
@@ -86,13 +103,68 @@ class _Adjoint(Signature):
                 if target in active:
                     continue
                 if (
-                    _is_active_call(value)
-                    or (isinstance(value, gast.Name) and (value.id in active or self.is_global(value)))
+                    (_is_active_call(value) and self._reads_active(value, active))
+                    or (isinstance(value, gast.Name) and (value.id in active or self.global_active(value)))
                     or (isinstance(value, gast.FunctionDef) and _captured(value) & active)
                 ):
                     active.add(target)
                     changed = True
+            for loop in loops:  # normalized loops iterate over indices; any other target is conservative
+                targets = {t.id for t in gast.walk(loop.target) if isinstance(t, gast.Name)}
+                if targets - active and self._mentions_active(loop.iter, active):
+                    active |= targets
+                    changed = True
         return active
+
+    def _reads_active(self, call, active):
+        """Whether the call ``__fx_call(f, ...)`` / ``__fx_call_method(obj, name, ...)`` reads an active
+        name (the callee included)."""
+        return any(self._operand_active(e, active) for e in _call_operands(call))
+
+    def _operand_active(self, e, active):
+        if isinstance(e, gast.Name):
+            return e.id in active or self.global_active(e)
+        return self._mentions_active(e, active)
+
+    def _mentions_active(self, e, active):
+        return any(
+            isinstance(node, gast.Name) and (node.id in active or self.global_active(node))
+            for node in gast.walk(e)
+        )
+
+    def _mark_calls(self):
+        """Mark each call statement reading no active name (``_fx_inactive``) and, for the others, the
+        mask of the positions whose gradient is not wanted (``_fx_mask``: callee first, then the positional
+        arguments; None when every position that could carry a gradient is active)."""
+        for s in _walk_statements(self.body):
+            if not (isinstance(s, gast.Assign) and _is_active_call(s.value)):
+                continue
+            value = s.value
+            if not self._reads_active(value, self.active):
+                s._fx_inactive = True
+                continue
+            args = value.args
+            callee, rest = (args[0], args[1:]) if value.func.id == CALL else (args[0], args[2:])
+            skips = [
+                isinstance(e, gast.Name)
+                and not e.id.startswith(HELPER_PREFIX)
+                and e.id not in self.ctx.static_roots
+                and not self._operand_active(e, self.active)
+                for e in [callee] + [a.value if isinstance(a, gast.Starred) else a for a in rest]
+            ]
+            if any(skips):
+                flags = [self._operand_active(callee, self.active)]
+                flags += [
+                    (a, self._operand_active(a.value, self.active))
+                    if isinstance(a, gast.Starred)
+                    else self._operand_active(a, self.active) and not isinstance(a, gast.Constant)
+                    for a in rest
+                ]
+                s._fx_mask = flags
+
+    def global_active(self, node):
+        """A global read whose cotangent is wanted (for ``fx.params``): only when the function's own is."""
+        return self.self_active and self.is_global(node)
 
     def _direct_closures(self):
         """Local functions (nested defs, lambdas) that capture active variables: name -> captured names.
@@ -162,6 +234,10 @@ class _Adjoint(Signature):
     def adj(self, name):
         return self.namer.adjoint(name)
 
+    def adj_or_none(self, name):
+        """The cotangent variable of ``name``, or ``None`` for a name whose gradient is not wanted."""
+        return n.name(self.adj(name)) if name in self.active else n.const(None)
+
     # -- the whole function ---------------------------------------------------------------------------
     def build(self):
         self_name = self.namer.fresh("_fx_self")
@@ -199,7 +275,7 @@ class _Adjoint(Signature):
         if ret_name is not None:
             body.append(n.assign(self.adj(ret_name), n.name(seed)))
             known_none.discard(ret_name)
-        elif self.is_global(self.ret):
+        elif self.global_active(self.ret):
             body.append(self.record(self.ret, n.name(seed)))
         if self.uses_tape:
             body.append(n.assign(self.rtape, n.name(self.tape)))
@@ -209,16 +285,16 @@ class _Adjoint(Signature):
         return n.function(pullback_name, [seed], body)
 
     def pullback_result(self):
-        if self.freevars:
+        if self.freevars and self.self_active:
             names = n.tuple_([n.const(v) for v in self.freevars])
             values = n.tuple_([n.name(self.adj(v)) for v in self.freevars])
             dself = n.call("__fx_closure_tangent", [n.name(self.self_name), names, values])
         else:
             dself = n.const(None)
-        result = n.tuple_([dself] + [n.name(self.adj(p)) for p in self.params])
+        result = n.tuple_([dself] + [self.adj_or_none(p) for p in self.params])
         if self.vararg:
             expanded = n.call(
-                "__fx_expand", [n.name(self.adj(self.vararg)), n.call("__fx_len", [n.name(self.vararg)])]
+                "__fx_expand", [self.adj_or_none(self.vararg), n.call("__fx_len", [n.name(self.vararg)])]
             )
             result = gast.BinOp(left=result, op=gast.Add(), right=expanded)
         if self.kwonly or self.kwarg:
@@ -243,7 +319,11 @@ class _Adjoint(Signature):
             return [n.assign(s.targets[0].id, n.subscript(n.name(items), n.const(index)))]
         if isinstance(s, gast.Assign) and _is_active_call(s.value):
             target = s.targets[0].id
+            if getattr(s, "_fx_inactive", False):
+                return [n.assign(target, n.subscript(self.inactive_call(s.value), n.const(0)))]
             value = self.direct_rule_call(s)
+            if value is s.value and getattr(s, "_fx_mask", None) is not None:
+                value = _masked_call(value, s._fx_mask)
             if target not in self.read:
                 return [n.assign(target, n.subscript(value, n.const(0)))]
             pb = self.namer.pullback(target)
@@ -347,7 +427,25 @@ class _Adjoint(Signature):
         if any(isinstance(a, gast.Starred) for a in value.args[1:]):
             return value
         s._fx_direct = True
+        mask = getattr(s, "_fx_mask", None)
+        if mask is not None and f"{name}__partial" in self.ctx.direct_rules:
+            # the rule's partial form computes only the wanted cotangents (the others come back None)
+            flags = n.const(tuple(bool(f) for f in mask[1:]))
+            return n.call(n.attr(n.name("__fx_rule"), f"{name}__partial"), [flags] + value.args[1:])
         return n.call(n.attr(n.name("__fx_rule"), name), value.args[1:])
+
+    def inactive_call(self, value):
+        """A call reading no active name: a Python callee runs its variant that computes no gradient."""
+        callee = value.args[0]
+        if not (
+            isinstance(callee, gast.Name)
+            and not callee.id.startswith(HELPER_PREFIX)
+            and callee.id not in self.ctx.static_roots
+        ):
+            return value  # operators, module functions, helpers: their rules are cheap enough as they are
+        rest = value.args[1:] if value.func.id == CALL else value.args[2:]
+        flags = [False] + [(a, False) if isinstance(a, gast.Starred) else False for a in rest]
+        return _masked_call(value, flags)
 
     def push(self, item):
         self.uses_tape = True
@@ -408,7 +506,7 @@ class _Adjoint(Signature):
                 out.append(n.assign(self.adj(target), n.const(None)))
                 known_none.add(target)
                 return out
-            if self.is_global(s.value):
+            if self.global_active(s.value):
                 return [self.record(s.value, n.name(self.adj(target)))] + self.reset(target, known_none)
             return self.reset(target, known_none)
         if isinstance(s, gast.FunctionDef):
@@ -472,6 +570,8 @@ class _Adjoint(Signature):
         return n.assign(self.adj(name), n.call(ACCUM, [n.name(self.adj(name)), value]))
 
     def rev_call(self, s, target, in_loop, known_none):
+        if getattr(s, "_fx_inactive", False):  # no pullback: the name's earlier cotangent is not wanted
+            return self.reset(target, known_none) if target in self.active else []
         if target not in self.read:
             return []
         pb = s._fx_pullback
@@ -573,7 +673,7 @@ class _Adjoint(Signature):
                     out.append((v, ("field", 0, v)))
             elif isinstance(callee, gast.Name) and callee.id in self.active:
                 out.append((callee.id, 0))
-            elif self.is_global(callee):
+            elif self.global_active(callee):
                 out.append((("global", callee.id), 0))
         else:
             obj, rest, first = args[0], args[2:], 1
@@ -594,7 +694,7 @@ class _Adjoint(Signature):
                     out.append((a.value.id, ("slice", first + i, n.const(None))))
             elif isinstance(a, gast.Name) and a.id in self.active:
                 out.append((a.id, first + i))
-            elif self.is_global(a):
+            elif self.global_active(a):
                 out.append((("global", a.id), first + i))
         npos = len(rest) - (starred is not None)
         position = n.const(first + npos)
@@ -760,6 +860,41 @@ def _is_active_call(value):
         and isinstance(value.func, gast.Name)
         and value.func.id in (CALL, CALL_METHOD)
     )
+
+
+MASKED = {CALL: "__fx_call_masked", CALL_METHOD: "__fx_call_method_masked"}
+
+
+def _masked_call(call, flags):
+    """``__fx_call_masked(mask, f, ...)`` for ``__fx_call(f, ...)`` (likewise for method calls): ``flags``
+    holds one bool per position (callee or object first), or ``(starred, bool)`` for a starred argument."""
+    parts, current = [], []
+    for flag in flags:
+        if isinstance(flag, tuple):
+            if current:
+                parts.append(n.const(tuple(current)))
+                current = []
+            star = n.call("__fx_len", [flag[0].value])
+            parts.append(gast.BinOp(left=n.const((bool(flag[1]),)), op=gast.Mult(), right=star))
+        else:
+            current.append(bool(flag))
+    if current or not parts:
+        parts.append(n.const(tuple(current)))
+    mask = parts[0]
+    for part in parts[1:]:
+        mask = gast.BinOp(left=mask, op=gast.Add(), right=part)
+    return gast.Call(func=n.name(MASKED[call.func.id]), args=[mask] + call.args, keywords=call.keywords)
+
+
+def _call_operands(call):
+    """The expressions a dispatch call reads: the callee (or the object of a method call), the positional
+    arguments (a starred one's value) and the keyword values."""
+    args = call.args
+    rest = args[1:] if call.func.id == CALL else args[2:]
+    out = [args[0]]
+    out += [a.value if isinstance(a, gast.Starred) else a for a in rest]
+    out += [k.value for k in call.keywords]
+    return out
 
 
 def _assignments(stmts):

@@ -50,24 +50,29 @@ class Context:
     first_param: str = None
     unrebound_params: set = field(default_factory=set)
     comments: list = field(default_factory=list)
+    mask: tuple = None  # per position (self, then the arguments): whether its gradient is wanted; None: all
 
 
-def forward_function(fn, constructor=False, mode="reverse"):
+def forward_function(fn, constructor=False, mode="reverse", mask=None):
     """The forward function of Python function ``fn``: ``F(fn, *args) -> (y, pullback)``.
 
     ``constructor=True`` transforms an ``__init__`` as a function that returns ``self``, so that the
-    attributes it writes on the fresh object carry gradients back to its arguments.
+    attributes it writes on the fresh object carry gradients back to its arguments. ``mask`` (one bool
+    for ``fn`` itself, then one per positional argument) gives the variant whose pullback computes only
+    the gradients marked True (the others come back None).
     """
     key = (fn.__code__, "constructor") if constructor else fn.__code__
     if mode != "reverse":
         key = (fn.__code__, mode, constructor)
+    elif mask is not None:
+        key = (fn.__code__, mask)
     entry = _cache.get(key)
     if entry is None or entry.globals is not fn.__globals__ or entry.version != registry.version():
         missing = _no_source.get(key)
         if missing is not None:
             raise missing
         try:
-            entry = _build(fn, key, constructor, mode)
+            entry = _build(fn, key, constructor, mode, mask)
         except SourceError as e:
             _no_source[key] = e
             raise
@@ -100,13 +105,13 @@ def _function_of(f):
     raise TypeError(f"fluxpy can show the generated code of Python functions, not of {f!r}")
 
 
-def _build(fn, key, constructor, mode="reverse"):
+def _build(fn, key, constructor, mode="reverse", mask=None):
     with _lock:
         entry = _cache.get(key)
         version = registry.version()
         if entry is not None and entry.globals is fn.__globals__ and entry.version == version:
             return entry
-        text, locations, title = transform_source(fn, constructor, mode)
+        text, locations, title = transform_source(fn, constructor, mode, mask)
         forward, filename = codegen.compile_forward(text, locations, fn.__globals__, title)
         entry = _Entry(fn.__globals__, version, forward, text, filename)
         _cache[key] = entry
@@ -123,7 +128,7 @@ def normalized_source(fn):
     return ast.unparse(ast.fix_missing_locations(gast.gast_to_ast(fdef)))
 
 
-def transform_source(fn, constructor=False, mode="reverse"):
+def transform_source(fn, constructor=False, mode="reverse", mask=None):
     """Run stages 1-6 on ``fn`` and return ``(generated text, line locations, title)``."""
     src = source.get_source(fn)
     name = parse.lambda_name(src.node) if fn.__code__.co_name == "<lambda>" else fn.__code__.co_name
@@ -134,11 +139,14 @@ def transform_source(fn, constructor=False, mode="reverse"):
     fence.check(fdef, src, writable=writable, classes=_class_names(fn, fdef))
     ctx = _context(fn, fdef, src)
     ctx.writable = writable
+    ctx.mask = mask
     if fdef.args.args and "__class__" in fn.__code__.co_freevars:
         ctx.first_param = fdef.args.args[0].id  # for zero-argument super()
     fdef = normalize.normalize(fdef, ctx)
     forward_def = forward.build_jvp(fdef, ctx) if mode == "jvp" else adjoint.build_forward(fdef, ctx)
     title = f"{fn.__qualname__} ({_short(src.file)}:{src.node.lineno})"
+    if mask is not None:
+        title += _mask_note(fdef, fn, mask)
     text, locations = codegen.generate(forward_def, ctx.comments, title)
     return text, locations, title
 
@@ -169,6 +177,16 @@ def _context(fn, fdef, src):
     ctx.unrebound_params = params - rebound
     ctx.direct_rules = frozenset(vars(codegen.direct_rules()))
     return ctx
+
+
+def _mask_note(fdef, fn, mask):
+    """``, no gradient for: x, y`` naming what a variant's pullback skips."""
+    names = ["its own captures and globals"] if not mask[0] else []
+    params = [a.id for a in fdef.args.posonlyargs + fdef.args.args]
+    for i, wanted in enumerate(mask[1:]):
+        if not wanted:
+            names.append(params[i] if i < len(params) else f"*{fdef.args.vararg.id}[{i - len(params)}]")
+    return ", no gradient for: " + ", ".join(names) if names else ""
 
 
 def _class_names(fn, fdef):

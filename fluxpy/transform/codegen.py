@@ -40,6 +40,8 @@ _locations = {}  # generated filename -> sorted list of (generated line, "user f
 HELPERS = {
     "__fx_call": runtime.call,
     "__fx_call_method": runtime.call_method,
+    "__fx_call_masked": runtime.call_masked,
+    "__fx_call_method_masked": runtime.call_method_masked,
     "__fx_accum": tangents.accum,
     "__fx_op": operator,
     "__fx_getattr": builtins.getattr,
@@ -99,6 +101,10 @@ def direct_rules():
     rule = registry.lookup(pyrules.power_by_constant)
     if rule is not None:
         rules["power_by_constant"] = rule
+    for name, rule in list(rules.items()):
+        partial = getattr(rule, "partial", None)
+        if partial is not None:  # ``matmul__partial(mask, a, b)``: only the cotangents ``mask`` wants
+            rules[f"{name}__partial"] = partial
     return types.SimpleNamespace(**rules)
 
 

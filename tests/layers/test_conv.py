@@ -65,17 +65,21 @@ def ref_conv(x, w, stride=(1, 1), pad=(0, 0, 0, 0), dilation=(1, 1), groups=1, f
     return y
 
 
-def ref_conv_transpose(y, w, stride, pad, size, flip=True):
-    """Scatter each input entry times the kernel (the adjoint of ``ref_conv`` with groups=1, no dilation)."""
+def ref_conv_transpose(y, w, stride, pad, size, flip=True, dilation=(1, 1)):
+    """Scatter each input entry times the (dilated) kernel (the adjoint of ``ref_conv`` with groups=1).
+
+    ``size`` may exceed the default size (``outpad``): the padded buffer is ``size + lo + hi`` long and the
+    rows that no entry reaches stay zero."""
     n_batch, n_out, ho, wo = y.shape
     _, n_in, kh, kw = w.shape
+    (sh, sw), (dh, dw) = stride, dilation
     if flip:
         w = w[:, :, ::-1, ::-1]
     xp = np.zeros((n_batch, n_in, size[0] + pad[0] + pad[1], size[1] + pad[2] + pad[3]))
     for n, o, i, j in itertools.product(range(n_batch), range(n_out), range(ho), range(wo)):
-        xp[n, :, i * stride[0] : i * stride[0] + kh, j * stride[1] : j * stride[1] + kw] += (
-            y[n, o, i, j] * w[o]
-        )
+        rows = slice(i * sh, i * sh + dh * (kh - 1) + 1, dh)
+        cols = slice(j * sw, j * sw + dw * (kw - 1) + 1, dw)
+        xp[n, :, rows, cols] += y[n, o, i, j] * w[o]
     return xp[:, :, pad[0] : pad[0] + size[0], pad[2] : pad[2] + size[1]]
 
 
@@ -131,6 +135,102 @@ def test_conv_transpose_matches_the_scatter_reference(stride, pad):
     t = ConvTranspose(w, False, stride=stride, pad=pad)
     np.testing.assert_allclose(t(y), out)
     assert t.outdims(y.shape) == size
+
+
+# (stride, pad, dilation, outpad): outpad below the stride, above the high padding (zero rows), and below
+# the dilation with stride 1 (PyTorch's output_padding rule allows either)
+OUTPAD_CASES = [
+    ((2, 2), (1, 1, 1, 1), (1, 1), (1, 1)),
+    ((2, 3), (0, 1, 2, 0), (1, 1), (1, 2)),
+    ((3, 2), (0, 0, 0, 0), (1, 1), (2, 1)),
+    ((1, 2), (1, 1, 0, 0), (2, 1), (1, 0)),
+]
+
+
+def _default_transpose_size(isize, kernel, stride, pad, dilation):
+    return tuple(
+        (i - 1) * s - lo - hi + d * (k - 1) + 1
+        for i, k, s, lo, hi, d in zip(isize, kernel, stride, pad[::2], pad[1::2], dilation, strict=True)
+    )
+
+
+@pytest.mark.parametrize("stride, pad, dilation, outpad", OUTPAD_CASES)
+def test_conv_transpose_outpad_matches_the_scatter_reference(stride, pad, dilation, outpad):
+    y = rng.standard_normal((2, 3, 4, 3))
+    w = rng.standard_normal((3, 2, 3, 2))
+    default = _default_transpose_size((4, 3), (3, 2), stride, pad, dilation)
+    size = tuple(d + o for d, o in zip(default, outpad, strict=True))
+    t = ConvTranspose(w, False, stride=stride, pad=pad, dilation=dilation, outpad=outpad)
+    out = t(y)
+    assert out.shape == (2, 2) + size
+    assert t.outdims(y.shape) == t.outdims((4, 3)) == size == fx.outdims(t, y.shape)
+    assert fx.outputsize(t, y.shape) == out.shape
+    np.testing.assert_allclose(
+        out, ref_conv_transpose(y, w, stride, pad, size, dilation=dilation), atol=1e-12
+    )
+    # the outpad rows are the high end of the same scatter: cropping them gives the layer without outpad
+    plain = ConvTranspose(w, False, stride=stride, pad=pad, dilation=dilation)(y)
+    np.testing.assert_allclose(out[:, :, : default[0], : default[1]], plain, atol=1e-12)
+    np.testing.assert_allclose(t(y[0]), out[0], atol=1e-12)  # unbatched
+
+
+@pytest.mark.parametrize(
+    "stride, pad, dilation, outpad", [c for c in OUTPAD_CASES if c[1][::2] == c[1][1::2]]
+)  # PyTorch's conv_transpose2d pads both sides alike
+def test_conv_transpose_outpad_against_torch(stride, pad, dilation, outpad):
+    torch = pytest.importorskip("torch")
+    y = rng.standard_normal((2, 4, 4, 3))
+    wt = rng.standard_normal((4, 3, 3, 2))  # (in, out // groups, kH, kW), as PyTorch
+    expected = torch.nn.functional.conv_transpose2d(
+        torch.from_numpy(y),
+        torch.from_numpy(wt),
+        stride=stride,
+        padding=pad[::2],
+        output_padding=outpad,
+        dilation=dilation,
+        groups=2,
+    ).numpy()
+    layer = ConvTranspose(
+        wt[:, :, ::-1, ::-1].copy(), False, stride=stride, pad=pad, dilation=dilation, groups=2, outpad=outpad
+    )
+    np.testing.assert_allclose(layer(y), expected, atol=1e-10)
+    assert layer.outdims(y.shape) == expected.shape[2:]
+
+
+@pytest.mark.parametrize("size", [8, 10, 7])
+def test_outpad_makes_conv_transpose_invert_a_strided_conv_size(size):
+    down = Conv((3, 3), 2, 4, stride=2, pad=1)
+    up = ConvTranspose((3, 3), 4, 2, stride=2, pad=1, outpad=1 - size % 2)
+    x = rng.standard_normal((1, 2, size, size)).astype(np.float32)
+    assert up(down(x)).shape == x.shape
+    m = fx.Chain(down, up)
+    assert m(x).shape == x.shape and fx.outdims(m, (size, size)) == (size, size)
+    assert fx.outputsize(m, x.shape) == x.shape
+    # without outpad an even size comes back one short: the stride-2 Conv maps 2n and 2n - 1 alike
+    assert ConvTranspose((3, 3), 4, 2, stride=2, pad=1)(down(x)).shape[2:] == (size - 1 + size % 2,) * 2
+    k4 = fx.Chain(Conv((4, 4), 2, 4, stride=2, pad=1), ConvTranspose((4, 4), 4, 2, stride=2, pad=1))
+    if size % 2 == 0:  # kernel 4, pad 1: even sizes come back without outpad
+        assert k4(x).shape == x.shape
+
+
+def test_outpad_repr_fields_and_errors():
+    t = ConvTranspose((3, 3), 4, 2, stride=2, pad=1, outpad=1)
+    assert t.outpad == (1, 1) and repr(t) == "ConvTranspose((3, 3), 4, 2, stride=2, pad=1, outpad=1)"
+    assert repr(ConvTranspose((3, 3), 4, 2, stride=(2, 3), outpad=(0, 2))) == (
+        "ConvTranspose((3, 3), 4, 2, stride=(2, 3), outpad=(0, 2))"
+    )
+    assert repr(ConvTranspose((3, 3), 4, 2, stride=2)) == "ConvTranspose((3, 3), 4, 2, stride=2)"
+    assert ConvTranspose((3, 3), 4, 2).outpad == (0, 0)
+    assert "outpad" not in fx.children(Conv((3, 3), 1, 1)) and not hasattr(Conv((3, 3), 1, 1), "outpad")
+    assert ConvTranspose((3,), 1, 1, dilation=3, outpad=2).outpad == (2,)  # below the dilation is valid
+    for kw in [dict(stride=2, outpad=2), dict(stride=(2, 1), outpad=(1, 1)), dict(outpad=-1)]:
+        with pytest.raises(FluxpyError, match="smaller than either stride"):
+            ConvTranspose((3, 3), 4, 2, **kw)
+    with pytest.raises(FluxpyError, match="outpad .* does not match 2 spatial"):
+        ConvTranspose((3, 3), 4, 2, stride=2, outpad=(1, 1, 1))
+    with pytest.raises(FluxpyError, match="only ConvTranspose has outpad"):
+        Conv((3, 3), 4, 2, stride=2, outpad=1)
+    assert Conv((3, 3), 4, 2, stride=2, outpad=0).stride == (2, 2)
 
 
 @pytest.mark.parametrize(
@@ -330,6 +430,8 @@ LAYERS = [
     lambda: Conv((2, 3), 4, 2, dilation=(2, 1), groups=2),
     lambda: CrossCor((2, 2), 4, 3, stride=(1, 2)),
     lambda: ConvTranspose((3, 3), 4, 2, stride=2, pad=1),
+    lambda: ConvTranspose((3, 3), 4, 2, fx.tanh, stride=2, pad=1, outpad=1),
+    lambda: ConvTranspose((2, 3), 4, 2, stride=(1, 3), pad=(0, 0, 1, 0), dilation=(2, 1), outpad=(1, 2)),
     lambda: DepthwiseConv((3, 3), 4, 8, pad=1),
     lambda: MaxPool((2, 2)),
     lambda: MaxPool((3, 3), stride=1, pad=1),
@@ -353,6 +455,7 @@ def test_layer_gradients_match_finite_differences(make):
     if hasattr(m, "weight"):
         cls = type(m)
         opts = dict(stride=m.stride, pad=m.pad, dilation=m.dilation, groups=m.groups)
+        opts.update(dict(outpad=m.outpad) if hasattr(m, "outpad") else {})
         check_grads(lambda w, b: np.sum(cls(w, b, m.activation, **opts)(x) ** 2), m.weight, m.bias, order=1)
         (dm,) = fx.gradient(lambda m: np.sum(m(x) ** 2), m)
         (dw, db) = fx.gradient(lambda w, b: np.sum(cls(w, b, m.activation, **opts)(x) ** 2), m.weight, m.bias)
@@ -371,6 +474,30 @@ def test_conv_second_order(case):
         conv(x, w, **case),
         w,
         order=2,
+    )
+
+
+def test_conv_transpose_outpad_forward_mode():
+    x = rng.standard_normal((2, 4, 4, 3))
+    for m in [
+        ConvTranspose((3, 3), 4, 2, fx.tanh, stride=2, pad=1, outpad=1),
+        ConvTranspose((2, 2), 4, 2, dilation=2, outpad=1),
+    ]:
+        m = fx.f64(m)
+        check_grads(lambda x: np.sum(m(x) ** 2), x, order=1, forward=True)
+
+
+@pytest.mark.second_order
+def test_conv_transpose_beyond_the_stride_second_order():
+    # out_size one past the default with stride 1 (outpad below the dilation): the pullback must leave out
+    # the row no window reaches, at every order
+    y = rng.standard_normal((1, 2, 4, 3))
+    w = rng.standard_normal((2, 2, 2, 2))
+    opts = dict(dilation=(2, 1), pad=(0, 1, 0, 0), out_size=(6, 4))
+    check_grads(lambda y, w: np.sum(conv_transpose(y, w, **opts) ** 3), y, w, order=2)
+    t = fx.f64(ConvTranspose((2, 2), 2, 2, dilation=(2, 1), outpad=(1, 0)))
+    check_grads(
+        lambda w, y: np.sum(ConvTranspose(w, t.bias, outpad=(1, 0), dilation=(2, 1))(y) ** 3), t.weight, y
     )
 
 

@@ -1,11 +1,21 @@
-"""Recurrent layers (RNN, LSTM, GRU and their cells) and Embedding: shapes, reprs, values against
+"""Recurrent layers (RNN, LSTM, GRU, GRUv3 and their cells) and Embedding: shapes, reprs, values against
 hand-written NumPy equations and PyTorch, gradients against finite differences."""
 
 import numpy as np
 import pytest
 
 import fluxpy as fx
-from fluxpy.layers.recurrent import GRU, LSTM, RNN, Embedding, GRUCell, LSTMCell, RNNCell
+from fluxpy.layers.recurrent import (
+    GRU,
+    LSTM,
+    RNN,
+    Embedding,
+    GRUCell,
+    GRUv3,
+    GRUv3Cell,
+    LSTMCell,
+    RNNCell,
+)
 from fluxpy.testing import check_grads
 
 rng = np.random.default_rng(0)
@@ -41,6 +51,18 @@ def ref_gru(Wi, Wh, b, x, h):
     return (1 - z) * cand + z * h
 
 
+def ref_gruv3(Wi, Wh, Wh_n, b, x, h):
+    """Cho et al. v3 (Flux's GRUv3Cell): the reset gate scales h before the candidate's own product."""
+    n = Wh_n.shape[0]
+    Wir, Wiz, Win = Wi[:n], Wi[n : 2 * n], Wi[2 * n :]
+    Whr, Whz = Wh[:n], Wh[n : 2 * n]
+    br, bz, bn = b[:n], b[n : 2 * n], b[2 * n :]
+    r = _sig(x @ Wir.T + h @ Whr.T + br)
+    z = _sig(x @ Wiz.T + h @ Whz.T + bz)
+    cand = np.tanh(x @ Win.T + (r * h) @ Wh_n.T + bn)
+    return (1 - z) * cand + z * h
+
+
 def _f64_with_bias(cell):
     """The cell in float64 with a random (non-zero) bias, so the bias is exercised."""
     cell = fx.f64(cell)
@@ -60,9 +82,11 @@ def test_cell_shapes_and_state_conventions(batch):
     assert y.shape == h.shape == c.shape == batch + (5,) and y is h
     y, h = GRUCell(3, 5)(x)
     assert y.shape == batch + (5,) and y is h
+    y, h = GRUv3Cell(3, 5)(x)
+    assert y.shape == batch + (5,) and y is h and y.dtype == np.float32
 
 
-@pytest.mark.parametrize("layer", [RNN, LSTM, GRU])
+@pytest.mark.parametrize("layer", [RNN, LSTM, GRU, GRUv3])
 @pytest.mark.parametrize("batch", [(), (2,)])
 def test_sequence_shapes(layer, batch):
     m = layer(3, 5)
@@ -88,12 +112,57 @@ def test_reprs_fields_and_params():
     assert fx.Chain(Embedding(10, 4), LSTM(4, 3)).layers[1].cell.Wi.shape == (12, 4)
 
 
+def test_gruv3_repr_fields_and_params():
+    cell = GRUv3Cell(3, 5)
+    assert repr(cell) == "GRUv3Cell(3, 5)" and repr(GRUv3(3, 5)) == "GRUv3(3, 5)"
+    assert repr(GRUv3(3, 5, bias=False)) == "GRUv3(3, 5, bias=False)"
+    assert set(fx.children(cell)) == {"Wi", "Wh", "Wh_n", "bias"}
+    assert (cell.Wi.shape, cell.Wh.shape, cell.Wh_n.shape, cell.bias.shape) == (
+        (15, 3),
+        (10, 5),
+        (5, 5),
+        (15,),
+    )
+    assert all(a.dtype == np.float32 for a in (cell.Wi, cell.Wh, cell.Wh_n, cell.bias))
+    m = GRUv3(cell)
+    assert m.cell is cell and set(fx.children(m)) == {"cell"}
+    ps = fx.params(m)
+    assert len(ps) == 4 and all(a in ps for a in (cell.Wi, cell.Wh, cell.Wh_n, cell.bias))
+    assert len(fx.params(GRUv3(3, 5, bias=False))) == 3
+    # the implicit-parameter gradient reaches every array, Wh_n included
+    x = rng.standard_normal((4, 2, 3)).astype(np.float32)
+    h0 = rng.standard_normal((2, 5)).astype(np.float32)
+    gs = fx.gradient(lambda: np.sum(m(x, h0) ** 2), ps)
+    for a in (cell.Wi, cell.Wh, cell.Wh_n, cell.bias):
+        assert gs[a] is not None and gs[a].shape == a.shape and np.any(gs[a] != 0)
+
+
+def test_gruv3_from_arrays():
+    Wi, Wh, Wh_n = rng.standard_normal((6, 3)), rng.standard_normal((4, 2)), rng.standard_normal((2, 2))
+    cell = GRUv3Cell(Wi, Wh, Wh_n, bias=False)
+    assert cell.Wi is Wi and cell.Wh is Wh and cell.Wh_n is Wh_n and cell.bias is False
+    assert repr(GRUv3(cell)) == "GRUv3(3, 2, bias=False)"
+    assert np.all(GRUv3Cell(Wi, Wh, Wh_n).bias == 0)
+    # Flux 0.15/0.16 allocate Wh with 3 * out rows and never read the last block: such a Wh gives the same
+    x, h = rng.standard_normal((5, 3)), rng.standard_normal((5, 2))
+    flux16 = GRUv3Cell(Wi, np.concatenate([Wh, rng.standard_normal((2, 2))]), Wh_n, bias=False)
+    np.testing.assert_allclose(flux16(x, h)[0], cell(x, h)[0])
+    with pytest.raises(fx.FluxpyError, match="Wh_n is missing"):
+        GRUv3Cell(Wi, Wh)
+    with pytest.raises(fx.FluxpyError, match=r"GRUv3Cell\(3, 2, bias=False\)"):
+        GRUv3(cell)(np.ones((4, 2, 7)))
+
+
 def test_rng_and_init_keywords():
     a = LSTM(3, 4, rng=np.random.default_rng(1))
     b = LSTM(3, 4, rng=np.random.default_rng(1))
     np.testing.assert_array_equal(a.cell.Wi, b.cell.Wi)
     c = GRUCell(3, 4, init=fx.ones32, init_recurrent=fx.zeros32)
     assert np.all(c.Wi == 1) and np.all(c.Wh == 0)
+    g = GRUv3Cell(3, 4, init=fx.ones32, init_recurrent=fx.zeros32)
+    assert np.all(g.Wi == 1) and np.all(g.Wh == 0) and np.all(g.Wh_n == 0)
+    a, b = GRUv3(3, 4, rng=np.random.default_rng(1)), GRUv3(3, 4, rng=np.random.default_rng(1))
+    np.testing.assert_array_equal(a.cell.Wh_n, b.cell.Wh_n)
     e = Embedding(5, 2, init=fx.ones32)
     assert np.all(e.weight == 1) and e.weight.dtype == np.float32
 
@@ -129,11 +198,20 @@ def test_cells_match_numpy_reference(batch):
     y, h1 = cell(x, h)
     np.testing.assert_allclose(y, ref_gru(cell.Wi, cell.Wh, cell.bias, x, h))
 
+    cell = _f64_with_bias(GRUv3Cell(4, 5))
+    y, h1 = cell(x, h)
+    np.testing.assert_allclose(y, ref_gruv3(cell.Wi, cell.Wh, cell.Wh_n, cell.bias, x, h))
+    assert y is h1
+    # not the GRUCell equations: with Wh_n as GRUCell's candidate block the two differ (the reset gate
+    # scales h before the product here, after it there)
+    gru = GRUCell(cell.Wi, np.concatenate([cell.Wh, cell.Wh_n]), bias=cell.bias)
+    assert not np.allclose(gru(x, h)[0], y)
+
 
 def test_cells_default_state_is_zeros():
     x = rng.standard_normal((2, 4))
     z = np.zeros((2, 5))
-    for cell in (RNNCell(4, 5), GRUCell(4, 5)):
+    for cell in (RNNCell(4, 5), GRUCell(4, 5), GRUv3Cell(4, 5)):
         cell = _f64_with_bias(cell)
         np.testing.assert_allclose(cell(x)[0], cell(x, z)[0])
     cell = _f64_with_bias(LSTMCell(4, 5))
@@ -145,6 +223,9 @@ def test_no_bias_cells():
     cell = fx.f64(GRUCell(4, 5, bias=False))
     assert cell.bias is False
     np.testing.assert_allclose(cell(x, h)[0], ref_gru(cell.Wi, cell.Wh, np.zeros(15), x, h))
+    cell = fx.f64(GRUv3Cell(4, 5, bias=False))
+    assert cell.bias is False
+    np.testing.assert_allclose(cell(x, h)[0], ref_gruv3(cell.Wi, cell.Wh, cell.Wh_n, np.zeros(15), x, h))
 
 
 @pytest.mark.parametrize("batch", [(), (2,)])
@@ -177,6 +258,14 @@ def test_sequences_match_a_loop_over_the_reference(batch):
         h = ref_gru(m.cell.Wi, m.cell.Wh, m.cell.bias, x[t], h)
         outs.append(h)
     np.testing.assert_allclose(m(x), np.stack(outs))  # default h0: zeros
+
+    m = GRUv3(3, 4)
+    m.cell = _f64_with_bias(m.cell)
+    h, outs = h0, []
+    for t in range(T):
+        h = ref_gruv3(m.cell.Wi, m.cell.Wh, m.cell.Wh_n, m.cell.bias, x[t], h)
+        outs.append(h)
+    np.testing.assert_allclose(m(x, h0), np.stack(outs))
 
 
 def test_built_from_arrays_and_cells():
@@ -256,7 +345,7 @@ def test_embedding_matches_torch():
 # gradients
 
 
-@pytest.mark.parametrize("layer", [RNN, LSTM, GRU])
+@pytest.mark.parametrize("layer", [RNN, LSTM, GRU, GRUv3])
 def test_sequence_gradients_wrt_inputs_and_initial_state(layer):
     m = layer(3, 4)
     m.cell = _f64_with_bias(m.cell)
@@ -264,10 +353,10 @@ def test_sequence_gradients_wrt_inputs_and_initial_state(layer):
     h0 = rng.standard_normal((2, 4))
     if layer is LSTM:
         c0 = rng.standard_normal((2, 4))
-        check_grads(lambda x, h0, c0: m(x, (h0, c0)), x, h0, c0, order=1)
+        check_grads(lambda x, h0, c0: m(x, (h0, c0)), x, h0, c0, order=1, forward=True)
     else:
-        check_grads(lambda x, h0: m(x, h0), x, h0, order=1)
-    check_grads(lambda x: m(x), x[:, 0], order=1)  # unbatched, default state
+        check_grads(lambda x, h0: m(x, h0), x, h0, order=1, forward=True)
+    check_grads(lambda x: m(x), x[:, 0], order=1, forward=True)  # unbatched, default state
 
 
 @pytest.mark.parametrize("kind", ["RNN", "LSTM", "GRU"])
@@ -290,6 +379,37 @@ def test_sequence_gradients_wrt_parameters(kind):
     np.testing.assert_allclose(dm.cell.Wi, dWi)
     np.testing.assert_allclose(dm.cell.Wh, dWh)
     np.testing.assert_allclose(dm.cell.bias, db)
+
+
+def test_gruv3_gradients_wrt_parameters_and_inputs():
+    cell = _f64_with_bias(GRUv3Cell(3, 4))
+    x = rng.standard_normal((4, 2, 3))
+    h0 = rng.standard_normal((2, 4))
+
+    def run(Wi, Wh, Wh_n, b, x, h0):
+        return GRUv3(GRUv3Cell(Wi, Wh, Wh_n, bias=b))(x, h0)
+
+    check_grads(run, cell.Wi, cell.Wh, cell.Wh_n, cell.bias, x, h0, order=1)
+    check_grads(lambda x, h: cell(x, h)[0], x[0, 0], h0[0], order=1)  # one unbatched step
+
+    # the layer's gradient is a Tangent mirroring it, equal to the arrays' gradient and to the reference's
+    m = GRUv3(cell)
+    (dm,) = fx.gradient(lambda m: np.sum(m(x, h0) ** 2), m)
+    assert isinstance(dm, fx.Tangent) and set(dm.cell) == {"Wi", "Wh", "Wh_n", "bias"}
+    arrays = (cell.Wi, cell.Wh, cell.Wh_n, cell.bias)
+    want = fx.gradient(lambda *w: np.sum(run(*w, x, h0) ** 2), *arrays)
+    for name, g in zip(("Wi", "Wh", "Wh_n", "bias"), want, strict=True):
+        np.testing.assert_allclose(dm.cell[name], g)
+
+    def ref_loss(Wi, Wh, Wh_n, b):
+        h, total = h0, 0.0
+        for t in range(x.shape[0]):
+            h = ref_gruv3(Wi, Wh, Wh_n, b, x[t], h)
+            total = total + np.sum(h**2)
+        return total
+
+    for got, ref in zip(want, fx.gradient(ref_loss, *arrays), strict=True):
+        np.testing.assert_allclose(got, ref)
 
 
 def test_lstm_gradient_matches_reference_gradient():
@@ -322,6 +442,17 @@ def test_rnn_cell_second_order():
     check_grads(step, cell.Wi, cell.Wh, cell.bias, x, h, order=2)
     m = RNN(cell)
     check_grads(lambda x: m(x), rng.standard_normal((3, 2)), order=2)
+
+
+@pytest.mark.second_order
+def test_gruv3_cell_second_order():
+    cell = _f64_with_bias(GRUv3Cell(2, 2))
+    x, h = rng.standard_normal(2), rng.standard_normal(2)
+
+    def step(Wi, Wh, Wh_n, b, x, h):
+        return GRUv3Cell(Wi, Wh, Wh_n, bias=b)(x, h)[0]
+
+    check_grads(step, cell.Wi, cell.Wh, cell.Wh_n, cell.bias, x, h, order=2)
 
 
 # Embedding
