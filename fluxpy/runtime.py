@@ -36,6 +36,7 @@ _resolved = {}  # callable (not a Python function) -> forward; emptied whenever 
 _rules, _nondiff = registry._rules, registry._nondiff
 _registry_state = registry._state
 _transformed = {}  # the transformation cache's dict (transform/cache.py), bound when that module loads
+_param_writes = {}  # code object -> positions of the parameters its function writes into (x[i] = v)
 registry.on_change(_resolved.clear)
 
 
@@ -176,6 +177,46 @@ def call_method_masked(mask, obj, name, *args, **kwargs):
 
         return y, method_pullback
     return call_method(obj, name, *args, **kwargs)
+
+
+def check_writes(f, positions, names):
+    """After ``f(a, b)`` as a statement whose caller reads ``a`` or ``b`` later (``positions``, ``names``):
+    refuse a Python ``f`` that writes into those arguments. In differentiated code the write goes to a copy
+    (earlier pullbacks keep the old values), so the caller would read the unchanged array, unlike plain
+    Python."""
+    func, shift = f, 0
+    if type(f) is MethodType:
+        func, shift = f.__func__, 1
+    elif type(f) is not FunctionType and not isinstance(f, type):
+        func, shift = getattr(type(f), "__call__", None), 1  # noqa: B004
+    written = _param_writes.get(getattr(func, "__code__", None))
+    if written:
+        for position, name in zip(positions, names, strict=True):
+            if position + shift in written:
+                _refuse_write(func, position + shift, name)
+
+
+def check_method_writes(obj, method, positions, names):
+    """:func:`check_writes` for ``obj.method(a, b)`` as a statement (``obj`` itself is position 0)."""
+    if method_kind(obj, method) == "method":
+        func = class_function(obj, method)
+        written = _param_writes.get(getattr(func, "__code__", None))
+        if written:
+            for position, name in zip(positions, names, strict=True):
+                if position + 1 in written:  # after self
+                    _refuse_write(func, position + 1, name)
+
+
+def _refuse_write(func, position, name):
+    code = func.__code__
+    param = code.co_varnames[position]
+    raise errors.FluxpyError(
+        f"{func.__qualname__} writes into its argument {param!r} in place "
+        f"({os.path.basename(code.co_filename)}:{code.co_firstlineno}), and the caller reads {name!r} after "
+        f"the call:\n  {user_location()}\nIn differentiated code that write goes to a copy (the values "
+        "earlier pullbacks saw stay unchanged), so the caller would not see it. Return the new value and "
+        f"rebind it instead: `{name} = {func.__name__}(...)` with `return {param}` at its end."
+    )
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -1028,6 +1069,8 @@ def raise_no_adjoint(f, where, qualname=None):
 
 
 registry.nograd(
+    check_writes,
+    check_method_writes,
     _record_fields,
     _python_init,
     new_object,

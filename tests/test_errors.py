@@ -225,3 +225,65 @@ def test_implicit_gradient_through_a_function_with_no_source_raises():
         fx.gradient(cells["make"](W), fx.params(W))
     exec("g = lambda: 3.0", namespace)  # reads nothing that could carry a gradient: a constant
     assert fx.withgradient(namespace["g"], fx.params(W)).val == 3.0
+
+
+def _fill_first(buf, w):
+    buf[0] = w
+
+
+def _fill_first_returning(buf, w):
+    buf[0] = w
+    return buf
+
+
+class _Filler:
+    def fill(self, buf, w):
+        buf[1] = w * 2.0
+
+
+def _procedure_then_read(w):
+    buf = np.zeros(2)
+    _fill_first(buf, w)  # plain Python: buf changes here
+    return np.sum(buf)
+
+
+def _method_procedure_then_read(w):
+    buf = np.zeros(2)
+    _Filler().fill(buf, w)
+    return np.sum(buf)
+
+
+def _procedure_in_a_loop(w):
+    total = 0.0
+    buf = np.zeros(2)
+    for _ in range(2):
+        total = total + np.sum(buf)
+        _fill_first(buf, w)
+    return total
+
+
+def _rebinding_the_result(w):
+    buf = np.zeros(2)
+    buf = _fill_first_returning(buf, w)
+    return np.sum(buf) * w
+
+
+def _procedure_on_a_dead_value(w):
+    buf = np.zeros(2)
+    _fill_first(buf, w)
+    return w * 3.0
+
+
+@pytest.mark.parametrize("f", [_procedure_then_read, _method_procedure_then_read, _procedure_in_a_loop])
+def test_writes_into_an_argument_the_caller_reads_again_are_refused(f):
+    """In differentiated code a callee's write into its argument goes to a copy: the caller would read the
+    old value where plain Python reads the new one. An honest error, never a silently different result."""
+    with pytest.raises(fx.FluxpyError, match=r"writes into its argument 'buf' in place") as info:
+        fx.gradient(f, 1.5)
+    message = str(info.value)
+    assert "test_errors.py" in message and "Return the new value and rebind it" in message
+
+
+def test_writes_into_an_argument_are_fine_when_the_result_is_used():
+    assert fx.gradient(_rebinding_the_result, 1.5) == (3.0,)
+    assert fx.gradient(_procedure_on_a_dead_value, 1.5) == (3.0,)

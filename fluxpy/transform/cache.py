@@ -50,6 +50,8 @@ class Context:
     first_param: str = None
     unrebound_params: set = field(default_factory=set)
     comments: list = field(default_factory=list)
+    written_params: set = field(default_factory=set)  # parameters written in place (x[i] = v)
+    procedure_calls: set = field(default_factory=set)  # targets of calls made as statements: f(x)
     mask: tuple = None  # per position (self, then the arguments): whether its gradient is wanted; None: all
 
 
@@ -143,6 +145,10 @@ def transform_source(fn, constructor=False, mode="reverse", mask=None):
     if fdef.args.args and "__class__" in fn.__code__.co_freevars:
         ctx.first_param = fdef.args.args[0].id  # for zero-argument super()
     fdef = normalize.normalize(fdef, ctx)
+    positional = [a.id for a in fdef.args.posonlyargs + fdef.args.args]
+    written = frozenset(i for i, name in enumerate(positional) if name in ctx.written_params)
+    if written:
+        runtime._param_writes[fn.__code__] = written
     forward_def = forward.build_jvp(fdef, ctx) if mode == "jvp" else adjoint.build_forward(fdef, ctx)
     title = f"{fn.__qualname__} ({_short(src.file)}:{src.node.lineno})"
     if mask is not None:

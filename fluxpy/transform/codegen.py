@@ -42,6 +42,8 @@ HELPERS = {
     "__fx_call_method": runtime.call_method,
     "__fx_call_masked": runtime.call_masked,
     "__fx_call_method_masked": runtime.call_method_masked,
+    "__fx_check_writes": runtime.check_writes,
+    "__fx_check_method_writes": runtime.check_method_writes,
     "__fx_accum": tangents.accum,
     "__fx_op": operator,
     "__fx_getattr": builtins.getattr,

@@ -142,7 +142,9 @@ class _ANF:
         if self.is_inactive(s.value):
             self.emit(s)
             return
-        self.expr(s.value, target=self.ctx.namer.fresh("_"))
+        target = self.ctx.namer.fresh("_")
+        self.ctx.procedure_calls.add(target)  # f(x) as a statement: it may be meant to write into x
+        self.expr(s.value, target=target)
 
     def stmt_AugAssign(self, s):
         if isinstance(s.target, gast.Subscript):
@@ -164,7 +166,10 @@ class _ANF:
 
     def setitem_helper(self, name):
         """Writes into a parameter never rebound: its value is the caller's, a view or not."""
-        return "__fx_setitem_argument" if name in self.ctx.unrebound_params else "__fx_setitem"
+        if name in self.ctx.unrebound_params:
+            self.ctx.written_params.add(name)
+            return "__fx_setitem_argument"
+        return "__fx_setitem"
 
     def list_method(self, call, target):
         """``lst.append(v)`` (and extend/insert/pop) on a local list: rebind ``lst`` to a new list."""
