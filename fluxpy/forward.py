@@ -4,18 +4,58 @@
 code (one tangent statement per statement: control flow needs no tape). Any other callee -- a rule, a
 class, a C function -- gets its tangent by transposing its pullback, the reverse rule
 (``J v`` is the gradient of ``<back(u), v>`` with respect to ``u``), unless a forward rule is registered
-(``registry.forward_rule``: the hot elementwise operations, in rules/forward.py).
+(``registry.forward_rule``, in rules/forward.py: the hot elementwise operations, and the Python builtins
+whose results transposition cannot carry: dicts, iterators, partials, in-place changes of lists and dicts).
+
+Tangents mirror their primals: a list's is a list, a dict's a dict, an object's or a closure's a ``Tangent``
+of its fields, an iterator's an iterator over its items' tangents (advanced in step with it), None is zero.
+What forward mode cannot follow raises a FluxpyError naming the callee and the user's line, never a wrong
+tangent.
 """
 
-from types import FunctionType, MethodType
+import functools
+from collections.abc import Iterator
+from types import BuiltinMethodType, FunctionType, MethodType
 
 import numpy as np
 
 from .backend import is_array, xp_of
 from .errors import FluxpyError
 from .rules import registry
-from .runtime import call, keyword_layout
-from .tangents import Tangent
+from .runtime import _carries_float, call, init_into, keyword_layout, method_kind, user_location
+from .tangents import Tangent, is_differentiable
+
+FORWARD_UNSUPPORTED = "forward mode (fx.jvp) cannot {what}: {why}.\n  {where}\n{fix}"
+FORWARD_IN_PLACE_FIX = (
+    "Build a new container instead (`items = items + [value]`, `d = {**d, key: value}`), "
+    "or use reverse mode (fx.gradient, fx.jacobian)."
+)
+
+
+# the tangent of a local function (made by fluxpy/transform/forward.py where it is defined) is a Tangent of
+# its captured variables' tangents; two more fields may hold
+LIVE = "__fx_live__"  # a thunk giving them as they are now, for variables that change after the def
+DEFAULTS = "__fx_defaults__"  # its defaults' tangents: ((positional, ...), {keyword-only name: tangent})
+UNKNOWN = "__fx_unknown__"  # the tangent of a default computed by an expression from local variables
+
+
+def settled(t):
+    """A local function's tangent as of now (a closure reads its captured variables when it is called)."""
+    live = t.get(LIVE) if type(t) is Tangent else None
+    if live is None:
+        return t
+    now = live()
+    defaults = t.get(DEFAULTS)
+    if defaults is None:
+        return now
+    fields = dict(now) if now is not None else {}
+    fields[DEFAULTS] = defaults
+    return Tangent(t.primal_type, fields)
+
+
+def forward_error(what, why, fix="Use reverse mode (fx.gradient, fx.jacobian) for this function."):
+    """The FluxpyError for a call forward mode cannot follow, located at the user's line."""
+    return FluxpyError(FORWARD_UNSUPPORTED.format(what=what, why=why, where=user_location(), fix=fix))
 
 
 def jvp_call(f, tf, args, targs, kwargs, tkwargs):
@@ -23,12 +63,20 @@ def jvp_call(f, tf, args, targs, kwargs, tkwargs):
     if type(f) is FunctionType and registry.lookup(f) is None and not registry.is_nondiff(f):
         return _python_jvp(f, tf, args, targs, kwargs, tkwargs)
     if tf is None and not _moving(targs) and not _moving(tuple(tkwargs.values())):
-        return f(*args, **kwargs), None
+        y = f(*args, **kwargs)
+        return y, _untouched_tangent(f, y)
     fast = registry.lookup_forward(f)
-    if fast is not None and not kwargs:
-        return fast(args, targs)
+    if fast is not None:
+        if getattr(fast, "takes_keywords", False):
+            return fast(args, targs, kwargs, tkwargs)
+        if not kwargs:
+            return fast(args, targs)
     if registry.is_nondiff(f) if _hashable(f) else False:
         return f(*args, **kwargs), None
+    if type(f) is functools.partial:
+        return _partial_jvp(f, tf, args, targs, kwargs, tkwargs)
+    if type(f) is BuiltinMethodType and _has_methods(f.__self__):  # `x.sum`, `d.get` taken as values
+        return jvp_method(f.__self__, tf, f.__name__, args, targs, kwargs, tkwargs)
     if type(f) is MethodType and type(f.__func__) is FunctionType:
         return jvp_call(f.__func__, None, (f.__self__,) + tuple(args), (tf,) + tuple(targs), kwargs, tkwargs)
     if isinstance(f, type):
@@ -62,40 +110,154 @@ def _construct_jvp(cls, args, targs, kwargs, tkwargs):
     )
 
 
+def _untouched_tangent(f, y):
+    """The tangent of ``y = f(...)`` when no tangent reaches it: None (zero), but a new empty list or dict
+    (``[]``, ``dict()``) gets an empty one, for in-place changes to fill (rules/forward.py mirrors them)."""
+    if (type(y) is list or type(y) is dict) and not y:
+        if getattr(registry.lookup_forward(f), "makes_container", False):
+            return type(y)()
+    return None
+
+
+def _partial_jvp(p, tp, args, targs, kwargs, tkwargs):
+    """A ``functools.partial`` called: its function on its bound and given arguments; the partial's tangent
+    is ``Tangent(func=..., args=..., keywords=...)``, as reverse mode's cotangent of it."""
+    fields = tp if isinstance(tp, Tangent) else {}
+    bound = fields.get("args") or (None,) * len(p.args)
+    tbound_kw = fields.get("keywords") or {}
+    tkw = {k: tbound_kw.get(k) for k in p.keywords}
+    tkw.update({k: tkwargs.get(k) for k in kwargs})
+    return jvp_call(
+        p.func,
+        fields.get("func"),
+        p.args + tuple(args),
+        tuple(bound) + tuple(targs),
+        {**p.keywords, **kwargs},
+        tkw,
+    )
+
+
+def _has_methods(obj):
+    """Receivers whose builtin methods forward mode follows: arrays, lists, dicts and tuples."""
+    return isinstance(obj, (list, dict, tuple)) or is_array(obj)
+
+
 def jvp_method(obj, tobj, name, args, targs, kwargs, tkwargs):
     """``obj.name(*args, **kwargs)`` and its tangent."""
-    from .runtime import class_function, method_kind
+    from .runtime import class_function
 
     kind = method_kind(obj, name)
     if kind == "method":
         func = class_function(obj, name)
         return jvp_call(func, None, (obj,) + tuple(args), (tobj,) + tuple(targs), kwargs, tkwargs)
+    if kind != "super" and tobj is None and not _moving(targs) and not _moving(tuple(tkwargs.values())):
+        y = getattr(obj, name)(*args, **kwargs)
+        if kind == "container" and isinstance(obj, (list, dict)):
+            return y, _untouched_tangent(_builtin_method(type(obj), name), y)
+        return y, None
+    if kind in ("container", "mutation") and isinstance(obj, (list, dict)):
+        return _container_method_jvp(obj, tobj, name, kind, args, targs, kwargs, tkwargs)
     if kind in ("array", "container", "super", "replace", "mutation"):
         return derived_method_jvp(obj, tobj, name, args, targs, kwargs, tkwargs)
-    attr = getattr(obj, name)
-    tattr = tobj.get(name) if isinstance(tobj, Tangent) else None
+    attr, tattr = registry.lookup_forward(getattr)((obj, name), (tobj, None))
+    if type(attr) is BuiltinMethodType and attr.__self__ is obj and _has_methods(obj):
+        if tobj is not None:  # lst.__getitem__(i): no rule, and the list's tangent must not be dropped
+            raise _no_method_rule(obj, name, kind)
+        return derived_jvp(attr, None, args, targs, kwargs, tkwargs)
     return jvp_call(attr, tattr, args, targs, kwargs, tkwargs)
+
+
+def _container_method_jvp(obj, tobj, name, kind, args, targs, kwargs, tkwargs):
+    """A method of a builtin list or dict: its forward rule (rules/forward.py; a method that changes the
+    container in place changes its tangent the same way), else its reverse rule transposed."""
+    fast = registry.lookup_forward(_builtin_method(type(obj), name))
+    if fast is not None and getattr(fast, "takes_keywords", False):
+        return fast((obj,) + tuple(args), (tobj,) + tuple(targs), kwargs, tkwargs)
+    if fast is not None and not kwargs:
+        return fast((obj,) + tuple(args), (tobj,) + tuple(targs))
+    if kind == "container":
+        return derived_method_jvp(obj, tobj, name, args, targs, kwargs, tkwargs)
+    raise _no_method_rule(obj, name, kind)
+
+
+def _no_method_rule(obj, name, kind):
+    kind_name = type(obj).__name__
+    if kind == "mutation":
+        return forward_error(
+            f"follow {kind_name}.{name}(...)",
+            f"it changes the {kind_name} in place, and forward mode has no rule to change its tangent alike",
+            FORWARD_IN_PLACE_FIX,
+        )
+    return forward_error(
+        f"follow {kind_name}.{name}(...)", f"the {kind_name} carries tangents and this method has no rule"
+    )
+
+
+def _builtin_method(cls, name):
+    """The method ``name`` as defined on ``cls`` or its first base that defines it (``dict.items``)."""
+    for klass in cls.__mro__:
+        if name in klass.__dict__:
+            return klass.__dict__[name]
+    return None
 
 
 def _python_jvp(f, tf, args, targs, kwargs, tkwargs, constructor=False):
     from .transform.cache import forward_function
 
     code = f.__code__
+    tf = settled(tf)
+    defaults = tf.get(DEFAULTS) if isinstance(tf, Tangent) else None
+    n = len(args)
     if kwargs:
         layout, names = keyword_layout(f, len(args), kwargs)
         args = tuple(args) + tuple(kwargs[v] if kind == "keyword" else v for kind, v in layout)
-        targs = tuple(targs) + tuple(tkwargs.get(v) if kind == "keyword" else None for kind, v in layout)
+        targs = tuple(targs) + tuple(
+            tkwargs.get(v) if kind == "keyword" else _default_tangent(f, defaults, n + j)
+            for j, (kind, v) in enumerate(layout)
+        )
         kwargs = {k: v for k, v in kwargs.items() if k not in names}
         tkwargs = {k: v for k, v in tkwargs.items() if k not in names}
     if len(targs) < code.co_argcount:
-        targs = tuple(targs) + (None,) * (code.co_argcount - len(targs))
+        targs = tuple(targs) + tuple(
+            _default_tangent(f, defaults, i) for i in range(len(targs), code.co_argcount)
+        )
+    if defaults is not None and defaults[1]:
+        tkwargs = {**{k: _default_tangent(f, defaults, k) for k in defaults[1] if k not in kwargs}, **tkwargs}
     forward = forward_function(f, constructor=constructor, mode="jvp")
     return forward(f, tf, tuple(targs), tkwargs, *args, **kwargs)
 
 
+def _default_tangent(f, defaults, param):
+    """The tangent of the default value of parameter ``param`` (a position, or a keyword-only name) of a
+    local function (see transform/forward.py): computed where the function was defined."""
+    if defaults is None:
+        return None
+    if isinstance(param, str):
+        t, value = defaults[1].get(param), (f.__kwdefaults__ or {}).get(param)
+    else:
+        first = f.__code__.co_argcount - len(defaults[0])
+        if param < first:
+            return None
+        t, value = defaults[0][param - first], f.__defaults__[param - first]
+    if not (type(t) is str and t == UNKNOWN):
+        return t
+    if _carries_float(value):  # an int or a string computed from locals: no tangent to lose
+        name = param if isinstance(param, str) else f.__code__.co_varnames[param]
+        raise forward_error(
+            f"use the default value of parameter {name!r} of {f.__name__}",
+            "it was computed from local variables when the function was defined, by an expression forward "
+            "mode does not follow there",
+            "Pass the value as an argument, or compute it in the function's body.",
+        )
+    return None
+
+
 def derived_jvp(f, tf, args, targs, kwargs, tkwargs):
     """The tangent of any callee by transposing its pullback (reverse mode's rule)."""
+    tf, targs, tkwargs = _settled_tree(f, (tf, tuple(targs), tkwargs))
     y, pb = call(f, *args, **kwargs)
+    if not is_differentiable(y):  # a string, a bool, None: no tangent to carry
+        return y, None
     return y, _transpose(_along(pb, tf, targs, kwargs, tkwargs), y)
 
 
@@ -103,8 +265,65 @@ def derived_method_jvp(obj, tobj, name, args, targs, kwargs, tkwargs):
     """The tangent of an array or container method call by transposing its pullback."""
     from .runtime import call_method
 
+    tobj, targs, tkwargs = _settled_tree(getattr(obj, name, name), (tobj, tuple(targs), tkwargs))
     y, pb = call_method(obj, name, *args, **kwargs)
+    if not is_differentiable(y):
+        return y, None
     return y, _transpose(_along(pb, tobj, targs, kwargs, tkwargs), y)
+
+
+def _settled_tree(f, t):
+    """The tangents handed to callee ``f``, which is followed by transposing its reverse rule: local
+    functions' tangents as of now. The rule knows nothing of tangents of local functions' defaults or of
+    iterators (advanced in step with theirs by forward rules only): those are refused."""
+    if isinstance(t, Iterator):
+        raise forward_error(
+            f"pass an iterator over values with tangents to {_name(f)}",
+            "forward mode follows iterators through for loops and its rules for iter, next, list, tuple, "
+            "dict, zip, enumerate, sorted, sum, map, filter, functools.reduce and itertools.chain/product",
+            "Pass a list instead (`list(it)`), or use reverse mode (fx.gradient, fx.jacobian).",
+        )
+    if type(t) is tuple or type(t) is list:
+        return type(t)(_settled_tree(f, v) for v in t)
+    if type(t) is dict:
+        return {k: _settled_tree(f, v) for k, v in t.items()}
+    if type(t) is Tangent:
+        t = settled(t)
+        defaults = t.get(DEFAULTS) if type(t) is Tangent else None
+        if defaults is not None and (_moving(defaults[0]) or _moving(tuple(defaults[1].values()))):
+            raise forward_error(
+                f"pass a local function whose default values carry tangents to {_name(f)}",
+                "forward mode follows this callee by its reverse rule, which does not see defaults",
+                "Pass those values as arguments, or read them in the function's body.",
+            )
+        if type(t) is Tangent:
+            return Tangent(t.primal_type, {k: _settled_tree(f, v) for k, v in t.items()})
+    return t
+
+
+def _name(f):
+    return getattr(f, "__qualname__", None) or getattr(f, "__name__", None) or repr(f)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# constructors run by generated code: Base.__init__(self, ...) and super().__init__(...) in an __init__
+
+
+def init_into_jvp(args, targs):
+    """``init`` run on the fresh object being constructed: its JVP, writing fields into the object's
+    Tangent (see _construct_jvp)."""
+    init, obj, rest = args[0], args[1], tuple(args[2:])
+    if type(init) is not FunctionType:
+        if _moving(targs[2:]):
+            raise forward_error(
+                f"follow {getattr(init, '__qualname__', init)!s}(self, ...)",
+                "it is not Python code, and values with tangents are passed to it",
+            )
+        return init_into(init, obj, *rest), targs[1]
+    return _python_jvp(init, None, (obj,) + rest, (targs[1],) + tuple(targs[2:]), {}, {}, constructor=True)
+
+
+registry.forward_rule(init_into)(init_into_jvp)
 
 
 def _along(pb, tfirst, targs, kwargs, tkwargs):
@@ -141,7 +360,8 @@ def _numeric_tree(y):
         return all(_numeric_tree(v) for v in y)
     if isinstance(y, (Tangent, dict)):  # cotangent-building helpers, differentiated in forward-over-reverse
         return all(_numeric_tree(v) for v in y.values())
-    return y is None or is_array(y) or isinstance(y, (int, float, complex, np.generic))
+    # leaves that cannot carry a tangent (strings, plain functions, None) take None
+    return is_array(y) or isinstance(y, (int, float, complex, np.generic)) or not is_differentiable(y)
 
 
 def _zero_like(y):
@@ -181,6 +401,8 @@ def _dot(g, t):
         if not isinstance(t, Tangent):
             return 0.0
         return _dot_all(tuple(g.get(k) for k in t), tuple(t.get(k) for k in t))
+    if is_array(g) and isinstance(t, (tuple, list)):  # a list's tangent, an array's cotangent (np.sum(list))
+        return _dot_all([g[i] for i in range(len(t))], t)
     if is_array(g) or is_array(t):
         return xp_of(g, t).sum(g * t)
     return g * t

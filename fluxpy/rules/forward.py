@@ -1,26 +1,38 @@
-"""Forward rules (``jvp_rule(args, targs) -> (y, ty)``) written beside the reverse rules for the hottest
-operations; every other callee gets its tangent by transposing its reverse rule (see fluxpy/forward.py).
-Elementwise derivatives are one table row each.
+"""Forward rules (``jvp_rule(args, targs) -> (y, ty)``, or ``(args, targs, kwargs, tkwargs)`` when they take
+keywords) written beside the reverse rules: the hottest operations, and the Python builtins whose results a
+transposed reverse rule cannot carry (iterators, dicts, partials, lists changed in place). Every other callee
+gets its tangent by transposing its reverse rule (see fluxpy/forward.py). Elementwise derivatives are one
+table row each.
 """
 
+import functools
+import itertools
 import operator
 import types
+from collections.abc import Iterator, Mapping, Set
 
 import numpy as np
 
-from ..backend import xp_of
+from ..backend import is_array, xp_of
+from ..errors import FluxpyError
 from ..tangents import Tangent, accum
+from .higher_order import chain_impl, filter_impl, map_impl, product_impl, reduce_impl
 from .mutation import list_append, list_extend, list_insert, list_pop, setitem, setitem_argument
 from .python import (
     _property_getter,
     _python_dunder,
+    _sort_order,
     closure_tangent,
+    cons_to_dict,
     cons_to_list,
+    cotangent_as,
     expand,
+    freevars,
     iterlist,
     pack_dict,
     pack_list,
     pack_tuple,
+    pick,
     power_by_constant,
     starred_grads,
     tangent_field,
@@ -29,6 +41,30 @@ from .python import (
     write_attribute,
 )
 from .registry import forward_rule, lookup_attribute
+
+
+def makes_container(rule):
+    """Marks the forward rule of a callee that returns a new list or dict: called with no tangents, an empty
+    result still gets an empty tangent container, which in-place changes can fill (fluxpy/forward.py)."""
+    rule.makes_container = True
+    return rule
+
+
+def keyword_forward_rule(*primals):
+    """As ``forward_rule``, for a ``jvp_rule(args, targs, kwargs, tkwargs) -> (y, ty)`` that takes keyword
+    arguments (``sorted(xs, key=...)``, ``dict(a=x)``)."""
+
+    def decorate(rule):
+        rule.takes_keywords = True
+        return forward_rule(*primals)(rule)
+
+    return decorate
+
+
+def _arity(primal, args, kwargs, least, most, keywords=()):
+    """Call ``primal`` for its own TypeError when the arguments do not fit the rule's signature."""
+    if not least <= len(args) <= most or set(kwargs) - set(keywords):
+        primal(*args, **kwargs)
 
 
 def _add(a, b):
@@ -158,7 +194,7 @@ def matmul_jvp(args, targs):
     if not (_plain(a) and _plain(b)):
         return _dunder_jvp("matmul", args, targs)
     xp = xp_of(a, b)
-    ta, tb = targs
+    ta, tb = (_array(t, v) if _seq(v) else t for t, v in zip(targs, args, strict=True))
     t = None if ta is None else xp.matmul(ta, b)
     return xp.matmul(a, b), _add(t, None if tb is None else xp.matmul(a, tb))
 
@@ -196,11 +232,13 @@ def pack_tuple_jvp(args, targs):
 
 
 @forward_rule(pack_list)
+@makes_container
 def pack_list_jvp(args, targs):
     return list(args), list(targs)
 
 
 @forward_rule(pack_dict)
+@makes_container
 def pack_dict_jvp(args, targs):
     keys, values = args[0], args[1:]
     return pack_dict(keys, *values), dict(zip(keys, targs[1:], strict=True))
@@ -209,37 +247,25 @@ def pack_dict_jvp(args, targs):
 @forward_rule(unpack)
 def unpack_jvp(args, targs):
     x, count = args
-    tx = targs[0]
-    items = unpack(x, count)
-    if tx is None:
-        return items, None
-    return items, tuple(tx) if not hasattr(tx, "shape") else tuple(tx[i] for i in range(count))
+    items, titems = _iterate(x, targs[0])
+    unpack(items, count)  # the same error as the primal for a wrong count
+    return tuple(items), None if titems is None else tuple(titems)
 
 
 @forward_rule(iterlist, list)
+@makes_container
 def iterlist_jvp(args, targs):
-    (x,) = args
-    tx = targs[0]
-    if _python_dunder(x, "__iter__") is not None:
-        from ..forward import jvp_call
-        from .higher_order import iterate_user_object
-
-        return jvp_call(iterate_user_object, None, (x,), (tx,), {}, {})
-    items = list(x)
-    if tx is None:
-        return items, None
-    if hasattr(tx, "shape"):
-        return items, [tx[i] for i in range(len(items))]
-    if isinstance(tx, dict):
-        return items, None  # iterating a dict yields its keys
-    return items, list(tx)
+    if not args:
+        return [], []
+    return _iterate(args[0], targs[0])
 
 
 @forward_rule(tuple)
 def tuple_jvp(args, targs):
-    x = args[0] if args else ()
-    tx = targs[0] if targs else None
-    return tuple(x), None if tx is None else tuple(tx)
+    if not args:
+        return (), ()
+    items, titems = _iterate(args[0], targs[0])
+    return tuple(items), None if titems is None else tuple(titems)
 
 
 @forward_rule(operator.getitem)
@@ -267,8 +293,11 @@ def getattr_jvp(args, targs):
     obj, name = args[0], args[1]
     y = getattr(obj, *args[1:])
     t = targs[0]
-    if isinstance(y, types.MethodType) and y.__self__ is obj:
-        return y, t  # a bound method's tangent is its object's
+    methods = (types.MethodType, types.BuiltinMethodType)
+    if isinstance(y, methods) and (getattr(y, "__self__", None) is obj or type(obj) is super):
+        return y, t  # a bound method's tangent is its object's (``x.sum``, ``d.get`` taken as values)
+    if isinstance(obj, methods) or type(obj) is super:  # proxies: only __self__ stands for the object
+        return y, t if name == "__self__" else None
     fget = _property_getter(obj, name)
     if fget is not None:
         from ..forward import jvp_call
@@ -277,7 +306,9 @@ def getattr_jvp(args, targs):
     if t is None:
         return y, None
     if isinstance(t, Tangent):
-        return y, t.get(name)
+        from ..forward import settled
+
+        return y, settled(t).get(name)
     if isinstance(obj, tuple) and hasattr(type(obj), "_fields"):
         return y, t[type(obj)._fields.index(name)]
     rule = lookup_attribute(name)
@@ -344,9 +375,8 @@ def list_append_jvp(args, targs):
 @forward_rule(list_extend)
 def list_extend_jvp(args, targs):
     lst, values = args
-    y = list_extend(lst, values)
-    more = _items(targs[1], list(values)) if not hasattr(targs[1], "shape") else list(targs[1])
-    return y, list(_items(targs[0], lst)) + list(more)
+    items, titems = _iterate(values, targs[1])
+    return list_extend(lst, items), list(_items(targs[0], lst)) + list(_items(titems, items))
 
 
 @forward_rule(list_insert)
@@ -379,6 +409,22 @@ def closure_tangent_jvp(args, targs):
     return y, closure_tangent(fn, names, tuple(tvalues))
 
 
+@forward_rule(freevars)
+def freevars_jvp(args, targs):
+    from ..forward import settled
+
+    fn, names = args
+    tfn = settled(targs[0])
+    return freevars(fn, names), tangent_values(tfn, names) if isinstance(tfn, Tangent) else None
+
+
+@forward_rule(cotangent_as)
+def cotangent_as_jvp(args, targs):
+    ds, x = args
+    tds = targs[0]  # linear in ds; x only gives the structure
+    return cotangent_as(ds, x), None if tds is None else cotangent_as(tds, x)
+
+
 @forward_rule(tangent_field)
 def tangent_field_jvp(args, targs):
     t, name = args
@@ -409,6 +455,7 @@ def starred_grads_jvp(args, targs):
 
 
 @forward_rule(cons_to_list)
+@makes_container
 def cons_to_list_jvp(args, targs):
     (acc,) = args
     tacc = targs[0]
@@ -419,3 +466,487 @@ def cons_to_list_jvp(args, targs):
         node = None if node is None else node[1]
     t.reverse()
     return out, t
+
+
+# ---------------------------------------------------------------------------------------------------------
+# iteration: the tangent of an iterator is an iterator over its items' tangents, advanced in step with it
+# (by iter, next, for loops, list, tuple, zip, ...; fluxpy/forward.py refuses to hand one to other callees)
+
+_END = object()
+
+
+def _forward_error(what, why, fix=None):
+    from ..forward import forward_error
+
+    return forward_error(what, why, fix) if fix else forward_error(what, why)
+
+
+def _no_item_tangents(x):
+    """Iterating these visits keys, set members, characters or ints: no tangents, whatever the container's."""
+    return isinstance(x, (Mapping, Set, str, bytes, range))
+
+
+def _iterate(x, tx):
+    """``(list(x), the items' tangents)``: what a for loop over ``x`` visits (rows of an array, keys of a
+    dict, the items of a Python ``__iter__``); the tangents are None when they are all zero."""
+    if _python_dunder(x, "__iter__") is not None:
+        from ..forward import jvp_call
+        from .higher_order import iterate_user_object
+
+        return jvp_call(iterate_user_object, None, (x,), (tx,), {}, {})
+    it, tit = _stream(x, tx)
+    items = list(it)
+    if tit is None:
+        return items, None
+    titems = list(tit)
+    if len(titems) != len(items):
+        raise FluxpyError(f"forward mode: {len(items)} items but {len(titems)} tangents iterating {x!r:.60}")
+    return items, titems
+
+
+def _stream(x, tx):
+    """``(iter(x), an iterator over the items' tangents or None)``, to be advanced in step."""
+    if tx is None or _no_item_tangents(x):
+        return iter(x), None
+    if _python_dunder(x, "__iter__") is not None:
+        items, titems = _iterate(x, tx)
+        return iter(items), None if titems is None else iter(titems)
+    if isinstance(x, Iterator):
+        if not isinstance(tx, Iterator):
+            raise _forward_error(f"iterate a {type(x).__name__}", f"its tangent is a {type(tx).__name__}")
+        return x, tx
+    if isinstance(tx, (list, tuple)) or hasattr(tx, "shape"):
+        return iter(x), iter(tx)
+    raise _forward_error(
+        f"iterate a {type(x).__name__} whose tangent is a {type(tx).__name__}",
+        "the items' tangents cannot be told apart",
+    )
+
+
+@forward_rule(iter)
+def iter_jvp(args, targs):
+    if len(args) != 1 or targs[0] is None:  # iter(callable, sentinel): the callable has no source here
+        if any(t is not None for t in targs):
+            raise _forward_error("follow iter(callable, sentinel)", "the callable carries tangents")
+        return iter(*args), None
+    x, tx = args[0], targs[0]
+    method = _python_dunder(x, "__iter__")
+    if method is not None:
+        from ..forward import jvp_call
+
+        it, tit = jvp_call(method, None, (x,), (tx,), {}, {})
+        if not isinstance(it, Iterator):
+            raise TypeError(f"iter() returned non-iterator of type '{type(it).__name__}'")
+        return it, tit
+    it, tit = _stream(x, tx)
+    return it, tit
+
+
+@forward_rule(next)
+def next_jvp(args, targs):
+    _arity(next, args, {}, 1, 2)
+    it, tit = args[0], targs[0]
+    y = next(it, _END)
+    if y is _END:
+        if len(args) > 1:
+            return args[1], targs[1]
+        raise StopIteration
+    if tit is None:
+        return y, None
+    if not isinstance(tit, Iterator):
+        raise _forward_error(
+            f"follow next() of a {type(it).__name__}",
+            f"its tangent is a {type(tit).__name__}",
+        )
+    return y, next(tit)
+
+
+@keyword_forward_rule(zip)
+@makes_container
+def zip_jvp(args, targs, kwargs, tkwargs):
+    """``zip``, materialized as a list (as reverse mode does), its tangent a list of tuples."""
+    _arity(zip, args, kwargs, 0, len(args), ("strict",))
+    strict = kwargs.get("strict", False)
+    streams = [_stream(x, tx) for x, tx in zip(args, targs, strict=True)]
+    if not streams:
+        return [], None
+    rows, trows = [], []
+    while True:
+        row, trow = [], []
+        for j, (it, tit) in enumerate(streams):
+            v = next(it, _END)
+            if v is _END:
+                if strict:
+                    _check_zip_strict(j, streams)
+                return rows, None if all(t is None for _, t in streams) else trows
+            row.append(v)
+            trow.append(None if tit is None else next(tit))
+        rows.append(tuple(row))
+        trows.append(tuple(trow))
+
+
+def _check_zip_strict(j, streams):
+    """zip(..., strict=True)'s errors."""
+
+    def before(k):
+        return f"arguments 1-{k - 1}" if k > 2 else "argument 1"
+
+    if j > 0:
+        raise ValueError(f"zip() argument {j + 1} is shorter than {before(j + 1)}")
+    for k, (it, _) in enumerate(streams[1:], start=2):
+        if next(it, _END) is not _END:
+            raise ValueError(f"zip() argument {k} is longer than {before(k)}")
+
+
+@keyword_forward_rule(enumerate)
+@makes_container
+def enumerate_jvp(args, targs, kwargs, tkwargs):
+    _arity(enumerate, args, kwargs, 1, 2, ("start",))
+    start = args[1] if len(args) > 1 else kwargs.get("start", 0)
+    items, titems = _iterate(args[0], targs[0])
+    return list(enumerate(items, start)), None if titems is None else [(None, t) for t in titems]
+
+
+@forward_rule(reversed)
+@makes_container
+def reversed_jvp(args, targs):
+    _arity(reversed, args, {}, 1, 1)
+    x = args[0]
+    if _python_dunder(x, "__reversed__") is not None or not (
+        isinstance(x, (list, tuple, dict, range, str)) or is_array(x)
+    ):
+        from ..forward import derived_jvp
+
+        return derived_jvp(reversed, None, args, targs, {}, {})
+    items, titems = _iterate(x, targs[0])
+    return items[::-1], None if titems is None else titems[::-1]
+
+
+@keyword_forward_rule(sorted)
+@makes_container
+def sorted_jvp(args, targs, kwargs, tkwargs):
+    """The tangents follow their items' order (the key's own derivative does not matter: the order is
+    piecewise constant)."""
+    _arity(sorted, args, kwargs, 1, 1, ("key", "reverse"))
+    items, titems = _iterate(args[0], targs[0])
+    order = _sort_order(items, kwargs.get("key"), kwargs.get("reverse", False))
+    return pick(items, order), None if titems is None else pick(titems, order)
+
+
+@keyword_forward_rule(sum)
+def sum_jvp(args, targs, kwargs, tkwargs):
+    """``sum`` left to right, as Python adds; numbers and arrays by Python's own sum (its float rounding)."""
+    _arity(sum, args, kwargs, 1, 2, ("start",))
+    start, tstart = (args[1], targs[1]) if len(args) > 1 else (kwargs.get("start", 0), tkwargs.get("start"))
+    items, titems = _iterate(args[0], targs[0])
+    titems = _items(titems, items)
+    if all(_number_or_array(v) for v in items) and _number_or_array(start):
+        t = tstart
+        for tv in titems:
+            t = _add(t, tv)
+        return sum(items, start), t
+    y, t = start, tstart
+    for v, tv in zip(items, titems, strict=True):
+        y, t = add_jvp((y, v), (t, tv))
+    return y, t
+
+
+def _number_or_array(x):
+    return isinstance(x, (int, float, complex, np.generic)) or is_array(x)
+
+
+def _implemented_jvp(impl):
+    """map, filter, functools.reduce, itertools.product and chain: the JVP of the plain Python function
+    that reverse mode differentiates for them (rules/higher_order.py)."""
+
+    def implementation_jvp(args, targs, kwargs, tkwargs):
+        from ..forward import jvp_call
+
+        return jvp_call(impl, None, args, targs, kwargs, tkwargs)
+
+    implementation_jvp.__name__ = f"{impl.__name__}_jvp"
+    return implementation_jvp
+
+
+for _primal, _impl in [
+    (functools.reduce, reduce_impl),
+    (map, map_impl),
+    (filter, filter_impl),
+    (itertools.product, product_impl),
+    (itertools.chain, chain_impl),
+]:
+    keyword_forward_rule(_primal)(_implemented_jvp(_impl))
+
+
+# ---------------------------------------------------------------------------------------------------------
+# dicts and partials built by calls
+
+
+def _dict_tangent(td, what="a dict"):
+    """A dict's tangent as a mapping (None: all zero)."""
+    if td is None or isinstance(td, (dict, Tangent)):
+        return td
+    raise _forward_error(f"follow {what}", f"its tangent is a {type(td).__name__}, not a dict")
+
+
+@keyword_forward_rule(dict)
+@makes_container
+def dict_jvp(args, targs, kwargs, tkwargs):
+    _arity(dict, args, {}, 0, 1)
+    t = {}
+    if args:
+        source, tsource = args[0], targs[0]
+        if hasattr(source, "keys"):
+            td = _dict_tangent(tsource)
+            y = dict(source)
+            t = {k: None if td is None else td.get(k) for k in y}
+        else:
+            pairs, tpairs = _iterate(source, tsource)
+            y = dict(pairs)
+            for i, (k, _) in enumerate(pairs):
+                t[k] = None if tpairs is None or tpairs[i] is None else tpairs[i][1]
+    else:
+        y = {}
+    y.update(kwargs)
+    t.update({k: tkwargs.get(k) for k in kwargs})
+    return y, t
+
+
+@forward_rule(cons_to_dict)
+@makes_container
+def cons_to_dict_jvp(args, targs):
+    pairs, tpairs = cons_to_list_jvp(args, targs)
+    t = {}
+    for (k, _), tp in zip(pairs, tpairs, strict=True):
+        t[k] = None if tp is None else tp[1]
+    return dict(pairs), t
+
+
+@keyword_forward_rule(functools.partial)
+def partial_jvp(args, targs, kwargs, tkwargs):
+    """The tangent of a partial is ``Tangent(func=..., args=..., keywords=...)``, as reverse mode's cotangent
+    (fluxpy/forward.py calls it); Python flattens a partial of a partial, and so does its tangent."""
+    y = functools.partial(*args, **kwargs)
+    tfunc, tbound, tkw = targs[0], tuple(targs[1:]), {k: tkwargs.get(k) for k in kwargs}
+    inner = args[0]
+    if type(inner) is functools.partial and y.func is not inner:
+        fields = tfunc if isinstance(tfunc, Tangent) else {}
+        inner_kw = fields.get("keywords") or {}
+        tbound = tuple(fields.get("args") or (None,) * len(inner.args)) + tbound
+        tkw = {**{k: inner_kw.get(k) for k in inner.keywords}, **tkw}
+        tfunc = fields.get("func")
+    if tfunc is None and all(t is None for t in tbound) and all(t is None for t in tkw.values()):
+        return y, None
+    return y, Tangent(functools.partial, {"func": tfunc, "args": tbound, "keywords": tkw})
+
+
+# ---------------------------------------------------------------------------------------------------------
+# methods of dict and list (fluxpy/forward.py finds them by the class's method: ``dict.items``)
+
+
+@forward_rule(dict.items)
+def dict_items_jvp(args, targs):
+    _arity(dict.items, args, {}, 1, 1)
+    d = args[0]
+    td = _dict_tangent(targs[0])
+    y = list(d.items())
+    return y, None if td is None else [(None, td.get(k)) for k in d]
+
+
+@forward_rule(dict.values)
+def dict_values_jvp(args, targs):
+    _arity(dict.values, args, {}, 1, 1)
+    d = args[0]
+    td = _dict_tangent(targs[0])
+    return list(d.values()), None if td is None else [td.get(k) for k in d]
+
+
+@forward_rule(dict.get)
+def dict_get_jvp(args, targs):
+    _arity(dict.get, args, {}, 2, 3)
+    d, key = args[0], args[1]
+    if key in d:
+        td = _dict_tangent(targs[0])
+        return d[key], None if td is None else td.get(key)
+    return d.get(key, *args[2:]), targs[2] if len(args) > 2 else None
+
+
+@forward_rule(dict.copy, list.copy)
+@makes_container
+def copy_jvp(args, targs):
+    _arity(type(args[0]).copy if args else dict.copy, args, {}, 1, 1)
+    x, t = args[0], targs[0]
+    return x.copy(), None if t is None else (dict(t) if isinstance(x, dict) else list(t))
+
+
+# ---------------------------------------------------------------------------------------------------------
+# in-place changes of a list or dict (``stack.pop()`` inside an expression; statements are rebound by the
+# normalizer): the same change is made to its tangent, which mirrors it, aliases included
+
+
+def _tangent_to_change(x, tx, name):
+    """The tangent container to change alongside ``x`` (None: ``x`` has no tangent)."""
+    if tx is None:
+        return None
+    if (type(tx) is list and len(tx) == len(x)) if isinstance(x, list) else type(tx) is dict:
+        return tx
+    raise _forward_error(
+        f"follow {type(x).__name__}.{name}(...)",
+        f"it changes the {type(x).__name__} in place, and its tangent, a {type(tx).__name__}, cannot follow",
+    )
+
+
+def _no_new_tangents(x, name, *tangents):
+    if any(t is not None for t in tangents):
+        from ..forward import FORWARD_IN_PLACE_FIX
+
+        raise _forward_error(
+            f"follow {type(x).__name__}.{name}(...)",
+            f"it puts values with tangents in place into a {type(x).__name__} that had none",
+            FORWARD_IN_PLACE_FIX,
+        )
+
+
+@forward_rule(list.append)
+def append_in_place_jvp(args, targs):
+    _arity(list.append, args, {}, 2, 2)
+    lst, v = args
+    t = _tangent_to_change(lst, targs[0], "append")
+    if t is None:
+        _no_new_tangents(lst, "append", targs[1])
+    lst.append(v)
+    if t is not None:
+        t.append(targs[1])
+    return None, None
+
+
+@forward_rule(list.extend)
+def extend_in_place_jvp(args, targs):
+    _arity(list.extend, args, {}, 2, 2)
+    lst, values = args
+    t = _tangent_to_change(lst, targs[0], "extend")
+    items, titems = _iterate(values, targs[1])
+    if t is None and titems is not None:
+        _no_new_tangents(lst, "extend", *titems)
+    lst.extend(items)
+    if t is not None:
+        t.extend(_items(titems, items))
+    return None, None
+
+
+@forward_rule(list.insert)
+def insert_in_place_jvp(args, targs):
+    _arity(list.insert, args, {}, 3, 3)
+    lst, index, v = args
+    t = _tangent_to_change(lst, targs[0], "insert")
+    if t is None:
+        _no_new_tangents(lst, "insert", targs[2])
+    lst.insert(index, v)
+    if t is not None:
+        t.insert(index, targs[2])
+    return None, None
+
+
+@forward_rule(list.pop)
+def pop_in_place_jvp(args, targs):
+    _arity(list.pop, args, {}, 1, 2)
+    lst, index = args[0], args[1:]
+    t = _tangent_to_change(lst, targs[0], "pop")
+    y = lst.pop(*index)
+    return y, None if t is None else t.pop(*index)
+
+
+@forward_rule(list.remove)
+def remove_in_place_jvp(args, targs):
+    _arity(list.remove, args, {}, 2, 2)
+    lst, v = args
+    t = _tangent_to_change(lst, targs[0], "remove")
+    i = lst.index(v)
+    del lst[i]
+    if t is not None:
+        del t[i]
+    return None, None
+
+
+@forward_rule(list.clear, dict.clear)
+def clear_in_place_jvp(args, targs):
+    _arity(type(args[0]).clear if args else list.clear, args, {}, 1, 1)
+    x = args[0]
+    t = _tangent_to_change(x, targs[0], "clear")
+    x.clear()
+    if t is not None:
+        t.clear()
+    return None, None
+
+
+@forward_rule(list.reverse)
+def reverse_in_place_jvp(args, targs):
+    _arity(list.reverse, args, {}, 1, 1)
+    lst = args[0]
+    t = _tangent_to_change(lst, targs[0], "reverse")
+    lst.reverse()
+    if t is not None:
+        t.reverse()
+    return None, None
+
+
+@keyword_forward_rule(list.sort)
+def sort_in_place_jvp(args, targs, kwargs, tkwargs):
+    _arity(list.sort, args, kwargs, 1, 1, ("key", "reverse"))
+    lst = args[0]
+    t = _tangent_to_change(lst, targs[0], "sort")
+    order = _sort_order(lst, kwargs.get("key"), kwargs.get("reverse", False))
+    lst[:] = pick(lst, order)
+    if t is not None:
+        t[:] = pick(t, order)
+    return None, None
+
+
+@keyword_forward_rule(dict.update)
+def update_in_place_jvp(args, targs, kwargs, tkwargs):
+    _arity(dict.update, args, {}, 1, 2)
+    d = args[0]
+    t = _tangent_to_change(d, targs[0], "update")
+    new = dict_jvp(args[1:], targs[1:], kwargs, tkwargs)
+    if t is None:
+        _no_new_tangents(d, "update", *new[1].values())
+    d.update(new[0])
+    if t is not None:
+        t.update(new[1])
+    return None, None
+
+
+@forward_rule(dict.setdefault)
+def setdefault_in_place_jvp(args, targs):
+    _arity(dict.setdefault, args, {}, 2, 3)
+    d, key = args[0], args[1]
+    t = _tangent_to_change(d, targs[0], "setdefault")
+    if key in d:
+        return d[key], None if t is None else t.get(key)
+    tv = targs[2] if len(args) > 2 else None
+    if t is None:
+        _no_new_tangents(d, "setdefault", tv)
+    y = d.setdefault(key, *args[2:])
+    if t is not None:
+        t[key] = tv
+    return y, tv
+
+
+@forward_rule(dict.pop)
+def dict_pop_in_place_jvp(args, targs):
+    _arity(dict.pop, args, {}, 2, 3)
+    d, key = args[0], args[1]
+    t = _tangent_to_change(d, targs[0], "pop")
+    if key not in d and len(args) > 2:
+        return args[2], targs[2]
+    y = d.pop(key)
+    return y, None if t is None else t.pop(key, None)
+
+
+@forward_rule(dict.popitem)
+def popitem_in_place_jvp(args, targs):
+    _arity(dict.popitem, args, {}, 1, 1)
+    d = args[0]
+    t = _tangent_to_change(d, targs[0], "popitem")
+    key, value = d.popitem()
+    return (key, value), None if t is None else (None, t.pop(key, None))

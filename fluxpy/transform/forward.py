@@ -9,13 +9,26 @@ tangent statement, in the same control flow, so loops and branches need no tape:
     y, t_y = __fx_jvp_call(__fx_op.mul, None, (x, w), (t_x, t_w), {}, {})
 
 ``tself`` is the tangent of the function object (its closure's captured variables), ``targs`` one tangent
-per positional parameter (None: zero).
+per positional parameter (None: zero). A local function's tangent is made where it is defined::
+
+    def g(t, k=k):
+        return t * w
+    t_g = __fx_closure_tangent(
+        g, ('__fx_live__', '__fx_defaults__'),
+        (lambda: __fx_closure_tangent(g, ('w',), (t_w,)), ((t_k,), {})))
+
+a closure reads its variables when it is called, and so does its tangent: ``w`` may change after the ``def``
+(a loop, a later assignment, a recursive call), so the field ``__fx_live__`` holds a thunk that reads the
+tangents as they are then (fluxpy/forward.py's ``settled`` calls it).
 """
+
+import os
 
 import gast
 
+from ..forward import DEFAULTS, LIVE, UNKNOWN
 from . import nodes as n
-from .adjoint import Signature, _captured, _is_active_call, _walk_statements
+from .adjoint import Signature, _captured, _is_active_call
 from .normalize.anf import CALL
 
 
@@ -27,8 +40,8 @@ def build_jvp(fdef, ctx):
 class _Tangents(Signature):
     def __init__(self, fdef, ctx):
         super().__init__(fdef, ctx)
-        self.defs = {s.name: s for s in _walk_statements(fdef.body) if isinstance(s, gast.FunctionDef)}
         self._names = {}
+        self.last_line = None
 
     def t(self, name):
         """The tangent variable of ``name`` (``t_x``)."""
@@ -82,8 +95,21 @@ class _Tangents(Signature):
     def block(self, stmts):
         out = []
         for s in stmts:
+            out += self.comment(s)
             out += self.stmt(s)
         return out
+
+    def comment(self, s):
+        """``# <user line>  (file:line)`` before the first statement made from a user line: the generated
+        code reads alongside its source, and errors raised in it name the user's line (codegen.py)."""
+        line = getattr(s, "lineno", None)
+        if line is None or line == self.last_line or self.ctx.source.generated:
+            return []
+        self.last_line = line
+        file = self.ctx.source.file
+        text = f"{self.ctx.source.line(line).strip()}  ({os.path.basename(file)}:{line})"
+        self.ctx.comments.append((text, file, line))
+        return [gast.Expr(value=n.const(f"__fx_comment__{len(self.ctx.comments) - 1}"))]
 
     def stmt(self, s):
         if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name):
@@ -143,14 +169,50 @@ class _Tangents(Signature):
                 )
             ]
         if isinstance(s, gast.FunctionDef):
-            captured = sorted(_captured(s) & self.locals)
-            names = n.tuple_([n.const(v) for v in captured])
-            values = n.tuple_([n.name(self.t(v)) for v in captured])
-            return [
-                s,
-                n.assign(self.t(s.name), n.call("__fx_closure_tangent", [n.name(s.name), names, values])),
-            ]
+            return [s, n.assign(self.t(s.name), self.closure_tangent(s))]
         return [s]
+
+    def closure_tangent(self, fdef):
+        """The tangent of a local function, made where it is defined: its captured variables' tangents, read
+        when it is called as the function reads them (a thunk in the field LIVE: loops, later assignments and
+        recursion change them after the ``def``), and its defaults' tangents (DEFAULTS: computed here, once).
+        """
+        names, values = [], []
+        captured = sorted(_captured(fdef) & self.locals)
+        if captured:
+            now = n.call(
+                "__fx_closure_tangent",
+                [
+                    n.name(fdef.name),
+                    n.tuple_([n.const(v) for v in captured]),
+                    n.tuple_([n.name(self.t(v)) for v in captured]),
+                ],
+            )
+            names, values = [n.const(LIVE)], [_thunk(now)]
+        defaults = self.default_tangents(fdef.args)
+        if defaults is not None:
+            names.append(n.const(DEFAULTS))
+            values.append(defaults)
+        return n.call("__fx_closure_tangent", [n.name(fdef.name), n.tuple_(names), n.tuple_(values)])
+
+    def default_tangents(self, args):
+        """``((tangent, ...), {keyword-only name: tangent})`` of a local function's defaults, or None when
+        none can have one. A default computed by an expression from local variables has an UNKNOWN tangent
+        (fluxpy/forward.py refuses to use it if its value could carry one)."""
+        positional = [self.default_tangent(d) for d in args.defaults]
+        keyword_only = zip(args.kwonlyargs, args.kw_defaults, strict=True)
+        pairs = [(a.id, self.default_tangent(d)) for a, d in keyword_only if d is not None]
+        if all(isinstance(t, gast.Constant) and t.value is None for t in positional + [t for _, t in pairs]):
+            return None
+        keyword = gast.Dict(keys=[n.const(k) for k, _ in pairs], values=[t for _, t in pairs])
+        return n.tuple_([n.tuple_(positional), keyword])
+
+    def default_tangent(self, expr):
+        if isinstance(expr, gast.Name) and expr.id in self.locals:
+            return n.name(self.t(expr.id))
+        if any(isinstance(node, gast.Name) and node.id in self.locals for node in gast.walk(expr)):
+            return n.const(UNKNOWN)
+        return n.const(None)
 
     def call(self, target, value):
         args = value.args
@@ -180,13 +242,7 @@ class _Tangents(Signature):
         return assign
 
     def callee_tangent(self, callee):
-        """A local closure called directly: its tangent from the current tangents of what it captures
-        (a closure reads its variables when called)."""
-        if isinstance(callee, gast.Name) and callee.id in self.defs:
-            captured = sorted(_captured(self.defs[callee.id]) & self.locals)
-            names = n.tuple_([n.const(v) for v in captured])
-            values = n.tuple_([n.name(self.t(v)) for v in captured])
-            return n.call("__fx_closure_tangent", [n.name(callee.id), names, values])
+        """The callee's tangent: a local function's is made where it is defined (closure_tangent)."""
         if isinstance(callee, gast.Name) and callee.id in self.locals:
             return n.name(self.t(callee.id))
         return n.const(None)
@@ -202,3 +258,11 @@ class _Tangents(Signature):
             expanded = n.call("__fx_expand", [self.tangent_of(star), n.call("__fx_len", [star])])
             tangents = gast.BinOp(left=tangents, op=gast.Add(), right=expanded)
         return primals, tangents
+
+
+def _thunk(body):
+    """``lambda: body``."""
+    no_args = gast.arguments(
+        args=[], posonlyargs=[], vararg=None, kwonlyargs=[], kw_defaults=[], kwarg=None, defaults=[]
+    )
+    return gast.Lambda(args=no_args, body=body)
