@@ -321,3 +321,19 @@ def test_default_computed_from_a_local_is_refused():
         return np.sum(g(x))
 
     check_jvp(defaults_of_ints, x)
+
+
+def _checks_only(x):
+    if x > 100.0:
+        raise ValueError("too large")
+
+
+def _calls_a_function_without_return(x):
+    _checks_only(x)
+    return np.sin(x) * 2.0
+
+
+def test_jvp_through_a_callee_without_return():
+    """A callee that falls off its end (returns None) has no tangent: forward mode goes on past it."""
+    y, t = fx.jvp(_calls_a_function_without_return, (0.5,), (1.0,))
+    assert np.isclose(y, 2 * np.sin(0.5)) and np.isclose(t, 2 * np.cos(0.5))

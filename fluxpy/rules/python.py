@@ -1078,6 +1078,16 @@ def tangent_field_rule(t, name):
     return tangent_field(t, name), tangent_field_pullback
 
 
+def recursive_fields(d, name, fields):
+    """The cotangents of the variables ``fields`` that a recursive local function captures, summed over
+    its own cotangent ``d``: each call of itself nests one level deeper, as field ``name`` (its own name)."""
+    out = (None,) * len(fields)
+    while d is not None:
+        out = tuple([accum(o, tangent_field(d, v)) for o, v in zip(out, fields, strict=True)])
+        d = tangent_field(d, name)
+    return out
+
+
 def expand(d, count):
     """A tuple cotangent for ``*args`` of length ``count`` (None expands to Nones)."""
     if d is None:

@@ -537,7 +537,9 @@ class _Adjoint(Signature):
                 return self.rev_call(s, target, in_loop, known_none)
             if target not in self.active:
                 return []
-            if isinstance(s.value, gast.Name) and s.value.id in self.active and s.value.id != target:
+            if isinstance(s.value, gast.Name) and s.value.id == target:
+                return []  # ``x = x`` (``x = f(x) if c else x``): the cotangent stays where it is
+            if isinstance(s.value, gast.Name) and s.value.id in self.active:
                 out = [self.accumulate(s.value.id, n.name(self.adj(target)), known_none)]
                 out.append(n.assign(self.adj(target), n.const(None)))
                 known_none.add(target)
@@ -745,7 +747,18 @@ class _Adjoint(Signature):
         if s.name not in self.active or s.name not in self.closures:
             return []
         out = []
-        for v in sorted(_captured(s) & self.active):
+        captured = sorted(_captured(s) & self.active)
+        if s.name in captured:  # recursive: its cotangent nests its own, one level per call
+            fields = [v for v in captured if v != s.name]
+            sums = self.namer.fresh("_fx_rec")
+            call = n.call(
+                "__fx_recursive_fields", [n.name(self.adj(s.name)), n.const(s.name), n.const(tuple(fields))]
+            )
+            out.append(n.assign(sums, call))
+            for i, v in enumerate(fields):
+                out.append(self.accumulate(v, n.subscript(n.name(sums), n.const(i)), known_none))
+            return out + self.reset(s.name, known_none)
+        for v in captured:
             field = n.call("__fx_tangent_field", [n.name(self.adj(s.name)), n.const(v)])
             out.append(self.accumulate(v, field, known_none))
         return out + self.reset(s.name, known_none)

@@ -60,6 +60,7 @@ HELPERS = {
     "__fx_freevars": pyrules.freevars,
     "__fx_closure_tangent": pyrules.closure_tangent,
     "__fx_tangent_field": pyrules.tangent_field,
+    "__fx_recursive_fields": pyrules.recursive_fields,
     "__fx_expand": pyrules.expand,
     "__fx_kwgrad": runtime.kwgrad,
     "__fx_power_by_constant": pyrules.power_by_constant,

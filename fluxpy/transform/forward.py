@@ -88,6 +88,8 @@ class _Tangents(Signature):
         for name in sorted(self.locals - initialized):
             body.append(n.assign(self.t(name), n.const(None)))  # read before assigned on some paths
         body += self.block(self.fdef.body)
+        if not (self.fdef.body and isinstance(self.fdef.body[-1], gast.Return)):
+            body.append(gast.Return(value=n.tuple_([n.const(None), n.const(None)])))  # falls off the end
         name = self.namer.fresh(f"{self.fdef.name.replace('<', '').replace('>', '')}__jvp")
         return n.generated_function(name, [self_name, tself, targs, tkw], self.fdef.args, body)
 
