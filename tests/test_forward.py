@@ -45,11 +45,11 @@ def test_rules_forward(primal, args, kwargs):
 
 
 # FORWARD_WRONG lists corpus cases with a wrong tangent, FORWARD_RAISES cases fx.jvp raises on (none known now).
-# REVERSE_RAISES: check_grads checks reverse mode first, and it raises on these inputs (list_as_stack: the
-# cotangent of `stack.pop()` inside an expression); tests/test_forward_containers.py checks their tangents.
+# REVERSE_RAISES: check_grads checks reverse mode first, and it raises on these inputs;
+# tests/test_forward_containers.py checks their tangents.
 FORWARD_WRONG = []
 FORWARD_RAISES = []
-REVERSE_RAISES = ["list_as_stack"]
+REVERSE_RAISES = []
 
 
 def _case_param(case):

@@ -484,3 +484,101 @@ def test_gradient_of_a_forward_mode_derivative():
     """Reverse over forward: fx.jvp's result projects its tangent with ``x = x.reshape(()) if ... else x``."""
     (g,) = fx.gradient(lambda x: fx.jvp(np.sin, (x,), (1.0,))[1], 0.7)
     assert np.isclose(g, -np.sin(0.7))
+
+
+def _pop_inside_expression(x):
+    stack = [x[0], x[1] ** 2]
+    total = stack.pop() * x[2] + np.sin(stack.pop())
+    stack.append(x[3])
+    return total * (1.0 + stack.pop()) + len(stack)
+
+
+def test_list_pop_inside_an_expression_is_hoisted():
+    """``stack.pop()`` inside an expression (not a whole statement) is hoisted into the rebinding form:
+    it once went through a plain method call and the pullback of a later append raised IndexError."""
+    x = np.array([0.3, -0.7, 1.1, 0.4])
+    assert np.isclose(_pop_inside_expression(x), (x[1] ** 2 * x[2] + np.sin(x[0])) * (1.0 + x[3]))
+    (g,) = fx.gradient(_pop_inside_expression, x)
+    assert np.isclose(g[3], x[1] ** 2 * x[2] + np.sin(x[0]))
+    check_grads(_pop_inside_expression, x, order=2)
+
+
+_CAPTURED_ARGS = (1.0, 2.0, 3.0)
+
+
+def _three(a, b, c):
+    return a * b**2 * np.sin(c)
+
+
+def _replace_captured_then_splat(a):
+    a2 = list(_CAPTURED_ARGS)
+    a2[1] = a
+    return _three(*a2) + a2[0] * a2[1]
+
+
+def _replace_closure_then_splat(a):
+    args = (1.0, 2.0, 3.0)
+
+    def inner(a):
+        a2 = list(args)
+        a2[2] = a
+        a2 = a2 + [a]
+        return _three(*a2[:3]) * a2[3]
+
+    return inner(a)
+
+
+def test_item_assignment_into_a_list_then_splatted():
+    """``f(*lst)`` hands back its arguments' cotangents as a tuple: the pullback of ``lst[i] = v`` once
+    took that tuple for a dict cotangent (ValueError/TypeError from dict(...))."""
+    (g,) = fx.gradient(_replace_captured_then_splat, 2.5)
+    assert np.isclose(g, 2 * 2.5 * np.sin(3.0) + 1.0)
+    check_grads(_replace_captured_then_splat, 2.5, order=2)
+    check_grads(_replace_closure_then_splat, 0.7, order=2)
+
+
+class _Bag:
+    def __init__(self, items):
+        self.items = items
+
+    def __iter__(self):
+        return iter(self.items)
+
+
+class _Scaled:
+    def __init__(self, xs, w):
+        self.xs = xs
+        self.w = w
+
+    def __iter__(self):
+        return iter([self.w * x for x in self.xs])
+
+
+class _Yielding:
+    def __init__(self, items):
+        self.items = items
+
+    def __iter__(self):
+        yield from self.items
+
+
+def _sum_of_bag(a):
+    return sum(_Bag([a, 2.0 * a, a * a]))
+
+
+def _sum_of_scaled(x, w):
+    return np.sum(sum(_Scaled([x, x**2, np.sin(x)], w), np.cos(w)))
+
+
+def test_sum_over_a_user_container_iterates_its_python_iter():
+    """``sum(obj)`` with a Python ``__iter__`` differentiates through it, as a for loop does (it once
+    raised AttributeError: 'tuple' object has no attribute 'get' in the constructor's pullback)."""
+    (g,) = fx.gradient(_sum_of_bag, 1.5)
+    assert np.isclose(g, 3.0 + 2 * 1.5)
+    check_grads(_sum_of_bag, 1.5, order=2)
+    check_grads(_sum_of_scaled, np.array([0.3, 0.7]), 1.3, order=2)
+
+
+def test_sum_over_a_generator_iter_is_a_clear_error():
+    with pytest.raises(fx.TransformError, match="generator"):
+        fx.gradient(lambda a: sum(_Yielding([a, a * a])), 1.5)

@@ -123,8 +123,10 @@ def zero_at_rule(d, idx):
 
 
 def replace_item(d, key, value):
-    """A copy of the list or dict cotangent ``d`` with ``d[key] = value``."""
-    if type(d) is list:
+    """A copy of the list or dict cotangent ``d`` with ``d[key] = value``.
+
+    A list's cotangent may arrive as a tuple (``f(*lst)`` hands back its arguments' cotangents as one)."""
+    if type(d) is list or type(d) is tuple:
         out = list(d)
         out[key] = value
         return out
@@ -136,7 +138,7 @@ def replace_item(d, key, value):
 @adjoint(replace_item)
 def replace_item_rule(d, key, value):
     def replace_item_pullback(dd):
-        return (replace_item(dd, key, None), None, dd[key] if type(dd) is list else dd.get(key))
+        return (replace_item(dd, key, None), None, dd[key] if type(dd) in (list, tuple) else dd.get(key))
 
     return replace_item(d, key, value), replace_item_pullback
 

@@ -446,6 +446,19 @@ def float_rule(x):
 
 @adjoint(builtins.sum)
 def sum_rule(xs, start=0):
+    if _python_dunder(xs, "__iter__") is not None:
+        # a user container: its items are those a for loop visits, differentiated through its __iter__
+        from ..runtime import call
+
+        items, items_pb = call(iterlist, xs)
+        y, total_pb = call(builtins.sum, items, start)
+
+        def user_sum_pullback(dy):
+            g = total_pb(dy)
+            return (items_pb(g[1])[1], g[2])
+
+        return y, user_sum_pullback
+
     y = sum(xs, start)
 
     def sum_pullback(dy):

@@ -718,12 +718,13 @@ class _Adjoint(Signature):
             if isinstance(obj, gast.Name) and obj.id in self.active:
                 out.append((obj.id, 0))
         starred = None
-        through_dispatcher = value.func.id == CALL and isinstance(args[0], gast.Name) and args[0].id == CALL
+        # __fx_call(__fx_call, g, ...) or __fx_call(__fx_call_masked, mask, g, ...): g is a closure call
+        through = _dispatcher_callee_index(value)
         for i, a in enumerate(rest):
-            if i == 0 and through_dispatcher and isinstance(a, gast.Name) and a.id in self.closures:
+            if i == through and isinstance(a, gast.Name) and a.id in self.closures:
                 # __fx_call(__fx_call, g, ...) in generated code is a direct call of the closure g
                 for v in sorted(self.closures[a.id]):
-                    out.append((v, ("field", first, v)))
+                    out.append((v, ("field", first + i, v)))
                 continue
             if isinstance(a, gast.Starred):
                 starred = a.value
@@ -935,6 +936,15 @@ def _masked_call(call, flags):
     return gast.Call(func=n.name(MASKED[call.func.id]), args=[mask] + call.args, keywords=call.keywords)
 
 
+def _dispatcher_callee_index(call):
+    """For ``__fx_call(__fx_call, g, ...)`` (0) or ``__fx_call(__fx_call_masked, mask, g, ...)`` (1), as
+    generated code reads when differentiated again: the index of ``g`` among the arguments after the
+    dispatcher; None for other calls."""
+    if call.func.id != CALL or not isinstance(call.args[0], gast.Name):
+        return None
+    return {CALL: 0, MASKED[CALL]: 1}.get(call.args[0].id)
+
+
 def _call_operands(call):
     """The expressions a dispatch call reads: the callee (or the object of a method call), the positional
     arguments (a starred one's value) and the keyword values."""
@@ -1005,7 +1015,8 @@ def _escapes(name, body, ret, aliases=()):
             continue
         for node in _statement_nodes(s):
             if isinstance(node, gast.Call) and isinstance(node.func, gast.Name) and node.func.id == CALL:
-                first = 2 if isinstance(node.args[0], gast.Name) and node.args[0].id == CALL else 1
+                inner = _dispatcher_callee_index(node)
+                first = 1 if inner is None else inner + 2
                 values = node.args[first:] + [k.value for k in node.keywords]
             elif (
                 isinstance(node, gast.Call)

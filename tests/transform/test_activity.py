@@ -205,3 +205,22 @@ def test_implicit_parameters_still_reach_globals_through_masked_calls():
     (g,) = fx.gradient(lambda m: np.sum(m(x) ** 2), _GLOBAL_MODEL)
     _assert_same(gs[_GLOBAL_MODEL[0].weight], g.layers[0].weight)
     _assert_same(gs[_GLOBAL_MODEL[1].bias], g.layers[1].bias)
+
+
+def _closure_called_with_a_constant_in_a_loop(x, a0):
+    o1 = np.zeros(2)
+    for i2 in range(2):
+
+        def h3(a0, u4):
+            return np.sum(a0) + u4 + (np.sin(x) + x)
+
+        v5 = h3(np.arange(1.0, 3.0), (x + 0.0))  # a masked call of a local closure
+        x = x + 0.5 * np.tanh(v5)
+        o1[i2] = x + 0.0
+    return x + np.sum(o1) + np.sum(a0)
+
+
+def test_masked_closure_calls_stay_direct_calls_when_differentiated_again():
+    """Generated code calls the closure as ``__fx_call_masked(mask, h3, ...)``; differentiated again, that
+    is still a direct call of ``h3`` (not an escaping closure, which would be refused)."""
+    check_grads(_closure_called_with_a_constant_in_a_loop, 0.33, np.array([-0.5, -1.1]), order=2)

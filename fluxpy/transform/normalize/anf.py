@@ -336,6 +336,8 @@ class _ANF:
             body = self.block_expr(e.body, target)
             orelse = self.block_expr(e.orelse, target)
             self.emit(n.if_(e.test, body, orelse))
+        elif self.list_method(e, target):
+            pass  # lst.pop() (append, ...) inside an expression: hoisted into the rebinding form
         else:
             self.emit(n.assign(target, self.value(e)))
         return n.name(target)
