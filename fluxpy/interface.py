@@ -6,13 +6,14 @@
 """
 
 from collections import namedtuple
+from types import FunctionType
 
 import numpy as np
 
 from . import errors
 from .backend import is_array, xp_of
-from .rules.registry import adjoint, nograd
-from .runtime import call, call_masked
+from .rules.registry import adjoint, forward_rule, nograd
+from .runtime import call, call_masked, resolve_masked
 from .tangents import project
 
 WithGradient = namedtuple("WithGradient", ["val", "grad"])
@@ -96,6 +97,56 @@ def gradient(f, *args, **kwargs):
     return project_all(pb(sensitivity(y, f))[1 : len(args) + 1], args)
 
 
+@adjoint(gradient)
+def gradient_rule(f, *args, **kwargs):
+    """``fx.gradient`` inside differentiated code (a gradient of a gradient): ``f``'s forward function and
+    its pullback are differentiated directly, which is what differentiating ``gradient``'s own code amounts
+    to, without differentiating the dispatch in between (``call_masked``, the seed, the projection).
+
+    The gradient's cotangent goes back through the pullback (to its captured values) and then through the
+    forward function, to ``f``'s captured variables and to the arguments.
+    """
+    if kwargs or _is_params(args):  # keywords and implicit parameters: gradient's own code, differentiated
+        from .transform.cache import forward_function
+
+        y, pb = forward_function(gradient)(gradient, f, *args, **kwargs)
+
+        def gradient_code_pullback(dy):
+            return pb(dy)[1:]
+
+        return y, gradient_code_pullback
+    nargs = len(args)
+    mask = explicit_mask(nargs)
+    if type(f) is FunctionType and f.__defaults__ is None:  # what call_masked would run
+        (y, pb), forward_pb = call(resolve_masked(f, mask), f, *args)
+        first = 1  # the forward function's own cotangent, then f's, then the arguments'
+    else:
+        (y, pb), forward_pb = call(call_masked, mask, f, *args)
+        first = 2  # call_masked's own, the mask's, then f's and the arguments'
+    grads, pullback_pb = call(pb, sensitivity(y, f))
+    result = project_all(grads[1 : nargs + 1], args)
+
+    def gradient_pullback(dresult):
+        dgrads = (None,) + tuple(dresult) + (None,) * (len(grads) - 1 - nargs)
+        dpb = pullback_pb(dgrads)[0]  # the cotangent of the pullback: of the values it captured
+        if dpb is None:
+            return (None,) * (nargs + 1)
+        return tuple(forward_pb((None, dpb))[first : first + nargs + 1])
+
+    return result, gradient_pullback
+
+
+@forward_rule(gradient)
+def gradient_jvp(args, targs, kwargs, tkwargs):
+    """Forward mode runs ``gradient``'s own code (forward-over-reverse, as ``fx.hessian`` does)."""
+    from .forward import _python_jvp
+
+    return _python_jvp(gradient, None, args, targs, kwargs, tkwargs)
+
+
+gradient_jvp.takes_keywords = True
+
+
 def withgradient(f, *args, **kwargs):
     """``(val, grad)``: the value of ``f`` and its gradient, from one forward pass.
 
@@ -131,7 +182,7 @@ def project_all(grads, args):
     """Project each gradient onto its argument (the API boundary)."""
     if len(grads) != len(args):
         raise ValueError(f"{len(grads)} gradients for {len(args)} arguments")
-    return tuple([project(d, x) for d, x in zip(grads, args, strict=False)])  # lengths checked above
+    return tuple(map(project, grads, args))  # lengths checked above
 
 
 @adjoint(project_all)

@@ -286,6 +286,26 @@ def resolve_masked(f, mask):
         return foreign_forward
 
 
+def rule_of(f):
+    """The rule of ``f``, for generated code that calls a module function's rule directly
+    (``__fx_rule_of(np.sum)(x)``, whose pullback has one entry per argument and none for the callee). A
+    callee with no rule now (a name rebound since the code was generated) is dispatched as ``call`` does."""
+    try:
+        rule = _rules.get(f)
+    except TypeError:
+        rule = _rules.get(id(f))
+    return rule if rule is not None else functools.partial(_call_as_rule, f)
+
+
+def _call_as_rule(f, *args):
+    y, pb = call(f, *args)
+
+    def call_as_rule_pullback(dy):
+        return pb(dy)[1:]
+
+    return y, call_as_rule_pullback
+
+
 _partial_forwards = {}
 
 
@@ -1069,6 +1089,7 @@ def raise_no_adjoint(f, where, qualname=None):
 
 
 registry.nograd(
+    rule_of,
     check_writes,
     check_method_writes,
     _record_fields,

@@ -20,7 +20,7 @@ Choices:
 
 import numpy as np
 
-from ..backend import xp_of
+from ..backend import is_array, xp_of
 from .helpers import unbroadcast
 from .numpy_shape import array_shape, bind, count_args, grads_first, normalize_axes, normalize_axis, place
 from .registry import adjoint, nograd, register_method
@@ -150,6 +150,26 @@ def _spread(dy, shape, axes):
     return xp.broadcast_to(xp.reshape(dy, _kept_shape(shape, axes)), shape)
 
 
+_SMALL = 1 << 14  # below this many entries, a filled array is cheaper to make than a broadcast view
+
+
+def spread_scalar(dy, shape, xp):
+    """The scalar cotangent ``dy`` of a whole-array sum spread over ``shape`` (an ``xp`` array): a fresh
+    array when small (``full`` costs a fraction of ``broadcast_to``'s bookkeeping), a read-only
+    broadcast view when large (no memory)."""
+    if len(shape) == 1 and shape[0] <= _SMALL:
+        return xp.full(shape, dy)
+    return xp.broadcast_to(dy, shape)
+
+
+@adjoint(spread_scalar)
+def spread_scalar_rule(dy, shape, xp):
+    def spread_scalar_pullback(d):
+        return (xp.sum(d), None, None)
+
+    return spread_scalar(dy, shape, xp), spread_scalar_pullback
+
+
 def _reverse_cumsum(g, axis):
     """``g[i] + g[i+1] + ...`` along ``axis``: the adjoint of ``cumsum``."""
     xp = xp_of(g)
@@ -243,9 +263,9 @@ def sum_rule(x, *args, **kwargs):
     if not args and not kwargs:  # the whole array: no options to read
 
         def sum_all_pullback(dy):
-            return (xp.broadcast_to(dy, shape),)
+            return (spread_scalar(dy, shape, xp),)
 
-        return xp.sum(x), sum_all_pullback
+        return x.sum() if is_array(x) else xp.sum(x), sum_all_pullback
     axes = _axes("sum", x, args, kwargs, _SUM)
 
     def sum_pullback(dy):

@@ -1025,8 +1025,14 @@ def unpack_rule(x, n):
 def freevars(fn, names):
     """The values captured by closure ``fn`` under ``names``."""
     code = fn.__code__
+    positions = _freevar_positions.get((code, names))
+    if positions is None:
+        positions = _freevar_positions.setdefault((code, names), tuple(map(code.co_freevars.index, names)))
     cells = fn.__closure__
-    return tuple(_cell_value(cells[code.co_freevars.index(name)]) for name in names)
+    return tuple([_cell_value(cells[i]) for i in positions])
+
+
+_freevar_positions = {}  # (code, names) -> the cells' positions (one entry per generated closure read)
 
 
 def _cell_value(cell):

@@ -18,9 +18,13 @@ pullback can run many times, and the generated code stays differentiable (no mut
 gradient-of-gradient needs.
 """
 
+import copy
+from collections import Counter
+
 import gast
 
 from ..errors import unsupported
+from . import inline
 from . import nodes as n
 from .fence import HELPER_PREFIX
 from .normalize.anf import CALL, CALL_METHOD
@@ -66,6 +70,8 @@ class _Adjoint(Signature):
         self._mark_calls()
         self.closures = self._direct_closures()
         _mark_unpack_groups(self.body, _load_counts(self.body))
+        bound = set(self.params) | set(self.freevars) | set(self.kwonly)
+        self.stable = _stable_names(fdef, self.locals, bound)
         self.tape = self.namer.fresh("_fx_tape")
         self.rtape = self.namer.fresh("_fx_rt")
         self.grads = self.namer.fresh("_fx_g")
@@ -308,10 +314,99 @@ class _Adjoint(Signature):
     # -- forward --------------------------------------------------------------------------------------
     def fwd_block(self, stmts, in_loop):
         out = []
-        for s in stmts:
-            out += self.comment(s, "")
-            out += self.fwd_stmt(s, in_loop)
+        i = 0
+        while i < len(stmts):
+            run = [] if in_loop else self.inline_run(stmts, i)
+            if run:
+                out += self.fwd_inline(run)
+                i += len(run)
+                continue
+            out += self.comment(stmts[i], "")
+            out += self.fwd_stmt(stmts[i], in_loop)
+            i += 1
         return out
+
+    # -- inlined scalar arithmetic (see inline.py) ----------------------------------------------------
+    def inline_op(self, s):
+        """``(operator, operands)`` for ``t = __fx_call(__fx_op.mul, a, b)`` when it can be inlined: a
+        built-in operator rule whose operands are numeric literals or local names, those its pullback
+        reads (see inline.reads) assigned once outside loops (the pullback runs after the forward pass);
+        else None."""
+        if not (
+            isinstance(s, gast.Assign)
+            and isinstance(s.targets[0], gast.Name)
+            and _is_active_call(s.value)
+            and s.value.func.id == CALL
+            and not s.value.keywords
+            and not hasattr(s, "_fx_item_of")
+            and not hasattr(s, "_fx_unpacked")
+        ):
+            return None
+        name = _operator_name(s.value.args[0])
+        operands = s.value.args[1:]
+        if name not in self.ctx.inline_ops or len(operands) != inline.arity(name):
+            return None
+        names = [o for o in operands if isinstance(o, gast.Name)]
+        if not names or any(o.id not in self.locals for o in names):
+            return None  # globals: implicit gradients record them (rev_call)
+        if not all(isinstance(o, gast.Name) or inline.is_scalar_constant(o) for o in operands):
+            return None
+        if name == "power_by_constant" and (operands[0] not in names or operands[1].value == 0):
+            return None
+        read, reads_target = inline.reads(name, operands)
+        if any(isinstance(o, gast.Name) and o.id not in self.stable for o in read):
+            return None
+        if reads_target and s.targets[0].id not in self.stable:
+            return None
+        return name, operands
+
+    def inline_run(self, stmts, start):
+        """The inlinable statements from ``stmts[start]`` on, up to the first that is not."""
+        run = []
+        for s in stmts[start:]:
+            op = self.inline_op(s)
+            if op is None:
+                break
+            s._fx_inline_op = op
+            run.append(s)
+        return run
+
+    def fwd_inline(self, run):
+        """``if <guard>: <the arithmetic> else: <rule calls>``, with a flag the pullback reads."""
+        flag = self.namer.fresh("_fx_inline")
+        out, scalar, general = [], [], []
+        produced, guarded = set(), []
+        for s in run:
+            name, operands = s._fx_inline_op
+            out += self.comment(s, "")
+            for o in operands:
+                if isinstance(o, gast.Name) and o.id not in produced and o.id not in guarded:
+                    guarded.append(o.id)
+            scalar.append(n.assign(s.targets[0].id, inline.forward(name, operands, s.targets[0])))
+            produced.add(s.targets[0].id)
+            general += self.fwd_stmt(s, False)
+            s._fx_run = (flag, run)
+        if any(self.inline_contributions(s) for s in run):
+            scalar.append(n.assign(flag, n.const(True)))
+            general.append(n.assign(flag, n.const(False)))
+        else:
+            for s in run:
+                s._fx_run = (None, run)
+        return out + [n.if_(inline.guard(guarded), scalar, general)]
+
+    def inline_contributions(self, s, seed=None):
+        """``(name, cotangent expression)`` per active operand of an inlined statement that has a pullback,
+        in terms of the target's cotangent (or of the name ``seed`` holding it)."""
+        target = s.targets[0].id
+        if getattr(s, "_fx_inactive", False) or target not in self.read:
+            return []
+        name, operands = s._fx_inline_op
+        grads = inline.grads(name, n.name(seed or self.adj(target)), operands, s.targets[0])
+        return [
+            (o.id, g)
+            for o, g in zip(operands, grads, strict=True)
+            if g is not None and isinstance(o, gast.Name) and o.id in self.active
+        ]
 
     def fwd_stmt(self, s, in_loop):
         out = self._fwd_stmt(s, in_loop)
@@ -457,11 +552,11 @@ class _Adjoint(Signature):
         when the code is generated; a later registration changes the registry version, which regenerates."""
         value = s.value
         callee = value.args[0] if value.func.id == CALL else None
+        if value.keywords or any(isinstance(a, gast.Starred) for a in value.args[1:]):
+            return value
         name = _operator_name(callee)
-        if name is None or name not in self.ctx.direct_rules or value.keywords:
-            return value
-        if any(isinstance(a, gast.Starred) for a in value.args[1:]):
-            return value
+        if name is None or name not in self.ctx.direct_rules:
+            return self.module_rule_call(s, callee)
         s._fx_direct = True
         mask = getattr(s, "_fx_mask", None)
         if mask is not None and f"{name}__partial" in self.ctx.direct_rules:
@@ -469,6 +564,19 @@ class _Adjoint(Signature):
             flags = n.const(tuple(bool(f) for f in mask[1:]))
             return n.call(n.attr(n.name("__fx_rule"), f"{name}__partial"), [flags] + value.args[1:])
         return n.call(n.attr(n.name("__fx_rule"), name), value.args[1:])
+
+    def module_rule_call(self, s, callee):
+        """``__fx_call(np.sum, x)`` becomes ``__fx_rule_of(np.sum)(x)`` when ``np.sum`` had a rule when
+        the code was generated: the rule is called without dispatch (``rule_of`` still looks it up, so a
+        name rebound since is dispatched as before). Its pullback may return entries for parameters that
+        were not passed: they are indexed, not destructured."""
+        value = s.value
+        rule = self.ctx.module_rule(callee) if callee is not None else None
+        if rule is None or (getattr(rule, "partial", None) is not None and getattr(s, "_fx_mask", None)):
+            return value
+        s._fx_direct = True
+        s._fx_indexed = True
+        return n.call(n.call("__fx_rule_of", [callee]), value.args[1:])
 
     def inactive_call(self, value):
         """A call reading no active name: a Python callee runs its variant that computes no gradient."""
@@ -519,7 +627,15 @@ class _Adjoint(Signature):
     # -- reverse --------------------------------------------------------------------------------------
     def rev_block(self, stmts, in_loop, known_none):
         out = []
+        done = set()
         for s in reversed(stmts):
+            if id(s) in done:
+                continue
+            if hasattr(s, "_fx_run"):
+                flag, run = s._fx_run
+                done.update(id(r) for r in run)
+                out += self.rev_inline_run(flag, run, known_none)
+                continue
             code = self.rev_stmt(s, in_loop, known_none)
             if code:
                 out += self.comment(s, "grad of: ")
@@ -568,6 +684,63 @@ class _Adjoint(Signature):
         if isinstance(s, gast.Try):
             return self.rev_try(s, in_loop, known_none)
         return []
+
+    def rev_inline_run(self, flag, run, known_none):
+        """The reverse of an inlined run: the written-out derivatives, or the rules' pullbacks."""
+        out = []
+        for s in reversed(run):
+            out += self.comment(s, "grad of: ")
+        general_known = set(known_none)
+        general = []
+        for s in reversed(run):
+            general += self.rev_stmt(s, False, general_known)
+        if flag is None:  # nothing flows back through the run: only cotangent resets, the same either way
+            known_none.clear()
+            known_none.update(general_known)
+            return out + general
+        scalar_known = set(known_none)
+        scalar = []
+        for s in reversed(run):
+            scalar += self.rev_inline(s, scalar_known)
+        known_none.clear()
+        known_none.update(scalar_known & general_known)
+        return out + [n.if_(n.name(flag), scalar, general)]
+
+    def rev_inline(self, s, known_none):
+        """``if d_t is not None: d_a = d_t * b; d_b = d_t * a; d_t = None`` (as rev_call, written out)."""
+        target = s.targets[0].id
+        if getattr(s, "_fx_inactive", False):
+            return self.reset(target, known_none) if target in self.active else []
+        if target not in self.read:
+            return []
+        contributions = self.inline_contributions(s)
+        if not contributions:
+            return self.reset(target, known_none)
+        written = {name for name, _ in contributions}
+        inner_known = set(known_none)
+        inner_known.discard(target)
+        if target in written:  # ``x = x + y``: the target's cotangent is read before it is reset
+            held = self.namer.fresh("_fx_d")
+            contributions = self.inline_contributions(s, held)
+            inner = [n.assign(held, n.name(self.adj(target))), n.assign(self.adj(target), n.const(None))]
+            inner_known.add(target)
+            inner += [self.accumulate_expr(name, g, inner_known) for name, g in contributions]
+        else:
+            inner = [self.accumulate_expr(name, g, inner_known) for name, g in contributions]
+            inner.append(n.assign(self.adj(target), n.const(None)))
+        known_none.difference_update(written)
+        if target not in written:
+            known_none.add(target)
+        return [n.if_(n.is_not_none(n.name(self.adj(target))), inner)]
+
+    def accumulate_expr(self, name, value, known_none):
+        """``d_name += value`` written out (``value if d_name is None else d_name + value``): no call."""
+        if name in known_none:
+            known_none.discard(name)
+            return n.assign(self.adj(name), value)
+        total = gast.BinOp(left=n.name(self.adj(name)), op=gast.Add(), right=copy.deepcopy(value))
+        either = gast.IfExp(test=n.is_none(n.name(self.adj(name))), body=value, orelse=total)
+        return n.assign(self.adj(name), either)
 
     def rev_try(self, s, in_loop, known_none):
         step, handler = s._fx_step, s._fx_handler
@@ -673,7 +846,7 @@ class _Adjoint(Signature):
     def destructured(self, s, contributions):
         """Names for every entry of a direct rule's pullback result (one per argument, no callee entry),
         or None where the number of entries is not known from the call."""
-        if not getattr(s, "_fx_direct", False):
+        if not getattr(s, "_fx_direct", False) or getattr(s, "_fx_indexed", False):
             return None  # direct_rule_call has ruled out keywords and starred arguments
         if not all(type(index) is int for _, index in contributions):
             return None
@@ -1154,6 +1327,36 @@ def _assigned_adjoints(stmts, adjoint):
             if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Store) and node.id in reverse:
                 names.add(reverse[node.id])
     return names
+
+
+def _stable_names(fdef, local_names, initial):
+    """The local names that keep one value once assigned: bound once (a parameter, a captured variable or a
+    single assignment), outside loops, and never rebound by a nested function (``nonlocal``)."""
+    counts = Counter(initial)
+    looped, rebound = set(), set()
+
+    def visit(node, in_loop):
+        for child in gast.iter_child_nodes(node):
+            if isinstance(child, (gast.FunctionDef, gast.Lambda)):
+                if isinstance(child, gast.FunctionDef):
+                    counts[child.name] += 1
+                    if in_loop:
+                        looped.add(child.name)
+                for inner in gast.walk(child):
+                    if isinstance(inner, (gast.Nonlocal, gast.Global)):
+                        rebound.update(inner.names)
+                continue
+            if isinstance(child, gast.Name) and not isinstance(child.ctx, gast.Load):
+                counts[child.id] += 1
+                if in_loop:
+                    looped.add(child.id)
+            if isinstance(child, (gast.Nonlocal, gast.Global)):
+                rebound.update(child.names)
+            visit(child, in_loop or isinstance(child, (gast.For, gast.While)))
+
+    for s in fdef.body:
+        visit(gast.Module(body=[s], type_ignores=[]), False)
+    return {v for v in local_names if counts[v] == 1 and v not in looped and v not in rebound}
 
 
 def _base(name):

@@ -7,6 +7,7 @@ read at call time, so one entry serves every closure made from the same code. Sa
 
 import ast
 import builtins
+import functools
 import threading
 from dataclasses import dataclass, field
 from types import FunctionType, ModuleType
@@ -16,7 +17,7 @@ import gast
 from .. import runtime
 from ..errors import SourceError
 from ..rules import registry
-from . import adjoint, codegen, fence, forward, normalize, parse, source
+from . import adjoint, codegen, fence, forward, inline, normalize, parse, source
 from .fence import HELPER_PREFIX
 from .naming import Namer
 from .normalize.anf import INACTIVE_BUILTINS
@@ -47,12 +48,14 @@ class Context:
     local_lists: set = field(default_factory=set)
     writable: str = None  # the constructor's self (attribute writes allowed)
     direct_rules: frozenset = frozenset()  # operators generated code calls straight to their rules
+    inline_ops: frozenset = frozenset()  # operators whose scalar arithmetic is written into the code
     first_param: str = None
     unrebound_params: set = field(default_factory=set)
     comments: list = field(default_factory=list)
     written_params: set = field(default_factory=set)  # parameters written in place (x[i] = v)
     procedure_calls: set = field(default_factory=set)  # targets of calls made as statements: f(x)
     mask: tuple = None  # per position (self, then the arguments): whether its gradient is wanted; None: all
+    module_rule: object = None  # callee node -> the rule of the module function it names, or None
 
 
 def forward_function(fn, constructor=False, mode="reverse", mask=None):
@@ -182,7 +185,26 @@ def _context(fn, fdef, src):
     ctx = Context(src, Namer.for_function(fdef), tuple(fn.__code__.co_freevars), static, inactive, lists)
     ctx.unrebound_params = params - rebound
     ctx.direct_rules = frozenset(vars(codegen.direct_rules()))
+    ctx.inline_ops = inline.available()
+    ctx.module_rule = functools.partial(_module_rule, fn.__globals__, static)
     return ctx
+
+
+def _module_rule(user_globals, static, callee):
+    """The rule of the function ``callee`` names when it is an attribute of a module global (``np.sum``,
+    ``np.linalg.norm``), else None."""
+    path = []
+    while isinstance(callee, gast.Attribute):
+        path.append(callee.attr)
+        callee = callee.value
+    if not (path and isinstance(callee, gast.Name) and callee.id in static):
+        return None
+    obj = user_globals.get(callee.id)
+    if not isinstance(obj, ModuleType):
+        return None
+    for attr in reversed(path):
+        obj = getattr(obj, attr, None)
+    return registry.lookup(obj) if obj is not None else None
 
 
 def _mask_note(fdef, fn, mask):

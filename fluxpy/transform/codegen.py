@@ -24,11 +24,13 @@ import types
 from types import FunctionType
 
 import gast
+import numpy as np
 
 from .. import forward as forward_mode
 from .. import implicit, runtime, tangents
 from ..rules import mutation
 from ..rules import python as pyrules
+from . import inline
 from . import nodes as n
 
 _COMMENT = re.compile(r"""^(\s*)(?:'|"|\"\"\")__fx_comment__(\d+)(?:'|"|\"\"\")$""")
@@ -41,10 +43,14 @@ HELPERS = {
     "__fx_call": runtime.call,
     "__fx_call_method": runtime.call_method,
     "__fx_call_masked": runtime.call_masked,
+    "__fx_rule_of": runtime.rule_of,
     "__fx_call_method_masked": runtime.call_method_masked,
     "__fx_check_writes": runtime.check_writes,
     "__fx_check_method_writes": runtime.check_method_writes,
     "__fx_accum": tangents.accum,
+    "__fx_type": builtins.type,
+    "__fx_scalars": inline.SCALARS,
+    "__fx_ndarray": np.ndarray,
     "__fx_op": operator,
     "__fx_getattr": builtins.getattr,
     "__fx_slice": builtins.slice,
