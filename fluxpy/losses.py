@@ -17,6 +17,7 @@ array([0.1, 0.9, 0.1, 0.9])
 import numpy as np
 
 from .errors import FluxpyError
+from .layers.activations import logsoftmax
 
 __all__ = [
     "mae",
@@ -70,11 +71,6 @@ def _xlogx(x):
 def _logsigmoid(x):
     """``log(sigmoid(x)) = -log(1 + exp(-x))``, without overflow."""
     return -np.logaddexp(0.0, -x)
-
-
-def _logsoftmax(x, axis):
-    shifted = x - np.max(x, axis=axis, keepdims=True)
-    return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
 
 
 def mae(yhat, y, *, agg=np.mean):
@@ -167,7 +163,7 @@ def logitcrossentropy(yhat, y, *, axis=-1, agg=np.mean):
     >>> round(float(logitcrossentropy(logits, y)), 8)
     1.2039728
     """
-    return agg(-np.sum(y * _logsoftmax(yhat, axis), axis=axis))
+    return agg(-np.sum(y * logsoftmax(yhat, axis), axis=axis))
 
 
 def binarycrossentropy(yhat, y, *, agg=np.mean, eps=None):

@@ -27,6 +27,8 @@ array([[ 5.,  7.],
        [13., 15.]])
 """
 
+import math
+
 import numpy as np
 
 from ..backend import xp_of
@@ -145,20 +147,32 @@ def _windows(xp, xpad, kernel, stride, dilation):
 
 
 def _im2col(xp, x, kernel, stride, pads, dilation, groups):
-    """``(columns (G, N, Cg*K, P), out)`` for the windows of ``x`` (N, C, *spatial); one copy."""
+    """``(columns (N, G, Cg*K, P), out)`` for the windows of ``x`` (N, C, *spatial): for each kernel offset,
+    the strided slice of the padded input it reads, copied into place (contiguous writes, one per offset)."""
     n, c = x.shape[:2]
-    nd = len(kernel)
-    view = _windows(xp, _pad(xp, x, pads), kernel, stride, dilation)  # (N, C, *out, *k), a view
-    out = tuple(view.shape[2 : 2 + nd])
-    view = view.reshape((n, groups, c // groups) + view.shape[2:])  # splitting C keeps it a view
-    # (N, G, Cg, *out, *k) -> (G, N, Cg, *k, *out)
-    order = (1, 0, 2) + tuple(range(3 + nd, 3 + 2 * nd)) + tuple(range(3, 3 + nd))
-    cols = xp.transpose(view, order)
-    return xp.reshape(cols, (groups, n, -1, int(np.prod(out)))), out
+    xpad = _pad(xp, x, pads)
+    extent = tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation, strict=True))
+    if any(e > p for e, p in zip(extent, xpad.shape[2:], strict=True)):
+        raise FluxpyError(f"window {extent} is larger than the (padded) input {xpad.shape[2:]}")
+    out = tuple((p - e) // s + 1 for p, e, s in zip(xpad.shape[2:], extent, stride, strict=True))
+    cols = xp.empty((n, c) + tuple(kernel) + out, dtype=xpad.dtype)
+    for offset in np.ndindex(*kernel):
+        index = (slice(None),) * 2 + tuple(
+            slice(a * d, a * d + s * (q - 1) + 1, s)
+            for a, d, s, q in zip(offset, dilation, stride, out, strict=True)
+        )
+        cols[(slice(None),) * 2 + offset] = xpad[index]
+    return xp.reshape(cols, (n, groups, -1, math.prod(out))), out
 
 
 def _xcorr(x, w, stride, pads, dilation, groups):
     """Cross-correlation of batched ``x`` (N, C, ...) with ``w`` (O, C // groups, *k)."""
+    return _xcorr_columns(x, w, stride, pads, dilation, groups)[0]
+
+
+def _xcorr_columns(x, w, stride, pads, dilation, groups):
+    """``(y, columns)``: :func:`_xcorr` and the im2col columns it multiplied (the weight gradient needs
+    them again)."""
     xp = xp_of(x, w)
     n, c = x.shape[:2]
     o = w.shape[0]
@@ -168,23 +182,24 @@ def _xcorr(x, w, stride, pads, dilation, groups):
             "do not match"
         )
     cols, out = _im2col(xp, x, w.shape[2:], stride, pads, dilation, groups)
-    wmat = xp.reshape(w, (groups, 1, o // groups, -1))
-    y = xp.matmul(wmat, cols)  # (G, N, Og, P)
-    if groups == 1:
-        return xp.reshape(y, (n, o) + out)
-    return xp.reshape(xp.swapaxes(y, 0, 1), (n, o) + out)
+    wmat = xp.reshape(w, (groups, o // groups, -1))
+    y = xp.matmul(wmat, cols)  # (N, G, Og, P)
+    return xp.reshape(y, (n, o) + out), cols
 
 
-def _xcorr_filter(x, dy, kernel, stride, pads, dilation, groups):
-    """The weight gradient of :func:`_xcorr`: shape (O, C // groups, *kernel)."""
+def _xcorr_filter(x, dy, kernel, stride, pads, dilation, groups, cols=None):
+    """The weight gradient of :func:`_xcorr`: shape (O, C // groups, *kernel). ``cols``: the input's im2col
+    columns, when the forward pass kept them."""
     xp = xp_of(x, dy)
     n, c = x.shape[:2]
     o = dy.shape[1]
-    cols, out = _im2col(xp, x, kernel, stride, pads, dilation, groups)
-    if tuple(out) != tuple(dy.shape[2:]):
+    out = tuple(dy.shape[2:])
+    if cols is None:
+        cols, out = _im2col(xp, x, kernel, stride, pads, dilation, groups)
+    if tuple(out) != tuple(dy.shape[2:]) or cols.shape[-1] != math.prod(dy.shape[2:]):
         raise FluxpyError(f"conv_filter_grad: output gradient of shape {dy.shape} does not match {out}")
-    g = xp.swapaxes(xp.reshape(dy, (n, groups, o // groups, -1)), 0, 1)  # (G, N, Og, P)
-    dw = xp.sum(xp.matmul(g, xp.swapaxes(cols, 2, 3)), axis=1)  # (G, Og, Cg*K)
+    g = xp.reshape(dy, (n, groups, o // groups, -1))  # (N, G, Og, P)
+    dw = xp.matmul(g, xp.swapaxes(cols, 2, 3)).sum(axis=0)  # (G, Og, Cg*K)
     return xp.reshape(dw, (o, c // groups) + tuple(kernel))
 
 
@@ -281,8 +296,10 @@ def conv_transpose(y, w, *, stride=1, pad=0, dilation=1, groups=1, flip=True, ou
     return x[0] if unbatched else x
 
 
-def conv_filter_grad(x, dy, *, kernel, stride=1, pad=0, dilation=1, groups=1, flip=True):
+def conv_filter_grad(x, dy, *, kernel, stride=1, pad=0, dilation=1, groups=1, flip=True, columns=None):
     """The weight gradient of ``conv(x, w, ...)`` for output cotangent ``dy`` (NNlib's ``∇conv_filter``).
+    ``columns``: ``x``'s im2col columns, which ``conv``'s rule keeps from the forward pass (a cache: its
+    values are those of ``x``).
 
     >>> import numpy as np
     >>> conv_filter_grad(np.arange(4.0).reshape(1, 1, 4), np.ones((1, 1, 3)), kernel=(2,), flip=False)
@@ -292,32 +309,35 @@ def conv_filter_grad(x, dy, *, kernel, stride=1, pad=0, dilation=1, groups=1, fl
     s, p, d = _conv_options(nd, stride, pad, dilation)
     xb, unbatched = _batched(x, nd)
     dyb = dy[None] if unbatched else dy
-    dw = _xcorr_filter(xb, dyb, tuple(kernel), s, p, d, groups)
+    dw = _xcorr_filter(xb, dyb, tuple(kernel), s, p, d, groups, columns)
     return _flipped(dw) if flip else dw
+
+
+def _conv_keeping_columns(x, w, stride, pad, dilation, groups, flip):
+    """``(conv(x, w, ...), x's im2col columns)``."""
+    nd = w.ndim - 2
+    s, p, d = _conv_options(nd, stride, pad, dilation)
+    xb, unbatched = _batched(x, nd)
+    y, cols = _xcorr_columns(xb, _flipped(w) if flip else w, s, p, d, groups)
+    return (y[0] if unbatched else y), cols
 
 
 @adjoint(conv)
 def conv_rule(x, w, *, stride=1, pad=0, dilation=1, groups=1, flip=True):
-    y = conv(x, w, stride=stride, pad=pad, dilation=dilation, groups=groups, flip=flip)
-    size = _spatial(x, w.ndim - 2)
-    kernel = tuple(w.shape[2:])
-
-    def conv_pullback(dy):
-        dx = conv_transpose(
-            dy, w, stride=stride, pad=pad, dilation=dilation, groups=groups, flip=flip, out_size=size
-        )
-        dw = conv_filter_grad(
-            x, dy, kernel=kernel, stride=stride, pad=pad, dilation=dilation, groups=groups, flip=flip
-        )
-        return dx, dw
-
-    return y, conv_pullback
+    return conv_partial(
+        (True, True), x, w, stride=stride, pad=pad, dilation=dilation, groups=groups, flip=flip
+    )
 
 
 @partial_of(conv_rule)
 def conv_partial(mask, x, w, *, stride=1, pad=0, dilation=1, groups=1, flip=True):
-    """``conv_rule`` computing only the cotangents ``mask`` wants: a first layer's data batch gets none."""
-    y = conv(x, w, stride=stride, pad=pad, dilation=dilation, groups=groups, flip=flip)
+    """``conv_rule`` computing only the cotangents ``mask`` wants: a first layer's data batch gets none.
+    The weight gradient reuses the forward pass's im2col columns."""
+    cols = None
+    if mask[1]:
+        y, cols = _conv_keeping_columns(x, w, stride, pad, dilation, groups, flip)
+    else:
+        y = conv(x, w, stride=stride, pad=pad, dilation=dilation, groups=groups, flip=flip)
     size = _spatial(x, w.ndim - 2)
     kernel = tuple(w.shape[2:])
 
@@ -330,7 +350,15 @@ def conv_partial(mask, x, w, *, stride=1, pad=0, dilation=1, groups=1, flip=True
             )
         if mask[1]:
             dw = conv_filter_grad(
-                x, dy, kernel=kernel, stride=stride, pad=pad, dilation=dilation, groups=groups, flip=flip
+                x,
+                dy,
+                kernel=kernel,
+                stride=stride,
+                pad=pad,
+                dilation=dilation,
+                groups=groups,
+                flip=flip,
+                columns=cols,
             )
         return dx, dw
 
@@ -378,9 +406,17 @@ def conv_transpose_rule(y, w, *, stride=1, pad=0, dilation=1, groups=1, flip=Tru
 
 
 @adjoint(conv_filter_grad)
-def conv_filter_grad_rule(x, dy, *, kernel, stride=1, pad=0, dilation=1, groups=1, flip=True):
+def conv_filter_grad_rule(x, dy, *, kernel, stride=1, pad=0, dilation=1, groups=1, flip=True, columns=None):
     dw = conv_filter_grad(
-        x, dy, kernel=kernel, stride=stride, pad=pad, dilation=dilation, groups=groups, flip=flip
+        x,
+        dy,
+        kernel=kernel,
+        stride=stride,
+        pad=pad,
+        dilation=dilation,
+        groups=groups,
+        flip=flip,
+        columns=columns,
     )
     size = _spatial(x, len(kernel))
 
@@ -407,10 +443,10 @@ def _pool_options(x, window, stride, pad):
     return nd, window, stride, pad_pairs(pad, nd)
 
 
-def _max_windows(x, window, stride, pad):
+def _max_windows(x, window, stride, pad, maxima=None):
     """``(y, xpad, slices, pads)``: the window maxima of batched ``x``, the padded input and, for every
     offset inside the window, the strided slice of ``xpad`` that it reads (one pass per offset; no copy
-    of the windows)."""
+    of the windows). ``maxima``: the maxima when already known (the forward pass's output)."""
     xp = xp_of(x)
     nd, window, stride, pads = _pool_options(x, window, stride, pad)
     low = -np.inf if x.dtype.kind == "f" else np.iinfo(x.dtype).min
@@ -423,10 +459,24 @@ def _max_windows(x, window, stride, pad):
         + tuple(slice(a, a + s * (o - 1) + 1, s) for a, s, o in zip(offset, stride, out, strict=True))
         for offset in np.ndindex(*window)
     ]
+    if maxima is not None:
+        return maxima, xpad, slices, pads
     y = xp.array(xpad[slices[0]])
     for index in slices[1:]:
         xp.maximum(y, xpad[index], out=y)
     return y, xpad, slices, pads
+
+
+@nograd
+def _tiles(window, stride, pads, size):
+    """Whether the pooling windows tile the input exactly: no overlap, no gap, no padding."""
+    window = expand(window, len(size), "window")
+    stride = window if stride is None else expand(stride, len(size))
+    return (
+        all(lo == 0 and hi == 0 for lo, hi in pads)
+        and tuple(stride) == tuple(window)
+        and all(n % w == 0 for n, w in zip(size, window, strict=True))
+    )
 
 
 def _first_max_masks(y, xpad, slices):
@@ -452,17 +502,25 @@ def maxpool(x, window, stride=None, pad=0):
     return y[0] if unbatched else y
 
 
-def maxpool_scatter(dy, x, *, window, stride=None, pad=0):
-    """The input gradient of ``maxpool(x, window, stride, pad)`` for output cotangent ``dy``."""
+def maxpool_scatter(dy, x, *, window, stride=None, pad=0, maxima=None):
+    """The input gradient of ``maxpool(x, window, stride, pad)`` for output cotangent ``dy``. ``maxima``:
+    ``maxpool(x, ...)`` when already computed (the rule keeps the forward pass's output)."""
     xp = xp_of(dy, x)
     nd = len(window) if not isinstance(window, (int, np.integer)) else x.ndim - 2
     xb, unbatched = _batched(x, nd)
     dyb = dy[None] if unbatched else dy
-    y, xpad, slices, pads = _max_windows(xb, window, stride, pad)
-    dx = xp.zeros(xpad.shape, dtype=dy.dtype)
+    if maxima is not None and unbatched:
+        maxima = maxima[None]
+    y, xpad, slices, pads = _max_windows(xb, window, stride, pad, maxima)
     zero = xp.zeros((), dtype=dy.dtype)
-    for index, mask in _first_max_masks(y, xpad, slices):
-        dx[index] += xp.where(mask, dyb, zero)
+    if _tiles(window, stride, pads, xb.shape[2:]):  # windows side by side covering x: each entry set once
+        dx = xp.empty(xpad.shape, dtype=dy.dtype)
+        for index, mask in _first_max_masks(y, xpad, slices):
+            dx[index] = xp.where(mask, dyb, zero)
+    else:
+        dx = xp.zeros(xpad.shape, dtype=dy.dtype)
+        for index, mask in _first_max_masks(y, xpad, slices):
+            dx[index] += xp.where(mask, dyb, zero)
     crop = (slice(None),) * 2 + tuple(
         slice(lo, lo + i) for i, (lo, _) in zip(xb.shape[2:], pads, strict=True)
     )
@@ -491,7 +549,8 @@ def maxpool_rule(x, *args, **kw):
     window, stride, pad = _pool_arguments(args, kw)
 
     def maxpool_pullback(dy):
-        return (maxpool_scatter(dy, x, window=window, stride=stride, pad=pad),) + (None,) * len(args)
+        dx = maxpool_scatter(dy, x, window=window, stride=stride, pad=pad, maxima=y)
+        return (dx,) + (None,) * len(args)
 
     return y, maxpool_pullback
 
@@ -506,11 +565,12 @@ def _pool_arguments(args, kw):
 
 
 @adjoint(maxpool_scatter)
-def maxpool_scatter_rule(dy, x, *, window, stride=None, pad=0):
+def maxpool_scatter_rule(dy, x, *, window, stride=None, pad=0, maxima=None):
     def maxpool_scatter_pullback(ddx):
         return maxpool_gather(ddx, x, window=window, stride=stride, pad=pad), None
 
-    return maxpool_scatter(dy, x, window=window, stride=stride, pad=pad), maxpool_scatter_pullback
+    dx = maxpool_scatter(dy, x, window=window, stride=stride, pad=pad, maxima=maxima)
+    return dx, maxpool_scatter_pullback
 
 
 @adjoint(maxpool_gather)

@@ -151,15 +151,15 @@ def _plain_matmul_pullback(xp, a, b, dims, mask=(True, True)):
             if dims == (2, 2):
                 return (xp.matmul(dy, b.T), xp.matmul(a.T, dy))
             if dims == (2, 1):
-                return (xp.outer(dy, b), xp.matmul(a.T, dy))
-            return (xp.matmul(b, dy), xp.outer(a, dy))
+                return (dy[:, None] * b, xp.matmul(a.T, dy))
+            return (xp.matmul(b, dy), a[:, None] * dy)
 
         return matmul_pullback
     if mask[1]:
 
         def matmul_b_pullback(dy):
             if dims == (1, 2):
-                return (None, xp.outer(a, dy))
+                return (None, a[:, None] * dy)
             return (None, xp.matmul(a.T, dy))
 
         return matmul_b_pullback
@@ -168,7 +168,7 @@ def _plain_matmul_pullback(xp, a, b, dims, mask=(True, True)):
         if dims == (2, 2):
             return (xp.matmul(dy, b.T), None)
         if dims == (2, 1):
-            return (xp.outer(dy, b), None)
+            return (dy[:, None] * b, None)
         return (xp.matmul(b, dy), None)
 
     return matmul_a_pullback

@@ -18,6 +18,8 @@ Choices:
 (array([0. , 0.5, 0.5]),)
 """
 
+import math
+
 import numpy as np
 
 from ..backend import is_array, xp_of
@@ -147,27 +149,27 @@ def _average_plan(a, args, kwargs):
 def _spread(dy, shape, axes):
     """The cotangent of a reduction over ``axes`` (kept or not) broadcast back to the input ``shape``."""
     xp = xp_of(dy)
-    return xp.broadcast_to(xp.reshape(dy, _kept_shape(shape, axes)), shape)
+    return spread(xp.reshape(dy, _kept_shape(shape, axes)), shape, xp)
 
 
 _SMALL = 1 << 14  # below this many entries, a filled array is cheaper to make than a broadcast view
 
 
-def spread_scalar(dy, shape, xp):
-    """The scalar cotangent ``dy`` of a whole-array sum spread over ``shape`` (an ``xp`` array): a fresh
-    array when small (``full`` costs a fraction of ``broadcast_to``'s bookkeeping), a read-only
-    broadcast view when large (no memory)."""
-    if len(shape) == 1 and shape[0] <= _SMALL:
-        return xp.full(shape, dy)
+def spread(dy, shape, xp):
+    """The cotangent ``dy`` of a reduction spread over the input's ``shape`` (``dy`` broadcasts to it): a
+    fresh NumPy array when small (``full`` costs a fraction of ``broadcast_to``'s bookkeeping), a read-only
+    broadcast view otherwise (no memory)."""
+    if xp is np and math.prod(shape) <= _SMALL:
+        return np.full(shape, dy)
     return xp.broadcast_to(dy, shape)
 
 
-@adjoint(spread_scalar)
-def spread_scalar_rule(dy, shape, xp):
-    def spread_scalar_pullback(d):
-        return (xp.sum(d), None, None)
+@adjoint(spread)
+def spread_rule(dy, shape, xp):
+    def spread_pullback(d):
+        return (unbroadcast(d, dy), None, None)
 
-    return spread_scalar(dy, shape, xp), spread_scalar_pullback
+    return spread(dy, shape, xp), spread_pullback
 
 
 def _reverse_cumsum(g, axis):
@@ -263,7 +265,7 @@ def sum_rule(x, *args, **kwargs):
     if not args and not kwargs:  # the whole array: no options to read
 
         def sum_all_pullback(dy):
-            return (spread_scalar(dy, shape, xp),)
+            return (spread(dy, shape, xp),)
 
         return x.sum() if is_array(x) else xp.sum(x), sum_all_pullback
     axes = _axes("sum", x, args, kwargs, _SUM)

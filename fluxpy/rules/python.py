@@ -21,6 +21,7 @@ import numpy as np
 from ..backend import is_array, xp_of
 from ..tangents import KeywordGrads, Tangent, accum
 from .helpers import unbroadcast
+from .numpy_indexing import array_getitem_rule
 from .registry import adjoint, lookup_attribute, nograd, register_container_method
 
 _SCALARS = {float, int}
@@ -889,8 +890,6 @@ def _none_pullback(n):
 @adjoint(operator.getitem)
 def getitem_rule(x, idx):
     if is_array(x) or isinstance(x, np.generic):
-        from .numpy_indexing import array_getitem_rule
-
         return array_getitem_rule(x, idx)
     if isinstance(x, dict):
 
