@@ -56,7 +56,7 @@ class Signature:
             self.locals.add(target)
         for s in _walk_statements(fdef.body):
             if isinstance(s, gast.For):
-                self.locals |= {node.id for node in gast.walk(s.target) if isinstance(node, gast.Name)}
+                self.locals |= _names_in(s.target)
 
 
 class _Adjoint(Signature):
@@ -65,11 +65,12 @@ class _Adjoint(Signature):
         body = fdef.body
         self.ret = body[-1].value if body and isinstance(body[-1], gast.Return) else n.const(None)
         self.body = body[:-1] if body and isinstance(body[-1], gast.Return) else body
-        self.read = _loaded_names(self.body) | ({self.ret.id} if isinstance(self.ret, gast.Name) else set())
+        loads = _load_counts(self.body)
+        self.read = set(loads) | ({self.ret.id} if isinstance(self.ret, gast.Name) else set())
         self.active = self._activity()
         self._mark_calls()
         self.closures = self._direct_closures()
-        _mark_unpack_groups(self.body, _load_counts(self.body))
+        _mark_unpack_groups(self.body, loads)
         bound = set(self.params) | set(self.freevars) | set(self.kwonly)
         self.stable = _stable_names(fdef, self.locals, bound)
         self.tape = self.namer.fresh("_fx_tape")
@@ -100,24 +101,28 @@ class _Adjoint(Signature):
                 active.add(self.vararg)
             if self.self_active:
                 active |= set(self.freevars)
-        assigns = list(_assignments(self.body))
-        loops = [s for s in _walk_statements(self.body) if isinstance(s, gast.For)]
+        # (targets, the names that make them active, whether a global read makes them active already)
+        flows = []
+        for target, value in _assignments(self.body):
+            if _is_active_call(value):
+                names = set().union(*[_names_read(e) for e in _call_operands(value)])
+            elif isinstance(value, gast.Name):
+                names = {value.id}
+            elif isinstance(value, gast.FunctionDef):
+                flows.append(({target}, _captured(value), False))
+                continue
+            else:
+                continue
+            flows.append(({target}, names, any(self.global_name_active(v) for v in names)))
+        for s in _walk_statements(self.body):  # normalized loops iterate over indices; any other target
+            if isinstance(s, gast.For):  # is conservative
+                names = _names_in(s.iter)
+                flows.append((_names_in(s.target), names, any(self.global_name_active(v) for v in names)))
         changed = True
-        while changed:
+        while changed:  # to the least fixed point: the order of the flows does not matter
             changed = False
-            for target, value in assigns:
-                if target in active:
-                    continue
-                if (
-                    (_is_active_call(value) and self._reads_active(value, active))
-                    or (isinstance(value, gast.Name) and (value.id in active or self.global_active(value)))
-                    or (isinstance(value, gast.FunctionDef) and _captured(value) & active)
-                ):
-                    active.add(target)
-                    changed = True
-            for loop in loops:  # normalized loops iterate over indices; any other target is conservative
-                targets = {t.id for t in gast.walk(loop.target) if isinstance(t, gast.Name)}
-                if targets - active and self._mentions_active(loop.iter, active):
+            for targets, names, by_global in flows:
+                if not targets <= active and (by_global or not names.isdisjoint(active)):
                     active |= targets
                     changed = True
         return active
@@ -133,10 +138,7 @@ class _Adjoint(Signature):
         return self._mentions_active(e, active)
 
     def _mentions_active(self, e, active):
-        return any(
-            isinstance(node, gast.Name) and (node.id in active or self.global_active(node))
-            for node in gast.walk(e)
-        )
+        return any(v in active or self.global_name_active(v) for v in _names_in(e))
 
     def _mark_calls(self):
         """Mark each call statement reading no active name (``_fx_inactive``) and, for the others, the
@@ -171,6 +173,15 @@ class _Adjoint(Signature):
     def global_active(self, node):
         """A global read whose cotangent is wanted (for ``fx.params``): only when the function's own is."""
         return self.self_active and self.is_global(node)
+
+    def global_name_active(self, name):
+        """``global_active`` of a read of the name ``name``."""
+        return (
+            self.self_active
+            and name not in self.locals
+            and not name.startswith(HELPER_PREFIX)
+            and name not in self.ctx.static_roots
+        )
 
     def _direct_closures(self):
         """Local functions (nested defs, lambdas) that capture active variables: name -> captured names.
@@ -224,7 +235,7 @@ class _Adjoint(Signature):
         """Default values are computed once, when the ``def`` runs, and no gradient reaches them."""
         defaults = list(fdef.args.defaults) + [d for d in fdef.args.kw_defaults if d is not None]
         for expr in defaults:
-            used = {node.id for node in gast.walk(expr) if isinstance(node, gast.Name)} & self.active
+            used = _names_in(expr) & self.active
             if used:
                 line = getattr(expr, "lineno", None) or fdef.lineno
                 raise unsupported(
@@ -1001,12 +1012,23 @@ def _operator_name(callee):
 
 
 def _load_counts(stmts):
+    """How many times each name is read in ``stmts``."""
     counts = {}
     for s in stmts:
-        for node in gast.walk(s):
+        for node in n.walk(s):
             if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Load):
                 counts[node.id] = counts.get(node.id, 0) + 1
     return counts
+
+
+def _names_in(node):
+    """The ids of the names in the tree ``node``."""
+    return {x.id for x in n.walk(node) if isinstance(x, gast.Name)}
+
+
+def _names_read(e):
+    """The names an operand reads: its own if it is one, else those in it."""
+    return {e.id} if isinstance(e, gast.Name) else _names_in(e)
 
 
 def _mark_unpack_groups(stmts, loads):
@@ -1219,7 +1241,7 @@ def _statement_nodes(s):
             continue
         for node in value if isinstance(value, list) else [value]:
             if isinstance(node, gast.AST):
-                out.extend(gast.walk(node))
+                out.extend(n.walk(node))
     return out
 
 
@@ -1250,11 +1272,11 @@ def _assigned_after(fdef, names, body):
     for s in later:
         if isinstance(s, gast.Assign):
             for t in s.targets:
-                for node in gast.walk(t):
+                for node in n.walk(t):
                     if isinstance(node, gast.Name) and node.id in names:
                         return node.id
         if isinstance(s, gast.For):
-            for node in gast.walk(s.target):
+            for node in n.walk(s.target):
                 if isinstance(node, gast.Name) and node.id in names:
                     return node.id
     return None
@@ -1275,15 +1297,6 @@ def _read_after(target, name, body, ret):
     return isinstance(ret, gast.Name) and ret.id == name
 
 
-def _loaded_names(stmts):
-    names = set()
-    for s in stmts:
-        for node in gast.walk(s):
-            if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Load):
-                names.add(node.id)
-    return names
-
-
 _SCOPES = (gast.FunctionDef, gast.Lambda, gast.ListComp, gast.SetComp, gast.DictComp, gast.GeneratorExp)
 
 
@@ -1298,7 +1311,7 @@ def _captured(scope):
         children = scope.body if isinstance(scope.body, list) else [scope.body]
     else:  # a comprehension: its targets are its own
         for gen in scope.generators:
-            bound |= {n.id for n in gast.walk(gen.target) if isinstance(n, gast.Name)}
+            bound |= _names_in(gen.target)
         children = [scope]
     stack = list(children)
     while stack:
@@ -1315,7 +1328,7 @@ def _captured(scope):
             continue
         if isinstance(node, gast.Name):
             (loads if isinstance(node.ctx, gast.Load) else bound).add(node.id)
-        stack.extend(gast.iter_child_nodes(node))
+        stack.extend(n.children(node))
     return loads - bound
 
 
@@ -1323,7 +1336,7 @@ def _assigned_adjoints(stmts, adjoint):
     names = set()
     reverse = {v: k for k, v in adjoint.namer._adjoints.items()}
     for s in stmts:
-        for node in gast.walk(s):
+        for node in n.walk(s):
             if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Store) and node.id in reverse:
                 names.add(reverse[node.id])
     return names
@@ -1334,28 +1347,29 @@ def _stable_names(fdef, local_names, initial):
     single assignment), outside loops, and never rebound by a nested function (``nonlocal``)."""
     counts = Counter(initial)
     looped, rebound = set(), set()
-
-    def visit(node, in_loop):
-        for child in gast.iter_child_nodes(node):
-            if isinstance(child, (gast.FunctionDef, gast.Lambda)):
-                if isinstance(child, gast.FunctionDef):
-                    counts[child.name] += 1
+    outside, inside = list(fdef.body), []  # nodes to visit outside loops, and inside them
+    for stack, in_loop in ((outside, False), (inside, True)):  # outside first: it hands loops over
+        while stack:
+            node = stack.pop()
+            if isinstance(node, (gast.FunctionDef, gast.Lambda)):
+                if isinstance(node, gast.FunctionDef):
+                    counts[node.name] += 1
                     if in_loop:
-                        looped.add(child.name)
-                for inner in gast.walk(child):
+                        looped.add(node.name)
+                for inner in n.walk(node):
                     if isinstance(inner, (gast.Nonlocal, gast.Global)):
                         rebound.update(inner.names)
                 continue
-            if isinstance(child, gast.Name) and not isinstance(child.ctx, gast.Load):
-                counts[child.id] += 1
-                if in_loop:
-                    looped.add(child.id)
-            if isinstance(child, (gast.Nonlocal, gast.Global)):
-                rebound.update(child.names)
-            visit(child, in_loop or isinstance(child, (gast.For, gast.While)))
-
-    for s in fdef.body:
-        visit(gast.Module(body=[s], type_ignores=[]), False)
+            if isinstance(node, gast.Name):
+                if not isinstance(node.ctx, gast.Load):
+                    counts[node.id] += 1
+                    if in_loop:
+                        looped.add(node.id)
+                continue  # (its children are its context and annotation)
+            if isinstance(node, (gast.Nonlocal, gast.Global)):
+                rebound.update(node.names)
+            looping = in_loop or isinstance(node, (gast.For, gast.While))
+            (inside if looping else stack).extend(n.children(node))
     return {v for v in local_names if counts[v] == 1 and v not in looped and v not in rebound}
 
 

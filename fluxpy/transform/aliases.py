@@ -9,6 +9,8 @@ order (loop bodies twice, branches merged) and reports the first write into a va
 
 import gast
 
+from . import nodes as n
+
 
 class SharedWrite(Exception):
     """``(node, name, reason)`` of the first write into a value that may be shared."""
@@ -115,7 +117,7 @@ class _Walker:
             and isinstance(loop.iter.func, gast.Name)
             and loop.iter.func.id == "range"
         )
-        for node in gast.walk(loop.target):
+        for node in n.walk(loop.target):
             if isinstance(node, gast.Name):
                 state[node.id] = (
                     None
@@ -184,4 +186,4 @@ def _nodes_outside_functions(expr):
         yield node
         if isinstance(node, gast.Lambda):
             continue
-        stack.extend(gast.iter_child_nodes(node))
+        stack.extend(n.children(node))

@@ -7,6 +7,7 @@ Everything the later stages accept is listed here; anything else raises :class:`
 import gast
 
 from ..errors import unsupported
+from . import nodes as n
 from .aliases import first_shared_write
 
 HELPER_PREFIX = "__fx_"
@@ -39,10 +40,11 @@ def check(fdef, source, writable=None, classes=frozenset()):
     """
     fence = _Fence(source)
     fence.writable = writable
-    fence.objects = local_objects(fdef, classes)
+    body = body_nodes(fdef)
+    fence.objects = local_objects(fdef, classes, body)
     fence.classes = classes
     fence.check_function(fdef, top=True)
-    fence.check_item_targets(fdef)
+    fence.check_item_targets(fdef, body)
 
 
 class _Fence:
@@ -71,9 +73,7 @@ class _Fence:
             raise self.error(fdef, what, hint=hint)
         for stmt in fdef.body:
             self.check_stmt(stmt, in_loop=False)
-        for node in gast.walk(fdef):
-            if node is fdef:
-                continue
+        for node in n.walk(fdef)[1:]:
             self.check_node(node)
 
     def check_stmt(self, stmt, in_loop, in_block=False):
@@ -103,9 +103,10 @@ class _Fence:
             self.check_stmt(child, in_loop=loop, in_block=block)
 
     def check_node(self, node):
-        for kind, (what, hint) in _REJECT.items():
-            if isinstance(node, kind):
-                raise self.error(node, what, hint=hint)
+        rejected = _REJECT.get(type(node))  # gast's node classes have no subclasses
+        if rejected is not None:
+            what, hint = rejected
+            raise self.error(node, what, hint=hint)
         if isinstance(node, gast.Name) and node.id.startswith(HELPER_PREFIX) and not self.source.generated:
             raise self.error(
                 node, f"the name {node.id!r}", why=f"names starting with {HELPER_PREFIX} are reserved"
@@ -118,22 +119,22 @@ class _Fence:
             self.check_target(node.target)
         if isinstance(node, gast.While) and any(
             isinstance(x, (gast.ListComp, gast.SetComp, gast.DictComp, gast.GeneratorExp))
-            for x in gast.walk(node.test)
+            for x in n.walk(node.test)
         ):
             raise self.error(
                 node, "a comprehension in a while condition", hint="compute it before the loop and at its end"
             )
 
-    def check_item_targets(self, fdef):
+    def check_item_targets(self, fdef, body):
         """``x[i] = v`` (and ``lst.append(v)``, ``obj.a = v``) rebind ``x`` to an updated value: refuse a
         write into a value that may be shared, since plain Python would show it through the other
-        reference (see aliases.py)."""
+        reference (see aliases.py). ``body`` is ``body_nodes(fdef)``."""
         local = (
-            _stored_names(fdef)
+            {x.id for x in body if isinstance(x, gast.Name) and isinstance(x.ctx, gast.Store)}
             | {a.id for a in fdef.args.args + fdef.args.posonlyargs + fdef.args.kwonlyargs}
             | {a.id for a in (fdef.args.vararg, fdef.args.kwarg) if a is not None}
         )
-        found = first_shared_write(fdef, local, self.classes, local_lists(fdef))
+        found = first_shared_write(fdef, local, self.classes, local_lists(fdef, body))
         if found is None:
             return
         where, name, reason = found
@@ -168,11 +169,11 @@ class _Fence:
                 self.check_target(elt)
 
 
-def local_objects(fdef, classes):
+def local_objects(fdef, classes, body=None):
     """Names bound only to ``C(...)`` calls where ``C`` names a class (``classes``): fresh objects whose
     attributes may be written (aliasing is refused as for item assignment)."""
     kinds = {}
-    for node in _walk_body(fdef):
+    for node in body_nodes(fdef) if body is None else body:
         for t in _assign_targets(node):
             for name in _names(t) if not isinstance(t, (gast.Attribute, gast.Subscript)) else ():
                 fresh = (
@@ -191,11 +192,12 @@ def local_objects(fdef, classes):
     return {name for name, ok in kinds.items() if ok and name not in params}
 
 
-def local_lists(fdef):
+def local_lists(fdef, body=None):
     """Names bound only to list displays or list comprehensions in ``fdef``: their append/extend/insert/pop
-    calls become rebindings to new lists (aliasing is refused as for item assignment)."""
+    calls become rebindings to new lists (aliasing is refused as for item assignment). ``body``:
+    ``body_nodes(fdef)``, when the caller has it."""
     kinds = {}
-    for node in _walk_body(fdef):
+    for node in body_nodes(fdef) if body is None else body:
         if (
             isinstance(node, gast.Assign)
             and len(node.targets) == 1
@@ -216,15 +218,14 @@ def local_lists(fdef):
     return {name for name, ok in kinds.items() if ok and name not in params}
 
 
-def _walk_body(fdef):
-    """Nodes of ``fdef`` outside nested function definitions."""
-    stack = list(fdef.body)
-    while stack:
-        node = stack.pop()
-        yield node
-        if isinstance(node, (gast.FunctionDef, gast.Lambda)):
-            continue
-        stack.extend(gast.iter_child_nodes(node))
+def body_nodes(fdef):
+    """The nodes of ``fdef``'s body outside nested function definitions (those themselves included), as a
+    list (breadth first)."""
+    out = list(fdef.body)
+    for node in out:  # a list grows under its own iteration
+        if not isinstance(node, (gast.FunctionDef, gast.Lambda)):
+            out.extend(n.children(node))
+    return out
 
 
 def _assign_targets(node):
@@ -238,12 +239,8 @@ def _assign_targets(node):
     return []
 
 
-def _stored_names(fdef):
-    return {n.id for n in _walk_body(fdef) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
-
-
 def _names(node):
-    return {n.id for n in gast.walk(node) if isinstance(n, gast.Name)}
+    return {x.id for x in n.walk(node) if isinstance(x, gast.Name)}
 
 
 def _child_statements(stmt):

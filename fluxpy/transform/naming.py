@@ -7,6 +7,8 @@
 
 import gast
 
+from .nodes import walk
+
 
 class Namer:
     """Hands out names not used by the user's code (nor by earlier calls); same inputs, same names."""
@@ -41,7 +43,7 @@ class Namer:
 
 def _identifiers(fdef):
     names = set()
-    for node in gast.walk(fdef):
+    for node in walk(fdef):
         if isinstance(node, gast.Name):
             names.add(node.id)
         elif isinstance(node, (gast.FunctionDef, gast.ClassDef)):

@@ -1,10 +1,48 @@
-"""Tiny constructors for the gast nodes that normalization and adjoint generation emit."""
+"""Tiny constructors for the gast nodes that normalization and adjoint generation emit, and a fast walk."""
 
 import gast
 
+_AST = gast.AST
+
+
+def walk(node):
+    """Every node of the tree ``node`` (itself first) as a list, in ``gast.walk``'s order (breadth first).
+
+    Twice as fast as ``gast.walk`` (no generator per node): the analyses walk every statement.
+    """
+    out = [node]
+    append = out.append
+    for node in out:  # a list grows under its own iteration
+        for field in node._fields:
+            value = getattr(node, field, None)
+            if isinstance(value, _AST):
+                append(value)
+            elif type(value) is list:
+                for item in value:
+                    if isinstance(item, _AST):
+                        append(item)
+    return out
+
+
+def children(node):
+    """The child nodes of ``node``, as ``gast.iter_child_nodes`` gives them (a list)."""
+    out = []
+    for field in node._fields:
+        value = getattr(node, field, None)
+        if isinstance(value, _AST):
+            out.append(value)
+        elif type(value) is list:
+            out.extend(item for item in value if isinstance(item, _AST))
+    return out
+
+
+# contexts and comparison operators carry no data and nothing writes into them: one instance serves every
+# node, as in the trees ast.parse makes (a third fewer nodes to create in generated code)
+_LOAD, _STORE, _IS, _IS_NOT = gast.Load(), gast.Store(), gast.Is(), gast.IsNot()
+
 
 def name(id_, store=False):
-    return gast.Name(id=id_, ctx=gast.Store() if store else gast.Load(), annotation=None, type_comment=None)
+    return gast.Name(id=id_, ctx=_STORE if store else _LOAD, annotation=None, type_comment=None)
 
 
 def const(value):
@@ -12,7 +50,7 @@ def const(value):
 
 
 def attr(value, attr_, store=False):
-    return gast.Attribute(value=value, attr=attr_, ctx=gast.Store() if store else gast.Load())
+    return gast.Attribute(value=value, attr=attr_, ctx=_STORE if store else _LOAD)
 
 
 def call(func, args=(), keywords=()):
@@ -26,19 +64,19 @@ def assign(target, value):
 
 
 def tuple_(elts, store=False):
-    return gast.Tuple(elts=list(elts), ctx=gast.Store() if store else gast.Load())
+    return gast.Tuple(elts=list(elts), ctx=_STORE if store else _LOAD)
 
 
 def subscript(value, index):
-    return gast.Subscript(value=value, slice=index, ctx=gast.Load())
+    return gast.Subscript(value=value, slice=index, ctx=_LOAD)
 
 
 def is_none(expr):
-    return gast.Compare(left=expr, ops=[gast.Is()], comparators=[const(None)])
+    return gast.Compare(left=expr, ops=[_IS], comparators=[const(None)])
 
 
 def is_not_none(expr):
-    return gast.Compare(left=expr, ops=[gast.IsNot()], comparators=[const(None)])
+    return gast.Compare(left=expr, ops=[_IS_NOT], comparators=[const(None)])
 
 
 def if_(test, body, orelse=()):

@@ -5,14 +5,12 @@ transformed is the undecorated function).
 """
 
 import ast
-import copy
 
 import gast
 
 
 def to_function_def(node, name):
     """A gast FunctionDef for an ``ast.FunctionDef`` or ``ast.Lambda`` node (positions kept)."""
-    node = copy.deepcopy(node)
     if isinstance(node, ast.Lambda):
         ret = ast.Return(value=node.body)
         ast.copy_location(ret, node.body)
@@ -21,9 +19,9 @@ def to_function_def(node, name):
         )
         ast.copy_location(fdef, node)
         node = fdef
-    else:
-        node.decorator_list = []
-    return gast.ast_to_gast(node)
+    fdef = to_gast(node)  # new nodes throughout: the parsed file's tree (cached) is left as it is
+    fdef.decorator_list = []
+    return fdef
 
 
 def returning_self(fdef):
@@ -51,3 +49,99 @@ def _load(name):
 def lambda_name(node):
     """A readable identifier for a lambda: ``lambda_L12C8``."""
     return f"lambda_L{node.lineno}C{node.col_offset}"
+
+
+# -- ast to gast --------------------------------------------------------------------------------------
+# What gast.ast_to_gast gives, in one pass with a converter per node class (gast's generic NodeTransformer
+# costs a visit dispatch and a dict of fields per node: three times as long). The differences between the
+# two trees, as gast has them: a parameter is a Name (ctx Param), an exception handler's name a Name, and a
+# function or class definition has ``type_params`` on Pythons whose ast has none. Contexts and operators
+# are shared between nodes, as ast.parse shares them.
+
+
+def to_gast(node):
+    """The gast tree of the ``ast`` tree ``node`` (positions kept)."""
+    return _CONVERTERS[type(node)](node)
+
+
+def _value(value):
+    if isinstance(value, ast.AST):
+        return _CONVERTERS[type(value)](value)
+    if type(value) is list:
+        return [_CONVERTERS[type(v)](v) if isinstance(v, ast.AST) else v for v in value]
+    return value
+
+
+def _converter(cls):
+    """Copy the fields and positions the node has into the gast class of the same name."""
+    target = getattr(gast, cls.__name__, None)
+    if target is None:  # not a node gast knows (as gast_to_ast: dropped)
+        return lambda node: None
+    if not cls._fields and not cls._attributes:
+        shared = target()
+        return lambda node: shared
+    names = cls._fields + cls._attributes
+
+    def convert(node):
+        values = {}
+        for name in names:
+            value = getattr(node, name, _MISSING)
+            if value is not _MISSING:
+                values[name] = _value(value)
+        return target(**values)
+
+    return convert
+
+
+_MISSING = object()
+
+
+def _located(new, node):
+    return ast.copy_location(new, node)  # as gast does for the nodes it converts by hand
+
+
+def _name(node):
+    return _located(gast.Name(id=node.id, ctx=_value(node.ctx), annotation=None, type_comment=None), node)
+
+
+def _arg(node):
+    annotation = _value(node.annotation)
+    new = gast.Name(id=node.arg, ctx=gast.Param(), annotation=annotation, type_comment=node.type_comment)
+    return _located(new, node)
+
+
+def _except_handler(node):
+    if not node.name:
+        return _plain_handler(node)
+    name = gast.Name(id=node.name, ctx=gast.Store(), annotation=None, type_comment=None)
+    return _located(gast.ExceptHandler(type=_value(node.type), name=name, body=_value(node.body)), node)
+
+
+def _with_type_params(cls):
+    """A definition on a Python whose ast has no ``type_params``: gast's has, empty."""
+    convert = _converter(cls)
+
+    def with_type_params(node):
+        new = convert(node)
+        new.type_params = []
+        return new
+
+    return with_type_params
+
+
+_plain_handler = _converter(ast.ExceptHandler)
+
+
+class _Converters(dict):
+    def __missing__(self, cls):
+        convert = self[cls] = _converter(cls)
+        return convert
+
+
+_CONVERTERS = _Converters({ast.Name: _name, ast.arg: _arg, ast.ExceptHandler: _except_handler})
+for _cls in (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef):
+    if "type_params" not in _cls._fields:
+        _CONVERTERS[_cls] = _with_type_params(_cls)
+for _kind in ("TypeVar", "ParamSpec", "TypeVarTuple"):  # (Python 3.12+): as gast converts them
+    if hasattr(ast, _kind):
+        _CONVERTERS[getattr(ast, _kind)] = gast.ast_to_gast

@@ -28,7 +28,8 @@ from .blocks import StatementRewriter
 
 
 def desugar_comprehensions(fdef, ctx):
-    fdef.body = _Desugar(ctx).block(fdef.body)
+    if _contains_comprehension(fdef):  # (most functions have none: the walk is cheaper than the rewriter)
+        fdef.body = _Desugar(ctx).block(fdef.body)
     return fdef
 
 
@@ -70,7 +71,7 @@ class _Desugar(StatementRewriter):
 
 def _locate_all(statements, like):
     for s in statements:
-        for node in gast.walk(s):
+        for node in n.walk(s):
             if isinstance(node, gast.stmt) and getattr(node, "lineno", None) is None:
                 n.located(node, like)
     return statements
@@ -108,7 +109,7 @@ class _Rename(gast.NodeTransformer):
         node.generators[0].iter = self.visit(node.generators[0].iter)  # evaluated outside
         bound = set()
         for gen in node.generators:
-            bound |= {x.id for x in gast.walk(gen.target) if isinstance(x, gast.Name)}
+            bound |= {x.id for x in n.walk(gen.target) if isinstance(x, gast.Name)}
         inner = _Rename({k: v for k, v in self.renames.items() if k not in bound})
         for i, gen in enumerate(node.generators):
             if i:
@@ -129,4 +130,4 @@ class _Rename(gast.NodeTransformer):
 
 def _contains_comprehension(node):
     kinds = (gast.ListComp, gast.SetComp, gast.DictComp, gast.GeneratorExp)
-    return any(isinstance(x, kinds) for x in gast.walk(node))
+    return any(isinstance(x, kinds) for x in n.walk(node))

@@ -20,11 +20,13 @@ After::
 
 import gast
 
+from ..nodes import walk
 from .blocks import StatementRewriter
 
 
 def hoist_lambdas(fdef, ctx):
-    fdef.body = _Hoister(ctx).block(fdef.body)
+    if any(isinstance(node, gast.Lambda) for node in walk(fdef)):  # (a walk is cheaper than the rewriter)
+        fdef.body = _Hoister(ctx).block(fdef.body)
     return fdef
 
 
