@@ -79,6 +79,7 @@ class _Adjoint(Signature):
         self.uses_tape = False
         self.comments = ctx.comments
         self.last_line = None
+        self.recorded_body = 0  # inside a try or with body (see fwd_try)
 
     # -- activity analysis ----------------------------------------------------------------------------
     def _activity(self):
@@ -327,9 +328,9 @@ class _Adjoint(Signature):
         out = []
         i = 0
         while i < len(stmts):
-            run = [] if in_loop else self.inline_run(stmts, i)
+            run = [] if self.recorded_body else self.inline_run(stmts, i, in_loop)
             if run:
-                out += self.fwd_inline(run)
+                out += self.fwd_inline(run, in_loop)
                 i += len(run)
                 continue
             out += self.comment(stmts[i], "")
@@ -340,9 +341,8 @@ class _Adjoint(Signature):
     # -- inlined scalar arithmetic (see inline.py) ----------------------------------------------------
     def inline_op(self, s):
         """``(operator, operands)`` for ``t = __fx_call(__fx_op.mul, a, b)`` when it can be inlined: a
-        built-in operator rule whose operands are numeric literals or local names, those its pullback
-        reads (see inline.reads) assigned once outside loops (the pullback runs after the forward pass);
-        else None."""
+        built-in operator rule whose operands are numeric literals or local names; else None. (Whether the
+        values its pullback reads are still there when it runs is inline_run's business.)"""
         if not (
             isinstance(s, gast.Assign)
             and isinstance(s.targets[0], gast.Name)
@@ -364,27 +364,35 @@ class _Adjoint(Signature):
             return None
         if name == "power_by_constant" and (operands[0] not in names or operands[1].value == 0):
             return None
-        read, reads_target = inline.reads(name, operands)
-        if any(isinstance(o, gast.Name) and o.id not in self.stable for o in read):
-            return None
-        if reads_target and s.targets[0].id not in self.stable:
-            return None
         return name, operands
 
-    def inline_run(self, stmts, start):
-        """The inlinable statements from ``stmts[start]`` on, up to the first that is not."""
-        run = []
+    def inline_run(self, stmts, start, in_loop):
+        """The inlinable statements from ``stmts[start]`` on, up to the first that is not.
+
+        The pullback reads some operands (see inline.reads). Outside loops it reads the forward pass's
+        variables, so those must be assigned once and outside loops (``self.stable``). Inside a loop the run
+        saves them on the tape at its end, so none of them may be reassigned later in the run."""
+        run, needed = [], set()
         for s in stmts[start:]:
             op = self.inline_op(s)
             if op is None:
                 break
+            target = s.targets[0].id
+            read, reads_target = inline.reads(*op)
+            read = {o.id for o in read if isinstance(o, gast.Name)}
+            if not in_loop and (read - self.stable or (reads_target and target not in self.stable)):
+                break
+            if in_loop and (target in needed or target in read):
+                break
+            needed |= read | ({target} if reads_target else set())
             s._fx_inline_op = op
             run.append(s)
         return run
 
-    def fwd_inline(self, run):
-        """``if <guard>: <the arithmetic> else: <rule calls>``, with a flag the pullback reads."""
-        flag = self.namer.fresh("_fx_inline")
+    def fwd_inline(self, run, in_loop):
+        """``if <guard>: <the arithmetic> else: <rule calls>``, and what tells the pullback which ran: a
+        flag, or inside a loop a tape entry (the values the written-out pullback reads, or None after the
+        rules' pullbacks)."""
         out, scalar, general = [], [], []
         produced, guarded = set(), []
         for s in run:
@@ -395,24 +403,50 @@ class _Adjoint(Signature):
                     guarded.append(o.id)
             scalar.append(n.assign(s.targets[0].id, inline.forward(name, operands, s.targets[0])))
             produced.add(s.targets[0].id)
-            general += self.fwd_stmt(s, False)
-            s._fx_run = (flag, run)
-        if any(self.inline_contributions(s) for s in run):
-            scalar.append(n.assign(flag, n.const(True)))
-            general.append(n.assign(flag, n.const(False)))
+            general += self.fwd_stmt(s, in_loop)
+        if in_loop:
+            saved = self.saved_values(run)
+            scalar.append(self.push(n.tuple_([n.name(v) for v in saved])))
+            general.append(self.push(n.const(None)))
+            marker = ("tape", {v: self.namer.fresh(f"_fx_v{v}") for v in saved})
+        elif any(self.inline_contributions(s) for s in run):
+            marker = self.namer.fresh("_fx_inline")
+            scalar.append(n.assign(marker, n.const(True)))
+            general.append(n.assign(marker, n.const(False)))
         else:
-            for s in run:
-                s._fx_run = (None, run)
+            marker = None
+        for s in run:
+            s._fx_run = (marker, run)
         return out + [n.if_(inline.guard(guarded), scalar, general)]
 
-    def inline_contributions(self, s, seed=None):
+    def saved_values(self, run):
+        """The names whose values a run's written-out pullback reads (in a loop: kept on the tape)."""
+        saved = []
+        for s in run:
+            if not self.inline_contributions(s):
+                continue
+            read, reads_target = inline.reads(*s._fx_inline_op)
+            names = [o.id for o in read if isinstance(o, gast.Name)]
+            for v in names + ([s.targets[0].id] if reads_target else []):
+                if v not in saved:
+                    saved.append(v)
+        return saved
+
+    def inline_contributions(self, s, seed=None, values=None):
         """``(name, cotangent expression)`` per active operand of an inlined statement that has a pullback,
-        in terms of the target's cotangent (or of the name ``seed`` holding it)."""
+        in terms of the target's cotangent (or of the name ``seed`` holding it); ``values`` renames the
+        operands the expressions read (to the names they were restored under from the tape)."""
         target = s.targets[0].id
         if getattr(s, "_fx_inactive", False) or target not in self.read:
             return []
         name, operands = s._fx_inline_op
-        grads = inline.grads(name, n.name(seed or self.adj(target)), operands, s.targets[0])
+        values = values or {}
+
+        def value(o):
+            return n.name(values[o.id]) if isinstance(o, gast.Name) and o.id in values else o
+
+        d = n.name(seed or self.adj(target))
+        grads = inline.grads(name, d, [value(o) for o in operands], value(s.targets[0]))
         return [
             (o.id, g)
             for o, g in zip(operands, grads, strict=True)
@@ -494,8 +528,16 @@ class _Adjoint(Signature):
         """Record how far the body got (``step``) and which handler ran (0: none), to replay that path.
 
         Everything inside a ``try`` is recorded on the tape, so an interrupted block is detectable: it must
-        not have pushed anything (``if bad: raise`` is fine, a loop that fails halfway is not).
+        not have pushed anything (``if bad: raise`` is fine, a loop that fails halfway is not). Arithmetic
+        there is not inlined: each statement's pullback is recorded as it completes.
         """
+        self.recorded_body += 1
+        try:
+            return self._fwd_try(s)
+        finally:
+            self.recorded_body -= 1
+
+    def _fwd_try(self, s):
         handler = self.namer.fresh("_fx_handler")
         s._fx_handler = handler
         body, check, step, mark = self.fwd_progress(s)
@@ -539,7 +581,11 @@ class _Adjoint(Signature):
     def fwd_with(self, s):
         """A ``with`` body may be left early when its context manager swallows an exception
         (``contextlib.suppress``): record the progress, as for ``try``."""
-        body, check, step, mark = self.fwd_progress(s)
+        self.recorded_body += 1
+        try:
+            body, check, step, mark = self.fwd_progress(s)
+        finally:
+            self.recorded_body -= 1
         return [
             n.assign(step, n.const(0)),
             n.assign(mark, n.name(self.tape)),
@@ -696,35 +742,48 @@ class _Adjoint(Signature):
             return self.rev_try(s, in_loop, known_none)
         return []
 
-    def rev_inline_run(self, flag, run, known_none):
+    def rev_inline_run(self, marker, run, known_none):
         """The reverse of an inlined run: the written-out derivatives, or the rules' pullbacks."""
         out = []
         for s in reversed(run):
             out += self.comment(s, "grad of: ")
+        in_loop = isinstance(marker, tuple)
         general_known = set(known_none)
         general = []
         for s in reversed(run):
-            general += self.rev_stmt(s, False, general_known)
-        if flag is None:  # nothing flows back through the run: only cotangent resets, the same either way
+            general += self.rev_stmt(s, in_loop, general_known)
+        if marker is None:  # nothing flows back through the run: only cotangent resets, the same either way
             known_none.clear()
             known_none.update(general_known)
             return out + general
+        values = marker[1] if in_loop else None
         scalar_known = set(known_none)
         scalar = []
         for s in reversed(run):
-            scalar += self.rev_inline(s, scalar_known)
+            scalar += self.rev_inline(s, scalar_known, values)
         known_none.clear()
         known_none.update(scalar_known & general_known)
-        return out + [n.if_(n.name(flag), scalar, general)]
+        if not in_loop:
+            return out + [n.if_(n.name(marker), scalar, general)]
+        entry = self.namer.fresh("_fx_saved")
+        pop = gast.Assign(
+            targets=[n.tuple_([n.name(entry, True), n.name(self.rtape, True)], store=True)],
+            value=n.name(self.rtape),
+            type_comment=None,
+        )
+        if values:
+            restored = n.tuple_([n.name(v, True) for v in values.values()], store=True)
+            scalar.insert(0, gast.Assign(targets=[restored], value=n.name(entry), type_comment=None))
+        return out + [pop, n.if_(n.is_not_none(n.name(entry)), scalar, general)]
 
-    def rev_inline(self, s, known_none):
+    def rev_inline(self, s, known_none, values=None):
         """``if d_t is not None: d_a = d_t * b; d_b = d_t * a; d_t = None`` (as rev_call, written out)."""
         target = s.targets[0].id
         if getattr(s, "_fx_inactive", False):
             return self.reset(target, known_none) if target in self.active else []
         if target not in self.read:
             return []
-        contributions = self.inline_contributions(s)
+        contributions = self.inline_contributions(s, values=values)
         if not contributions:
             return self.reset(target, known_none)
         written = {name for name, _ in contributions}
@@ -732,7 +791,7 @@ class _Adjoint(Signature):
         inner_known.discard(target)
         if target in written:  # ``x = x + y``: the target's cotangent is read before it is reset
             held = self.namer.fresh("_fx_d")
-            contributions = self.inline_contributions(s, held)
+            contributions = self.inline_contributions(s, held, values)
             inner = [n.assign(held, n.name(self.adj(target))), n.assign(self.adj(target), n.const(None))]
             inner_known.add(target)
             inner += [self.accumulate_expr(name, g, inner_known) for name, g in contributions]
@@ -965,9 +1024,20 @@ class _Adjoint(Signature):
         return [n.if_(n.name(s._fx_flag), body, orelse)]
 
     def rev_loop(self, s, in_loop, known_none):
-        body_known = set()
-        body = self.rev_block(_split_exit(s.body)[0], True, body_known)
-        for name in _assigned_adjoints(body, self):
+        """``for _ in range(trips): <the body's reverse>``. A cotangent known to be None when the loop
+        starts and again at the end of every iteration of the body's reverse (a temporary of the body) is
+        known None at the start of each: it is assigned, not accumulated. The body is generated under that
+        assumption, narrowed until it holds (at most a few passes)."""
+        statements = _split_exit(s.body)[0]
+        assumed = set(known_none)
+        while True:
+            body_known, last_line = set(assumed), self.last_line
+            body = self.rev_block(statements, True, body_known)
+            if assumed <= body_known:
+                break
+            assumed &= body_known
+            self.last_line = last_line
+        for name in _assigned_adjoints(body, self) - assumed:
             known_none.discard(name)
         count = s._fx_count
         counter = self.namer.fresh("_fx_k")
