@@ -4,8 +4,14 @@
 code (one tangent statement per statement: control flow needs no tape). Any other callee -- a rule, a
 class, a C function -- gets its tangent by transposing its pullback, the reverse rule
 (``J v`` is the gradient of ``<back(u), v>`` with respect to ``u``), unless a forward rule is registered
-(``registry.forward_rule``, in rules/forward.py: the hot elementwise operations, and the Python builtins
-whose results transposition cannot carry: dicts, iterators, partials, in-place changes of lists and dicts).
+(``registry.forward_rule``, in rules/forward.py: the hot elementwise operations, the linear maps pullbacks
+apply, and the Python builtins whose results transposition cannot carry: dicts, iterators, partials,
+in-place changes of lists and dicts).
+
+Forward over reverse (``fx.hvp``: the JVP of ``fx.gradient``) runs generated reverse code, so two more
+kinds of forward rule serve it: those of Python functions (``runtime.call``, ``call_masked``, the reverse
+rules themselves: they take keywords), and those of closures, keyed by code object (the pullbacks rules
+make per call, and runtime's adapters around rules: ``rules/forward.py``'s ``closure_rules``).
 
 Tangents mirror their primals: a list's is a list, a dict's a dict, an object's or a closure's a ``Tangent``
 of its fields, an iterator's an iterator over its items' tangents (advanced in step with it), None is zero.
@@ -14,15 +20,29 @@ tangent.
 """
 
 import functools
+import operator
 from collections.abc import Iterator
-from types import BuiltinMethodType, FunctionType, MethodType
+from types import BuiltinMethodType, FunctionType, MethodType, ModuleType
 
 import numpy as np
 
 from .backend import is_array, xp_of
 from .errors import FluxpyError
+from .rules import forward as forward_rules
 from .rules import registry
-from .runtime import _carries_float, call, init_into, keyword_layout, method_kind, user_location
+from .rules.python import unpack
+from .runtime import (
+    _carries_float,
+    call,
+    call_masked,
+    class_function,
+    init_into,
+    keyword_layout,
+    method_kind,
+    resolve,
+    resolve_masked,
+    user_location,
+)
 from .tangents import Tangent, is_differentiable
 
 FORWARD_UNSUPPORTED = "forward mode (fx.jvp) cannot {what}: {why}.\n  {where}\n{fix}"
@@ -60,9 +80,18 @@ def forward_error(what, why, fix="Use reverse mode (fx.gradient, fx.jacobian) fo
 
 def jvp_call(f, tf, args, targs, kwargs, tkwargs):
     """``(f(*args, **kwargs), its tangent)`` from the tangents of ``f`` (its closure) and the arguments."""
-    if type(f) is FunctionType and registry.lookup(f) is None and not registry.is_nondiff(f):
-        return _python_jvp(f, tf, args, targs, kwargs, tkwargs)
-    if tf is None and not _moving(targs) and not _moving(tuple(tkwargs.values())):
+    if type(f) is FunctionType:
+        by_code = forward_rules.closure_rules.get(f.__code__)
+        if by_code is not None:
+            return by_code(f, tf, args, targs, kwargs, tkwargs)
+        if registry.lookup(f) is None and not registry.is_nondiff(f):
+            fast = registry.lookup_forward(f)
+            if fast is not None and getattr(fast, "takes_keywords", False):
+                return fast(args, targs, kwargs, tkwargs)
+            if fast is not None and not kwargs:
+                return fast(args, targs)
+            return _python_jvp(f, tf, args, targs, kwargs, tkwargs)
+    if tf is None and not _moving(targs) and not (tkwargs and _moving(tkwargs.values())):
         y = f(*args, **kwargs)
         return y, _untouched_tangent(f, y)
     fast = registry.lookup_forward(f)
@@ -144,8 +173,8 @@ def _has_methods(obj):
 
 def jvp_method(obj, tobj, name, args, targs, kwargs, tkwargs):
     """``obj.name(*args, **kwargs)`` and its tangent."""
-    from .runtime import class_function
-
+    if type(obj) is ModuleType and tobj is None:  # ``xp.tanh(x)``, ``np.sum(x)``: the module's function
+        return jvp_call(getattr(obj, name), None, args, targs, kwargs, tkwargs)
     kind = method_kind(obj, name)
     if kind == "method":
         func = class_function(obj, name)
@@ -157,6 +186,9 @@ def jvp_method(obj, tobj, name, args, targs, kwargs, tkwargs):
         return y, None
     if kind in ("container", "mutation") and isinstance(obj, (list, dict)):
         return _container_method_jvp(obj, tobj, name, kind, args, targs, kwargs, tkwargs)
+    linear = forward_rules.linear_method_jvp(obj, tobj, name, args, targs, kwargs, tkwargs)
+    if linear is not None:
+        return linear
     if kind in ("array", "container", "super", "replace", "mutation"):
         return derived_method_jvp(obj, tobj, name, args, targs, kwargs, tkwargs)
     attr, tattr = registry.lookup_forward(getattr)((obj, name), (tobj, None))
@@ -202,8 +234,6 @@ def _builtin_method(cls, name):
 
 
 def _python_jvp(f, tf, args, targs, kwargs, tkwargs, constructor=False):
-    from .transform.cache import forward_function
-
     code = f.__code__
     tf = settled(tf)
     defaults = tf.get(DEFAULTS) if isinstance(tf, Tangent) else None
@@ -223,8 +253,16 @@ def _python_jvp(f, tf, args, targs, kwargs, tkwargs, constructor=False):
         )
     if defaults is not None and defaults[1]:
         tkwargs = {**{k: _default_tangent(f, defaults, k) for k in defaults[1] if k not in kwargs}, **tkwargs}
-    forward = forward_function(f, constructor=constructor, mode="jvp")
+    forward = _transform_cache().forward_function(f, constructor=constructor, mode="jvp")
     return forward(f, tf, tuple(targs), tkwargs, *args, **kwargs)
+
+
+@functools.cache
+def _transform_cache():
+    """transform/cache.py, imported on first use (that module imports this one)."""
+    from .transform import cache
+
+    return cache
 
 
 def _default_tangent(f, defaults, param):
@@ -326,6 +364,32 @@ def init_into_jvp(args, targs):
 registry.forward_rule(init_into)(init_into_jvp)
 
 
+# ---------------------------------------------------------------------------------------------------------
+# forward over reverse: generated reverse code dispatches through runtime.call and call_masked to forward
+# functions and rules' adapters; forward mode follows the callee directly, not the dispatch's own code
+
+
+def call_jvp(args, targs, kwargs, tkwargs):
+    """``call(f, *args)`` runs ``resolve(f)(f, *args)`` (keywords and defaults bind first: its own code)."""
+    f = args[0]
+    if type(f) is FunctionType and (kwargs or f.__defaults__ is not None):
+        return _python_jvp(call, None, args, targs, kwargs, tkwargs)
+    return jvp_call(resolve(f), None, args, targs, kwargs, tkwargs)
+
+
+def call_masked_jvp(args, targs, kwargs, tkwargs):
+    """``call_masked(mask, f, *args)`` of a Python function runs ``resolve_masked(f, mask)(f, *args)``."""
+    mask, f = args[0], args[1]
+    if type(f) is FunctionType and not kwargs and f.__defaults__ is None:
+        return jvp_call(resolve_masked(f, mask), None, args[1:], targs[1:], kwargs, tkwargs)
+    return _python_jvp(call_masked, None, args, targs, kwargs, tkwargs)
+
+
+call_jvp.takes_keywords = call_masked_jvp.takes_keywords = True
+registry.forward_rule(call)(call_jvp)
+registry.forward_rule(call_masked)(call_masked_jvp)
+
+
 def _along(pb, tfirst, targs, kwargs, tkwargs):
     """``u -> <pb(u), tangents>``: linear in ``u``, so its gradient is the Jacobian-vector product.
     ``pb(u)`` gives the callee's (or receiver's) cotangent, then one per argument, then keyword ones."""
@@ -409,7 +473,10 @@ def _dot(g, t):
 
 
 def _moving(ts):
-    return any(t is not None for t in ts)
+    for t in ts:
+        if t is not None:
+            return True
+    return False
 
 
 def _hashable(f):
@@ -418,6 +485,30 @@ def _hashable(f):
         return True
     except TypeError:
         return False
+
+
+def jvp_unpack(x, tx, n):
+    """``unpack(x, n)`` and its tangent in JVP code: a tuple of ``n`` (and its tuple tangent) as it is."""
+    if type(x) is tuple and len(x) == n and (tx is None or (type(tx) is tuple and len(tx) == n)):
+        return x, tx
+    return jvp_call(unpack, None, (x, n), (tx, None), {}, {})
+
+
+def jvp_getitem(x, tx, index):
+    """``x[index]`` and its tangent in JVP code: tuples directly (the index has no tangent to follow)."""
+    if type(x) is tuple and (tx is None or type(tx) is tuple):
+        return x[index], None if tx is None else tx[index]
+    return jvp_call(operator.getitem, None, (x, index), (tx, None), {}, {})
+
+
+def jvp_binary(op, a, ta, b, tb):
+    """``op(a, b)`` and its tangent in JVP code, for an arithmetic operator: its forward rule directly."""
+    if ta is None and tb is None:
+        return op(a, b), None
+    fast = registry.lookup_forward(op)
+    if fast is None or getattr(fast, "takes_keywords", False):
+        return jvp_call(op, None, (a, b), (ta, tb), {}, {})
+    return fast((a, b), (ta, tb))
 
 
 def tangent_item(tkw, name):
@@ -429,4 +520,4 @@ def or_empty(d):
     return d if d is not None else {}
 
 
-registry.nograd(_moving, _hashable, _zero_like, _numeric_tree)
+registry.nograd(_moving, _hashable, _zero_like, _numeric_tree, _transform_cache)

@@ -138,10 +138,20 @@ def gradient_rule(f, *args, **kwargs):
 
 @forward_rule(gradient)
 def gradient_jvp(args, targs, kwargs, tkwargs):
-    """Forward mode runs ``gradient``'s own code (forward-over-reverse, as ``fx.hessian`` does)."""
-    from .forward import _python_jvp
+    """Forward over reverse (``fx.hvp``, ``fx.hessian``): ``f``'s forward function and then its pullback run
+    in forward mode, the pullback's tangent being the Hessian-vector product; ``gradient``'s own code (the
+    seed, the projection) is not followed, as gradient_rule does in reverse mode. Keywords and implicit
+    parameters run ``gradient``'s own code in forward mode."""
+    from .forward import _python_jvp, jvp_call
 
-    return _python_jvp(gradient, None, args, targs, kwargs, tkwargs)
+    f, xs = args[0], args[1:]
+    if kwargs or _is_params(xs):
+        return _python_jvp(gradient, None, args, targs, kwargs, tkwargs)
+    n = len(xs)
+    (y, pb), t = jvp_call(call_masked, None, (explicit_mask(n),) + args, (None,) + tuple(targs), {}, {})
+    grads, tgrads = jvp_call(pb, None if t is None else t[1], (sensitivity(y, f),), (None,), {}, {})
+    result = project_all(grads[1 : n + 1], xs)
+    return result, None if tgrads is None else project_all(tuple(tgrads)[1 : n + 1], xs)
 
 
 gradient_jvp.takes_keywords = True
@@ -191,6 +201,14 @@ def project_all_rule(grads, args):
         return (dd, None)
 
     return project_all(grads, args), project_all_pullback
+
+
+@forward_rule(project_all)
+def project_all_jvp(args, targs):
+    """Projection is linear in the gradients (the arguments give only shapes and dtypes)."""
+    grads, xs = args
+    tgrads = targs[0]
+    return project_all(grads, xs), None if tgrads is None else project_all(tuple(tgrads), xs)
 
 
 def seed_first(y, f):

@@ -5,6 +5,7 @@ Importing this package registers every rule.
 
 from . import (
     forward,  # noqa: F401
+    forward_over_reverse,  # noqa: F401
     higher_order,  # noqa: F401
     math,  # noqa: F401
     mutation,  # noqa: F401

@@ -1,8 +1,11 @@
 """Forward rules (``jvp_rule(args, targs) -> (y, ty)``, or ``(args, targs, kwargs, tkwargs)`` when they take
-keywords) written beside the reverse rules: the hottest operations, and the Python builtins whose results a
-transposed reverse rule cannot carry (iterators, dicts, partials, lists changed in place). Every other callee
-gets its tangent by transposing its reverse rule (see fluxpy/forward.py). Elementwise derivatives are one
-table row each.
+keywords) written beside the reverse rules: the hottest operations, the linear maps pullbacks apply, and the
+Python builtins whose results a transposed reverse rule cannot carry (iterators, dicts, partials, lists
+changed in place). Every other callee gets its tangent by transposing its reverse rule (see
+fluxpy/forward.py). Elementwise derivatives are one table row each.
+
+The last section serves forward over reverse (``fx.hvp``): the forward rules of the hot reverse rules
+themselves, and of the pullbacks they make (keyed by code object: ``closure_rules``).
 """
 
 import functools
@@ -15,9 +18,13 @@ import numpy as np
 
 from ..backend import is_array, xp_of
 from ..errors import FluxpyError
+from ..runtime import bound_values, kwgrad, remaining_keywords
 from ..tangents import Tangent, accum
+from .helpers import unbroadcast
 from .higher_order import chain_impl, filter_impl, map_impl, product_impl, reduce_impl
 from .mutation import list_append, list_extend, list_insert, list_pop, setitem, setitem_argument
+from .numpy_reductions import spread
+from .numpy_shape import grads_first
 from .python import (
     _property_getter,
     _python_dunder,
@@ -27,6 +34,7 @@ from .python import (
     cons_to_list,
     cotangent_as,
     expand,
+    field_of,
     freevars,
     iterlist,
     pack_dict,
@@ -34,13 +42,15 @@ from .python import (
     pack_tuple,
     pick,
     power_by_constant,
+    seq_scatter,
     starred_grads,
     tangent_field,
     tangent_values,
     unpack,
+    without_field,
     write_attribute,
 )
-from .registry import forward_rule, lookup_attribute
+from .registry import forward_rule, lookup_attribute, nograd
 
 
 def makes_container(rule):
@@ -107,9 +117,15 @@ def _items(t, x):
     return (None,) * len(x) if t is None else tuple(t)
 
 
+# numbers and NumPy arrays: no sequences to convert, no user classes (the common case, decided first)
+_NUMERIC = frozenset({float, int, complex, np.ndarray, np.float64, np.float32, np.int64, np.complex128})
+
+
 @forward_rule(operator.add)
 def add_jvp(args, targs):
     a, b = args
+    if type(a) in _NUMERIC and type(b) in _NUMERIC:
+        return a + b, _add(targs[0], targs[1])
     if not (_plain(a) and _plain(b)):
         return _dunder_jvp("add", args, targs)
     if _seq(a) and _seq(b):  # concatenation
@@ -130,6 +146,20 @@ def numpy_add_jvp(args, targs):
     )
 
 
+def _numpy_semantics(jvp):
+    """The forward rule of a NumPy ufunc from its operator's: lists and tuples are arrays to NumPy
+    (``np.multiply([x, x], 2)`` doubles each entry, where ``[x, x] * 2`` repeats the list)."""
+
+    def ufunc_jvp(args, targs):
+        if any(_seq(a) for a in args):
+            targs = tuple(_array(t, a) if _seq(a) else t for t, a in zip(targs, args, strict=True))
+            args = tuple(np.asarray(a) if _seq(a) else a for a in args)
+        return jvp(args, targs)
+
+    ufunc_jvp.__name__ = f"numpy_{jvp.__name__}"
+    return ufunc_jvp
+
+
 def _array(t, x):
     if t is None:
         return None
@@ -139,6 +169,8 @@ def _array(t, x):
 @forward_rule(operator.sub, np.subtract)
 def subtract_jvp(args, targs):
     a, b = args
+    if type(a) in _NUMERIC and type(b) in _NUMERIC:
+        return a - b, _add(targs[0], _scale(targs[1], -1))
     if not (_plain(a) and _plain(b)):
         return _dunder_jvp("sub", args, targs)
     if _seq(a) or _seq(b):
@@ -150,9 +182,11 @@ def subtract_jvp(args, targs):
     return a - b, _add(targs[0], _scale(targs[1], -1))
 
 
-@forward_rule(operator.mul, np.multiply)
+@forward_rule(operator.mul)
 def multiply_jvp(args, targs):
     a, b = args
+    if type(a) in _NUMERIC and type(b) in _NUMERIC:
+        return a * b, _add(_scale(targs[0], b), _scale(targs[1], a))
     if not (_plain(a) and _plain(b)):
         return _dunder_jvp("mul", args, targs)
     if _seq(a) or _seq(b):
@@ -168,7 +202,7 @@ def multiply_jvp(args, targs):
     return a * b, _add(_scale(targs[0], b), _scale(targs[1], a))
 
 
-@forward_rule(operator.truediv, np.divide, np.true_divide)
+@forward_rule(operator.truediv)
 def divide_jvp(args, targs):
     a, b = args
     if not (_plain(a) and _plain(b)):
@@ -177,9 +211,14 @@ def divide_jvp(args, targs):
     return y, _add(_scale(targs[0], 1 / b), _scale(targs[1], -y / b))
 
 
-@forward_rule(operator.neg, np.negative)
+@forward_rule(operator.neg)
 def negative_jvp(args, targs):
     return -args[0], _scale(targs[0], -1)
+
+
+forward_rule(np.multiply)(_numpy_semantics(multiply_jvp))
+forward_rule(np.divide, np.true_divide)(_numpy_semantics(divide_jvp))
+forward_rule(np.negative)(_numpy_semantics(negative_jvp))
 
 
 @forward_rule(power_by_constant)
@@ -220,6 +259,82 @@ def _elementwise_jvp(f, df):
 
 for _f, _df in ELEMENTWISE.items():
     forward_rule(_f)(_elementwise_jvp(_f, _df))
+
+
+# ---------------------------------------------------------------------------------------------------------
+# linear maps (what pullbacks apply to their cotangents): the tangent goes through the same map. Forward
+# over reverse runs every pullback, so these are hot there; without a rule they would be transposed.
+
+
+def _like(t, x):
+    """Tangent ``t`` with the shape of array ``x``: a tangent may be a broadcastable scalar (the tangent of
+    ``c + x`` for an array ``c`` and a number ``x``), and a reduction must see every entry of it."""
+    if t is None or type(x) is float or not is_array(x) or getattr(t, "shape", None) == x.shape:
+        return t
+    return xp_of(x).broadcast_to(t, x.shape)
+
+
+def _integer_dtype(options):
+    """True when a reduction's ``dtype=`` option truncates (its tangent would be truncated too)."""
+    dtype = options.get("dtype")
+    return dtype is not None and np.dtype(dtype).kind not in "fc"
+
+
+def _linear_jvp(f, others_constant):
+    """The forward rule of ``f(x, *rest, **options)``, linear in ``x``. ``others_constant``: ``f`` reads
+    only the shapes of ``rest`` (``unbroadcast(g, x)``), so their tangents do not matter; otherwise any
+    tangent there takes the general path (``np.sum(x, initial=c)`` is affine in ``c``), as does an integer
+    ``dtype=``."""
+
+    def linear_jvp(args, targs, kwargs, tkwargs):
+        x, t = args[0], targs[0]
+        if (
+            not (is_array(x) or isinstance(x, (int, float, complex, np.generic)))
+            or (not others_constant and (any(v is not None for v in targs[1:]) or any(tkwargs.values())))
+            or _integer_dtype(kwargs)
+        ):
+            from ..forward import derived_jvp
+
+            return derived_jvp(f, None, args, targs, kwargs, tkwargs)
+        y = f(*args, **kwargs)
+        return y, None if t is None else f(_like(t, x), *args[1:], **kwargs)
+
+    linear_jvp.__name__ = f"{getattr(f, '__name__', 'linear')}_jvp"
+    return linear_jvp
+
+
+for _f, _constant in [(unbroadcast, True), (spread, True), (np.sum, False), (np.mean, False)]:
+    keyword_forward_rule(_f)(_linear_jvp(_f, _constant))
+
+
+for _f in (np.transpose, np.reshape, np.swapaxes, np.moveaxis, np.squeeze, np.expand_dims, np.ravel):
+    keyword_forward_rule(_f)(_linear_jvp(_f, True))  # the options are axes and shapes
+
+
+# array methods linear in the array (options without tangents): the same method on the tangent
+LINEAR_METHODS = frozenset(
+    {"sum", "mean", "reshape", "transpose", "ravel", "flatten", "squeeze", "swapaxes", "copy"}
+)
+
+
+def linear_method_jvp(obj, tobj, name, args, targs, kwargs, tkwargs):
+    """``x.sum(...)``, ``x.reshape(...)``, ...: the method on ``x`` and on its tangent; None where this does
+    not apply (another method, tangents among the options, an integer dtype): then the method's reverse
+    rule is transposed (fluxpy/forward.py)."""
+    if name not in LINEAR_METHODS or type(obj) is not np.ndarray or obj.dtype.kind not in "fc":
+        return None
+    if any(t is not None for t in targs) or any(tkwargs.values()) or _integer_dtype(kwargs):
+        return None
+    if (name == "sum" or name == "mean") and len(args) > 1:  # a dtype by position
+        return None
+    y = getattr(obj, name)(*args, **kwargs)
+    return y, None if tobj is None else getattr(_like(tobj, obj), name)(*args, **kwargs)
+
+
+@forward_rule(grads_first)
+def grads_first_jvp(args, targs):
+    dx, rest = args
+    return grads_first(dx, rest), None if targs[0] is None else grads_first(targs[0], rest)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -298,6 +413,13 @@ def getattr_jvp(args, targs):
         return y, t  # a bound method's tangent is its object's (``x.sum``, ``d.get`` taken as values)
     if isinstance(obj, methods) or type(obj) is super:  # proxies: only __self__ stands for the object
         return y, t if name == "__self__" else None
+    if (
+        type(obj) is np.ndarray
+        and (name == "T" or name == "mT")
+        and type(t) is np.ndarray
+        and t.shape == obj.shape
+    ):
+        return y, getattr(t, name)  # a transpose: linear (its attribute rule, without the pullback)
     fget = _property_getter(obj, name)
     if fget is not None:
         from ..forward import jvp_call
@@ -950,3 +1072,102 @@ def popitem_in_place_jvp(args, targs):
     t = _tangent_to_change(d, targs[0], "popitem")
     key, value = d.popitem()
     return (key, value), None if t is None else (None, t.pop(key, None))
+
+
+# ---------------------------------------------------------------------------------------------------------
+# cotangent plumbing of generated reverse code for objects, sequences and keywords: linear selections, whose
+# tangents are the same selections of the tangents (forward over reverse runs them; transposing their
+# reverse rules costs a reverse pass each)
+
+
+def _fields(t):
+    """A Tangent's tangent is a Tangent of its fields' tangents (None: all zero); anything else: no rule."""
+    return t is None or type(t) is Tangent
+
+
+@forward_rule(seq_scatter)
+def seq_scatter_jvp(args, targs):
+    n, idx, dy, as_list = args
+    tdy = targs[2]
+    return seq_scatter(n, idx, dy, as_list), None if tdy is None else seq_scatter(n, idx, tdy, as_list)
+
+
+@forward_rule(field_of)
+def field_of_jvp(args, targs):
+    t, name = args
+    if not _fields(targs[0]):
+        return _forward_mode().derived_jvp(field_of, None, args, targs, {}, {})
+    return field_of(t, name), field_of(targs[0], name)
+
+
+@forward_rule(without_field)
+def without_field_jvp(args, targs):
+    t, name = args
+    if not _fields(targs[0]):
+        return _forward_mode().derived_jvp(without_field, None, args, targs, {}, {})
+    return without_field(t, name), without_field(targs[0], name)
+
+
+@forward_rule(bound_values)
+def bound_values_jvp(args, targs):
+    kwargs, layout = args
+    tkwargs = targs[0]
+    if tkwargs is not None and type(tkwargs) is not dict:
+        return _forward_mode().derived_jvp(bound_values, None, args, targs, {}, {})
+    t = (
+        None
+        if tkwargs is None
+        else tuple(tkwargs.get(v) if kind == "keyword" else None for kind, v in layout)
+    )
+    return bound_values(kwargs, layout), t
+
+
+@forward_rule(remaining_keywords)
+def remaining_keywords_jvp(args, targs):
+    kwargs, names = args
+    tkwargs = targs[0]
+    if tkwargs is not None and type(tkwargs) is not dict:
+        return _forward_mode().derived_jvp(remaining_keywords, None, args, targs, {}, {})
+    t = None if tkwargs is None else {k: tkwargs.get(k) for k in kwargs if k not in names}
+    return remaining_keywords(kwargs, names), t
+
+
+@forward_rule(kwgrad)
+def kwgrad_jvp(args, targs):
+    g, position, name = args
+    y, tg = kwgrad(g, position, name), targs[0]
+    t = None if y is None or tg is None or len(tg) <= position else tg[position]
+    if t is not None and not isinstance(t, dict):
+        return _forward_mode().derived_jvp(kwgrad, None, args, targs, {}, {})
+    return y, None if t is None else (dict(t) if name is None else t.get(name))
+
+
+# -- closures with forward rules of their own (see forward_over_reverse.py) ----------------------------------
+
+closure_rules = {}  # code object -> jvp(fn, tfn, args, targs, kwargs, tkwargs) of every closure made from it
+
+
+def closure_forward_rule(*codes):
+    """Decorator: the forward rule ``jvp(fn, tfn, args, targs, kwargs, tkwargs) -> (y, ty)`` of every
+    function made from one of ``codes`` (fluxpy/forward.py's jvp_call looks here first)."""
+
+    def decorate(rule):
+        for code in codes:
+            closure_rules[code] = rule
+        return rule
+
+    return decorate
+
+
+def inner_code(fn, name):
+    """The code object of the function ``name`` defined in ``fn``'s body (a rule's pullback)."""
+    return next(c for c in fn.__code__.co_consts if getattr(c, "co_name", None) == name)
+
+
+@nograd
+@functools.cache
+def _forward_mode():
+    """fluxpy/forward.py, imported on first use (its import reaches this module through runtime)."""
+    from .. import forward
+
+    return forward

@@ -20,6 +20,13 @@ per positional parameter (None: zero). A local function's tangent is made where 
 a closure reads its variables when it is called, and so does its tangent: ``w`` may change after the ``def``
 (a loop, a later assignment, a recursive call), so the field ``__fx_live__`` holds a thunk that reads the
 tangents as they are then (fluxpy/forward.py's ``settled`` calls it).
+
+Tuples built, unpacked and indexed, and arithmetic, skip ``__fx_jvp_call`` (``_Tangents.direct_call``): the
+JVP code of generated reverse code (forward over reverse) does little else between its calls::
+
+    _items, t__items = __fx_jvp_unpack(_add, t__add, 2)     # y, pb = rule(...)
+    _tuple, t__tuple = ((_mean, pullback), (t__mean, t_pullback))
+    _mul, t__mul = __fx_jvp_binary(__fx_op.mul, d__add, t_d__add, x, t_x)
 """
 
 import os
@@ -231,6 +238,9 @@ class _Tangents(Signature):
             )
         if value.func.id == CALL:
             callee, rest = args[0], args[1:]
+            direct = None if value.keywords else self.direct_call(target, callee, rest)
+            if direct is not None:
+                return direct
             helper, lead = "__fx_jvp_call", [callee, self.callee_tangent(callee)]
         else:
             obj, name, rest = args[0], args[1], args[2:]
@@ -242,6 +252,27 @@ class _Tangents(Signature):
             type_comment=None,
         )
         return assign
+
+    def direct_call(self, target, callee, rest):
+        """Tuples built, unpacked and indexed (half the calls in generated reverse code, which forward over
+        reverse runs: every ``y, pb = rule(...)``), and arithmetic (the inlined runs of generated reverse
+        code): written out, or a helper with a fast path, in place of ``__fx_jvp_call``. None for other
+        calls."""
+        if any(isinstance(a, gast.Starred) for a in rest):
+            return None
+        if isinstance(callee, gast.Name) and callee.id == "__fx_pack_tuple":
+            pair = n.tuple_([n.tuple_(rest), n.tuple_([self.tangent_of(a) for a in rest])])
+        elif isinstance(callee, gast.Name) and callee.id == "__fx_unpack" and len(rest) == 2:
+            pair = n.call("__fx_jvp_unpack", [rest[0], self.tangent_of(rest[0]), rest[1]])
+        elif _is_operator(callee, "getitem") and len(rest) == 2:
+            pair = n.call("__fx_jvp_getitem", [rest[0], self.tangent_of(rest[0]), rest[1]])
+        elif any(_is_operator(callee, op) for op in _ARITHMETIC) and len(rest) == 2:
+            a, b = rest
+            pair = n.call("__fx_jvp_binary", [callee, a, self.tangent_of(a), b, self.tangent_of(b)])
+        else:
+            return None
+        targets = n.tuple_([n.name(target, True), n.name(self.t(target), True)], store=True)
+        return gast.Assign(targets=[targets], value=pair, type_comment=None)
 
     def callee_tangent(self, callee):
         """The callee's tangent: a local function's is made where it is defined (closure_tangent)."""
@@ -260,6 +291,19 @@ class _Tangents(Signature):
             expanded = n.call("__fx_expand", [self.tangent_of(star), n.call("__fx_len", [star])])
             tangents = gast.BinOp(left=tangents, op=gast.Add(), right=expanded)
         return primals, tangents
+
+
+_ARITHMETIC = ("add", "sub", "mul", "truediv", "matmul")  # operators with a forward rule (rules/forward.py)
+
+
+def _is_operator(node, name):
+    """``__fx_op.<name>``: an operator of generated code."""
+    return (
+        isinstance(node, gast.Attribute)
+        and node.attr == name
+        and isinstance(node.value, gast.Name)
+        and node.value.id == "__fx_op"
+    )
 
 
 def _thunk(body):
