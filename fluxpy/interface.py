@@ -219,10 +219,16 @@ def seed_first(y, f):
 nograd(seed_first, _is_params, explicit_mask)
 
 
+_ONES = {np.float64: np.float64(1.0), np.float32: np.float32(1.0)}  # the seeds of NumPy scalar losses
+
+
 def sensitivity(y, f=None):
     """The seed cotangent ``1`` for a real scalar output, else a NonScalarError."""
     if type(y) is float or type(y) is int:
         return 1.0
+    one = _ONES.get(type(y))
+    if one is not None:
+        return one
     if isinstance(y, np.floating):
         return y.dtype.type(1)
     if isinstance(y, np.integer):

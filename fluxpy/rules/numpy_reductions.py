@@ -260,6 +260,13 @@ def linear_scan_rule(b, a, axis, reverse):
 
 @adjoint(np.sum)
 def sum_rule(x, *args, **kwargs):
+    if type(x) is np.ndarray and not args and not kwargs:  # the commonest case, first
+        numpy_shape = x.shape
+
+        def numpy_sum_all_pullback(dy):
+            return (spread(dy, numpy_shape, np),)
+
+        return x.sum(), numpy_sum_all_pullback
     xp = xp_of(x)
     shape = array_shape(x)
     if not args and not kwargs:  # the whole array: no options to read
