@@ -147,21 +147,33 @@ def _windows(xp, xpad, kernel, stride, dilation):
 
 
 def _im2col(xp, x, kernel, stride, pads, dilation, groups):
-    """``(columns (N, G, Cg*K, P), out)`` for the windows of ``x`` (N, C, *spatial): for each kernel offset,
-    the strided slice of the padded input it reads, copied into place (contiguous writes, one per offset)."""
+    """``(columns (N, G, Cg*K, P), out)`` for the windows of ``x`` (N, C, *spatial) padded by ``pads``: for
+    each kernel offset, the strided slice of ``x`` it reads, copied into place (contiguous writes, one per
+    offset); the padding is the zeros of the columns no slice reaches (no padded copy of ``x``)."""
     n, c = x.shape[:2]
-    xpad = _pad(xp, x, pads)
+    size = x.shape[2:]
+    padded = tuple(i + lo + hi for i, (lo, hi) in zip(size, pads, strict=True))
     extent = tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation, strict=True))
-    if any(e > p for e, p in zip(extent, xpad.shape[2:], strict=True)):
-        raise FluxpyError(f"window {extent} is larger than the (padded) input {xpad.shape[2:]}")
-    out = tuple((p - e) // s + 1 for p, e, s in zip(xpad.shape[2:], extent, stride, strict=True))
-    cols = xp.empty((n, c) + tuple(kernel) + out, dtype=xpad.dtype)
+    if any(e > p for e, p in zip(extent, padded, strict=True)):
+        raise FluxpyError(f"window {extent} is larger than the (padded) input {padded}")
+    if any(lo < 0 or hi < 0 for lo, hi in pads):
+        raise FluxpyError(f"negative padding {pads} is not supported")
+    out = tuple((p - e) // s + 1 for p, e, s in zip(padded, extent, stride, strict=True))
+    padding = any(lo or hi for lo, hi in pads)
+    cols = (xp.zeros if padding else xp.empty)((n, c) + tuple(kernel) + out, dtype=x.dtype)
     for offset in np.ndindex(*kernel):
-        index = (slice(None),) * 2 + tuple(
-            slice(a * d, a * d + s * (q - 1) + 1, s)
-            for a, d, s, q in zip(offset, dilation, stride, out, strict=True)
-        )
-        cols[(slice(None),) * 2 + offset] = xpad[index]
+        source, target = [], []
+        for a, d, s, q, i, (lo, _) in zip(offset, dilation, stride, out, size, pads, strict=True):
+            # output position o reads input position o * s + a * d - lo, when that is inside the input
+            first = max(0, -((a * d - lo) // s))
+            last = min(q - 1, (i - 1 - a * d + lo) // s)
+            if last < first:
+                break
+            start = first * s + a * d - lo
+            source.append(slice(start, start + (last - first) * s + 1, s))
+            target.append(slice(first, last + 1))
+        else:
+            cols[(slice(None),) * 2 + offset + tuple(target)] = x[(slice(None),) * 2 + tuple(source)]
     return xp.reshape(cols, (n, groups, -1, math.prod(out))), out
 
 
