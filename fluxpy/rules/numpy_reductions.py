@@ -260,21 +260,19 @@ def linear_scan_rule(b, a, axis, reverse):
 
 @adjoint(np.sum)
 def sum_rule(x, *args, **kwargs):
-    if type(x) is np.ndarray and not args and not kwargs:  # the commonest case, first
-        numpy_shape = x.shape
-
-        def numpy_sum_all_pullback(dy):
-            return (spread(dy, numpy_shape, np),)
-
-        return x.sum(), numpy_sum_all_pullback
-    xp = xp_of(x)
-    shape = array_shape(x)
     if not args and not kwargs:  # the whole array: no options to read
+        if type(x) is np.ndarray:  # the commonest case, without the generic lookups
+            xp, shape, y = np, x.shape, x.sum()
+        else:
+            xp, shape = xp_of(x), array_shape(x)
+            y = x.sum() if is_array(x) else xp.sum(x)
 
         def sum_all_pullback(dy):
             return (spread(dy, shape, xp),)
 
-        return x.sum() if is_array(x) else xp.sum(x), sum_all_pullback
+        return y, sum_all_pullback
+    xp = xp_of(x)
+    shape = array_shape(x)
     axes = _axes("sum", x, args, kwargs, _SUM)
 
     def sum_pullback(dy):
