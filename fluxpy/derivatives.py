@@ -15,7 +15,7 @@ from .interface import gradient, pullback
 from .tangents import project
 
 
-def jacobian(f, *args, **kwargs):
+def jacobian(f, /, *args, **kwargs):
     """One Jacobian per positional argument, each of shape ``y.shape + x.shape`` (zeros where no gradient).
 
     Computed with one reverse pass per element of the output ``y = f(*args)``.

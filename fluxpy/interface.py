@@ -19,7 +19,7 @@ from .tangents import project
 WithGradient = namedtuple("WithGradient", ["val", "grad"])
 
 
-def pullback(f, *args, **kwargs):
+def pullback(f, /, *args, **kwargs):
     """``(y, back)``: run ``f(*args, **kwargs)`` once; ``back(dy)`` gives one gradient per positional arg.
 
     >>> import fluxpy as fx
@@ -84,7 +84,7 @@ def _params_class():
     return Params
 
 
-def gradient(f, *args, **kwargs):
+def gradient(f, /, *args, **kwargs):
     """Gradient of the real-scalar function ``f`` at ``args``: a tuple, one entry per positional argument.
 
     >>> import numpy as np, fluxpy as fx
@@ -98,7 +98,7 @@ def gradient(f, *args, **kwargs):
 
 
 @adjoint(gradient)
-def gradient_rule(f, *args, **kwargs):
+def gradient_rule(f, /, *args, **kwargs):
     """``fx.gradient`` inside differentiated code (a gradient of a gradient): ``f``'s forward function and
     its pullback are differentiated directly, which is what differentiating ``gradient``'s own code amounts
     to, without differentiating the dispatch in between (``call_masked``, the seed, the projection).
@@ -117,6 +117,16 @@ def gradient_rule(f, *args, **kwargs):
         return y, gradient_code_pullback
     nargs = len(args)
     mask = explicit_mask(nargs)
+    if type(f) is FunctionType and f.__defaults__ is None and f.__kwdefaults__ is None:
+        # f's gradient function (its forward and pullback fused into one), differentiated
+        grads, gradient_function_pb = call(gradient_function(f, mask), f, *args)
+        result = project_all(grads[1 : nargs + 1], args)
+
+        def fused_gradient_pullback(dresult):
+            dgrads = (None,) + tuple(dresult) + (None,) * (len(grads) - 1 - nargs)
+            return tuple(gradient_function_pb(dgrads)[1 : nargs + 2])  # f's cotangent, the arguments'
+
+        return result, fused_gradient_pullback
     if type(f) is FunctionType and f.__defaults__ is None:  # what call_masked would run
         (y, pb), forward_pb = call(resolve_masked(f, mask), f, *args)
         first = 1  # the forward function's own cotangent, then f's, then the arguments'
@@ -134,6 +144,17 @@ def gradient_rule(f, *args, **kwargs):
         return tuple(forward_pb((None, dpb))[first : first + nargs + 1])
 
     return result, gradient_pullback
+
+
+def gradient_function(f, mask):
+    """``G(f, *args)``: what ``f``'s forward function and then its pullback at the seed return (the
+    gradients as ``(df, *dargs)``, those ``mask`` marks False None), as one generated function."""
+    from .transform.cache import forward_function
+
+    return forward_function(f, mode="gradient", mask=mask)
+
+
+nograd(gradient_function)
 
 
 @forward_rule(gradient)
@@ -157,7 +178,7 @@ def gradient_jvp(args, targs, kwargs, tkwargs):
 gradient_jvp.takes_keywords = True
 
 
-def withgradient(f, *args, **kwargs):
+def withgradient(f, /, *args, **kwargs):
     """``(val, grad)``: the value of ``f`` and its gradient, from one forward pass.
 
     When ``f`` returns a tuple, its first element is differentiated and ``val`` is the whole tuple.

@@ -44,7 +44,7 @@ registry.on_change(_resolved.clear)
 # the two entry points used by generated code
 
 
-def call(f, *args, **kwargs):
+def call(f, /, *args, **kwargs):
     """``f(*args, **kwargs)`` as ``(y, pullback)``; ``pullback(dy)`` gives ``(df, *dargs)``.
 
     When keywords are passed, the pullback's result has one more entry: a dict of the keyword arguments'
@@ -77,7 +77,7 @@ def call_binding(f, args, kwargs, mask=None):
     return y, keyword_pullback
 
 
-def call_method(obj, name, *args, **kwargs):
+def call_method(obj, name, /, *args, **kwargs):
     """``obj.name(*args, **kwargs)`` as ``(y, pullback)``; ``pullback(dy)`` gives ``(dobj, *dargs)``."""
     kind = method_kind(obj, name)
     if kind == "replace":
@@ -126,7 +126,7 @@ def call_method(obj, name, *args, **kwargs):
     return y, attribute_pullback
 
 
-def call_masked(mask, f, *args, **kwargs):
+def call_masked(mask, f, /, *args, **kwargs):
     """``call(f, *args, **kwargs)`` for a caller that wants no gradient for the positions ``mask`` marks
     False (``mask[0]`` is the callee itself, then one bool per positional argument): a Python function
     runs its variant that computes only the wanted ones (the others come back None), a rule with a
@@ -163,7 +163,7 @@ def call_masked(mask, f, *args, **kwargs):
     return call(f, *args, **kwargs)
 
 
-def call_method_masked(mask, obj, name, *args, **kwargs):
+def call_method_masked(mask, obj, name, /, *args, **kwargs):
     """``call_method(obj, name, *args, **kwargs)`` with a mask as :func:`call_masked` takes (the object
     first): a Python method runs the variant that skips the unwanted gradients."""
     if method_kind(obj, name) == "method":
@@ -314,7 +314,7 @@ def partial_forward_of(partial, mask):
     forward = _partial_forwards.get((partial, mask))
     if forward is None:
 
-        def partial_rule_forward(f, *args, **kwargs):
+        def partial_rule_forward(f, /, *args, **kwargs):
             if kwargs and kwargs.get("out") is not None:
                 check_no_out(f)
             y, back = partial(mask, *args, **kwargs)
@@ -382,7 +382,7 @@ def rule_forward(rule):
 
 
 def _make_rule_forward(rule):
-    def rule_forward(f, *args, **kwargs):
+    def rule_forward(f, /, *args, **kwargs):
         if kwargs and kwargs.get("out") is not None:
             check_no_out(f)
         y, back = rule(*args, **kwargs)
@@ -406,7 +406,7 @@ def check_no_out(f):
     )
 
 
-def nondiff_forward(f, *args, **kwargs):
+def nondiff_forward(f, /, *args, **kwargs):
     """Forward of a non-differentiable callee: its result carries no gradient."""
     return f(*args, **kwargs), none_pullback(len(args) + 1)
 
@@ -518,7 +518,7 @@ def none_pullback(n):
     return pb
 
 
-def bound_method_forward(m, *args, **kwargs):
+def bound_method_forward(m, /, *args, **kwargs):
     """Forward of a bound Python method: the method's cotangent is its ``self``'s."""
     func = m.__func__
     y, pb = call(func, m.__self__, *args, **kwargs)
@@ -531,7 +531,7 @@ def bound_method_forward(m, *args, **kwargs):
     return y, bound_method_pullback
 
 
-def callable_object_forward(obj, *args, **kwargs):
+def callable_object_forward(obj, /, *args, **kwargs):
     """Forward of an object with a Python ``__call__``: the gradient goes to the object's fields."""
     func = type(obj).__call__
     y, pb = call(func, obj, *args, **kwargs)
@@ -544,7 +544,7 @@ def callable_object_forward(obj, *args, **kwargs):
     return y, callable_object_pullback
 
 
-def array_method_forward(m, *args, **kwargs):
+def array_method_forward(m, /, *args, **kwargs):
     """Forward of a bound array method (``x.sum`` taken as a value): its cotangent is ``x``'s."""
     rule = registry.lookup_method(m.__name__)
     return rule(m.__self__, *args, **kwargs)
@@ -574,7 +574,7 @@ def _python_init(cls):
     return None
 
 
-def construct_forward(cls, *args, **kwargs):
+def construct_forward(cls, /, *args, **kwargs):
     """Forward of ``cls(*args)``: ``__init__`` transformed as a function returning the fresh ``self``."""
     from .transform.cache import forward_function
 
@@ -665,7 +665,7 @@ def new_object(cls):
     return object.__new__(cls)
 
 
-def record_forward(cls, *args, **kwargs):
+def record_forward(cls, /, *args, **kwargs):
     """Forward of constructing a namedtuple or a dataclass: each argument becomes a field."""
     fields = _record_fields(cls)
     y = cls(*args, **kwargs)
@@ -726,7 +726,7 @@ def _hashable_in(f, collection):
         return False
 
 
-def in_place_function_forward(f, *args, **kwargs):
+def in_place_function_forward(f, /, *args, **kwargs):
     """Forward of a function that writes into its arguments (``np.copyto``, ``np.add.at``, ``setattr``)."""
     if any(_carries_float(v) for v in list(args) + list(kwargs.values())):
         name = getattr(f, "__qualname__", None) or getattr(f, "__name__", repr(f))
@@ -734,19 +734,19 @@ def in_place_function_forward(f, *args, **kwargs):
     return foreign_forward(f, *args, **kwargs)
 
 
-def mutation_forward(m, *args, **kwargs):
+def mutation_forward(m, /, *args, **kwargs):
     """Forward of a bound mutating method of a list or dict taken as a value."""
     check_no_mutation(m.__self__, m.__name__, args, kwargs)
     return foreign_forward(m, *args, **kwargs)
 
 
-def container_method_forward(m, *args, **kwargs):
+def container_method_forward(m, /, *args, **kwargs):
     """Forward of a bound method of a builtin container (``d.get`` taken as a value)."""
     rule = registry.lookup_container_method(type(m.__self__), m.__name__)
     return rule(m.__self__, *args, **kwargs)
 
 
-def partial_forward(p, *args, **kwargs):
+def partial_forward(p, /, *args, **kwargs):
     """Forward of a ``functools.partial``: gradients of its bound arguments and keywords go to
     ``Tangent(func=..., args=..., keywords=...)``."""
     n = len(p.args)
@@ -766,7 +766,7 @@ def partial_forward(p, *args, **kwargs):
 
 
 @registry.adjoint(functools.partial)
-def partial_rule(func, *args, **kwargs):
+def partial_rule(func, /, *args, **kwargs):
     def partial_construct_pullback(dp):
         dfunc = dp.get("func") if dp is not None else None
         dargs = expand_cotangents(dp.get("args") if dp is not None else None, len(args))
@@ -850,7 +850,7 @@ def merged_keywords_rule(first, second):
     return merged_keywords(first, second), merged_keywords_pullback
 
 
-def foreign_forward(f, *args, **kwargs):
+def foreign_forward(f, /, *args, **kwargs):
     """Forward of a callee with no rule and no source: fine until a gradient has to go through it."""
     y = f(*args, **kwargs)
     if (
@@ -997,7 +997,7 @@ def array_method_rule(obj, name):
         method = getattr(obj, name)
         where = user_location()
 
-        def missing_method_rule(self, *args, **kwargs):
+        def missing_method_rule(self, /, *args, **kwargs):
             y = method(*args, **kwargs)
 
             def missing_method_pullback(dy):

@@ -187,6 +187,8 @@ def project(dx, x):
     if dx is None:
         return None
     t = type(x)
+    if t is float and type(dx) is float:
+        return dx
     if t is np.ndarray and type(dx) is np.ndarray and dx.dtype is x.dtype and dx.shape == x.shape:
         if dx.base is None and dx.flags.writeable and x.dtype.kind in "fc":
             return dx  # a fresh float array of the right shape and dtype: nothing to do

@@ -138,3 +138,27 @@ def test_second_order_adjoint_source_is_valid_python():
     ast.parse(src)
     assert "gradient" in src and "df_pullback" in src
     assert fx.gradient(df, 2.0) == (6.0,)
+
+
+def cubic(x):
+    return x**3 - 2 * x
+
+
+def test_gradient_function_fuses_the_forward_and_its_pullback():
+    """A gradient of a gradient differentiates f's gradient function: its forward function and its
+    pullback at the seed as one generated function, readable and differentiable again."""
+    import ast
+
+    from fluxpy.interface import gradient_function
+
+    g = gradient_function(cubic, (False, True))
+    assert g(cubic, 2.0) == (None, 10.0)
+    assert g(cubic, np.array(2.0))[1] == 10.0
+    src = fx.adjoint_source(g)
+    ast.parse(src)
+    assert "cubic__gradient" in src
+    d = lambda f: lambda x: fx.gradient(f, x)[0]  # noqa: E731
+    assert d(d(cubic))(2.0) == 12.0
+    assert d(d(d(cubic)))(2.0) == 6.0
+    with pytest.raises(fx.NonScalarError):
+        fx.gradient(lambda x: fx.gradient(lambda y: y * x, np.ones(2))[0][0], 1.0)

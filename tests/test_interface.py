@@ -222,3 +222,22 @@ def test_keyword_after_skipped_default():
     assert fx.gradient(lambda x, w: f(x, b=w), 3.0, 5.0) == (5.0, 3.0)
     check = fx.gradient(lambda w: fx.gradient(lambda x, w: f(x, b=w), 3.0, w)[0], 5.0)
     assert check == (1.0,)
+
+
+def test_keywords_named_like_the_dispatchers_parameters():
+    """A callee's keyword may be called ``f``, ``mask``, ``obj`` or ``name``: the dispatchers generated
+    code calls take their own leading parameters by position only."""
+
+    def g(x, f=1.0, mask=1.0):
+        return x * f * mask
+
+    class A:
+        def m(self, x, name=1.0, obj=1.0):
+            return x * name * obj
+
+    a = A()
+    assert fx.gradient(lambda x: g(x, f=2.0, mask=3.0), 3.0) == (6.0,)
+    assert fx.gradient(lambda x: g(x, f=x), 3.0) == (6.0,)
+    assert fx.gradient(lambda x: a.m(x, name=2.0, obj=5.0), 3.0) == (10.0,)
+    assert fx.gradient(lambda x: fx.gradient(lambda y: g(y, f=x) * y, x)[0], 3.0) == (12.0,)  # 2x², at x = 3
+    assert fx.gradient(g, 3.0, f=2.0) == (2.0,)

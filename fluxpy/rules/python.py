@@ -1028,18 +1028,25 @@ def freevars(fn, names):
     if positions is None:
         positions = _freevar_positions.setdefault((code, names), tuple(map(code.co_freevars.index, names)))
     cells = fn.__closure__
-    return tuple([_cell_value(cells[i]) for i in positions])
+    # a pullback closes over the pullbacks of every branch; those of branches not taken stay empty (an
+    # empty cell compares equal only to another empty cell, without reading either: no exception to catch)
+    return tuple([None if cells[i] == _EMPTY_CELL else cells[i].cell_contents for i in positions])
 
 
 _freevar_positions = {}  # (code, names) -> the cells' positions (one entry per generated closure read)
 
 
-def _cell_value(cell):
-    # a pullback closes over the pullbacks of every branch; those of branches not taken stay empty
-    try:
-        return cell.cell_contents
-    except ValueError:
-        return None
+def _empty_cell():
+    if False:
+        value = None  # never assigned: the closure's cell stays empty
+
+    def reader():
+        return value
+
+    return reader.__closure__[0]
+
+
+_EMPTY_CELL = _empty_cell()
 
 
 @adjoint(freevars)

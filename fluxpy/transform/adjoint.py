@@ -37,6 +37,22 @@ def build_forward(fdef, ctx):
     return _Adjoint(fdef, ctx).build()
 
 
+def build_gradient(fdef, ctx):
+    """The gast FunctionDef of the gradient function for the normalized ``fdef``: the forward function's
+    body, the seed, then its pullback's body, in one function (``G(f, *args)`` returns what
+    ``F(f, *args)[1](1.0)`` returns). A gradient of a gradient differentiates this one function: no
+    pullback closure to build, read back field by field, and differentiate apart (see gradient_rule)."""
+    adjoint = _Adjoint(fdef, ctx)
+    forward = adjoint.build()
+    *body, pullback, _ = forward.body  # ..., def pullback(d_out): ..., return (y, pullback)
+    seed = pullback.args.args[0].id
+    value = copy.deepcopy(adjoint.ret)
+    body.append(n.assign(seed, n.call("__fx_seed", [value, n.name(adjoint.self_name)])))
+    forward.body = body + pullback.body
+    forward.name = forward.name.replace("__forward", "__gradient")
+    return forward
+
+
 class Signature:
     """The names a generated function works with: parameters, captured variables, all local names."""
 
@@ -1002,9 +1018,22 @@ class _Adjoint(Signature):
             for i, v in enumerate(fields):
                 out.append(self.accumulate(v, n.subscript(n.name(sums), n.const(i)), known_none))
             return out + self.reset(s.name, known_none)
-        for v in captured:
-            field = n.call("__fx_tangent_field", [n.name(self.adj(s.name)), n.const(v)])
-            out.append(self.accumulate(v, field, known_none))
+        if len(captured) == 1:
+            field = n.call("__fx_tangent_field", [n.name(self.adj(s.name)), n.const(captured[0])])
+            out.append(self.accumulate(captured[0], field, known_none))
+            return out + self.reset(s.name, known_none)
+        # ``d_a, d_b = __fx_tangent_values(d_f, ('a', 'b'))``, when the closure has a cotangent
+        fields = self.namer.fresh("_fx_fields")
+        body = [
+            n.assign(
+                fields, n.call("__fx_tangent_values", [n.name(self.adj(s.name)), n.const(tuple(captured))])
+            )
+        ]
+        inner_known = set(known_none)
+        for i, v in enumerate(captured):
+            body.append(self.accumulate(v, n.subscript(n.name(fields), n.const(i)), inner_known))
+        known_none.difference_update(captured)
+        out.append(n.if_(n.is_not_none(n.name(self.adj(s.name))), body))
         return out + self.reset(s.name, known_none)
 
     def rev_if(self, s, in_loop, known_none):
@@ -1068,16 +1097,22 @@ class _Adjoint(Signature):
 # -- analysis helpers ---------------------------------------------------------------------------------
 
 
+# helpers of generated code whose rules it calls directly, as it does the operators' (their pullbacks
+# return one entry per argument): ``__fx_rule.pack_tuple(a, b)`` for ``__fx_call(__fx_pack_tuple, a, b)``
+RULE_HELPERS = ("power_by_constant", "pack_tuple", "pack_list", "unpack", "accum")
+
+
 def _operator_name(callee):
-    """``mul`` for ``__fx_op.mul`` (or ``power_by_constant`` for its helper), else None."""
+    """``mul`` for ``__fx_op.mul`` (``pack_tuple`` for ``__fx_pack_tuple``: see RULE_HELPERS), else None."""
     if (
         isinstance(callee, gast.Attribute)
         and isinstance(callee.value, gast.Name)
         and callee.value.id == "__fx_op"
     ):
         return callee.attr
-    if isinstance(callee, gast.Name) and callee.id == "__fx_power_by_constant":
-        return "power_by_constant"
+    if isinstance(callee, gast.Name) and callee.id.startswith(HELPER_PREFIX):
+        name = callee.id[len(HELPER_PREFIX) :]
+        return name if name in RULE_HELPERS else None
     return None
 
 

@@ -70,7 +70,7 @@ def forward_function(fn, constructor=False, mode="reverse", mask=None):
     """
     key = (fn.__code__, "constructor") if constructor else fn.__code__
     if mode != "reverse":
-        key = (fn.__code__, mode, constructor)
+        key = (fn.__code__, mode, constructor, mask)
     elif mask is not None:
         key = (fn.__code__, mask)
     entry = _cache.get(key)
@@ -174,7 +174,12 @@ def transform_source(fn, constructor=False, mode="reverse", mask=None):
     written = frozenset(i for i, name in enumerate(positional) if name in ctx.written_params)
     if written:
         runtime._param_writes[fn.__code__] = written
-    forward_def = forward.build_jvp(fdef, ctx) if mode == "jvp" else adjoint.build_forward(fdef, ctx)
+    if mode == "jvp":
+        forward_def = forward.build_jvp(fdef, ctx)
+    elif mode == "gradient":
+        forward_def = adjoint.build_gradient(fdef, ctx)
+    else:
+        forward_def = adjoint.build_forward(fdef, ctx)
     title = f"{fn.__qualname__} ({_short(src.file)}:{src.node.lineno})"
     if mask is not None:
         title += _mask_note(fdef, fn, mask)
@@ -191,7 +196,7 @@ def _context(fn, fdef, src):
     # helpers (generated code's free variables when it is differentiated again): evaluated live, so that
     # ``__fx_rule.mul(a, b)`` is a call of that rule, not a method call on the namespace
     static = {name for name in loaded & set(fn.__code__.co_freevars) if name.startswith(HELPER_PREFIX)}
-    inactive = set()
+    inactive = static & codegen.INACTIVE_HELPERS
     for name in loaded - local:
         if name.startswith(HELPER_PREFIX):
             static.add(name)

@@ -27,11 +27,12 @@ import gast
 import numpy as np
 
 from .. import forward as forward_mode
-from .. import implicit, runtime, tangents
+from .. import implicit, interface, runtime, tangents
 from ..rules import mutation
 from ..rules import python as pyrules
-from . import inline
+from . import adjoint, inline
 from . import nodes as n
+from .fence import HELPER_PREFIX
 
 _COMMENT = re.compile(r"""^(\s*)(?:'|"|\"\"\")__fx_comment__(\d+)(?:'|"|\"\"\")$""")
 _lock = threading.Lock()
@@ -66,6 +67,8 @@ HELPERS = {
     "__fx_freevars": pyrules.freevars,
     "__fx_closure_tangent": pyrules.closure_tangent,
     "__fx_tangent_field": pyrules.tangent_field,
+    "__fx_tangent_values": pyrules.tangent_values,
+    "__fx_seed": interface.sensitivity,
     "__fx_recursive_fields": pyrules.recursive_fields,
     "__fx_expand": pyrules.expand,
     "__fx_kwgrad": runtime.kwgrad,
@@ -98,6 +101,9 @@ HELPERS = {
 }
 
 
+INACTIVE_HELPERS = frozenset({"__fx_seed"})  # helpers whose value carries no gradient: called as they are
+
+
 def direct_rules():
     """The rules of the operators (and ``power_by_constant``) as attributes: generated code calls them
     without dispatch. Built when code is generated: a later registration bumps the registry version, and
@@ -110,9 +116,10 @@ def direct_rules():
             rule = registry.lookup(getattr(operator, name))
             if rule is not None:
                 rules[name] = rule
-    rule = registry.lookup(pyrules.power_by_constant)
-    if rule is not None:
-        rules["power_by_constant"] = rule
+    for name in adjoint.RULE_HELPERS:
+        rule = registry.lookup(HELPERS[HELPER_PREFIX + name])
+        if rule is not None:
+            rules[name] = rule
     for name, rule in list(rules.items()):
         partial = getattr(rule, "partial", None)
         if partial is not None:  # ``matmul__partial(mask, a, b)``: only the cotangents ``mask`` wants

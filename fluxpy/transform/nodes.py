@@ -129,9 +129,10 @@ def generated_function(fname, leading, user_args, body):
     params = [name(p) for p in leading]
     for p in params:
         p.ctx = gast.Param()
+    positional_only = params + user_args.posonlyargs if user_args.posonlyargs else []
     args = gast.arguments(
-        args=params + user_args.posonlyargs + user_args.args,
-        posonlyargs=[],
+        args=user_args.args if positional_only else params + user_args.args,
+        posonlyargs=positional_only,  # a keyword may share a name with one of them (see runtime.call)
         vararg=user_args.vararg,
         kwonlyargs=user_args.kwonlyargs,
         kw_defaults=[None] * len(user_args.kwonlyargs),
