@@ -12,8 +12,9 @@ import numpy as np
 
 from . import errors
 from .backend import is_array, xp_of
+from .rules import registry
 from .rules.registry import adjoint, forward_rule, nograd
-from .runtime import call, call_masked, resolve_masked
+from .runtime import call, call_masked, resolve, resolve_masked
 from .tangents import project
 
 WithGradient = namedtuple("WithGradient", ["val", "grad"])
@@ -119,7 +120,8 @@ def gradient_rule(f, /, *args, **kwargs):
     mask = explicit_mask(nargs)
     if type(f) is FunctionType and f.__defaults__ is None and f.__kwdefaults__ is None:
         # f's gradient function (its forward and pullback fused into one), differentiated
-        grads, gradient_function_pb = call(gradient_function(f, mask), f, *args)
+        g, g_forward = _gradient_forward(f, mask)
+        grads, gradient_function_pb = g_forward(g, f, *args)
         result = project_all(grads[1 : nargs + 1], args)
 
         def fused_gradient_pullback(dresult):
@@ -155,6 +157,22 @@ def gradient_function(f, mask):
 
 
 nograd(gradient_function)
+
+_gradient_forwards = {}  # (code, mask) -> (globals, G, G's forward function); cleared by registrations
+registry.on_change(_gradient_forwards.clear)
+
+
+def _gradient_forward(f, mask):
+    """``(G, F)``: ``f``'s gradient function and the forward function that differentiates it."""
+    key = (f.__code__, mask)
+    hit = _gradient_forwards.get(key)
+    if hit is None or hit[0] is not f.__globals__:
+        g = gradient_function(f, mask)
+        hit = _gradient_forwards[key] = (f.__globals__, g, resolve(g))
+    return hit[1], hit[2]
+
+
+nograd(_gradient_forward)
 
 
 @forward_rule(gradient)
