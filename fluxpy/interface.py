@@ -187,8 +187,12 @@ def gradient_jvp(args, targs, kwargs, tkwargs):
     if kwargs or _is_params(xs):
         return _python_jvp(gradient, None, args, targs, kwargs, tkwargs)
     n = len(xs)
-    (y, pb), t = jvp_call(call_masked, None, (explicit_mask(n),) + args, (None,) + tuple(targs), {}, {})
-    grads, tgrads = jvp_call(pb, None if t is None else t[1], (sensitivity(y, f),), (None,), {}, {})
+    if type(f) is FunctionType and f.__defaults__ is None and f.__kwdefaults__ is None:
+        g = _gradient_forward(f, explicit_mask(n))[0]  # f's gradient function, in forward mode
+        grads, tgrads = jvp_call(g, None, args, tuple(targs), {}, {})
+    else:
+        (y, pb), t = jvp_call(call_masked, None, (explicit_mask(n),) + args, (None,) + tuple(targs), {}, {})
+        grads, tgrads = jvp_call(pb, None if t is None else t[1], (sensitivity(y, f),), (None,), {}, {})
     result = project_all(grads[1 : n + 1], xs)
     return result, None if tgrads is None else project_all(tuple(tgrads)[1 : n + 1], xs)
 
