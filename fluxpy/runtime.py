@@ -36,7 +36,7 @@ _resolved = {}  # callable (not a Python function) -> forward; emptied whenever 
 _rules, _nondiff = registry._rules, registry._nondiff
 _registry_state = registry._state
 _transformed = {}  # the transformation cache's dict (transform/cache.py), bound when that module loads
-_param_writes = {}  # code object -> positions of the parameters its function writes into (x[i] = v)
+_param_writes = {}  # code object -> {position of a parameter its function writes into: how (check_writes)}
 registry.on_change(_resolved.clear)
 
 
@@ -179,32 +179,33 @@ def call_method_masked(mask, obj, name, /, *args, **kwargs):
     return call_method(obj, name, *args, **kwargs)
 
 
-def check_writes(f, positions, names):
-    """After ``f(a, b)`` as a statement whose caller reads ``a`` or ``b`` later (``positions``, ``names``):
-    refuse a Python ``f`` that writes into those arguments. In differentiated code the write goes to a copy
-    (earlier pullbacks keep the old values), so the caller would read the unchanged array, unlike plain
-    Python."""
+def check_writes(f, positions, names, values):
+    """After ``f(a, b)`` as a statement whose caller reads ``a`` or ``b`` later (``positions``, ``names``,
+    ``values``): refuse a Python ``f`` that writes into those arguments (``x[i] = v``, or ``x += v`` on an
+    array or a list). In differentiated code the write goes to a copy (earlier pullbacks keep the old
+    values), so the caller would read the unchanged array, unlike plain Python."""
     func, shift = f, 0
     if type(f) is MethodType:
         func, shift = f.__func__, 1
     elif type(f) is not FunctionType and not isinstance(f, type):
         func, shift = getattr(type(f), "__call__", None), 1  # noqa: B004
-    written = _param_writes.get(getattr(func, "__code__", None))
-    if written:
-        for position, name in zip(positions, names, strict=True):
-            if position + shift in written:
-                _refuse_write(func, position + shift, name)
+    _check_param_writes(func, shift, positions, names, values)
 
 
-def check_method_writes(obj, method, positions, names):
+def check_method_writes(obj, method, positions, names, values):
     """:func:`check_writes` for ``obj.method(a, b)`` as a statement (``obj`` itself is position 0)."""
     if method_kind(obj, method) == "method":
-        func = class_function(obj, method)
-        written = _param_writes.get(getattr(func, "__code__", None))
-        if written:
-            for position, name in zip(positions, names, strict=True):
-                if position + 1 in written:  # after self
-                    _refuse_write(func, position + 1, name)
+        _check_param_writes(class_function(obj, method), 1, positions, names, values)
+
+
+def _check_param_writes(func, shift, positions, names, values):
+    written = _param_writes.get(getattr(func, "__code__", None))
+    if written:
+        for position, name, value in zip(positions, names, values, strict=True):
+            if position + shift in written:
+                in_place = written[position + shift]  # None: x[i] = v; else the dunders of x += v
+                if in_place is None or any(hasattr(type(value), d) for d in in_place):
+                    _refuse_write(func, position + shift, name)
 
 
 def _refuse_write(func, position, name):

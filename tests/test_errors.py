@@ -287,3 +287,61 @@ def test_writes_into_an_argument_the_caller_reads_again_are_refused(f):
 def test_writes_into_an_argument_are_fine_when_the_result_is_used():
     assert fx.gradient(_rebinding_the_result, 1.5) == (3.0,)
     assert fx.gradient(_procedure_on_a_dead_value, 1.5) == (3.0,)
+
+
+def _add_into(a, v):
+    a += v  # plain Python: writes into the caller's array (a rebinding for a number or a tuple)
+
+
+def _add_into_after_copy(a, v):
+    a = a * 1.0
+    a += v
+
+
+class _Accumulator:
+    def add(self, a, v):
+        a *= v
+
+
+def _augmented_procedure_then_read(w):
+    buf = np.ones(2) * w
+    _add_into(buf, w)
+    return np.sum(buf * buf)
+
+
+def _augmented_method_then_read(w):
+    buf = np.ones(2) * w
+    _Accumulator().add(buf, w)
+    return np.sum(buf)
+
+
+def _augmented_list_then_read(w):
+    items = [w]
+    _add_into(items, [w])
+    return items[0] * len(items)
+
+
+def _augmented_number_then_read(w):
+    s = w * 2.0
+    _add_into(s, w)  # a number: the callee rebinds its own name, the caller's s is unchanged
+    _add_into_after_copy(np.ones(2) * w, w)
+    buf = np.ones(2) * w
+    _add_into_after_copy(buf, w)  # assigned first: the callee's a is its own array
+    return s * np.sum(buf)
+
+
+@pytest.mark.parametrize(
+    "f", [_augmented_procedure_then_read, _augmented_method_then_read, _augmented_list_then_read]
+)
+def test_augmented_writes_into_an_argument_the_caller_reads_again_are_refused(f):
+    """``a += v`` on a parameter writes into the caller's array or list in plain Python: the same honest
+    error as ``a[i] = v``, where fluxpy used to rebind silently and return a different value."""
+    with pytest.raises(
+        fx.FluxpyError, match=r"writes into its argument '(a|items)' in place|writes into its"
+    ):
+        fx.gradient(f, 1.5)
+
+
+def test_augmented_assignment_of_a_number_argument_is_a_rebinding():
+    assert _augmented_number_then_read(1.5) == 9.0  # 2w * 2w
+    assert fx.gradient(_augmented_number_then_read, 1.5) == (pytest.approx(12.0),)

@@ -499,10 +499,11 @@ class _Adjoint(Signature):
             return None
         positions = n.const(tuple(i for i, _ in live))
         names = n.const(tuple(name for _, name in live))
+        values = n.tuple_([n.name(name) for _, name in live])
         if value.func.id == CALL:
-            call = n.call("__fx_check_writes", [callee, positions, names])
+            call = n.call("__fx_check_writes", [callee, positions, names, values])
         else:
-            call = n.call("__fx_check_method_writes", [callee, value.args[1], positions, names])
+            call = n.call("__fx_check_method_writes", [callee, value.args[1], positions, names, values])
         return gast.Expr(value=call)
 
     def _fwd_stmt(self, s, in_loop):

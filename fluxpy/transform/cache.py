@@ -55,6 +55,8 @@ class Context:
     unrebound_params: set = field(default_factory=set)
     comments: list = field(default_factory=list)
     written_params: set = field(default_factory=set)  # parameters written in place (x[i] = v)
+    augmented_params: dict = field(default_factory=dict)  # parameter -> in-place dunders of its ``x += v``
+    first_assignments: dict = field(default_factory=dict)  # parameter -> position of its first ``x = ...``
     procedure_calls: set = field(default_factory=set)  # targets of calls made as statements: f(x)
     mask: tuple = None  # per position (self, then the arguments): whether its gradient is wanted; None: all
     module_rule: object = None  # callee node -> the rule of the module function it names, or None
@@ -171,7 +173,12 @@ def transform_source(fn, constructor=False, mode="reverse", mask=None):
         ctx.first_param = fdef.args.args[0].id  # for zero-argument super()
     fdef = normalize.normalize(fdef, ctx)
     positional = [a.id for a in fdef.args.posonlyargs + fdef.args.args]
-    written = frozenset(i for i, name in enumerate(positional) if name in ctx.written_params)
+    # position -> None (``x[i] = v``: always a write) or the in-place operators of ``x += v`` (a write when
+    # the argument's type has them: arrays and lists, not numbers or tuples)
+    written = {i: None for i, name in enumerate(positional) if name in ctx.written_params}
+    for i, name in enumerate(positional):
+        if name in ctx.augmented_params and i not in written:
+            written[i] = frozenset(ctx.augmented_params[name])
     if written:
         runtime._param_writes[fn.__code__] = written
     if mode == "jvp":
@@ -209,10 +216,25 @@ def _context(fn, fdef, src):
     params = {a.id for a in fdef.args.posonlyargs + fdef.args.args + fdef.args.kwonlyargs}
     ctx = Context(src, Namer.for_function(fdef), tuple(fn.__code__.co_freevars), static, inactive, lists)
     ctx.unrebound_params = params - rebound
+    ctx.first_assignments = _first_assignments(tree, params)
     ctx.direct_rules = frozenset(vars(codegen.direct_rules()))
     ctx.inline_ops = inline.available()
     ctx.module_rule = functools.partial(_module_rule, fn.__globals__, static)
     return ctx
+
+
+def _first_assignments(tree, params):
+    """Per parameter, the source position ``(line, column)`` of its first assignment other than an
+    augmented one (None when it has none): until then, ``x += v`` writes into the caller's object."""
+    augmented = {id(node.target) for node in tree if isinstance(node, gast.AugAssign)}
+    first = dict.fromkeys(params)
+    for node in tree:
+        if isinstance(node, gast.Name) and node.id in first and isinstance(node.ctx, gast.Store):
+            if id(node) not in augmented:
+                where = (getattr(node, "lineno", 0), getattr(node, "col_offset", 0))
+                if first[node.id] is None or where < first[node.id]:
+                    first[node.id] = where
+    return first
 
 
 def _module_rule(user_globals, static, callee):

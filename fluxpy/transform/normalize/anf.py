@@ -216,8 +216,15 @@ class _ANF:
             self.stmt_Assign(gast.Assign(targets=[s.target], value=s.value, type_comment=None))
 
     def aug_assign_name(self, s):
-        # x += y is rebinding here: the new value never aliases the caller's array (mutation: later issue)
+        """``x += y`` rebinds ``x`` here: the new value never aliases the caller's object. For a parameter
+        not assigned before, plain Python writes into the caller's array or list instead: recorded, so that
+        a caller reading it afterwards is refused (see runtime.check_writes)."""
         target = s.target.id
+        if target in self.ctx.first_assignments:
+            first = self.ctx.first_assignments[target]
+            if first is None or (getattr(s, "lineno", 0), getattr(s, "col_offset", 0)) < first:
+                dunder = f"__i{BINOPS[type(s.op)].rstrip('_')}__"
+                self.ctx.augmented_params.setdefault(target, set()).add(dunder)
         value = self.atom(s.value)
         self.emit(n.assign(target, self.op_call(BINOPS[type(s.op)], [n.name(target), value])))
 
