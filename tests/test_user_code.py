@@ -582,3 +582,38 @@ def test_sum_over_a_user_container_iterates_its_python_iter():
 def test_sum_over_a_generator_iter_is_a_clear_error():
     with pytest.raises(fx.TransformError, match="generator"):
         fx.gradient(lambda a: sum(_Yielding([a, a * a])), 1.5)
+
+
+def pops_in_conditions(x):
+    s = [x * 0.1, x, x * 2, x * 3]
+    t = 0.0
+    if s.pop() > 4.0:  # the list changes in the test: the pullback sees the list after it
+        t = t + s[-1] * x
+    elif s.pop() > 0.0:
+        t = t - x
+    while s.pop() > 5.0:
+        t = t + x
+    else:
+        t = t * s[0]
+    return t + s[0]
+
+
+def test_list_methods_in_if_and_while_tests():
+    # at 3: 2x² (the if), + x (one trip), * 0.1x (the else), + 0.1x; derivative 0.6x² + 0.2x + 0.1
+    assert fx.gradient(pops_in_conditions, 3.0) == (pytest.approx(6.1),)
+    assert fx.withgradient(pops_in_conditions, 3.0).val == pytest.approx(pops_in_conditions(3.0))
+    check_grads(pops_in_conditions, 3.0, order=2)
+    check_grads(pops_in_conditions, 1.0, order=2)  # the elif branch
+
+
+def pop_evaluated_sometimes(x):
+    s = [x, x]
+    if x > 0 and s.pop() > 1:
+        return x
+    return s[0] * x
+
+
+def test_list_method_evaluated_only_sometimes_in_a_test_is_refused():
+    with pytest.raises(fx.TransformError, match=r"s.pop\(\) evaluated only sometimes") as info:
+        fx.gradient(pop_evaluated_sometimes, 2.0)
+    assert "test_user_code.py" in str(info.value) and "if x > 0 and s.pop() > 1" in str(info.value)

@@ -154,3 +154,41 @@ def test_loops_pass_turns_exits_into_flags():
             return _return
     """,
     )
+
+
+def pop_in_conditions(x):
+    s = [x, 2 * x, 3 * x]
+    if s.pop() > 1:
+        x = x * 2
+    while s.pop() > 1:
+        x = x * 3
+    return x
+
+
+def test_conditions_pass_hoists_list_methods_out_of_tests():
+    snapshot(
+        pop_in_conditions,
+        """
+        def pop_in_conditions(x):
+            _mul = __fx_call(__fx_op.mul, 2, x)
+            _mul_1 = __fx_call(__fx_op.mul, 3, x)
+            s = __fx_call(__fx_pack_list, x, _mul, _mul_1)
+            _args = __fx_call(__fx_list_pop, s)
+            s = __fx_call(__fx_op.getitem, _args, 0)
+            _pop = __fx_call(__fx_op.getitem, _args, 1)
+            if _pop > 1:
+                x = __fx_call(__fx_op.mul, x, 2)
+            _break = False
+            while True:
+                _args_1 = __fx_call(__fx_list_pop, s)
+                s = __fx_call(__fx_op.getitem, _args_1, 0)
+                _pop_1 = __fx_call(__fx_op.getitem, _args_1, 1)
+                if not _pop_1 > 1:
+                    _break = True
+                if not _break:
+                    x = __fx_call(__fx_op.mul, x, 3)
+                if _break:
+                    break
+            return x
+    """,
+    )

@@ -1,10 +1,11 @@
 """Stage 4: normalization passes, in order. Each states its postcondition with a before/after example.
 
-0. ``loops``    ``break``/``continue``/``return`` inside loops and loop ``else`` become flags
-1. ``returns``  early returns in ``if`` branches become one exit (a result variable)
-2. ``comprehensions``  comprehensions and generator expressions become loops building a list
-3. ``lambdas``  lambdas inside the body become nested ``def`` statements
-4. ``anf``      one call per statement: operators, attribute and item reads, container literals and calls
+0. ``conditions``  a list method called in an ``if``/``while`` test becomes a statement of its own
+1. ``loops``    ``break``/``continue``/``return`` inside loops and loop ``else`` become flags
+2. ``returns``  early returns in ``if`` branches become one exit (a result variable)
+3. ``comprehensions``  comprehensions and generator expressions become loops building a list
+4. ``lambdas``  lambdas inside the body become nested ``def`` statements
+5. ``anf``      one call per statement: operators, attribute and item reads, container literals and calls
                 become ``__fx_call``/``__fx_call_method`` assignments; ``and``/``or``/``x if c else y``,
                 augmented and tuple assignments and ``for`` loops over iterables are desugared
 
@@ -13,6 +14,7 @@ The adjoint stage relies on the postcondition of ``anf`` (see its docstring) and
 
 from .anf import normalize_anf
 from .comprehensions import desugar_comprehensions
+from .conditions import hoist_condition_calls
 from .lambdas import hoist_lambdas
 from .loops import lower_loop_exits
 from .returns import lift_returns
@@ -20,6 +22,7 @@ from .returns import lift_returns
 
 def normalize(fdef, ctx):
     """Run every pass over the gast FunctionDef ``fdef`` and return the normalized FunctionDef."""
+    fdef = hoist_condition_calls(fdef, ctx)
     fdef = lower_loop_exits(fdef, ctx)
     fdef = lift_returns(fdef, ctx)
     fdef = desugar_comprehensions(fdef, ctx)
