@@ -345,3 +345,21 @@ def test_augmented_writes_into_an_argument_the_caller_reads_again_are_refused(f)
 def test_augmented_assignment_of_a_number_argument_is_a_rebinding():
     assert _augmented_number_then_read(1.5) == 9.0  # 2w * 2w
     assert fx.gradient(_augmented_number_then_read, 1.5) == (pytest.approx(12.0),)
+
+
+def _appends_in_a_closure(x):
+    found = []
+
+    def keep(v):
+        found.append(v * 2)  # a list the closure did not build: refused, naming this line
+
+    keep(x)
+    return found[0]
+
+
+def test_errors_in_a_nested_closure_name_the_users_line():
+    """The closure's own generated code maps back through its enclosing function's generated code."""
+    with pytest.raises(fx.FluxpyError, match="list.append changes a list in place") as info:
+        fx.gradient(_appends_in_a_closure, 2.0)
+    assert "test_errors.py" in str(info.value) and "found.append(v * 2)" in str(info.value)
+    assert "<fluxpy" not in str(info.value)

@@ -539,7 +539,24 @@ class _Adjoint(Signature):
             return self.fwd_with(s)
         if isinstance(s, gast.Try):
             return self.fwd_try(s, in_loop)
+        if isinstance(s, gast.FunctionDef):
+            self.mark_locations(s.body)
         return [s]
+
+    def mark_locations(self, stmts):
+        """A location marker (no comment line) before each statement of a nested function, in place: the
+        code generated for it when it is differentiated in turn maps back to the user's lines."""
+        file = self.ctx.source.file
+        for i in reversed(range(len(stmts))):
+            stmt = stmts[i]
+            for field in ("body", "orelse", "finalbody"):
+                if isinstance(getattr(stmt, field, None), list):
+                    self.mark_locations(getattr(stmt, field))
+            for handler in getattr(stmt, "handlers", None) or []:
+                self.mark_locations(handler.body)
+            if getattr(stmt, "lineno", None) is not None:
+                self.comments.append((None, file, stmt.lineno))
+                stmts.insert(i, gast.Expr(value=n.const(f"__fx_comment__{len(self.comments) - 1}")))
 
     def fwd_try(self, s, in_loop):
         """Record how far the body got (``step``) and which handler ran (0: none), to replay that path.
@@ -1086,12 +1103,15 @@ class _Adjoint(Signature):
     # -- comments -------------------------------------------------------------------------------------
     def comment(self, s, prefix):
         line = getattr(s, "lineno", None)
-        if line is None or line == self.last_line or self.ctx.source.generated:
+        if line is None or line == self.last_line:
             return []
         self.last_line = line
-        text = self.ctx.source.line(line).strip()
         file = self.ctx.source.file
-        self.comments.append((f"{prefix}{text}  ({_short_file(file)}:{line})", file, line))
+        if self.ctx.source.generated:  # no comment line, only the location (see codegen.generate)
+            self.comments.append((None, file, line))
+        else:
+            text = self.ctx.source.line(line).strip()
+            self.comments.append((f"{prefix}{text}  ({_short_file(file)}:{line})", file, line))
         return [gast.Expr(value=n.const(f"__fx_comment__{len(self.comments) - 1}"))]
 
 

@@ -145,14 +145,28 @@ def generate(forward_def, comments, title):
     header = textwrap.wrap(", ".join(params), width=100, initial_indent="    ", subsequent_indent="    ")
     header = header or ["    "]
     lines += ["def __fx_factory(  # the helpers generated code calls"] + header[:-1] + [header[-1] + "):"]
-    for line in body[1:]:
+    body = body[1:]
+    for i, line in enumerate(body):
         m = _COMMENT.match(line) if "__fx_comment__" in line else None
         if m:
             comment, file, lineno = comments[int(m.group(2))]
             locations.append((len(lines) + 1, file, lineno))
-            line = f"{m.group(1)}# {comment}"
+            if comment is None:  # a location only: the lines that follow map to it
+                if _block_continues(body, i, len(m.group(1))):
+                    continue
+                line = f"{m.group(1)}pass"  # the marker was the block's only statement
+            else:
+                line = f"{m.group(1)}# {comment}"
         lines.append(line)
     return "\n".join(lines) + "\n", locations
+
+
+def _block_continues(lines, i, indent):
+    """Whether a statement at ``indent`` or deeper follows line ``i`` before the block ends."""
+    for line in lines[i + 1 :]:
+        if line.strip():
+            return len(line) - len(line.lstrip()) >= indent
+    return False
 
 
 def compile_forward(text, locations, user_globals, label):
@@ -172,16 +186,23 @@ def compile_forward(text, locations, user_globals, label):
 
 
 def map_location(filename, lineno):
-    """``(user file, line)`` for a line of generated code, or None for other files."""
+    """``(user file, line)`` for a line of generated code, or None for other files. Code generated from
+    generated code (a closure defined in a differentiated function, a gradient of a gradient) maps back
+    through each level to the user's file."""
     entries = _locations.get(filename)
     if entries is None:
         return None
-    found = (filename, lineno)
-    for line, file, user_line in entries:
-        if line > lineno:
+    for _ in range(100):  # one step per level of generated code
+        found = (filename, lineno)
+        for line, file, user_line in entries:
+            if line > lineno:
+                break
+            found = (file, user_line)
+        filename, lineno = found
+        entries = _locations.get(filename)
+        if entries is None:
             break
-        found = (file, user_line)
-    return found
+    return filename, lineno
 
 
 # -- gast to ast, for ast.unparse ---------------------------------------------------------------------
