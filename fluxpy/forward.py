@@ -15,6 +15,11 @@ make per call, and runtime's adapters around rules: ``rules/forward.py``'s ``clo
 
 Tangents mirror their primals: a list's is a list, a dict's a dict, an object's or a closure's a ``Tangent``
 of its fields, an iterator's an iterator over its items' tangents (advanced in step with it), None is zero.
+An array's tangent is anything that broadcasts to its shape (``x + s`` with only the number ``s`` moving has
+``s``'s tangent, a number): rules that select, reshape, contract or iterate broadcast it first
+(rules/forward.py's ``_like``); ``fx.jvp`` returns it with the output's shape. A ``Tangent`` is a value too
+when forward mode runs this module's own code (``fx.jvp`` of ``fx.hvp``: third derivatives): its tangent is a
+Tangent of its fields' tangents, so the tangent of a closure's tangent holds its thunk's tangent under LIVE.
 What forward mode cannot follow raises a FluxpyError naming the callee and the user's line, never a wrong
 tangent.
 """
@@ -62,7 +67,7 @@ UNKNOWN = "__fx_unknown__"  # the tangent of a default computed by an expression
 def settled(t):
     """A local function's tangent as of now (a closure reads its captured variables when it is called)."""
     live = t.get(LIVE) if type(t) is Tangent else None
-    if live is None:
+    if type(live) is not FunctionType:  # None, or the thunk's tangent: ``t`` is a closure's tangent's tangent
         return t
     now = live()
     defaults = t.get(DEFAULTS)

@@ -187,6 +187,14 @@ def closure_read_late(x, w):
     return first + kept[0](x[1])
 
 
+def tangents_as_containers(x, w):
+    """fx.Tangent read as a mapping (as forward mode of forward mode reads closures' tangents): its tangent is
+    a Tangent of its fields' tangents."""
+    t = fx.Tangent(object, {"a": x * w, "b": w})
+    total = np.sum(t["a"]) * t.get("b") + t.get("c", w) + sum(np.sum(v) for v in t.values())
+    return total + sum(np.sum(v) * len(k) for k, v in t.items()) + len(list(t.keys())) * t.b
+
+
 ROWS = [
     iter_and_next,
     zip_of_one_iterator,
@@ -206,6 +214,7 @@ ROWS = [
     formatted_strings,
     local_recursion,
     closure_read_late,
+    tangents_as_containers,
 ]
 
 

@@ -2,6 +2,7 @@
 central differences of the reverse-mode gradient. Forward mode runs every rule's reverse code and pullback
 here (or its forward rule over reverse, fluxpy/rules/forward.py), so each row checks those too."""
 
+import functools
 import math
 
 import numpy as np
@@ -10,6 +11,7 @@ import pytest
 import fluxpy as fx
 from fluxpy.backend import is_array
 
+from . import test_forward
 from .rules import (
     test_math,
     test_numpy_elementwise,
@@ -224,3 +226,118 @@ def test_gradient_of_hvp(f, args):
     (g,) = fx.gradient(projected, x)
     fd = (projected(x + EPS * d) - projected(x - EPS * d)) / (2 * EPS)
     assert np.isclose(_inner(g, d), fd, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("f, args", test_forward.BROADCAST_ROWS)
+def test_gradient_jvp_with_only_a_broadcast_operand_moving(f, args):
+    """Forward over reverse with a tangent only in ``args[1]`` (a number or a row broadcast against the array
+    ``args[0]``): pullbacks see broadcastable tangents of the values they captured."""
+    x, s = args
+    weights = np.cos(np.arange(np.size(f(x, s)), dtype=float)).reshape(np.shape(f(x, s)))
+
+    def grad(x, s):
+        return fx.gradient(lambda a, b: np.sum(np.sin(f(a, b)) ** 2 * weights), x, s)
+
+    ts = np.linspace(0.5, 1.5, np.size(s)).reshape(np.shape(s)) if np.ndim(s) else 1.3
+    g, tg = fx.jvp(grad, (x, s), (None, ts))
+    plus, minus = grad(x, s + EPS * ts), grad(x, s - EPS * ts)
+    for got, a, b, primal in zip(tg, plus, minus, (x, s), strict=True):
+        fd = (np.zeros(np.shape(primal)) if a is None else (a - b)) / (2 * EPS)
+        assert np.shape(got) == np.shape(primal)
+        np.testing.assert_allclose(got, fd, rtol=1e-5, atol=1e-6)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# third derivatives: forward mode over forward over reverse (fx.jvp of fx.hvp, fx.jvp of fx.jvp of a gradient)
+# runs fluxpy's own forward-mode code in forward mode, where closures' tangents (Tangents holding a thunk)
+# are values with tangents of their own
+
+
+def closures_and_partials(x):
+    w = x * 2.0
+
+    def scaled_sine(z, k=1.5):
+        return np.sin(z * w) * k
+
+    total = 0.0
+    for _ in range(2):
+        total = total + np.sum(scaled_sine(x) ** 2)
+    half = functools.partial(scaled_sine, k=0.5)
+    return total + np.sum(half(x))
+
+
+THIRD_DERIVATIVES = [
+    pytest.param(lambda x: x**4, lambda x: 24 * x, id="x^4"),
+    pytest.param(lambda x: 2 * x**3 + x * x - x, lambda x: 12.0, id="cubic"),
+    pytest.param(lambda x: math.exp(2 * x), lambda x: 8 * math.exp(2 * x), id="exp"),
+    pytest.param(lambda x: np.sin(x) * x, lambda x: -np.cos(x) * x - 3 * np.sin(x), id="x-sin"),
+    pytest.param(lambda x: np.tanh(x) / (1.0 + x * x), None, id="quotient"),
+]
+
+
+@pytest.mark.parametrize("f, third", THIRD_DERIVATIVES)
+def test_third_derivative_of_a_number(f, third):
+    x = 0.7
+
+    def hvp(t):
+        return fx.hvp(f, t, 1.0)
+
+    def jvp_of_gradient(t):
+        return fx.jvp(lambda s: fx.gradient(f, s)[0], (t,), (1.0,))[1]
+
+    fd = (hvp(x + EPS) - hvp(x - EPS)) / (2 * EPS)
+    expected = fd if third is None else third(x)
+    for second in (hvp, jvp_of_gradient):
+        y, t = fx.jvp(second, (x,), (1.0,))
+        assert np.isclose(y, hvp(x), rtol=1e-12)
+        assert np.isclose(t, expected, rtol=1e-6, atol=1e-8)
+        assert np.isclose(t, fd, rtol=1e-5, atol=1e-6)
+
+
+def test_third_derivative_along_directions():
+    """d/dt hvp(f, x + t u, v) for f(x) = sum(sin(x) ** 3): (6 cos³ x - 21 sin² x cos x) u v, entrywise."""
+    x, u, v = np.array([0.3, -0.7, 1.1]), np.array([1.0, 0.5, -0.2]), np.array([0.2, 1.0, 0.4])
+
+    def f(z):
+        return np.sum(np.sin(z) ** 3)
+
+    closed = (6 * np.cos(x) ** 3 - 21 * np.sin(x) ** 2 * np.cos(x)) * u * v
+    _, t = fx.jvp(lambda z: fx.hvp(f, z, v), (x,), (u,))
+    np.testing.assert_allclose(t, closed, rtol=1e-10)
+    _, t = fx.jvp(lambda z: fx.jvp(lambda s: fx.gradient(f, s)[0], (z,), (v,))[1], (x,), (u,))
+    np.testing.assert_allclose(t, closed, rtol=1e-10)
+
+
+@pytest.mark.second_order
+@pytest.mark.parametrize(
+    "f, args",
+    PROGRAMS[:5] + [pytest.param(closures_and_partials, (np.array([0.3, -0.7, 1.1]),), id="closures")],
+)
+def test_jvp_of_hvp(f, args):
+    """Forward over forward over reverse on the programs, against central differences of fx.hvp."""
+    rng = np.random.default_rng(5)
+    x, rest = args[0], args[1:]
+    v, d = _random_like(x, rng), _random_like(x, rng)
+
+    def hvp(t):
+        return fx.hvp(lambda a: f(a, *rest), t, v)
+
+    y, t = fx.jvp(hvp, (x,), (d,))
+    np.testing.assert_allclose(y, hvp(x), rtol=1e-12)
+    eps = 1e-5
+    fd = (hvp(x + eps * d) - hvp(x - eps * d)) / (2 * eps)
+    np.testing.assert_allclose(t, fd, rtol=1e-5, atol=1e-6 * max(1.0, np.abs(fd).max()))
+
+
+def test_settled_keeps_the_tangent_of_a_closures_tangent():
+    """A closure's tangent holds a thunk under LIVE; the tangent of that tangent holds the thunk's tangent (a
+    Tangent), which ``settled`` must not call."""
+    from fluxpy.forward import LIVE, settled
+
+    def thunk():
+        return None
+
+    of_thunk = fx.Tangent(thunk, {"w": 1.0})
+    t = fx.Tangent(closures_and_partials, {LIVE: of_thunk})
+    assert settled(t) is t
+    assert settled(fx.Tangent(closures_and_partials, {LIVE: lambda: of_thunk})) is of_thunk

@@ -233,9 +233,11 @@ def matmul_jvp(args, targs):
     if not (_plain(a) and _plain(b)):
         return _dunder_jvp("matmul", args, targs)
     xp = xp_of(a, b)
-    ta, tb = (_array(t, v) if _seq(v) else t for t, v in zip(targs, args, strict=True))
-    t = None if ta is None else xp.matmul(ta, b)
-    return xp.matmul(a, b), _add(t, None if tb is None else xp.matmul(a, tb))
+    ta, tb = targs
+    if _seq(a) or _seq(b):
+        ta, tb = (_array(t, v) if _seq(v) else t for t, v in zip(targs, args, strict=True))
+    t = None if ta is None else xp.matmul(_like(ta, a), b)
+    return xp.matmul(a, b), _add(t, None if tb is None else xp.matmul(a, _like(tb, b)))
 
 
 # elementwise functions: one row each, f -> f'
@@ -267,8 +269,14 @@ for _f, _df in ELEMENTWISE.items():
 
 
 def _like(t, x):
-    """Tangent ``t`` with the shape of array ``x``: a tangent may be a broadcastable scalar (the tangent of
-    ``c + x`` for an array ``c`` and a number ``x``), and a reduction must see every entry of it."""
+    """Tangent ``t`` with the shape of array ``x``, a read-only view (no copy).
+
+    The convention: an array's tangent is anything that broadcasts to the array's shape. The tangent of
+    ``c + s`` for an array ``c`` without a tangent and a moving number ``s`` is ``s``'s, a number; that of
+    ``M + r`` for a matrix ``M`` and a moving row ``r`` is ``r``'s. Elementwise rules broadcast it as NumPy
+    does; a rule that selects (``x[i]``), reshapes, transposes, reduces, contracts (``@``), iterates over or
+    writes into its argument calls this first. Broadcasting in the arithmetic rules instead would cost every
+    operation a shape test and materialize arrays an elementwise chain does not need."""
     if t is None or type(x) is float or not is_array(x) or getattr(t, "shape", None) == x.shape:
         return t
     return xp_of(x).broadcast_to(t, x.shape)
@@ -387,6 +395,10 @@ def tuple_jvp(args, targs):
 def getitem_jvp(args, targs):
     x, idx = args
     tx = targs[0]
+    if type(x) is np.ndarray and type(tx) is np.ndarray:  # the common case first
+        return x[idx], (tx if tx.shape == x.shape else _like(tx, x))[idx]
+    if type(x) is Tangent:  # a field (fluxpy's own code, in forward mode of forward mode)
+        return x[idx], None if tx is None else tx.get(idx)
     if not (_plain(x) or isinstance(x, (dict, str, range))):
         from ..forward import jvp_call
         from .python import _python_dunder
@@ -400,7 +412,7 @@ def getitem_jvp(args, targs):
         return x[idx], tx.get(idx)
     if isinstance(tx, Tangent):
         return x[idx], None
-    return x[idx], tx[idx]
+    return x[idx], _like(tx, x)[idx]
 
 
 @forward_rule(getattr)
@@ -428,15 +440,68 @@ def getattr_jvp(args, targs):
     if t is None:
         return y, None
     if isinstance(t, Tangent):
-        from ..forward import settled
-
-        return y, settled(t).get(name)
+        t = _forward_mode().settled(t)  # None when no captured variable of a closure has a tangent now
+        return y, None if t is None else t.get(name)
     if isinstance(obj, tuple) and hasattr(type(obj), "_fields"):
         return y, t[type(obj)._fields.index(name)]
     rule = lookup_attribute(name)
     if rule is not None:  # x.T on an array: linear, so the tangent goes through the same map
-        return y, rule(t)[0]
+        return y, rule(_like(t, obj))[0]
     return y, None
+
+
+@forward_rule(Tangent)
+def tangent_type_jvp(args, targs):
+    """``Tangent(primal_type, fields)`` built by fluxpy's own code (forward mode of forward mode): linear in
+    the fields, so its tangent is a Tangent of the fields' tangents (its ``__init__`` writes its slots in
+    place, which forward mode does not follow)."""
+    _arity(Tangent, args, {}, 2, 2)
+    primal_type, fields = args
+    tfields = targs[1]
+    if tfields is not None and not isinstance(tfields, Mapping):
+        return _forward_mode().derived_jvp(Tangent, None, args, targs, {}, {})
+    y = Tangent(primal_type, fields)
+    return y, None if tfields is None else Tangent(primal_type, {k: tfields.get(k) for k in y})
+
+
+@forward_rule(Tangent.get)
+def tangent_get_jvp(args, targs):
+    """``t.get(name)`` on a Tangent (fluxpy's own code reads closures' tangents so: forward mode of forward
+    mode, ``fx.jvp`` of ``fx.hvp``): a selection, so its tangent is the same field of ``t``'s tangent, a
+    Tangent of the fields' tangents. A field may hold a function (``settled``'s thunk): transposing the
+    reverse rule could not carry that."""
+    _arity(Tangent.get, args, {}, 2, 3)
+    t, name = args[0], args[1]
+    tt = targs[0]
+    if name not in t:
+        return t.get(name, *args[2:]), targs[2] if len(args) > 2 else None
+    if tt is not None and type(tt) is not Tangent:
+        return _forward_mode().derived_jvp(Tangent.get, None, args, targs, {}, {})
+    return t.get(name), None if tt is None else tt.get(name)
+
+
+def _tangent_view_jvp(method, of_field):
+    """``t.items()``, ``t.values()``, ``t.keys()`` of a Tangent (Mapping's methods: no source to transform),
+    as dict's rules do: a list, and ``of_field(the field's tangent)`` for each field (keys: None). Another
+    Mapping's method runs its own code."""
+
+    def view_jvp(args, targs):
+        t, tt = args[0], targs[0]
+        if type(t) is not Tangent or len(args) != 1 or (tt is not None and type(tt) is not Tangent):
+            return _forward_mode()._python_jvp(method, None, args, targs, {}, {})
+        y = list(method(t))
+        return y, None if tt is None or of_field is None else [of_field(tt.get(k)) for k in t]
+
+    view_jvp.__name__ = f"tangent_{method.__name__}_jvp"
+    return view_jvp
+
+
+for _method, _of_field in [
+    (Mapping.items, lambda t: (None, t)),
+    (Mapping.values, lambda t: t),
+    (Mapping.keys, None),
+]:
+    forward_rule(_method)(_tangent_view_jvp(_method, _of_field))
 
 
 @forward_rule(accum)
@@ -476,7 +541,7 @@ def _setitem_jvp(write):
         t = (
             xp.zeros(y.shape, dtype=y.dtype if y.dtype.kind in "fc" else float)
             if tx is None
-            else xp.array(tx, copy=True)
+            else xp.array(_like(tx, y), copy=True)
         )
         t[idx] = 0 if tv is None else tv
         return y, t
@@ -637,8 +702,11 @@ def _stream(x, tx):
         if not isinstance(tx, Iterator):
             raise _forward_error(f"iterate a {type(x).__name__}", f"its tangent is a {type(tx).__name__}")
         return x, tx
-    if isinstance(tx, (list, tuple)) or hasattr(tx, "shape"):
+    shape = getattr(tx, "shape", None)
+    if isinstance(tx, (list, tuple)) or (shape is not None and shape == getattr(x, "shape", shape)):
         return iter(x), iter(tx)
+    if is_array(x):  # a broadcastable tangent: one per row
+        return iter(x), iter(_like(tx, x))
     raise _forward_error(
         f"iterate a {type(x).__name__} whose tangent is a {type(tx).__name__}",
         "the items' tangents cannot be told apart",
