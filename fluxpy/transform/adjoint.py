@@ -24,7 +24,7 @@ from collections import Counter
 import gast
 
 from ..errors import unsupported
-from . import inline
+from . import inline, known
 from . import nodes as n
 from .fence import HELPER_PREFIX
 from .normalize.anf import CALL, CALL_METHOD
@@ -48,7 +48,8 @@ def build_gradient(fdef, ctx):
     seed = pullback.args.args[0].id
     value = copy.deepcopy(adjoint.ret)
     body.append(n.assign(seed, n.call("__fx_seed", [value, n.name(adjoint.self_name)])))
-    forward.body = body + pullback.body
+    tail = known.drop_known_guards(pullback.body, {seed})  # the seed is never None
+    forward.body = body + known.drop_dead_resets(tail, set())
     forward.name = forward.name.replace("__forward", "__gradient")
     return forward
 
