@@ -1,0 +1,246 @@
+"""Forward rules of arithmetic: Python's operators and the NumPy ufuncs behind them, the elementwise table,
+and the linear maps pullbacks apply (sums, reshapes, transposes, ``unbroadcast``), whose tangent goes
+through the same map.
+
+These are the hottest forward rules: numbers and arrays are tested first (``_NUMERIC``), then sequences
+(which NumPy converts to arrays), and user classes go through their Python ``__op__``/``__rop__``.
+"""
+
+import operator
+
+import numpy as np
+
+from ..backend import is_array, xp_of
+from .forward_core import _add, _items, _like, _plain, _scale, _seq, keyword_forward_rule
+from .helpers import unbroadcast
+from .numpy_reductions import spread
+from .numpy_shape import grads_first
+from .python import power_by_constant
+from .registry import forward_rule
+
+# ---------------------------------------------------------------------------------------------------------
+# operators and ufuncs
+
+
+def _dunder_jvp(name, args, targs):
+    """User classes: their Python ``__op__``/``__rop__``, differentiated in forward mode."""
+    from ..forward import jvp_call
+    from .python import via_dunders
+
+    a, b = args
+    return jvp_call(
+        via_dunders, None, (f"__{name}__", f"__r{name}__", a, b), (None, None) + tuple(targs), {}, {}
+    )
+
+
+_NUMERIC = frozenset({float, int, complex, np.ndarray, np.float64, np.float32, np.int64, np.complex128})
+
+
+@forward_rule(operator.add)
+def add_jvp(args, targs):
+    a, b = args
+    if type(a) in _NUMERIC and type(b) in _NUMERIC:
+        return a + b, _add(targs[0], targs[1])
+    if not (_plain(a) and _plain(b)):
+        return _dunder_jvp("add", args, targs)
+    if _seq(a) and _seq(b):  # concatenation
+        t = _items(targs[0], a) + _items(targs[1], b)
+        return a + b, list(t) if isinstance(a, list) else t
+    if _seq(a) or _seq(b):  # NumPy converts the list
+        return a + b, _add(
+            targs[0] if not _seq(a) else _array(targs[0], a), targs[1] if not _seq(b) else _array(targs[1], b)
+        )
+    return a + b, _add(targs[0], targs[1])
+
+
+@forward_rule(np.add)
+def numpy_add_jvp(args, targs):
+    a, b = args
+    return np.add(a, b), _add(
+        targs[0] if not _seq(a) else _array(targs[0], a), targs[1] if not _seq(b) else _array(targs[1], b)
+    )
+
+
+def _numpy_semantics(jvp):
+    """The forward rule of a NumPy ufunc from its operator's: lists and tuples are arrays to NumPy
+    (``np.multiply([x, x], 2)`` doubles each entry, where ``[x, x] * 2`` repeats the list)."""
+
+    def ufunc_jvp(args, targs):
+        if any(_seq(a) for a in args):
+            targs = tuple(_array(t, a) if _seq(a) else t for t, a in zip(targs, args, strict=True))
+            args = tuple(np.asarray(a) if _seq(a) else a for a in args)
+        return jvp(args, targs)
+
+    ufunc_jvp.__name__ = f"numpy_{jvp.__name__}"
+    return ufunc_jvp
+
+
+def _array(t, x):
+    if t is None:
+        return None
+    return np.asarray([0.0 if v is None else v for v in t])
+
+
+@forward_rule(operator.sub, np.subtract)
+def subtract_jvp(args, targs):
+    a, b = args
+    if type(a) in _NUMERIC and type(b) in _NUMERIC:
+        return a - b, _add(targs[0], _scale(targs[1], -1))
+    if not (_plain(a) and _plain(b)):
+        return _dunder_jvp("sub", args, targs)
+    if _seq(a) or _seq(b):
+        a, b = np.asarray(a), np.asarray(b)
+        targs = (
+            _array(targs[0], args[0]) if _seq(args[0]) else targs[0],
+            _array(targs[1], args[1]) if _seq(args[1]) else targs[1],
+        )
+    return a - b, _add(targs[0], _scale(targs[1], -1))
+
+
+@forward_rule(operator.mul)
+def multiply_jvp(args, targs):
+    a, b = args
+    if type(a) in _NUMERIC and type(b) in _NUMERIC:
+        return a * b, _add(_scale(targs[0], b), _scale(targs[1], a))
+    if not (_plain(a) and _plain(b)):
+        return _dunder_jvp("mul", args, targs)
+    if _seq(a) or _seq(b):
+        if isinstance(b, int) or isinstance(a, int):  # repetition
+            seq, reps, t = (a, b, targs[0]) if _seq(a) else (b, a, targs[1])
+            out = _items(t, seq) * reps
+            return a * b, list(out) if isinstance(seq, list) else out
+        a, b = np.asarray(a), np.asarray(b)
+        targs = (
+            _array(targs[0], args[0]) if _seq(args[0]) else targs[0],
+            _array(targs[1], args[1]) if _seq(args[1]) else targs[1],
+        )
+    return a * b, _add(_scale(targs[0], b), _scale(targs[1], a))
+
+
+@forward_rule(operator.truediv)
+def divide_jvp(args, targs):
+    a, b = args
+    if not (_plain(a) and _plain(b)):
+        return _dunder_jvp("truediv", args, targs)
+    y = a / b
+    return y, _add(_scale(targs[0], 1 / b), _scale(targs[1], -y / b))
+
+
+@forward_rule(operator.neg)
+def negative_jvp(args, targs):
+    return -args[0], _scale(targs[0], -1)
+
+
+forward_rule(np.multiply)(_numpy_semantics(multiply_jvp))
+forward_rule(np.divide, np.true_divide)(_numpy_semantics(divide_jvp))
+forward_rule(np.negative)(_numpy_semantics(negative_jvp))
+
+
+@forward_rule(power_by_constant)
+def power_by_constant_jvp(args, targs):
+    a, b = args
+    return a**b, _scale(targs[0], b * a ** (b - 1))
+
+
+@forward_rule(operator.matmul, np.matmul)
+def matmul_jvp(args, targs):
+    a, b = args
+    if not (_plain(a) and _plain(b)):
+        return _dunder_jvp("matmul", args, targs)
+    xp = xp_of(a, b)
+    ta, tb = targs
+    if _seq(a) or _seq(b):
+        ta, tb = (_array(t, v) if _seq(v) else t for t, v in zip(targs, args, strict=True))
+    t = None if ta is None else xp.matmul(_like(ta, a), b)
+    return xp.matmul(a, b), _add(t, None if tb is None else xp.matmul(a, _like(tb, b)))
+
+
+# elementwise functions: one row each, f -> f'
+ELEMENTWISE = {
+    np.sin: np.cos,
+    np.cos: lambda x: -np.sin(x),
+    np.exp: np.exp,
+    np.log: lambda x: 1 / x,
+    np.tanh: lambda x: 1 - np.tanh(x) ** 2,
+    np.sqrt: lambda x: 0.5 / np.sqrt(x),
+}
+
+
+def _elementwise_jvp(f, df):
+    def elementwise_jvp(args, targs):
+        (x,) = args
+        return f(x), _scale(targs[0], df(x))
+
+    return elementwise_jvp
+
+
+for _f, _df in ELEMENTWISE.items():
+    forward_rule(_f)(_elementwise_jvp(_f, _df))
+
+
+# ---------------------------------------------------------------------------------------------------------
+# linear maps (what pullbacks apply to their cotangents): the tangent goes through the same map. Forward
+# over reverse runs every pullback, so these are hot there; without a rule they would be transposed.
+
+
+def _integer_dtype(options):
+    """True when a reduction's ``dtype=`` option truncates (its tangent would be truncated too)."""
+    dtype = options.get("dtype")
+    return dtype is not None and np.dtype(dtype).kind not in "fc"
+
+
+def _linear_jvp(f, others_constant):
+    """The forward rule of ``f(x, *rest, **options)``, linear in ``x``. ``others_constant``: ``f`` reads
+    only the shapes of ``rest`` (``unbroadcast(g, x)``), so their tangents do not matter; otherwise any
+    tangent there takes the general path (``np.sum(x, initial=c)`` is affine in ``c``), as does an integer
+    ``dtype=``."""
+
+    def linear_jvp(args, targs, kwargs, tkwargs):
+        x, t = args[0], targs[0]
+        if (
+            not (is_array(x) or isinstance(x, (int, float, complex, np.generic)))
+            or (not others_constant and (any(v is not None for v in targs[1:]) or any(tkwargs.values())))
+            or _integer_dtype(kwargs)
+        ):
+            from ..forward import derived_jvp
+
+            return derived_jvp(f, None, args, targs, kwargs, tkwargs)
+        y = f(*args, **kwargs)
+        return y, None if t is None else f(_like(t, x), *args[1:], **kwargs)
+
+    linear_jvp.__name__ = f"{getattr(f, '__name__', 'linear')}_jvp"
+    return linear_jvp
+
+
+for _f, _constant in [(unbroadcast, True), (spread, True), (np.sum, False), (np.mean, False)]:
+    keyword_forward_rule(_f)(_linear_jvp(_f, _constant))
+
+
+for _f in (np.transpose, np.reshape, np.swapaxes, np.moveaxis, np.squeeze, np.expand_dims, np.ravel):
+    keyword_forward_rule(_f)(_linear_jvp(_f, True))  # the options are axes and shapes
+
+
+# array methods linear in the array (options without tangents): the same method on the tangent
+LINEAR_METHODS = frozenset(
+    {"sum", "mean", "reshape", "transpose", "ravel", "flatten", "squeeze", "swapaxes", "copy"}
+)
+
+
+def linear_method_jvp(obj, tobj, name, args, targs, kwargs, tkwargs):
+    """``x.sum(...)``, ``x.reshape(...)``, ...: the method on ``x`` and on its tangent; None where this does
+    not apply (another method, tangents among the options, an integer dtype): then the method's reverse
+    rule is transposed (fluxpy/forward.py)."""
+    if name not in LINEAR_METHODS or type(obj) is not np.ndarray or obj.dtype.kind not in "fc":
+        return None
+    if any(t is not None for t in targs) or any(tkwargs.values()) or _integer_dtype(kwargs):
+        return None
+    if (name == "sum" or name == "mean") and len(args) > 1:  # a dtype by position
+        return None
+    y = getattr(obj, name)(*args, **kwargs)
+    return y, None if tobj is None else getattr(_like(tobj, obj), name)(*args, **kwargs)
+
+
+@forward_rule(grads_first)
+def grads_first_jvp(args, targs):
+    dx, rest = args
+    return grads_first(dx, rest), None if targs[0] is None else grads_first(targs[0], rest)

@@ -1,0 +1,223 @@
+"""Forward rules of iteration: the tangent of an iterator is an iterator over its items' tangents, advanced
+in step with it (by iter, next, for loops, list, tuple, zip, ...; fluxpy/forward.py refuses to hand one to
+other callees).
+
+``_iterate`` and ``_stream`` are the two ways in: a list of the items with a list of their tangents, or an
+iterator with an iterator over their tangents. The container rules build on them.
+"""
+
+import functools
+import itertools
+from collections.abc import Iterator, Mapping, Set
+
+import numpy as np
+
+from ..backend import is_array
+from ..errors import FluxpyError
+from .forward_arithmetic import add_jvp
+from .forward_core import _add, _arity, _forward_error, _items, _like, keyword_forward_rule, makes_container
+from .higher_order import chain_impl, filter_impl, map_impl, product_impl, reduce_impl
+from .python import _python_dunder, _sort_order, pick
+from .registry import forward_rule
+
+_END = object()
+
+
+def _no_item_tangents(x):
+    """Iterating these visits keys, set members, characters or ints: no tangents, whatever the container's."""
+    return isinstance(x, (Mapping, Set, str, bytes, range))
+
+
+def _iterate(x, tx):
+    """``(list(x), the items' tangents)``: what a for loop over ``x`` visits (rows of an array, keys of a
+    dict, the items of a Python ``__iter__``); the tangents are None when they are all zero."""
+    if _python_dunder(x, "__iter__") is not None:
+        from ..forward import jvp_call
+        from .higher_order import iterate_user_object
+
+        return jvp_call(iterate_user_object, None, (x,), (tx,), {}, {})
+    it, tit = _stream(x, tx)
+    items = list(it)
+    if tit is None:
+        return items, None
+    titems = list(tit)
+    if len(titems) != len(items):
+        raise FluxpyError(f"forward mode: {len(items)} items but {len(titems)} tangents iterating {x!r:.60}")
+    return items, titems
+
+
+def _stream(x, tx):
+    """``(iter(x), an iterator over the items' tangents or None)``, to be advanced in step."""
+    if tx is None or _no_item_tangents(x):
+        return iter(x), None
+    if _python_dunder(x, "__iter__") is not None:
+        items, titems = _iterate(x, tx)
+        return iter(items), None if titems is None else iter(titems)
+    if isinstance(x, Iterator):
+        if not isinstance(tx, Iterator):
+            raise _forward_error(f"iterate a {type(x).__name__}", f"its tangent is a {type(tx).__name__}")
+        return x, tx
+    shape = getattr(tx, "shape", None)
+    if isinstance(tx, (list, tuple)) or (shape is not None and shape == getattr(x, "shape", shape)):
+        return iter(x), iter(tx)
+    if is_array(x):  # a broadcastable tangent: one per row
+        return iter(x), iter(_like(tx, x))
+    raise _forward_error(
+        f"iterate a {type(x).__name__} whose tangent is a {type(tx).__name__}",
+        "the items' tangents cannot be told apart",
+    )
+
+
+@forward_rule(iter)
+def iter_jvp(args, targs):
+    if len(args) != 1 or targs[0] is None:  # iter(callable, sentinel): the callable has no source here
+        if any(t is not None for t in targs):
+            raise _forward_error("follow iter(callable, sentinel)", "the callable carries tangents")
+        return iter(*args), None
+    x, tx = args[0], targs[0]
+    method = _python_dunder(x, "__iter__")
+    if method is not None:
+        from ..forward import jvp_call
+
+        it, tit = jvp_call(method, None, (x,), (tx,), {}, {})
+        if not isinstance(it, Iterator):
+            raise TypeError(f"iter() returned non-iterator of type '{type(it).__name__}'")
+        return it, tit
+    it, tit = _stream(x, tx)
+    return it, tit
+
+
+@forward_rule(next)
+def next_jvp(args, targs):
+    _arity(next, args, {}, 1, 2)
+    it, tit = args[0], targs[0]
+    y = next(it, _END)
+    if y is _END:
+        if len(args) > 1:
+            return args[1], targs[1]
+        raise StopIteration
+    if tit is None:
+        return y, None
+    if not isinstance(tit, Iterator):
+        raise _forward_error(
+            f"follow next() of a {type(it).__name__}",
+            f"its tangent is a {type(tit).__name__}",
+        )
+    return y, next(tit)
+
+
+@keyword_forward_rule(zip)
+@makes_container
+def zip_jvp(args, targs, kwargs, tkwargs):
+    """``zip``, materialized as a list (as reverse mode does), its tangent a list of tuples."""
+    _arity(zip, args, kwargs, 0, len(args), ("strict",))
+    strict = kwargs.get("strict", False)
+    streams = [_stream(x, tx) for x, tx in zip(args, targs, strict=True)]
+    if not streams:
+        return [], None
+    rows, trows = [], []
+    while True:
+        row, trow = [], []
+        for j, (it, tit) in enumerate(streams):
+            v = next(it, _END)
+            if v is _END:
+                if strict:
+                    _check_zip_strict(j, streams)
+                return rows, None if all(t is None for _, t in streams) else trows
+            row.append(v)
+            trow.append(None if tit is None else next(tit))
+        rows.append(tuple(row))
+        trows.append(tuple(trow))
+
+
+def _check_zip_strict(j, streams):
+    """zip(..., strict=True)'s errors."""
+
+    def before(k):
+        return f"arguments 1-{k - 1}" if k > 2 else "argument 1"
+
+    if j > 0:
+        raise ValueError(f"zip() argument {j + 1} is shorter than {before(j + 1)}")
+    for k, (it, _) in enumerate(streams[1:], start=2):
+        if next(it, _END) is not _END:
+            raise ValueError(f"zip() argument {k} is longer than {before(k)}")
+
+
+@keyword_forward_rule(enumerate)
+@makes_container
+def enumerate_jvp(args, targs, kwargs, tkwargs):
+    _arity(enumerate, args, kwargs, 1, 2, ("start",))
+    start = args[1] if len(args) > 1 else kwargs.get("start", 0)
+    items, titems = _iterate(args[0], targs[0])
+    return list(enumerate(items, start)), None if titems is None else [(None, t) for t in titems]
+
+
+@forward_rule(reversed)
+@makes_container
+def reversed_jvp(args, targs):
+    _arity(reversed, args, {}, 1, 1)
+    x = args[0]
+    if _python_dunder(x, "__reversed__") is not None or not (
+        isinstance(x, (list, tuple, dict, range, str)) or is_array(x)
+    ):
+        from ..forward import derived_jvp
+
+        return derived_jvp(reversed, None, args, targs, {}, {})
+    items, titems = _iterate(x, targs[0])
+    return items[::-1], None if titems is None else titems[::-1]
+
+
+@keyword_forward_rule(sorted)
+@makes_container
+def sorted_jvp(args, targs, kwargs, tkwargs):
+    """The tangents follow their items' order (the key's own derivative does not matter: the order is
+    piecewise constant)."""
+    _arity(sorted, args, kwargs, 1, 1, ("key", "reverse"))
+    items, titems = _iterate(args[0], targs[0])
+    order = _sort_order(items, kwargs.get("key"), kwargs.get("reverse", False))
+    return pick(items, order), None if titems is None else pick(titems, order)
+
+
+@keyword_forward_rule(sum)
+def sum_jvp(args, targs, kwargs, tkwargs):
+    """``sum`` left to right, as Python adds; numbers and arrays by Python's own sum (its float rounding)."""
+    _arity(sum, args, kwargs, 1, 2, ("start",))
+    start, tstart = (args[1], targs[1]) if len(args) > 1 else (kwargs.get("start", 0), tkwargs.get("start"))
+    items, titems = _iterate(args[0], targs[0])
+    titems = _items(titems, items)
+    if all(_number_or_array(v) for v in items) and _number_or_array(start):
+        t = tstart
+        for tv in titems:
+            t = _add(t, tv)
+        return sum(items, start), t
+    y, t = start, tstart
+    for v, tv in zip(items, titems, strict=True):
+        y, t = add_jvp((y, v), (t, tv))
+    return y, t
+
+
+def _number_or_array(x):
+    return isinstance(x, (int, float, complex, np.generic)) or is_array(x)
+
+
+def _implemented_jvp(impl):
+    """map, filter, functools.reduce, itertools.product and chain: the JVP of the plain Python function
+    that reverse mode differentiates for them (rules/higher_order.py)."""
+
+    def implementation_jvp(args, targs, kwargs, tkwargs):
+        from ..forward import jvp_call
+
+        return jvp_call(impl, None, args, targs, kwargs, tkwargs)
+
+    implementation_jvp.__name__ = f"{impl.__name__}_jvp"
+    return implementation_jvp
+
+
+for _primal, _impl in [
+    (functools.reduce, reduce_impl),
+    (map, map_impl),
+    (filter, filter_impl),
+    (itertools.product, product_impl),
+    (itertools.chain, chain_impl),
+]:
+    keyword_forward_rule(_primal)(_implemented_jvp(_impl))
