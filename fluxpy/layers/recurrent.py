@@ -23,6 +23,10 @@ Conventions (NumPy is row-major, so the time and batch axes come first, as in Py
 - ``Embedding(vocab, dim)`` has ``weight`` of shape ``(vocab, dim)`` (a row per token, as PyTorch);
   ``m(indices)`` gives ``weight[indices]`` of shape ``indices.shape + (dim,)``.
 
+What the cells share lives once in ``_Cell`` (construction from sizes or arrays, the input check, the zero
+state, the printing) and what the sequence layers share in ``_Recurrent`` (the cell field, the loop over
+time, the printing); each public class states only what differs: its gate counts and its step, or its cell.
+
 >>> import numpy as np, fluxpy as fx
 >>> from fluxpy.layers.recurrent import LSTM
 >>> m = LSTM(3, 5)
@@ -38,6 +42,7 @@ from ..errors import FluxpyError
 from ..functors import functor
 from ..rules.registry import nograd
 from .activations import sigmoid, tanh
+from .basic import _name
 from .init import create_bias, glorot_uniform, randn32
 
 
@@ -54,8 +59,9 @@ def _check_input(layer, x, n_in):
 
 
 @nograd
-def _zeros_state(x, n_out, dtype):
-    return np.zeros(tuple(np.shape(x)[:-1]) + (n_out,), dtype=dtype)
+def _zeros(cell, x):
+    """A zero ``h`` for ``cell`` at input ``x``: shape ``x.shape[:-1] + (out,)``, the weights' dtype."""
+    return np.zeros(tuple(np.shape(x)[:-1]) + (cell.Wh.shape[1],), dtype=cell.Wi.dtype)
 
 
 def _affine(cell, x, h):
@@ -66,12 +72,47 @@ def _affine(cell, x, h):
     return y
 
 
-def _name(f):
-    return getattr(f, "__name__", repr(f))
+class _Cell:
+    """Base of the cells. A subclass sets ``gates`` (blocks of ``out`` rows stacked in ``Wi`` and ``bias``)
+    and ``recurrent_gates`` (in ``Wh``), and defines ``_step(x, state) -> (output, new_state)``.
+
+    ``Cell(n_in, n_out, *, init=glorot_uniform, init_recurrent=glorot_uniform, bias=True, rng=None)``, or
+    ``Cell(Wi, Wh, bias=...)`` from arrays; ``cell(x, h=None)`` checks ``x`` and starts from zeros.
+    A cell with a field of its own writes all its fields in its ``__init__`` (``_weights`` gives ``Wi`` and
+    ``Wh``): the transformer passes ``super().__init__`` positional arguments only, and the field order is
+    the one ``fx.params`` and a gradient's ``Tangent`` show.
+    """
+
+    def __init__(
+        self, n_in, n_out, *, init=glorot_uniform, init_recurrent=glorot_uniform, bias=True, rng=None
+    ):
+        self.Wi, self.Wh = self._weights(n_in, n_out, init, init_recurrent, rng)
+        self.bias = create_bias(self.Wi, bias, self.Wi.shape[0])
+
+    def _weights(self, n_in, n_out, init, init_recurrent, rng):
+        """``(Wi, Wh)``: the arrays ``n_in`` and ``n_out`` themselves, or drawn with the gates' rows."""
+        if isinstance(n_in, np.ndarray):  # from arrays: Cell(Wi, Wh, bias=...)
+            return n_in, n_out
+        Wi = _make(init, rng, self.gates * n_out, n_in)
+        return Wi, _make(init_recurrent, rng, self.recurrent_gates * n_out, n_out)
+
+    def __call__(self, x, h=None):
+        _check_input(self, x, self.Wi.shape[1])
+        if h is None:
+            h = _zeros(self, x)
+        return self._step(x, h)
+
+    def _show_extra(self):
+        return ""
+
+    def __repr__(self):
+        bias = "" if self.bias is not False else ", bias=False"
+        n_out, n_in = self.Wh.shape[1], self.Wi.shape[1]
+        return f"{type(self).__name__}({n_in}, {n_out}{self._show_extra()}{bias})"
 
 
 @functor
-class RNNCell:
+class RNNCell(_Cell):
     """One step of an Elman RNN: ``h' = activation(x @ Wi.T + h @ Wh.T + bias)``; returns ``(h', h')``.
 
     >>> import numpy as np
@@ -82,6 +123,8 @@ class RNNCell:
     >>> y.shape, bool(np.all(y == h))
     ((2,), True)
     """
+
+    gates = recurrent_gates = 1
 
     def __init__(
         self,
@@ -94,34 +137,24 @@ class RNNCell:
         bias=True,
         rng=None,
     ):
-        if isinstance(n_in, np.ndarray):  # RNNCell(Wi, Wh, activation, bias=...) from arrays
-            self.Wi, self.Wh, self.activation = n_in, n_out, activation
-            self.bias = create_bias(self.Wi, bias, self.Wi.shape[0])
-            return
-        self.Wi = _make(init, rng, n_out, n_in)
-        self.Wh = _make(init_recurrent, rng, n_out, n_out)
-        self.bias = create_bias(self.Wi, bias, n_out)
+        self.Wi, self.Wh = self._weights(n_in, n_out, init, init_recurrent, rng)
+        self.bias = create_bias(self.Wi, bias, self.Wi.shape[0])
         self.activation = activation
 
-    def __call__(self, x, h=None):
-        _check_input(self, x, self.Wi.shape[1])
-        if h is None:
-            h = _zeros_state(x, self.Wh.shape[1], self.Wi.dtype)
+    def _step(self, x, h):
         h = self.activation(_affine(self, x, h))
         return h, h
 
-    def __repr__(self):
-        out, n_in = self.Wi.shape
-        extra = "" if self.activation is tanh else f", {_name(self.activation)}"
-        bias = "" if self.bias is not False else ", bias=False"
-        return f"RNNCell({n_in}, {out}{extra}{bias})"
+    def _show_extra(self):
+        return "" if self.activation is tanh else f", {_name(self.activation)}"
 
 
 @functor
-class LSTMCell:
+class LSTMCell(_Cell):
     """One LSTM step; state ``(h, c)``, gates i, f, g, o stacked in ``Wi`` (``4 * out`` rows).
 
     ``c' = f * c + i * g``, ``h' = o * tanh(c')``; returns ``(h', (h', c'))``.
+    ``LSTMCell(in, out, *, init=glorot_uniform, init_recurrent=glorot_uniform, bias=True, rng=None)``.
 
     >>> import numpy as np
     >>> c = LSTMCell(3, 2)
@@ -132,25 +165,19 @@ class LSTMCell:
     ((4, 2), (4, 2))
     """
 
-    def __init__(
-        self, n_in, n_out, *, init=glorot_uniform, init_recurrent=glorot_uniform, bias=True, rng=None
-    ):
-        if isinstance(n_in, np.ndarray):  # from arrays: (Wi, Wh, bias=...)
-            self.Wi, self.Wh = n_in, n_out
-            self.bias = create_bias(self.Wi, bias, self.Wi.shape[0])
-            return
-        self.Wi = _make(init, rng, 4 * n_out, n_in)
-        self.Wh = _make(init_recurrent, rng, 4 * n_out, n_out)
-        self.bias = create_bias(self.Wi, bias, 4 * n_out)
+    gates = recurrent_gates = 4
 
     def __call__(self, x, state=None):
+        # _Cell.__call__ with the state named for the pair (h, c), restated: called through _Cell.__call__,
+        # _step would lose the activity analysis' mask (and compute a gradient for x at each step)
         _check_input(self, x, self.Wi.shape[1])
-        n = self.Wh.shape[1]
         if state is None:
-            h = _zeros_state(x, n, self.Wi.dtype)
-            c = _zeros_state(x, n, self.Wi.dtype)
-        else:
-            h, c = state
+            state = _zeros(self, x), _zeros(self, x)
+        return self._step(x, state)
+
+    def _step(self, x, state):
+        h, c = state
+        n = self.Wh.shape[1]
         gates = _affine(self, x, h)
         i = sigmoid(gates[..., :n])
         f = sigmoid(gates[..., n : 2 * n])
@@ -159,51 +186,6 @@ class LSTMCell:
         c = f * c + i * g
         h = o * np.tanh(c)
         return h, (h, c)
-
-    def __repr__(self):
-        bias = "" if self.bias is not False else ", bias=False"
-        return f"LSTMCell({self.Wi.shape[1]}, {self.Wh.shape[1]}{bias})"
-
-
-@functor
-class GRUCell:
-    """One GRU step; gates r, z, n stacked in ``Wi`` (``3 * out`` rows); returns ``(h', h')``.
-
-    ``r = σ(x Wi_r + h Wh_r + b_r)``, ``z = σ(x Wi_z + h Wh_z + b_z)``,
-    ``n = tanh(x Wi_n + r * (h Wh_n) + b_n)``, ``h' = (1 - z) * n + z * h``.
-
-    >>> import numpy as np
-    >>> c = GRUCell(3, 2)
-    >>> c.Wi.shape, c.Wh.shape, c.bias.shape
-    ((6, 3), (6, 2), (6,))
-    >>> c(np.ones(3, dtype=np.float32))[0].shape
-    (2,)
-    """
-
-    def __init__(
-        self, n_in, n_out, *, init=glorot_uniform, init_recurrent=glorot_uniform, bias=True, rng=None
-    ):
-        if isinstance(n_in, np.ndarray):  # from arrays: (Wi, Wh, bias=...)
-            self.Wi, self.Wh = n_in, n_out
-            self.bias = create_bias(self.Wi, bias, self.Wi.shape[0])
-            return
-        self.Wi = _make(init, rng, 3 * n_out, n_in)
-        self.Wh = _make(init_recurrent, rng, 3 * n_out, n_out)
-        self.bias = create_bias(self.Wi, bias, 3 * n_out)
-
-    def __call__(self, x, h=None):
-        _check_input(self, x, self.Wi.shape[1])
-        n = self.Wh.shape[1]
-        if h is None:
-            h = _zeros_state(x, n, self.Wi.dtype)
-        gx, gh, r, z = _gru_gates(self, x, h, n)
-        candidate = np.tanh(gx[..., 2 * n :] + r * gh[..., 2 * n :])
-        h = (1 - z) * candidate + z * h
-        return h, h
-
-    def __repr__(self):
-        bias = "" if self.bias is not False else ", bias=False"
-        return f"GRUCell({self.Wi.shape[1]}, {self.Wh.shape[1]}{bias})"
 
 
 def _gru_gates(cell, x, h, n):
@@ -218,7 +200,33 @@ def _gru_gates(cell, x, h, n):
 
 
 @functor
-class GRUv3Cell:
+class GRUCell(_Cell):
+    """One GRU step; gates r, z, n stacked in ``Wi`` (``3 * out`` rows); returns ``(h', h')``.
+
+    ``r = σ(x Wi_r + h Wh_r + b_r)``, ``z = σ(x Wi_z + h Wh_z + b_z)``,
+    ``n = tanh(x Wi_n + r * (h Wh_n) + b_n)``, ``h' = (1 - z) * n + z * h``.
+    ``GRUCell(in, out, *, init=glorot_uniform, init_recurrent=glorot_uniform, bias=True, rng=None)``.
+
+    >>> import numpy as np
+    >>> c = GRUCell(3, 2)
+    >>> c.Wi.shape, c.Wh.shape, c.bias.shape
+    ((6, 3), (6, 2), (6,))
+    >>> c(np.ones(3, dtype=np.float32))[0].shape
+    (2,)
+    """
+
+    gates = recurrent_gates = 3
+
+    def _step(self, x, h):
+        n = self.Wh.shape[1]
+        gx, gh, r, z = _gru_gates(self, x, h, n)
+        candidate = np.tanh(gx[..., 2 * n :] + r * gh[..., 2 * n :])
+        h = (1 - z) * candidate + z * h
+        return h, h
+
+
+@functor
+class GRUv3Cell(_Cell):
     """One step of the GRU of Cho et al. (arXiv:1406.1078 v3; Flux's ``GRUv3Cell``): the reset gate scales
     ``h`` *before* the candidate's recurrent product, whose weight ``Wh_n`` (Flux's ``Wh_h̃``) is a field of
     its own.
@@ -238,6 +246,8 @@ class GRUv3Cell:
     ((5, 2), dtype('float32'))
     """
 
+    gates, recurrent_gates = 3, 2  # the candidate's recurrent rows are Wh_n
+
     def __init__(
         self,
         n_in,
@@ -249,30 +259,19 @@ class GRUv3Cell:
         bias=True,
         rng=None,
     ):
-        if isinstance(n_in, np.ndarray):  # from arrays: (Wi, Wh, Wh_n, bias=...)
-            if Wh_n is None:
-                raise FluxpyError("GRUv3Cell(Wi, Wh, Wh_n, bias=...): the candidate's weight Wh_n is missing")
-            self.Wi, self.Wh, self.Wh_n = n_in, n_out, Wh_n
-            self.bias = create_bias(self.Wi, bias, self.Wi.shape[0])
-            return
-        self.Wi = _make(init, rng, 3 * n_out, n_in)
-        self.Wh = _make(init_recurrent, rng, 2 * n_out, n_out)
-        self.Wh_n = _make(init_recurrent, rng, n_out, n_out)
-        self.bias = create_bias(self.Wi, bias, 3 * n_out)
+        arrays = isinstance(n_in, np.ndarray)
+        if arrays and Wh_n is None:
+            raise FluxpyError("GRUv3Cell(Wi, Wh, Wh_n, bias=...): the candidate's weight Wh_n is missing")
+        self.Wi, self.Wh = self._weights(n_in, n_out, init, init_recurrent, rng)
+        self.Wh_n = Wh_n if arrays else _make(init_recurrent, rng, n_out, n_out)
+        self.bias = create_bias(self.Wi, bias, self.Wi.shape[0])
 
-    def __call__(self, x, h=None):
-        _check_input(self, x, self.Wi.shape[1])
-        n = self.Wh_n.shape[0]
-        if h is None:
-            h = _zeros_state(x, n, self.Wi.dtype)
+    def _step(self, x, h):
+        n = self.Wh.shape[1]
         gx, _, r, z = _gru_gates(self, x, h, n)
         candidate = np.tanh(gx[..., 2 * n :] + (r * h) @ self.Wh_n.T)
         h = (1 - z) * candidate + z * h
         return h, h
-
-    def __repr__(self):
-        bias = "" if self.bias is not False else ", bias=False"
-        return f"GRUv3Cell({self.Wi.shape[1]}, {self.Wh_n.shape[0]}{bias})"
 
 
 def _scan(cell, x, state):
@@ -289,8 +288,27 @@ def _scan(cell, x, state):
     return np.stack(outputs)
 
 
+class _Recurrent:
+    """Base of the sequence layers: one field, ``cell``, of the subclass's ``cell_type``, given or built from
+    ``(n_in, n_out, **kwargs)``; ``m(x, h0=None)`` runs it over the first axis of ``x``; printed as the cell
+    with the layer's name (``RNN(3, 5)`` for ``RNNCell(3, 5)``)."""
+
+    def __init__(self, n_in, n_out=None, **kwargs):
+        if isinstance(n_in, self.cell_type):  # Layer(cell)
+            self.cell = n_in
+            return
+        self.cell = self.cell_type(n_in, n_out, **kwargs)
+
+    def __call__(self, x, h0=None):
+        return _scan(self.cell, x, h0)
+
+    def __repr__(self):
+        cell = repr(self.cell)
+        return type(self).__name__ + cell[cell.index("(") :]
+
+
 @functor
-class RNN:
+class RNN(_Recurrent):
     """``RNNCell`` over a sequence: ``m(x, h0=None)`` with ``x`` of shape ``(seq_len, [batch,] in)``
     gives all outputs, ``(seq_len, [batch,] out)``. Stateless (Flux 0.15): ``h0`` defaults to zeros.
 
@@ -300,21 +318,16 @@ class RNN:
     (RNN(3, 4), (6, 4))
     """
 
+    cell_type = RNNCell
+
     def __init__(self, n_in, n_out=None, activation=tanh, **kwargs):
-        if isinstance(n_in, RNNCell):  # RNN(cell)
-            self.cell = n_in
-            return
-        self.cell = RNNCell(n_in, n_out, activation, **kwargs)
-
-    def __call__(self, x, h0=None):
-        return _scan(self.cell, x, h0)
-
-    def __repr__(self):
-        return "RNN" + repr(self.cell)[len("RNNCell") :]
+        if not isinstance(n_in, RNNCell):  # the cell built here, as _Recurrent passes on no activation
+            n_in = RNNCell(n_in, n_out, activation, **kwargs)
+        super().__init__(n_in)
 
 
 @functor
-class LSTM:
+class LSTM(_Recurrent):
     """``LSTMCell`` over a sequence: ``m(x, state0=None)`` with ``state0 = (h0, c0)`` (zeros when ``None``)
     gives every ``h``, shape ``(seq_len, [batch,] out)``.
 
@@ -324,21 +337,14 @@ class LSTM:
     (6, 2, 4)
     """
 
-    def __init__(self, n_in, n_out=None, **kwargs):
-        if isinstance(n_in, LSTMCell):  # LSTM(cell)
-            self.cell = n_in
-            return
-        self.cell = LSTMCell(n_in, n_out, **kwargs)
+    cell_type = LSTMCell
 
-    def __call__(self, x, state0=None):
+    def __call__(self, x, state0=None):  # the state is the pair (h0, c0), and is named so
         return _scan(self.cell, x, state0)
-
-    def __repr__(self):
-        return "LSTM" + repr(self.cell)[len("LSTMCell") :]
 
 
 @functor
-class GRU:
+class GRU(_Recurrent):
     """``GRUCell`` over a sequence: ``m(x, h0=None)`` gives every ``h``, shape ``(seq_len, [batch,] out)``.
 
     >>> import numpy as np
@@ -347,21 +353,11 @@ class GRU:
     (GRU(3, 4), (6, 4))
     """
 
-    def __init__(self, n_in, n_out=None, **kwargs):
-        if isinstance(n_in, GRUCell):  # GRU(cell)
-            self.cell = n_in
-            return
-        self.cell = GRUCell(n_in, n_out, **kwargs)
-
-    def __call__(self, x, h0=None):
-        return _scan(self.cell, x, h0)
-
-    def __repr__(self):
-        return "GRU" + repr(self.cell)[len("GRUCell") :]
+    cell_type = GRUCell
 
 
 @functor
-class GRUv3:
+class GRUv3(_Recurrent):
     """``GRUv3Cell`` over a sequence: ``m(x, h0=None)`` gives every ``h``, shape ``(seq_len, [batch,] out)``.
 
     >>> import numpy as np
@@ -370,17 +366,7 @@ class GRUv3:
     (GRUv3(3, 4), (6, 2, 4))
     """
 
-    def __init__(self, n_in, n_out=None, **kwargs):
-        if isinstance(n_in, GRUv3Cell):  # GRUv3(cell)
-            self.cell = n_in
-            return
-        self.cell = GRUv3Cell(n_in, n_out, **kwargs)
-
-    def __call__(self, x, h0=None):
-        return _scan(self.cell, x, h0)
-
-    def __repr__(self):
-        return "GRUv3" + repr(self.cell)[len("GRUv3Cell") :]
+    cell_type = GRUv3Cell
 
 
 @functor

@@ -1,6 +1,9 @@
 """Recurrent layers (RNN, LSTM, GRU, GRUv3 and their cells) and Embedding: shapes, reprs, values against
 hand-written NumPy equations and PyTorch, gradients against finite differences."""
 
+import inspect
+import re
+
 import numpy as np
 import pytest
 
@@ -135,6 +138,114 @@ def test_gruv3_repr_fields_and_params():
     gs = fx.gradient(lambda: np.sum(m(x, h0) ** 2), ps)
     for a in (cell.Wi, cell.Wh, cell.Wh_n, cell.bias):
         assert gs[a] is not None and gs[a].shape == a.shape and np.any(gs[a] != 0)
+
+
+# what the cells and sequence layers share (one base each): signatures, field order, printing, keywords
+
+_INIT = "*, init=glorot_uniform, init_recurrent=glorot_uniform, bias=True, rng=None"
+SIGNATURES = [  # (class, constructor, call)
+    (RNNCell, f"(n_in, n_out, activation=tanh, {_INIT})", "(self, x, h=None)"),
+    (LSTMCell, f"(n_in, n_out, {_INIT})", "(self, x, state=None)"),
+    (GRUCell, f"(n_in, n_out, {_INIT})", "(self, x, h=None)"),
+    (GRUv3Cell, f"(n_in, n_out, Wh_n=None, {_INIT})", "(self, x, h=None)"),
+    (RNN, "(n_in, n_out=None, activation=tanh, **kwargs)", "(self, x, h0=None)"),
+    (LSTM, "(n_in, n_out=None, **kwargs)", "(self, x, state0=None)"),
+    (GRU, "(n_in, n_out=None, **kwargs)", "(self, x, h0=None)"),
+    (GRUv3, "(n_in, n_out=None, **kwargs)", "(self, x, h0=None)"),
+]
+
+
+def _shown(f):
+    return re.sub(r"<function (\w+) at 0x[0-9a-f]+>", r"\1", str(inspect.signature(f)))
+
+
+@pytest.mark.parametrize("cls, init, call", SIGNATURES, ids=lambda v: getattr(v, "__name__", ""))
+def test_constructor_and_call_signatures(cls, init, call):
+    assert _shown(cls) == init and _shown(cls.__call__) == call
+
+
+_W = {
+    n: rng.standard_normal(s) for n, s in [("Wi1", (2, 3)), ("Wh1", (2, 2)), ("Wi3", (6, 3)), ("Wh3", (6, 2))]
+}
+_W |= {"Wi4": rng.standard_normal((8, 3)), "Wh4": rng.standard_normal((8, 2)), "Wh2": _W["Wh3"][:4]}
+FIELDS = [  # (built, fields in order: fx.children, fx.params and a gradient's Tangent follow it)
+    (lambda: RNNCell(3, 2), ["Wi", "Wh", "bias", "activation"]),
+    (lambda: RNNCell(_W["Wi1"], _W["Wh1"], fx.relu), ["Wi", "Wh", "bias", "activation"]),
+    (lambda: LSTMCell(3, 2), ["Wi", "Wh", "bias"]),
+    (lambda: LSTMCell(_W["Wi4"], _W["Wh4"], bias=False), ["Wi", "Wh", "bias"]),
+    (lambda: GRUCell(3, 2), ["Wi", "Wh", "bias"]),
+    (lambda: GRUCell(_W["Wi3"], _W["Wh3"]), ["Wi", "Wh", "bias"]),
+    (lambda: GRUv3Cell(3, 2), ["Wi", "Wh", "Wh_n", "bias"]),
+    (lambda: GRUv3Cell(_W["Wi3"], _W["Wh2"], _W["Wh1"]), ["Wi", "Wh", "Wh_n", "bias"]),
+]
+
+
+@pytest.mark.parametrize("build, fields", FIELDS)
+def test_cell_fields_in_order_and_the_gradient_mirrors_them(build, fields):
+    cell = fx.f64(build())
+    assert list(fx.children(cell)) == fields
+    arrays = [getattr(cell, f) for f in fields if isinstance(getattr(cell, f), np.ndarray)]
+    assert [id(p) for p in fx.params(cell)] == [id(a) for a in arrays]
+    (dcell,) = fx.gradient(lambda c: np.sum(c(np.ones((2, 3)))[0] ** 2), cell)
+    assert isinstance(dcell, fx.Tangent) and list(dcell) == fields
+    for f in fields:
+        value = getattr(cell, f)
+        assert (dcell[f].shape == value.shape) if isinstance(value, np.ndarray) else dcell[f] is None
+    m = {RNNCell: RNN, LSTMCell: LSTM, GRUCell: GRU, GRUv3Cell: GRUv3}[type(cell)](cell)
+    assert m.cell is cell and list(fx.children(m)) == ["cell"]
+    (dm,) = fx.gradient(lambda m: np.sum(m(np.ones((4, 3)))), m)
+    assert list(dm) == ["cell"] and list(dm.cell) == fields
+
+
+REPRS = [
+    (lambda: RNNCell(3, 5, fx.relu, bias=False), "RNNCell(3, 5, relu, bias=False)"),
+    (lambda: RNNCell(3, 5, activation=fx.tanh), "RNNCell(3, 5)"),
+    (lambda: RNN(3, 5, activation=fx.relu, bias=False), "RNN(3, 5, relu, bias=False)"),
+    (lambda: LSTMCell(3, 5, bias=False), "LSTMCell(3, 5, bias=False)"),
+    (lambda: LSTM(3, 5, bias=False), "LSTM(3, 5, bias=False)"),
+    (lambda: GRU(3, 5, bias=False), "GRU(3, 5, bias=False)"),
+    (lambda: GRUv3Cell(3, 5, bias=False), "GRUv3Cell(3, 5, bias=False)"),
+    (lambda: GRUv3(GRUv3Cell(_W["Wi3"], _W["Wh3"], _W["Wh1"])), "GRUv3(3, 2)"),
+    (
+        lambda: fx.Chain(GRUv3(3, 5, bias=False), LSTM(5, 2)),
+        "Chain(\n  GRUv3(3, 5, bias=False),              # 120 parameters\n"
+        "  LSTM(5, 2),                           # 64 parameters\n"
+        ")                   # Total: 6 arrays, 184 parameters, 736 bytes.",
+    ),
+]
+
+
+@pytest.mark.parametrize("build, shown", REPRS)
+def test_printing_as_the_constructor_call(build, shown):
+    assert repr(build()) == shown
+
+
+@pytest.mark.parametrize("layer", [RNN, LSTM, GRU, GRUv3])
+def test_states_passed_by_keyword(layer):
+    m = fx.f64(layer(3, 4))
+    x, h = rng.standard_normal((5, 2, 3)), rng.standard_normal((2, 4))
+    state, name, cell_name = ((h, 2 * h), "state0", "state") if layer is LSTM else (h, "h0", "h")
+    np.testing.assert_array_equal(m(x, **{name: state}), m(x, state))
+    step = m.cell(x[0], **{cell_name: state})
+    np.testing.assert_array_equal(step[0], m.cell(x[0], state)[0])
+    np.testing.assert_array_equal(m(x, state)[0], step[0])
+
+
+@pytest.mark.parametrize("kind", ["RNN", "LSTM", "GRU", "GRUv3"])
+def test_cell_step_gradients_built_from_arrays(kind):
+    """Each cell built inside the differentiated function (its constructor transformed too), one step."""
+    cell_type = {"RNN": RNNCell, "LSTM": LSTMCell, "GRU": GRUCell, "GRUv3": GRUv3Cell}[kind]
+    cell = _f64_with_bias(cell_type(3, 2))
+    arrays = [v for v in fx.children(cell).values() if isinstance(v, np.ndarray)]
+    x, h, c = rng.standard_normal((2, 3)), rng.standard_normal((2, 2)), rng.standard_normal((2, 2))
+
+    def step(*args):
+        x, h, c = args[-3:]
+        new = cell_type(*args[:-4], bias=args[-4])
+        y, state = new(x, (h, c)) if kind == "LSTM" else new(x, h)
+        return y + state[1] if kind == "LSTM" else y
+
+    check_grads(step, *arrays, x, h, c, order=1)
 
 
 def test_gruv3_from_arrays():
