@@ -19,7 +19,7 @@ import numpy as np
 from ..errors import FluxpyError
 from ..functors import functor
 from ..nnlib.conv import (
-    conv,
+    conv_bias_act,
     conv_outsize,
     conv_transpose,
     conv_transpose_outsize,
@@ -31,7 +31,7 @@ from ..nnlib.conv import (
     upsample_nearest,
 )
 from ..rules.registry import nograd
-from .activations import identity
+from .activations import identity, relu
 from .init import create_bias, glorot_uniform
 
 
@@ -186,17 +186,22 @@ class _ConvBase:
         return self.weight.shape[1] * self.groups
 
     def __call__(self, x):
+        # one fused rule for the convolution, the bias and a relu (issue 6); any other activation is
+        # applied to the result, as written
         _check_channels(self, x, self._in_channels())
-        y = conv(
+        fused = self.activation is relu
+        y = conv_bias_act(
             x,
             self.weight,
+            self.bias,
+            act="relu" if fused else "identity",
             stride=self.stride,
             pad=self.pad,
             dilation=self.dilation,
             groups=self.groups,
             flip=self.flip,
         )
-        return self.activation(_add_bias(y, self.bias, self.weight.ndim - 2))
+        return y if fused or self.activation is identity else self.activation(y)
 
     def outdims(self, isize):
         """Spatial output size for spatial (or full NCHW) input size ``isize``."""

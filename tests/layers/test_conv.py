@@ -7,6 +7,7 @@ import pytest
 
 import fluxpy as fx
 from fluxpy.errors import FluxpyError
+from fluxpy.layers.activations import identity
 from fluxpy.layers.conv import (
     AdaptiveMaxPool,
     AdaptiveMeanPool,
@@ -24,6 +25,8 @@ from fluxpy.layers.conv import (
 )
 from fluxpy.nnlib.conv import (
     conv,
+    conv_bias_act,
+    conv_bias_act_partial,
     conv_filter_grad,
     conv_transpose,
     maxpool,
@@ -520,3 +523,168 @@ def test_forward_mode_through_conv_and_pools():
         return np.sum(np.tanh(meanpool(maxpool(conv(x, w, pad=1), (2, 2), stride=1), (2, 2))))
 
     check_grads(f, x, w, order=1, forward=True)
+
+
+@pytest.mark.parametrize(
+    "pad, dilation, kernel",
+    [((3, 0, 0, 2), (1, 1), (3, 2)), ((2, 3, 4, 1), (2, 1), (2, 3)), ((1, 1, 1, 1), (1, 1), (1, 1))],
+)
+@pytest.mark.parametrize("out_ch", [2, 6])  # per group 1 or 3 outputs to 2 inputs: correlation or col2im
+def test_stride_one_conv_transpose_with_padding_beyond_the_kernel(pad, dilation, kernel, out_ch):
+    # padding wider than dilation * (k - 1) reads no input: the transpose's rows for it are cut
+    x = rng.standard_normal((2, 4, 6, 7))
+    w = rng.standard_normal((out_ch, 2) + kernel)
+    y = conv(x, w, pad=pad, dilation=dilation, groups=2)
+    dy = rng.standard_normal(y.shape)
+    dx = conv_transpose(dy, w, pad=pad, dilation=dilation, groups=2, out_size=(6, 7))
+    assert dx.shape == x.shape and dx.flags.c_contiguous
+    np.testing.assert_allclose(np.sum(dx * x), np.sum(dy * y))
+
+
+def test_maxpool_gradient_goes_to_the_first_of_tied_maxima():
+    x = np.array([[[[1.0, 1.0, 0.0], [0.0, 1.0, 2.0], [2.0, 2.0, 2.0]]]])
+    (dx,) = fx.gradient(lambda x: np.sum(maxpool(x, (2, 2), stride=1)), x)
+    np.testing.assert_array_equal(dx, [[[[1.0, 0.0, 0.0], [0.0, 0.0, 2.0], [1.0, 0.0, 0.0]]]])
+    (dx,) = fx.gradient(lambda x: np.sum(maxpool(x[:, :, :2, :2], (2, 2))), x)  # windows tiling x
+    np.testing.assert_array_equal(dx, [[[[1.0, 0.0, 0.0], [0.0, 0.0, 0.0], [0.0, 0.0, 0.0]]]])
+    g = maxpool_gather(np.arange(9.0).reshape(x.shape), x, window=(2, 2), stride=1)
+    np.testing.assert_array_equal(g, [[[[0.0, 5.0], [6.0, 5.0]]]])
+
+
+# ---------------------------------------------------------------------------------------------------------
+# conv_bias_act: the Conv layer's convolution, bias and relu in one rule (issue 6)
+
+
+def _unfused(x, w, b, act, **opts):
+    y = conv(x, w, **opts)
+    if b is not None and b is not False:
+        y = y + b.reshape((-1,) + (1,) * (w.ndim - 2))
+    return fx.relu(y) if act == "relu" else y
+
+
+FUSED_CASES = [
+    dict(pad=1),
+    dict(stride=(2, 1), pad=(1, 2, 0, 1), dilation=(1, 2), groups=2, flip=False),
+    dict(stride=2, pad=(1, 1, 0, 1), groups=4),
+]
+
+
+def _fused_operands(case, dtype=np.float64):
+    x = rng.standard_normal((2, 4, 6, 5)).astype(dtype)
+    w = rng.standard_normal((4, 4 // case.get("groups", 1), 3, 2)).astype(dtype)
+    return x, w, rng.standard_normal(4).astype(dtype)
+
+
+@pytest.mark.parametrize("case", FUSED_CASES)
+@pytest.mark.parametrize("act", ["identity", "relu"])
+def test_conv_bias_act_matches_the_unfused_composition(case, act):
+    x, w, b = _fused_operands(case)
+    for bias in (b, None, False):
+        np.testing.assert_allclose(
+            conv_bias_act(x, w, bias, act=act, **case), _unfused(x, w, bias, act, **case), atol=1e-12
+        )
+    np.testing.assert_allclose(conv_bias_act(x[0], w, b, act=act, **case), _unfused(x, w, b, act, **case)[0])
+    if act == "relu":
+        assert np.all(conv_bias_act(x, w, b, act=act, **case) >= 0)
+
+    def loss(op):
+        return lambda x, w, b: np.sum(np.sin(op(x, w, b, act, **case)))
+
+    fused = fx.gradient(loss(lambda x, w, b, act, **o: conv_bias_act(x, w, b, act=act, **o)), x, w, b)
+    for mine, expected in zip(fused, fx.gradient(loss(_unfused), x, w, b), strict=True):
+        np.testing.assert_allclose(mine, expected, atol=1e-12)
+
+
+@pytest.mark.second_order
+@pytest.mark.parametrize("case", FUSED_CASES)
+@pytest.mark.parametrize("act", ["identity", "relu"])
+def test_conv_bias_act_second_order(case, act):
+    x, w, b = _fused_operands(case)
+
+    def f(x, w, b):
+        return np.sum(np.sin(conv_bias_act(x, w, b, act=act, **case)))
+
+    check_grads(f, x, w, b, order=2)
+    check_grads(f, x, w, b, order=1, forward=True)
+    check_grads(lambda x, w, b: np.sum(conv_bias_act(x[1], w, b, act=act, **case) ** 3), x, w, b, order=2)
+    check_grads(lambda x, w: np.sum(np.sin(conv_bias_act(x, w, None, act=act, **case))), x, w, order=2)
+
+
+def test_conv_bias_act_partial_form_skips_the_input_gradient():
+    x, w, b = _fused_operands(FUSED_CASES[1])
+    y, back = conv_bias_act_partial((False, True, True), x, w, b, act="relu", **FUSED_CASES[1])
+    y_all, back_all = conv_bias_act_partial((True, True, True), x, w, b, act="relu", **FUSED_CASES[1])
+    dy = rng.standard_normal(y.shape)
+    np.testing.assert_array_equal(y, y_all)
+    dx, dw, db = back(dy)
+    assert dx is None
+    np.testing.assert_allclose(dw, back_all(dy)[1])
+    np.testing.assert_allclose(db, back_all(dy)[2])
+    dx, dw, db = conv_bias_act_partial((True, False, False), x, w, b, act="relu", **FUSED_CASES[1])[1](dy)
+    assert dw is None and db is None
+    np.testing.assert_allclose(dx, back_all(dy)[0])
+
+
+def test_conv_bias_act_relu_derivative_at_zero_is_zero():
+    # zero weights and bias: every pre-activation is exactly 0, where relu'(0) = 0 (as fx.relu, Flux, PyTorch)
+    x = rng.standard_normal((2, 3, 5, 5))
+    w, b = np.zeros((4, 3, 3, 3)), np.zeros(4)
+    dx, dw, db = fx.gradient(lambda x, w, b: np.sum(conv_bias_act(x, w, b, act="relu", pad=1)), x, w, b)
+    assert not np.any(dx) and not np.any(dw) and not np.any(db)
+    (db,) = fx.gradient(lambda b: np.sum(Conv(w, b, fx.relu, pad=1)(x)), b)
+    np.testing.assert_array_equal(db, np.zeros(4))
+    (db,) = fx.gradient(lambda b: np.sum(conv_bias_act(x, w, b, act="identity", pad=1)), b)
+    np.testing.assert_array_equal(db, np.full(4, 2 * 5 * 5.0))
+
+
+def test_conv_bias_act_keeps_float32():
+    x, w, b = _fused_operands(FUSED_CASES[0], np.float32)
+    for act in ("identity", "relu"):
+        assert conv_bias_act(x, w, b, act=act, pad=1).dtype == np.float32
+        grads = fx.gradient(lambda x, w, b: np.sum(conv_bias_act(x, w, b, act=act, pad=1) ** 2), x, w, b)
+        assert [g.dtype for g in grads] == [np.float32] * 3
+    # a float64 bias promotes as the unfused sum does
+    assert conv_bias_act(x, w, b.astype(np.float64), act="relu", pad=1).dtype == np.float64
+    layer = Conv((3, 3), 4, 2, fx.relu, pad=1)
+    (d,) = fx.gradient(lambda m: np.sum(m(x) ** 2), layer)
+    assert layer(x).dtype == d.weight.dtype == d.bias.dtype == np.float32
+
+
+def test_conv_layer_fuses_relu_and_applies_any_other_activation():
+    x, w, b = _fused_operands(FUSED_CASES[0])
+    for act in (fx.relu, identity, fx.tanh, fx.leakyrelu, lambda v: v**2):
+        layer = Conv(w, b, act, pad=1)
+        expected = act(conv(x, w, pad=1) + b.reshape(-1, 1, 1))
+        np.testing.assert_allclose(layer(x), expected, atol=1e-12)
+        grads = fx.gradient(lambda x, w, b: np.sum(np.sin(Conv(w, b, act, pad=1)(x))), x, w, b)
+        unfused = fx.gradient(
+            lambda x, w, b: np.sum(np.sin(act(conv(x, w, pad=1) + b.reshape(-1, 1, 1)))), x, w, b
+        )
+        for mine, ref in zip(grads, unfused, strict=True):
+            np.testing.assert_allclose(mine, ref, atol=1e-12)
+    layer = Conv(w, False, fx.relu, pad=1)
+    np.testing.assert_allclose(layer(x), fx.relu(conv(x, w, pad=1)))
+    (d,) = fx.gradient(lambda m: np.sum(m(x)), layer)
+    assert d.weight.shape == w.shape and d.bias is None
+
+
+def test_conv_bias_act_against_torch():
+    torch = pytest.importorskip("torch")
+    x, w, b = _fused_operands(FUSED_CASES[1])
+    opts = dict(stride=(2, 1), padding=(1, 2), dilation=(1, 2), groups=2)
+    tx, tw, tb = (torch.from_numpy(a).requires_grad_(True) for a in (x, w, b))
+    ty = torch.relu(torch.nn.functional.conv2d(tx, tw, tb, **opts))
+    ty.pow(2).sum().backward()
+    mine = dict(stride=(2, 1), pad=(1, 2), dilation=(1, 2), groups=2)
+    expected = ty.detach().numpy()
+    np.testing.assert_allclose(conv_bias_act(x, w, b, act="relu", flip=False, **mine), expected, atol=1e-10)
+    grads = fx.gradient(lambda x, w, b: np.sum(CrossCor(w, b, fx.relu, **mine)(x) ** 2), x, w, b)
+    for g, t in zip(grads, (tx, tw, tb), strict=True):
+        np.testing.assert_allclose(g, t.grad.numpy(), atol=1e-10)
+
+
+def test_conv_bias_act_unknown_activation_raises():
+    x, w, b = _fused_operands(FUSED_CASES[0])
+    with pytest.raises(FluxpyError, match="act='tanh' is not one of"):
+        conv_bias_act(x, w, b, act="tanh")
+    assert conv_bias_act(x, w, b, act="relu").shape == (2, 4, 4, 4)
