@@ -4,22 +4,23 @@
 code (one tangent statement per statement: control flow needs no tape). Any other callee -- a rule, a
 class, a C function -- gets its tangent by transposing its pullback, the reverse rule
 (``J v`` is the gradient of ``<back(u), v>`` with respect to ``u``), unless a forward rule is registered
-(``registry.forward_rule``, in rules/forward.py: the hot elementwise operations, the linear maps pullbacks
-apply, and the Python builtins whose results transposition cannot carry: dicts, iterators, partials,
-in-place changes of lists and dicts).
+(``registry.forward_rule``, in the modules rules/forward.py lists: the hot elementwise operations, the
+linear maps pullbacks apply, and the Python builtins whose results transposition cannot carry: dicts,
+iterators, partials, in-place changes of lists and dicts).
 
 Forward over reverse (``fx.hvp``: the JVP of ``fx.gradient``) runs generated reverse code, so two more
 kinds of forward rule serve it: those of Python functions (``runtime.call``, ``call_masked``, the reverse
 rules themselves: they take keywords), and those of closures, keyed by code object (the pullbacks rules
-make per call, and runtime's adapters around rules: ``rules/forward.py``'s ``closure_rules``).
+make per call, and runtime's adapters around rules: ``rules/forward_core.py``'s ``closure_rules``).
 
 Tangents mirror their primals: a list's is a list, a dict's a dict, an object's or a closure's a ``Tangent``
 of its fields, an iterator's an iterator over its items' tangents (advanced in step with it), None is zero.
 An array's tangent is anything that broadcasts to its shape (``x + s`` with only the number ``s`` moving has
 ``s``'s tangent, a number): rules that select, reshape, contract or iterate broadcast it first
-(rules/forward.py's ``_like``); ``fx.jvp`` returns it with the output's shape. A ``Tangent`` is a value too
-when forward mode runs this module's own code (``fx.jvp`` of ``fx.hvp``: third derivatives): its tangent is a
-Tangent of its fields' tangents, so the tangent of a closure's tangent holds its thunk's tangent under LIVE.
+(rules/forward_core.py's ``_like``); ``fx.jvp`` returns it with the output's shape. A ``Tangent`` is a value
+too when forward mode runs this module's own code (``fx.jvp`` of ``fx.hvp``: third derivatives): its tangent
+is a Tangent of its fields' tangents, so the tangent of a closure's tangent holds its thunk's tangent under
+LIVE.
 What forward mode cannot follow raises a FluxpyError naming the callee and the user's line, never a wrong
 tangent.
 """
@@ -146,7 +147,8 @@ def _construct_jvp(cls, args, targs, kwargs, tkwargs):
 
 def _untouched_tangent(f, y):
     """The tangent of ``y = f(...)`` when no tangent reaches it: None (zero), but a new empty list or dict
-    (``[]``, ``dict()``) gets an empty one, for in-place changes to fill (rules/forward.py mirrors them)."""
+    (``[]``, ``dict()``) gets an empty one, for in-place changes to fill (rules/forward_in_place.py mirrors
+    them)."""
     if (type(y) is list or type(y) is dict) and not y:
         if getattr(registry.lookup_forward(f), "makes_container", False):
             return type(y)()
@@ -205,8 +207,8 @@ def jvp_method(obj, tobj, name, args, targs, kwargs, tkwargs):
 
 
 def _container_method_jvp(obj, tobj, name, kind, args, targs, kwargs, tkwargs):
-    """A method of a builtin list or dict: its forward rule (rules/forward.py; a method that changes the
-    container in place changes its tangent the same way), else its reverse rule transposed."""
+    """A method of a builtin list or dict: its forward rule (rules/forward_in_place.py; a method that changes
+    the container in place changes its tangent the same way), else its reverse rule transposed."""
     fast = registry.lookup_forward(_builtin_method(type(obj), name))
     if fast is not None and getattr(fast, "takes_keywords", False):
         return fast((obj,) + tuple(args), (tobj,) + tuple(targs), kwargs, tkwargs)
@@ -352,20 +354,22 @@ def _name(f):
 # constructors run by generated code: Base.__init__(self, ...) and super().__init__(...) in an __init__
 
 
-def init_into_jvp(args, targs):
+def init_into_jvp(args, targs, kwargs, tkwargs):
     """``init`` run on the fresh object being constructed: its JVP, writing fields into the object's
     Tangent (see _construct_jvp)."""
     init, obj, rest = args[0], args[1], tuple(args[2:])
     if type(init) is not FunctionType:
-        if _moving(targs[2:]):
+        if _moving(targs[2:]) or (tkwargs and _moving(tkwargs.values())):
             raise forward_error(
                 f"follow {getattr(init, '__qualname__', init)!s}(self, ...)",
                 "it is not Python code, and values with tangents are passed to it",
             )
-        return init_into(init, obj, *rest), targs[1]
-    return _python_jvp(init, None, (obj,) + rest, (targs[1],) + tuple(targs[2:]), {}, {}, constructor=True)
+        return init_into(init, obj, *rest, **kwargs), targs[1]
+    targs = (targs[1],) + tuple(targs[2:])
+    return _python_jvp(init, None, (obj,) + rest, targs, kwargs, tkwargs or {}, constructor=True)
 
 
+init_into_jvp.takes_keywords = True
 registry.forward_rule(init_into)(init_into_jvp)
 
 

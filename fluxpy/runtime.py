@@ -600,29 +600,37 @@ def construct_forward(cls, /, *args, **kwargs):
     return y, construct_pullback
 
 
-def init_into(init, obj, *args):
-    """``Base.__init__(self, *args)`` or ``super().__init__(*args)`` inside a constructor: ``init`` run on
-    the fresh ``obj`` as a function returning it (see construct_forward)."""
+def init_into(init, obj, /, *args, **kwargs):
+    """``Base.__init__(self, *args, **kwargs)`` or ``super().__init__(...)`` inside a constructor: ``init``
+    run on the fresh ``obj`` as a function returning it (see construct_forward)."""
     if type(init) is not FunctionType:
-        init(obj, *args)
+        init(obj, *args, **kwargs)
     return obj  # the rule below does the work when fluxpy's dispatcher calls this
 
 
 @registry.adjoint(init_into)
-def init_into_rule(init, obj, *args):
+def init_into_rule(init, obj, /, *args, **kwargs):
     from .transform.cache import forward_function
 
+    n = len(args)
     if type(init) is not FunctionType:
-        init(obj, *args)
+        init(obj, *args, **kwargs)
 
         def builtin_init_pullback(dobj):
-            return (None, dobj) + (None,) * len(args)
+            return (None, dobj) + (None,) * n
 
         return obj, builtin_init_pullback
-    y, pb = forward_function(init, constructor=True)(init, obj, *args)
+    layout, names = keyword_layout(init, n + 1, kwargs)
+    full = args + bound_values(kwargs, layout)
+    rest = remaining_keywords(kwargs, names)
+    y, pb = forward_function(init, constructor=True)(init, obj, *full, **rest)
 
     def init_into_pullback(dobj):
-        return (None,) + pb(dobj)[1:]
+        g = pb(dobj)
+        head = (None,) + g[1 : n + 2]
+        if kwargs:
+            return head + (merge_keyword_grads(layout_grads(g, n + 2, layout), g[-1]),)
+        return head
 
     return y, init_into_pullback
 

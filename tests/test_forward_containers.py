@@ -1,5 +1,5 @@
 """Forward mode (fx.jvp) through Python's containers, iterators, in-place changes, partials and local
-functions: the forward rules of rules/forward.py and the closure tangents of transform/forward.py.
+functions: the forward rules of rules/forward_*.py and the closure tangents of transform/forward.py.
 
 Each row is checked in forward mode only, against central finite differences (some rows are refused by
 reverse mode, or wrong there: see tests/test_forward.py's REVERSE_RAISES and tests/corpus.py's xfails).

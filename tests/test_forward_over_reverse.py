@@ -1,6 +1,6 @@
 """Forward over reverse (the JVP of ``fx.gradient``: ``fx.hvp``, ``fx.hessian``) over the rule tables, against
 central differences of the reverse-mode gradient. Forward mode runs every rule's reverse code and pullback
-here (or its forward rule over reverse, fluxpy/rules/forward.py), so each row checks those too."""
+here (or its forward rule over reverse, fluxpy/rules/forward_over_reverse.py), so each row checks those too."""
 
 import functools
 import math

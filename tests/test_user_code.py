@@ -323,6 +323,49 @@ def test_inheritance_and_super_first_and_second_order():
     assert dm.w == 5.0 and dm.b == 1.0 and dx == 2.0
 
 
+class Scaled:
+    def __init__(self, w, scale=1.0, *, shift=0.0):
+        self.w = w
+        self.scale = scale
+        self.shift = shift
+
+
+class ScaledByKeyword(Scaled):
+    def __init__(self, w, s, t):
+        super().__init__(w, scale=s * 2.0, shift=t)
+
+
+class ScaledByBase(Scaled):
+    def __init__(self, w, s, *rest):
+        Scaled.__init__(self, w, *rest, shift=s)
+
+
+class ScaledByDefault(Scaled):
+    def __init__(self, w, s):
+        super().__init__(w)
+        self.w = self.w * s
+
+
+def parent_init_keywords(w, s, t):
+    a = ScaledByKeyword(w, s, t)
+    b = ScaledByBase(w, s, t)
+    c = ScaledByDefault(w, s)
+    return np.sum(a.w * a.scale + a.shift) * b.scale + b.shift * np.sum(c.w**2) * c.scale
+
+
+def test_parent_init_with_keywords_starred_arguments_and_defaults():
+    # super().__init__(w, scale=...) used to fail with "assigning to an attribute is not supported"
+    w = np.array([0.5, -1.0, 2.0])
+    check_grads(parent_init_keywords, w, 0.7, 1.3, order=2, forward=True)
+
+
+def test_parent_init_keywords_keep_their_gradient():
+    def f(s):
+        return ScaledByKeyword(np.ones(2), s, s * s).scale + ScaledByKeyword(np.ones(2), s, s * s).shift
+
+    assert fx.gradient(f, 3.0) == (2.0 + 6.0,)
+
+
 class State:
     pass
 

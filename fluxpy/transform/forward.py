@@ -293,7 +293,13 @@ class _Tangents(Signature):
         return primals, tangents
 
 
-_ARITHMETIC = ("add", "sub", "mul", "truediv", "matmul")  # operators with a forward rule (rules/forward.py)
+_ARITHMETIC = (
+    "add",
+    "sub",
+    "mul",
+    "truediv",
+    "matmul",
+)  # operators with a forward rule (rules/forward_arithmetic.py)
 
 
 def _is_operator(node, name):

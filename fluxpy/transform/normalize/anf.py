@@ -123,19 +123,13 @@ class _ANF:
             # super().__init__(...) in a constructor: the parent writes on the same fresh self
             self_name = self.ctx.writable
             init = self.atom_of_value(n.call("__fx_parent_init", [n.name("__class__"), n.name(self_name)]))
-            args = [self.atom(a) for a in s.value.args]
-            self.emit(
-                n.assign(self_name, n.call(CALL, [n.name("__fx_init_into"), init, n.name(self_name)] + args))
-            )
+            self.emit_init_into(self_name, init, s.value.args, s.value.keywords)
             return
         if self.ctx.writable and _is_explicit_init(s.value, self.ctx.writable):
             # Base.__init__(self, ...) in a constructor: the same, naming the base
             self_name = self.ctx.writable
             init = self.atom(s.value.func)
-            args = [self.atom(a) for a in s.value.args[1:]]
-            self.emit(
-                n.assign(self_name, n.call(CALL, [n.name("__fx_init_into"), init, n.name(self_name)] + args))
-            )
+            self.emit_init_into(self_name, init, s.value.args[1:], s.value.keywords)
             return
         if self.list_method(s.value, None):
             return
@@ -145,6 +139,13 @@ class _ANF:
         target = self.ctx.namer.fresh("_")
         self.ctx.procedure_calls.add(target)  # f(x) as a statement: it may be meant to write into x
         self.expr(s.value, target=target)
+
+    def emit_init_into(self, self_name, init, args, keywords):
+        """``self = init_into(init, self, *args, **keywords)``: a parent's ``__init__`` run on ``self``."""
+        args = self.arguments(args)
+        keywords = [gast.keyword(arg=k.arg, value=self.atom(k.value)) for k in keywords]
+        call = n.call(CALL, [n.name("__fx_init_into"), init, n.name(self_name)] + args, keywords)
+        self.emit(n.assign(self_name, call))
 
     def stmt_AugAssign(self, s):
         if isinstance(s.target, gast.Subscript):
@@ -514,7 +515,6 @@ def _is_explicit_init(e, self_name):
         and e.args
         and isinstance(e.args[0], gast.Name)
         and e.args[0].id == self_name
-        and not e.keywords
     )
 
 
@@ -527,7 +527,6 @@ def _is_super_init(e):
         and isinstance(e.func.value.func, gast.Name)
         and e.func.value.func.id == "super"
         and not e.func.value.args
-        and not e.keywords
     )
 
 
