@@ -8,11 +8,14 @@ the column positions that Python 3.11 code objects carry.
 import ast
 import linecache
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 
 from ..errors import SourceError
 
-_trees = {}  # filename -> (source text, parsed module)
+_trees = OrderedDict()  # filename -> (source text, parsed module), the most recently used last
+_TREES_KEPT = 32  # parsed files kept (a module's functions are transformed together; generated code's
+# sources are one file per function, read once when it is differentiated again)
 _lock = threading.Lock()
 
 
@@ -62,6 +65,7 @@ def _parse_file(filename, lines):
     with _lock:
         cached = _trees.get(filename)
         if cached is not None and cached[0] == text:
+            _trees.move_to_end(filename)
             return cached[1]
     try:
         tree = ast.parse(text, filename)
@@ -69,6 +73,9 @@ def _parse_file(filename, lines):
         raise SourceError(f"fluxpy cannot parse {filename}: {e}") from None
     with _lock:
         _trees[filename] = (text, tree)
+        _trees.move_to_end(filename)
+        while len(_trees) > _TREES_KEPT:
+            _trees.popitem(last=False)
     return tree
 
 

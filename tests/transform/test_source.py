@@ -79,3 +79,15 @@ def test_numpy_functions_in_default_arguments():
         return op(x)
 
     np.testing.assert_allclose(fx.gradient(f, 0.5)[0], np.cos(0.5))
+
+
+def test_parsed_files_are_kept_for_the_most_recent_files_only():
+    # generated code is one "file" per function: a long session must not keep every parsed tree
+    from fluxpy.transform import source
+
+    for i in range(source._TREES_KEPT + 10):
+        source._parse_file(f"<test file {i}>", [f"x = {i}\n"])
+    assert len(source._trees) <= source._TREES_KEPT
+    assert "<test file 0>" not in source._trees
+    last = f"<test file {source._TREES_KEPT + 9}>"
+    assert source._parse_file(last, [f"x = {source._TREES_KEPT + 9}\n"]) is source._trees[last][1]
