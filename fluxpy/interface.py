@@ -94,6 +94,10 @@ def gradient(f, /, *args, **kwargs):
     """
     if _is_params(args):
         return implicit("gradient", f, args[0], kwargs)
+    if type(f) is FunctionType and not kwargs and f.__defaults__ is None and f.__kwdefaults__ is None:
+        # f's gradient function: its forward pass, the seed and its pullback fused into one
+        grads = _gradient_function(f, len(args))(f, *args)
+        return project_all(grads[1 : len(args) + 1], args)
     y, pb = call_masked(explicit_mask(len(args)), f, *args, **kwargs)
     return project_all(pb(sensitivity(y, f))[1 : len(args) + 1], args)
 
@@ -162,6 +166,19 @@ _gradient_forwards = {}  # (code, mask) -> (globals, G, G's forward function); c
 registry.on_change(_gradient_forwards.clear)
 
 
+_gradient_functions = {}  # (code, nargs) -> (globals, G); cleared by registrations
+registry.on_change(_gradient_functions.clear)
+
+
+def _gradient_function(f, nargs):
+    """``f``'s gradient function for explicit gradients of ``nargs`` arguments (``fx.gradient``'s path)."""
+    key = (f.__code__, nargs)
+    hit = _gradient_functions.get(key)
+    if hit is None or hit[0] is not f.__globals__:
+        hit = _gradient_functions[key] = (f.__globals__, gradient_function(f, explicit_mask(nargs)))
+    return hit[1]
+
+
 def _gradient_forward(f, mask):
     """``(G, F)``: ``f``'s gradient function and the forward function that differentiates it."""
     key = (f.__code__, mask)
@@ -172,7 +189,7 @@ def _gradient_forward(f, mask):
     return hit[1], hit[2]
 
 
-nograd(_gradient_forward)
+nograd(_gradient_forward, _gradient_function)
 
 
 @forward_rule(gradient)

@@ -36,7 +36,7 @@ def istraining():
     """``False`` in a plain call, ``True`` in code being differentiated (reverse mode), as Flux's.
 
     A call the compiler differentiates goes to the rule below (``True``); a call it runs plainly, such as
-    the test of an ``if``, finds a generated forward function among its callers.
+    the test of an ``if``, finds a generated forward (or gradient) function among its callers.
 
     >>> import fluxpy as fx
     >>> istraining(), fx.gradient(lambda x: x * istraining(), 2.0)
@@ -47,7 +47,7 @@ def istraining():
         if frame is None:
             return False
         code = frame.f_code
-        if code.co_filename.startswith("<fluxpy") and code.co_name.endswith("__forward"):
+        if code.co_filename.startswith("<fluxpy") and code.co_name.endswith(("__forward", "__gradient")):
             return True
         frame = frame.f_back
     return False

@@ -155,8 +155,10 @@ def generate(forward_def, comments, title):
                 if _block_continues(body, i, len(m.group(1))):
                     continue
                 line = f"{m.group(1)}pass"  # the marker was the block's only statement
-            else:
+            elif _block_continues(body, i, len(m.group(1))):
                 line = f"{m.group(1)}# {comment}"
+            else:  # a block left with its comment alone (a pass dropped the statements it described)
+                line = f"{m.group(1)}pass  # {comment}"
         lines.append(line)
     return "\n".join(lines) + "\n", locations
 
