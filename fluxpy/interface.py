@@ -92,12 +92,13 @@ def gradient(f, /, *args, **kwargs):
     >>> fx.gradient(lambda x, y: np.sum((x - y) ** 2), np.array([2, 1]), np.array([2, 0]))
     (array([0., 2.]), array([-0., -2.]))
     """
-    if _is_params(args):
+    n = len(args)
+    if n == 1 and type(args[0]).__name__ == "Params" and _is_params(args):
         return implicit("gradient", f, args[0], kwargs)
     if type(f) is FunctionType and not kwargs and f.__defaults__ is None and f.__kwdefaults__ is None:
         # f's gradient function: its forward pass, the seed and its pullback fused into one
-        grads = _gradient_function(f, len(args))(f, *args)
-        return project_all(grads[1 : len(args) + 1], args)
+        grads = _gradient_function(f, n)(f, *args)
+        return project_all(grads[1 : n + 1], args)
     y, pb = call_masked(explicit_mask(len(args)), f, *args, **kwargs)
     return project_all(pb(sensitivity(y, f))[1 : len(args) + 1], args)
 
@@ -111,6 +112,18 @@ def gradient_rule(f, /, *args, **kwargs):
     The gradient's cotangent goes back through the pullback (to its captured values) and then through the
     forward function, to ``f``'s captured variables and to the arguments.
     """
+    nargs = len(args)
+    if type(f) is FunctionType and not kwargs and f.__defaults__ is None and f.__kwdefaults__ is None:
+        if nargs != 1 or type(args[0]).__name__ != "Params" or not _is_params(args):
+            # f's gradient function (its forward and pullback fused into one), differentiated
+            g, g_forward = _gradient_forward(f, nargs)
+            grads, gradient_function_pb = g_forward(g, f, *args)
+
+            def fused_gradient_pullback(dresult):
+                dgrads = (None,) + tuple(dresult) + (None,) * (len(grads) - 1 - nargs)
+                return tuple(gradient_function_pb(dgrads)[1 : nargs + 2])  # f's cotangent, the arguments'
+
+            return project_all(grads[1 : nargs + 1], args), fused_gradient_pullback
     if kwargs or _is_params(args):  # keywords and implicit parameters: gradient's own code, differentiated
         from .transform.cache import forward_function
 
@@ -120,19 +133,7 @@ def gradient_rule(f, /, *args, **kwargs):
             return pb(dy)[1:]
 
         return y, gradient_code_pullback
-    nargs = len(args)
     mask = explicit_mask(nargs)
-    if type(f) is FunctionType and f.__defaults__ is None and f.__kwdefaults__ is None:
-        # f's gradient function (its forward and pullback fused into one), differentiated
-        g, g_forward = _gradient_forward(f, mask)
-        grads, gradient_function_pb = g_forward(g, f, *args)
-        result = project_all(grads[1 : nargs + 1], args)
-
-        def fused_gradient_pullback(dresult):
-            dgrads = (None,) + tuple(dresult) + (None,) * (len(grads) - 1 - nargs)
-            return tuple(gradient_function_pb(dgrads)[1 : nargs + 2])  # f's cotangent, the arguments'
-
-        return result, fused_gradient_pullback
     if type(f) is FunctionType and f.__defaults__ is None:  # what call_masked would run
         (y, pb), forward_pb = call(resolve_masked(f, mask), f, *args)
         first = 1  # the forward function's own cotangent, then f's, then the arguments'
@@ -162,7 +163,7 @@ def gradient_function(f, mask):
 
 nograd(gradient_function)
 
-_gradient_forwards = {}  # (code, mask) -> (globals, G, G's forward function); cleared by registrations
+_gradient_forwards = {}  # (code, nargs) -> (globals, G, G's forward function); cleared by registrations
 registry.on_change(_gradient_forwards.clear)
 
 
@@ -179,12 +180,13 @@ def _gradient_function(f, nargs):
     return hit[1]
 
 
-def _gradient_forward(f, mask):
-    """``(G, F)``: ``f``'s gradient function and the forward function that differentiates it."""
-    key = (f.__code__, mask)
+def _gradient_forward(f, nargs):
+    """``(G, F)``: ``f``'s gradient function (explicit gradients of ``nargs`` arguments) and the forward
+    function that differentiates it."""
+    key = (f.__code__, nargs)
     hit = _gradient_forwards.get(key)
     if hit is None or hit[0] is not f.__globals__:
-        g = gradient_function(f, mask)
+        g = _gradient_function(f, nargs)
         hit = _gradient_forwards[key] = (f.__globals__, g, resolve(g))
     return hit[1], hit[2]
 
@@ -205,7 +207,7 @@ def gradient_jvp(args, targs, kwargs, tkwargs):
         return _python_jvp(gradient, None, args, targs, kwargs, tkwargs)
     n = len(xs)
     if type(f) is FunctionType and f.__defaults__ is None and f.__kwdefaults__ is None:
-        g = _gradient_forward(f, explicit_mask(n))[0]  # f's gradient function, in forward mode
+        g = _gradient_function(f, n)  # f's gradient function, in forward mode
         grads, tgrads = jvp_call(g, None, args, tuple(targs), {}, {})
     else:
         (y, pb), t = jvp_call(call_masked, None, (explicit_mask(n),) + args, (None,) + tuple(targs), {}, {})
@@ -250,8 +252,11 @@ def explicit_mask(nargs):
 
 def project_all(grads, args):
     """Project each gradient onto its argument (the API boundary)."""
-    if len(grads) != len(args):
-        raise ValueError(f"{len(grads)} gradients for {len(args)} arguments")
+    n = len(args)
+    if len(grads) != n:
+        raise ValueError(f"{len(grads)} gradients for {n} arguments")
+    if n == 1:
+        return (project(grads[0], args[0]),)
     return tuple(map(project, grads, args))  # lengths checked above
 
 

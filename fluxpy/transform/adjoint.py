@@ -304,9 +304,7 @@ class _Adjoint(Signature):
         body = []
         ordered = sorted(self.active)
         ret_name = self.ret.id if isinstance(self.ret, gast.Name) and self.ret.id in self.active else None
-        for v in ordered:
-            if v != ret_name:
-                body.append(n.assign(self.adj(v), n.const(None)))
+        starting_none = [self.adj(v) for v in ordered if v != ret_name]
         if ret_name is not None:
             body.append(n.assign(self.adj(ret_name), n.name(seed)))
             known_none.discard(ret_name)
@@ -317,7 +315,7 @@ class _Adjoint(Signature):
         self.last_line = None
         body += self.rev_block(self.body, in_loop=False, known_none=known_none)
         body.append(gast.Return(value=self.pullback_result()))
-        return n.function(pullback_name, [seed], body)
+        return n.function(pullback_name, [seed], known.place_none_inits(starting_none, body))
 
     def pullback_result(self):
         if self.freevars and self.self_active:

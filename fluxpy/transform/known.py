@@ -15,6 +15,9 @@ The code differentiated at second order then has no branch (and no flag recordin
 arithmetic forms longer runs to write out (see inline.py). A name is known not None after an assignment
 from a known name, an operator expression, a constant other than None or a tuple; the knowledge is
 intersected where branches meet, and dropped for names assigned in loops, ``try`` and ``with`` bodies.
+
+Every pullback also starts its cotangents at None only where they are used: :func:`place_none_inits`
+moves each ``d_v = None`` into the one ``if`` branch that holds all uses of ``d_v``.
 """
 
 import gast
@@ -139,3 +142,53 @@ def _assigned(stmts):
             if isinstance(node, gast.Name) and isinstance(node.ctx, (gast.Store, gast.Del)):
                 names.add(node.id)
     return names
+
+
+def place_none_inits(names, body):
+    """``body`` (a pullback's) after ``v = None`` for each of ``names``, each placed at the start of the
+    innermost ``if`` branch holding every use of ``v`` (none where nothing uses it).
+
+    Code written out under a guard has two versions, and a gradient of it has a pullback for each, whose
+    cotangents all started at the top: on the path taken, half of them were set to None for nothing (a
+    gradient of a gradient began with dozens). A branch is entered at most once per pass, so an init moved
+    into it still runs before every use; loop, ``try`` and ``with`` bodies are not entered.
+    """
+    return _place(body, names, {})
+
+
+def _place(stmts, names, memo):
+    """``stmts`` after ``v = None`` for each of ``names``, or with it moved into the one ``if`` branch that
+    holds every use of ``v``. ``memo``: the names each statement uses, by ``id``."""
+    if not names:
+        return stmts
+    uses = [_uses(s, memo) for s in stmts]
+    here, into = [], {}  # into: (statement index, "body" or "orelse") -> names moved into that branch
+    for v in names:
+        users = [i for i, u in enumerate(uses) if v in u]
+        if not users:
+            continue  # never used: no init
+        s = stmts[users[0]]
+        if len(users) == 1 and isinstance(s, gast.If) and v not in _uses(s.test, memo):
+            in_body = any(v in _uses(t, memo) for t in s.body)
+            in_else = any(v in _uses(t, memo) for t in s.orelse)
+            if in_body != in_else:
+                into.setdefault((users[0], "body" if in_body else "orelse"), []).append(v)
+                continue
+        here.append(v)
+    for (i, branch), moved in into.items():
+        setattr(stmts[i], branch, _place(getattr(stmts[i], branch), moved, memo))
+    return [n.assign(v, n.const(None)) for v in here] + stmts
+
+
+def _uses(node, memo):
+    """The names ``node`` reads or writes, its nested statements' computed once (``memo``, by ``id``)."""
+    key = id(node)
+    found = memo.get(key)
+    if found is not None:
+        return found
+    if isinstance(node, gast.If):
+        found = _uses(node.test, memo).union(*(_uses(s, memo) for s in node.body + node.orelse))
+    else:
+        found = {m.id for m in n.walk(node) if isinstance(m, gast.Name)}
+    memo[key] = found
+    return found

@@ -66,3 +66,56 @@ def test_a_reset_read_later_stays():
         result = d_a
     """
     assert "d_a = None" in simplified(src)
+
+
+def placed(names, src):
+    body = gast.parse(textwrap.dedent(src)).body
+    body = known.place_none_inits(names, body)
+    return codegen.unparse(gast.Module(body=body, type_ignores=[])).strip()
+
+
+def test_none_inits_move_into_the_one_branch_that_uses_them():
+    src = """
+        d_y = d_out
+        if inline:
+            if d_y is not None:
+                d_a = d_y * 2
+            d_x = d_a
+        else:
+            d_b = pb(d_y)
+            if d_b is not None:
+                d_x = d_b
+        for k in range(n):
+            d_c = accum(d_c, d_x)
+        result = (None, d_x, d_c)
+    """
+    expected = """
+        d_c = None
+        d_x = None
+        d_y = d_out
+        if inline:
+            d_a = None
+            if d_y is not None:
+                d_a = d_y * 2
+            d_x = d_a
+        else:
+            d_b = None
+            d_b = pb(d_y)
+            if d_b is not None:
+                d_x = d_b
+        for k in range(n):
+            d_c = accum(d_c, d_x)
+        result = (None, d_x, d_c)
+    """
+    # d_x: used in both branches and after; d_c: in a loop (never entered); d_unused: used nowhere
+    got = placed(["d_a", "d_b", "d_c", "d_x", "d_unused"], src)
+    assert got == textwrap.dedent(expected).strip()
+
+
+def test_an_init_used_by_a_branch_test_stays_before_the_if():
+    src = """
+        if d_a is not None:
+            d_x = d_a
+        result = d_x
+    """
+    assert placed(["d_a", "d_x"], src).startswith("d_a = None\nd_x = None\nif d_a is not None:")
