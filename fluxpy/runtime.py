@@ -243,6 +243,8 @@ def resolve(f):
             and f.__kwdefaults__ is None
         ):
             return entry.forward
+        if registry._is_device_callable(f):
+            return _device_forward(f)
         from .transform.cache import forward_function
 
         try:
@@ -279,12 +281,25 @@ def resolve_masked(f, mask):
         and f.__kwdefaults__ is None
     ):
         return entry.forward
+    if registry._is_device_callable(f):
+        return _device_forward(f)
     from .transform.cache import forward_function
 
     try:
         return forward_function(f, mask=mask)
     except errors.SourceError:
         return foreign_forward
+
+
+def _device_forward(f):
+    """The forward of CuPy's Python function ``f``: its device rule, or the NumPy function's it implements
+    (``cupy.einsum`` takes ``np.einsum``'s rule); never CuPy's own source transformed. No counterpart: run
+    as is."""
+    rule = registry.lookup(f)
+    if rule is not None:
+        return rule_forward(rule)
+    counterpart = registry.host_counterpart(f)
+    return foreign_forward if counterpart is None else resolve(counterpart)
 
 
 def rule_of(f):

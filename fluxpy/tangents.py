@@ -17,7 +17,7 @@ from types import FunctionType
 import numpy as np
 
 from . import functors  # no fluxpy imports at its top: no cycle
-from .backend import is_array
+from .backend import is_array, xp_of
 
 _NUMBER_TYPES = (int, float, np.integer, np.floating)
 
@@ -222,8 +222,10 @@ def _to_float(dx):
 
 
 def _project_array(dx, x):
-    xp = type(x).__module__.startswith("cupy") and __import__("cupy") or np
+    xp = xp_of(x)
     dtype = x.dtype if x.dtype.kind in "fc" else np.dtype(np.float64)
+    if xp is np and is_array(dx) and not isinstance(dx, np.ndarray):
+        dx = dx.get()  # a host argument moved to the device inside f: its gradient comes back to the host
     dx = xp.asarray(dx)
     if dx.shape != x.shape:
         dx = xp.broadcast_to(dx, x.shape)
@@ -231,9 +233,17 @@ def _project_array(dx, x):
         dx = dx.real
     if dx.dtype != dtype:
         dx = dx.astype(dtype)
-    elif not dx.flags.writeable or (x.ndim and not dx.flags.owndata and dx.base is None):
+    elif _read_only(dx) or (x.ndim and not dx.flags.owndata and dx.base is None):
         dx = dx.copy()
     return dx
+
+
+def _read_only(dx):
+    """NumPy's ``writeable`` flag. CuPy's flags have none (its arrays are always writable), so there a
+    broadcast view (a zero stride over more than one element) counts as read-only: it must be copied."""
+    if isinstance(dx, np.ndarray):
+        return not dx.flags.writeable
+    return any(s == 0 and n > 1 for s, n in zip(dx.strides, dx.shape, strict=True))
 
 
 def _project_sequence(dx, x):

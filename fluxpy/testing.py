@@ -10,7 +10,7 @@ derivative of the gradient (gradient of gradient) against finite differences of 
 
 import numpy as np
 
-from .backend import is_array, to_numpy
+from .backend import is_array, to_numpy, xp_of
 from .interface import pullback
 from .tangents import Tangent
 
@@ -45,9 +45,10 @@ def _is_float(a):
 
 
 def _random_like(x, rng):
+    """A random direction like ``x``: drawn on the host, then in ``x``'s array module (NumPy or CuPy)."""
     if is_array(x) or isinstance(x, np.generic):
         out = rng.standard_normal(np.shape(x))
-        return out.astype(x.dtype) if is_array(x) else x.dtype.type(out)
+        return xp_of(x).asarray(out.astype(x.dtype)) if is_array(x) else x.dtype.type(out)
     return float(rng.standard_normal())
 
 

@@ -16,6 +16,7 @@ Chain(
 
 import numpy as np
 
+from ..backend import is_array
 from ..errors import FluxpyError
 from ..functors import children, functor
 from .activations import identity
@@ -33,7 +34,7 @@ class Dense:
     """
 
     def __init__(self, n_in, n_out, activation=identity, *, bias=True, init=glorot_uniform, rng=None):
-        if isinstance(n_in, np.ndarray):  # Dense(weight, bias, activation), as Flux allows
+        if is_array(n_in):  # Dense(weight, bias, activation), as Flux allows (NumPy or CuPy)
             self.weight, self.bias, self.activation = n_in, n_out, activation
             return
         self.weight = init(n_out, n_in, rng=rng) if rng is not None else init(n_out, n_in)

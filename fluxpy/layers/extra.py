@@ -14,6 +14,7 @@ array([0., 1., 2.])
 
 import numpy as np
 
+from ..backend import is_array
 from ..errors import FluxpyError
 from ..functors import functor
 from .activations import identity
@@ -38,7 +39,7 @@ class Diagonal:
     """
 
     def __init__(self, size, activation=identity, *, bias=True, init=ones32):
-        if isinstance(size, np.ndarray):  # Diagonal(scale, bias, activation), as Flux allows
+        if is_array(size):  # Diagonal(scale, bias, activation), as Flux allows (NumPy or CuPy)
             self.scale = size
             self.bias = create_bias(size, bias, *size.shape)
             self.activation = activation
@@ -229,7 +230,7 @@ class Bilinear:
     """
 
     def __init__(self, in1, in2=None, out=None, activation=identity, *, bias=True, init=glorot_uniform):
-        if isinstance(in1, np.ndarray):  # Bilinear(weight, bias, activation)
+        if is_array(in1):  # Bilinear(weight, bias, activation)
             self.weight = in1
             self.bias = create_bias(in1, True if in2 is None else in2, in1.shape[0])
             self.activation = identity if out is None else out

@@ -7,6 +7,7 @@
 
 import numpy as np
 
+from ..backend import is_array, xp_of
 from ..errors import FluxpyError
 
 
@@ -67,13 +68,14 @@ def kaiming_normal(*dims, gain=np.sqrt(2.0), rng=None):
 
 
 def create_bias(weight, bias, *dims):
-    """``True``: zeros like ``weight`` of shape ``dims``; ``False``: ``False`` (no trainable bias); an
-    array: checked against ``dims`` and kept."""
+    """``True``: zeros like ``weight`` (its dtype and array module) of shape ``dims``; ``False``: ``False``
+    (no trainable bias); an array: checked against ``dims`` and kept."""
     if bias is True:
-        return np.zeros(dims, dtype=weight.dtype)
+        return xp_of(weight).zeros(dims, dtype=weight.dtype)
     if bias is False:
         return False
-    bias = np.asarray(bias)
+    if not is_array(bias):
+        bias = xp_of(weight).asarray(bias)
     if bias.shape != tuple(dims):
         raise FluxpyError(f"create_bias: the bias has shape {bias.shape}, but the layer needs {tuple(dims)}")
     return bias

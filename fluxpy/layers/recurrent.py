@@ -38,6 +38,7 @@ LSTM(3, 5)
 
 import numpy as np
 
+from ..backend import is_array, xp_of
 from ..errors import FluxpyError
 from ..functors import functor
 from ..rules.registry import nograd
@@ -60,8 +61,9 @@ def _check_input(layer, x, n_in):
 
 @nograd
 def _zeros(cell, x):
-    """A zero ``h`` for ``cell`` at input ``x``: shape ``x.shape[:-1] + (out,)``, the weights' dtype."""
-    return np.zeros(tuple(np.shape(x)[:-1]) + (cell.Wh.shape[1],), dtype=cell.Wi.dtype)
+    """A zero ``h`` for ``cell`` at input ``x``: shape ``x.shape[:-1] + (out,)``, the weights' dtype and array
+    module (a device model starts from device zeros)."""
+    return xp_of(cell.Wi).zeros(tuple(np.shape(x)[:-1]) + (cell.Wh.shape[1],), dtype=cell.Wi.dtype)
 
 
 def _affine(cell, x, h):
@@ -91,7 +93,7 @@ class _Cell:
 
     def _weights(self, n_in, n_out, init, init_recurrent, rng):
         """``(Wi, Wh)``: the arrays ``n_in`` and ``n_out`` themselves, or drawn with the gates' rows."""
-        if isinstance(n_in, np.ndarray):  # from arrays: Cell(Wi, Wh, bias=...)
+        if is_array(n_in):  # from arrays: Cell(Wi, Wh, bias=...)
             return n_in, n_out
         Wi = _make(init, rng, self.gates * n_out, n_in)
         return Wi, _make(init_recurrent, rng, self.recurrent_gates * n_out, n_out)
@@ -259,7 +261,7 @@ class GRUv3Cell(_Cell):
         bias=True,
         rng=None,
     ):
-        arrays = isinstance(n_in, np.ndarray)
+        arrays = is_array(n_in)
         if arrays and Wh_n is None:
             raise FluxpyError("GRUv3Cell(Wi, Wh, Wh_n, bias=...): the candidate's weight Wh_n is missing")
         self.Wi, self.Wh = self._weights(n_in, n_out, init, init_recurrent, rng)
@@ -369,6 +371,20 @@ class GRUv3(_Recurrent):
     cell_type = GRUv3Cell
 
 
+@nograd
+def _as_indices(indices, weight):
+    """``indices`` as an array: a device array stays one, anything else goes to ``weight``'s module."""
+    return indices if is_array(indices) else xp_of(weight).asarray(indices)
+
+
+@nograd
+def _check_indices(layer, idx, vocab):
+    if idx.size:
+        low, high = int(idx.min()), int(idx.max())  # one synchronisation each on a device
+        if low < 0 or high >= vocab:
+            raise FluxpyError(f"{layer!r}: indices must lie in [0, {vocab}), got {low} to {high}")
+
+
 @functor
 class Embedding:
     """A lookup table: ``weight`` of shape ``(vocab, dim)``; ``m(indices)`` is ``weight[indices]``.
@@ -384,13 +400,14 @@ class Embedding:
     """
 
     def __init__(self, vocab, dim=None, *, init=randn32, rng=None):
-        if isinstance(vocab, np.ndarray):  # Embedding(weight)
+        if is_array(vocab):  # Embedding(weight)
             self.weight = vocab
             return
         self.weight = _make(init, rng, vocab, dim)
 
     def __call__(self, indices):
-        kind = np.asarray(indices).dtype.kind
+        idx = _as_indices(indices, self.weight)
+        kind = idx.dtype.kind
         vocab = self.weight.shape[0]
         if kind in "fb":
             if np.shape(indices)[-1:] != (vocab,):
@@ -398,12 +415,10 @@ class Embedding:
                     f"{self!r} expects one-hot inputs whose last axis has {vocab} entries, "
                     f"got shape {np.shape(indices)}"
                 )
-            return np.asarray(indices, dtype=self.weight.dtype) @ self.weight
+            return xp_of(self.weight).asarray(indices, dtype=self.weight.dtype) @ self.weight
         if kind not in "iu":
-            raise FluxpyError(f"{self!r} expects integer indices, got dtype {np.asarray(indices).dtype}")
-        idx = np.asarray(indices)
-        if idx.size and (idx.min() < 0 or idx.max() >= vocab):
-            raise FluxpyError(f"{self!r}: indices must lie in [0, {vocab}), got {idx.min()} to {idx.max()}")
+            raise FluxpyError(f"{self!r} expects integer indices, got dtype {idx.dtype}")
+        _check_indices(self, idx, vocab)
         return self.weight[idx]
 
     def __repr__(self):

@@ -26,7 +26,9 @@ layers without rules, on zeros of the propagated size.
 
 import numpy as np
 
+from ..backend import is_array, xp_of
 from ..errors import FluxpyError
+from ..functors import leaves
 from . import activations
 from .basic import Chain, Composed, Dense, _name
 from .extra import Bilinear, Diagonal, Maxout
@@ -124,8 +126,15 @@ def _outputsize(layer, shape):
     if hasattr(layer, "outputsize") and callable(layer.outputsize):
         return tuple(layer.outputsize(shape))
     with np.errstate(all="ignore"):
-        y = layer(np.zeros(shape, dtype=np.float32))
+        y = layer(_zeros_like_model(layer, shape))
     return tuple(np.shape(y))
+
+
+def _zeros_like_model(layer, shape):
+    """Float32 zeros of ``shape`` in the array module of ``layer``'s parameters (a model on a device runs on
+    device zeros)."""
+    xp = next((xp_of(v) for v in leaves(layer) if is_array(v)), np)
+    return xp.zeros(shape, dtype=np.float32)
 
 
 def _as_size(isize):

@@ -86,8 +86,8 @@ def _seq(x):
 def _plain(x):
     return (
         _seq(x)
-        or isinstance(x, (int, float, complex, np.generic, np.ndarray))
-        or type(x).__module__.startswith("cupy")
+        or isinstance(x, (int, float, complex, np.generic))
+        or is_array(x)  # NumPy or CuPy (not CuPy's ufuncs)
     )
 
 

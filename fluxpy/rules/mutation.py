@@ -14,8 +14,6 @@ targets that may share their value (copies, elements of containers, loop variabl
 
 import sys
 
-import numpy as np
-
 from ..backend import is_array, xp_of
 from ..errors import FluxpyError
 from .helpers import unbroadcast
@@ -69,9 +67,10 @@ def check_distinct(idx, shape):
     """Fancy assignment with repeated indices keeps only the last value: no gradient model for that."""
     parts = idx if type(idx) is tuple else (idx,)
     for part in parts:
-        if isinstance(part, (list, np.ndarray)) and np.asarray(part).dtype.kind in "iu":
-            flat = np.asarray(part).ravel()
-            if len(np.unique(flat)) != len(flat):
+        if isinstance(part, list) or is_array(part):  # a CuPy index array too
+            xp = xp_of(part)
+            flat = xp.asarray(part).ravel()
+            if flat.dtype.kind in "iu" and len(xp.unique(flat)) != len(flat):
                 raise FluxpyError(
                     "item assignment with repeated indices is not differentiable: the last write "
                     "wins. Use np.add.at-style accumulation with a new array instead."

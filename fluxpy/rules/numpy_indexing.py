@@ -44,7 +44,8 @@ def _nones(rest):
 @nograd
 def _grad_dtype(dy, like):
     """The dtype of a cotangent for ``like`` receiving ``dy``: floats stay, ints become float64."""
-    dtype = np.result_type(getattr(dy, "dtype", dy), getattr(like, "dtype", np.asarray(like).dtype))
+    like_dtype = like.dtype if hasattr(like, "dtype") else np.asarray(like).dtype  # not a default: eager
+    dtype = np.result_type(getattr(dy, "dtype", dy), like_dtype)
     return dtype if dtype.kind in "fc" else np.dtype(np.float64)
 
 

@@ -16,7 +16,7 @@ import string
 
 import numpy as np
 
-from ..backend import xp_of
+from ..backend import is_array, xp_of
 from ..errors import FluxpyError
 from .helpers import shape_of, unbroadcast
 from .numpy_indexing import _nones, _options
@@ -28,9 +28,7 @@ from .registry import adjoint, nograd, partial_of, register_method
 
 @nograd
 def _is_numeric(x):
-    return isinstance(x, (int, float, complex, np.generic, np.ndarray)) or type(x).__module__.startswith(
-        "cupy"
-    )
+    return isinstance(x, (int, float, complex, np.generic)) or is_array(x)  # NumPy or CuPy arrays
 
 
 @nograd

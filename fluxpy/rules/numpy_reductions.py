@@ -161,7 +161,7 @@ def spread(dy, shape, xp):
     broadcast view otherwise (no memory)."""
     if xp is np and math.prod(shape) <= _SMALL:
         return np.full(shape, dy)
-    return xp.broadcast_to(dy, shape)
+    return xp.broadcast_to(xp.asarray(dy), shape)  # CuPy's broadcast_to takes device arrays only
 
 
 @adjoint(spread)

@@ -22,7 +22,7 @@ import numpy as np
 from ..backend import xp_of
 from ..errors import FluxpyError
 from .helpers import is_number, unbroadcast
-from .registry import adjoint, nograd, register_attribute, register_method
+from .registry import adjoint, device_rule, nograd, register_attribute, register_method
 
 OUT_UNSUPPORTED = (
     "{name}(..., out=...) writes into an existing array, which fluxpy cannot differentiate; "
@@ -869,6 +869,19 @@ def asfortranarray_rule(a, *args, **kwargs):
     return np.asfortranarray(a, *args, **kwargs), asfortranarray_pullback
 
 
+@device_rule("array", "asarray", "asanyarray", "ascontiguousarray", "asfortranarray")
+def device_constructor_rule(f):
+    """The rule of CuPy's ``f`` (``cupy.asarray``...): the value on the device, the cotangent as NumPy's."""
+
+    def device_constructor(a, *args, **kwargs):
+        def device_constructor_pullback(dy):
+            return grads_first(_unpack(dy, a), args)
+
+        return f(a, *args, **kwargs), device_constructor_pullback
+
+    return device_constructor
+
+
 @adjoint(np.copy)
 def copy_rule(a, *args, **kwargs):
     def copy_pullback(dy):
@@ -1146,7 +1159,21 @@ nograd(
 
 @adjoint(np.full)
 def full_rule(shape, fill_value, *rest, **kwargs):
-    y = np.full(shape, fill_value, *rest, **kwargs) if not rest else np.full(shape, fill_value, *rest)
+    return _full_rule(np.full, shape, fill_value, *rest, **kwargs)
+
+
+@device_rule("full")
+def device_full_rule(f):
+    """The rule of ``cupy.full``: a device array, whatever the fill value."""
+
+    def device_full(shape, fill_value, *rest, **kwargs):
+        return _full_rule(f, shape, fill_value, *rest, **kwargs)
+
+    return device_full
+
+
+def _full_rule(full, shape, fill_value, *rest, **kwargs):
+    y = full(shape, fill_value, *rest, **kwargs) if not rest else full(shape, fill_value, *rest)
 
     def full_pullback(dy):
         return (None, xp_of(dy).sum(dy)) + (None,) * len(rest)

@@ -187,19 +187,103 @@ def forward_rule(*primals):
 
 
 def lookup_forward(f):
-    """The forward rule of ``f``, or ``None``."""
+    """The forward rule of ``f`` (or of the NumPy function CuPy's ``f`` implements), or ``None``."""
     try:
-        return _forward_rules.get(f)
+        rule = _forward_rules.get(f)
     except TypeError:
         return None
+    if rule is None and _is_device_callable(f):
+        return _forward_rules.get(host_counterpart(f))
+    return rule
 
 
 def lookup(f):
-    """The rule registered for ``f``, or ``None``."""
+    """The rule registered for ``f`` (or for the NumPy function CuPy's ``f`` implements), or ``None``."""
     try:
-        return _rules.get(f)
+        rule = _rules.get(f)
     except TypeError:
         return _rules.get(id(f))
+    if rule is None and _is_device_callable(f):
+        return _device_rule(f)
+    return rule
+
+
+# ---------------------------------------------------------------------------------------------------------
+# CuPy's functions take NumPy's rules
+
+
+_counterparts = {}  # CuPy callable -> the NumPy callable it implements (None: none)
+_device_rules = {}  # constructor name -> make(f): the rule of CuPy's constructor f
+_made = {}  # CuPy constructor -> its rule, made once (runtime caches adapters by rule)
+
+
+def device_rule(*names):
+    """Decorator: ``make(f)`` gives the rule of CuPy's function ``f`` named one of ``names``, for functions
+    whose result lives where the callee puts it (``cupy.asarray(host)`` is a device array), which NumPy's
+    rule, computing with NumPy, cannot give. Other CuPy functions take NumPy's rule
+    (:func:`host_counterpart`)."""
+
+    def decorate(make):
+        with _lock:
+            for name in names:
+                _device_rules[name] = make
+            _made.clear()
+            _bump()
+        return make
+
+    return decorate
+
+
+def _device_rule(f):
+    try:
+        return _made[f]
+    except KeyError:
+        pass
+    except TypeError:
+        return None
+    make = _device_rules.get(getattr(f, "__name__", None))
+    counterpart = host_counterpart(f)
+    if make is not None and counterpart is not None:
+        rule = _made[f] = make(f)
+        return rule
+    return _rules.get(counterpart)
+
+
+def _is_device_callable(f):
+    module = getattr(f, "__module__", None)
+    return type(module) is str and module.startswith("cupy")
+
+
+def host_counterpart(f):
+    """The NumPy callable that CuPy callable ``f`` implements (``cupy.sum`` -> ``np.sum``, ``cupy.linalg.inv``
+    -> ``np.linalg.inv``), or ``None``. Rules are registered for NumPy's functions and written for both
+    array modules (``xp_of``), so code that calls ``xp.sum(x)`` with ``xp`` CuPy (a layer, or a pullback
+    differentiated again) takes ``np.sum``'s rule instead of having CuPy's own source transformed."""
+    try:
+        return _counterparts[f]
+    except KeyError:
+        pass
+    except TypeError:
+        return None
+    counterpart = _counterparts[f] = _numpy_namesake(f.__module__, getattr(f, "__name__", None))
+    return counterpart
+
+
+def _numpy_namesake(module, name):
+    """NumPy's callable ``name`` in the namespace of CuPy module path ``module``, or in a namespace above it:
+    ``cupy.linalg._norms`` gives ``np.linalg.norm``, ``cupy.linalg._einsum`` ``np.einsum`` (CuPy defines
+    it there), ``cupy._core._kernel`` (the ufuncs) ``np.sin``."""
+    import numpy as np
+
+    parts = [p for p in module.split(".")[1:] if not p.startswith("_")]
+    for depth in range(len(parts), -1, -1):
+        namespace = np
+        for part in parts[:depth]:
+            namespace = getattr(namespace, part, None)
+        found = getattr(namespace, name, None) if isinstance(name, str) and namespace is not None else None
+        if callable(found) and not isinstance(found, type):
+            return found
+    return None
 
 
 def lookup_method(name):
@@ -213,11 +297,13 @@ def lookup_attribute(name):
 
 
 def is_nondiff(f):
-    """True when ``f`` was marked non-differentiable."""
+    """True when ``f`` (or the NumPy function CuPy's ``f`` implements) was marked non-differentiable."""
     try:
-        return f in _nondiff
+        if f in _nondiff:
+            return True
     except TypeError:
         return id(f) in _nondiff
+    return _is_device_callable(f) and host_counterpart(f) in _nondiff
 
 
 def registered():
@@ -226,4 +312,13 @@ def registered():
 
 
 # the lookups are bookkeeping: rules call them, and nothing differentiable passes through
-nograd(lookup, lookup_method, lookup_attribute, lookup_container_method, lookup_forward, is_nondiff, version)
+nograd(
+    lookup,
+    lookup_method,
+    lookup_attribute,
+    lookup_container_method,
+    lookup_forward,
+    is_nondiff,
+    version,
+    host_counterpart,
+)
