@@ -19,7 +19,7 @@ from types import FunctionType
 
 import numpy as np
 
-from .backend import is_array
+from .backend import is_array, xp_of
 from .errors import FluxpyError
 from .rules.registry import nograd
 from .tangents import Tangent, accum, project
@@ -178,8 +178,9 @@ class Grads:
 
     def to_vector(self):
         """All gradients in one flat float64 vector, in params order (zeros where none reached)."""
-        parts = [np.ravel(g) if g is not None else np.zeros(p.size) for p, g in self.items()]
-        return np.concatenate(parts) if parts else np.zeros(0)
+        xp = xp_of(*self.params)
+        parts = [xp.ravel(g) if g is not None else xp.zeros(p.size) for p, g in self.items()]
+        return xp.concatenate(parts) if parts else xp.zeros(0)
 
     def copy_from(self, vector):
         """Set every gradient from a flat vector laid out as ``to_vector`` gives."""

@@ -12,7 +12,7 @@ array(['b', 'a', 'c'], dtype='<U1')
 
 import numpy as np
 
-from .backend import to_numpy
+from .backend import is_array, to_numpy, xp_of
 from .errors import FluxpyError
 
 __all__ = ["onehot", "onecold"]
@@ -23,8 +23,8 @@ _NO_DEFAULT = object()
 def _as_sequence(classes):
     if isinstance(classes, str):
         return list(classes)
-    if isinstance(classes, np.ndarray):
-        return list(classes.ravel())
+    if is_array(classes):
+        return to_numpy(classes).ravel().tolist()
     return list(classes)
 
 
@@ -51,6 +51,9 @@ def onehot(labels, classes, default=_NO_DEFAULT, *, dtype=np.float32):
     array([[1., 0., 0.],
            [0., 0., 1.]])
     """
+    xp = xp_of(labels)
+    if xp is not np:  # device labels: encoded on the host, the result made on the labels' device
+        return xp.asarray(onehot(to_numpy(labels), classes, default, dtype=dtype))
     classes = _as_sequence(classes)
     index = {}
     for i, c in enumerate(classes):

@@ -19,6 +19,7 @@ import operator
 
 import numpy as np
 
+from .backend import is_array, xp_of
 from .errors import FluxpyError, NoAdjointError
 from .rules import registry
 from .tangents import accum
@@ -35,7 +36,9 @@ class Tracked(np.lib.mixins.NDArrayOperatorsMixin):
         self.parents = parents  # the positional arguments the rule saw (tracked or not)
         self.back_fn = back
         self.is_param = is_param
-        self.grad = np.zeros_like(data, dtype=np.result_type(data, np.float64)) if is_param else None
+        self.grad = (
+            xp_of(data).zeros_like(data, dtype=np.result_type(data.dtype, np.float64)) if is_param else None
+        )
 
     # -- reading the value -------------------------------------------------------------------------------
     def __float__(self):
@@ -78,7 +81,8 @@ class Tracked(np.lib.mixins.NDArrayOperatorsMixin):
 
 def param(x):
     """A tracked parameter: its gradient accumulates in ``grad(x)`` when ``back`` runs."""
-    return Tracked(np.array(x, dtype=np.result_type(x, np.float64)), is_param=True)
+    dtype = np.result_type(x.dtype if is_array(x) else np.asarray(x).dtype, np.float64)
+    return Tracked(xp_of(x).array(x, dtype=dtype), is_param=True)
 
 
 def data(x):
@@ -191,8 +195,9 @@ def update(x, step):
     """``x += step`` on a parameter's value, and reset its gradient to zeros (Flux's ``update!``)."""
     if not isinstance(x, Tracked) or not x.is_param:
         raise FluxpyError("tracker.update takes a parameter made by tracker.param")
-    x.data += np.asarray(data(step), dtype=x.data.dtype)
-    x.grad = np.zeros_like(x.grad)
+    xp = xp_of(x.data)
+    x.data += xp.asarray(data(step), dtype=x.data.dtype)
+    x.grad = xp.zeros_like(x.grad)
 
 
 __all__ = ["Tracked", "back", "data", "grad", "param", "update"]

@@ -622,9 +622,33 @@ def test_repeated_device_indices_in_assignment_are_refused(xp):
         fx.gradient(f, *fx.gpu((x, i)))
 
 
-@pytest.mark.skip(reason="fluxpy/onehot.py onehot: device labels are iterated as unhashable 0-d arrays")
 def test_onehot_of_device_labels(xp):
     parity(lambda labels: fx.onehot(labels, [0, 1, 2]), np.array([2, 0, 1]))
+    parity(lambda labels: fx.onehot(labels, [0, 1, 2], 2), np.array([[2, 7], [0, 1]]))
+    parity(lambda labels, classes: fx.onehot(labels, classes), np.array([5, 3]), np.array([3, 4, 5]))
+
+
+def test_tracker_parameters_on_the_device(xp):
+    from fluxpy import tracker
+
+    def step(w, x):
+        W = tracker.param(w)
+        loss = np.sum((W @ x) ** 2)
+        tracker.back(loss)
+        g = tracker.grad(W)
+        tracker.update(W, -0.1 * g)
+        return g, tracker.data(W)
+
+    parity(step, rand(2, 3), rand(3, seed=1))
+
+
+def test_implicit_gradients_as_one_vector(xp):
+    def flat(w, b, x):
+        ps = fx.params(w, b)
+        gs = fx.gradient(lambda: np.sum(np.tanh(w @ x)), ps)
+        return gs.to_vector()
+
+    parity(flat, rand(2, 3), rand(2, seed=1), rand(3, seed=2))
 
 
 def test_outputsize_of_a_device_model(xp):
