@@ -2,10 +2,10 @@
 
 Arrays are channels-first: ``(batch, channels, *spatial)`` (NCHW for images); an unbatched
 ``(channels, *spatial)`` input is accepted too. The number of spatial dimensions comes from the weight
-(``w.ndim - 2``) or from the pooling window. Every kernel is vectorised (im2col through a sliding-window
-view and one batched matrix product; no loop over pixels) and works with the array's own module
-(NumPy or CuPy). Each public function has its own adjoint rule, and each pullback is written with these
-same ruled functions, so gradients of gradients go through the compiler:
+(``w.ndim - 2``) or from the pooling window. Every kernel is vectorised (im2col by one strided copy per
+kernel offset and a batched matrix product, a chunk of the batch at a time; no loop over pixels) and works
+with the array's own module (NumPy or CuPy). Each public function has its own adjoint rule, and each
+pullback is written with these same ruled functions, so gradients of gradients go through the compiler:
 
 - ``conv(x, w)``: input gradient ``conv_transpose(dy, w)``, weight gradient ``conv_filter_grad(x, dy)``;
 - ``conv_transpose`` and ``conv_filter_grad`` are bilinear and their pullbacks use the other two;
@@ -29,6 +29,7 @@ array([[ 5.,  7.],
        [13., 15.]])
 """
 
+import functools
 import math
 
 import numpy as np
@@ -148,12 +149,33 @@ def _windows(xp, xpad, kernel, stride, dilation):
     return view[index]
 
 
-def _im2col(xp, x, kernel, stride, pads, dilation, groups):
-    """``(columns (N, G, Cg*K, P), out)`` for the windows of ``x`` (N, C, *spatial) padded by ``pads``: for
-    each kernel offset, the strided slice of ``x`` it reads, copied into place (contiguous writes, one per
-    offset); the padding is the zeros of the columns no slice reaches (no padded copy of ``x``)."""
-    n, c = x.shape[:2]
-    size = x.shape[2:]
+# The convolutions take the batch in chunks whose im2col columns fit in this many bytes: one buffer holds
+# each chunk's columns in turn (made, multiplied and overwritten while in cache), so the full column array
+# (3.5 and 4.7 MB on the CNN) never exists. A large temporary made afresh each step costs a page fault per
+# 4 KiB when the allocator has given the memory back to the system in between (glibc trims the top of its
+# heap on free): on the CNN that was 2000-6000 faults and 5-10 ms of system time per step. 512 KiB is 4 and
+# 3 images of the CNN's two layers. Larger chunks save a little Python per chunk (0.3 ms a step at 1 MiB)
+# but raise the step's peak: at 1 MiB it could cross glibc's trim threshold again (2700 faults a step, 6 ms
+# more). Tests make it tiny to reach every chunk boundary.
+CHUNK_BYTES = 1 << 19
+
+
+@nograd
+def _chunks(n, per_image):
+    """Consecutive slices of a batch of ``n`` whose columns (``per_image`` bytes each) fit ``CHUNK_BYTES``
+    (at least one image per chunk)."""
+    step = max(1, CHUNK_BYTES // max(per_image, 1))
+    return [slice(start, min(start + step, n)) for start in range(0, n, step)]
+
+
+@nograd
+@functools.lru_cache(maxsize=256)
+def _im2col_plan(size, kernel, stride, pads, dilation):
+    """``(out, copies, padding)`` for the windows of an input of spatial size ``size`` padded by ``pads``:
+    the output size; for each kernel offset that reads some of the input, the index ``(target, source)``
+    into the columns (N, C, *kernel, *out) and into the input (N, C, *size) of the strided slice it reads;
+    and whether some columns read only padding (they stay zero: no slice reaches them). Cached: the same
+    layers see the same shapes every step."""
     padded = tuple(i + lo + hi for i, (lo, hi) in zip(size, pads, strict=True))
     extent = tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation, strict=True))
     if any(e > p for e, p in zip(extent, padded, strict=True)):
@@ -161,19 +183,38 @@ def _im2col(xp, x, kernel, stride, pads, dilation, groups):
     if any(lo < 0 or hi < 0 for lo, hi in pads):
         raise FluxpyError(f"negative padding {pads} is not supported")
     out = tuple((p - e) // s + 1 for p, e, s in zip(padded, extent, stride, strict=True))
-    padding = any(lo or hi for lo, hi in pads)
-    cols = (xp.zeros if padding else xp.empty)((n, c) + tuple(kernel) + out, dtype=x.dtype)
     every = (slice(None),) * 2
-    for offset, source, target in _window_slices(kernel, stride, pads, dilation, size, out):
-        cols[every + offset + target] = x[every + source]
-    return xp.reshape(cols, (n, groups, -1, math.prod(out))), out
+    slices = _window_slices(kernel, stride, pads, dilation, size, out)
+    whole = tuple(slice(0, q) for q in out)
+    padding = len(slices) < math.prod(kernel) or any(target != whole for _, _, target in slices)
+    return out, tuple((every + offset + target, every + source) for offset, source, target in slices), padding
+
+
+def _column_chunks(xp, x, kernel, plan, groups):
+    """``(chunk, columns)`` for each chunk of the batch of ``x``: the im2col columns (M, G, Cg*K, P) of
+    ``x[chunk]``, one contiguous copy per kernel offset (``plan`` from :func:`_im2col_plan`) into a buffer
+    reused for every chunk. Its zeros (the padding) are written once: every chunk copies into the same
+    places. Each chunk's columns are overwritten by the next one's."""
+    n, c = x.shape[:2]
+    out, copies, padding = plan
+    per_image = c * math.prod(kernel) * math.prod(out) * x.dtype.itemsize
+    chunks = _chunks(n, per_image)
+    shape = (chunks[0].stop if chunks else 0, c) + tuple(kernel) + tuple(out)
+    buffer = (xp.zeros if padding else xp.empty)(shape, dtype=x.dtype)
+    for chunk in chunks:
+        cols, part = buffer[: chunk.stop - chunk.start], x[chunk]
+        for target, source in copies:
+            cols[target] = part[source]
+        yield chunk, xp.reshape(cols, (cols.shape[0], groups, -1, math.prod(out)))
 
 
 @nograd
+@functools.lru_cache(maxsize=256)
 def _window_slices(kernel, stride, pads, dilation, size, out):
     """``(offset, source, target)`` for each kernel offset that reads some of the input (spatial size
     ``size``): output positions ``target`` read input positions ``source`` (strided slices; padding
-    ``pads``, output size ``out``). im2col copies ``source`` into ``target``, col2im adds it back."""
+    ``pads``, output size ``out``). im2col copies ``source`` into ``target``, col2im adds it back. Cached
+    (a tuple: shared by every call)."""
     slices = []
     for offset in np.ndindex(*kernel):
         source, target = [], []
@@ -188,27 +229,33 @@ def _window_slices(kernel, stride, pads, dilation, size, out):
             target.append(slice(first, last + 1))
         else:
             slices.append((offset, tuple(source), tuple(target)))
-    return slices
+    return tuple(slices)
 
 
-def _xcorr(x, w, stride, pads, dilation, groups):
-    """Cross-correlation of batched ``x`` (N, C, ...) with ``w`` (O, C // groups, *k)."""
-    return _xcorr_columns(x, w, stride, pads, dilation, groups)[0]
-
-
-def _xcorr_columns(x, w, stride, pads, dilation, groups):
-    """``(y, columns)``: :func:`_xcorr` and the im2col columns it multiplied (the weight gradient needs
-    them again)."""
-    xp = xp_of(x, w)
-    n, c = x.shape[:2]
-    o = w.shape[0]
-    if c != w.shape[1] * groups or o % groups:
+def _check_channels(c, w, groups):
+    if c != w.shape[1] * groups or w.shape[0] % groups:
         raise FluxpyError(
             f"convolution: input with {c} channels, weight of shape {w.shape} and groups={groups} "
             "do not match"
         )
-    cols, out = _im2col(xp, x, w.shape[2:], stride, pads, dilation, groups)
-    return _columns_product(cols, w, n, out, groups), cols
+
+
+def _xcorr(x, w, stride, pads, dilation, groups):
+    """Cross-correlation of batched ``x`` (N, C, ...) with ``w`` (O, C // groups, *k): for each chunk of the
+    batch, its im2col columns times the weight, written straight into the output."""
+    xp = xp_of(x, w)
+    n, c = x.shape[:2]
+    o = w.shape[0]
+    _check_channels(c, w, groups)
+    kernel = tuple(w.shape[2:])
+    plan = _im2col_plan(tuple(x.shape[2:]), kernel, stride, pads, dilation)
+    out = plan[0]
+    y = xp.empty((n, o) + out, dtype=np.result_type(x.dtype, w.dtype))
+    rows = xp.reshape(y, (n, groups, o // groups, -1))  # (N, G, Og, P)
+    wmat = xp.reshape(w, (groups, o // groups, -1))
+    for chunk, cols in _column_chunks(xp, x, kernel, plan, groups):
+        xp.matmul(wmat, cols, out=rows[chunk])
+    return y
 
 
 def _columns_product(cols, w, n, out, groups):
@@ -220,32 +267,38 @@ def _columns_product(cols, w, n, out, groups):
 
 
 def _xcorr_filter(x, dy, kernel, stride, pads, dilation, groups, cols=None):
-    """The weight gradient of :func:`_xcorr`: shape (O, C // groups, *kernel). ``cols``: the input's im2col
-    columns, when the forward pass kept them."""
+    """The weight gradient of :func:`_xcorr`: shape (O, C // groups, *kernel). The im2col columns of each
+    chunk of the batch are made again (the forward pass kept none) and multiplied by its ``dy``; ``cols``:
+    the input's columns (N, G, Cg*K, P) when already made (``conv_filter_grad``'s cache)."""
     xp = xp_of(x, dy)
     n, c = x.shape[:2]
     o = dy.shape[1]
-    out = tuple(dy.shape[2:])
-    if cols is None:
-        cols, out = _im2col(xp, x, kernel, stride, pads, dilation, groups)
-    if tuple(out) != tuple(dy.shape[2:]) or cols.shape[-1] != math.prod(dy.shape[2:]):
+    plan = _im2col_plan(tuple(x.shape[2:]), kernel, stride, pads, dilation)
+    out = plan[0]
+    if tuple(out) != tuple(dy.shape[2:]) or (cols is not None and cols.shape[-1] != math.prod(out)):
         raise FluxpyError(f"conv_filter_grad: output gradient of shape {dy.shape} does not match {out}")
     g = xp.reshape(dy, (n, groups, o // groups, -1))  # (N, G, Og, P)
-    # the transpose (Cg*K, P) @ (P, Og) per image: the large columns as they lie, the small dy transposed
-    # (a quarter faster than dy @ columns' transpose on the CNN's second layer)
-    dw = xp.swapaxes(xp.matmul(cols, xp.swapaxes(g, 2, 3)).sum(axis=0), 1, 2)  # (G, Og, Cg*K)
-    return xp.reshape(dw, (o, c // groups) + tuple(kernel))
+    chunks = [(slice(None), cols)] if cols is not None else _column_chunks(xp, x, kernel, plan, groups)
+    dw = xp.zeros(
+        (groups, c // groups * math.prod(kernel), o // groups), dtype=np.result_type(x.dtype, dy.dtype)
+    )
+    for chunk, part in chunks:
+        # (Cg*K, P) @ (P, Og) per image: the large columns as they lie, the small dy transposed (a quarter
+        # faster than dy @ columns' transpose on the CNN's second layer)
+        dw += xp.matmul(part, xp.swapaxes(g[chunk], 2, 3)).sum(axis=0)
+    return xp.reshape(xp.swapaxes(dw, 1, 2), (o, c // groups) + tuple(kernel))
 
 
 def _xcorr_transpose(dy, w, size, stride, pads, dilation, groups):
     """The input gradient of :func:`_xcorr` for an input of spatial size ``size``: shape (N, C, *size).
 
-    col2im: one batched product gives every window's contribution, then one strided add per kernel offset
-    of the part that lands inside the input (no padded buffer to crop). With stride 1 and at least as many
-    input as output channels per group, a correlation (:func:`_xcorr_transpose_stride1`) is faster: its
-    im2col copies one row per output channel and offset where col2im adds one per input channel and
-    offset, and a copy is cheaper than an add. With fewer input channels (the CNN's 16 to 32), col2im has
-    fewer rows (half the memory there) and no thin product (a first layer's 3 channels: 0.9 ms, not 2.9).
+    col2im, a chunk of the batch at a time: one batched product gives every window's contribution (into a
+    buffer reused for every chunk), then one strided add per kernel offset of the part that lands inside
+    the input (no padded buffer to crop). With stride 1 and at least as many input as output channels per
+    group, a correlation (:func:`_xcorr_transpose_stride1`) is faster: its im2col copies one row per output
+    channel and offset where col2im adds one per input channel and offset, and a copy is cheaper than an
+    add. With fewer input channels (the CNN's 16 to 32), col2im has fewer rows (half the memory there) and
+    no thin product (a first layer's 3 channels: 0.9 ms, not 2.9).
     """
     xp = xp_of(dy, w)
     n, o = dy.shape[:2]
@@ -260,13 +313,23 @@ def _xcorr_transpose(dy, w, size, stride, pads, dilation, groups):
     fits = all(d * (k - 1) + q == p for k, d, q, p in zip(kernel, dilation, out, padded, strict=True))
     if all(s == 1 for s in stride) and fits and cg >= og:  # fits: no rows beyond the windows (outpad)
         return _xcorr_transpose_stride1(dy, w, size, pads, dilation, groups)
+    dtype = np.result_type(dy.dtype, w.dtype)
     wmat = xp.swapaxes(xp.reshape(w, (groups, og, -1)), 1, 2)  # (G, Cg*K, Og)
-    cols = xp.matmul(wmat, xp.reshape(dy, (n, groups, og, -1)))  # (N, G, Cg*K, P)
-    cols = xp.reshape(cols, (n, groups * cg) + kernel + out)
-    dx = xp.zeros((n, groups * cg) + tuple(size), dtype=cols.dtype)
+    dx = xp.zeros((n, groups * cg) + tuple(size), dtype=dtype)
     every = (slice(None),) * 2
-    for offset, source, target in _window_slices(kernel, stride, pads, dilation, size, out):
-        dx[every + source] += cols[every + offset + target]
+    adds = [
+        (every + source, every + offset + target)
+        for offset, source, target in _window_slices(kernel, stride, pads, dilation, size, out)
+    ]
+    chunks = _chunks(n, groups * cg * math.prod(kernel) * math.prod(out) * dtype.itemsize)
+    buffer = xp.empty((chunks[0].stop if chunks else 0, groups, wmat.shape[1], math.prod(out)), dtype=dtype)
+    for chunk in chunks:
+        m = chunk.stop - chunk.start
+        cols = xp.matmul(wmat, xp.reshape(dy[chunk], (m, groups, og, -1)), out=buffer[:m])  # (M, G, Cg*K, P)
+        cols = xp.reshape(cols, (m, groups * cg) + kernel + out)
+        part = dx[chunk]
+        for source, target in adds:
+            part[source] += cols[target]
     return dx
 
 
@@ -346,8 +409,8 @@ def conv_transpose(y, w, *, stride=1, pad=0, dilation=1, groups=1, flip=True, ou
 
 def conv_filter_grad(x, dy, *, kernel, stride=1, pad=0, dilation=1, groups=1, flip=True, columns=None):
     """The weight gradient of ``conv(x, w, ...)`` for output cotangent ``dy`` (NNlib's ``∇conv_filter``).
-    ``columns``: ``x``'s im2col columns, which ``conv``'s rule keeps from the forward pass (a cache: its
-    values are those of ``x``).
+    ``columns``: ``x``'s im2col columns (N, groups, C // groups * prod(kernel), prod(out)) when already made
+    (a cache: its values are those of ``x``); by default they are made a chunk of the batch at a time.
 
     >>> import numpy as np
     >>> conv_filter_grad(np.arange(4.0).reshape(1, 1, 4), np.ones((1, 1, 3)), kernel=(2,), flip=False)
@@ -361,15 +424,6 @@ def conv_filter_grad(x, dy, *, kernel, stride=1, pad=0, dilation=1, groups=1, fl
     return _flipped(dw) if flip else dw
 
 
-def _conv_keeping_columns(x, w, stride, pad, dilation, groups, flip):
-    """``(conv(x, w, ...), x's im2col columns)``."""
-    nd = w.ndim - 2
-    s, p, d = _conv_options(nd, stride, pad, dilation)
-    xb, unbatched = _batched(x, nd)
-    y, cols = _xcorr_columns(xb, _flipped(w) if flip else w, s, p, d, groups)
-    return (y[0] if unbatched else y), cols
-
-
 @adjoint(conv)
 def conv_rule(x, w, *, stride=1, pad=0, dilation=1, groups=1, flip=True):
     return conv_partial(
@@ -380,12 +434,9 @@ def conv_rule(x, w, *, stride=1, pad=0, dilation=1, groups=1, flip=True):
 @partial_of(conv_rule)
 def conv_partial(mask, x, w, *, stride=1, pad=0, dilation=1, groups=1, flip=True):
     """``conv_rule`` computing only the cotangents ``mask`` wants: a first layer's data batch gets none.
-    The weight gradient reuses the forward pass's im2col columns."""
-    cols = None
-    if mask[1]:
-        y, cols = _conv_keeping_columns(x, w, stride, pad, dilation, groups, flip)
-    else:
-        y = conv(x, w, stride=stride, pad=pad, dilation=dilation, groups=groups, flip=flip)
+    The weight gradient makes the im2col columns again, a chunk of the batch at a time (keeping the
+    forward pass's for it held them all at once: 3.5 and 4.7 MB on the CNN)."""
+    y = conv(x, w, stride=stride, pad=pad, dilation=dilation, groups=groups, flip=flip)
     size = _spatial(x, w.ndim - 2)
     kernel = tuple(w.shape[2:])
 
@@ -406,7 +457,6 @@ def conv_partial(mask, x, w, *, stride=1, pad=0, dilation=1, groups=1, flip=True
                 dilation=dilation,
                 groups=groups,
                 flip=flip,
-                columns=cols,
             )
         return dx, dw
 
@@ -486,15 +536,6 @@ ACTIVATIONS = ("identity", "relu")
 
 
 @nograd
-def _conv_columns(x, kernel, stride, pad, dilation, groups):
-    """The im2col columns of ``x`` (batched) for a convolution: a cache for the weight gradient, whose
-    values are those of ``x`` (so they carry no gradient of their own)."""
-    nd = len(kernel)
-    s, p, d = _conv_options(nd, stride, pad, dilation)
-    return _im2col(xp_of(x), _batched(x, nd)[0], tuple(kernel), s, p, d, groups)[0]
-
-
-@nograd
 def _bias_axes(ndim, nd):
     """The axes a bias is broadcast along: the batch axis (if any) and the spatial axes."""
     batch = (0,) if ndim == nd + 2 else ()
@@ -502,17 +543,24 @@ def _bias_axes(ndim, nd):
 
 
 def _add_bias_act(y, b, act, nd):
-    """``act(y + b)`` (channel ``c`` gets ``b[c]``), in place in ``y`` where the dtypes allow."""
+    """``act(y + b)`` (channel ``c`` gets ``b[c]``) for a batched ``y``, in place where the dtypes allow.
+
+    The bias and the relu's zero are one image's worth of values (``y.shape[1:]``), broadcast along the
+    batch only: NumPy vectorises a loop whose operands all advance along its inner axis, and runs one with
+    a repeated (scalar or per-channel) operand element by element. On the CNN's first layer (NumPy 2.4)
+    the bias add took 135 µs, 51 with the bias repeated over each map; the relu 197 µs, 83 with a zero array.
+    """
     xp = xp_of(y, b)
+    image = tuple(y.shape[1:])
     if b is not None and b is not False:
-        bias = xp.reshape(b, (-1,) + (1,) * nd)
+        bias = xp.ascontiguousarray(xp.broadcast_to(xp.reshape(b, (-1,) + (1,) * nd), image))
         if np.result_type(y.dtype, b.dtype) == y.dtype:
             y += bias
         else:
             y = y + bias
     if act == "relu":
         if y.dtype.kind == "f":
-            xp.maximum(y, 0, out=y)
+            xp.maximum(y, xp.zeros(image, dtype=y.dtype), out=y)
         else:
             y = xp.maximum(y, 0.0)  # as relu: an integer y becomes float
     return y
@@ -568,12 +616,11 @@ def conv_bias_act_rule(
 def conv_bias_act_partial(
     mask, x, w, b, *, act="identity", stride=1, pad=0, dilation=1, groups=1, flip=True, columns=None
 ):
-    """``conv_bias_act_rule`` computing only the cotangents ``mask`` wants. The forward pass keeps the
-    im2col columns for the weight gradient, and calls ``conv_bias_act`` itself for ``y``: a gradient of
-    this rule then goes through that same rule, never into the raw kernels."""
+    """``conv_bias_act_rule`` computing only the cotangents ``mask`` wants. The forward pass calls
+    ``conv_bias_act`` itself for ``y``: a gradient of this rule then goes through that same rule, never
+    into the raw kernels. The weight gradient makes the im2col columns again a chunk at a time, unless
+    given ``columns``."""
     kernel = tuple(w.shape[2:])
-    if mask[1] and columns is None:
-        columns = _conv_columns(x, kernel, stride, pad, dilation, groups)
     options = dict(stride=stride, pad=pad, dilation=dilation, groups=groups, flip=flip)
     y = conv_bias_act(x, w, b, act=act, columns=columns, **options)
     size = _spatial(x, len(kernel))
@@ -642,12 +689,14 @@ def _tiles(window, stride, pads, size):
 def _first_max_masks(y, xpad, slices):
     """For each window offset, where it holds the window's maximum (the first one when tied). ``free``:
     the windows whose maximum no earlier offset held (each mask is its comparison narrowed in place, two
-    passes per offset where ``(x == y) & ~taken`` and ``taken |= mask`` took four)."""
+    passes per offset where ``(x == y) & ~taken`` and ``taken |= mask`` took four). The masks share one
+    buffer: each is read before the next is made."""
     xp = xp_of(y)
     free = None
+    mask = xp.empty(y.shape, dtype=bool)
     last = len(slices) - 1
     for k, index in enumerate(slices):
-        mask = xpad[index] == y
+        xp.equal(xpad[index], y, out=mask)
         if free is None:
             free = xp.logical_not(mask)
         else:

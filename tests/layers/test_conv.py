@@ -1,6 +1,8 @@
 """Convolution and pooling: kernels against nested-loop references and PyTorch, layers, gradients, outdims."""
 
 import itertools
+import math
+import tracemalloc
 
 import numpy as np
 import pytest
@@ -23,6 +25,7 @@ from fluxpy.layers.conv import (
     Upsample,
     flatten,
 )
+from fluxpy.nnlib import conv as nnconv
 from fluxpy.nnlib.conv import (
     conv,
     conv_bias_act,
@@ -688,3 +691,235 @@ def test_conv_bias_act_unknown_activation_raises():
     with pytest.raises(FluxpyError, match="act='tanh' is not one of"):
         conv_bias_act(x, w, b, act="tanh")
     assert conv_bias_act(x, w, b, act="relu").shape == (2, 4, 4, 4)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# chunks of the batch: the convolutions make their im2col columns (and col2im its products) a few images at a
+# time, in one buffer; tests shrink the byte budget so that every boundary is crossed
+
+
+def ref_conv_nd(x, w, stride, pads, dilation, groups=1, flip=True):
+    """The convolution (correlation when not ``flip``) of ``x`` (N, C, *spatial) with ``w`` in any number of
+    spatial dimensions, one output entry at a time (``pads``: one ``(lo, hi)`` pair per dimension)."""
+    nd = w.ndim - 2
+    if flip:
+        w = w[(slice(None),) * 2 + (slice(None, None, -1),) * nd]
+    xp = np.pad(x, ((0, 0), (0, 0)) + tuple(pads))
+    extent = [d * (k - 1) + 1 for k, d in zip(w.shape[2:], dilation, strict=True)]
+    out = [(p - e) // s + 1 for p, e, s in zip(xp.shape[2:], extent, stride, strict=True)]
+    og, cg = w.shape[0] // groups, w.shape[1]
+    y = np.zeros((x.shape[0], w.shape[0], *out))
+    for n, o, *at in itertools.product(range(x.shape[0]), range(w.shape[0]), *map(range, out)):
+        g = o // og
+        window = tuple(
+            slice(i * s, i * s + e, d) for i, s, e, d in zip(at, stride, extent, dilation, strict=True)
+        )
+        y[(n, o, *at)] = np.sum(xp[(n, slice(g * cg, (g + 1) * cg), *window)] * w[o])
+    return y
+
+
+def chunk_images(monkeypatch, images, x, w, **opts):
+    """Make ``conv(x, w, **opts)`` make its columns ``images`` at a time (0: a budget of one byte, which still
+    takes one image per chunk)."""
+    out = conv(x, w, **opts).shape[2:]
+    per_image = x.shape[1] * math.prod(w.shape[2:]) * math.prod(out) * x.itemsize
+    monkeypatch.setattr(nnconv, "CHUNK_BYTES", max(images * per_image, 1))
+
+
+def _pairs(pad):
+    return tuple(zip(pad[::2], pad[1::2], strict=True))
+
+
+@pytest.mark.parametrize("images", [0, 2, 3])
+@pytest.mark.parametrize("case", CONV_CASES)
+@pytest.mark.parametrize("flip", [True, False])
+def test_chunked_convolutions_match_one_chunk_and_the_references(monkeypatch, images, case, flip):
+    x = rng.standard_normal((5, 4, 7, 8))  # 5 images: chunks of 1, 2 + 2 + 1 or 3 + 2
+    w = rng.standard_normal((8, 4 // case["groups"], 3, 2))
+    b = rng.standard_normal(8)
+    opts = dict(case, flip=flip)
+    y = conv(x, w, **opts)
+    dy = rng.standard_normal(y.shape)
+    whole = (
+        y,
+        conv_transpose(dy, w, out_size=(7, 8), **opts),
+        conv_filter_grad(x, dy, kernel=(3, 2), **opts),
+        conv_bias_act(x, w, b, act="relu", **opts),
+    )
+    chunk_images(monkeypatch, images, x, w, **opts)
+    chunked = (
+        conv(x, w, **opts),
+        conv_transpose(dy, w, out_size=(7, 8), **opts),
+        conv_filter_grad(x, dy, kernel=(3, 2), **opts),
+        conv_bias_act(x, w, b, act="relu", **opts),
+    )
+    np.testing.assert_array_equal(chunked[0], whole[0])  # each image's product is the same product
+    np.testing.assert_array_equal(chunked[1], whole[1])
+    np.testing.assert_allclose(chunked[2], whole[2], rtol=1e-12)  # the sum over the batch regrouped
+    np.testing.assert_array_equal(chunked[3], whole[3])
+    np.testing.assert_allclose(chunked[0], ref_conv(x, w, flip=flip, **case), atol=1e-12)
+    pads = _pairs(case["pad"])
+    np.testing.assert_allclose(
+        chunked[0],
+        ref_conv_nd(x, w, case["stride"], pads, case["dilation"], case["groups"], flip),
+        atol=1e-12,
+    )
+    np.testing.assert_allclose(chunked[3], _unfused(x, w, b, "relu", **opts), atol=1e-12)
+    x2, w2 = rng.standard_normal(x.shape), rng.standard_normal(w.shape)
+    np.testing.assert_allclose(np.sum(chunked[1] * x2), np.sum(dy * conv(x2, w, **opts)))
+    np.testing.assert_allclose(np.sum(chunked[2] * w2), np.sum(dy * conv(x, w2, **opts)))
+    np.testing.assert_array_equal(conv(x[3], w, **opts), chunked[0][3])  # unbatched: a batch of one
+    np.testing.assert_array_equal(conv_transpose(dy[3], w, out_size=(7, 8), **opts), chunked[1][3])
+
+
+@pytest.mark.parametrize("images", [0, 2])
+@pytest.mark.parametrize("stride, pad, dilation, outpad", OUTPAD_CASES)
+def test_chunked_conv_transpose_with_outpad_matches_the_scatter_reference(
+    monkeypatch, images, stride, pad, dilation, outpad
+):
+    y = rng.standard_normal((5, 3, 4, 3))
+    w = rng.standard_normal((3, 2, 3, 2))
+    default = _default_transpose_size((4, 3), (3, 2), stride, pad, dilation)
+    size = tuple(d + o for d, o in zip(default, outpad, strict=True))
+    opts = dict(stride=stride, pad=pad, dilation=dilation, flip=False)
+    chunk_images(monkeypatch, images, rng.standard_normal((5, 2) + size), w, **opts)
+    np.testing.assert_allclose(
+        conv_transpose(y, w, out_size=size, **opts),
+        ref_conv_transpose(y, w, stride, pad, size, flip=False, dilation=dilation),
+        atol=1e-12,
+    )
+
+
+# (x shape, w shape, options): 1-D and 3-D, with groups, strides, dilations, uneven padding and both flips
+ND_CASES = [
+    ((5, 2, 9), (4, 2, 3), dict(stride=2, pad=(1, 2))),
+    ((5, 4, 10), (6, 2, 2), dict(stride=1, pad=1, dilation=3, groups=2, flip=False)),
+    (
+        (3, 2, 4, 5, 3),
+        (4, 1, 2, 3, 2),
+        dict(stride=(1, 2, 1), pad=(1, 0, 0, 1, 1, 1), dilation=(1, 1, 2), groups=2),
+    ),
+    ((3, 2, 4, 4, 4), (2, 2, 3, 3, 3), dict(pad=1, flip=False)),
+]
+
+
+@pytest.mark.parametrize("images", [0, 2])
+@pytest.mark.parametrize("xshape, wshape, opts", ND_CASES)
+def test_chunked_convolutions_in_one_and_three_dimensions(monkeypatch, images, xshape, wshape, opts):
+    nd = len(wshape) - 2
+    x, w = rng.standard_normal(xshape), rng.standard_normal(wshape)
+    size = xshape[2:]
+    y = conv(x, w, **opts)
+    dy = rng.standard_normal(y.shape)
+    whole = (conv_transpose(dy, w, out_size=size, **opts), conv_filter_grad(x, dy, kernel=wshape[2:], **opts))
+    chunk_images(monkeypatch, images, x, w, **opts)
+    np.testing.assert_array_equal(conv(x, w, **opts), y)
+    np.testing.assert_array_equal(conv_transpose(dy, w, out_size=size, **opts), whole[0])
+    np.testing.assert_allclose(conv_filter_grad(x, dy, kernel=wshape[2:], **opts), whole[1], rtol=1e-12)
+    stride, dilation = nnconv.expand(opts.get("stride", 1), nd), nnconv.expand(opts.get("dilation", 1), nd)
+    reference = ref_conv_nd(
+        x,
+        w,
+        stride,
+        nnconv.pad_pairs(opts["pad"], nd),
+        dilation,
+        opts.get("groups", 1),
+        opts.get("flip", True),
+    )
+    np.testing.assert_allclose(y, reference, atol=1e-12)
+    np.testing.assert_array_equal(conv(x[1], w, **opts), y[1])
+    x2, w2 = rng.standard_normal(x.shape), rng.standard_normal(w.shape)
+    np.testing.assert_allclose(np.sum(whole[0] * x2), np.sum(dy * conv(x2, w, **opts)))
+    np.testing.assert_allclose(np.sum(whole[1] * w2), np.sum(dy * conv(x, w2, **opts)))
+
+
+@pytest.mark.parametrize(
+    "xshape, wshape, opts", ND_CASES[:3] + [((5, 4, 7, 8), (8, 2, 3, 2), FUSED_CASES[1])]
+)
+def test_chunked_convolution_gradients_match_finite_differences(monkeypatch, xshape, wshape, opts):
+    x, w, b = rng.standard_normal(xshape), rng.standard_normal(wshape), rng.standard_normal(wshape[0])
+    chunk_images(monkeypatch, 2, x, w, **opts)
+    size = xshape[2:]
+    check_grads(lambda x, w: np.sum(np.sin(conv(x, w, **opts))), x, w, order=1)
+    check_grads(lambda x, w: np.sum(np.sin(conv(x[2], w, **opts))), x, w, order=1)  # unbatched
+    y = conv(x, w, **opts)
+    check_grads(lambda y, w: np.sum(conv_transpose(y, w, out_size=size, **opts) ** 3), y, w, order=1)
+    for act in ("identity", "relu"):
+        check_grads(lambda x, w, b: np.sum(np.sin(conv_bias_act(x, w, b, act=act, **opts))), x, w, b, order=1)
+
+
+@pytest.mark.second_order
+@pytest.mark.parametrize(
+    "xshape, wshape, opts",
+    [
+        ((3, 2, 7), (4, 2, 3), dict(stride=2, pad=(1, 2))),
+        ((3, 4, 5, 6), (4, 2, 3, 2), FUSED_CASES[1]),
+        ((3, 2, 3, 4, 3), (2, 1, 2, 2, 2), dict(pad=(1, 0, 0, 1, 1, 1), dilation=(1, 1, 2), groups=2)),
+    ],
+)
+def test_chunked_convolution_second_order(monkeypatch, xshape, wshape, opts):
+    x, w, b = rng.standard_normal(xshape), rng.standard_normal(wshape), rng.standard_normal(wshape[0])
+    chunk_images(monkeypatch, 2, x, w, **opts)
+    check_grads(lambda x, w: np.sum(np.sin(conv(x, w, **opts))), x, w, order=2)
+    check_grads(lambda x, w, b: np.sum(np.sin(conv_bias_act(x, w, b, act="relu", **opts))), x, w, b, order=2)
+    check_grads(lambda x, w: np.sum(conv_bias_act(x[1], w, None, **opts) ** 3), x, w, order=2)
+    y = conv(x, w, **opts)
+    check_grads(lambda y, w: np.sum(conv_transpose(y, w, out_size=xshape[2:], **opts) ** 3), y, w, order=2)
+
+
+def test_chunked_convolutions_keep_float32_and_promote_as_the_product(monkeypatch):
+    x, w, b = _fused_operands(FUSED_CASES[0], np.float32)
+    x = np.concatenate([x, x[:1]])  # 3 images
+    chunk_images(monkeypatch, 2, x, w, pad=1)
+    assert conv(x, w, pad=1).dtype == conv_bias_act(x, w, b, act="relu", pad=1).dtype == np.float32
+    grads = fx.gradient(lambda x, w, b: np.sum(conv_bias_act(x, w, b, act="relu", pad=1) ** 2), x, w, b)
+    assert [g.dtype for g in grads] == [np.float32] * 3
+    wide = conv(x, w.astype(np.float64), pad=1)
+    assert wide.dtype == np.float64
+    np.testing.assert_allclose(wide, conv(x.astype(np.float64), w.astype(np.float64), pad=1), rtol=1e-12)
+    ints = conv(np.arange(24).reshape(3, 1, 8), np.ones((1, 1, 3), dtype=int), pad=1)
+    assert ints.dtype.kind == "i"
+    np.testing.assert_array_equal(ints[1, 0], [17, 27, 30, 33, 36, 39, 42, 29])
+
+
+def test_given_columns_are_a_cache(monkeypatch):
+    monkeypatch.setattr(nnconv, "CHUNK_BYTES", 1 << 30)  # the whole batch's columns in one chunk
+    x, w, b = _fused_operands(FUSED_CASES[1])
+    opts = FUSED_CASES[1]
+    s, p, d = nnconv._conv_options(2, opts["stride"], opts["pad"], opts["dilation"])
+    plan = nnconv._im2col_plan(x.shape[2:], w.shape[2:], s, p, d)
+    ((_, columns),) = nnconv._column_chunks(np, x, w.shape[2:], plan, opts["groups"])
+    y = conv_bias_act(x, w, b, act="relu", columns=columns, **opts)
+    np.testing.assert_array_equal(y, conv_bias_act(x, w, b, act="relu", **opts))
+    dy = rng.standard_normal(y.shape)
+    np.testing.assert_allclose(
+        conv_filter_grad(x, dy, kernel=w.shape[2:], columns=columns, **opts),
+        conv_filter_grad(x, dy, kernel=w.shape[2:], **opts),
+        rtol=1e-12,
+    )
+
+
+def test_chunks_take_as_many_images_as_fit_and_at_least_one(monkeypatch):
+    monkeypatch.setattr(nnconv, "CHUNK_BYTES", 25)
+    assert nnconv._chunks(5, 10) == [slice(0, 2), slice(2, 4), slice(4, 5)]
+    assert nnconv._chunks(5, 100) == [slice(i, i + 1) for i in range(5)]
+    assert nnconv._chunks(2, 1) == [slice(0, 2)] and nnconv._chunks(0, 10) == []
+
+
+def test_a_gradient_never_holds_the_whole_batch_columns(monkeypatch):
+    x = rng.standard_normal((16, 8, 16, 16))
+    w, b = rng.standard_normal((8, 8, 3, 3)), rng.standard_normal(8)
+    columns = x.shape[0] * 8 * 9 * 16 * 16 * x.itemsize  # 2.4 MB; x, y, dx and the cotangents: 0.26 MB each
+    chunk_images(monkeypatch, 2, x, w, pad=1)
+
+    def loss(x, w, b):
+        return np.sum(conv_bias_act(x, w, b, act="relu", pad=1))
+
+    fx.gradient(loss, x, w, b)  # compiled before tracing
+    tracemalloc.start()
+    try:
+        fx.gradient(loss, x, w, b)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 0.75 * columns  # 1.1 MB here; keeping the forward pass's columns peaked at 5.5 MB
