@@ -22,10 +22,33 @@ NO_ADJOINT = (
     "or, if it has no derivative, mark it with fx.nograd({qualname})."
 )
 IN_PLACE = (
-    "{method} changes a {kind} in place, and fluxpy does not differentiate in-place changes of "
-    "containers yet: a gradient could be lost.\n  {where}\n"
-    "Build a new one instead, e.g. `items = items + [value]` or a comprehension."
+    "{method} changes {article} {kind} in place, and fluxpy does not differentiate in-place changes of "
+    "containers yet: a gradient could be lost.\n  {where}\n{hint}"
 )
+# the last line of IN_PLACE, by what was changed
+IN_PLACE_HINTS = {
+    "array": (
+        "Compute a new array instead (`v = np.sort(v)`, `y = np.clip(v, lo, hi)` without out=), or assign "
+        "into it (`v[...] = np.sort(v)`, `v[i] = value`): item assignment is differentiated."
+    ),
+    "list": (
+        "The methods of a list made in this function (`items = [...]`, a comprehension, `list(...)`) are "
+        "differentiated; for another list, build a new one: `items = items + [value]`, "
+        "`items = sorted(items)`, `items = items[::-1]`."
+    ),
+    "dict": "Build a new dict instead: `d = {**d, key: value}`, or `{k: v for k, v in d.items() if ...}`.",
+    "other": "Build a new one instead, e.g. `items = items + [value]` or a comprehension.",
+}
+
+
+def in_place_error(method, kind, where, hint=None):
+    """The FluxpyError for an in-place change that fluxpy refuses; ``hint``: a key of IN_PLACE_HINTS
+    (by default ``kind``, or "other")."""
+    hint = IN_PLACE_HINTS.get(hint or kind, IN_PLACE_HINTS["other"])
+    article = "an" if kind[:1] in ("a", "e", "i", "o", "u") or kind == "ndarray" else "a"
+    return FluxpyError(IN_PLACE.format(method=method, article=article, kind=kind, where=where, hint=hint))
+
+
 UNSUPPORTED_SYNTAX = (
     '{what} is not supported by fluxpy{why}.\n  File "{file}", line {line}, column {col}\n    {source}{hint}'
 )

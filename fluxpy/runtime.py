@@ -417,9 +417,7 @@ def _make_rule_forward(rule):
 def check_no_out(f):
     """``out=`` writes a result into an existing array: refused, as other in-place changes."""
     name = getattr(f, "__name__", repr(f))
-    raise errors.FluxpyError(
-        errors.IN_PLACE.format(method=f"{name}(..., out=...)", kind="array", where=user_location())
-    )
+    raise errors.in_place_error(f"{name}(..., out=...)", "array", user_location())
 
 
 def nondiff_forward(f, /, *args, **kwargs):
@@ -754,7 +752,7 @@ def in_place_function_forward(f, /, *args, **kwargs):
     """Forward of a function that writes into its arguments (``np.copyto``, ``np.add.at``, ``setattr``)."""
     if any(_carries_float(v) for v in list(args) + list(kwargs.values())):
         name = getattr(f, "__qualname__", None) or getattr(f, "__name__", repr(f))
-        raise errors.FluxpyError(errors.IN_PLACE.format(method=name, kind="value", where=user_location()))
+        raise errors.in_place_error(name, "value", user_location())
     return foreign_forward(f, *args, **kwargs)
 
 
@@ -981,16 +979,24 @@ _MUTATORS = {
 }
 
 
+# in-place changes that move, drop or hand out the items already in a list or dict: refused when those
+# carry gradients (a cotangent by position or key would reach the wrong item, or none)
+_REARRANGING = {
+    list: {"pop", "remove", "insert", "sort", "reverse", "clear"},
+    dict: {"pop", "popitem", "setdefault", "clear"},
+}
+
+
 def check_no_mutation(obj, name, args, kwargs):
     """In-place changes of a list or dict that put floating-point values in are refused (a later read
-    would lose their gradient); ints, strings and other bookkeeping values are fine."""
+    would lose their gradient), and so are those that move, remove or return the float items already
+    there (sort, reverse, pop, ...); adding ints, strings and other bookkeeping values is fine. A local
+    list's methods never get here: the normalizer rebinds its name to a new list instead."""
     values = list(args) + list(kwargs.values())
-    if _carries_float(obj) and _is_array_like(obj) or any(_carries_float(v) for v in values):
-        raise errors.FluxpyError(
-            errors.IN_PLACE.format(
-                method=f"{type(obj).__name__}.{name}", kind=type(obj).__name__, where=user_location()
-            )
-        )
+    rearranges = name in _REARRANGING.get(type(obj), ()) or _is_array_like(obj)
+    if rearranges and _carries_float(obj) or any(_carries_float(v) for v in values):
+        hint = "array" if _is_array_like(obj) else type(obj).__name__
+        raise errors.in_place_error(f"{type(obj).__name__}.{name}", type(obj).__name__, user_location(), hint)
 
 
 def _carries_float(x):

@@ -291,6 +291,68 @@ def test_list_methods_on_local_lists_first_and_second_order():
     check_grads(builds_lists, np.array([0.5, 1.5, -2.0]), 0.7, order=2)
 
 
+def reorders_lists(x):
+    a = [x[0], x[1] * 2, x[2] ** 2, x[3]]
+    a.reverse()
+    b = list(x[:4])  # list(...) makes a new local list too
+    b.sort()
+    c = [v * x[0] for v in x]
+    c.sort(key=lambda v: -abs(v), reverse=True)
+    c.remove(c[1])
+    d = [x[4], x[5]]
+    d.clear()
+    d.append(x[5] * 3)
+    e = list(x[:3])
+    e.insert(0, 5)  # an int pushes the floats along
+    return a[0] * 3 + a[3] + b[0] * b[-1] + c[0] * 2 + c[2] * 7 + d[0] + e[1] * e[3]
+
+
+def test_list_reorderings_on_local_lists_first_and_second_order_and_forward():
+    """reverse, sort (with key and reverse), remove and clear rebind a local list (one made by a display, a
+    comprehension or list(...)), so each cotangent reaches the item that moved: these gave wrong gradients
+    before, the in-place change reordering the list under its positional cotangent."""
+    x = np.array([0.5, 1.5, -2.0, 0.3, -0.7, 1.1])
+    check_grads(reorders_lists, x, order=2, forward=True)
+
+
+class Holder:
+    def __init__(self, items):
+        self.items = items
+
+
+def reverses_an_attribute_list(x):
+    h = Holder([x[0], x[1]])
+    h.items.reverse()
+    return h.items[0] * 5 + h.items[1]
+
+
+def pops_from_a_dict(x):
+    d = {"a": x[0], "b": x[1] * 2}
+    v = d.pop("a")
+    return v * 3 + d["b"]
+
+
+def sorts_a_parameter(x, items):
+    items.sort()
+    return items[0] * x
+
+
+@pytest.mark.parametrize(
+    "f, args, what",
+    [
+        (reverses_an_attribute_list, (np.array([1.0, 2.0]),), "list.reverse changes a list in place"),
+        (pops_from_a_dict, (np.array([1.0, 2.0]),), "dict.pop changes a dict in place"),
+        (sorts_a_parameter, (2.0, [3.0, 1.0]), "list.sort changes a list in place"),
+    ],
+)
+def test_reordering_a_list_or_dict_that_is_not_local_is_refused(f, args, what):
+    """Moving, removing or handing out the float items of a list or dict that is not the function's own
+    local list is refused with the in-place message (it gave silently wrong gradients)."""
+    with pytest.raises(fx.FluxpyError, match=what) as info:
+        fx.gradient(f, *args)
+    assert "test_user_code.py" in str(info.value) and "build a new" in str(info.value).lower()
+
+
 class Base:
     def __init__(self, w):
         self.w = w

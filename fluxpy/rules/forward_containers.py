@@ -22,7 +22,17 @@ from .forward_core import (
     makes_container,
 )
 from .forward_iteration import _iterate
-from .mutation import list_append, list_extend, list_insert, list_pop, setitem, setitem_argument
+from .mutation import (
+    _remove_position,
+    list_append,
+    list_extend,
+    list_insert,
+    list_pop,
+    list_remove,
+    list_reverse,
+    setitem,
+    setitem_argument,
+)
 from .python import cons_to_dict, cons_to_list, iterlist, pack_dict, pack_list, pack_tuple, unpack
 from .registry import forward_rule
 
@@ -273,3 +283,17 @@ def list_pop_jvp(args, targs):
     t = list(_items(targs[0], lst))
     popped = t.pop(*rest)
     return list_pop(lst, *rest), (t, popped)
+
+
+@forward_rule(list_reverse)
+def list_reverse_jvp(args, targs):
+    (lst,) = args
+    return list_reverse(lst), list_reverse(list(_items(targs[0], lst)))
+
+
+@forward_rule(list_remove)
+def list_remove_jvp(args, targs):
+    lst, value = args
+    position = _remove_position(lst, value)
+    t = list(_items(targs[0], lst))
+    return list_remove(lst, value), t[:position] + t[position + 1 :]

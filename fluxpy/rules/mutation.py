@@ -227,3 +227,42 @@ def list_pop_rule(lst, *index):
 def _pop_position(n, index):
     i = index[0] if index else -1
     return i if i >= 0 else n + i
+
+
+def list_reverse(lst):
+    """``lst.reverse()`` as a new list."""
+    return lst[::-1]
+
+
+@adjoint(list_reverse)
+def list_reverse_rule(lst):
+    def list_reverse_pullback(dy):
+        return (list_reverse(list(dy)),)
+
+    return list_reverse(lst), list_reverse_pullback
+
+
+def list_remove(lst, value):
+    """``lst.remove(value)`` as a new list: without its first item equal to ``value`` (ValueError if
+    none is). ``value`` only picks the item: it gets no gradient."""
+    position = _remove_position(lst, value)
+    return lst[:position] + lst[position + 1 :]
+
+
+@adjoint(list_remove)
+def list_remove_rule(lst, value):
+    position = _remove_position(lst, value)
+
+    def list_remove_pullback(dy):
+        dy = list(dy)
+        return (dy[:position] + [None] + dy[position:], None)
+
+    return lst[:position] + lst[position + 1 :], list_remove_pullback
+
+
+@nograd
+def _remove_position(lst, value):
+    for i, item in enumerate(lst):
+        if item is value or item == value:
+            return i
+    raise ValueError("list.remove(x): x not in list")

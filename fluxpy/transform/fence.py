@@ -193,9 +193,10 @@ def local_objects(fdef, classes, body=None):
 
 
 def local_lists(fdef, body=None):
-    """Names bound only to list displays or list comprehensions in ``fdef``: their append/extend/insert/pop
-    calls become rebindings to new lists (aliasing is refused as for item assignment). ``body``:
-    ``body_nodes(fdef)``, when the caller has it."""
+    """Names bound only to new lists in ``fdef`` (list displays, list comprehensions, ``list(...)`` and
+    ``sorted(...)``): their list-method calls (append, pop, sort, ...) become rebindings to new lists
+    (aliasing is refused as for item assignment). ``body``: ``body_nodes(fdef)``, when the caller has
+    it."""
     kinds = {}
     for node in body_nodes(fdef) if body is None else body:
         if (
@@ -204,7 +205,7 @@ def local_lists(fdef, body=None):
             and isinstance(node.targets[0], gast.Name)
         ):
             name = node.targets[0].id
-            ok = isinstance(node.value, (gast.List, gast.ListComp))
+            ok = isinstance(node.value, (gast.List, gast.ListComp)) or _new_list_call(node.value)
             kinds[name] = kinds.get(name, True) and ok
         else:
             for t in _assign_targets(node):
@@ -216,6 +217,16 @@ def local_lists(fdef, body=None):
                 kinds[name] = False
     params = {a.id for a in fdef.args.args + fdef.args.posonlyargs + fdef.args.kwonlyargs}
     return {name for name, ok in kinds.items() if ok and name not in params}
+
+
+def _new_list_call(node):
+    return (
+        isinstance(node, gast.Call)
+        and isinstance(node.func, gast.Name)
+        and node.func.id in ("list", "sorted")
+        and len(node.args) <= 1
+        and not any(isinstance(a, gast.Starred) for a in node.args)
+    )
 
 
 def body_nodes(fdef):

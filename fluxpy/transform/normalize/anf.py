@@ -79,7 +79,9 @@ INACTIVE_BUILTINS = {
     "chr",
 }
 CALL, CALL_METHOD = "__fx_call", "__fx_call_method"
-LIST_METHODS = {"append", "extend", "insert", "pop"}
+# methods of a local list that the normalizer turns into rebindings of its name to a new list (sort takes
+# its keywords; the others take none)
+LIST_METHODS = {"append", "extend", "insert", "pop", "remove", "reverse", "sort", "clear"}
 
 
 def normalize_anf(fdef, ctx):
@@ -173,29 +175,36 @@ class _ANF:
         return "__fx_setitem"
 
     def list_method(self, call, target):
-        """``lst.append(v)`` (and extend/insert/pop) on a local list: rebind ``lst`` to a new list."""
+        """``lst.append(v)`` (and extend, insert, pop, remove, reverse, sort, clear) on a local list:
+        rebind ``lst`` to a new list (``lst.sort(...)`` to ``sorted(lst, ...)``, ``lst.clear()`` to
+        ``[]``)."""
         if not (
             isinstance(call, gast.Call)
             and isinstance(call.func, gast.Attribute)
             and isinstance(call.func.value, gast.Name)
             and call.func.value.id in self.ctx.local_lists
             and call.func.attr in LIST_METHODS
-            and not call.keywords
+            and (not call.keywords or call.func.attr == "sort")
             and not any(isinstance(a, gast.Starred) for a in call.args)
+            and all(k.arg is not None for k in call.keywords)
         ):
             return False
         name, method = call.func.value.id, call.func.attr
         args = [self.atom(a) for a in call.args]
+        keywords = [gast.keyword(arg=k.arg, value=self.atom(k.value)) for k in call.keywords]
         helper = n.name(f"__fx_list_{method}")
         if method == "pop":
             pair = self.atom_of_value(n.call(CALL, [helper, n.name(name)] + args))
             self.emit(n.assign(name, self.op_call("getitem", [pair, n.const(0)])))
             if target is not None:
                 self.emit(n.assign(target, self.op_call("getitem", [pair, n.const(1)])))
+            return True
+        if method == "clear":
+            self.emit(n.assign(name, gast.List(elts=[], ctx=gast.Load())))
         else:
-            self.emit(n.assign(name, n.call(CALL, [helper, n.name(name)] + args)))
-            if target is not None:
-                self.emit(n.assign(target, n.const(None)))
+            self.emit(n.assign(name, n.call(CALL, [helper, n.name(name)] + args, keywords)))
+        if target is not None:
+            self.emit(n.assign(target, n.const(None)))
         return True
 
     def stmt_Assign(self, s):
