@@ -315,6 +315,33 @@ def test_list_reorderings_on_local_lists_first_and_second_order_and_forward():
     check_grads(reorders_lists, x, order=2, forward=True)
 
 
+def unpacks_with_a_star(x):
+    a, *rest = x
+    *init, last = list(x)
+    first, *middle, y, z = (x[0], x[1] * 2, x[2], x[3] ** 2, x[4])
+    total = a * rest[0] + np.exp(rest[1]) + sum(rest) * a + last**2 * len(init) + init[0] * init[-1]
+    total = total + first * z + sum(middle) * y
+    for head, *tail in [(x[0], x[1], x[2]), (x[3], x[4], x[5])]:
+        total = total + head * sum(tail)
+    (p, *q), r = (x[:3], x[3])
+    return total + p * r + q[1]
+
+
+def test_starred_assignment_targets_first_and_second_order_and_forward():
+    """``a, *rest = x`` (also in a for target and nested): rest is a list of the middle items."""
+    check_grads(unpacks_with_a_star, np.array([0.5, 1.5, -2.0, 0.3, -0.7, 1.1]), order=2, forward=True)
+
+
+def unpacks_too_few(x):
+    a, b, *rest = x
+    return a
+
+
+def test_starred_assignment_with_too_few_values_raises_as_python():
+    with pytest.raises(ValueError, match="not enough values to unpack"):
+        fx.gradient(unpacks_too_few, np.array([1.0]))
+
+
 class Holder:
     def __init__(self, items):
         self.items = items

@@ -33,7 +33,16 @@ from .mutation import (
     setitem,
     setitem_argument,
 )
-from .python import cons_to_dict, cons_to_list, iterlist, pack_dict, pack_list, pack_tuple, unpack
+from .python import (
+    cons_to_dict,
+    cons_to_list,
+    iterlist,
+    pack_dict,
+    pack_list,
+    pack_tuple,
+    unpack,
+    unpack_starred,
+)
 from .registry import forward_rule
 
 # ---------------------------------------------------------------------------------------------------------
@@ -64,6 +73,14 @@ def unpack_jvp(args, targs):
     items, titems = _iterate(x, targs[0])
     unpack(items, count)  # the same error as the primal for a wrong count
     return tuple(items), None if titems is None else tuple(titems)
+
+
+@forward_rule(unpack_starred)
+def unpack_starred_jvp(args, targs):
+    x, before, after = args
+    items, titems = _iterate(x, targs[0])
+    y = unpack_starred(items, before, after)
+    return y, None if titems is None else unpack_starred(list(titems), before, after)
 
 
 @forward_rule(iterlist, list)

@@ -1021,6 +1021,29 @@ def unpack_rule(x, n):
     return unpack(x, n), unpack_pullback
 
 
+def unpack_starred(x, before, after):
+    """``a, *rest, z = x`` in generated code (``before`` names before the star, ``after`` after it): the
+    items of ``x`` as a tuple whose entry ``before`` is the list of the middle items."""
+    items = list(x)
+    if len(items) < before + after:
+        expected = before + after
+        raise ValueError(f"not enough values to unpack (expected at least {expected}, got {len(items)})")
+    end = len(items) - after
+    return tuple(items[:before]) + (items[before:end],) + tuple(items[end:])
+
+
+@adjoint(unpack_starred)
+def unpack_starred_rule(x, before, after):
+    y = unpack_starred(x, before, after)
+    middle = len(y[before])
+
+    def unpack_starred_pullback(dy):
+        rest = dy[before] if dy[before] is not None else [None] * middle
+        return (cotangent_as(list(dy[:before]) + list(rest) + list(dy[before + 1 :]), x), None, None)
+
+    return y, unpack_starred_pullback
+
+
 def freevars(fn, names):
     """The values captured by closure ``fn`` under ``names``."""
     code = fn.__code__

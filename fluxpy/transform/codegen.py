@@ -63,6 +63,7 @@ HELPERS = {
     "__fx_pack_set": pyrules.pack_set,
     "__fx_pack_dict": pyrules.pack_dict,
     "__fx_unpack": pyrules.unpack,
+    "__fx_unpack_starred": pyrules.unpack_starred,
     "__fx_iterlist": pyrules.iterlist,
     "__fx_freevars": pyrules.freevars,
     "__fx_closure_tangent": pyrules.closure_tangent,

@@ -162,8 +162,9 @@ class _Fence:
                 why="mutation is not differentiated yet",
                 hint="build a new value instead (e.g. np.where, np.concatenate, a new list)",
             )
-        if isinstance(target, gast.Starred):
-            raise self.error(target, "starred assignment", hint="index the sequence instead")
+        if isinstance(target, gast.Starred):  # a, *rest = x: rest is bound to a new list
+            self.check_target(target.value)
+            return
         if isinstance(target, (gast.Tuple, gast.List)):
             for elt in target.elts:
                 self.check_target(elt)

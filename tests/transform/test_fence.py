@@ -156,11 +156,6 @@ def class_inside(x):
     return x
 
 
-def starred_target(x):
-    a, *rest = x
-    return a
-
-
 REJECTED = [
     (gen, "generator (yield)"),
     (coro, "async function"),
@@ -176,7 +171,6 @@ REJECTED = [
     (attribute_assignment, "assigning to an attribute"),
     (deletion, "del"),
     (class_inside, "class definition"),
-    (starred_target, "starred assignment"),
 ]
 
 

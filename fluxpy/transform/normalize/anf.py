@@ -324,9 +324,16 @@ class _ANF:
             return
         items = self.ctx.namer.fresh("_items")
         count = len(target.elts)
-        self.emit(n.assign(items, n.call(CALL, [n.name("__fx_unpack"), value, n.const(count)])))
+        stars = [i for i, elt in enumerate(target.elts) if isinstance(elt, gast.Starred)]
+        if stars:  # a, *rest, z = value: rest gets the list of the middle items
+            (star,) = stars
+            unpack = [n.name("__fx_unpack_starred"), value, n.const(star), n.const(count - star - 1)]
+        else:
+            unpack = [n.name("__fx_unpack"), value, n.const(count)]
+        self.emit(n.assign(items, n.call(CALL, unpack)))
         for i, elt in enumerate(target.elts):
             item = n.call(CALL, [n.attr(n.name("__fx_op"), "getitem"), n.name(items), n.const(i)])
+            elt = elt.value if isinstance(elt, gast.Starred) else elt
             if isinstance(elt, gast.Name):
                 self.emit(n.assign(elt.id, item))
             else:
