@@ -84,6 +84,23 @@ def forward_error(what, why, fix="Use reverse mode (fx.gradient, fx.jacobian) fo
     return FluxpyError(FORWARD_UNSUPPORTED.format(what=what, why=why, where=user_location(), fix=fix))
 
 
+def _keywords_by_position(f, args, targs, kwargs, tkwargs):
+    """Keyword arguments with tangents that name positional parameters of ``f`` (``np.sum(a=x)``,
+    ``np.average(a, weights=w)``) moved into ``args``, defaults filling the places before them: forward
+    rules read their arguments by position (see runtime.primal_layout)."""
+    from .runtime import primal_layout
+
+    bound = primal_layout(f, len(args), kwargs) if _hashable(f) else None
+    if not bound:
+        return args, targs, kwargs, tkwargs
+    layout, names = bound
+    args = tuple(args) + tuple(kwargs[v] if kind == "keyword" else v for kind, v in layout)
+    targs = tuple(targs) + tuple(tkwargs.get(v) if kind == "keyword" else None for kind, v in layout)
+    kwargs = {k: v for k, v in kwargs.items() if k not in names}
+    tkwargs = {k: v for k, v in tkwargs.items() if k not in names}
+    return args, targs, kwargs, tkwargs
+
+
 def jvp_call(f, tf, args, targs, kwargs, tkwargs):
     """``(f(*args, **kwargs), its tangent)`` from the tangents of ``f`` (its closure) and the arguments."""
     if type(f) is FunctionType:
@@ -100,6 +117,8 @@ def jvp_call(f, tf, args, targs, kwargs, tkwargs):
     if tf is None and not _moving(targs) and not (tkwargs and _moving(tkwargs.values())):
         y = f(*args, **kwargs)
         return y, _untouched_tangent(f, y)
+    if kwargs and tkwargs and _moving(tkwargs.values()):
+        args, targs, kwargs, tkwargs = _keywords_by_position(f, args, targs, kwargs, tkwargs)
     fast = registry.lookup_forward(f)
     if fast is not None:
         if getattr(fast, "takes_keywords", False):

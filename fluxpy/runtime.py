@@ -16,6 +16,7 @@ other function, which is how gradients of gradients go through dispatch.
 
 import dataclasses
 import functools
+import inspect
 import linecache
 import os
 import sys
@@ -90,11 +91,18 @@ def call_method(obj, name, /, *args, **kwargs):
     if kind == "mutation":
         check_no_mutation(obj, name, args, kwargs)
         kind = "attribute"
-    if kind == "array":
-        rule = array_method_rule(obj, name)
-        return rule(obj, *args, **kwargs)
-    if kind == "container":
-        rule = registry.lookup_container_method(type(obj), name)
+    if kind == "array" or kind == "container":
+        if kind == "array":
+            rule = array_method_rule(obj, name)
+        else:
+            rule = registry.lookup_container_method(type(obj), name)
+        if kwargs and any(_carries_float(v) for v in kwargs.values()):
+            y, pb = checked_keywords_call(rule, getattr(obj, name), (obj,) + args, kwargs)
+
+            def checked_method_pullback(dy):
+                return pb(dy)[1:]
+
+            return y, checked_method_pullback
         return rule(obj, *args, **kwargs)
     if kind == "super":
         func = getattr(obj, name).__func__
@@ -329,10 +337,16 @@ def partial_forward_of(partial, mask):
     """The forward adapter of a rule's partial form for ``mask`` (the arguments' part)."""
     forward = _partial_forwards.get((partial, mask))
     if forward is None:
+        params = _positional_params(partial)[1:]  # after the mask
 
         def partial_rule_forward(f, /, *args, **kwargs):
-            if kwargs and kwargs.get("out") is not None:
-                check_no_out(f)
+            if kwargs:
+                if kwargs.get("out") is not None:
+                    check_no_out(f)
+                if params and not params.isdisjoint(kwargs):
+                    return bound_rule_call(partial, args, kwargs, mask)
+                if any(_carries_float(v) for v in kwargs.values()):
+                    return checked_keywords_call(partial, f, (mask,) + args, kwargs, skip=1)
             y, back = partial(mask, *args, **kwargs)
             n = len(args) + (1 if kwargs else 0)
 
@@ -398,9 +412,20 @@ def rule_forward(rule):
 
 
 def _make_rule_forward(rule):
+    params = _positional_params(rule)
+    varargs = type(rule) is FunctionType and bool(rule.__code__.co_flags & inspect.CO_VARARGS)
+
     def rule_forward(f, /, *args, **kwargs):
-        if kwargs and kwargs.get("out") is not None:
-            check_no_out(f)
+        if kwargs:
+            if kwargs.get("out") is not None:
+                check_no_out(f)
+            if params and not params.isdisjoint(kwargs):
+                return bound_rule_call(rule, args, kwargs)
+            if any(_carries_float(v) for v in kwargs.values()):
+                layout = primal_layout(f, len(args), kwargs) if varargs else None
+                if layout:
+                    return bound_rule_call(rule, args, kwargs, layout=layout)
+                return checked_keywords_call(rule, f, args, kwargs)
         y, back = rule(*args, **kwargs)
         n = len(args) + (1 if kwargs else 0)
 
@@ -412,6 +437,158 @@ def _make_rule_forward(rule):
         return y, rule_pullback
 
     return rule_forward
+
+
+def _positional_params(rule):
+    """The names of a rule's positional parameters (empty for a rule that is not a plain function)."""
+    if type(rule) is not FunctionType:
+        return frozenset()
+    code = rule.__code__
+    return frozenset(code.co_varnames[: code.co_argcount])
+
+
+def primal_layout(f, nargs, kwargs):
+    """For a rule taking ``*args`` (it reads its options by position, as the primal takes them), called
+    with keywords some of which carry floats: :func:`keyword_layout` of those keywords that name the
+    primal's own positional parameters (``np.average(a, weights=w)``, ``np.sum(a=x)``), read from its
+    signature. None when there are none, or the primal has no signature to read."""
+    params = _primal_params(f)
+    if not params or not any(name in kwargs and _carries_float(kwargs[name]) for name, _ in params):
+        return None
+    names = [name for name, _ in params]
+    last = max([nargs] + [names.index(k) + 1 for k in kwargs if k in names])
+    layout, bound = [], []
+    for i in range(nargs, last):
+        name, default = params[i]
+        if name in kwargs:
+            layout.append(("keyword", name))
+            bound.append(name)
+        elif default is not inspect.Parameter.empty:
+            layout.append(("default", default))
+        else:
+            return None  # a required parameter missing: leave the call as it is, to fail as it would
+    return tuple(layout), tuple(bound)
+
+
+@functools.lru_cache(maxsize=512)
+def _primal_params_of(f):
+    try:
+        signature = inspect.signature(f)
+    except (TypeError, ValueError):
+        return ()
+    kinds = (inspect.Parameter.POSITIONAL_OR_KEYWORD,)
+    out = []
+    for p in signature.parameters.values():
+        if p.kind is inspect.Parameter.POSITIONAL_ONLY:
+            out.append((None, p.default))  # fills a place; cannot be named by a keyword
+        elif p.kind in kinds:
+            out.append((p.name, p.default))
+        else:
+            break
+    return tuple(out)
+
+
+def _primal_params(f):
+    try:
+        return _primal_params_of(f)
+    except TypeError:  # unhashable callee
+        return ()
+
+
+registry.nograd(primal_layout)
+
+
+def bound_rule_call(rule, args, kwargs, mask=None, layout=None):
+    """A rule (or, with ``mask``, a rule's partial form) called with keywords that name its positional
+    parameters (``np.linalg.norm(x=x)``, ``np.average(a, weights=w)``): they are passed by position, as
+    :func:`call_binding` does for Python functions, so that the rule's pullback gives their gradients, in
+    the trailing dict of keyword gradients. Passed as keywords the rule would give them none."""
+    if layout is None:
+        layout, names = keyword_layout(rule, len(args) + (mask is not None), kwargs)
+    else:
+        layout, names = layout
+    full = args + bound_values(kwargs, layout)
+    rest = remaining_keywords(kwargs, names)
+    if mask is None:
+        y, back = rule(*full, **rest)
+    else:
+        y, back = rule(mask + layout_mask(layout), *full, **rest)
+    n, m = len(args), len(full)
+
+    def bound_rule_pullback(dy):
+        g = tuple(back(dy))
+        if len(g) < m:
+            g = g + (None,) * (m - len(g))
+        last = mark_dropped_keywords(g[m] if rest and len(g) > m else None, rest, rule)
+        return (None,) + g[:n] + (merge_keyword_grads(layout_grads(g, n, layout), last),)
+
+    return y, bound_rule_pullback
+
+
+def checked_keywords_call(rule, f, args, kwargs, skip=0):
+    """``rule(*args, **kwargs)`` (the first ``skip`` arguments being a partial form's mask) as
+    ``(y, pullback)`` whose trailing keyword gradients mark each keyword argument carrying floats that the
+    rule gave no gradient (:func:`mark_dropped_keywords`): :func:`kwgrad` raises when generated code asks
+    for one, instead of a gradient silently missing."""
+    y, back = rule(*args, **kwargs)
+    n = len(args) - skip
+
+    def checked_rule_pullback(dy):
+        g = tuple(back(dy))
+        last = g[n] if len(g) > n else None
+        return (None,) + g[:n] + (mark_dropped_keywords(last, kwargs, f),)
+
+    return y, checked_rule_pullback
+
+
+class DroppedKeyword:
+    """Stands, in a callee's keyword gradients, for a keyword argument carrying floats that its rule gives
+    no gradient (``np.clip(x, min=lo)``): reading it raises (see :func:`kwgrad`)."""
+
+    __slots__ = ("callee", "name")
+
+    def __init__(self, callee, name):
+        self.callee, self.name = callee, name
+
+    def error(self):
+        what = getattr(self.callee, "__qualname__", None) or getattr(self.callee, "__name__", None)
+        what = what or repr(self.callee)
+        return errors.FluxpyError(
+            f"{what}'s rule gives no gradient for its keyword argument {self.name}=, which needs one here.\n"
+            f"  {user_location()}\n"
+            f"Pass it by position if {what} takes it so, or register a rule for {what} whose pullback ends "
+            "with the keyword arguments' gradients (see docs/writing-rules.md)."
+        )
+
+
+def mark_dropped_keywords(last, kwargs, callee):
+    """A rule's trailing keyword gradients ``last``: as they are when the rule gave a KeywordGrads (it
+    handles keywords; a missing entry is a zero gradient), otherwise a :class:`DroppedKeyword` for each
+    keyword argument that carries floats (the rule ignores keywords' gradients)."""
+    if type(last) is KeywordGrads:
+        return KeywordGrads(last)
+    out = KeywordGrads()
+    for name, value in kwargs.items():
+        if name != "out" and _carries_float(value):
+            out[name] = DroppedKeyword(callee, name)
+    return out
+
+
+@registry.adjoint(mark_dropped_keywords)
+def mark_dropped_keywords_rule(last, kwargs, callee):
+    def mark_dropped_keywords_pullback(dd):
+        return (dd if type(last) is KeywordGrads else None, None, None)
+
+    return mark_dropped_keywords(last, kwargs, callee), mark_dropped_keywords_pullback
+
+
+@registry.forward_rule(mark_dropped_keywords)
+def mark_dropped_keywords_jvp(args, targs):
+    y = mark_dropped_keywords(*args)
+    t = targs[0]
+    if t is None or not isinstance(t, dict):
+        return y, None
+    return y, KeywordGrads({k: t.get(k) for k in y if type(y[k]) is not DroppedKeyword})
 
 
 def check_no_out(f):
@@ -512,7 +689,13 @@ def kwgrad(g, position, name):
     """The gradient of keyword argument ``name`` (None: all of ``**kwargs``, as a dict) from a pullback
     result ``g``: the dict at ``position``, when the callee returned one."""
     if len(g) > position and type(g[position]) is KeywordGrads:
-        return dict(g[position]) if name is None else g[position].get(name)
+        grads = g[position]
+        if name is None:
+            return {k: None if type(v) is DroppedKeyword else v for k, v in grads.items()}
+        value = grads.get(name)
+        if type(value) is DroppedKeyword:
+            raise value.error()
+        return value
     return None
 
 
