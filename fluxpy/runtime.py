@@ -337,7 +337,7 @@ def partial_forward_of(partial, mask):
     """The forward adapter of a rule's partial form for ``mask`` (the arguments' part)."""
     forward = _partial_forwards.get((partial, mask))
     if forward is None:
-        params = _positional_params(partial)[1:]  # after the mask
+        params = _positional_params(partial, skip=1)  # after the mask
 
         def partial_rule_forward(f, /, *args, **kwargs):
             if kwargs:
@@ -439,12 +439,13 @@ def _make_rule_forward(rule):
     return rule_forward
 
 
-def _positional_params(rule):
-    """The names of a rule's positional parameters (empty for a rule that is not a plain function)."""
+def _positional_params(rule, skip=0):
+    """The names of a rule's positional parameters after the first ``skip`` (empty for a rule that is not
+    a plain function)."""
     if type(rule) is not FunctionType:
         return frozenset()
     code = rule.__code__
-    return frozenset(code.co_varnames[: code.co_argcount])
+    return frozenset(code.co_varnames[skip : code.co_argcount])
 
 
 def primal_layout(f, nargs, kwargs):
@@ -529,16 +530,32 @@ def checked_keywords_call(rule, f, args, kwargs, skip=0):
     """``rule(*args, **kwargs)`` (the first ``skip`` arguments being a partial form's mask) as
     ``(y, pullback)`` whose trailing keyword gradients mark each keyword argument carrying floats that the
     rule gave no gradient (:func:`mark_dropped_keywords`): :func:`kwgrad` raises when generated code asks
-    for one, instead of a gradient silently missing."""
+    for one, instead of a gradient silently missing. Keywords the rule declares (keyword-only parameters,
+    such as a cache of the forward pass's values) are the rule's to handle, and are not marked."""
+    declared = _keyword_only_params(rule)
+    unknown = {k: v for k, v in kwargs.items() if k not in declared}
     y, back = rule(*args, **kwargs)
     n = len(args) - skip
+    if not any(_carries_float(v) for v in unknown.values()):
+
+        def rule_pullback(dy):
+            return (None,) + tuple(back(dy))[: n + 1]
+
+        return y, rule_pullback
 
     def checked_rule_pullback(dy):
         g = tuple(back(dy))
         last = g[n] if len(g) > n else None
-        return (None,) + g[:n] + (mark_dropped_keywords(last, kwargs, f),)
+        return (None,) + g[:n] + (mark_dropped_keywords(last, unknown, f),)
 
     return y, checked_rule_pullback
+
+
+def _keyword_only_params(rule):
+    if type(rule) is not FunctionType:
+        return frozenset()
+    code = rule.__code__
+    return frozenset(code.co_varnames[code.co_argcount : code.co_argcount + code.co_kwonlyargcount])
 
 
 class DroppedKeyword:
