@@ -11,7 +11,17 @@ import operator
 import numpy as np
 
 from ..backend import is_array, xp_of
-from .forward_core import _add, _items, _like, _plain, _scale, _seq, keyword_forward_rule
+from .forward_core import (
+    _add,
+    _arity,
+    _forward_error,
+    _items,
+    _like,
+    _plain,
+    _scale,
+    _seq,
+    keyword_forward_rule,
+)
 from .helpers import unbroadcast
 from .numpy_reductions import spread
 from .numpy_shape import grads_first
@@ -139,7 +149,57 @@ forward_rule(np.negative)(_numpy_semantics(negative_jvp))
 @forward_rule(power_by_constant)
 def power_by_constant_jvp(args, targs):
     a, b = args
+    if b == 0:  # a constant (b * a ** (b - 1) would be 0 * inf at a = 0)
+        return a**b, None
+    if b == 1:
+        return a**b, targs[0]
     return a**b, _scale(targs[0], b * a ** (b - 1))
+
+
+@forward_rule(divmod)
+def divmod_jvp(args, targs):
+    """``divmod(a, b) = (q, r)``: the quotient is piecewise constant, ``r = a - q * b``."""
+    _arity(divmod, args, {}, 2, 2)
+    a, b = args
+    if not (_plain(a) and _plain(b)):
+        return _dunder_jvp("divmod", args, targs)
+    y = divmod(a, b)  # a list meets an array only: NumPy converts it (Python refuses a list and a number)
+    ta, tb = targs
+    if _seq(a) or _seq(b):
+        ta, tb = (_array(t, v) if _seq(v) else t for t, v in zip(targs, args, strict=True))
+    return y, (None, _add(ta, _scale(tb, -y[0])))
+
+
+def _union_jvp(op):
+    """``a | b`` (``op``: ``operator.or_``, or ``operator.ior``, which updates ``a`` in place): two dicts'
+    union takes each key's value, and its tangent, from ``b`` when ``b`` has the key, else from ``a``. Other
+    operands (ints, bools, sets) carry no tangent."""
+
+    def union_jvp(args, targs):
+        a, b = args
+        if not (isinstance(a, dict) and isinstance(b, dict)):
+            return op(a, b), None
+        ta, tb = (_dict_tangent(t) for t in targs)
+        new = {k: None if tb is None else tb.get(k) for k in b}
+        if op is operator.ior and type(ta) is dict:  # ``a`` changes in place: its tangent alike
+            ta.update(new)
+            return op(a, b), ta
+        t = {k: None if ta is None else ta.get(k) for k in a}
+        t.update(new)
+        return op(a, b), t
+
+    union_jvp.__name__ = f"{op.__name__.strip('_')}_jvp"
+    return union_jvp
+
+
+def _dict_tangent(t):
+    if t is None or isinstance(t, dict):
+        return t
+    raise _forward_error("follow a | b of two dicts", f"a tangent is a {type(t).__name__}, not a dict")
+
+
+forward_rule(operator.or_)(_union_jvp(operator.or_))
+forward_rule(operator.ior)(_union_jvp(operator.ior))
 
 
 @forward_rule(operator.matmul, np.matmul)

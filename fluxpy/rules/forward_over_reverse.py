@@ -290,6 +290,10 @@ def power_by_constant_rule_jvp(args, targs, kwargs):
         return None
     ta = _like(targs[0], a)
     y, pb = power_by_constant_rule(a, b)
+    if (
+        b == 0 or b == 1
+    ):  # a constant or a itself; the pullbacks capture nothing (b * a ** (b - 1) is nan at 0)
+        return (y, pb), (None if b == 0 else ta, None)
     ty = _mul(ta, 2 * a) if b == 2 else _mul(ta, b * a ** (b - 1))
     return (y, pb), (ty, closure_tangent(pb, ("a",), (ta,)))
 

@@ -250,7 +250,7 @@ def power_rule(a, b):
     if _scalars(a, b):
 
         def power_scalar_pullback(dy):
-            da = dy * b * a ** (b - 1) if b != 0 else 0.0
+            da = dy * b * a ** (b - 1) if b != 0 or a != 0 else 0.0
             if a > 0:
                 db = dy * y * math.log(a)
             elif a == 0:
@@ -263,7 +263,14 @@ def power_rule(a, b):
 
     def power_pullback(dy):
         xp = xp_of(a, b, y)
-        da = unbroadcast(dy * b * a ** (b - 1), a)
+        if _zero_exponent(b):
+            # b * a ** (b - 1) is 0 * inf where a == b == 0 (x ** 0, and the second derivative of x ** 1):
+            # zero there, with a ** (b - 1) read at 1 so that differentiating this again stays finite
+            at_zero = (a == 0) & (b == 0)
+            safe_a = xp.where(at_zero, 1.0, a)
+            da = unbroadcast(xp.where(at_zero, 0.0, dy * b * safe_a ** (b - 1)), a)
+        else:
+            da = unbroadcast(dy * b * a ** (b - 1), a)
         positive = a > 0
         log_a = xp.log(xp.where(positive, a, 1))
         db = xp.where(positive, dy * y * log_a, xp.where(a == 0, 0.0, math.nan))
@@ -273,6 +280,14 @@ def power_rule(a, b):
 
 
 adjoint(np.power)(numpy_semantics(power_rule, operator.pow, "pow"))
+
+
+@nograd
+def _zero_exponent(b):
+    """True when the exponent ``b`` (a number or an array) is 0 somewhere."""
+    if type(b) in _SCALARS:
+        return b == 0
+    return bool(xp_of(b).any(b == 0))
 
 
 def power_by_constant(a, b):
@@ -290,11 +305,23 @@ def power_by_constant_rule(a, b):
             return (dy * 2 * a, None)
 
         return a * a, square_pullback
+    if b == 1:
+        return a**b, identity_power_pullback
+    if b == 0:
+        # a constant: a zero cotangent, exactly (b * a ** (b - 1) would be 0 * inf at a = 0)
+        def zero_power_pullback(dy):
+            return (0.0 * dy, None)
+
+        return a**b, zero_power_pullback
 
     def power_by_constant_pullback(dy):
         return (dy * b * a ** (b - 1), None)
 
     return a**b, power_by_constant_pullback
+
+
+def identity_power_pullback(dy):
+    return (dy, None)
 
 
 def via_unary_dunder(name, a):
@@ -350,6 +377,25 @@ def mod_rule(a, b):
     return a % b, mod_pullback
 
 
+@adjoint(builtins.divmod)
+def divmod_builtin_rule(a, b):
+    """``divmod(a, b) = (a // b, a % b)``: the quotient is piecewise constant; the remainder is
+    ``a - (a // b) * b``, as for ``%``."""
+    if not _plain(a, b):
+        if not (is_array(a) or is_array(b)) and (_is_seq(a) or _is_seq(b)):
+            divmod(a, b)  # Python's TypeError: only NumPy converts a list
+        return _other_operands(builtins.divmod, "divmod", a, b)
+
+    def divmod_builtin_pullback(dy):
+        dr = None if dy is None else dy[1]
+        if dr is None:
+            return (None, None)
+        xp = xp_of(a, b)
+        return (unbroadcast(dr, a), unbroadcast(-dr * xp.floor_divide(a, b), b))
+
+    return divmod(a, b), divmod_builtin_pullback
+
+
 @adjoint(builtins.abs, operator.abs)
 def abs_rule(x):
     if not _numeric(x):
@@ -389,12 +435,42 @@ nograd(
     operator.is_not,
     operator.invert,
     operator.and_,
-    operator.or_,
     operator.xor,
     operator.lshift,
     operator.rshift,
     operator.index,
 )
+
+
+def _union_rule(op):
+    """The rule of ``a | b`` (``op`` is ``operator.or_``, or ``operator.ior``, which updates ``a`` in place):
+    for two dicts, each key's value comes from ``b`` when ``b`` has the key (Python's union), else from
+    ``a``, and so does its cotangent. Ints, bools, sets and other operands carry no gradient."""
+
+    def union_rule(a, b):
+        if not (isinstance(a, dict) and isinstance(b, dict)):
+            return op(a, b), _none_pullback(2)
+        keys_a, keys_b = _union_keys(a, b)
+
+        def dict_union_pullback(dy):
+            if dy is None:
+                return (None, None)
+            return (pack_dict(keys_a, *dict_values(dy, keys_a)), pack_dict(keys_b, *dict_values(dy, keys_b)))
+
+        return op(a, b), dict_union_pullback
+
+    union_rule.__name__ = f"{op.__name__.strip('_')}_rule"
+    return union_rule
+
+
+@nograd
+def _union_keys(a, b):
+    """The keys of ``a | b`` whose value comes from ``a`` (those ``b`` lacks), and the keys of ``b``."""
+    return [k for k in a if k not in b], list(b)
+
+
+adjoint(operator.or_)(_union_rule(operator.or_))
+adjoint(operator.ior)(_union_rule(operator.ior))
 
 # =========================================================================================================
 # builtins
@@ -424,7 +500,6 @@ nograd(
     chr,
     object,
     bytes,
-    divmod,
     math.floor,
     math.ceil,
     math.trunc,
@@ -511,7 +586,8 @@ def _extreme_rule(pick, args, key):
     chosen = _chosen(values, y, key)
 
     def extreme_pullback(dy):
-        share = dy / len(chosen)
+        # ties between numbers share the cotangent; any other item is chosen alone (see _chosen)
+        share = dy if len(chosen) == 1 else dy / len(chosen)
         parts = _onehots(len(values), chosen, share)
         if len(args) == 1:
             return (cotangent_as(parts, args[0]),)
@@ -522,8 +598,13 @@ def _extreme_rule(pick, args, key):
 
 @nograd
 def _chosen(values, y, key):
+    """The positions whose items get the cotangent of ``max``/``min``: with a key, or when the items are
+    not numbers or arrays (tuples, lists, objects), only the first extreme one, which Python returns;
+    between equal numbers or arrays, all of them (the cotangent is shared)."""
     if key is not None:
         return [next(i for i, v in enumerate(values) if v is y or key(v) == key(y))]
+    if not _numeric(y):
+        return [next(i for i, v in enumerate(values) if v is y)]
     return [i for i, v in enumerate(values) if v is y or bool(np.all(v == y))]
 
 
@@ -537,6 +618,8 @@ def _onehots(n, chosen, share):
 @adjoint(_onehots)
 def _onehots_rule(n, chosen, share):
     def onehots_pullback(dd):
+        if len(chosen) == 1:  # the item may be a tuple or a list (max of pairs): not summed
+            return (None, None, dd[chosen[0]])
         return (None, None, builtins.sum(_nonzero([dd[i] for i in chosen])))
 
     return _onehots(n, chosen, share), onehots_pullback
@@ -800,6 +883,10 @@ for _kind, _name in [(dict, "keys"), (list, "index"), (list, "count"), (tuple, "
 @adjoint(dict)
 def dict_rule(*args, **kwargs):
     y = dict(*args, **kwargs)
+    keys = None
+    if args and not isinstance(args[0], dict):
+        # pairs: a repeated key keeps its last value (a keyword argument overrides them all)
+        keys = _pair_keys(args[0])
 
     def dict_pullback(dy):
         out = ()
@@ -808,7 +895,8 @@ def dict_rule(*args, **kwargs):
             if isinstance(source, dict):
                 out = ({k: None if k in kwargs else dy.get(k) for k in source},)
             else:
-                out = ([(None, None if k in kwargs else dy.get(k)) for k, _ in source],)
+                values = dict_values(dy, keys)
+                out = ([(None, None if k in kwargs else v) for k, v in zip(keys, values, strict=True)],)
         if kwargs:
             out = out + (KeywordGrads({k: dy.get(k) for k in kwargs}),)
         return out
@@ -993,8 +1081,26 @@ def pack_dict_rule(keys, *values):
 
 
 def dict_values(d, keys):
-    """The values of dict ``d`` at ``keys`` (None where absent), as a tuple."""
-    return tuple(d.get(k) for k in keys)
+    """The values of dict ``d`` at ``keys`` (None where absent), as a tuple. A key that ``keys`` repeats
+    (``1`` and ``1.0`` are one key) gets its value at its last position only, None at the others: in
+    ``{k: a, k: b}`` only ``b`` is kept, so only ``b`` has a gradient (this is the transpose of
+    ``pack_dict``, and ``pack_dict`` is its transpose)."""
+    last = _last_positions(keys)
+    if last is None:
+        return tuple(d.get(k) for k in keys)
+    return tuple(d.get(k) if last[i] else None for i, k in enumerate(keys))
+
+
+@nograd
+def _last_positions(keys):
+    """None when ``keys`` has no repeated key; otherwise one bool per position: True where that key occurs
+    for the last time (the occurrence whose value a dict keeps)."""
+    final = {}
+    for i, k in enumerate(keys):
+        final[k] = i
+    if len(final) == len(keys):
+        return None
+    return [final[k] == i for i, k in enumerate(keys)]
 
 
 @adjoint(dict_values)
@@ -1239,14 +1345,22 @@ def cons_to_dict(acc):
 @adjoint(cons_to_dict)
 def cons_to_dict_rule(acc):
     items = cons_to_list(acc)
+    keys = _pair_keys(items)
 
     def cons_to_dict_pullback(dd):
+        # a repeated key keeps its last value: only that one gets the cotangent
         d = None
-        for key, _ in items:
-            d = ((None, dd.get(key)), d)
+        for value in dict_values(dd, keys):
+            d = ((None, value), d)
         return (d,)
 
     return dict(items), cons_to_dict_pullback
+
+
+@nograd
+def _pair_keys(pairs):
+    """The keys of a sequence of (key, value) pairs."""
+    return [k for k, _ in pairs]
 
 
 nograd(cons_to_set, pack_set)
