@@ -266,7 +266,14 @@ def _linear_jvp(f, others_constant):
 
             return derived_jvp(f, None, args, targs, kwargs, tkwargs)
         y = f(*args, **kwargs)
-        return y, None if t is None else f(_like(t, x), *args[1:], **kwargs)
+        if t is None:
+            return y, None
+        rest, options = args[1:], kwargs
+        if f is np.sum:  # np.sum(x, ..., initial=c) is affine in x: c is no part of the tangent
+            options = {k: v for k, v in kwargs.items() if k != "initial"}
+            if len(rest) > 4:  # initial by position (axis, dtype, out, keepdims, initial, where)
+                rest = rest[:4] + (np._NoValue,) + rest[5:]
+        return y, f(_like(t, x), *rest, **options)
 
     linear_jvp.__name__ = f"{getattr(f, '__name__', 'linear')}_jvp"
     return linear_jvp
@@ -297,7 +304,8 @@ def linear_method_jvp(obj, tobj, name, args, targs, kwargs, tkwargs):
     if (name == "sum" or name == "mean") and len(args) > 1:  # a dtype by position
         return None
     y = getattr(obj, name)(*args, **kwargs)
-    return y, None if tobj is None else getattr(_like(tobj, obj), name)(*args, **kwargs)
+    options = {k: v for k, v in kwargs.items() if k != "initial"}  # x.sum(initial=c): c is no tangent
+    return y, None if tobj is None else getattr(_like(tobj, obj), name)(*args, **options)
 
 
 @forward_rule(grads_first)

@@ -255,6 +255,8 @@ def _setitem_jvp(write):
             t = list(tx) if tx is not None else [None] * len(x)
             t[idx] = tv
             return y, t
+        if getattr(y, "dtype", None) is not None and y.dtype.kind not in "fc":
+            tv = None  # the written value is cast to the integer (or bool) dtype: its tangent is lost
         if tx is None and tv is None:
             return y, None
         xp = xp_of(y)

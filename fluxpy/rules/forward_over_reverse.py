@@ -206,8 +206,11 @@ def _reduction_rule_jvp(rule, primal):
         x, tx = args[0], targs[0]
         if not _real(x) or any(t is not None for t in targs[1:]) or "out" in kwargs or _integer_dtype(kwargs):
             return None
+        if len(args) > 5:  # initial by position: take the general path
+            return None
         y, pb = rule(*args, **kwargs)
-        return (y, pb), (None if tx is None else primal(_like(tx, x), *args[1:], **kwargs), None)
+        options = {k: v for k, v in kwargs.items() if k != "initial"}  # affine: initial is no tangent
+        return (y, pb), (None if tx is None else primal(_like(tx, x), *args[1:], **options), None)
 
     return reduction_rule_jvp
 

@@ -14,6 +14,8 @@ targets that may share their value (copies, elements of containers, loop variabl
 
 import sys
 
+import numpy as np
+
 from ..backend import is_array, xp_of
 from ..errors import FluxpyError
 from .helpers import unbroadcast
@@ -62,19 +64,66 @@ def check_writable(x):
         raise FluxpyError(VIEW_WRITE)
 
 
+REPEATED = (
+    "item assignment with repeated indices is not differentiable: the last write wins. Use "
+    "np.add.at-style accumulation with a new array instead."
+)
+
+
 @nograd
 def check_distinct(idx, shape):
-    """Fancy assignment with repeated indices keeps only the last value: no gradient model for that."""
+    """Fancy assignment with repeated indices keeps only the last value: no gradient model for that.
+
+    The addressed cells are compared, not the raw index values: indices are normalised modulo their axis's
+    length (``[0, -4]`` on a length-4 axis repeats 0) and the index arrays of all indexed axes are broadcast
+    together (``A[[0, 1], [0, 0]]`` addresses the distinct cells (0, 0) and (1, 0)). Boolean masks count
+    as the integer arrays of their nonzero positions, as NumPy reads them."""
     parts = idx if type(idx) is tuple else (idx,)
+    if not any(isinstance(p, list) or is_array(p) for p in parts):
+        return
+    xp = xp_of(*parts)
+    ellipsis = len(shape) - sum(_axes_taken(p) for p in parts if p is not Ellipsis)
+    axis, arrays, lengths, any_int = 0, [], [], False
     for part in parts:
+        if part is Ellipsis:
+            axis += ellipsis
+            continue
         if isinstance(part, list) or is_array(part):  # a CuPy index array too
-            xp = xp_of(part)
-            flat = xp.asarray(part).ravel()
-            if flat.dtype.kind in "iu" and len(xp.unique(flat)) != len(flat):
-                raise FluxpyError(
-                    "item assignment with repeated indices is not differentiable: the last write "
-                    "wins. Use np.add.at-style accumulation with a new array instead."
-                )
+            a = xp.asarray(part)
+            if a.dtype.kind == "b":
+                if a.ndim:
+                    arrays.extend(xp.nonzero(a))
+                    lengths.extend(shape[axis : axis + a.ndim])
+                axis += a.ndim
+                continue
+            if a.size and a.dtype.kind in "iu":
+                arrays.append(a)
+                lengths.append(shape[axis])
+                any_int = True
+            elif not a.size:
+                return  # an empty index writes nothing
+        axis += _axes_taken(part)
+    if not any_int:
+        return  # slices, ints and masks alone never address a cell twice
+    arrays = xp.broadcast_arrays(*arrays)
+    if not arrays[0].size:
+        return
+    cells = xp.zeros(arrays[0].shape, dtype=xp.int64)
+    for a, n in zip(arrays, lengths, strict=True):
+        cells = cells * n + a.astype(xp.int64) % n  # the flat position of each addressed cell
+    if int(xp.unique(cells.ravel()).size) != int(cells.size):
+        raise FluxpyError(REPEATED)
+
+
+@nograd
+def _axes_taken(part):
+    """How many axes of the indexed array an index entry consumes."""
+    if part is None or isinstance(part, (bool, np.bool_)):
+        return 0
+    if isinstance(part, list) or is_array(part):
+        a = xp_of(part).asarray(part)
+        return a.ndim if a.dtype.kind == "b" else 1
+    return 1
 
 
 @adjoint(setitem)

@@ -269,18 +269,30 @@ nograd(
 # x.item(...)
 
 
+@nograd
+def _item_position(shape, index):
+    """The position ``(i, j, ...)`` in an array of ``shape`` that ``x.item(*index)`` reads, as non-negative
+    Python ints: ``()`` (a size-1 array), a flat index (negative counts from the end), ``i, j, ...`` or one
+    tuple ``(i, j, ...)``."""
+    if len(index) == 1 and isinstance(index[0], tuple):
+        index = index[0]
+    if len(index) <= 1:
+        size = int(np.prod(shape, dtype=np.int64))
+        flat = int(index[0]) % size if index else 0
+        return tuple(int(i) for i in np.unravel_index(flat, shape))
+    return tuple(int(i) % n for i, n in zip(index, shape, strict=True))
+
+
 def item_rule(x, *index):
-    """``x.item()``, ``x.item(i)``, ``x.item(i, j)``: a Python scalar; its gradient lands on that element."""
-    flat = len(index) == 1 and isinstance(index[0], (int, np.integer))
+    """``x.item()``, ``x.item(i)``, ``x.item(i, j)``, ``x.item((i, j))``: a Python scalar; its gradient lands
+    on that element."""
+    y = x.item(*index)  # first: NumPy's own errors for a bad index
+    position = _item_position(shape_of(x), index)
 
     def item_pullback(dy):
-        xp = xp_of(x)
-        if not index:
-            return (xp.reshape(xp.asarray(dy, dtype=_grad_dtype(dy, x)), shape_of(x)),)
-        position = np.unravel_index(index[0], shape_of(x)) if flat else tuple(index)
         return (scatter_add(shape_of(x), position, dy, x),) + (None,) * len(index)
 
-    return x.item(*index), item_pullback
+    return y, item_pullback
 
 
 register_method("item", item_rule)

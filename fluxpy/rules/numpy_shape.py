@@ -21,6 +21,7 @@ import numpy as np
 
 from ..backend import xp_of
 from ..errors import FluxpyError
+from .forward_core import keyword_forward_rule
 from .helpers import is_number, unbroadcast
 from .registry import adjoint, device_rule, nograd, register_attribute, register_method
 
@@ -1117,6 +1118,108 @@ def sort_rule(a, *args, **kwargs):
 
 
 # ---------------------------------------------------------------------------------------------------------
+# meshgrid: output i is input i (raveled) laid along its own axis and repeated along the others
+
+
+@nograd
+def _meshgrid_plan(xi, kwargs):
+    """``(axes, lines, shapes)``: the axis each input lies along in the outputs, each input's shape there
+    (its length on its axis, 1 elsewhere) and its own shape."""
+    ndim = len(xi)
+    axes = list(range(ndim))
+    if kwargs.get("indexing", "xy") == "xy" and ndim > 1:
+        axes[0], axes[1] = 1, 0
+    shapes = _shapes_of(xi)
+    lines = []
+    for axis, shape in zip(axes, shapes, strict=True):
+        line = [1] * ndim
+        line[axis] = int(np.prod(shape, dtype=np.int64))
+        lines.append(tuple(line))
+    return tuple(axes), tuple(lines), shapes
+
+
+@nograd
+def _other_axes(axis, ndim):
+    return tuple(k for k in range(ndim) if k != axis)
+
+
+def _meshgrid_sum(dys, axes, shapes):
+    """The cotangents of meshgrid's inputs from those of its outputs ``dys`` (``None`` stays ``None``):
+    output ``i``'s summed over every axis but input ``i``'s, reshaped like input ``i``."""
+    out = []
+    for dy, axis, shape in zip(dys, axes, shapes, strict=True):
+        if dy is None:
+            out.append(None)
+        else:
+            xp = xp_of(dy)
+            dy = xp.asarray(dy)
+            out.append(xp.reshape(xp.sum(dy, axis=_other_axes(axis, dy.ndim)), shape))
+    return tuple(out)
+
+
+def _meshgrid_spread(dxs, lines, out_shapes):
+    """The adjoint of :func:`_meshgrid_sum`: each ``dxs[i]`` laid along its line (its length at the axis
+    marked -1) and broadcast to ``out_shapes[i]`` (``None`` gives ``None``)."""
+    out = []
+    for dx, line, shape in zip(dxs, lines, out_shapes, strict=True):
+        if dx is None or shape is None:
+            out.append(None)
+        else:
+            xp = xp_of(dx)
+            out.append(xp.broadcast_to(xp.reshape(xp.asarray(dx), line), shape).copy())
+    return tuple(out)
+
+
+@adjoint(_meshgrid_sum)
+def meshgrid_sum_rule(dys, axes, shapes):
+    lines = tuple(tuple(-1 if k == axis else 1 for k in range(len(axes))) for axis in axes)
+    out_shapes = tuple(None if dy is None else array_shape(dy) for dy in dys)
+
+    def meshgrid_sum_pullback(dd):
+        return (_meshgrid_spread(dd, lines, out_shapes), None, None)
+
+    return _meshgrid_sum(dys, axes, shapes), meshgrid_sum_pullback
+
+
+@adjoint(_meshgrid_spread)
+def meshgrid_spread_rule(dxs, lines, out_shapes):
+    axes = tuple(line.index(-1) for line in lines)
+    shapes = _shapes_of(dxs)
+
+    def meshgrid_spread_pullback(dd):
+        return (_meshgrid_sum(dd, axes, shapes), None, None)
+
+    return _meshgrid_spread(dxs, lines, out_shapes), meshgrid_spread_pullback
+
+
+@adjoint(np.meshgrid)
+def meshgrid_rule(*xi, **kwargs):
+    axes, _, shapes = _meshgrid_plan(xi, kwargs)
+
+    def meshgrid_pullback(dy):
+        return _meshgrid_sum(dy, axes, shapes)
+
+    return xp_of(*xi).meshgrid(*xi, **kwargs), meshgrid_pullback
+
+
+@keyword_forward_rule(np.meshgrid)
+def meshgrid_jvp(args, targs, kwargs, tkwargs):
+    ys = xp_of(*args).meshgrid(*args, **kwargs)
+    if all(t is None for t in targs):
+        return ys, None
+    _, lines, shapes = _meshgrid_plan(args, kwargs)
+    ts = []
+    for t, x, y, line, shape in zip(targs, args, ys, lines, shapes, strict=True):
+        if t is None:
+            ts.append(None)
+        else:
+            xp = xp_of(t, x)
+            t = xp.broadcast_to(xp.asarray(t), shape)  # a tangent broadcasts to its value's shape
+            ts.append(xp.broadcast_to(xp.reshape(t, line), y.shape))
+    return ys, type(ys)(ts)
+
+
+# ---------------------------------------------------------------------------------------------------------
 # no derivative: shape queries and arrays shaped like another
 
 nograd(np.zeros_like, np.ones_like, np.empty_like, np.shape, np.ndim, np.size, np.broadcast_shapes)
@@ -1152,7 +1255,6 @@ nograd(
     np.min_scalar_type,
     np.common_type,
     np.isfortran,
-    np.meshgrid,
     np.indices,
 )
 
