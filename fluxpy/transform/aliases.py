@@ -104,6 +104,20 @@ class _Walker:
                 state[value.id] = f"is stored in another container or object (line {stmt.lineno})"
 
     def reason_of(self, value, name, state, stmt):
+        source = same_or_view_source(value)
+        if source is not None:
+            while True:  # np.asarray(np.ravel(y)): the innermost argument
+                inner = same_or_view_source(source)
+                if inner is None:
+                    break
+                source = inner
+            if isinstance(source, gast.Name):
+                if source.id == name:  # y = np.asarray(y): as shared as y was
+                    return state.get(name)
+                state[source.id] = f"shares its data with {name!r} (line {stmt.lineno})"
+                line = stmt.lineno
+                return f"may be a view of another array ({source.id!r}) or that array itself (line {line})"
+            value = source
         if isinstance(value, gast.Name):
             state[value.id] = f"is copied to {name!r} (line {stmt.lineno})"
             return f"is a copy of {value.id!r} (line {stmt.lineno})"
@@ -187,3 +201,99 @@ def _nodes_outside_functions(expr):
         if isinstance(node, gast.Lambda):
             continue
         stack.extend(n.children(node))
+
+
+# calls that may return their argument itself or a view of it (``z = np.asarray(y)``)
+_ARRAY_MODULES = frozenset({"np", "numpy", "cp", "cupy", "xp"})
+_SAME_OR_VIEW_FUNCTIONS = frozenset(
+    {
+        "array",  # with copy=False or copy=None only: it copies by default
+        "asarray",
+        "asanyarray",
+        "ascontiguousarray",
+        "asfortranarray",
+        "asarray_chkfinite",
+        "require",
+        "atleast_1d",
+        "atleast_2d",
+        "atleast_3d",
+        "ravel",
+        "reshape",
+        "squeeze",
+        "transpose",
+        "permute_dims",
+        "matrix_transpose",
+        "swapaxes",
+        "moveaxis",
+        "rollaxis",
+        "expand_dims",
+        "broadcast_to",
+        "real",
+        "imag",
+        "diagonal",
+        "flip",
+        "fliplr",
+        "flipud",
+        "rot90",
+    }
+)
+_SAME_OR_VIEW_METHODS = frozenset(
+    {"view", "ravel", "reshape", "squeeze", "transpose", "swapaxes", "diagonal", "astype"}
+)
+# names that mean NumPy's function even when imported bare (``from numpy import asarray``)
+_BARE_FUNCTIONS = frozenset(
+    {
+        "asarray",
+        "asanyarray",
+        "ascontiguousarray",
+        "asfortranarray",
+        "asarray_chkfinite",
+        "atleast_1d",
+        "atleast_2d",
+        "atleast_3d",
+        "broadcast_to",
+        "expand_dims",
+    }
+)
+_COPY_BY_DEFAULT = frozenset({"array", "astype"})  # views only with copy=False (or None for np.array)
+
+
+def same_or_view_source(call):
+    """The expression whose value ``call`` may return itself or a view of (``y`` in ``np.asarray(y)``,
+    ``y.ravel()``, ``np.transpose(y)``), or None: a call that makes a new value."""
+    if not isinstance(call, gast.Call):
+        return None
+    func = call.func
+    if (
+        isinstance(func, gast.Attribute)
+        and isinstance(func.value, gast.Name)
+        and func.value.id in _ARRAY_MODULES
+    ):
+        name, source = func.attr, (call.args[0] if call.args else _first_keyword(call))
+        known = name in _SAME_OR_VIEW_FUNCTIONS
+    elif isinstance(func, gast.Name):
+        name, source = func.id, (call.args[0] if call.args else _first_keyword(call))
+        known = name in _BARE_FUNCTIONS
+    elif isinstance(func, gast.Attribute):
+        name, source = func.attr, func.value
+        known = name in _SAME_OR_VIEW_METHODS
+    else:
+        return None
+    if not known or source is None or isinstance(source, gast.Starred):
+        return None
+    copy = next((k.value for k in call.keywords if k.arg == "copy"), None)
+    if name in _COPY_BY_DEFAULT:
+        if name == "astype" and copy is None and len(call.args) >= 4:
+            copy = call.args[3]  # astype(dtype, order, casting, subok, copy): copy is the 5th
+        if copy is None or (isinstance(copy, gast.Constant) and copy.value is True):
+            return None
+    elif isinstance(copy, gast.Constant) and copy.value is True:
+        return None  # np.asarray(y, copy=True), np.reshape(y, s, copy=True): a new array
+    return source
+
+
+def _first_keyword(call):
+    """The array argument of a NumPy function passed by keyword (``np.asarray(a=y)``), or None."""
+    return next(
+        (k.value for k in call.keywords if k.arg in ("a", "ary", "arr", "array", "m", "val", "x")), None
+    )
