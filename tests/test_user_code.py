@@ -594,6 +594,26 @@ def test_recursive_local_function_sums_every_level_of_its_captures(depth):
     check_grads(_recursive_with_statements, 0.3, 0.7, order=2)
 
 
+def _recursive_lambda(x, y):
+    g = lambda v, k: v if k == 0 else g(v * y, k - 1)  # noqa: E731
+    h = g
+    return g(x, 4) + np.sum(h(x, 3))
+
+
+def _recursive_lambda_branching(x, y):
+    g = lambda v, k: v if k == 0 else g(v * y, k - 1) + g(v + y, k - 1)  # noqa: E731
+    return np.sum(g(x, 3))
+
+
+def test_a_recursive_lambda_sums_every_level_of_its_captures():
+    """``g = lambda ...: ... g(...)`` calls itself through its copy ``g``, not the hoisted lambda's name:
+    levels below the second were dropped (d/dy of x * y**3 gave 36, not 54)."""
+    (_, dy) = fx.gradient(lambda x, y: _recursive_lambda(x, y) - np.sum(x * y**3), 2.0, 3.0)
+    assert np.isclose(dy, 4 * 2.0 * 3.0**3)
+    for f in (_recursive_lambda, _recursive_lambda_branching):
+        check_grads(f, np.array([0.3, 1.2]), np.array([0.7, -0.4]), order=2, forward=True)
+
+
 def _conditional_rebinding(x, flag):
     x = x * 2.0 if flag else x  # the else branch is `x = x`
     return x**2

@@ -1232,13 +1232,18 @@ def tangent_field_rule(t, name):
     return tangent_field(t, name), tangent_field_pullback
 
 
-def recursive_fields(d, name, fields):
+def recursive_fields(d, names, fields):
     """The cotangents of the variables ``fields`` that a recursive local function captures, summed over
-    its own cotangent ``d``: each call of itself nests one level deeper, as field ``name`` (its own name)."""
+    its own cotangent ``d``: each call of itself nests one level deeper, as a field named by one of
+    ``names`` (its own name, and the names it is copied to)."""
     out = (None,) * len(fields)
-    while d is not None:
+    pending = [d]
+    while pending:
+        d = pending.pop()
+        if d is None:
+            continue
         out = tuple([accum(o, tangent_field(d, v)) for o, v in zip(out, fields, strict=True)])
-        d = tangent_field(d, name)
+        pending.extend(tangent_field(d, name) for name in names)
     return out
 
 

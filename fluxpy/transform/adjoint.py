@@ -1025,11 +1025,14 @@ class _Adjoint(Signature):
             return []
         out = []
         captured = sorted(_captured(s) & self.active)
-        if s.name in captured:  # recursive: its cotangent nests its own, one level per call
-            fields = [v for v in captured if v != s.name]
+        # recursive (``def g``, or ``g = lambda ...: ... g(...)`` read through its copy ``g``): its
+        # cotangent nests its own, one level per call, under the name the body calls it by
+        selves = tuple(v for v in captured if v in _copies(s.name, _walk_statements(self.body)))
+        if selves:
+            fields = [v for v in captured if v not in selves]
             sums = self.namer.fresh("_fx_rec")
             call = n.call(
-                "__fx_recursive_fields", [n.name(self.adj(s.name)), n.const(s.name), n.const(tuple(fields))]
+                "__fx_recursive_fields", [n.name(self.adj(s.name)), n.const(selves), n.const(tuple(fields))]
             )
             out.append(n.assign(sums, call))
             for i, v in enumerate(fields):
