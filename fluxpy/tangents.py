@@ -11,6 +11,7 @@ belongs to, at the API boundary (Zygote's ``ProjectTo``).
 (3.0, 3.0)
 """
 
+import copy
 from collections.abc import Mapping
 from types import FunctionType
 
@@ -37,6 +38,8 @@ class Tangent(Mapping):
         object.__setattr__(self, "_fields", dict(fields))
 
     def __getattr__(self, name):
+        if name in Tangent.__slots__:  # not set yet (an instance made without __init__)
+            raise AttributeError(name)
         try:
             return self._fields[name]
         except KeyError:
@@ -47,6 +50,12 @@ class Tangent(Mapping):
 
     def __getitem__(self, name):
         return self._fields[name]
+
+    def __copy__(self):
+        return self  # read-only: a copy would be the same value
+
+    def __deepcopy__(self, memo):
+        return Tangent(self._type, {k: copy.deepcopy(v, memo) for k, v in self._fields.items()})
 
     def get(self, name, default=None):
         """Field ``name``, or ``default`` when absent."""

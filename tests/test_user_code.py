@@ -3,6 +3,8 @@
 Each function is checked against finite differences at first and second order.
 """
 
+import copy
+
 import numpy as np
 import pytest
 
@@ -769,3 +771,48 @@ def test_list_method_evaluated_only_sometimes_in_a_test_is_refused():
     with pytest.raises(fx.TransformError, match=r"s.pop\(\) evaluated only sometimes") as info:
         fx.gradient(pop_evaluated_sometimes, 2.0)
     assert "test_user_code.py" in str(info.value) and "if x > 0 and s.pop() > 1" in str(info.value)
+
+
+class _Pair:
+    def __init__(self, a, b):
+        self.a, self.b = a, b
+
+
+def _deepcopied_array(x):
+    y = copy.deepcopy(x)
+    return np.sum(y * x)
+
+
+def _copied_then_written(x):
+    y = copy.copy(x)
+    y[0] = 3.0
+    return np.sum(y * x)
+
+
+def _deepcopied_containers(x):
+    d = copy.deepcopy({"a": x, "b": [x, 2.0]})
+    return np.sum(d["a"] * d["b"][0] * d["b"][1])
+
+
+def _copied_objects(x):
+    p = _Pair(x, x * 2)
+    q, r = copy.copy(p), copy.deepcopy(p)
+    return np.sum(q.a * r.b)
+
+
+def _copied_scalars(x):
+    y = copy.deepcopy(x[0])
+    return y * x[1] + copy.copy(y) ** 2
+
+
+@pytest.mark.parametrize(
+    "f", [_deepcopied_array, _copied_then_written, _deepcopied_containers, _copied_objects, _copied_scalars]
+)
+def test_copy_and_deepcopy_pass_the_gradient_through(f):
+    """``copy.deepcopy`` of an array gave no gradient (a silently wrong result) and ``copy.copy`` of one
+    raised NoAdjointError (ndarray.__copy__ has no source): both have rules, and forward rules."""
+    check_grads(f, np.array([1.0, 2.0]), order=2, forward=True)
+
+
+def test_deepcopy_gradient_value():
+    assert np.allclose(fx.gradient(_deepcopied_array, np.array([1.0, 2.0]))[0], [2.0, 4.0])

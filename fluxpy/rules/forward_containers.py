@@ -5,6 +5,7 @@ In-place changes of a list or dict are in forward_in_place.py; objects, closures
 forward_objects.py.
 """
 
+import copy
 import functools
 import operator
 
@@ -236,6 +237,22 @@ def copy_jvp(args, targs):
     _arity(type(args[0]).copy if args else dict.copy, args, {}, 1, 1)
     x, t = args[0], targs[0]
     return x.copy(), None if t is None else (dict(t) if isinstance(x, dict) else list(t))
+
+
+@forward_rule(copy.copy)
+@makes_container
+def copy_copy_jvp(args, targs):
+    """``copy.copy(x)``: the tangent is copied the same way (a new list or dict for a new one, which
+    in-place changes of the copy then update)."""
+    _arity(copy.copy, args, {}, 1, 1)
+    return copy.copy(args[0]), None if targs[0] is None else copy.copy(targs[0])
+
+
+@forward_rule(copy.deepcopy)
+@makes_container
+def deepcopy_jvp(args, targs):
+    _arity(copy.deepcopy, args, {}, 1, 2)
+    return copy.deepcopy(*args), None if targs[0] is None else copy.deepcopy(targs[0])
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ a list's a list, a dict's a dict, a namedtuple's a tuple of its fields.
 
 import builtins
 import collections
+import copy
 import dataclasses
 import math
 import operator
@@ -862,6 +863,25 @@ def copy_rule(x):
         return (dy,)
 
     return x.copy(), copy_pullback
+
+
+@adjoint(copy.copy)
+def copy_copy_rule(x):
+    """``copy.copy``: a new object with the same contents (arrays, containers, objects): the cotangent
+    passes through unchanged."""
+    return copy.copy(x), _same_pullback
+
+
+@adjoint(copy.deepcopy)
+def deepcopy_rule(x, *memo):
+    def deepcopy_pullback(dy):
+        return (dy,) + (None,) * len(memo)
+
+    return copy.deepcopy(x, *memo), deepcopy_pullback
+
+
+def _same_pullback(dy):
+    return (dy,)
 
 
 def _nondiff_method(method_name):
