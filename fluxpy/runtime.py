@@ -978,7 +978,8 @@ def partial_forward(p, /, *args, **kwargs):
     def partial_pullback(dy):
         g = pb(dy)
         keywords = trailing_keywords(g)
-        dp = partial_tangent(g[0], g[1 : n + 1], select_keywords(keywords, tuple(p.keywords)))
+        bound = tuple(k for k in p.keywords if k not in kwargs)  # a keyword given again overrides
+        dp = partial_tangent(g[0], g[1 : n + 1], select_keywords(keywords, bound))
         out = (dp,) + g[n + 1 : n + 1 + m]
         if kwargs:
             return out + (KeywordGrads(select_keywords(keywords, tuple(kwargs))),)
@@ -989,15 +990,23 @@ def partial_forward(p, /, *args, **kwargs):
 
 @registry.adjoint(functools.partial)
 def partial_rule(func, /, *args, **kwargs):
+    y = functools.partial(func, *args, **kwargs)
+    inner = func if type(func) is functools.partial and y.func is not func else None  # Python flattens it
+
     def partial_construct_pullback(dp):
         dfunc = dp.get("func") if dp is not None else None
-        dargs = expand_cotangents(dp.get("args") if dp is not None else None, len(args))
+        dargs = expand_cotangents(dp.get("args") if dp is not None else None, len(y.args))
+        dkeywords = (dp.get("keywords") if dp is not None else None) or {}
+        if inner is not None:  # the partial of a partial: the inner one's own arguments go to it
+            bound = tuple(k for k in inner.keywords if k not in kwargs)
+            dfunc = partial_tangent(dfunc, dargs[: len(inner.args)], select_keywords(dkeywords, bound))
+            dargs = dargs[len(inner.args) :]
         out = (dfunc,) + dargs
         if kwargs:
-            return out + (KeywordGrads(dp.get("keywords") or {}) if dp is not None else None,)
+            return out + (KeywordGrads(select_keywords(dkeywords, tuple(kwargs))),)
         return out
 
-    return functools.partial(func, *args, **kwargs), partial_construct_pullback
+    return y, partial_construct_pullback
 
 
 def expand_cotangents(d, n):

@@ -1,6 +1,8 @@
 """Arrays passed by keyword to functions with rules get their gradients (they used to get None silently),
 and a keyword argument whose gradient a rule cannot give raises when one is needed."""
 
+import functools
+
 import numpy as np
 import pytest
 
@@ -79,3 +81,44 @@ def test_a_keyword_the_rule_gives_no_gradient_raises_when_one_is_needed():
     # a constant keyword (no gradient needed) is fine
     (g,) = fx.gradient(lambda x: clip_keyword_only_bound(x, 0.5), np.array([0.0, 1.0]))
     np.testing.assert_array_equal(g, [0.0, 1.0])
+
+
+def _scaled(a, b=1.0, c=2.0):
+    return a * b**2 * c
+
+
+def partial_keyword_overridden(x):
+    p = functools.partial(_scaled, b=x[0])
+    return p(x[1]) + p(x[1], b=x[2])  # the second call's b replaces the bound one
+
+
+def partial_of_partial(x):
+    p = functools.partial(functools.partial(_scaled, x[0]), x[1])  # Python flattens it: args (x0, x1)
+    return p(x[2])
+
+
+def partial_of_partial_keywords(x):
+    p = functools.partial(functools.partial(_scaled, b=x[0]), b=x[1], c=x[2])
+    return p(x[0])
+
+
+def partial_called_twice(x):
+    p = functools.partial(functools.partial(_scaled, x[0], c=x[1]), x[2])
+    return p() + p(c=x[0])
+
+
+@pytest.mark.parametrize(
+    "f", [partial_keyword_overridden, partial_of_partial, partial_of_partial_keywords, partial_called_twice]
+)
+def test_functools_partial_keyword_overrides_and_nesting(f):
+    """A keyword given again at the call overrides the partial's (its gradient went to both), and a partial
+    of a partial is flattened by Python (the outer one's cotangent was read with the inner one's arguments
+    shifted): both were silently wrong in reverse mode."""
+    check_grads(f, np.array([0.5, 1.5, 2.0]), order=2, forward=True)
+
+
+def test_partial_keyword_override_gradient_value():
+    x = np.array([0.5, 1.5, 2.0])
+    (g,) = fx.gradient(partial_keyword_overridden, x)
+    # f = 2 * x1 * x0**2 + 2 * x1 * x2**2 (c = 2)
+    np.testing.assert_allclose(g, [4 * x[1] * x[0], 2 * x[0] ** 2 + 2 * x[2] ** 2, 4 * x[1] * x[2]])

@@ -1469,9 +1469,34 @@ def starred_grads_rule(g, start):
 @adjoint(accum)
 def accum_rule(a, b):
     def accum_pullback(dy):
-        return (None if a is None else dy, None if b is None else dy)
+        return (restrict_to(dy, a), restrict_to(dy, b))
 
     return accum(a, b), accum_pullback
+
+
+def restrict_to(d, like):
+    """The parts of the cotangent ``d`` that the cotangent ``like`` has: None where ``like`` is None, and
+    only ``like``'s keys and fields of a dict or Tangent (two cotangents summed by ``accum`` may have
+    different keys: a partial's keywords, a dict's entries)."""
+    if like is None or d is None:
+        return None
+    t = type(like)
+    if (t is tuple or t is list) and type(d) is t and len(d) == len(like):
+        return t(restrict_to(x, y) for x, y in zip(d, like, strict=True))
+    if (t is dict or t is KeywordGrads) and isinstance(d, dict):
+        return t({k: restrict_to(d[k], v) for k, v in like.items() if k in d})
+    if t is Tangent and type(d) is Tangent:
+        fields = {k: restrict_to(d.get(k), v) for k, v in like.items()}
+        return Tangent(like.primal_type, fields)
+    return d
+
+
+@adjoint(restrict_to)
+def restrict_to_rule(d, like):
+    def restrict_to_pullback(dy):
+        return (restrict_to(dy, like), None)
+
+    return restrict_to(d, like), restrict_to_pullback
 
 
 from .. import runtime  # noqa: E402  (last: runtime's own imports reach this module)
