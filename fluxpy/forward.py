@@ -36,6 +36,7 @@ from .backend import is_array, xp_of
 from .errors import FluxpyError
 from .rules import forward as forward_rules
 from .rules import registry
+from .rules.helpers import conj
 from .rules.python import unpack
 from .runtime import (
     _carries_float,
@@ -495,9 +496,9 @@ def _dot(g, t):
         return _dot_all(tuple(g.get(k) for k in t), tuple(t.get(k) for k in t))
     if is_array(g) and isinstance(t, (tuple, list)):  # a list's tangent, an array's cotangent (np.sum(list))
         return _dot_all([g[i] for i in range(len(t))], t)
-    if is_array(g) or is_array(t):
-        return xp_of(g, t).sum(g * t)
-    return g * t
+    if is_array(g) or is_array(t):  # complex: <g, t> = sum(conj(g) t)
+        return xp_of(g, t).sum(conj(g) * t)
+    return conj(g) * t
 
 
 def _moving(ts):

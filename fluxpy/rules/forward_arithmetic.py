@@ -11,6 +11,7 @@ import operator
 import numpy as np
 
 from ..backend import is_array, xp_of
+from . import numpy_elementwise as ew
 from .forward_core import (
     _add,
     _arity,
@@ -22,7 +23,7 @@ from .forward_core import (
     _seq,
     keyword_forward_rule,
 )
-from .helpers import unbroadcast
+from .helpers import cast, cast_back, conj, unbroadcast
 from .numpy_reductions import spread
 from .numpy_shape import grads_first
 from .python import power_by_constant
@@ -238,6 +239,183 @@ for _f, _df in ELEMENTWISE.items():
     forward_rule(_f)(_elementwise_jvp(_f, _df))
 
 
+def _from_pullback_jvp(f, rule):
+    """The forward rule of a holomorphic elementwise ``f`` from its reverse rule: the pullback is
+    ``dy -> dy * conj(f'(x))`` (helpers.conj), so the tangent ``f'(x) t`` is ``conj(pullback(conj(t)))``
+    (on real values: ``pullback(t)``). The pullback's care at singular points (``divide_or_zero``) comes
+    with it; forward mode needs this for complex tangents, which a transposed pullback conjugates."""
+
+    def from_pullback_jvp(args, targs):
+        if len(args) != 1:  # an ``out`` argument: the general path (and NumPy's error)
+            from ..forward import derived_jvp
+
+            return derived_jvp(f, None, args, targs, {}, {})
+        y, pb = rule(args[0])
+        t = targs[0]
+        return y, None if t is None else conj(pb(conj(t))[0])
+
+    from_pullback_jvp.__name__ = f"{f.__name__}_jvp"
+    return from_pullback_jvp
+
+
+for _f, _rule in [
+    (np.tan, ew.tan_rule),
+    (np.arcsin, ew.arcsin_rule),
+    (np.arccos, ew.arccos_rule),
+    (np.arctan, ew.arctan_rule),
+    (np.sinh, ew.sinh_rule),
+    (np.cosh, ew.cosh_rule),
+    (np.arcsinh, ew.arcsinh_rule),
+    (np.arccosh, ew.arccosh_rule),
+    (np.arctanh, ew.arctanh_rule),
+    (np.sinc, ew.sinc_rule),
+    (np.exp2, ew.exp2_rule),
+    (np.expm1, ew.expm1_rule),
+    (np.log2, ew.log2_rule),
+    (np.log10, ew.log10_rule),
+    (np.log1p, ew.log1p_rule),
+    (np.square, ew.square_rule),
+    (np.reciprocal, ew.reciprocal_rule),
+]:
+    forward_rule(_f)(_from_pullback_jvp(_f, _rule))
+
+
+@forward_rule(ew.divide_or_zero)
+def divide_or_zero_jvp(args, targs):
+    """``n / d``, 0 where ``n == 0`` (the singular derivatives' helper): ``(tn - z td) / d``, each term 0
+    where its numerator is, as the reverse rule has it."""
+    n, d = args
+    tn, td = targs
+    z = ew.divide_or_zero(n, d)
+    t = None if tn is None else ew.divide_or_zero(tn, d)
+    if td is not None:
+        t = _add(t, -ew.divide_or_zero(z * td, d))
+    return z, t
+
+
+# complex parts: not holomorphic, so not ``f'(z) t``
+
+
+def _one_argument(f, args, targs):
+    """None for ``f(x)``; else the general path's result (``np.real(x, out)`` does not exist: NumPy's
+    error)."""
+    if len(args) == 1:
+        return None
+    from ..forward import derived_jvp
+
+    return derived_jvp(f, None, args, targs, {}, {})
+
+
+@forward_rule(np.real)
+def real_jvp(args, targs):
+    other = _one_argument(np.real, args, targs)
+    if other is not None:
+        return other
+    x, t = args[0], targs[0]
+    xp = xp_of(x)
+    return xp.real(x), None if t is None else xp.real(t)
+
+
+@forward_rule(np.imag)
+def imag_jvp(args, targs):
+    other = _one_argument(np.imag, args, targs)
+    if other is not None:
+        return other
+    x, t = args[0], targs[0]
+    xp = xp_of(x)
+    return xp.imag(x), None if t is None else xp.imag(t)
+
+
+@forward_rule(np.conjugate)
+def conjugate_jvp(args, targs):
+    other = _one_argument(np.conjugate, args, targs)
+    if other is not None:
+        return other
+    x, t = args[0], targs[0]
+    xp = xp_of(x)
+    return xp.conjugate(x), None if t is None else xp.conjugate(t)
+
+
+@forward_rule(np.absolute, np.fabs)
+def absolute_jvp(args, targs):
+    """``sign(x) t`` for real ``x``; ``Re(conj(z / |z|) t)`` for complex ``z`` (0 at 0)."""
+    other = _one_argument(np.absolute, args, targs)
+    if other is not None:
+        return other
+    x, t = args[0], targs[0]
+    xp = xp_of(x)
+    if t is None:
+        return xp.absolute(x), None
+    if _is_complex(x) or _is_complex(t):
+        return xp.absolute(x), xp.real(xp.conjugate(xp.sign(x)) * t)
+    return xp.absolute(x), t * xp.sign(x)
+
+
+@keyword_forward_rule(np.angle)
+def angle_jvp(args, targs, kwargs, tkwargs):
+    """``Im(conj(z) t) / |z|^2`` (0 at 0; in degrees with ``deg=True``); a real value's angle is piecewise
+    constant."""
+    z, t = args[0], targs[0]
+    y = np.angle(*args, **kwargs)
+    if t is None or not _is_complex(z):
+        return y, None
+    xp = xp_of(z)
+    ty = ew.divide_or_zero(xp.imag(xp.conjugate(z) * t), xp.real(z * xp.conjugate(z)))
+    if args[1] if len(args) > 1 else kwargs.get("deg", False):
+        ty = ty * (180.0 / np.pi)
+    return y, ty
+
+
+def _is_complex(x):
+    return type(x) is complex or getattr(getattr(x, "dtype", None), "kind", None) == "c"
+
+
+def _power_jvp(f):
+    """``b a ** (b - 1) ta + a ** b log(a) tb`` where the result is complex (the principal branch); real
+    powers take the general path, which handles ``a <= 0``."""
+
+    def power_jvp(args, targs):
+        from ..forward import derived_jvp
+
+        if len(args) != 2 or not all(_plain(v) and not _seq(v) for v in args):
+            return derived_jvp(f, None, args, targs, {}, {})
+        a, b = args
+        y = f(a, b)
+        if not _is_complex(y):
+            return derived_jvp(f, None, args, targs, {}, {})
+        xp = xp_of(a, b)
+        ta, tb = targs
+        t = None
+        if ta is not None:
+            at_zero = (a == 0) & (b == 0)
+            t = xp.where(at_zero, 0.0, ta * (b * f(xp.where(at_zero, 1.0, a) + 0j, b - 1)))
+        if tb is not None:
+            t = _add(t, tb * (y * xp.log(xp.where(a == 0, 1.0, a) + 0j)))
+        return y, t
+
+    power_jvp.__name__ = f"{f.__name__}_jvp"
+    return power_jvp
+
+
+forward_rule(operator.pow)(_power_jvp(operator.pow))
+forward_rule(np.power)(_power_jvp(np.power))
+forward_rule(np.float_power)(_power_jvp(np.float_power))
+
+
+def _positive_jvp(f):
+    def positive_jvp(args, targs):
+        if len(args) != 1 or not _plain(args[0]) or _seq(args[0]):
+            from ..forward import derived_jvp
+
+            return derived_jvp(f, None, args, targs, {}, {})
+        return +args[0], targs[0]
+
+    return positive_jvp
+
+
+forward_rule(np.positive)(_positive_jvp(np.positive))  # (+x and abs(x): forward_objects.py)
+
+
 # ---------------------------------------------------------------------------------------------------------
 # linear maps (what pullbacks apply to their cotangents): the tangent goes through the same map. Forward
 # over reverse runs every pullback, so these are hot there; without a rule they would be transposed.
@@ -279,7 +457,15 @@ def _linear_jvp(f, others_constant):
     return linear_jvp
 
 
-for _f, _constant in [(unbroadcast, True), (spread, True), (np.sum, False), (np.mean, False)]:
+for _f, _constant in [
+    (unbroadcast, True),
+    (spread, True),
+    (conj, True),  # real-linear: the tangent of conj(x) is conj(t)
+    (cast, True),
+    (cast_back, True),
+    (np.sum, False),
+    (np.mean, False),
+]:
     keyword_forward_rule(_f)(_linear_jvp(_f, _constant))
 
 
@@ -290,6 +476,7 @@ for _f in (np.transpose, np.reshape, np.swapaxes, np.moveaxis, np.squeeze, np.ex
 # array methods linear in the array (options without tangents): the same method on the tangent
 LINEAR_METHODS = frozenset(
     {"sum", "mean", "reshape", "transpose", "ravel", "flatten", "squeeze", "swapaxes", "copy"}
+    | {"conj", "conjugate"}  # real-linear: the tangent of x.conj() is t.conj()
 )
 
 

@@ -29,7 +29,7 @@ from .forward import (
     closure_forward_rule,
     inner_code,
 )
-from .helpers import unbroadcast
+from .helpers import conj, unbroadcast
 from .python import (
     add_rule,
     add_scalar_pullback,
@@ -240,7 +240,8 @@ def multiply_rule_jvp(args, targs, kwargs):
     inner_code(multiply_rule, "multiply_scalar_pullback"), inner_code(multiply_rule, "multiply_pullback")
 )
 def multiply_pullback_jvp(pb, tpb, args, targs, kwargs, tkwargs):
-    """``(unbroadcast(dy * b, a), unbroadcast(dy * a, b))`` (no unbroadcasting for two scalars)."""
+    """``(unbroadcast(dy * conj(b), a), unbroadcast(dy * conj(a), b))`` (no unbroadcasting for two
+    scalars; ``conj`` is the identity on real values)."""
     pair = _one_cotangent(args, targs, kwargs)
     if pair is None:
         return _fallback(pb, tpb, args, targs, kwargs, tkwargs)
@@ -248,7 +249,7 @@ def multiply_pullback_jvp(pb, tpb, args, targs, kwargs, tkwargs):
     (a, b), (ta, tb) = _captured(pb, tpb, ("a", "b"))
     ta, tb = _like(ta, a), _like(tb, b)
     g = pb(dy)
-    t = (_add(_mul(tdy, b), _mul(tb, dy)), _add(_mul(tdy, a), _mul(ta, dy)))
+    t = (_add(_mul(tdy, conj(b)), _mul(conj(tb), dy)), _add(_mul(tdy, conj(a)), _mul(conj(ta), dy)))
     if pb.__code__ is multiply_pullback_jvp.scalar:
         return g, t
     return g, (None if t[0] is None else unbroadcast(t[0], a), None if t[1] is None else unbroadcast(t[1], b))
@@ -270,16 +271,17 @@ def divide_rule_jvp(args, targs, kwargs):
 
 @closure_forward_rule(inner_code(divide_rule, "divide_pullback"))
 def divide_pullback_jvp(pb, tpb, args, targs, kwargs, tkwargs):
-    """``(unbroadcast(dy / b, a), unbroadcast(-dy * y / b, b))``."""
+    """``(unbroadcast(dy / conj(b), a), unbroadcast(-dy * conj(y) / conj(b), b))``."""
     pair = _one_cotangent(args, targs, kwargs)
     if pair is None:
         return _fallback(pb, tpb, args, targs, kwargs, tkwargs)
     dy, tdy = pair
     (a, b, y), (ta, tb, ty) = _captured(pb, tpb, ("a", "b", "y"))
     tb, ty = _like(tb, b), _like(ty, y)
-    q, r = dy / b, -dy * y / b
-    tq = _div(_add(tdy, _mul(tb, -q)), b)  # d(dy / b)
-    tr = _div(_add(_add(_mul(tdy, -y), _mul(ty, -dy)), _mul(tb, -r)), b)  # d(-dy y / b)
+    cb, cy, ctb = conj(b), conj(y), conj(tb)
+    q, r = dy / cb, -dy * cy / cb
+    tq = _div(_add(tdy, _mul(ctb, -q)), cb)  # d(dy / conj(b))
+    tr = _div(_add(_add(_mul(tdy, -cy), _mul(conj(ty), -dy)), _mul(ctb, -r)), cb)  # d(-dy conj(y / b))
     g = (unbroadcast(q, a), unbroadcast(r, b))
     return g, (None if tq is None else unbroadcast(tq, a), None if tr is None else unbroadcast(tr, b))
 
@@ -306,7 +308,7 @@ def power_by_constant_rule_jvp(args, targs, kwargs):
     inner_code(power_by_constant_rule, "power_by_constant_pullback"),
 )
 def power_by_constant_pullback_jvp(pb, tpb, args, targs, kwargs, tkwargs):
-    """``(dy * 2 * a, None)``, or ``(dy * b * a ** (b - 1), None)``."""
+    """``(dy * 2 * conj(a), None)``, or ``(dy * conj(b * a ** (b - 1)), None)``."""
     pair = _one_cotangent(args, targs, kwargs)
     if pair is None:
         return _fallback(pb, tpb, args, targs, kwargs, tkwargs)
@@ -315,9 +317,9 @@ def power_by_constant_pullback_jvp(pb, tpb, args, targs, kwargs, tkwargs):
     ta = _like(ta, a)
     b = freevars(pb, ("b",))[0] if pb.__code__ is power_by_constant_pullback_jvp.power else 2
     g = pb(dy)
-    t = _mul(tdy, b * a ** (b - 1)) if b != 2 else _mul(tdy, 2 * a)
+    t = _mul(tdy, conj(b * a ** (b - 1))) if b != 2 else _mul(tdy, 2 * conj(a))
     if ta is not None and b * (b - 1) != 0:  # d(a ** (b - 1)) = (b - 1) a ** (b - 2) da
-        t = _add(t, ta * (dy * b * (b - 1) * a ** (b - 2)) if b != 2 else ta * (dy * 2))
+        t = _add(t, dy * conj(ta * (b * (b - 1) * a ** (b - 2))) if b != 2 else dy * (2 * conj(ta)))
     return g, (t, None)
 
 
@@ -387,7 +389,7 @@ def plain_matmul_pullback_jvp(pb, tpb, args, targs, kwargs, tkwargs):
 
 
 def _elementwise_rule(rule, pullback, captured, d_derivative):
-    """Forward rules for ``rule(x) -> (y, pullback)`` with ``pullback(dy) = (dy * D,)``, ``D`` the
+    """Forward rules for ``rule(x) -> (y, pullback)`` with ``pullback(dy) = (dy * conj(D),)``, ``D`` the
     derivative (real arguments: then the tangent of ``y`` is ``pullback(tx)``), and for the pullback:
     ``d_derivative(v, tv)`` is the tangent of ``D`` when the captured value ``v`` (named ``captured``)
     moves along ``tv``."""
@@ -408,8 +410,8 @@ def _elementwise_rule(rule, pullback, captured, d_derivative):
         (v,), (tv,) = _captured(pb, tpb, (captured,))
         g = pb(dy)
         t = None if tdy is None else pb(tdy)[0]
-        if tv is not None:
-            t = _add(t, dy * d_derivative(v, _like(tv, v)))
+        if tv is not None:  # pullback(dy) = dy * conj(D(v))
+            t = _add(t, dy * conj(d_derivative(v, _like(tv, v))))
         return g, (t,)
 
     forward_rule_of_rule(rule)(elementwise_rule_jvp)

@@ -9,7 +9,10 @@ again. Singular derivatives (``sqrt`` at 0, ``arcsin`` at 1, ``hypot`` at the or
 :func:`divide_or_zero`: no warnings, and a zero cotangent gives a zero gradient (``np.where(x > 0,
 np.sqrt(x), 0)`` has gradient 0 at ``x == 0``, not NaN). At a tie, ``maximum``/``minimum``/``fmax``/
 ``fmin`` split the gradient evenly. Complex inputs follow ChainRules' convention (the cotangent of
-``z = a + ib`` is ``dL/da + i dL/db``).
+``z = a + ib`` is ``dL/da + i dL/db``): a holomorphic rule's pullback multiplies by ``conj(f'(z))``
+(:func:`fluxpy.rules.helpers.conj`, the identity on real values), and a real result of a complex input
+(``abs``, ``angle``) keeps only the real part of its cotangent. A ufunc's ``dtype=`` keyword casts the
+inputs (:func:`fluxpy.rules.helpers.in_dtype`); their cotangents are cast back.
 
 >>> import numpy as np
 >>> y, back = sin_rule(np.array([0.0, 1.0]))
@@ -22,7 +25,7 @@ import math
 import numpy as np
 
 from ..backend import is_array, xp_of
-from .helpers import unbroadcast
+from .helpers import conj, in_dtype, unbroadcast
 from .registry import adjoint, nograd, register_attribute, register_method
 
 _LN2 = math.log(2.0)
@@ -44,7 +47,15 @@ def _nones(n):
 
 @nograd
 def _is_complex(x):
-    return np.iscomplexobj(x)
+    t = type(x)
+    if t is float or t is int:
+        return False
+    if t is complex:
+        return True
+    dtype = getattr(x, "dtype", None)
+    if dtype is not None:
+        return dtype.kind == "c"
+    return np.iscomplexobj(x)  # lists
 
 
 @nograd
@@ -80,7 +91,8 @@ def divide_or_zero_rule(n, d):
     z = divide_or_zero(n, d)
 
     def divide_or_zero_pullback(dz):
-        return (unbroadcast(divide_or_zero(dz, d), n), unbroadcast(-divide_or_zero(dz * z, d), d))
+        cd = conj(d)  # complex: dz * conj(1 / d) and dz * conj(-z / d)
+        return (unbroadcast(divide_or_zero(dz, cd), n), unbroadcast(-divide_or_zero(dz * conj(z), cd), d))
 
     return z, divide_or_zero_pullback
 
@@ -90,123 +102,147 @@ def divide_or_zero_rule(n, d):
 
 
 @adjoint(np.sin)
-def sin_rule(x):
+def sin_rule(x, *, dtype=None):
+    if dtype is not None:
+        return in_dtype(np.sin, sin_rule, dtype, x)
     xp = xp_of(x)
 
     def sin_pullback(dy):
-        return (dy * xp.cos(x),)
+        return (dy * conj(xp.cos(x)),)
 
     return xp.sin(x), sin_pullback
 
 
 @adjoint(np.cos)
-def cos_rule(x):
+def cos_rule(x, *, dtype=None):
+    if dtype is not None:
+        return in_dtype(np.cos, cos_rule, dtype, x)
     xp = xp_of(x)
 
     def cos_pullback(dy):
-        return (-dy * xp.sin(x),)
+        return (-dy * conj(xp.sin(x)),)
 
     return xp.cos(x), cos_pullback
 
 
 @adjoint(np.tan)
-def tan_rule(x):
+def tan_rule(x, *, dtype=None):
+    if dtype is not None:
+        return in_dtype(np.tan, tan_rule, dtype, x)
     xp = xp_of(x)
     y = xp.tan(x)
 
     def tan_pullback(dy):
-        return (dy * (1 + y * y),)
+        return (dy * conj(1 + y * y),)
 
     return y, tan_pullback
 
 
 @adjoint(np.arcsin)
-def arcsin_rule(x):
+def arcsin_rule(x, *, dtype=None):
+    if dtype is not None:
+        return in_dtype(np.arcsin, arcsin_rule, dtype, x)
     xp = xp_of(x)
 
     def arcsin_pullback(dy):
-        return (divide_or_zero(dy, xp.sqrt(1 - x * x)),)
+        return (divide_or_zero(dy, conj(xp.sqrt(1 - x * x))),)
 
     return xp.arcsin(x), arcsin_pullback
 
 
 @adjoint(np.arccos)
-def arccos_rule(x):
+def arccos_rule(x, *, dtype=None):
+    if dtype is not None:
+        return in_dtype(np.arccos, arccos_rule, dtype, x)
     xp = xp_of(x)
 
     def arccos_pullback(dy):
-        return (-divide_or_zero(dy, xp.sqrt(1 - x * x)),)
+        return (-divide_or_zero(dy, conj(xp.sqrt(1 - x * x))),)
 
     return xp.arccos(x), arccos_pullback
 
 
 @adjoint(np.arctan)
-def arctan_rule(x):
+def arctan_rule(x, *, dtype=None):
+    if dtype is not None:
+        return in_dtype(np.arctan, arctan_rule, dtype, x)
     xp = xp_of(x)
 
     def arctan_pullback(dy):
-        return (dy / (1 + x * x),)
+        return (dy / conj(1 + x * x),)
 
     return xp.arctan(x), arctan_pullback
 
 
 @adjoint(np.sinh)
-def sinh_rule(x):
+def sinh_rule(x, *, dtype=None):
+    if dtype is not None:
+        return in_dtype(np.sinh, sinh_rule, dtype, x)
     xp = xp_of(x)
 
     def sinh_pullback(dy):
-        return (dy * xp.cosh(x),)
+        return (dy * conj(xp.cosh(x)),)
 
     return xp.sinh(x), sinh_pullback
 
 
 @adjoint(np.cosh)
-def cosh_rule(x):
+def cosh_rule(x, *, dtype=None):
+    if dtype is not None:
+        return in_dtype(np.cosh, cosh_rule, dtype, x)
     xp = xp_of(x)
 
     def cosh_pullback(dy):
-        return (dy * xp.sinh(x),)
+        return (dy * conj(xp.sinh(x)),)
 
     return xp.cosh(x), cosh_pullback
 
 
 @adjoint(np.tanh)
-def tanh_rule(x):
+def tanh_rule(x, *, dtype=None):
+    if dtype is not None:
+        return in_dtype(np.tanh, tanh_rule, dtype, x)
     xp = xp_of(x)
     y = xp.tanh(x)
 
     def tanh_pullback(dy):
-        return (dy * (1 - y * y),)
+        return (dy * conj(1 - y * y),)
 
     return y, tanh_pullback
 
 
 @adjoint(np.arcsinh)
-def arcsinh_rule(x):
+def arcsinh_rule(x, *, dtype=None):
+    if dtype is not None:
+        return in_dtype(np.arcsinh, arcsinh_rule, dtype, x)
     xp = xp_of(x)
 
     def arcsinh_pullback(dy):
-        return (dy / xp.sqrt(x * x + 1),)
+        return (dy / conj(xp.sqrt(x * x + 1)),)
 
     return xp.arcsinh(x), arcsinh_pullback
 
 
 @adjoint(np.arccosh)
-def arccosh_rule(x):
+def arccosh_rule(x, *, dtype=None):
+    if dtype is not None:
+        return in_dtype(np.arccosh, arccosh_rule, dtype, x)
     xp = xp_of(x)
 
     def arccosh_pullback(dy):
-        return (divide_or_zero(dy, xp.sqrt(x - 1) * xp.sqrt(x + 1)),)
+        return (divide_or_zero(dy, conj(xp.sqrt(x - 1) * xp.sqrt(x + 1))),)
 
     return xp.arccosh(x), arccosh_pullback
 
 
 @adjoint(np.arctanh)
-def arctanh_rule(x):
+def arctanh_rule(x, *, dtype=None):
+    if dtype is not None:
+        return in_dtype(np.arctanh, arctanh_rule, dtype, x)
     xp = xp_of(x)
 
     def arctanh_pullback(dy):
-        return (divide_or_zero(dy, 1 - x * x),)
+        return (divide_or_zero(dy, conj(1 - x * x)),)
 
     return xp.arctanh(x), arctanh_pullback
 
@@ -217,14 +253,34 @@ def sinc_rule(x):
     y = xp.sinc(x)
 
     def sinc_pullback(dy):
-        # d/dx sin(pi x)/(pi x) = (cos(pi x) - sinc(x)) / x, which is 0 at x == 0 (numerator 0 there)
-        return (divide_or_zero(dy * (xp.cos(_PI * x) - y), x),)
+        return (dy * conj(sinc_derivative(x)),)
 
     return y, sinc_pullback
 
 
+_SINC_SERIES = 1e-2  # below this |x|, sinc' is its Taylor polynomial (the exact form cancels there)
+_SINC_C1, _SINC_C3, _SINC_C5 = -(_PI**2) / 3, _PI**4 / 30, -(_PI**6) / 840
+
+
+def sinc_derivative(x):
+    """``d/dx sin(pi x) / (pi x) = (cos(pi x) - sinc(x)) / x``, and near 0 its Taylor polynomial
+    ``-pi^2 x / 3 + pi^4 x^3 / 30 - pi^6 x^5 / 840``: written with differentiable operations that stay
+    finite at 0 (so its own derivative there, ``-pi^2 / 3``, is finite too), as ``where``'s untaken branch
+    is evaluated at a safe stand-in."""
+    xp = xp_of(x)
+    small = xp.abs(x) < _SINC_SERIES
+    safe = xp.where(small, 1.0, x)
+    exact = (xp.cos(_PI * safe) - xp.sinc(safe)) / safe
+    x2 = x * x
+    series = x * (_SINC_C1 + x2 * (_SINC_C3 + x2 * _SINC_C5))
+    d = xp.where(small, series, exact)
+    return d if is_array(x) else d[()]
+
+
 @adjoint(np.deg2rad, np.radians)
-def deg2rad_rule(x):
+def deg2rad_rule(x, *, dtype=None):
+    if dtype is not None:
+        return in_dtype(np.deg2rad, deg2rad_rule, dtype, x)
     xp = xp_of(x)
 
     def deg2rad_pullback(dy):
@@ -234,7 +290,9 @@ def deg2rad_rule(x):
 
 
 @adjoint(np.rad2deg, np.degrees)
-def rad2deg_rule(x):
+def rad2deg_rule(x, *, dtype=None):
+    if dtype is not None:
+        return in_dtype(np.rad2deg, rad2deg_rule, dtype, x)
     xp = xp_of(x)
 
     def rad2deg_pullback(dy):
@@ -248,91 +306,109 @@ def rad2deg_rule(x):
 
 
 @adjoint(np.exp)
-def exp_rule(x):
+def exp_rule(x, *, dtype=None):
+    if dtype is not None:
+        return in_dtype(np.exp, exp_rule, dtype, x)
     xp = xp_of(x)
     y = xp.exp(x)
 
     def exp_pullback(dy):
-        return (dy * y,)
+        return (dy * conj(y),)
 
     return y, exp_pullback
 
 
 @adjoint(np.exp2)
-def exp2_rule(x):
+def exp2_rule(x, *, dtype=None):
+    if dtype is not None:
+        return in_dtype(np.exp2, exp2_rule, dtype, x)
     xp = xp_of(x)
     y = xp.exp2(x)
 
     def exp2_pullback(dy):
-        return (dy * y * _LN2,)
+        return (dy * conj(y) * _LN2,)
 
     return y, exp2_pullback
 
 
 @adjoint(np.expm1)
-def expm1_rule(x):
+def expm1_rule(x, *, dtype=None):
+    if dtype is not None:
+        return in_dtype(np.expm1, expm1_rule, dtype, x)
     xp = xp_of(x)
     y = xp.expm1(x)
 
     def expm1_pullback(dy):
-        return (dy * (y + 1),)
+        return (dy * conj(y + 1),)
 
     return y, expm1_pullback
 
 
 @adjoint(np.log)
-def log_rule(x):
+def log_rule(x, *, dtype=None):
+    if dtype is not None:
+        return in_dtype(np.log, log_rule, dtype, x)
     xp = xp_of(x)
 
     def log_pullback(dy):
-        return (divide_or_zero(dy, x),)
+        return (divide_or_zero(dy, conj(x)),)
 
     return xp.log(x), log_pullback
 
 
 @adjoint(np.log2)
-def log2_rule(x):
+def log2_rule(x, *, dtype=None):
+    if dtype is not None:
+        return in_dtype(np.log2, log2_rule, dtype, x)
     xp = xp_of(x)
 
     def log2_pullback(dy):
-        return (divide_or_zero(dy, x * _LN2),)
+        return (divide_or_zero(dy, conj(x) * _LN2),)
 
     return xp.log2(x), log2_pullback
 
 
 @adjoint(np.log10)
-def log10_rule(x):
+def log10_rule(x, *, dtype=None):
+    if dtype is not None:
+        return in_dtype(np.log10, log10_rule, dtype, x)
     xp = xp_of(x)
 
     def log10_pullback(dy):
-        return (divide_or_zero(dy, x * _LN10),)
+        return (divide_or_zero(dy, conj(x) * _LN10),)
 
     return xp.log10(x), log10_pullback
 
 
 @adjoint(np.log1p)
-def log1p_rule(x):
+def log1p_rule(x, *, dtype=None):
+    if dtype is not None:
+        return in_dtype(np.log1p, log1p_rule, dtype, x)
     xp = xp_of(x)
 
     def log1p_pullback(dy):
-        return (divide_or_zero(dy, 1 + x),)
+        return (divide_or_zero(dy, conj(1 + x)),)
 
     return xp.log1p(x), log1p_pullback
 
 
 @adjoint(np.sqrt)
-def sqrt_rule(x):
+def sqrt_rule(x, *, dtype=None):
+    if dtype is not None:
+        return in_dtype(np.sqrt, sqrt_rule, dtype, x)
     xp = xp_of(x)
     y = xp.sqrt(x)
 
     def sqrt_pullback(dy):
-        return (divide_or_zero(dy, 2 * y),)
+        return (divide_or_zero(dy, 2 * conj(y)),)
 
     return y, sqrt_pullback
 
 
 @adjoint(np.cbrt)
-def cbrt_rule(x):
+def cbrt_rule(x, *, dtype=None):
+    if dtype is not None:
+        return in_dtype(np.cbrt, cbrt_rule, dtype, x)
     xp = xp_of(x)
     y = xp.cbrt(x)
 
@@ -343,42 +419,52 @@ def cbrt_rule(x):
 
 
 @adjoint(np.square)
-def square_rule(x):
+def square_rule(x, *, dtype=None):
+    if dtype is not None:
+        return in_dtype(np.square, square_rule, dtype, x)
     xp = xp_of(x)
 
     def square_pullback(dy):
-        return (2 * x * dy,)
+        return (2 * conj(x) * dy,)
 
     return xp.square(x), square_pullback
 
 
 @adjoint(np.reciprocal)
-def reciprocal_rule(x):
+def reciprocal_rule(x, *, dtype=None):
+    if dtype is not None:
+        return in_dtype(np.reciprocal, reciprocal_rule, dtype, x)
     xp = xp_of(x)
     y = xp.reciprocal(x)
 
     def reciprocal_pullback(dy):
-        return (-dy * y * y,)
+        return (-dy * conj(y * y),)
 
     return y, reciprocal_pullback
 
 
 @adjoint(np.float_power)
-def float_power_rule(a, b):
+def float_power_rule(a, b, *, dtype=None):
+    if dtype is not None:
+        return in_dtype(np.float_power, float_power_rule, dtype, a, b)
     xp = xp_of(a, b)
     y = xp.float_power(a, b)
 
     def float_power_pullback(dy):
-        da = dy * b * xp.float_power(a, b - 1)
-        # d/db a**b = a**b log(a), defined for a > 0; elsewhere log of a safe stand-in gives 0
-        db = dy * y * xp.log(xp.where(a > 0, a, 1))
+        da = dy * conj(b * xp.float_power(a, b - 1))
+        if _is_complex(y):  # the principal branch: log(a) is defined for a != 0
+            db = dy * conj(y * xp.log(xp.where(a == 0, 1, a) + 0j))
+        else:  # d/db a**b = a**b log(a), defined for a > 0; elsewhere log of a safe stand-in gives 0
+            db = dy * y * xp.log(xp.where(a > 0, a, 1))
         return (unbroadcast(da, a), unbroadcast(db, b))
 
     return y, float_power_pullback
 
 
 @adjoint(np.logaddexp)
-def logaddexp_rule(a, b):
+def logaddexp_rule(a, b, *, dtype=None):
+    if dtype is not None:
+        return in_dtype(np.logaddexp, logaddexp_rule, dtype, a, b)
     xp = xp_of(a, b)
     y = xp.logaddexp(a, b)
 
@@ -389,7 +475,9 @@ def logaddexp_rule(a, b):
 
 
 @adjoint(np.logaddexp2)
-def logaddexp2_rule(a, b):
+def logaddexp2_rule(a, b, *, dtype=None):
+    if dtype is not None:
+        return in_dtype(np.logaddexp2, logaddexp2_rule, dtype, a, b)
     xp = xp_of(a, b)
     y = xp.logaddexp2(a, b)
 
@@ -400,7 +488,9 @@ def logaddexp2_rule(a, b):
 
 
 @adjoint(np.ldexp)
-def ldexp_rule(x, e):
+def ldexp_rule(x, e, *, dtype=None):
+    if dtype is not None:
+        return in_dtype(np.ldexp, ldexp_rule, dtype, x, e)
     xp = xp_of(x, e)
 
     def ldexp_pullback(dy):
@@ -410,7 +500,9 @@ def ldexp_rule(x, e):
 
 
 @adjoint(np.frexp)
-def frexp_rule(x):
+def frexp_rule(x, *, dtype=None):
+    if dtype is not None:
+        return in_dtype(np.frexp, frexp_rule, dtype, x)
     xp = xp_of(x)
     y = xp.frexp(x)
 
@@ -428,7 +520,9 @@ def frexp_rule(x):
 
 
 @adjoint(np.arctan2)
-def arctan2_rule(y1, x1):
+def arctan2_rule(y1, x1, *, dtype=None):
+    if dtype is not None:
+        return in_dtype(np.arctan2, arctan2_rule, dtype, y1, x1)
     xp = xp_of(y1, x1)
 
     def arctan2_pullback(dy):
@@ -439,7 +533,9 @@ def arctan2_rule(y1, x1):
 
 
 @adjoint(np.hypot)
-def hypot_rule(a, b):
+def hypot_rule(a, b, *, dtype=None):
+    if dtype is not None:
+        return in_dtype(np.hypot, hypot_rule, dtype, a, b)
     xp = xp_of(a, b)
     y = xp.hypot(a, b)
 
@@ -450,7 +546,9 @@ def hypot_rule(a, b):
 
 
 @adjoint(np.maximum)
-def maximum_rule(a, b):
+def maximum_rule(a, b, *, dtype=None):
+    if dtype is not None:
+        return in_dtype(np.maximum, maximum_rule, dtype, a, b)
     xp = xp_of(a, b)
 
     def maximum_pullback(dy):
@@ -461,7 +559,9 @@ def maximum_rule(a, b):
 
 
 @adjoint(np.minimum)
-def minimum_rule(a, b):
+def minimum_rule(a, b, *, dtype=None):
+    if dtype is not None:
+        return in_dtype(np.minimum, minimum_rule, dtype, a, b)
     xp = xp_of(a, b)
 
     def minimum_pullback(dy):
@@ -472,7 +572,9 @@ def minimum_rule(a, b):
 
 
 @adjoint(np.fmax)
-def fmax_rule(a, b):
+def fmax_rule(a, b, *, dtype=None):
+    if dtype is not None:
+        return in_dtype(np.fmax, fmax_rule, dtype, a, b)
     xp = xp_of(a, b)
 
     def fmax_pullback(dy):
@@ -486,7 +588,9 @@ def fmax_rule(a, b):
 
 
 @adjoint(np.fmin)
-def fmin_rule(a, b):
+def fmin_rule(a, b, *, dtype=None):
+    if dtype is not None:
+        return in_dtype(np.fmin, fmin_rule, dtype, a, b)
     xp = xp_of(a, b)
 
     def fmin_pullback(dy):
@@ -499,7 +603,9 @@ def fmin_rule(a, b):
 
 
 @adjoint(np.copysign)
-def copysign_rule(a, b):
+def copysign_rule(a, b, *, dtype=None):
+    if dtype is not None:
+        return in_dtype(np.copysign, copysign_rule, dtype, a, b)
     xp = xp_of(a, b)
 
     def copysign_pullback(dy):
@@ -509,8 +615,33 @@ def copysign_rule(a, b):
     return xp.copysign(a, b), copysign_pullback
 
 
+@adjoint(np.heaviside)
+def heaviside_rule(x, h0, *, dtype=None):
+    if dtype is not None:
+        return in_dtype(np.heaviside, heaviside_rule, dtype, x, h0)
+    xp = xp_of(x, h0)
+    at_zero = _where_zero(x)
+
+    def heaviside_pullback(dy):
+        # a step in x (piecewise constant: no gradient); the value where x == 0 is h0
+        if at_zero is None:
+            return (None, None)
+        return (None, unbroadcast(dy * at_zero, h0))
+
+    return xp.heaviside(x, h0), heaviside_pullback
+
+
+@nograd
+def _where_zero(x):
+    """The mask ``x == 0``, or None where no entry is 0."""
+    mask = x == 0
+    return mask if xp_of(mask).any(mask) else None
+
+
 @adjoint(np.remainder)
-def remainder_rule(a, b):
+def remainder_rule(a, b, *, dtype=None):
+    if dtype is not None:
+        return in_dtype(np.remainder, remainder_rule, dtype, a, b)
     xp = xp_of(a, b)
 
     def remainder_pullback(dy):
@@ -521,7 +652,9 @@ def remainder_rule(a, b):
 
 
 @adjoint(np.fmod)
-def fmod_rule(a, b):
+def fmod_rule(a, b, *, dtype=None):
+    if dtype is not None:
+        return in_dtype(np.fmod, fmod_rule, dtype, a, b)
     xp = xp_of(a, b)
 
     def fmod_pullback(dy):
@@ -532,7 +665,9 @@ def fmod_rule(a, b):
 
 
 @adjoint(np.divmod)
-def divmod_rule(a, b):
+def divmod_rule(a, b, *, dtype=None):
+    if dtype is not None:
+        return in_dtype(np.divmod, divmod_rule, dtype, a, b)
     xp = xp_of(a, b)
     y = xp.divmod(a, b)
 
@@ -547,7 +682,9 @@ def divmod_rule(a, b):
 
 
 @adjoint(np.modf)
-def modf_rule(x):
+def modf_rule(x, *, dtype=None):
+    if dtype is not None:
+        return in_dtype(np.modf, modf_rule, dtype, x)
     xp = xp_of(x)
     y = xp.modf(x)
 
@@ -565,11 +702,22 @@ def modf_rule(x):
 
 
 @adjoint(np.absolute, np.fabs)
-def absolute_rule(x):
+def absolute_rule(x, *, dtype=None):
+    if dtype is not None:
+        return in_dtype(np.absolute, absolute_rule, dtype, x)
     xp = xp_of(x)
+    if _is_complex(x):
+
+        def complex_absolute_pullback(dy):
+            # |z| is real: its cotangent's real part is its own (an imaginary part can come from a complex
+            # product |z| took part in); d|z| = Re(conj(z / |z|) dz): the cotangent is Re(dy) z / |z|, 0 at
+            # 0 (sign(z) is that too, but has no derivative)
+            return (divide_or_zero(xp.real(dy) * x, xp.absolute(x)),)
+
+        return xp.absolute(x), complex_absolute_pullback
 
     def absolute_pullback(dy):
-        # sign(x) is the subgradient 0 at 0; for complex x it is x / |x| (NumPy 2)
+        # sign(x) is the subgradient 0 at 0
         return (dy * xp.sign(x),)
 
     return xp.absolute(x), absolute_pullback
@@ -599,7 +747,9 @@ def imag_rule(x):
 
 
 @adjoint(np.conjugate)
-def conjugate_rule(x):
+def conjugate_rule(x, *, dtype=None):
+    if dtype is not None:
+        return in_dtype(np.conjugate, conjugate_rule, dtype, x)
     xp = xp_of(x)
 
     def conjugate_pullback(dy):
@@ -773,7 +923,7 @@ register_method("round", round_method_rule)
 
 
 _NOGRAD_NAMES = """
-    sign heaviside floor ceil trunc rint round around fix floor_divide spacing nextafter
+    sign floor ceil trunc rint round around fix floor_divide spacing nextafter
     isnan isinf isfinite isposinf isneginf isnat isreal iscomplex isrealobj iscomplexobj signbit
     isclose allclose
     greater greater_equal less less_equal equal not_equal logical_and logical_or logical_xor logical_not

@@ -18,8 +18,9 @@ import numpy as np
 
 from ..backend import is_array, xp_of
 from ..errors import FluxpyError
-from .helpers import shape_of, unbroadcast
+from .helpers import conj, shape_of, unbroadcast
 from .numpy_indexing import _nones, _options
+from .numpy_reductions import _prod_others
 from .registry import adjoint, nograd, partial_of, register_method
 
 # ---------------------------------------------------------------------------------------------------------
@@ -87,15 +88,15 @@ def matmul_rule(a, b):
 
     def matmul_pullback(dy):
         if _both_1d(a, b):
-            return (dy * b, dy * a)
-        a2 = a
-        b2 = b
+            return (dy * conj(b), dy * conj(a))
+        a2 = conj(a)
+        b2 = conj(b)
         dy2 = dy
         if _ndim(a) == 1:
-            a2 = a[None, :]
+            a2 = a2[None, :]
             dy2 = dy2[..., None, :]
         if _ndim(b) == 1:
-            b2 = b[:, None]
+            b2 = b2[:, None]
             dy2 = dy2[..., None]
         da = unbroadcast(xp.matmul(dy2, xp.swapaxes(b2, -1, -2)), a2)
         db = unbroadcast(xp.matmul(xp.swapaxes(a2, -1, -2), dy2), b2)
@@ -142,32 +143,32 @@ def _with_arrays(op, a, b):
 
 def _plain_matmul_pullback(xp, a, b, dims, mask=(True, True)):
     """Matrix-matrix, matrix-vector and vector-matrix products: no batch axes to undo. ``mask``: which of
-    the two cotangents to compute."""
+    the two cotangents to compute. Complex operands: ``da = dy @ conj(b).T``, ``db = conj(a).T @ dy``."""
     if mask[0] and mask[1]:
 
         def matmul_pullback(dy):
             if dims == (2, 2):
-                return (xp.matmul(dy, b.T), xp.matmul(a.T, dy))
+                return (xp.matmul(dy, conj(b).T), xp.matmul(conj(a).T, dy))
             if dims == (2, 1):
-                return (dy[:, None] * b, xp.matmul(a.T, dy))
-            return (xp.matmul(b, dy), a[:, None] * dy)
+                return (dy[:, None] * conj(b), xp.matmul(conj(a).T, dy))
+            return (xp.matmul(conj(b), dy), conj(a)[:, None] * dy)
 
         return matmul_pullback
     if mask[1]:
 
         def matmul_b_pullback(dy):
             if dims == (1, 2):
-                return (None, a[:, None] * dy)
-            return (None, xp.matmul(a.T, dy))
+                return (None, conj(a)[:, None] * dy)
+            return (None, xp.matmul(conj(a).T, dy))
 
         return matmul_b_pullback
 
     def matmul_a_pullback(dy):
         if dims == (2, 2):
-            return (xp.matmul(dy, b.T), None)
+            return (xp.matmul(dy, conj(b).T), None)
         if dims == (2, 1):
-            return (dy[:, None] * b, None)
-        return (xp.matmul(b, dy), None)
+            return (dy[:, None] * conj(b), None)
+        return (xp.matmul(conj(b), dy), None)
 
     return matmul_a_pullback
 
@@ -199,10 +200,11 @@ def _tensordot_plan(a_ndim, b_ndim, axes):
 
 
 def _tensordot_cotangents(dy, a, b, plan):
-    """``(da, db)`` for ``y = tensordot(a, b, ...)`` given its ``_tensordot_plan``."""
+    """``(da, db)`` for ``y = tensordot(a, b, ...)`` given its ``_tensordot_plan`` (each cotangent reads the
+    other operand's conjugate)."""
     xp = xp_of(a, b)
-    da = xp.transpose(xp.tensordot(dy, b, axes=plan[0]), plan[2])
-    db = xp.transpose(xp.tensordot(a, dy, axes=plan[1]), plan[3])
+    da = xp.transpose(xp.tensordot(dy, conj(b), axes=plan[0]), plan[2])
+    db = xp.transpose(xp.tensordot(conj(a), dy, axes=plan[1]), plan[3])
     return (da, db)
 
 
@@ -230,7 +232,7 @@ def dot_rule(a, b):
 
     def dot_pullback(dy):
         if scalar:
-            return (unbroadcast(dy * b, a), unbroadcast(dy * a, b))
+            return (unbroadcast(dy * conj(b), a), unbroadcast(dy * conj(a), b))
         return _tensordot_cotangents(dy, a, b, plan)
 
     return xp.dot(a, b), dot_pullback
@@ -249,7 +251,7 @@ def inner_rule(a, b):
 
     def inner_pullback(dy):
         if scalar:
-            return (unbroadcast(dy * b, a), unbroadcast(dy * a, b))
+            return (unbroadcast(dy * conj(b), a), unbroadcast(dy * conj(a), b))
         return _tensordot_cotangents(dy, a, b, plan)
 
     return xp.inner(a, b), inner_pullback
@@ -257,11 +259,12 @@ def inner_rule(a, b):
 
 @adjoint(np.vdot)
 def vdot_rule(a, b):
-    """Real inputs: ``vdot(a, b) == sum(a.ravel() * b.ravel())``."""
+    """``vdot(a, b) == sum(conj(a.ravel()) * b.ravel())``: holomorphic in ``b`` (``db = dy * a``), and
+    antiholomorphic in ``a`` (``da = conj(dy) * b``)."""
     xp = xp_of(a, b)
 
     def vdot_pullback(dy):
-        da = unbroadcast(xp.reshape(dy * b, shape_of(a)), a)
+        da = unbroadcast(xp.reshape(conj(dy) * b, shape_of(a)), a)
         db = unbroadcast(xp.reshape(dy * a, shape_of(b)), b)
         return (da, db)
 
@@ -273,8 +276,8 @@ def outer_rule(a, b):
     xp = xp_of(a, b)
 
     def outer_pullback(dy):
-        da = xp.reshape(xp.matmul(dy, xp.reshape(b, (_size(b),))), shape_of(a))
-        db = xp.reshape(xp.matmul(xp.reshape(a, (_size(a),)), dy), shape_of(b))
+        da = xp.reshape(xp.matmul(dy, xp.reshape(conj(b), (_size(b),))), shape_of(a))
+        db = xp.reshape(xp.matmul(xp.reshape(conj(a), (_size(a),)), dy), shape_of(b))
         return (unbroadcast(da, a), unbroadcast(db, b))
 
     return xp.outer(a, b), outer_pullback
@@ -299,8 +302,8 @@ def kron_rule(a, b):
 
     def kron_pullback(dy):
         dy4 = xp.reshape(dy, dy_shape)
-        da = xp.einsum(spec_a, dy4, xp.reshape(b, sb))
-        db = xp.einsum(spec_b, dy4, xp.reshape(a, sa))
+        da = xp.einsum(spec_a, dy4, xp.reshape(conj(b), sb))
+        db = xp.einsum(spec_b, dy4, xp.reshape(conj(a), sa))
         return (unbroadcast(xp.reshape(da, shape_of(a)), a), unbroadcast(xp.reshape(db, shape_of(b)), b))
 
     return xp.kron(a, b), kron_pullback
@@ -319,8 +322,8 @@ def cross_rule(a, b, *rest, **kwargs):
 
     def cross_pullback(dy):
         _check_cross_3(a, b, axis)
-        da = unbroadcast(xp.cross(b, dy, axis=axis), a)
-        db = unbroadcast(xp.cross(dy, a, axis=axis), b)
+        da = unbroadcast(xp.cross(conj(b), dy, axis=axis), a)
+        db = unbroadcast(xp.cross(dy, conj(a), axis=axis), b)
         return (da, db) + _nones(rest)
 
     return y, cross_pullback
@@ -425,17 +428,26 @@ def einsum_rule(subscripts, *operands, **kwargs):
     optimize = _options(
         (), kwargs, ("optimize", False), ("out", None), ("dtype", None), ("order", "K"), ("casting", "safe")
     )[0]
+    conjugates = _conjugates(operands)
 
     def einsum_pullback(dy):
         grads = (None,)
         for k in range(len(operands)):
             plan = plans[k]
-            args = (dy,) + operands[:k] + operands[k + 1 :] + plan[1]
+            args = (dy,) + conjugates[:k] + conjugates[k + 1 :] + plan[1]
             g = xp.einsum(plan[0], *args, optimize=optimize)
             grads = grads + (unbroadcast(g, operands[k]),)
         return grads
 
     return y, einsum_pullback
+
+
+def _conjugates(xs):
+    """The tuple of the conjugates of ``xs`` (the same objects where they are real)."""
+    out = ()
+    for x in xs:
+        out = out + (conj(x),)
+    return out
 
 
 @nograd
@@ -550,35 +562,73 @@ def inv_rule(a):
     y = xp.linalg.inv(a)
 
     def inv_pullback(dy):
-        yT = _mT(y)
-        return (-xp.matmul(xp.matmul(yT, dy), yT),)
+        yH = _mT(conj(y))  # complex: the conjugate transpose
+        return (-xp.matmul(xp.matmul(yH, dy), yH),)
 
     return y, inv_pullback
 
 
 @adjoint(np.linalg.det)
 def det_rule(a):
+    """``d det = tr(adj(a) da)``: the cotangent is ``dy * conj(adj(a)).T``, with ``adj(a) = det(a) inv(a)``
+    where ``a`` is invertible, and from an SVD where it is singular (a zero determinant)."""
     xp = xp_of(a)
     d = xp.linalg.det(a)
 
     def det_pullback(dy):
-        return (_expand_matrix(dy * d) * _mT(xp.linalg.inv(a)),)
+        if _any_zero(d):
+            return (_expand_matrix(dy) * _mT(conj(_adjugate(a))),)
+        return (_expand_matrix(dy * conj(d)) * _mT(conj(xp.linalg.inv(a))),)
 
     return d, det_pullback
 
 
+@nograd
+def _any_zero(d):
+    return bool(xp_of(d).any(d == 0))
+
+
+def _adjugate(a):
+    """The adjugate of (a stack of) square ``a``, finite where ``a`` is singular: from ``a = U diag(s) Vh``,
+    ``adj(a) = det(U) det(Vh) Vh^H diag(prod_{j != i} s_j) U^H`` (no division by a singular value)."""
+    xp = xp_of(a)
+    usv = xp.linalg.svd(a)
+    u = usv[0]
+    s = usv[1]
+    vh = usv[2]
+    others = _prod_others(s, (_ndim(s) - 1,))
+    scale = _expand_matrix(xp.linalg.det(u) * xp.linalg.det(vh))
+    return scale * xp.matmul(_mT(conj(vh)) * others[..., None, :], _mT(conj(u)))
+
+
 @adjoint(np.linalg.slogdet)
 def slogdet_rule(a):
-    """Output ``(sign, logabsdet)``: the sign has no gradient; ``d logabsdet = inv(a).T``."""
+    """Output ``(sign, logabsdet)``: ``d logabsdet = Re tr(inv(a) da)``, so its cotangent is
+    ``conj(inv(a)).T`` times the (real part of the) cotangent. A real sign is piecewise constant; a complex
+    one, ``exp(i theta)``, moves with ``d theta = Im tr(inv(a) da)``."""
     xp = xp_of(a)
+    y = xp.linalg.slogdet(a)
+    complex_sign = _is_complex_value(y[0])
 
     def slogdet_pullback(dy):
+        dsign = dy[0]
         dlogdet = dy[1]
-        if dlogdet is None:
+        if dlogdet is None and (dsign is None or not complex_sign):
             return (None,)
-        return (_expand_matrix(dlogdet) * _mT(xp.linalg.inv(a)),)
+        weight = 0.0
+        if dlogdet is not None:
+            weight = xp.real(dlogdet)
+        if dsign is not None and complex_sign:
+            # L changes by Re(conj(dsign) i sign) d theta = Re(conj(i s) tr(inv(a) da)), s that real factor
+            weight = weight + 1j * xp.real(conj(dsign) * 1j * y[0])
+        return (_expand_matrix(weight) * _mT(conj(xp.linalg.inv(a))),)
 
-    return xp.linalg.slogdet(a), slogdet_pullback
+    return y, slogdet_pullback
+
+
+@nograd
+def _is_complex_value(x):
+    return type(x) is complex or getattr(getattr(x, "dtype", None), "kind", None) == "c"
 
 
 @adjoint(np.linalg.solve)
@@ -588,12 +638,14 @@ def solve_rule(a, b):
     x = xp.linalg.solve(a, b)
 
     def solve_pullback(dy):
+        # complex: db = inv(a)^H dy, da = -db x^H
+        aH = _mT(conj(a))
         if _ndim(b) == 1:
-            db = xp.linalg.solve(_mT(a), dy[..., None])
-            da = -xp.matmul(db, _mT(x[..., None]))
+            db = xp.linalg.solve(aH, dy[..., None])
+            da = -xp.matmul(db, _mT(conj(x[..., None])))
             return (unbroadcast(da, a), unbroadcast(db[..., 0], b))
-        db = xp.linalg.solve(_mT(a), dy)
-        da = -xp.matmul(db, _mT(x))
+        db = xp.linalg.solve(aH, dy)
+        da = -xp.matmul(db, _mT(conj(x)))
         return (unbroadcast(da, a), unbroadcast(db, b))
 
     return x, solve_pullback
@@ -776,9 +828,11 @@ def norm_rule(x, *rest, **kwargs):
         if plan[0] == "zero":
             return (None,) + _nones(rest)
         dyk = dy
+        if _is_complex_value(x):  # a real norm: its cotangent's imaginary part is not its own
+            dyk = xp.real(dy)
         n = y
         if _ndim(dy) > 0:
-            dyk = xp.reshape(dy, plan[2])
+            dyk = xp.reshape(dyk, plan[2])
             n = xp.reshape(y, plan[2])
         return (_norm_cotangent(dyk, x, n, plan[0], plan[1], ord),) + _nones(rest)
 

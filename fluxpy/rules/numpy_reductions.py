@@ -23,7 +23,7 @@ import math
 import numpy as np
 
 from ..backend import is_array, xp_of
-from .helpers import unbroadcast
+from .helpers import conj, unbroadcast
 from .numpy_shape import array_shape, bind, count_args, grads_first, normalize_axes, normalize_axis, place
 from .registry import adjoint, nograd, register_method
 
@@ -248,8 +248,9 @@ def linear_scan_rule(b, a, axis, reverse):
 
     def linear_scan_pullback(dt):
         # the adjoint scan runs the other way: u[k] = dt[k] + a[k+1] * u[k+1] (forward case)
-        u = _linear_scan(dt, _shift(a, axis, -step, 0), axis, back_reverse)
-        return (u, u * _shift(t, axis, step, 0), None, None)
+        # complex: the coefficients enter conjugated (see helpers.conj)
+        u = _linear_scan(dt, conj(_shift(a, axis, -step, 0)), axis, back_reverse)
+        return (u, u * conj(_shift(t, axis, step, 0)), None, None)
 
     return t, linear_scan_pullback
 
@@ -308,9 +309,9 @@ def prod_rule(x, *args, **kwargs):
     initial = _initial("prod", args, kwargs, _SUM)
 
     def prod_pullback(dy):
-        g = _spread(dy, shape, axes) * _prod_others(x, axes)
+        g = _spread(dy, shape, axes) * conj(_prod_others(x, axes))
         if initial is not None:
-            g = g * initial
+            g = g * conj(initial)
         return grads_first(g, args)
 
     return xp.prod(x, *args, **kwargs), prod_pullback
@@ -361,6 +362,19 @@ register_method("min", min_rule)
 # var and std (ddof / correction)
 
 
+def _real_part(dy, x):
+    """The cotangent ``dy`` of a real result computed from a complex ``x`` (a variance, a norm): its real
+    part, the imaginary part not being its own. For a real ``x``, ``dy`` itself."""
+    if _complex_dtype(x):
+        return xp_of(dy).real(dy)
+    return dy
+
+
+@nograd
+def _complex_dtype(x):
+    return type(x) is complex or getattr(getattr(x, "dtype", None), "kind", None) == "c"
+
+
 @adjoint(np.var)
 def var_rule(x, *args, **kwargs):
     xp = xp_of(x)
@@ -369,7 +383,7 @@ def var_rule(x, *args, **kwargs):
 
     def var_pullback(dy):
         centred = x - xp.mean(x, axis=axes, keepdims=True)
-        return grads_first(_spread(dy, shape, axes) * centred * (2 * scale), args)
+        return grads_first(_spread(_real_part(dy, x), shape, axes) * centred * (2 * scale), args)
 
     return xp.var(x, *args, **kwargs), var_pullback
 
@@ -388,7 +402,7 @@ def std_rule(x, *args, **kwargs):
         centred = x - xp.mean(x, axis=axes, keepdims=True)
         yk = xp.reshape(y, _kept_shape(shape, axes))
         safe = xp.where(yk > 0, yk, 1)
-        return grads_first(_spread(dy, shape, axes) * centred * (scale / safe), args)
+        return grads_first(_spread(_real_part(dy, x), shape, axes) * centred * (scale / safe), args)
 
     return y, std_pullback
 
@@ -424,9 +438,9 @@ def cumprod_rule(x, *args, **kwargs):
 
     def cumprod_pullback(dy):
         # dx[k] = prod(x[:k]) * sum_{i>=k} dy[i] * prod(x[k+1:i+1]); the sum is a reverse linear scan
-        z = xp.reshape(x, scanned)
+        z = conj(xp.reshape(x, scanned))
         later = _linear_scan(dy, _shift(z, axis, -1, 0), axis, True)
-        return grads_first(xp.reshape(_shift(y, axis, 1, 1) * later, shape), args)
+        return grads_first(xp.reshape(conj(_shift(y, axis, 1, 1)) * later, shape), args)
 
     return y, cumprod_pullback
 
@@ -468,9 +482,10 @@ def average_rule(a, *args, **kwargs):
         da = None
         dw = None
         if g is not None:
-            gk = _spread(g, shape, axes) / xp.sum(xp.broadcast_to(w, shape), axis=axes, keepdims=True)
-            da = gk * w
-            dw = xp.reshape(unbroadcast(gk * (a - xp.reshape(avg, kept)), w), array_shape(weights))
+            # complex: the cotangents read the conjugates of w / sum(w) and (a - average) / sum(w)
+            gk = _spread(g, shape, axes) / conj(xp.sum(xp.broadcast_to(w, shape), axis=axes, keepdims=True))
+            da = gk * conj(w)
+            dw = xp.reshape(unbroadcast(gk * conj(a - xp.reshape(avg, kept)), w), array_shape(weights))
         if gsum is not None:
             dsum = xp.reshape(unbroadcast(_spread(gsum, shape, axes), w), array_shape(weights))
             if dw is None:
@@ -547,7 +562,7 @@ def nanprod_rule(x, *args, **kwargs):
 
     def nanprod_pullback(dy):
         filled = xp.where(share > 0, x, 1)
-        return grads_first(_spread(dy, shape, axes) * _prod_others(filled, axes) * share, args)
+        return grads_first(_spread(dy, shape, axes) * conj(_prod_others(filled, axes)) * share, args)
 
     return xp.nanprod(x, *args, **kwargs), nanprod_pullback
 

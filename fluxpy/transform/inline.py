@@ -16,9 +16,10 @@ as the user wrote it and its pullback is the derivative written out, as one woul
         _mul, _mul_pb = __fx_rule.mul(3, _pow)        (the rules' pullbacks, as without inlining)
         _fx_inline = False
 
-Broadcast operands, other array types, lists and user classes take the rule path (unbroadcasting,
-dunders, containers). Scalars of the types below stay scalars through these operations, and arrays of one
-shape keep it, so one guard covers the run. The pullback reads the
+Broadcast operands, complex values (a product's cotangent reads the other factor's conjugate), other array
+types, lists and user classes take the rule path (unbroadcasting, conjugates, dunders, containers). Scalars
+of the types below stay scalars through these operations, and arrays of one shape keep it, so one guard
+covers the run. The pullback reads the
 operands themselves, so an operand must hold the same value when the pullback runs: the adjoint stage only
 inlines statements whose operands are assigned once, outside loops (see ``_Adjoint.inline_op``).
 
@@ -35,7 +36,7 @@ from ..rules import python as pyrules
 from ..rules import registry
 from . import nodes as n
 
-SCALARS = frozenset({float, int, np.float64, np.float32})  # closed under the operations below
+SCALARS = frozenset({float, int, np.float64, np.float32})  # real, and closed under the operations below
 
 
 def _bin(op):
@@ -136,16 +137,23 @@ def grads(name, d, operands, target):
 
 
 def guard(names):
-    """The test that the run can be inlined: every value it reads is a scalar, or every one is a NumPy
-    array and all have one shape (then no operand is broadcast, and each cotangent has its operand's
+    """The test that the run can be inlined: every value it reads is a real scalar, or every one is a real
+    NumPy array and all have one shape (then no operand is broadcast, and each cotangent has its operand's
     shape)::
 
         __fx_type(a) in __fx_scalars and __fx_type(b) in __fx_scalars
-        or (__fx_type(a) is __fx_ndarray and __fx_type(b) is __fx_ndarray and a.shape == b.shape)
+        or (__fx_type(a) is __fx_ndarray and a.dtype.kind != "c" and __fx_type(b) is __fx_ndarray
+            and b.dtype.kind != "c" and a.shape == b.shape)
 
-    Only comparisons, which a gradient of this code evaluates as they are (no dispatch, no pullback)."""
+    Complex values take the rules: a product's cotangent reads the other factor's conjugate
+    (``fluxpy.rules.helpers.conj``), which the written-out ``d * b`` does not. Only comparisons, which a
+    gradient of this code evaluates as they are (no dispatch, no pullback)."""
     scalars = [_compare(n.call("__fx_type", [n.name(v)]), gast.In(), n.name("__fx_scalars")) for v in names]
-    arrays = [_compare(n.call("__fx_type", [n.name(v)]), gast.Is(), n.name("__fx_ndarray")) for v in names]
+    arrays = []
+    for v in names:
+        arrays.append(_compare(n.call("__fx_type", [n.name(v)]), gast.Is(), n.name("__fx_ndarray")))
+        kind = n.attr(n.attr(n.name(v), "dtype"), "kind")
+        arrays.append(_compare(kind, gast.NotEq(), n.const("c")))
     if len(names) > 1:
         shapes = [n.attr(n.name(v), "shape") for v in names]
         same = gast.Compare(left=shapes[0], ops=[gast.Eq() for _ in shapes[1:]], comparators=shapes[1:])
@@ -162,6 +170,7 @@ def _all(tests):
 
 
 def is_scalar_constant(node):
+    """A real number literal (``2``, ``0.5``; not ``True``, not ``1j``: complex operands take the rules)."""
     return isinstance(node, gast.Constant) and type(node.value) in (int, float)
 
 
