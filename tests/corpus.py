@@ -2576,7 +2576,6 @@ VIEW_ARGUMENT = (
     "passes views ((x + h * d).reshape(shape))"
 )
 ZIP_STAR_SECOND = "BUG: second order through zip(*rows), rows from a comprehension, is wrong (or crashes)"
-NEXT = "GAP: next() has no rule: NoAdjointError"
 SORTED_SECOND = "BUG: second order through sorted() crashes (TypeError / KeyError in list_setitem_pullback)"
 LAMBDA_FACTORY = (
     "BUG: a lambda made by a one-line `lambda k: lambda x: ...` is transformed from the outer lambda"
@@ -2896,7 +2895,7 @@ CORPUS = [
     C(itertools_product_chain, lambda r: (N(r, 4),)),
     C(zip_star_transpose, lambda r: (N(r, 3, 2),), True),
     C(for_over_iter, lambda r: (N(r, 2), F(r))),
-    C(next_of_iter, lambda r: (N(r, 3), F(r)), xfail=NEXT),
+    C(next_of_iter, lambda r: (N(r, 3), F(r))),
     C(float_conversions, lambda r: (N(r, 3),), True),
     C(item_and_np_float64, lambda r: (N(r, 3),)),
     C(astype_asarray, lambda r: (N(r, 3),), True),

@@ -273,12 +273,12 @@ def update_new_dicts(x, w):
     return d["a"] * scale * e["b"]
 
 
-def max_of_iterator(x, w):
-    return max(iter([x[0], w]))
+def hstack_of_iterator(x, w):
+    return np.sum(np.hstack(iter([x[0], w])))
 
 
-def max_of_list(x, w):
-    return max(list(iter([x[0], w])))
+def hstack_of_list(x, w):
+    return np.sum(np.hstack([x[0], w]))
 
 
 def list_dunder_read(x, w):
@@ -303,7 +303,7 @@ def list_augmented_add(x, w):
 
 REFUSED = [
     (update_untracked_dict, update_new_dicts, "dict.update"),
-    (max_of_iterator, max_of_list, "iterator"),
+    (hstack_of_iterator, hstack_of_list, "iterator"),
     (list_dunder_read, list_item_read, "list.__getitem__"),
     (list_dunder_add, list_augmented_add, "list.__iadd__"),
 ]

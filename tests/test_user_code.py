@@ -3,6 +3,7 @@
 Each function is checked against finite differences at first and second order.
 """
 
+import contextlib
 import copy
 
 import numpy as np
@@ -816,3 +817,82 @@ def test_copy_and_deepcopy_pass_the_gradient_through(f):
 
 def test_deepcopy_gradient_value():
     assert np.allclose(fx.gradient(_deepcopied_array, np.array([1.0, 2.0]))[0], [2.0, 4.0])
+
+
+class _Holder:
+    def __init__(self, w):
+        self.w = w
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+class _EntersField(_Holder):
+    def __enter__(self):
+        return self.w
+
+
+class _EntersComputed(_Holder):
+    def __enter__(self):
+        return self.w * 2
+
+
+def _with_as_self(x):
+    with _Holder(x * 2) as m:
+        y = m.w * x
+    return np.sum(y)
+
+
+def _with_as_several(x):
+    with _EntersField(x * 2) as v, _Holder(v + 1) as m:  # the second manager reads the first's value
+        y = v * m.w
+    return np.sum(y)
+
+
+def _with_as_tuple_target(x):
+    with np.errstate(all="ignore"), _EntersField((x, x**2)) as (a, b):
+        y = np.sum(a * b)
+    return y
+
+
+@pytest.mark.parametrize("f", [_with_as_self, _with_as_several, _with_as_tuple_target])
+def test_with_as_target_gets_its_gradient(f):
+    """``v`` of ``with m as v`` got no gradient (a silently wrong result): when ``__enter__`` returns the
+    manager or one of its attributes, v's gradient goes to the manager."""
+    check_grads(f, np.array([0.5, 1.5]), order=2, forward=True)
+
+
+def _with_as_computed(x):
+    with _EntersComputed(x) as v:
+        y = np.sum(v)
+    return y
+
+
+def _with_as_generator(x):
+    with _scaled(x) as v:
+        y = np.sum(v)
+    return y
+
+
+@contextlib.contextmanager
+def _scaled(v):
+    yield v * 2
+
+
+@pytest.mark.parametrize("f", [_with_as_computed, _with_as_generator])
+def test_with_as_value_made_by_enter_raises_when_its_gradient_is_needed(f):
+    with pytest.raises(fx.FluxpyError, match=r"does not differentiate __enter__") as info:
+        fx.gradient(f, np.array([0.5, 1.5]))
+    assert "test_user_code.py" in str(info.value)
+
+
+def test_with_as_value_made_by_enter_is_fine_when_unused():
+    def unused(x):
+        with _EntersComputed(x) as v:
+            y = np.sum(x)
+        return y + 0 * len(str(type(v)))
+
+    assert np.allclose(fx.gradient(unused, np.array([0.5, 1.5]))[0], 1.0)

@@ -15,9 +15,28 @@ import numpy as np
 from ..backend import is_array
 from ..errors import FluxpyError
 from .forward_arithmetic import add_jvp
-from .forward_core import _add, _arity, _forward_error, _items, _like, keyword_forward_rule, makes_container
+from .forward_core import (
+    _add,
+    _arity,
+    _forward_error,
+    _forward_mode,
+    _items,
+    _like,
+    keyword_forward_rule,
+    makes_container,
+)
 from .higher_order import chain_impl, filter_impl, map_impl, product_impl, reduce_impl
-from .python import _python_dunder, _sort_order, pick
+from .python import (
+    SequenceIterator,
+    _advance,
+    _python_dunder,
+    _sort_order,
+    _unzip,
+    _zip_positions,
+    item_at,
+    pick,
+    zip_rows,
+)
 from .registry import forward_rule
 
 _END = object()
@@ -104,6 +123,73 @@ def next_jvp(args, targs):
             f"its tangent is a {type(tit).__name__}",
         )
     return y, next(tit)
+
+
+# reverse mode's iterator (rules/python.py's SequenceIterator), met by forward over reverse (fx.hvp): its
+# tangent is a SequenceIterator over its items' tangents, kept at the same position
+
+
+@forward_rule(SequenceIterator)
+def sequence_iterator_jvp(args, targs):
+    _arity(SequenceIterator, args, {}, 1, 1)
+    (seq,), t = args, targs[0]
+    if t is None:
+        return SequenceIterator(seq), None
+    return SequenceIterator(seq), SequenceIterator(list(_like(t, seq) if is_array(seq) else _items(t, seq)))
+
+
+def _same_position(it, tit):
+    """Move tangent iterator ``tit`` to ``it``'s position (fluxpy's own code moved ``it`` alone)."""
+    if type(tit) is SequenceIterator:
+        tit.pos = it.pos
+
+
+@forward_rule(_advance)
+def advance_jvp(args, targs):
+    i = _advance(args[0])
+    _same_position(args[0], targs[0])
+    return i, None
+
+
+@forward_rule(item_at)
+def item_at_jvp(args, targs):
+    (it, i), tit = args, targs[0]
+    return item_at(it, i), tit.seq[i] if type(tit) is SequenceIterator else None
+
+
+@forward_rule(_zip_positions)
+def zip_positions_jvp(args, targs):
+    xs, txs = args[0], targs[0]
+    y = _zip_positions(*args)
+    for x, tx in zip(xs, () if txs is None else txs, strict=False):
+        _same_position(x, tx)
+    return y, None
+
+
+@forward_rule(zip_rows)
+def zip_rows_jvp(args, targs):
+    xs, taken, n, collected = args
+    txs = targs[0]
+    y = zip_rows(*args)
+    if txs is None:
+        return y, None
+    columns = []
+    for j, (x, tx) in enumerate(zip(xs, txs, strict=True)):
+        if tx is None or collected[j] is not None:
+            columns.append(None)
+        elif type(x) is SequenceIterator:
+            columns.append(tx.seq if type(tx) is SequenceIterator else None)
+        else:
+            columns.append(_like(tx, x) if is_array(x) else _items(tx, x))
+    return y, [
+        tuple([None if c is None else c[taken[j][i]] for j, c in enumerate(columns)]) for i in range(n)
+    ]
+
+
+@forward_rule(_unzip)
+def unzip_jvp(args, targs):
+    """Linear in the rows' cotangent; the arguments give only the structure."""
+    return _unzip(*args), None if targs[0] is None else _unzip(targs[0], *args[1:])
 
 
 @keyword_forward_rule(zip)
@@ -196,6 +282,26 @@ def sum_jvp(args, targs, kwargs, tkwargs):
     return y, t
 
 
+def _extreme_jvp(primal):
+    """``max``/``min`` of one iterable: of its items (an iterator's, advanced with its tangents; a Python
+    ``__iter__``'s), by the transposed reverse rule, as for several arguments or a list."""
+
+    def extreme_jvp(args, targs, kwargs, tkwargs):
+        if len(args) == 1 and (
+            isinstance(args[0], Iterator) or _python_dunder(args[0], "__iter__") is not None
+        ):
+            items, titems = _iterate(args[0], targs[0])
+            args, targs = (items,), (titems,)
+        return _forward_mode().derived_jvp(primal, None, args, targs, kwargs, tkwargs)
+
+    extreme_jvp.__name__ = f"{primal.__name__}_jvp"
+    return extreme_jvp
+
+
+keyword_forward_rule(max)(_extreme_jvp(max))
+keyword_forward_rule(min)(_extreme_jvp(min))
+
+
 def _number_or_array(x):
     return isinstance(x, (int, float, complex, np.generic)) or is_array(x)
 
@@ -213,11 +319,26 @@ def _implemented_jvp(impl):
     return implementation_jvp
 
 
+def _iterating_jvp(impl):
+    """map and filter return iterators: over the list ``impl`` makes, with an iterator over its tangents
+    (None when every item's is zero, so that ``", ".join(map(str, xs))`` passes no iterator of tangents)."""
+    jvp = _implemented_jvp(impl)
+
+    def iterating_jvp(args, targs, kwargs, tkwargs):
+        y, t = jvp(args, targs, kwargs, tkwargs)
+        if t is None or all(v is None for v in t):
+            return iter(y), None
+        return iter(y), iter(t)
+
+    iterating_jvp.__name__ = f"{impl.__name__}_iterating_jvp"
+    return iterating_jvp
+
+
 for _primal, _impl in [
     (functools.reduce, reduce_impl),
-    (map, map_impl),
-    (filter, filter_impl),
     (itertools.product, product_impl),
     (itertools.chain, chain_impl),
 ]:
     keyword_forward_rule(_primal)(_implemented_jvp(_impl))
+for _primal, _impl in [(map, map_impl), (filter, filter_impl)]:
+    keyword_forward_rule(_primal)(_iterating_jvp(_impl))

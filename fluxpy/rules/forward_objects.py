@@ -5,6 +5,8 @@ A closure's or an object's tangent is a Tangent of its fields' tangents; the plu
 selections, whose tangents are the same selections of the tangents.
 """
 
+import builtins
+import operator
 import types
 from collections.abc import Mapping
 
@@ -12,18 +14,25 @@ import numpy as np
 
 from ..runtime import bound_values, kwgrad, remaining_keywords
 from ..tangents import Tangent, accum
-from .forward_core import _arity, _forward_mode, _like
+from . import attributes
+from .forward_arithmetic import _NUMERIC, negative_jvp
+from .forward_core import _arity, _forward_mode, _like, _plain
 from .python import (
-    _property_getter,
+    _python_dunder,
     closure_tangent,
     cotangent_as,
     expand,
     field_of,
     freevars,
+    object_setattr,
+    parent_setattr,
     seq_scatter,
     starred_grads,
+    store_field,
     tangent_field,
     tangent_values,
+    via_unary_dunder,
+    with_value,
     without_field,
     write_attribute,
 )
@@ -36,8 +45,14 @@ from .registry import forward_rule, lookup_attribute
 @forward_rule(getattr)
 def getattr_jvp(args, targs):
     obj, name = args[0], args[1]
-    y = getattr(obj, *args[1:])
     t = targs[0]
+    hook = attributes.read_hook(obj, name) if isinstance(name, str) else None
+    if hook is not None:  # a property, a descriptor, __getattr__: the JVP of their code
+        fn, positions, _ = hook
+        hook_args = tuple(obj if p == 1 else p for p in positions)
+        hook_targs = tuple(t if p == 1 else None for p in positions)
+        return _forward_mode().jvp_call(fn, None, hook_args, hook_targs, {}, {})
+    y = getattr(obj, *args[1:])
     methods = (types.MethodType, types.BuiltinMethodType)
     if isinstance(y, methods) and (getattr(y, "__self__", None) is obj or type(obj) is super):
         return y, t  # a bound method's tangent is its object's (``x.sum``, ``d.get`` taken as values)
@@ -50,11 +65,6 @@ def getattr_jvp(args, targs):
         and t.shape == obj.shape
     ):
         return y, getattr(t, name)  # a transpose: linear (its attribute rule, without the pullback)
-    fget = _property_getter(obj, name)
-    if fget is not None:
-        from ..forward import jvp_call
-
-        return jvp_call(fget, None, (obj,), (t,), {}, {})
     if t is None:
         return y, None
     if isinstance(t, Tangent):
@@ -66,6 +76,37 @@ def getattr_jvp(args, targs):
     if rule is not None:  # x.T on an array: linear, so the tangent goes through the same map
         return y, rule(_like(t, obj))[0]
     return y, None
+
+
+def _unary_jvp(dunder, otherwise):
+    """``-obj``, ``+obj``, ``abs(obj)`` of a user class: its Python ``__neg__``/``__pos__``/``__abs__``
+    differentiated in forward mode (its result is an object, which a transposed reverse rule cannot carry);
+    numbers and arrays as ``otherwise(args, targs)``."""
+
+    def unary_jvp(args, targs):
+        a = args[0] if len(args) == 1 else None
+        if type(a) not in _NUMERIC and not _plain(a) and _python_dunder(a, dunder) is not None:
+            return _forward_mode().jvp_call(
+                via_unary_dunder, None, (dunder, args[0]), (None, targs[0]), {}, {}
+            )
+        return otherwise(args, targs)
+
+    unary_jvp.__name__ = f"unary_{dunder.strip('_')}_jvp"
+    return unary_jvp
+
+
+def _transposed(primal):
+    def transposed_jvp(args, targs):
+        return _forward_mode().derived_jvp(primal, None, args, targs, {}, {})
+
+    return transposed_jvp
+
+
+# numbers and arrays: forward_arithmetic.py's negative_jvp (registered there before: imported above), and the
+# transposed reverse rules of + and abs
+forward_rule(operator.neg)(_unary_jvp("__neg__", negative_jvp))
+forward_rule(operator.pos)(_unary_jvp("__pos__", _transposed(operator.pos)))
+forward_rule(builtins.abs, operator.abs)(_unary_jvp("__abs__", _transposed(builtins.abs)))
 
 
 @forward_rule(Tangent)
@@ -127,13 +168,63 @@ def accum_jvp(args, targs):
     return accum(*args), accum(*targs)
 
 
-@forward_rule(write_attribute)
-def write_attribute_jvp(args, targs):
+@forward_rule(with_value)
+def with_value_jvp(args, targs):
+    _arity(with_value, args, {}, 2, 2)
+    (manager, entered), tmanager = args, targs[0]
+    if tmanager is None:
+        return entered, None
+    field = attributes.entered_field(manager, entered)
+    if field is None:
+        attributes.refuse_entered(manager, entered)
+        return entered, None
+    if field is attributes.ITSELF:
+        return entered, tmanager
+    return entered, tmanager.get(field) if isinstance(tmanager, Tangent) else None
+
+
+@forward_rule(store_field)
+def store_field_jvp(args, targs):
     obj, name, value = args
     tobj, _, tvalue = targs
     fields = dict(tobj) if isinstance(tobj, Tangent) else {}
     fields[name] = tvalue
-    return write_attribute(obj, name, value), Tangent(type(obj), fields)
+    return store_field(obj, name, value), Tangent(type(obj), fields)
+
+
+def _hooked_write_jvp(hook, args, targs):
+    """The JVP of a class's ``__setattr__`` or a property's setter, run as a constructor (returning the
+    object, with its tangent)."""
+    if hook is None:
+        return store_field_jvp(args, targs)
+    setter, kind = hook
+    (obj, name, value), (tobj, _, tvalue) = args, targs
+    hook_args, hook_targs = (
+        ((obj, name, value), (tobj, None, tvalue)) if kind == "setattr" else ((obj, value), (tobj, tvalue))
+    )
+    return _forward_mode()._python_jvp(setter, None, hook_args, hook_targs, {}, {}, constructor=True)
+
+
+@forward_rule(write_attribute)
+def write_attribute_jvp(args, targs):
+    _arity(write_attribute, args, {}, 3, 3)
+    return _hooked_write_jvp(attributes.write_hook(*args[:2]), args, targs)
+
+
+@forward_rule(object_setattr)
+def object_setattr_jvp(args, targs):
+    _arity(object_setattr, args, {}, 3, 3)
+    return _hooked_write_jvp(attributes.descriptor_write_hook(*args[:2]), args, targs)
+
+
+@forward_rule(parent_setattr)
+def parent_setattr_jvp(args, targs):
+    _arity(parent_setattr, args, {}, 4, 4)
+    cls, obj = args[0], args[1]
+    setter = attributes.parent_setattr(cls, obj)
+    if setter is None:
+        return object_setattr_jvp(args[1:], targs[1:])
+    return _hooked_write_jvp((setter, "setattr"), args[1:], targs[1:])
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -62,9 +62,25 @@ def implemented_by(impl):
     return rule
 
 
+def iterating(impl):
+    """The rule of a builtin that returns an iterator (``map``, ``filter``): ``impl``'s list, transformed as
+    :func:`implemented_by` does, behind an iterator over it, so that ``next(...)`` works on the result. The
+    iterator's cotangent (one entry per item) is the list's."""
+    rule = implemented_by(impl)
+
+    def iterator_rule(*args, **kwargs):
+        from .python import SequenceIterator
+
+        y, pb = rule(*args, **kwargs)
+        return SequenceIterator(y), pb
+
+    iterator_rule.__name__ = f"{impl.__name__}_iterator_rule"
+    return iterator_rule
+
+
 register(functools.reduce, implemented_by(reduce_impl))
-register(map, implemented_by(map_impl))
-register(filter, implemented_by(filter_impl))
+register(map, iterating(map_impl))
+register(filter, iterating(filter_impl))
 
 
 def product_impl(*iterables):

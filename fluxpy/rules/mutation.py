@@ -219,7 +219,20 @@ def list_extend(lst, values):
 
 @adjoint(list_extend)
 def list_extend_rule(lst, values):
-    from .python import cotangent_as, iterlist
+    from .python import _user_iterable, cotangent_as, iterlist
+
+    if _user_iterable(values):
+        # an object with a Python __iter__: its items, differentiated through it
+        from ..runtime import call
+
+        items, items_pb = call(iterlist, values)
+        y, pb = list_extend_rule(lst, items)
+
+        def user_items_extend_pullback(dy):
+            g = pb(dy)
+            return (g[0], None if g[1] is None else items_pb(g[1])[1])
+
+        return y, user_items_extend_pullback
 
     n = len(lst)
 

@@ -21,6 +21,7 @@ import numpy as np
 
 from ..backend import xp_of
 from ..errors import FluxpyError
+from ..tangents import KeywordGrads
 from .forward_core import keyword_forward_rule
 from .helpers import is_number, unbroadcast
 from .registry import adjoint, device_rule, nograd, register_attribute, register_method
@@ -956,6 +957,18 @@ def pad_rule(array, *args, **kwargs):
     xp = xp_of(array)
     shape = array_shape(array)
     widths, kind, index = _pad_plan(array, args, kwargs)
+    y = xp.pad(array, *args, **kwargs)
+    constants = kwargs.get("constant_values") if kind == "crop" else None
+    if constants is not None:
+        # mode="constant" with constant_values=c: c gets the sum of the cotangent over the cells it filled
+        padded = y.shape
+
+        def constant_pad_pullback(dy):
+            labels = _pad_labels(padded, widths)
+            grads = grads_first(_crop(dy, widths), args)
+            return grads + (KeywordGrads({"constant_values": pad_constants_grad(dy, labels, constants)}),)
+
+        return y, constant_pad_pullback
 
     def pad_pullback(dy):
         if kind == "crop":
@@ -964,7 +977,98 @@ def pad_rule(array, *args, **kwargs):
             return grads_first(_scatter(dy, index, shape), args)
         return _refuse_pad(kind)
 
-    return xp.pad(array, *args, **kwargs), pad_pullback
+    return y, pad_pullback
+
+
+@nograd
+def _pad_labels(shape, widths):
+    """For each cell of an array of ``shape`` padded by ``widths`` in mode "constant": ``2 * axis + side``
+    for the constant ``constant_values[axis][side]`` that NumPy wrote there (the last axis fills the
+    corners), -1 inside. Made by ``np.pad`` itself."""
+    inner = tuple(n - before - after for n, (before, after) in zip(shape, widths, strict=True))
+    table = np.arange(2 * len(shape), dtype=np.int64).reshape(len(shape), 2)
+    return np.pad(np.full(inner, -1, dtype=np.int64), widths, mode="constant", constant_values=table)
+
+
+@nograd
+def _constants_shape(constants):
+    return np.shape(constants)
+
+
+def pad_constants_grad(dy, labels, constants):
+    """The cotangent of ``np.pad``'s ``constant_values`` (shaped like ``constants``: a number, pairs, an
+    array) from the padded array's cotangent ``dy``: each constant's is the sum over the cells it filled."""
+    xp = xp_of(dy)
+    dy = xp.broadcast_to(dy, labels.shape)
+    marks = xp.asarray(labels)
+    sums = [xp.sum(dy[marks == k]) for k in range(2 * labels.ndim)]
+    table = xp.stack(sums).reshape(labels.ndim, 2) if sums else xp.zeros((0, 2))
+    shape = _constants_shape(constants)
+    size = int(np.prod(shape, dtype=np.int64))
+    # NumPy reads constant_values as its _as_pairs does: one value, one pair for every axis, or (ndim, 2)
+    if size == 1:
+        g = table.sum().reshape(shape)
+    elif size == 2 and shape != (2, 1) and len(shape) < 3:
+        g = table.sum(axis=0).reshape(shape)
+    else:
+        g = unbroadcast(table, xp.empty(shape))
+    return _shaped_like(g, constants)
+
+
+def _shaped_like(g, constants):
+    """Array ``g`` as a cotangent of ``constants``: an array, a NumPy scalar, a number, nested tuples or
+    lists."""
+    if hasattr(constants, "shape"):
+        return g if g.ndim else g[()]
+    if isinstance(constants, (list, tuple)):
+        items = [_shaped_like(g[i], c) for i, c in enumerate(constants)]
+        return items if type(constants) is list else tuple(items)
+    return complex(g) if isinstance(constants, complex) else float(np.real(g))
+
+
+def pad_constants_spread(dd, labels, constants):
+    """The transpose of :func:`pad_constants_grad`: an array of the padded shape holding, in each padded
+    cell, the cotangent ``dd`` (shaped like ``constants``) of the constant that filled it; 0 inside."""
+    pairs = _pairs_table(np.asarray(_zero_nones(dd)), _constants_shape(constants))
+    table = np.broadcast_to(pairs, (labels.ndim, 2))
+    flat = np.concatenate([np.ravel(table), np.zeros(1, dtype=table.dtype)])
+    return flat[labels]
+
+
+def _zero_nones(d):
+    if d is None:
+        return 0.0
+    if isinstance(d, (list, tuple)):
+        return [_zero_nones(v) for v in d]
+    return d
+
+
+def _pairs_table(values, shape):
+    """Values shaped like ``constant_values`` as an array that broadcasts to ``(ndim, 2)``, as NumPy reads
+    them."""
+    values = values.reshape(shape)
+    size = values.size
+    if size == 1:
+        return values.reshape(1, 1)
+    if size == 2 and shape != (2, 1) and len(shape) < 3:
+        return values.reshape(1, 2)
+    return values
+
+
+@adjoint(pad_constants_grad)
+def pad_constants_grad_rule(dy, labels, constants):
+    def pad_constants_grad_pullback(dd):
+        return (pad_constants_spread(dd, labels, constants), None, None)
+
+    return pad_constants_grad(dy, labels, constants), pad_constants_grad_pullback
+
+
+@adjoint(pad_constants_spread)
+def pad_constants_spread_rule(dd, labels, constants):
+    def pad_constants_spread_pullback(dz):
+        return (pad_constants_grad(dz, labels, constants), None, None)
+
+    return pad_constants_spread(dd, labels, constants), pad_constants_spread_pullback
 
 
 @adjoint(np.flip)

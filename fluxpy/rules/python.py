@@ -12,6 +12,7 @@ a list's a list, a dict's a dict, a namedtuple's a tuple of its fields.
 
 import builtins
 import collections
+import contextlib
 import copy
 import dataclasses
 import math
@@ -20,8 +21,11 @@ import operator
 import numpy as np
 
 from ..backend import is_array, xp_of
-from ..tangents import KeywordGrads, Tangent, accum
-from .helpers import unbroadcast
+from ..errors import FluxpyError
+from ..tangents import KeywordGrads, Tangent, accum, is_differentiable
+from . import attributes
+from .helpers import conj, in_dtype, unbroadcast
+from .numpy_elementwise import divide_or_zero
 from .numpy_indexing import array_getitem_rule
 from .registry import adjoint, lookup_attribute, nograd, register_container_method
 
@@ -79,6 +83,8 @@ def via_dunders(name, rname, a, b):
 
 @nograd
 def _python_dunder(x, name):
+    if type(x) is SequenceIterator:  # fluxpy's own iterator (below): its items' cotangents have rules
+        return None
     for klass in type(x).__mro__:
         if name in klass.__dict__:
             attr = klass.__dict__[name]
@@ -109,10 +115,13 @@ def _other_operands(op, name, a, b):
     return y, other_operands_pullback
 
 
-def numpy_semantics(rule, op, name):
-    """The rule of a NumPy ufunc: like the operator's, except that lists and tuples are arrays."""
+def numpy_semantics(rule, op, name, ufunc):
+    """The rule of NumPy's ``ufunc``: like the operator's, except that lists and tuples are arrays; a
+    ``dtype=`` keyword casts the inputs (and their cotangents back)."""
 
     def ufunc_rule(a, b, **kwargs):
+        if kwargs.get("dtype") is not None:
+            return in_dtype(ufunc, ufunc_rule, kwargs["dtype"], a, b)
         if kwargs.get("out") is not None or _is_seq(a) or _is_seq(b):
             if _is_seq(a) or _is_seq(b):
                 return _other_operands(op, name, a, b)
@@ -141,7 +150,7 @@ def add_rule(a, b):
     return a + b, add_pullback
 
 
-adjoint(np.add)(numpy_semantics(add_rule, operator.add, "add"))
+adjoint(np.add)(numpy_semantics(add_rule, operator.add, "add", np.add))
 
 
 def add_scalar_pullback(dy):
@@ -168,7 +177,7 @@ def subtract_rule(a, b):
     return a - b, subtract_pullback
 
 
-adjoint(np.subtract)(numpy_semantics(subtract_rule, operator.sub, "sub"))
+adjoint(np.subtract)(numpy_semantics(subtract_rule, operator.sub, "sub", np.subtract))
 
 
 def subtract_scalar_pullback(dy):
@@ -189,12 +198,12 @@ def multiply_rule(a, b):
         return _other_operands(operator.mul, "mul", a, b)
 
     def multiply_pullback(dy):
-        return (unbroadcast(dy * b, a), unbroadcast(dy * a, b))
+        return (unbroadcast(dy * conj(b), a), unbroadcast(dy * conj(a), b))
 
     return a * b, multiply_pullback
 
 
-adjoint(np.multiply)(numpy_semantics(multiply_rule, operator.mul, "mul"))
+adjoint(np.multiply)(numpy_semantics(multiply_rule, operator.mul, "mul", np.multiply))
 
 
 def _repeat_rule(a, b):
@@ -235,12 +244,14 @@ def divide_rule(a, b):
     y = a / b
 
     def divide_pullback(dy):
-        return (unbroadcast(dy / b, a), unbroadcast(-dy * y / b, b))
+        # complex: the cotangents are dy * conj(1 / b) and dy * conj(-y / b) (see helpers.conj)
+        cb = conj(b)
+        return (unbroadcast(dy / cb, a), unbroadcast(-dy * conj(y) / cb, b))
 
     return y, divide_pullback
 
 
-adjoint(np.divide, np.true_divide)(numpy_semantics(divide_rule, operator.truediv, "truediv"))
+adjoint(np.divide, np.true_divide)(numpy_semantics(divide_rule, operator.truediv, "truediv", np.divide))
 
 
 @adjoint(operator.pow, operator.ipow, builtins.pow)
@@ -248,7 +259,7 @@ def power_rule(a, b):
     if not _plain(a, b):
         return _other_operands(operator.pow, "pow", a, b)
     y = a**b
-    if _scalars(a, b):
+    if _scalars(a, b) and type(y) is not complex:  # (-8.0) ** (1 / 3) is complex: the general path
 
         def power_scalar_pullback(dy):
             da = dy * b * a ** (b - 1) if b != 0 or a != 0 else 0.0
@@ -261,6 +272,9 @@ def power_rule(a, b):
             return (da, db)
 
         return y, power_scalar_pullback
+
+    if _complex(y):
+        return y, _complex_power_pullback(a, b, y)
 
     def power_pullback(dy):
         xp = xp_of(a, b, y)
@@ -280,7 +294,27 @@ def power_rule(a, b):
     return y, power_pullback
 
 
-adjoint(np.power)(numpy_semantics(power_rule, operator.pow, "pow"))
+adjoint(np.power)(numpy_semantics(power_rule, operator.pow, "pow", np.power))
+
+
+@nograd
+def _complex(y):
+    return type(y) is complex or getattr(getattr(y, "dtype", None), "kind", None) == "c"
+
+
+def _complex_power_pullback(a, b, y):
+    """``a ** b`` with a complex result: ``d/da = b a ** (b - 1)``, ``d/db = y log(a)`` (the principal branch;
+    0 where ``a == 0``), each conjugated (see helpers.conj)."""
+
+    def complex_power_pullback(dy):
+        xp = xp_of(a, b, y)
+        at_zero = (a == 0) & (b == 0)  # x ** 0: zero, with a ** (b - 1) read at 1 (as power_pullback)
+        base = xp.where(at_zero, 1.0, a) + 0j  # complex: a negative real base has a complex power and log
+        da = xp.where(at_zero, 0.0, dy * conj(b * base ** (b - 1)))
+        db = dy * conj(y * xp.log(xp.where(a == 0, 1.0, a) + 0j))
+        return (unbroadcast(da, a), unbroadcast(db, b))
+
+    return complex_power_pullback
 
 
 @nograd
@@ -303,7 +337,7 @@ def power_by_constant_rule(a, b):
     if b == 2:
 
         def square_pullback(dy):
-            return (dy * 2 * a, None)
+            return (dy * 2 * conj(a), None)
 
         return a * a, square_pullback
     if b == 1:
@@ -316,7 +350,7 @@ def power_by_constant_rule(a, b):
         return a**b, zero_power_pullback
 
     def power_by_constant_pullback(dy):
-        return (dy * b * a ** (b - 1), None)
+        return (dy * conj(b * a ** (b - 1)), None)
 
     return a**b, power_by_constant_pullback
 
@@ -345,7 +379,9 @@ def _other_unary(name, a):
 
 
 @adjoint(operator.neg, np.negative)
-def negative_rule(a):
+def negative_rule(a, *, dtype=None):
+    if dtype is not None:  # np.negative(x, dtype=...)
+        return in_dtype(np.negative, negative_rule, dtype, a)
     if not _numeric(a):
         return _other_unary("__neg__", a)
 
@@ -356,7 +392,9 @@ def negative_rule(a):
 
 
 @adjoint(operator.pos, np.positive)
-def positive_rule(a):
+def positive_rule(a, *, dtype=None):
+    if dtype is not None:  # np.positive(x, dtype=...)
+        return in_dtype(np.positive, positive_rule, dtype, a)
     if not _numeric(a):
         return _other_unary("__pos__", a)
 
@@ -412,6 +450,15 @@ def abs_rule(x):
 
         return abs(x), abs_scalar_pullback
     xp = xp_of(x)
+    if _complex(x):
+
+        def complex_abs_pullback(dy):
+            # |z| is real: its cotangent's real part is its own (an imaginary part can come from a complex
+            # product |z| took part in); d|z| = Re(conj(z / |z|) dz): the cotangent is Re(dy) z / |z|, 0 at
+            # 0 (sign(z) is that too, but has no derivative)
+            return (divide_or_zero(xp.real(dy) * x, abs(x)),)
+
+        return abs(x), complex_abs_pullback
 
     def abs_pullback(dy):
         return (dy * xp.sign(x),)
@@ -511,6 +558,10 @@ nograd(
 
 
 nograd(collections.namedtuple, dataclasses.make_dataclass, dataclasses.fields, dataclasses.is_dataclass)
+# context managers made by @contextlib.contextmanager run their generator as Python does (fluxpy does not
+# differentiate generators): what they yield to ``with ... as v`` gets no gradient, and asking for one
+# raises (see with_value_rule)
+nograd(contextlib._GeneratorContextManager, contextlib._AsyncGeneratorContextManager)
 
 
 @adjoint(float)
@@ -523,25 +574,44 @@ def float_rule(x):
 
 @adjoint(builtins.sum)
 def sum_rule(xs, start=0):
-    if _python_dunder(xs, "__iter__") is not None:
-        # a user container: its items are those a for loop visits, differentiated through its __iter__
+    if not (type(xs) is list or type(xs) is tuple or is_array(xs)):
+        # an iterator (read once), or a user container: its items are those a for loop visits,
+        # differentiated through its __iter__
         from ..runtime import call
 
         items, items_pb = call(iterlist, xs)
         y, total_pb = call(builtins.sum, items, start)
 
-        def user_sum_pullback(dy):
+        def items_sum_pullback(dy):
             g = total_pb(dy)
-            return (items_pb(g[1])[1], g[2])
+            return (None if g[1] is None else items_pb(g[1])[1], g[2])
 
-        return y, user_sum_pullback
-
+        return y, items_sum_pullback
     y = sum(xs, start)
+    if not _numeric(y):
+        # lists, tuples or objects added up (``sum(rows, [])``): Python's ``+``, from ``start`` on
+        from ..runtime import call
+
+        y, fold_pb = call(sum_fold, xs, start)
+
+        def fold_pullback(dy):
+            return fold_pb(dy)[1:]
+
+        return y, fold_pullback
 
     def sum_pullback(dy):
         return (fill_like(xs, dy), unbroadcast(dy, start))
 
     return y, sum_pullback
+
+
+def sum_fold(xs, start):
+    """``sum(xs, start)`` as Python computes it, ``start + xs[0] + xs[1] + ...``, for items that are not
+    numbers or arrays (lists concatenate, objects add by their ``__add__``)."""
+    total = start
+    for x in xs:
+        total = total + x
+    return total
 
 
 def fill_like(xs, dy):
@@ -581,8 +651,22 @@ def _nonzero_rule(ds):
     return _nonzero(ds), nonzero_pullback
 
 
-def _extreme_rule(pick, args, key):
+_NO_DEFAULT = object()
+
+
+def _extreme_rule(pick, args, key, default=_NO_DEFAULT):
+    if default is not _NO_DEFAULT and len(args) != 1:
+        pick(*args, default=default)  # Python's TypeError
+    if len(args) == 1 and _user_iterable(args[0]):
+        return _through_items(lambda items: _extreme_rule(pick, (items,), key, default), args[0])
     values = list(args[0]) if len(args) == 1 else list(args)
+    if not values and default is not _NO_DEFAULT:
+        x = args[0]
+
+        def default_pullback(dy):
+            return (cotangent_as([], x), KeywordGrads({"default": dy}))
+
+        return default, default_pullback
     y = pick(values, key=key) if key is not None else pick(values)
     chosen = _chosen(values, y, key)
 
@@ -627,13 +711,13 @@ def _onehots_rule(n, chosen, share):
 
 
 @adjoint(builtins.max)
-def max_rule(*args, key=None):
-    return _extreme_rule(max, args, key)
+def max_rule(*args, key=None, default=_NO_DEFAULT):
+    return _extreme_rule(max, args, key, default)
 
 
 @adjoint(builtins.min)
-def min_rule(*args, key=None):
-    return _extreme_rule(min, args, key)
+def min_rule(*args, key=None, default=_NO_DEFAULT):
+    return _extreme_rule(min, args, key, default)
 
 
 # =========================================================================================================
@@ -641,7 +725,14 @@ def min_rule(*args, key=None):
 
 
 def cotangent_as(ds, x):
-    """A sequence cotangent ``ds`` (entries may be None) reshaped like the container ``x``."""
+    """A sequence cotangent ``ds`` (entries may be None) reshaped like the container ``x``.
+
+    For a :class:`SequenceIterator`, ``ds`` holds the cotangents of its last items (the list, tuple, sum,
+    for loop, ... that took them took all it had left): the result lines up with the whole sequence."""
+    if type(x) is SequenceIterator:
+        if all(d is None for d in ds):
+            return None
+        return [None] * (len(x.seq) - len(ds)) + list(ds)
     if is_array(x):
         xp = xp_of(x)
         rows = [xp.zeros(x.shape[1:], dtype=_float_dtype(x)) if d is None else d for d in ds]
@@ -661,10 +752,12 @@ def _float_dtype(x):
 
 @adjoint(cotangent_as)
 def cotangent_as_rule(ds, x):
+    skip = len(x.seq) - len(ds) if type(x) is SequenceIterator else 0
+
     def cotangent_as_pullback(dd):
         if is_array(x):
             return (list(dd), None)
-        return (tuple(dd) if dd is not None else None, None)
+        return (tuple(dd)[skip:] if dd is not None else None, None)
 
     return cotangent_as(ds, x), cotangent_as_pullback
 
@@ -696,8 +789,111 @@ def iterlist_rule(x=()):
     return list(x), iterlist_pullback
 
 
+class SequenceIterator:
+    """``iter(x)`` of a list, tuple or array in differentiated code (and what ``map`` and ``filter`` return):
+    Python's iterator over ``x``, which also knows the position of its next item, so that the cotangents of
+    the items ``next``, ``zip``, a ``for`` loop, ``list``, ``sum``, ... took go back to their places in
+    ``x``. Its cotangent is a list with one entry per item of ``x`` (None where no gradient flows)."""
+
+    def __init__(self, seq):
+        self.seq = seq
+        self.pos = 0
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        i = _advance(self)
+        if i is None:
+            raise StopIteration
+        return self.seq[i]
+
+    def __length_hint__(self):
+        return max(len(self.seq) - self.pos, 0)
+
+    def __repr__(self):
+        return f"<iterator at item {self.pos} of {len(self.seq)}>"
+
+
+@nograd
+def _advance(it):
+    """The position of the next item of SequenceIterator ``it``, moving ``it`` past it (None at the end)."""
+    i = it.pos
+    if i >= len(it.seq):
+        return None
+    it.pos = i + 1
+    return i
+
+
+def _user_iterable(x):
+    """An object whose class defines ``__iter__`` in Python (not a list, tuple, array or iterator)."""
+    return _python_dunder(x, "__iter__") is not None
+
+
+def _user_container(x):
+    """A user iterable that is not an iterator itself (its class has no Python ``__next__``): iterating it
+    all at once, where Python would take its items one by one, ends (an iterator may never end)."""
+    return _python_dunder(x, "__iter__") is not None and _python_dunder(x, "__next__") is None
+
+
+nograd(_user_iterable, _user_container)
+
+
+def _through_items(rule, x, *rest, **kwargs):
+    """``rule(items, *rest, **kwargs)`` with ``items`` the list of what iterating ``x`` (an object with a
+    Python ``__iter__``) gives, differentiated through its ``__iter__``: the items' cotangent goes back to
+    ``x``'s fields."""
+    from ..runtime import call
+
+    items, items_pb = call(iterlist, x)
+    y, pb = rule(items, *rest, **kwargs)
+
+    def through_items_pullback(dy):
+        g = tuple(pb(dy))
+        return (None if g[0] is None else items_pb(g[0])[1],) + g[1:]
+
+    return y, through_items_pullback
+
+
+@adjoint(SequenceIterator)
+def sequence_iterator_rule(seq):
+    def sequence_iterator_pullback(dy):
+        return (None if dy is None else cotangent_as(list(dy), seq),)
+
+    return SequenceIterator(seq), sequence_iterator_pullback
+
+
+def item_at(it, i):
+    """Item ``i`` of the sequence SequenceIterator ``it`` iterates (``next`` took it)."""
+    return it.seq[i]
+
+
+@nograd
+def _length_of(it):
+    return len(it.seq)
+
+
+@adjoint(item_at)
+def item_at_rule(it, i):
+    n = len(it.seq)
+
+    def item_at_pullback(dy):
+        return (seq_scatter(n, i, dy, True), None)
+
+    return it.seq[i], item_at_pullback
+
+
 @adjoint(iter)
-def iter_rule(x):
+def iter_rule(x, *sentinel):
+    if sentinel:  # iter(callable, sentinel): next() of it refuses a gradient (see next_rule)
+        return iter(x, *sentinel), _none_pullback(1 + len(sentinel))
+    if type(x) is SequenceIterator:  # iter() of an iterator is the iterator
+        return x, _same_pullback
+    if type(x) is list or type(x) is tuple or (is_array(x) and x.ndim > 0):
+        return sequence_iterator_rule(x)
+    if _user_container(x):
+        return _through_items(iter_rule, x)
+
     def iter_pullback(dy):
         # an iterator's cotangent is the sequence of its items' cotangents (see iterlist)
         return (cotangent_as(list(dy), x),)
@@ -705,8 +901,64 @@ def iter_rule(x):
     return iter(x), iter_pullback
 
 
+_NO_ITEM = object()
+
+
+@adjoint(next, SequenceIterator.__next__)
+def next_rule(it, *default):
+    if len(default) > 1:
+        next(it, *default)  # Python's TypeError
+    i = _advance(it) if type(it) is SequenceIterator else None
+    if i is not None:
+        n = _length_of(it)
+
+        def next_pullback(dy):
+            return (seq_scatter(n, i, dy, True),) + (None,) * len(default)
+
+        return item_at(it, i), next_pullback
+    y = _NO_ITEM if type(it) is SequenceIterator else _foreign_next(it)
+    if y is _NO_ITEM:
+        if not default:
+            raise StopIteration
+        return default[0], _default_item_pullback
+    where = _where_next_called(y)
+
+    def foreign_next_pullback(dy):
+        if dy is not None:
+            raise FluxpyError(FOREIGN_NEXT.format(kind=type(it).__name__, where=where))
+        return (None,) * (1 + len(default))
+
+    return y, foreign_next_pullback
+
+
+FOREIGN_NEXT = (
+    "next() of a {kind}: fluxpy follows the items of iter() of a list, tuple or array, of map() and of "
+    "filter(), but not of this iterator, and a gradient has to flow through the item it gave.\n  {where}\n"
+    "Take the items from a list instead (`items = list(...)`, then `items[0]` or `it = iter(items)`)."
+)
+
+
+@nograd
+def _foreign_next(it):
+    return next(it, _NO_ITEM)
+
+
+@nograd
+def _where_next_called(y):
+    from ..runtime import user_location
+
+    return user_location() if is_differentiable(y) else None
+
+
+def _default_item_pullback(dy):
+    return (None, dy)
+
+
 @adjoint(tuple)
 def tuple_rule(x=()):
+    if _user_iterable(x):
+        return _through_items(tuple_rule, x)
+
     def tuple_pullback(dy):
         return (cotangent_as(dy, x),)
 
@@ -715,33 +967,152 @@ def tuple_rule(x=()):
 
 @adjoint(zip)
 def zip_rule(*xs, strict=False):
-    y = list(zip(*xs, strict=strict))
-    n = len(y)
+    if any(_user_container(x) for x in xs):
+        return _zip_user_iterables(xs, strict)
+    if any(type(x) is SequenceIterator for x in xs):
+        # iterators (one may be passed twice: zip(it, it) pairs its items): the position of every item
+        # taken, so that its cotangent goes back there
+        taken, n, collected = _zip_positions(xs, strict)
+        y = zip_rows(xs, taken, n, collected)
+    else:
+        y, taken = list(zip(*xs, strict=strict)), None
+        n = len(y)
 
     def zip_pullback(dy):
-        return _unzip(dy, xs, n)
+        return _unzip(dy, xs, n, taken)
 
     return y, zip_pullback
 
 
-def _unzip(dy, xs, n):
+@nograd
+def _zip_positions(xs, strict):
+    """What ``zip(*xs)`` takes from each argument, advancing its iterators as zip does: ``(taken, n,
+    collected)`` where ``taken[j]`` lists the positions in argument ``j`` (in the sequence of a
+    SequenceIterator) of its items in rows ``0, 1, ...`` (one more when a later argument ran out first), ``n``
+    the number of rows, and ``collected[j]`` the items taken from an argument of another kind (a dict, a
+    range, another iterator: positions in that list), None for the others."""
+    taken = [[] for _ in xs]
+    collected = [
+        None if type(x) is SequenceIterator or type(x) is list or type(x) is tuple or is_array(x) else []
+        for x in xs
+    ]
+    others = [None if c is None else iter(x) for x, c in zip(xs, collected, strict=True)]
+    n = 0
+    while True:
+        for j, x in enumerate(xs):
+            if type(x) is SequenceIterator:
+                p = _advance(x)
+            elif collected[j] is None:
+                p = n if n < len(x) else None
+            else:
+                item = next(others[j], _NO_ITEM)
+                p = None
+                if item is not _NO_ITEM:
+                    collected[j].append(item)
+                    p = len(collected[j]) - 1
+            if p is None:
+                if strict:
+                    _check_zip_strict(xs, j, n, others)
+                return taken, n, collected
+            taken[j].append(p)
+        n += 1
+
+
+def zip_rows(xs, taken, n, collected):
+    """The ``n`` rows ``zip(*xs)`` gave, from the positions ``_zip_positions`` found."""
+    sources = [
+        x.seq if type(x) is SequenceIterator else x if collected[j] is None else collected[j]
+        for j, x in enumerate(xs)
+    ]
+    return [tuple([sources[j][taken[j][i]] for j in range(len(xs))]) for i in range(n)]
+
+
+@adjoint(zip_rows)
+def zip_rows_rule(xs, taken, n, collected):
+    def zip_rows_pullback(dy):
+        return (_unzip(dy, xs, n, taken), None, None, None)
+
+    return zip_rows(xs, taken, n, collected), zip_rows_pullback
+
+
+def _check_zip_strict(xs, j, n, others):
+    """``zip(..., strict=True)``'s error when argument ``j`` ran out at row ``n``."""
+
+    def before(k):
+        return f"arguments 1-{k}" if k > 1 else "argument 1"
+
+    if j > 0:
+        raise ValueError(f"zip() argument {j + 1} is shorter than {before(j)}")
+    for k in range(1, len(xs)):
+        x = xs[k]
+        if type(x) is SequenceIterator:
+            more = _advance(x) is not None
+        elif others[k] is None:
+            more = len(x) > n
+        else:
+            more = next(others[k], _NO_ITEM) is not _NO_ITEM
+        if more:
+            raise ValueError(f"zip() argument {k + 1} is longer than {before(k)}")
+
+
+def _zip_user_iterables(xs, strict):
+    """``zip`` of arguments some of which have a Python ``__iter__``: their items, differentiated through
+    it, zipped."""
+    from ..runtime import call
+
+    converted = [call(iterlist, x) if _user_container(x) else (x, None) for x in xs]
+    pullbacks = [pb for _, pb in converted]
+    y, pb = zip_rule(*[items for items, _ in converted], strict=strict)
+
+    def zip_user_iterables_pullback(dy):
+        g = pb(dy)
+        return tuple([d if p is None or d is None else p(d)[1] for d, p in zip(g, pullbacks, strict=True)])
+
+    return y, zip_user_iterables_pullback
+
+
+def _unzip(dy, xs, n, taken=None):
+    """The cotangents of ``zip``'s arguments ``xs`` from that of its rows ``dy`` (``taken``: see
+    _zip_positions; None when no argument is an iterator)."""
     out = []
     for j, x in enumerate(xs):
         column = [None if d is None else d[j] for d in dy]
-        column = column + [None] * (len(x) - n)
+        if taken is not None and type(x) is SequenceIterator:
+            out.append(_placed(column, taken[j], len(x.seq)))
+            continue
+        if type(x) is list or type(x) is tuple or is_array(x):
+            column = column + [None] * (len(x) - n)
         out.append(cotangent_as(column, x))
     return tuple(out)
 
 
+def _placed(column, positions, n):
+    """A length-``n`` list with ``column[i]`` at ``positions[i]`` (None elsewhere; None if all are)."""
+    if all(d is None for d in column):
+        return None
+    out = [None] * n
+    for d, p in zip(column, positions, strict=False):  # positions may have one more (zip stopped later)
+        out[p] = d
+    return out
+
+
 @adjoint(_unzip)
-def _unzip_rule(dy, xs, n):
+def _unzip_rule(dy, xs, n, taken=None):
     def unzip_pullback(dd):
         rows = []
         for i in range(n):
-            rows.append(tuple(None if d is None else _row(d, i) for d in dd))
-        return (rows, None, None)
+            row = []
+            for j, d in enumerate(dd):
+                if d is None:
+                    row.append(None)
+                elif taken is not None and type(xs[j]) is SequenceIterator:
+                    row.append(d[taken[j][i]])
+                else:
+                    row.append(_row(d, i))
+            rows.append(tuple(row))
+        return (rows, None, None, None)
 
-    return _unzip(dy, xs, n), unzip_pullback
+    return _unzip(dy, xs, n, taken), unzip_pullback
 
 
 def _row(d, i):
@@ -750,6 +1121,8 @@ def _row(d, i):
 
 @adjoint(enumerate)
 def enumerate_rule(x, start=0):
+    if _user_iterable(x):
+        return _through_items(enumerate_rule, x, start)
     y = list(enumerate(x, start))
 
     def enumerate_pullback(dy):
@@ -768,6 +1141,8 @@ def reversed_rule(x):
 
 @adjoint(sorted)
 def sorted_rule(x, key=None, reverse=False):
+    if _user_iterable(x):
+        return _through_items(sorted_rule, x, key, reverse)
     values = list(x)
     order = _sort_order(values, key, reverse)
 
@@ -902,6 +1277,18 @@ for _kind, _name in [(dict, "keys"), (list, "index"), (list, "count"), (tuple, "
 
 @adjoint(dict)
 def dict_rule(*args, **kwargs):
+    if len(args) == 1 and not (isinstance(args[0], (dict, list, tuple)) or hasattr(args[0], "keys")):
+        # pairs from an iterator (read once) or an object with a Python __iter__: as a list first
+        from ..runtime import call
+
+        pairs, pairs_pb = call(iterlist, args[0])
+        y, pb = dict_rule(pairs, **kwargs)
+
+        def dict_of_items_pullback(dy):
+            g = tuple(pb(dy))
+            return (None if g[0] is None else pairs_pb(g[0])[1],) + g[1:]
+
+        return y, dict_of_items_pullback
     y = dict(*args, **kwargs)
     keys = None
     if args and not isinstance(args[0], dict):
@@ -956,33 +1343,23 @@ def getattr_rule(obj, name, *default):
 
             return y, array_attribute_pullback
         return getattr(obj, name, *default), _none_pullback(2 + len(default))
-    fget = _property_getter(obj, name)
-    if fget is not None:
+    hook = attributes.read_hook(obj, name)
+    if hook is not None:  # a property, a descriptor, __getattr__: their code is differentiated
         from ..runtime import call
 
-        y, pb = call(fget, obj)
+        fn, positions, index = hook
+        y, pb = call(fn, *[obj if p == 1 else p for p in positions])
 
-        def property_pullback(dy):
-            return (pb(dy)[1], None) + (None,) * len(default)
+        def attribute_hook_pullback(dy):
+            return (pb(dy)[index], None) + (None,) * len(default)
 
-        return y, property_pullback
+        return y, attribute_hook_pullback
     y = getattr(obj, name, *default)
 
     def getattr_pullback(dy):
         return (runtime.field_cotangent(obj, name, dy), None) + (None,) * len(default)
 
     return y, getattr_pullback
-
-
-@nograd
-def _property_getter(obj, name):
-    for klass in type(obj).__mro__:
-        attr = klass.__dict__.get(name)
-        if isinstance(attr, property) and type(attr.fget).__name__ == "function":
-            return attr.fget
-        if attr is not None:
-            return None
-    return None
 
 
 @nograd
@@ -1141,6 +1518,9 @@ def unpack(x, n):
 
 @adjoint(unpack)
 def unpack_rule(x, n):
+    if _user_iterable(x):
+        return _through_items(unpack_rule, x, n)
+
     def unpack_pullback(dy):
         return (cotangent_as(dy, x), None)
 
@@ -1160,6 +1540,8 @@ def unpack_starred(x, before, after):
 
 @adjoint(unpack_starred)
 def unpack_starred_rule(x, before, after):
+    if _user_iterable(x):
+        return _through_items(unpack_starred_rule, x, before, after)
     y = unpack_starred(x, before, after)
     middle = len(y[before])
 
@@ -1392,17 +1774,107 @@ nograd(cons_to_set, pack_set)
 
 
 def write_attribute(obj, name, value):
-    """``obj.name = value`` in generated code (only on the fresh object of a constructor); returns ``obj``."""
+    """``obj.name = value`` (and ``setattr(obj, name, value)``) in generated code, only on the fresh object
+    of a constructor or a local object; returns ``obj``."""
     setattr(obj, name, value)
+    return obj
+
+
+def object_setattr(obj, name, value):
+    """``object.__setattr__(obj, name, value)`` in generated code (a class's own ``__setattr__`` calling
+    its default): a property's setter still runs, the class's ``__setattr__`` does not; returns ``obj``."""
+    object.__setattr__(obj, name, value)
+    return obj
+
+
+def parent_setattr(cls, obj, name, value):
+    """``super().__setattr__(name, value)`` in a method of ``cls``, in generated code; returns ``obj``."""
+    super(cls, obj).__setattr__(name, value)
     return obj
 
 
 @adjoint(write_attribute)
 def write_attribute_rule(obj, name, value):
+    hook = attributes.write_hook(obj, name)
+    if hook is None:
+        return _plain_write(obj, name, value)
+    return _hooked_write(hook, obj, name, value)
+
+
+@adjoint(object_setattr)
+def object_setattr_rule(obj, name, value):
+    hook = attributes.descriptor_write_hook(obj, name)
+    if hook is None:
+        return _plain_write(obj, name, value)
+    return _hooked_write(hook, obj, name, value)
+
+
+@adjoint(parent_setattr)
+def parent_setattr_rule(cls, obj, name, value):
+    setter = attributes.parent_setattr(cls, obj)
+    y, back = (
+        object_setattr_rule(obj, name, value)
+        if setter is None
+        else _hooked_write((setter, "setattr"), obj, name, value)
+    )
+
+    def parent_setattr_pullback(dobj):
+        return (None,) + back(dobj)
+
+    return y, parent_setattr_pullback
+
+
+def with_value(manager, entered):
+    """``v`` of ``with manager as v`` (generated code): what ``manager.__enter__()`` returned."""
+    return entered
+
+
+@adjoint(with_value)
+def with_value_rule(manager, entered):
+    field = attributes.entered_field(manager, entered)
+
+    def with_value_pullback(dv):
+        if dv is None:
+            return (None, None)
+        if field is None:
+            attributes.refuse_entered(manager, entered)
+            return (None, None)
+        return (dv if field is attributes.ITSELF else Tangent(type(manager), {field: dv}), None)
+
+    return entered, with_value_pullback
+
+
+def store_field(obj, name, value):
+    """``obj.name = value`` as a plain field (no class hook runs: the caller found none); returns ``obj``."""
+    object.__setattr__(obj, name, value)
+    return obj
+
+
+@adjoint(store_field)
+def store_field_rule(obj, name, value):
     def write_attribute_pullback(dobj):
         return (without_field(dobj, name), None, field_of(dobj, name))
 
-    return write_attribute(obj, name, value), write_attribute_pullback
+    return store_field(obj, name, value), write_attribute_pullback
+
+
+_plain_write = store_field_rule
+
+
+def _hooked_write(hook, obj, name, value):
+    """A write through the class's ``__setattr__`` or a property's setter: its code differentiated as a
+    constructor's is (a function returning the object, whose attribute writes are differentiated)."""
+    from ..transform.cache import forward_function
+
+    setter, kind = hook
+    args = (obj, name, value) if kind == "setattr" else (obj, value)
+    y, pb = forward_function(setter, constructor=True)(setter, *args)
+
+    def attribute_setter_pullback(dobj):
+        g = pb(dobj)
+        return (g[1], None, g[-1])
+
+    return y, attribute_setter_pullback
 
 
 def field_of(t, name):

@@ -38,6 +38,7 @@ After::
 import gast
 
 from .. import nodes as n
+from ..fence import body_nodes
 
 BINOPS = {
     gast.Add: "add",
@@ -133,6 +134,8 @@ class _ANF:
             init = self.atom(s.value.func)
             self.emit_init_into(self_name, init, s.value.args[1:], s.value.keywords)
             return
+        if self.ctx.writable and self.attribute_write(s.value, self.ctx.writable):
+            return
         if self.list_method(s.value, None):
             return
         if self.is_inactive(s.value):
@@ -141,6 +144,29 @@ class _ANF:
         target = self.ctx.namer.fresh("_")
         self.ctx.procedure_calls.add(target)  # f(x) as a statement: it may be meant to write into x
         self.expr(s.value, target=target)
+
+    def attribute_write(self, call, self_name):
+        """``setattr(self, k, v)``, ``object.__setattr__(self, k, v)`` or ``super().__setattr__(k, v)`` in a
+        constructor (or a setter run as one): ``self`` is rebound to itself, written, as for ``self.k = v``
+        (a class's own ``__setattr__`` and property setters run differentiated: rules/attributes.py)."""
+        if (
+            not isinstance(call, gast.Call)
+            or call.keywords
+            or any(isinstance(a, gast.Starred) for a in call.args)
+        ):
+            return False
+        func, args = call.func, call.args
+        on_self = bool(args) and isinstance(args[0], gast.Name) and args[0].id == self_name
+        if isinstance(func, gast.Name) and func.id == "setattr" and len(args) == 3 and on_self:
+            head, rest = [n.name("__fx_setattr"), n.name(self_name)], args[1:]
+        elif _is_attribute_call(func, "object", "__setattr__") and len(args) == 3 and on_self:
+            head, rest = [n.name("__fx_object_setattr"), n.name(self_name)], args[1:]
+        elif _is_super_call(func, "__setattr__") and len(args) == 2:
+            head, rest = [n.name("__fx_parent_setattr"), n.name("__class__"), n.name(self_name)], args
+        else:
+            return False
+        self.emit(n.assign(self_name, n.call(CALL, head + [self.atom(a) for a in rest])))
+        return True
 
     def emit_init_into(self, self_name, init, args, keywords):
         """``self = init_into(init, self, *args, **keywords)``: a parent's ``__init__`` run on ``self``."""
@@ -260,6 +286,9 @@ class _ANF:
                 )
             )
             return
+        if self.changes_iterated_list(s):
+            self.iterate_by_index(s)
+            return
         seq = self.ctx.namer.fresh("_seq")
         self.emit(n.assign(seq, n.call(CALL, [n.name("__fx_iterlist"), self.atom(s.iter)])))
         index = self.ctx.namer.fresh("_i")
@@ -276,9 +305,73 @@ class _ANF:
         )
         self.emit(loop)
 
+    def changes_iterated_list(self, s):
+        """Whether ``for v in lst`` (a local list) changes ``lst`` in its body through its methods
+        (``lst.append(v)``) or item writes, without rebinding it: Python's loop then sees the changes."""
+        name = s.iter.id if isinstance(s.iter, gast.Name) else None
+        if name not in self.ctx.local_lists:
+            return False
+        changed = False
+        for node in body_nodes(s):  # the loop's body, outside nested functions
+            if isinstance(node, gast.Call) and isinstance(node.func, gast.Attribute):
+                if isinstance(node.func.value, gast.Name) and node.func.value.id == name:
+                    changed = changed or node.func.attr in LIST_METHODS
+            elif isinstance(node, (gast.Assign, gast.AugAssign)):
+                for target in node.targets if isinstance(node, gast.Assign) else [node.target]:
+                    if isinstance(target, gast.Subscript) and isinstance(target.value, gast.Name):
+                        changed = changed or target.value.id == name
+                    elif isinstance(target, gast.Name) and target.id == name:
+                        if isinstance(node, gast.Assign):
+                            return False  # rebound: the loop goes on over the old list, as the snapshot does
+                        changed = True  # lst += [...] extends it in place
+        return changed
+
+    def iterate_by_index(self, s):
+        """``for v in lst`` over a list the body changes, as Python's list iterator runs it::
+
+        _i = 0
+        while _i < len(lst):
+            v = lst[_i]
+            _i = _i + 1
+            <body>
+        """
+        index = self.ctx.namer.fresh("_i")
+        self.emit(n.located(n.assign(index, n.const(0)), s))
+        test = gast.Compare(
+            left=n.name(index), ops=[gast.Lt()], comparators=[n.call("__fx_len", [n.name(s.iter.id)])]
+        )
+        head = [
+            n.located(
+                gast.Assign(
+                    targets=[s.target], value=n.subscript(n.name(s.iter.id), n.name(index)), type_comment=None
+                ),
+                s,
+            ),
+            n.located(n.assign(index, gast.BinOp(left=n.name(index), op=gast.Add(), right=n.const(1))), s),
+        ]
+        self.emit(gast.While(test=test, body=self.block(head + s.body), orelse=[]))
+
     def stmt_With(self, s):
-        # the context manager is entered and left as written; its value carries no gradient
-        self.emit(gast.With(items=s.items, body=self.block(s.body) or [gast.Pass()], type_comment=None))
+        """The context manager is entered and left as written. ``with m as v`` binds ``v`` through
+        ``__fx_with_value(m, entered)``, whose rule sends ``v``'s gradient to ``m`` (``__enter__`` returned
+        ``m`` or one of its fields); several items nest (``with a as x, b as y`` is ``with a as x: with b
+        as y``: ``b`` may read ``x``)."""
+        item, rest = s.items[0], s.items[1:]
+        body = [gast.With(items=rest, body=s.body, type_comment=None)] if rest else s.body
+        if item.optional_vars is None:
+            self.emit(gast.With(items=[item], body=self.block(body) or [gast.Pass()], type_comment=None))
+            return
+        manager = self.atom(item.context_expr)
+        entered = self.ctx.namer.fresh("_entered")
+        bind = gast.Assign(
+            targets=[item.optional_vars],
+            value=gast.Call(func=n.name("__fx_with_value"), args=[manager, n.name(entered)], keywords=[]),
+            type_comment=None,
+        )
+        n.located(bind, s)
+        inner = self.block([bind] + body)
+        item = gast.withitem(context_expr=manager, optional_vars=n.name(entered, True))
+        self.emit(gast.With(items=[item], body=inner, type_comment=None))
 
     def stmt_Try(self, s):
         handlers = [
@@ -531,6 +624,28 @@ def _is_explicit_init(e, self_name):
         and e.args
         and isinstance(e.args[0], gast.Name)
         and e.args[0].id == self_name
+    )
+
+
+def _is_attribute_call(func, owner, name):
+    """``owner.name`` as a callee (``object.__setattr__``)."""
+    return (
+        isinstance(func, gast.Attribute)
+        and func.attr == name
+        and isinstance(func.value, gast.Name)
+        and func.value.id == owner
+    )
+
+
+def _is_super_call(func, name):
+    """``super().name`` as a callee."""
+    return (
+        isinstance(func, gast.Attribute)
+        and func.attr == name
+        and isinstance(func.value, gast.Call)
+        and isinstance(func.value.func, gast.Name)
+        and func.value.func.id == "super"
+        and not func.value.args
     )
 
 
