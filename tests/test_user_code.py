@@ -5,6 +5,7 @@ Each function is checked against finite differences at first and second order.
 
 import contextlib
 import copy
+import itertools
 
 import numpy as np
 import pytest
@@ -896,3 +897,49 @@ def test_with_as_value_made_by_enter_is_fine_when_unused():
         return y + 0 * len(str(type(v)))
 
     assert np.allclose(fx.gradient(unused, np.array([0.5, 1.5]))[0], 1.0)
+
+
+def _grows_while_iterated(x):
+    items = [x[0]]
+    for v in items:
+        if len(items) < 3:
+            items.append(v * 2)
+    return sum(items)
+
+
+def _written_while_iterated(x):
+    items = [x[0], x[1]]
+    for v in items:
+        if v < 5.0:
+            items[0] = items[0] * 1.5
+    return items[0] + items[1]
+
+
+def _iterator_shared_by_two_loops(x):
+    it = iter([x[0], x[1], x[0] * x[1]])
+    s = 0.0
+    for a in it:
+        s = s + a
+        break
+    for b in it:  # goes on after the item the first loop took
+        s = s + 10 * b
+    return s
+
+
+def _groupby_groups(x):
+    s = 0.0
+    for k, g in itertools.groupby([x[0], x[0] * 2, x[1], x[1] * 3], key=lambda v: v > 1.0):
+        s = s + sum(g) * (2.0 if k else 1.0)
+    return s
+
+
+@pytest.mark.parametrize(
+    "f", [_grows_while_iterated, _written_while_iterated, _iterator_shared_by_two_loops, _groupby_groups]
+)
+def test_loops_see_the_sequence_as_python_does(f):
+    """A for loop iterated a snapshot of its sequence: a list the body appends to or writes into, an
+    iterator a second loop goes on with after a break, itertools.groupby's groups (all empty) gave wrong
+    values, not only wrong gradients."""
+    x = np.array([0.3, 1.5])
+    assert np.isclose(fx.withgradient(f, x).val, f(x))
+    check_grads(f, x, order=2, forward=True)

@@ -25,7 +25,7 @@ from .forward_core import (
     keyword_forward_rule,
     makes_container,
 )
-from .higher_order import chain_impl, filter_impl, map_impl, product_impl, reduce_impl
+from .higher_order import chain_impl, filter_impl, groupby_impl, map_impl, product_impl, reduce_impl
 from .python import (
     SequenceIterator,
     _advance,
@@ -101,6 +101,13 @@ def iter_jvp(args, targs):
         it, tit = jvp_call(method, None, (x,), (tx,), {}, {})
         if not isinstance(it, Iterator):
             raise TypeError(f"iter() returned non-iterator of type '{type(it).__name__}'")
+        return it, tit
+    if isinstance(x, (list, tuple)) or is_array(x):
+        # as in reverse mode, an iterator that knows its position (rules/python.py's rewind moves it back
+        # after a loop that broke early), its tangent kept at the same position
+        it = SequenceIterator(x)
+        _, tit = sequence_iterator_jvp((x,), (tx,))
+        it.tangent = tit
         return it, tit
     it, tit = _stream(x, tx)
     return it, tit
@@ -338,6 +345,7 @@ for _primal, _impl in [
     (functools.reduce, reduce_impl),
     (itertools.product, product_impl),
     (itertools.chain, chain_impl),
+    (itertools.groupby, groupby_impl),
 ]:
     keyword_forward_rule(_primal)(_implemented_jvp(_impl))
 for _primal, _impl in [(map, map_impl), (filter, filter_impl)]:

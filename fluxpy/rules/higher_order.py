@@ -104,6 +104,27 @@ def chain_impl(*iterables):
     return out
 
 
+def groupby_impl(iterable, key=None):
+    """``itertools.groupby``, materialized: a list of ``(key, iterator over the group's items)``. Python's
+    groups are views of one shared iterator (a group read after the next one starts is empty); these are
+    independent, which is the same wherever each group is read in its own turn."""
+    groups = []
+    current = []
+    last = None
+    for item in iterable:
+        k = item if key is None else key(item)
+        if current and k == last:
+            current = current + [item]
+        else:
+            if current:
+                groups = groups + [(last, iter(current))]
+            current = [item]
+            last = k
+    if current:
+        groups = groups + [(last, iter(current))]
+    return groups
+
+
 def iterate_user_object(x):
     """The items a ``for`` loop visits in an object whose class defines ``__iter__`` in Python."""
     it = type(x).__iter__(x)
@@ -131,3 +152,4 @@ def drain_iterator(it):
 
 register(itertools.product, implemented_by(product_impl))
 register(itertools.chain, implemented_by(chain_impl))
+register(itertools.groupby, implemented_by(groupby_impl))

@@ -816,6 +816,19 @@ class SequenceIterator:
 
 
 @nograd
+def rewind(it, count, last):
+    """After a ``for`` loop that read ``count`` items from ``it`` and stopped at index ``last`` (-1: no trip;
+    below ``count - 1``: it broke early): a SequenceIterator goes back to the first item not taken, as
+    Python's loop would leave it. Other iterators cannot go back; their items past the break are used up
+    (docs/limitations.md)."""
+    if type(it) is SequenceIterator:
+        it.pos -= count - (last + 1)
+        tangent = getattr(it, "tangent", None)  # forward mode's (rules/forward_iteration.py: iter_jvp)
+        if type(tangent) is SequenceIterator:
+            tangent.pos = it.pos
+
+
+@nograd
 def _advance(it):
     """The position of the next item of SequenceIterator ``it``, moving ``it`` past it (None at the end)."""
     i = it.pos

@@ -211,6 +211,12 @@ def local_lists(fdef, body=None):
             name = node.targets[0].id
             ok = isinstance(node.value, (gast.List, gast.ListComp)) or _new_list_call(node.value)
             kinds[name] = kinds.get(name, True) and ok
+        elif (
+            isinstance(node, gast.AugAssign)
+            and isinstance(node.op, gast.Add)
+            and isinstance(node.target, gast.Name)
+        ):
+            pass  # lst += values extends a list in place: still a list (see anf.aug_assign_name)
         else:
             for t in _assign_targets(node):
                 for name in _names(t):

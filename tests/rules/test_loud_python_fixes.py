@@ -175,16 +175,19 @@ def augmented_add_of_a_tuple(a, b):
     return lst[0] * lst[1] + lst[2] ** 2
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=TypeError,
-    reason="the transform turns `lst += (a, b)` into `lst = lst + (a, b)` (normalize/anf.py's "
-    "aug_assign_name), which Python refuses for a list and a tuple; it should become "
-    "`lst = __fx_list_extend(lst, (a, b))` for a local list (rules/mutation.py's list_extend handles any "
-    "iterable)",
-)
+def augmented_add_of_a_map_then_append(a, b):
+    lst = [a]
+    lst += map(lambda v: v * b, [a, b])
+    lst.append(a * b)  # still a local list after +=
+    return lst[0] * lst[1] + lst[2] ** 2 + lst[3]
+
+
 def test_augmented_add_of_a_tuple_to_a_list():
+    """``lst += (a, b)`` on a local list extends it (Python's list += takes any iterable); the transform
+    made it ``lst = lst + (a, b)``, which raised TypeError."""
     assert fx.gradient(augmented_add_of_a_tuple, 1.5, 2.0) == (3.0, 4.0)
+    check(augmented_add_of_a_tuple, 1.5, 2.0)
+    check(augmented_add_of_a_map_then_append, 1.5, 2.0)
 
 
 def sum_of_lists(a, b):

@@ -131,6 +131,7 @@ def test_loops_pass_turns_exits_into_flags():
             _returned = False
             _break = False
             _seq = __fx_call(__fx_iterlist, xs)
+            _i = -1
             for _i in __fx_range(__fx_len(_seq)):
                 x = __fx_call(__fx_op.getitem, _seq, _i)
                 _continue = False
@@ -145,6 +146,7 @@ def test_loops_pass_turns_exits_into_flags():
                         total = x
                 if _break:
                     break
+            __fx_rewind(xs, __fx_len(_seq), _i)
             if not _break:
                 total = 0
             if _returned:

@@ -262,6 +262,10 @@ class _ANF:
                 dunder = f"__i{BINOPS[type(s.op)].rstrip('_')}__"
                 self.ctx.augmented_params.setdefault(target, set()).add(dunder)
         value = self.atom(s.value)
+        if isinstance(s.op, gast.Add) and target in self.ctx.local_lists:
+            # a local list: += extends it with any iterable (a tuple, a map, ...), as list.extend does
+            self.emit(n.assign(target, n.call(CALL, [n.name("__fx_list_extend"), n.name(target), value])))
+            return
         self.emit(n.assign(target, self.op_call(BINOPS[type(s.op)], [n.name(target), value])))
 
     def stmt_Return(self, s):
@@ -290,12 +294,24 @@ class _ANF:
             self.iterate_by_index(s)
             return
         seq = self.ctx.namer.fresh("_seq")
-        self.emit(n.assign(seq, n.call(CALL, [n.name("__fx_iterlist"), self.atom(s.iter)])))
+        iterable = self.atom(s.iter)
+        self.emit(n.assign(seq, n.call(CALL, [n.name("__fx_iterlist"), iterable])))
         index = self.ctx.namer.fresh("_i")
-        head = gast.Assign(
-            targets=[s.target], value=n.subscript(n.name(seq), n.name(index)), type_comment=None
-        )
-        body = self.block([n.located(head, s)] + s.body)
+        head = [
+            n.located(
+                gast.Assign(
+                    targets=[s.target], value=n.subscript(n.name(seq), n.name(index)), type_comment=None
+                ),
+                s,
+            )
+        ]
+        # a loop that may break leaves an iterator it reads past the items it took (Python's loop takes
+        # them one by one): __fx_rewind moves it back to the item after the last index reached, for a later
+        # loop or next() to go on from there
+        rewinds = _breaks(s.body) and isinstance(iterable, gast.Name)
+        if rewinds:
+            self.emit(n.assign(index, n.const(-1)))  # no item taken when the loop makes no trip
+        body = self.block(head + s.body)
         loop = gast.For(
             target=n.name(index, store=True),
             iter=n.call("__fx_range", [n.call("__fx_len", [n.name(seq)])]),
@@ -304,6 +320,9 @@ class _ANF:
             type_comment=None,
         )
         self.emit(loop)
+        if rewinds:
+            rewind = n.call("__fx_rewind", [iterable, n.call("__fx_len", [n.name(seq)]), n.name(index)])
+            self.emit(n.located(gast.Expr(value=rewind), s))
 
     def changes_iterated_list(self, s):
         """Whether ``for v in lst`` (a local list) changes ``lst`` in its body through its methods
@@ -625,6 +644,11 @@ def _is_explicit_init(e, self_name):
         and isinstance(e.args[0], gast.Name)
         and e.args[0].id == self_name
     )
+
+
+def _breaks(stmts):
+    """Whether a loop body (after loops.py: its exits are flags) ends with ``if <flag>: break``."""
+    return any(isinstance(s, gast.If) and any(isinstance(b, gast.Break) for b in s.body) for s in stmts[-1:])
 
 
 def _is_attribute_call(func, owner, name):
