@@ -943,3 +943,55 @@ def test_loops_see_the_sequence_as_python_does(f):
     x = np.array([0.3, 1.5])
     assert np.isclose(fx.withgradient(f, x).val, f(x))
     check_grads(f, x, order=2, forward=True)
+
+
+class _Found(Exception):
+    def __init__(self, value):
+        super().__init__(value)
+        self.value = value
+
+
+def _raises_in_callee(x):
+    def inner(v):
+        w = v * 2
+        if w > 0:
+            raise ValueError(w)
+        return w
+
+    s = x[0]
+    try:
+        s = s * inner(x[0])
+    except ValueError as e:
+        s = s + e.args[0] * x[1]
+    return s
+
+
+def _raises_here(x):
+    try:
+        raise _Found(x[0] ** 2)
+    except _Found as found:
+        y = found.value * x[1]
+    return y
+
+
+@pytest.mark.parametrize("f", [_raises_in_callee, _raises_here])
+def test_a_value_carried_by_an_exception_raises_when_its_gradient_is_needed(f):
+    """A float read from a caught exception got no gradient, silently: the code that computed it stopped
+    at the raise, so its pullback does not exist. Now a FluxpyError names the except line."""
+    with pytest.raises(fx.FluxpyError, match="caught") as info:
+        fx.gradient(f, np.array([0.5, 1.5]))
+    assert "test_user_code.py" in str(info.value) and "except" in str(info.value)
+
+
+def _reads_message_or_constant(x):
+    try:
+        raise ValueError("bad", x[0] * 2)
+    except ValueError as e:
+        y = x[0] * len(str(e)) + x[1] * fx.dropgrad(e.args[1])
+    return y
+
+
+def test_exceptions_read_without_a_gradient_are_fine():
+    x = np.array([0.5, 1.5])
+    (g,) = fx.gradient(_reads_message_or_constant, x)
+    np.testing.assert_allclose(g, [len(str(ValueError("bad", x[0] * 2))), 1.0])

@@ -19,6 +19,7 @@ from .forward_arithmetic import _NUMERIC, negative_jvp
 from .forward_core import _arity, _forward_mode, _like, _plain
 from .python import (
     _python_dunder,
+    caught,
     closure_tangent,
     cotangent_as,
     expand,
@@ -181,6 +182,14 @@ def with_value_jvp(args, targs):
     if field is attributes.ITSELF:
         return entered, tmanager
     return entered, tmanager.get(field) if isinstance(tmanager, Tangent) else None
+
+
+@forward_rule(caught)
+def caught_jvp(args, targs):
+    """The exception of ``except E as e``: what it carries has no tangent (see rules/python.py's
+    caught_rule); forward mode gives none (its tangent would be the zero it is)."""
+    _arity(caught, args, {}, 1, 1)
+    return args[0], None
 
 
 @forward_rule(store_field)

@@ -1857,6 +1857,41 @@ def with_value_rule(manager, entered):
     return entered, with_value_pullback
 
 
+def caught(exc):
+    """``e`` of ``except E as e`` in generated code: the exception as raised."""
+    return exc
+
+
+@adjoint(caught)
+def caught_rule(exc):
+    def caught_pullback(dexc):
+        if dexc is not None and _has_gradient(dexc):
+            from ..errors import FluxpyError
+            from ..runtime import user_location
+
+            raise FluxpyError(
+                f"a value read from the caught {type(exc).__name__} needs a gradient, and fluxpy does not "
+                "follow values through a raise (the code that made them stopped there).\n"
+                f"  {user_location()}\n"
+                "Return the value instead of raising it, or wrap a constant read from it in fx.dropgrad."
+            )
+        return (None,)
+
+    return exc, caught_pullback
+
+
+@nograd
+def _has_gradient(d):
+    """Whether a cotangent holds anything but None (nested tuples, lists, dicts and Tangents)."""
+    if d is None:
+        return False
+    if isinstance(d, (tuple, list)):
+        return any(_has_gradient(v) for v in d)
+    if isinstance(d, (dict, Tangent)):
+        return any(_has_gradient(v) for v in d.values())
+    return True
+
+
 def store_field(obj, name, value):
     """``obj.name = value`` as a plain field (no class hook runs: the caller found none); returns ``obj``."""
     object.__setattr__(obj, name, value)

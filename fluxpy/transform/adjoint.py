@@ -122,6 +122,9 @@ class _Adjoint(Signature):
         # (targets, the names that make them active, whether a global read makes them active already)
         flows = []
         for target, value in _assignments(self.body):
+            if _is_active_call(value) and _callee_is(value, "__fx_caught"):
+                flows.append(({target}, set(), True))  # a caught exception: its rule refuses gradients
+                continue
             if _is_active_call(value):
                 names = set().union(*[_names_read(e) for e in _call_operands(value)])
             elif isinstance(value, gast.Name):
@@ -1303,6 +1306,11 @@ def _walk_statements(stmts):
             yield from _walk_statements(getattr(s, field, None) or [])
         for handler in getattr(s, "handlers", None) or []:
             yield from _walk_statements(handler.body)
+
+
+def _callee_is(call, helper):
+    """Whether the call ``__fx_call(f, ...)`` calls the helper named ``helper``."""
+    return call.func.id == CALL and isinstance(call.args[0], gast.Name) and call.args[0].id == helper
 
 
 def _copies(name, statements):

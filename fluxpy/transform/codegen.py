@@ -91,6 +91,7 @@ HELPERS = {
     "__fx_object_setattr": pyrules.object_setattr,
     "__fx_with_value": pyrules.with_value,
     "__fx_rewind": pyrules.rewind,
+    "__fx_caught": pyrules.caught,
     "__fx_parent_setattr": pyrules.parent_setattr,
     "__fx_setitem": mutation.setitem,
     "__fx_setitem_argument": mutation.setitem_argument,

@@ -394,7 +394,9 @@ class _ANF:
 
     def stmt_Try(self, s):
         handlers = [
-            gast.ExceptHandler(type=h.type, name=h.name, body=self.block(h.body) or [gast.Pass()])
+            gast.ExceptHandler(
+                type=h.type, name=h.name, body=self.block(_caught(h) + h.body) or [gast.Pass()]
+            )
             for h in s.handlers
         ]
         self.emit(
@@ -644,6 +646,16 @@ def _is_explicit_init(e, self_name):
         and isinstance(e.args[0], gast.Name)
         and e.args[0].id == self_name
     )
+
+
+def _caught(handler):
+    """``e = __fx_caught(e)`` first in ``except E as e:``: values read from the exception carry no
+    gradient (it was raised past the code that made them), and its rule raises when one is needed."""
+    if handler.name is None:
+        return []
+    name = handler.name.id if isinstance(handler.name, gast.Name) else handler.name
+    call = gast.Call(func=n.name("__fx_caught"), args=[n.name(name)], keywords=[])
+    return [n.located(gast.Assign(targets=[n.name(name, True)], value=call, type_comment=None), handler)]
 
 
 def _breaks(stmts):
