@@ -995,3 +995,15 @@ def test_exceptions_read_without_a_gradient_are_fine():
     x = np.array([0.5, 1.5])
     (g,) = fx.gradient(_reads_message_or_constant, x)
     np.testing.assert_allclose(g, [len(str(ValueError("bad", x[0] * 2))), 1.0])
+
+
+def _list_plus_array(x):
+    items = [x[0], x[1]]
+    items += x * 2  # ndarray.__radd__ wins: items becomes the array [3 x0, 3 x1]
+    return np.sum(items * x)
+
+
+def test_local_list_plus_equals_an_array_is_the_array_sum():
+    x = np.array([0.5, 1.5])
+    assert np.isclose(fx.withgradient(_list_plus_array, x).val, _list_plus_array(x))
+    check_grads(_list_plus_array, x, order=2, forward=True)

@@ -210,6 +210,15 @@ def list_append_rule(lst, value):
     return list_append(lst, value), list_append_pullback
 
 
+def list_iadd(lst, values):
+    """``lst += values`` on a local list, as a new value: ``lst`` extended by any iterable, except that an
+    array on the right wins as in Python (ndarray's ``__radd__`` runs first: the result is the array
+    ``lst + values``). Plain Python, differentiated through ``list_extend`` or the ``+`` rule."""
+    if is_array(values):
+        return lst + values
+    return list_extend(lst, values)
+
+
 def list_extend(lst, values):
     """``lst.extend(values)`` as a new list (the cotangent of ``values`` mirrors its container)."""
     from .python import iterlist

@@ -99,6 +99,7 @@ HELPERS = {
     "__fx_parent_init": runtime.parent_init,
     "__fx_list_append": mutation.list_append,
     "__fx_list_extend": mutation.list_extend,
+    "__fx_list_iadd": mutation.list_iadd,
     "__fx_list_insert": mutation.list_insert,
     "__fx_list_pop": mutation.list_pop,
     "__fx_list_remove": mutation.list_remove,

@@ -73,7 +73,7 @@ def test_anf_pass_one_call_per_statement():
             for _i in __fx_range(__fx_len(_seq)):
                 row = __fx_call(__fx_op.getitem, _seq, _i)
                 _getitem = __fx_call(__fx_op.getitem, row, 0)
-                y = __fx_call(__fx_op.add, y, _getitem)
+                y = __fx_call(__fx_op.iadd, y, _getitem)
             return y
     """,
     )

@@ -181,7 +181,7 @@ class _ANF:
             index = self.index(s.target.slice)
             current = self.atom_of_value(self.op_call("getitem", [n.name(obj), index]))
             value = self.atom(s.value)
-            new = self.atom_of_value(self.op_call(BINOPS[type(s.op)], [current, value]))
+            new = self.atom_of_value(self.op_call(_in_place(s.op), [current, value]))
             self.emit(
                 n.assign(obj, n.call(CALL, [n.name(self.setitem_helper(obj)), n.name(obj), index, new]))
             )
@@ -189,7 +189,7 @@ class _ANF:
         if isinstance(s.target, gast.Attribute):
             current = self.atom(gast.Attribute(value=s.target.value, attr=s.target.attr, ctx=gast.Load()))
             value = self.atom(s.value)
-            self.assign_to(s.target, self.atom_of_value(self.op_call(BINOPS[type(s.op)], [current, value])))
+            self.assign_to(s.target, self.atom_of_value(self.op_call(_in_place(s.op), [current, value])))
             return
         self.aug_assign_name(s)
 
@@ -264,9 +264,9 @@ class _ANF:
         value = self.atom(s.value)
         if isinstance(s.op, gast.Add) and target in self.ctx.local_lists:
             # a local list: += extends it with any iterable (a tuple, a map, ...), as list.extend does
-            self.emit(n.assign(target, n.call(CALL, [n.name("__fx_list_extend"), n.name(target), value])))
+            self.emit(n.assign(target, n.call(CALL, [n.name("__fx_list_iadd"), n.name(target), value])))
             return
-        self.emit(n.assign(target, self.op_call(BINOPS[type(s.op)], [n.name(target), value])))
+        self.emit(n.assign(target, self.op_call(_in_place(s.op), [n.name(target), value])))
 
     def stmt_Return(self, s):
         value = self.atom(s.value) if s.value is not None else n.const(None)
@@ -646,6 +646,15 @@ def _is_explicit_init(e, self_name):
         and isinstance(e.args[0], gast.Name)
         and e.args[0].id == self_name
     )
+
+
+# ``x op= y`` calls the in-place operator (``operator.iadd``): a user class's ``__iadd__`` runs; numbers and
+# arrays are updated functionally by the same rules as ``+`` (the name is rebound to the new value)
+_IN_PLACE = {gast.Add: "iadd", gast.Sub: "isub", gast.Mult: "imul", gast.Div: "itruediv", gast.Pow: "ipow"}
+
+
+def _in_place(op):
+    return _IN_PLACE.get(type(op)) or BINOPS[type(op)]
 
 
 def _caught(handler):
