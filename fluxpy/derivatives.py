@@ -8,11 +8,16 @@ array([[2., 0.],
 12.0
 """
 
+import numbers
+import types
+
 import numpy as np
 
+from . import functors
 from .backend import is_array, xp_of
+from .errors import FluxpyError
 from .interface import gradient, pullback
-from .tangents import project
+from .tangents import Tangent, project
 
 
 def jacobian(f, /, *args, **kwargs):
@@ -80,10 +85,85 @@ def jvp(f, primals, tangents):
     primals, tangents = tuple(primals), tuple(tangents)
     if len(primals) != len(tangents):
         raise ValueError("jvp: primals and tangents must have the same length")
+    tangents = tuple(_as_tangent(t, p) for t, p in zip(tangents, primals, strict=True))
     y, dy = jvp_call(f, None, primals, tangents, {}, {})
     if dy is None:
         dy = _zero_like(y)
     return y, project(dy, y)
+
+
+def _as_tangent(t, p, in_object=False):
+    """The tangent ``t`` of the primal ``p`` as forward mode reads it. For an object (a layer, a model), an
+    ``fx.Tangent`` is read as it is; an object of the same type (what ``fx.fmap`` builds: the same structure,
+    as JAX's tangents) or a dict of its fields becomes an ``fx.Tangent`` of those fields. Inside an object,
+    leaves that are no direction (functions, strings, flags, numbers left equal to the primal's, as
+    ``fx.fmap`` maps arrays only) get none. Anything else for an object raises a ``FluxpyError``: never a
+    silent zero."""
+    if t is None or isinstance(t, Tangent):
+        return t
+    if is_array(t) or isinstance(t, (numbers.Number, np.generic)):
+        if _has_fields(p) and not is_array(p):
+            raise _tangent_error(t, p)
+        if in_object and not is_array(t) and _unmapped_number(t, p):
+            return None
+        return t
+    if isinstance(t, (str, bytes)) and in_object:
+        return None
+    if isinstance(t, (tuple, list)):
+        if not isinstance(p, (tuple, list)) or len(t) != len(p):
+            return t
+        items = [_as_tangent(a, b, in_object) for a, b in zip(t, p, strict=True)]
+        return type(t)(*items) if hasattr(type(t), "_fields") else type(t)(items)
+    if isinstance(t, dict):
+        if isinstance(p, dict):
+            return {k: _as_tangent(v, p[k], in_object) if k in p else v for k, v in t.items()}
+        if not _has_fields(p):
+            return t
+        fields = _fields_of(p)
+        unknown = [k for k in t if k not in fields]
+        if unknown:
+            raise FluxpyError(
+                f"jvp: the tangent dict for a {type(p).__name__} names {unknown}, which are not its fields "
+                f"({list(fields)})"
+            )
+        return Tangent(type(p), {k: _as_tangent(v, fields[k], True) for k, v in t.items()})
+    if type(t) is type(p) and _has_fields(p):
+        return Tangent(
+            type(p), {k: _as_tangent(getattr(t, k, None), v, True) for k, v in _fields_of(p).items()}
+        )
+    if t is p:  # a function, a string: no direction
+        return None
+    raise _tangent_error(t, p)
+
+
+def _unmapped_number(t, p):
+    """A number in an object's tangent that is no direction: a flag, or one left equal to the primal's."""
+    if isinstance(t, (bool, np.bool_)) or isinstance(p, (bool, np.bool_)):
+        return True
+    return not isinstance(p, (numbers.Number, np.generic)) or t == p
+
+
+def _tangent_error(t, p):
+    name = type(p).__name__
+    return FluxpyError(
+        f"jvp: the tangent of a {name} primal is a {type(t).__name__}; give an fx.Tangent({name}, "
+        "{field: direction}), an object of the same type (as fx.fmap builds) or a dict of its fields"
+    )
+
+
+_NO_FIELDS = (type, types.ModuleType, types.FunctionType, types.BuiltinFunctionType, types.MethodType)
+
+
+def _has_fields(p):
+    if functors.is_functor(p):
+        return True
+    if isinstance(p, _NO_FIELDS):
+        return False
+    return isinstance(getattr(p, "__dict__", None), dict)
+
+
+def _fields_of(p):
+    return functors.children(p) if functors.is_functor(p) else dict(vars(p))
 
 
 def _input_size(args):
@@ -98,6 +178,11 @@ def _forward_jacobian(f, args):
     """Jacobians by forward passes: one JVP per input element (fewer inputs than outputs)."""
     out = []
     for i, x in enumerate(args):
+        if _has_fields(x) and not is_array(x):
+            raise FluxpyError(
+                f"jacobian takes arrays and numbers, not a {type(x).__name__}: for a model, differentiate "
+                "with respect to its arrays (pass them as arguments), or use pullback/jvp"
+            )
         xp = xp_of(x)
         columns = []
         y = None
@@ -115,7 +200,9 @@ def _forward_jacobian(f, args):
 
 
 def _zero_tangent(a):
-    return xp_of(a).zeros(np.shape(a)) if is_array(a) else 0.0
+    if is_array(a):
+        return xp_of(a).zeros(np.shape(a))
+    return 0.0 if isinstance(a, (numbers.Number, np.generic)) else None
 
 
 def _float_dtype(a):

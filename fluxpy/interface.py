@@ -366,6 +366,11 @@ def dropgrad_rule(x):
 def checkpointed(f, *args):
     """``f(*args)``; its pullback recomputes ``f``'s forward pass instead of keeping it in memory.
 
+    The recomputation is the same function as the first pass (as PyTorch's checkpoint): the random
+    generators ``f`` and ``args`` reach (a ``Dropout``'s ``rng``, NumPy's and Python's global ones) are put
+    back to their state before the first pass for it, and then to where they were; and it updates no
+    running statistics (``BatchNorm``'s were updated by the first pass: side effects happen once).
+
     >>> import fluxpy as fx
     >>> fx.gradient(lambda x: fx.checkpointed(lambda t: t * t, x), 3.0)
     (6.0,)
@@ -375,10 +380,20 @@ def checkpointed(f, *args):
 
 @adjoint(checkpointed)
 def checkpointed_rule(f, *args):
+    from .layers.normalise import recomputing, restore_rngs, rng_snapshot
+
+    roots = (f, *args)
+    before = rng_snapshot(roots)
     y = f(*args)
 
     def checkpointed_pullback(dy):
-        _, pb = call(f, *args)
+        now = rng_snapshot(roots)
+        restore_rngs(before)
+        try:
+            with recomputing():
+                _, pb = call(f, *args)
+        finally:
+            restore_rngs(now)
         return pb(dy)
 
     return y, checkpointed_pullback

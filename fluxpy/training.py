@@ -21,7 +21,7 @@ AUTO_PROGRESS_BATCHES = 50  # more batches than this, on a terminal, shows a pro
 
 NON_FINITE = (
     "the loss is {value} on batch {index} (counting from 0), so training stopped before updating on it: "
-    "the weights are as they were {previous}"
+    "the weights (and running statistics) are as they were {previous}"
 )
 
 
@@ -35,11 +35,13 @@ def train(loss, model, data, opt, *, progress=None):
     ``fx.update(opt, ps, gs)``. A batch that is not a tuple is passed as one argument. When ``loss``
     returns a tuple, its first element is the loss (the rest is auxiliary output).
 
-    A loss that is NaN or infinite raises a ``FluxpyError`` naming the batch before that step is applied.
+    A loss that is NaN or infinite raises a ``FluxpyError`` naming the batch before that step is applied;
+    the running statistics of normalisation layers, which that batch's forward pass updated, are put back.
     ``progress=True`` shows a tqdm progress bar, ``False`` never does; by default it is shown when there
     are more than 50 batches and stderr is a terminal.
     """
     from .interface import withgradient
+    from .layers.normalise import restore_stats, stats_journal
     from .optimise import update
 
     implicit = isinstance(model, Params)
@@ -54,9 +56,12 @@ def train(loss, model, data, opt, *, progress=None):
     try:
         for index, batch in enumerate(data):
             args = batch if isinstance(batch, tuple) else (batch,)
-            val, grad = _gradient(withgradient, loss, model, args, implicit)
+            # the running statistics (BatchNorm's) the forward pass updates, put back if the step is refused
+            with stats_journal() as journal:
+                val, grad = _gradient(withgradient, loss, model, args, implicit)
             value = _loss_value(val, index)
             if not math.isfinite(value):
+                restore_stats(journal)
                 raise FluxpyError(
                     NON_FINITE.format(
                         value=value,

@@ -65,7 +65,10 @@ def test_defaults_are_optimisers_jl():
     assert (AdaDelta().rho, AdaDelta().epsilon) == (0.9, 1e-8)
     assert (AdaMax().eta, AdaMax().beta, AdaMax().epsilon) == (0.001, (0.9, 0.999), 1e-8)
     assert (NAdam().eta, NAdam().beta) == (0.001, (0.9, 0.999))
-    assert (Lion().eta, Lion().beta) == (0.001, (0.9, 0.99))
+    assert (Lion().eta, Lion().beta) == (
+        0.001,
+        (0.9, 0.999),
+    )  # Optimisers.jl: Lion(η = 0.001, β = (0.9, 0.999))
     assert ClipGrad().delta == 10
     assert (ClipNorm().omega, ClipNorm().p) == (10, 2)
     assert WeightDecay().lambda_ == 5e-4

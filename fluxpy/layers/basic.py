@@ -33,10 +33,20 @@ class Dense:
     ((2, 3), (2,))
     """
 
-    def __init__(self, n_in, n_out, activation=identity, *, bias=True, init=glorot_uniform, rng=None):
-        if is_array(n_in):  # Dense(weight, bias, activation), as Flux allows (NumPy or CuPy)
-            self.weight, self.bias, self.activation = n_in, n_out, activation
+    def __init__(self, n_in, n_out=None, activation=identity, *, bias=True, init=glorot_uniform, rng=None):
+        if is_array(n_in):
+            # Dense(weight, bias=True, activation), as Flux's Dense(W, bias=true, σ=identity) (NumPy or CuPy):
+            # the bias takes create_bias's forms, True a zero trainable bias, False none; the keyword when
+            # there is no second argument
+            self.weight = n_in
+            self.bias = _bias_for(n_in, bias if n_out is None else n_out)
+            self.activation = activation
             return
+        if n_out is None:
+            raise FluxpyError(
+                f"Dense({n_in!r}) needs the output size too: Dense(in, out), or Dense(weight) with a weight "
+                "array"
+            )
         self.weight = init(n_out, n_in, rng=rng) if rng is not None else init(n_out, n_in)
         self.bias = create_bias(self.weight, bias, n_out)
         self.activation = activation
@@ -59,6 +69,15 @@ class Dense:
         return f"Dense({n_in}, {out}{extra}{bias})"
 
 
+def _bias_for(weight, bias):
+    """The bias of a layer built from its ``weight``: ``True`` and ``False`` as ``create_bias`` (zeros of
+    ``weight``'s dtype, shape ``weight.shape[0]``; no bias), anything else kept as given (so that a gradient
+    reaches an array passed in)."""
+    if isinstance(bias, (bool, np.bool_)):
+        return create_bias(weight, bool(bias), weight.shape[0])
+    return bias
+
+
 @functor
 class Chain:
     """Calls each layer in turn; ``m[i]``, ``m[a:b]`` (a Chain), ``len(m)``, ``m.layers``.
@@ -69,6 +88,9 @@ class Chain:
     """
 
     def __init__(self, *layers):
+        # Chain([l1, l2]), as Flux's Chain(vector)
+        if len(layers) == 1 and isinstance(layers[0], (list, tuple)):
+            layers = layers[0]
         self.layers = tuple(layers)
 
     def __call__(self, x):

@@ -17,6 +17,7 @@ import numpy as np
 from ..backend import is_array
 from ..errors import FluxpyError
 from ..functors import functor
+from ..rules.registry import nograd
 from .activations import identity
 from .basic import _name, big_repr
 from .init import create_bias, glorot_uniform, ones32
@@ -26,6 +27,8 @@ from .init import create_bias, glorot_uniform, ones32
 class Diagonal:
     """``activation(x * scale + bias)``, elementwise, with ``scale`` and ``bias`` of shape ``size``
     (broadcast against the trailing axes of ``x``). ``Scale`` is the same class (Flux's newer name).
+    From arrays, as Flux's ``Scale(scale, bias=true, σ=identity)``: ``Diagonal(scale, bias, activation)``
+    (``bias`` an array, ``True`` for zeros, ``False`` for none).
 
     >>> import numpy as np
     >>> d = Diagonal(2)
@@ -38,12 +41,18 @@ class Diagonal:
     Diagonal(2, bias=False)
     """
 
-    def __init__(self, size, activation=identity, *, bias=True, init=ones32):
-        if is_array(size):  # Diagonal(scale, bias, activation), as Flux allows (NumPy or CuPy)
+    def __init__(self, size, activation=identity, *rest, bias=True, init=ones32):
+        if is_array(size):
+            # Diagonal(scale, bias=True, activation=identity) positionally, as Flux's Scale(scale, bias, σ)
+            # (NumPy or CuPy; bias an array, True or False), or Diagonal(scale, activation, bias=...)
             self.scale = size
-            self.bias = create_bias(size, bias, *size.shape)
-            self.activation = activation
+            self.bias, self.activation = _diagonal_from_array(size, activation, rest, bias)
             return
+        if rest:
+            raise FluxpyError(
+                f"Diagonal(size, activation) takes one activation, got {len(rest) + 1} positional arguments "
+                "after the size: a size of several axes is a tuple, Diagonal((2, 3), relu)"
+            )
         dims = tuple(size) if isinstance(size, (tuple, list)) else (size,)
         self.scale = init(*dims)
         self.bias = create_bias(self.scale, bias, *dims)
@@ -66,6 +75,21 @@ class Diagonal:
 
 
 Scale = Diagonal
+
+
+def _diagonal_from_array(scale, second, rest, bias):
+    """``(bias, activation)`` of ``Diagonal(scale, second, *rest, bias=bias)`` built from the array
+    ``scale``: Flux's positional ``(bias, activation)``, or ``(activation,)`` with the keyword bias."""
+    if callable(second) and not is_array(second):
+        if rest:
+            raise FluxpyError("Diagonal(scale, activation, ...): the bias comes before the activation")
+        return create_bias(scale, bias, *scale.shape), second
+    if len(rest) > 1:
+        raise FluxpyError(f"Diagonal(scale, bias, activation) takes at most 3 arguments, got {len(rest) + 2}")
+    activation = rest[0] if rest else identity
+    if isinstance(second, (bool, np.bool_)):
+        second = bool(second)
+    return create_bias(scale, second, *scale.shape), activation
 
 
 @functor
@@ -247,6 +271,7 @@ class Bilinear:
                 x, y = x
             else:
                 y = x
+        _check_bilinear(self, x, y)
         if np.ndim(x) == 1:
             z = np.einsum("oij,i,j->o", self.weight, x, y)
         else:
@@ -260,6 +285,18 @@ class Bilinear:
         extra = "" if self.activation is identity else f", {_name(self.activation)}"
         bias = "" if self.bias is not False else ", bias=False"
         return f"Bilinear({in1}, {in2}, {out}{extra}{bias})"
+
+
+@nograd
+def _check_bilinear(layer, x, y):
+    """Flux's checks: ``x`` ``(in1,)`` and ``y`` ``(in2,)``, or both batched with the same batch size."""
+    _, in1, in2 = layer.weight.shape
+    xs, ys = np.shape(x), np.shape(y)
+    if len(xs) not in (1, 2) or len(ys) != len(xs) or xs[-1] != in1 or ys[-1] != in2 or xs[:-1] != ys[:-1]:
+        raise FluxpyError(
+            f"{layer!r} takes x of shape ({in1},) and y of shape ({in2},), or both batched: x (batch, {in1}) "
+            f"and y (batch, {in2}) with the same batch; got x {xs} and y {ys}"
+        )
 
 
 __all__ = ["Bilinear", "Diagonal", "Maxout", "PairwiseFusion", "Parallel", "Scale", "SkipConnection"]

@@ -21,11 +21,17 @@ True
 (True, True)
 """
 
+import contextlib
+import contextvars
+import functools
+import random
+import re
 import sys
+import types
 
 import numpy as np
 
-from ..backend import xp_of
+from ..backend import is_array, xp_of
 from ..errors import FluxpyError
 from ..functors import functor, is_functor
 from ..rules import registry
@@ -33,7 +39,8 @@ from .activations import identity
 
 
 def istraining():
-    """``False`` in a plain call, ``True`` in code being differentiated (reverse mode), as Flux's.
+    """``False`` in a plain call, ``True`` in code being differentiated (reverse mode, and forward mode:
+    ``fx.jvp`` and ``fx.jacobian`` agree with ``fx.gradient``), as Flux's.
 
     A call the compiler differentiates goes to the rule below (``True``); a call it runs plainly, such as
     the test of an ``if``, finds a generated forward (or gradient) function among its callers.
@@ -47,13 +54,16 @@ def istraining():
         if frame is None:
             return False
         code = frame.f_code
-        if code.co_filename.startswith("<fluxpy") and code.co_name.endswith(("__forward", "__gradient")):
+        if code.co_filename.startswith("<fluxpy") and _GENERATED_NAME.search(code.co_name):
             return True
         frame = frame.f_back
     return False
 
 
 _CALLER_DEPTH = 64  # how far up istraining() looks for generated forward code
+# the generated functions of reverse mode (``f__forward``, ``f__gradient``) and of forward mode (``f__jvp``):
+# jvp differentiates too, so it trains (as jacobian and gradient do, and as Flux ties trainmode to AD)
+_GENERATED_NAME = re.compile(r"__(forward|gradient|jvp)(_\d+)?$")
 
 
 @registry.adjoint(istraining)
@@ -263,7 +273,13 @@ def _check_channels(layer, x, channels):
 
 
 def _update_running_stats(layer, mean, var, n):
-    """Blend the batch statistics into ``layer``'s running mean and (unbiased) variance, in place."""
+    """Blend the batch statistics into ``layer``'s running mean and (unbiased) variance, in place; nothing
+    while ``fx.checkpointed`` recomputes a forward pass (the statistics were updated by the first one)."""
+    if _RECOMPUTING.get():
+        return
+    journal = _STATS_JOURNAL.get()
+    if journal is not None:
+        journal.extend((a, a.copy()) for a in (layer.running_mean, layer.running_var))
     mom = layer.momentum
     correction = n / (n - 1) if n > 1 else 1.0
     mean = np.reshape(mean, (-1,))
@@ -507,6 +523,119 @@ class LayerNorm:
 
 
 functor(LayerNorm, trainable=("gamma", "beta"))
+
+
+# ---------------------------------------------------------------------------------------------------
+# State that a recomputed forward pass (fx.checkpointed) or a refused training step (fx.train) puts back:
+# random generators (found by walking the objects a function can reach) and running statistics (journaled).
+
+_RECOMPUTING = contextvars.ContextVar("fluxpy_recomputing", default=False)
+_STATS_JOURNAL = contextvars.ContextVar("fluxpy_stats_journal", default=None)
+_WALK_LIMIT = 200_000  # objects one walk visits at most (a dataset in a global is not searched to its end)
+_RNG_TYPES = (np.random.Generator, np.random.RandomState)
+
+
+@contextlib.contextmanager
+def recomputing():
+    """While active, a forward pass is a recomputation: running statistics are not updated again."""
+    token = _RECOMPUTING.set(True)
+    try:
+        yield
+    finally:
+        _RECOMPUTING.reset(token)
+
+
+def _code_names(code, names):
+    names.update(code.co_names)
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            _code_names(const, names)
+    return names
+
+
+def _reachable(roots):
+    """Every object reachable from ``roots``, as a list: object fields, containers, closures, defaults and the
+    globals a function names (arrays, numbers, strings, classes and modules are not entered)."""
+    found, seen, stack = [], set(), list(roots)
+    while stack and len(seen) < _WALK_LIMIT:
+        x = stack.pop()
+        if id(x) in seen:
+            continue
+        seen.add(id(x))
+        if x is None or isinstance(x, (str, bytes, int, float, complex, type, types.ModuleType, np.generic)):
+            continue
+        if is_array(x):
+            continue
+        found.append(x)
+        if isinstance(x, _RNG_TYPES):
+            continue
+        if isinstance(x, (list, tuple, set, frozenset)):
+            stack.extend(x)
+        elif isinstance(x, dict):
+            stack.extend(x.values())
+        elif isinstance(x, types.FunctionType):
+            for cell in x.__closure__ or ():
+                try:
+                    stack.append(cell.cell_contents)
+                except ValueError:  # an empty cell
+                    pass
+            stack.extend(x.__defaults__ or ())
+            stack.extend((x.__kwdefaults__ or {}).values())
+            g = x.__globals__
+            stack.extend(g[n] for n in _code_names(x.__code__, set()) if n in g)
+        elif isinstance(x, types.MethodType):
+            stack.extend((x.__self__, x.__func__))
+        elif isinstance(x, functools.partial):
+            stack.extend((x.func, x.args, x.keywords))
+        else:
+            fields = getattr(x, "__dict__", None)
+            if isinstance(fields, dict):
+                stack.extend(fields.values())
+    return found
+
+
+def rng_snapshot(roots):
+    """The state of every NumPy random generator reachable from ``roots``, of NumPy's global generator and of
+    Python's ``random``: ``restore_rngs(snapshot)`` puts them back (PyTorch's checkpoint does the same)."""
+    states = [(g, _rng_state(g)) for g in _reachable(roots) if isinstance(g, _RNG_TYPES)]
+    return states, np.random.get_state(), random.getstate()
+
+
+def restore_rngs(snapshot):
+    states, numpy_state, python_state = snapshot
+    for g, state in states:
+        if isinstance(g, np.random.Generator):
+            g.bit_generator.state = state
+        else:
+            g.set_state(state)
+    np.random.set_state(numpy_state)
+    random.setstate(python_state)
+
+
+def _rng_state(g):
+    return g.bit_generator.state if isinstance(g, np.random.Generator) else g.get_state()
+
+
+@contextlib.contextmanager
+def stats_journal():
+    """Within, every update of running statistics first records their values in the list this yields;
+    ``restore_stats(journal)`` puts them back (``fx.train`` does, for a step it refuses)."""
+    journal = []
+    token = _STATS_JOURNAL.set(journal)
+    try:
+        yield journal
+    finally:
+        _STATS_JOURNAL.reset(token)
+
+
+def restore_stats(journal):
+    for array, saved in reversed(journal):
+        array[...] = saved
+    journal.clear()
+
+
+# bookkeeping, not maths: run as they are when a rule using them is itself differentiated (second order)
+registry.nograd(recomputing, rng_snapshot, restore_rngs, stats_journal, restore_stats)
 
 
 __all__ = [

@@ -175,6 +175,7 @@ class LSTMCell(_Cell):
         _check_input(self, x, self.Wi.shape[1])
         if state is None:
             state = _zeros(self, x), _zeros(self, x)
+        _check_lstm_state(self, state)
         return self._step(x, state)
 
     def _step(self, x, state):
@@ -188,6 +189,17 @@ class LSTMCell(_Cell):
         c = f * c + i * g
         h = o * np.tanh(c)
         return h, (h, c)
+
+
+@nograd
+def _check_lstm_state(cell, state):
+    """An LSTM's state is the pair ``(h, c)``: a single array would be unpacked along its first axis."""
+    if not isinstance(state, (tuple, list)) or len(state) != 2:
+        got = f"an array of shape {np.shape(state)}" if is_array(state) else f"a {type(state).__name__}"
+        raise FluxpyError(
+            f"{cell!r}: the state of an LSTM is the pair (h, c), got {got}; pass (h0, c0) "
+            "(e.g. (h0, zeros_like(h0)) to start from a given h)"
+        )
 
 
 def _gru_gates(cell, x, h, n):

@@ -352,10 +352,11 @@ class AMSGrad(Rule):
 @dataclass(repr=False)
 class Lion(Rule):
     """Lion (evolved sign momentum, Chen et al. 2023, Algorithm 1): step
-    ``eta * sign(beta1 * m + (1 - beta1) * dx)``, then ``m = beta2 * m + (1 - beta2) * dx``."""
+    ``eta * sign(beta1 * m + (1 - beta1) * dx)``, then ``m = beta2 * m + (1 - beta2) * dx``. Defaults as
+    Optimisers.jl's ``Lion(η = 0.001, β = (0.9, 0.999))`` (the paper suggests ``beta = (0.9, 0.99)``)."""
 
     eta: float = 0.001
-    beta: tuple = (0.9, 0.99)
+    beta: tuple = (0.9, 0.999)
 
     def init(self, x):
         return _zeros(x)
