@@ -770,6 +770,10 @@ def _record_fields(cls):
         return tuple(cls._fields)
     if not dataclasses.is_dataclass(cls) or not cls.__dataclass_params__.init:
         return None
+    init = getattr(cls, "__init__", None)
+    owner = next((k for k in cls.__mro__ if "__init__" in k.__dict__), None)
+    if type(init) is not FunctionType or not _generated_init(owner, init):
+        return None  # a subclass's own __init__ (or the dataclass's, written in its body) runs
     if hasattr(cls, "__post_init__") or any(
         f._field_type is dataclasses._FIELD_INITVAR for f in cls.__dataclass_fields__.values()
     ):
@@ -778,14 +782,110 @@ def _record_fields(cls):
 
 
 def _python_init(cls):
-    """The Python ``__init__`` of a class built the ordinary way (``object.__new__``), else None."""
+    """The Python ``__init__`` of a class built the ordinary way (``object.__new__``), else None. The
+    ``__init__`` a dataclass generates has no source (dataclasses make it with exec): its stand-in
+    :func:`dataclass_init` (records with no ``__post_init__`` go by ``_record_fields`` first)."""
     if cls.__new__ is not object.__new__:
         return None
     for klass in cls.__mro__:
         init = klass.__dict__.get("__init__")
         if init is not None:
-            return init if type(init) is FunctionType else None
+            if type(init) is not FunctionType:
+                return None
+            return dataclass_init if _generated_init(klass, init) else init
     return None
+
+
+def _generated_init(klass, init):
+    """Whether ``init``, defined in ``klass``, is the ``__init__`` dataclasses generated for it."""
+    return "__dataclass_fields__" in klass.__dict__ and init.__code__.co_filename.startswith("<")
+
+
+def dataclass_init(self, *args, **kwargs):
+    """The ``__init__`` a dataclass generates, as Python that fluxpy transforms as a constructor: each field
+    from its argument (or its default), then ``__post_init__`` run on the object as a constructor is, so
+    that its attribute writes (``self.b = self.a * 2``) are differentiated."""
+    cls = type(self)
+    sources, stores, initvars, frozen = dataclass_plan(cls, len(args), tuple(kwargs))
+    values = []
+    for kind, key in sources:
+        if kind == "arg":
+            values = values + [args[key]]
+        elif kind == "keyword":
+            values = values + [kwargs[key]]
+        else:
+            values = values + [dataclass_default(cls, key)]
+    for name, position in stores:
+        value = dataclass_default(cls, name) if position < 0 else values[position]
+        if frozen:
+            object.__setattr__(self, name, value)
+        else:
+            setattr(self, name, value)
+    post = post_init_of(cls)
+    if post is not None:
+        self = init_into(post, self, *[values[i] for i in initvars])
+
+
+def _dataclass_owner(cls):
+    """The first class in ``cls``'s MRO with a generated ``__init__``: the one that runs (the first
+    ``__init__`` of all, or the one a subclass's own ``__init__`` calls by ``super().__init__(...)``)."""
+    for klass in cls.__mro__:
+        init = klass.__dict__.get("__init__")
+        if type(init) is FunctionType and _generated_init(klass, init):
+            return klass
+    return None
+
+
+_dataclass_plans = {}
+
+
+def dataclass_plan(cls, nargs, keywords):
+    """How the generated ``__init__`` of dataclass ``cls`` uses ``nargs`` positional arguments and the
+    keyword arguments ``keywords``: ``(sources, stores, initvars, frozen)``. ``sources``: per parameter,
+    ``("arg", position)``, ``("keyword", name)`` or ``("default", field name)``; ``stores``: the fields it
+    sets, in order, as ``(name, parameter)`` (-1: the field's default, for a field with ``init=False``);
+    ``initvars``: the parameters passed on to ``__post_init__``. Wrong arguments raise Python's TypeError."""
+    key = (cls, nargs, keywords)
+    plan = _dataclass_plans.get(key)
+    if plan is not None:
+        return plan
+    owner = _dataclass_owner(cls)
+    signature = inspect.signature(owner.__init__)
+    bound = signature.bind(None, *range(nargs), **dict.fromkeys(keywords)).arguments
+    params = list(signature.parameters)[1:]
+    sources = tuple(_dataclass_source(name, keywords, bound) for name in params)
+    fields = owner.__dataclass_fields__
+    stores = tuple(
+        (name, params.index(name) if f.init else -1)
+        for name, f in fields.items()
+        if f._field_type is dataclasses._FIELD
+        and (f.init or f.default is not dataclasses.MISSING or f.default_factory is not dataclasses.MISSING)
+    )
+    initvars = tuple(
+        params.index(name) for name, f in fields.items() if f._field_type is dataclasses._FIELD_INITVAR
+    )
+    plan = (sources, stores, initvars, owner.__dataclass_params__.frozen)
+    _dataclass_plans[key] = plan
+    return plan
+
+
+def _dataclass_source(name, keywords, bound):
+    if name in keywords:
+        return ("keyword", name)
+    return ("arg", bound[name]) if name in bound else ("default", name)
+
+
+def dataclass_default(cls, name):
+    """The default value of field ``name`` of dataclass ``cls`` (a new one from its ``default_factory``)."""
+    field = _dataclass_owner(cls).__dataclass_fields__[name]
+    return field.default_factory() if field.default_factory is not dataclasses.MISSING else field.default
+
+
+def post_init_of(cls):
+    """The ``__post_init__`` the generated ``__init__`` of dataclass ``cls`` calls, else None."""
+    if not hasattr(_dataclass_owner(cls), "__post_init__"):
+        return None
+    return cls.__post_init__
 
 
 def construct_forward(cls, /, *args, **kwargs):
@@ -833,6 +933,9 @@ def init_into_rule(init, obj, /, *args, **kwargs):
             return (None, dobj) + (None,) * n
 
         return obj, builtin_init_pullback
+    owner = _dataclass_owner(type(obj))
+    if owner is not None and owner.__dict__["__init__"] is init:  # ``Base.__init__(self, ...)``, generated
+        init = dataclass_init
     layout, names = keyword_layout(init, n + 1, kwargs)
     full = args + bound_values(kwargs, layout)
     rest = remaining_keywords(kwargs, names)
@@ -852,9 +955,11 @@ def parent_init(cls, obj):
     """The ``__init__`` after ``cls`` in ``obj``'s MRO, as a plain function when it is Python code."""
     init = super(cls, obj).__init__
     func = getattr(init, "__func__", None)
-    return (
-        func if type(func) is FunctionType else type(obj).__mro__[type(obj).__mro__.index(cls) + 1].__init__
-    )
+    if type(func) is FunctionType:
+        after = type(obj).__mro__[type(obj).__mro__.index(cls) + 1 :]
+        owner = next(k for k in after if "__init__" in k.__dict__)
+        return dataclass_init if _generated_init(owner, func) else func
+    return type(obj).__mro__[type(obj).__mro__.index(cls) + 1].__init__
 
 
 @registry.adjoint(super)
@@ -1333,6 +1438,9 @@ registry.nograd(
     check_method_writes,
     _record_fields,
     _python_init,
+    dataclass_plan,
+    dataclass_default,
+    post_init_of,
     new_object,
     parent_init,
     check_no_mutation,

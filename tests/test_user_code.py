@@ -1007,3 +1007,42 @@ def test_local_list_plus_equals_an_array_is_the_array_sum():
     x = np.array([0.5, 1.5])
     assert np.isclose(fx.withgradient(_list_plus_array, x).val, _list_plus_array(x))
     check_grads(_list_plus_array, x, order=2, forward=True)
+
+
+def _rows_scaled_in_place(x):
+    y = np.outer(x, x)
+    for row in y:
+        row *= 2  # writes into y in Python
+    return np.sum(y)
+
+
+def _slice_updated_in_place(x):
+    y = x * 1.0
+    v = y[:1]
+    v += 3
+    return np.sum(y)
+
+
+@pytest.mark.parametrize("f", [_rows_scaled_in_place, _slice_updated_in_place])
+def test_augmented_assignment_on_a_view_is_refused(f):
+    """``row *= 2`` on a row of ``y`` writes into ``y`` in Python; fluxpy's ``*=`` makes a new array, so
+    ``y`` kept its values (a silently wrong value and gradient). Now refused, naming the line."""
+    with pytest.raises(fx.FluxpyError, match="view of another array") as info:
+        fx.gradient(f, np.array([0.5, 1.5]))
+    assert "test_user_code.py" in str(info.value)
+    with pytest.raises(fx.FluxpyError, match="view of another array"):
+        fx.jvp(f, (np.array([0.5, 1.5]),), (np.ones(2),))
+
+
+def _owned_arrays_updated(x):
+    s = 0.0
+    for _ in range(3):
+        s += x[0] * x[1]
+    y = x * 2
+    y += x
+    y *= x
+    return s + np.sum(y)
+
+
+def test_augmented_assignment_on_arrays_that_own_their_data():
+    check_grads(_owned_arrays_updated, np.array([0.5, 1.5]), order=2, forward=True)

@@ -47,9 +47,12 @@ def class_attribute(cls, name):
 def read_hook(obj, name):
     """``(function, arguments, index)`` when reading ``obj.name`` runs Python code: ``function(*arguments)``
     gives the value, and the gradient of ``obj`` is entry ``index`` of its pullback's result (``runtime.call``
-    convention: entry 0 is the function's own). ``arguments`` holds positions: 1 stands for ``obj``.
-    None for a plain field (and for methods, slots, namedtuple fields and builtin descriptors)."""
+    convention: entry 0 is the function's own). ``arguments`` holds positions: 1 stands for ``obj`` (for a
+    super() proxy, for the object it proxies: see :func:`proxied`). None for a plain field (and for methods,
+    slots, namedtuple fields and builtin descriptors)."""
     cls = type(obj)
+    if cls is super:
+        return _super_read_hook(obj, name)
     if is_array(obj) or issubclass(cls, np.generic):
         return None  # arrays have attribute rules of their own
     attr = class_attribute(cls, name)
@@ -69,6 +72,34 @@ def read_hook(obj, name):
     if type(getattr_hook) is FunctionType and name not in getattr(obj, "__dict__", ()) and not _own(cls):
         return (getattr_hook, (1, name), 1)
     return None
+
+
+def _super_read_hook(proxy, name):
+    """``super().name``: Python looks ``name`` up on the classes after the method's class in the object's
+    MRO (never in the object's ``__dict__``, nor through ``__getattr__``), and calls a property's getter or
+    a descriptor's ``__get__`` with the object itself. Position 1 then stands for that object
+    (:func:`proxied`), whose gradient is the proxy's."""
+    target = proxy.__self__
+    if target is None or isinstance(target, type):  # an unbound super, or one in a classmethod
+        return None
+    mro = proxy.__self_class__.__mro__
+    for klass in mro[mro.index(proxy.__thisclass__) + 1 :]:
+        attr = klass.__dict__.get(name, MISSING)
+        if attr is MISSING:
+            continue
+        if type(attr) is property:
+            return (attr.fget, (1,), 1) if type(attr.fget) is FunctionType else None
+        if type(attr) is functools.cached_property:
+            return (attr.func, (1,), 1)
+        get = getattr(type(attr), "__get__", None)
+        return (get, (attr, 1, proxy.__self_class__), 2) if type(get) is FunctionType else None
+    return None
+
+
+def proxied(obj):
+    """The object whose code a read hook of ``obj`` runs on: ``obj`` itself, or what a super() proxies
+    (differentiated: the rules calling it are, at second order)."""
+    return obj.__self__ if type(obj) is super else obj
 
 
 @nograd

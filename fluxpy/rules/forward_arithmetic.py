@@ -6,7 +6,9 @@ These are the hottest forward rules: numbers and arrays are tested first (``_NUM
 (which NumPy converts to arrays), and user classes go through their Python ``__op__``/``__rop__``.
 """
 
+import builtins
 import operator
+import types
 
 import numpy as np
 
@@ -16,6 +18,7 @@ from .forward_core import (
     _add,
     _arity,
     _forward_error,
+    _forward_mode,
     _items,
     _like,
     _plain,
@@ -24,9 +27,10 @@ from .forward_core import (
     keyword_forward_rule,
 )
 from .helpers import cast, cast_back, conj, unbroadcast
+from .mutation import check_in_place_view
 from .numpy_reductions import spread
 from .numpy_shape import grads_first
-from .python import power_by_constant
+from .python import in_place_method, power_by_constant
 from .registry import forward_rule
 
 # ---------------------------------------------------------------------------------------------------------
@@ -150,6 +154,8 @@ forward_rule(np.negative)(_numpy_semantics(negative_jvp))
 @forward_rule(power_by_constant)
 def power_by_constant_jvp(args, targs):
     a, b = args
+    if type(a) not in _NUMERIC and not _plain(a):  # a user class: its __pow__ (or b's __rpow__)
+        return _dunder_jvp("pow", args, targs)
     if b == 0:  # a constant (b * a ** (b - 1) would be 0 * inf at a = 0)
         return a**b, None
     if b == 1:
@@ -377,6 +383,8 @@ def _power_jvp(f):
     def power_jvp(args, targs):
         from ..forward import derived_jvp
 
+        if len(args) == 2 and f is operator.pow and not (_plain(args[0]) and _plain(args[1])):
+            return _dunder_jvp("pow", args, targs)  # a user class: its __pow__/__rpow__
         if len(args) != 2 or not all(_plain(v) and not _seq(v) for v in args):
             return derived_jvp(f, None, args, targs, {}, {})
         a, b = args
@@ -400,6 +408,71 @@ def _power_jvp(f):
 forward_rule(operator.pow)(_power_jvp(operator.pow))
 forward_rule(np.power)(_power_jvp(np.power))
 forward_rule(np.float_power)(_power_jvp(np.float_power))
+_operator_power_jvp = _power_jvp(operator.pow)
+
+
+@forward_rule(builtins.pow)
+def builtin_pow_jvp(args, targs):
+    """``pow(a, b)`` is ``a ** b``; ``pow(a, b, mod)`` is integer-only: no tangent."""
+    if len(args) == 3 and args[2] is not None:
+        return pow(*args), None
+    return _operator_power_jvp(args[:2], targs[:2])
+
+
+# ---------------------------------------------------------------------------------------------------------
+# in-place operators (``x += y`` on a name): as reverse mode's rules (rules/python.py's _in_place_rule), a
+# user class's Python ``__iadd__`` differentiated, everything else by the plain operator's forward rule
+
+
+def _in_place_jvp(name, functional, symbol):
+    dunder = f"__i{name}__"
+
+    def in_place_jvp(args, targs):
+        a = args[0]
+        if type(a) in _NUMERIC or _plain(a) or len(args) != 2:
+            check_in_place_view(a, symbol)  # an array viewing another: refused, as in reverse mode
+            return functional(args, targs)
+        found = in_place_method(a, dunder)
+        if found is None:
+            return functional(args, targs)
+        method, mutates = found
+        forward = _forward_mode()
+        if mutates:  # it writes its self's attributes and returns self: run as a constructor
+            return forward._python_jvp(method, None, args, targs, {}, {}, constructor=True)
+        y, ty = forward.jvp_call(method, None, args, targs, {}, {})
+        if y is NotImplemented:
+            return functional(args, targs)
+        return y, ty
+
+    in_place_jvp.__name__ = f"i{name}_jvp"
+    return in_place_jvp
+
+
+def _operator_jvp(op):
+    """The forward rule of ``op`` as fluxpy/forward.py dispatches it (its rule, or its reverse rule
+    transposed)."""
+
+    def operator_jvp(args, targs):
+        return _forward_mode().jvp_call(op, None, args, targs, {}, {})
+
+    return operator_jvp
+
+
+def _floordiv_jvp(args, targs):
+    return args[0] // args[1], None
+
+
+for _op, _name, _functional, _symbol in [
+    (operator.iadd, "add", add_jvp, "+"),
+    (operator.isub, "sub", subtract_jvp, "-"),
+    (operator.imul, "mul", multiply_jvp, "*"),
+    (operator.itruediv, "truediv", divide_jvp, "/"),
+    (operator.ipow, "pow", _operator_power_jvp, "**"),
+    (operator.imod, "mod", _operator_jvp(operator.mod), "%"),
+    (operator.imatmul, "matmul", matmul_jvp, "@"),
+    (operator.ifloordiv, "floordiv", _floordiv_jvp, "//"),
+]:
+    forward_rule(_op)(_in_place_jvp(_name, _functional, _symbol))
 
 
 def _positive_jvp(f):
@@ -483,7 +556,12 @@ LINEAR_METHODS = frozenset(
 def linear_method_jvp(obj, tobj, name, args, targs, kwargs, tkwargs):
     """``x.sum(...)``, ``x.reshape(...)``, ...: the method on ``x`` and on its tangent; None where this does
     not apply (another method, tangents among the options, an integer dtype): then the method's reverse
-    rule is transposed (fluxpy/forward.py)."""
+    rule is transposed (fluxpy/forward.py).
+
+    Also ``super().name(...)`` of a Python method: the method's JVP on the object the proxy stands for (the
+    proxy's tangent is the object's), which transposing could not do where it returns an object."""
+    if type(obj) is super:
+        return _super_method_jvp(obj, tobj, name, args, targs, kwargs, tkwargs)
     if name not in LINEAR_METHODS or type(obj) is not np.ndarray or obj.dtype.kind not in "fc":
         return None
     if any(t is not None for t in targs) or any(tkwargs.values()) or _integer_dtype(kwargs):
@@ -493,6 +571,15 @@ def linear_method_jvp(obj, tobj, name, args, targs, kwargs, tkwargs):
     y = getattr(obj, name)(*args, **kwargs)
     options = {k: v for k, v in kwargs.items() if k != "initial"}  # x.sum(initial=c): c is no tangent
     return y, None if tobj is None else getattr(_like(tobj, obj), name)(*args, **options)
+
+
+def _super_method_jvp(proxy, tproxy, name, args, targs, kwargs, tkwargs):
+    from ..forward import jvp_call
+
+    func = getattr(getattr(proxy, name, None), "__func__", None)
+    if type(func) is not types.FunctionType or proxy.__self__ is None or isinstance(proxy.__self__, type):
+        return None  # a builtin method, a classmethod: the reverse rule, transposed
+    return jvp_call(func, None, (proxy.__self__,) + tuple(args), (tproxy,) + tuple(targs), kwargs, tkwargs)
 
 
 @forward_rule(grads_first)

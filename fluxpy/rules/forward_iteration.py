@@ -32,6 +32,7 @@ from .python import (
     _python_dunder,
     _sort_order,
     _unzip,
+    _user_iterable,
     _zip_positions,
     item_at,
     pick,
@@ -49,8 +50,9 @@ def _no_item_tangents(x):
 
 def _iterate(x, tx):
     """``(list(x), the items' tangents)``: what a for loop over ``x`` visits (rows of an array, keys of a
-    dict, the items of a Python ``__iter__``); the tangents are None when they are all zero."""
-    if _python_dunder(x, "__iter__") is not None:
+    dict, the items of a Python ``__iter__`` or ``__getitem__``); the tangents are None when they are all
+    zero."""
+    if _user_iterable(x):
         from ..forward import jvp_call
         from .higher_order import iterate_user_object
 
@@ -69,7 +71,7 @@ def _stream(x, tx):
     """``(iter(x), an iterator over the items' tangents or None)``, to be advanced in step."""
     if tx is None or _no_item_tangents(x):
         return iter(x), None
-    if _python_dunder(x, "__iter__") is not None:
+    if _user_iterable(x):
         items, titems = _iterate(x, tx)
         return iter(items), None if titems is None else iter(titems)
     if isinstance(x, Iterator):
@@ -294,9 +296,7 @@ def _extreme_jvp(primal):
     ``__iter__``'s), by the transposed reverse rule, as for several arguments or a list."""
 
     def extreme_jvp(args, targs, kwargs, tkwargs):
-        if len(args) == 1 and (
-            isinstance(args[0], Iterator) or _python_dunder(args[0], "__iter__") is not None
-        ):
+        if len(args) == 1 and (isinstance(args[0], Iterator) or _user_iterable(args[0])):
             items, titems = _iterate(args[0], targs[0])
             args, targs = (items,), (titems,)
         return _forward_mode().derived_jvp(primal, None, args, targs, kwargs, tkwargs)

@@ -50,7 +50,8 @@ def getattr_jvp(args, targs):
     hook = attributes.read_hook(obj, name) if isinstance(name, str) else None
     if hook is not None:  # a property, a descriptor, __getattr__: the JVP of their code
         fn, positions, _ = hook
-        hook_args = tuple(obj if p == 1 else p for p in positions)
+        target = attributes.proxied(obj)  # super().prop: the getter runs on the object (the proxy's tangent)
+        hook_args = tuple(target if p == 1 else p for p in positions)
         hook_targs = tuple(t if p == 1 else None for p in positions)
         return _forward_mode().jvp_call(fn, None, hook_args, hook_targs, {}, {})
     y = getattr(obj, *args[1:])
@@ -72,11 +73,18 @@ def getattr_jvp(args, targs):
         t = _forward_mode().settled(t)  # None when no captured variable of a closure has a tangent now
         return y, None if t is None else t.get(name)
     if isinstance(obj, tuple) and hasattr(type(obj), "_fields"):
-        return y, t[type(obj)._fields.index(name)]
+        fields = type(obj)._fields  # a field's tangent; class attributes (``_fields`` itself) have none
+        return y, t[fields.index(name)] if name in fields else None
     rule = lookup_attribute(name)
     if rule is not None:  # x.T on an array: linear, so the tangent goes through the same map
         return y, rule(_like(t, obj))[0]
     return y, None
+
+
+@forward_rule(super)
+def super_jvp(args, targs):
+    """``super(cls, obj)``: a proxy whose tangent is ``obj``'s (as its cotangent is in reverse mode)."""
+    return super(*args), targs[1] if len(args) == 2 else None
 
 
 def _unary_jvp(dunder, otherwise):

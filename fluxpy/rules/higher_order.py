@@ -126,11 +126,37 @@ def groupby_impl(iterable, key=None):
 
 
 def iterate_user_object(x):
-    """The items a ``for`` loop visits in an object whose class defines ``__iter__`` in Python."""
+    """The items a ``for`` loop visits in an object whose class defines ``__iter__`` in Python, or only a
+    Python ``__getitem__`` (the sequence protocol)."""
+    if by_index(x):
+        return iterate_by_index(x)
     it = type(x).__iter__(x)
     if it is x:
         return drain_iterator(it)
     return list(it)
+
+
+def iterate_by_index(x):
+    """The sequence protocol: ``x[0], x[1], ...`` until ``__getitem__`` raises IndexError."""
+    items = []
+    i = 0
+    more = True
+    while more:
+        try:
+            item = x[i]
+        except IndexError:
+            more = False
+        else:
+            items = items + [item]
+            i = i + 1
+    return items
+
+
+@nograd
+def by_index(x):
+    from .python import _by_index
+
+    return _by_index(x)
 
 
 @nograd

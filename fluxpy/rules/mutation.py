@@ -210,6 +210,24 @@ def list_append_rule(lst, value):
     return list_append(lst, value), list_append_pullback
 
 
+@nograd
+def check_in_place_view(a, op):
+    """Refuse ``a op= b`` when ``a`` is an array that views another one still in use (``for row in y: row
+    *= 2``, ``v = y[:2]; v += 1``, ``w = W.T``): Python writes into the shared data, while fluxpy's ``op=``
+    on arrays makes a new array (the other one would keep its values)."""
+    base = getattr(a, "base", None)
+    if base is None or not is_array(a) or sys.getrefcount(base) <= 2:  # a view of a temporary: unseen
+        return
+    from ..runtime import user_location
+
+    raise FluxpyError(
+        f"`{op}=` on an array that is a view of another array writes into that array in Python, and fluxpy "
+        f"makes a new array instead (the other one would keep its values).\n  {user_location()}\n"
+        "Assign into the array it views (`y[i] = row * 2`, `y[:2] += 1`), or, when nothing reads that "
+        "array again, compute a new one (`row = row * 2`)."
+    )
+
+
 def list_iadd(lst, values):
     """``lst += values`` on a local list, as a new value: ``lst`` extended by any iterable, except that an
     array on the right wins as in Python (ndarray's ``__radd__`` runs first: the result is the array

@@ -25,6 +25,7 @@ from ..errors import FluxpyError
 from ..tangents import KeywordGrads, Tangent, accum, is_differentiable
 from . import attributes
 from .helpers import conj, in_dtype, unbroadcast
+from .mutation import check_in_place_view
 from .numpy_elementwise import divide_or_zero
 from .numpy_indexing import array_getitem_rule
 from .registry import adjoint, lookup_attribute, nograd, register_container_method
@@ -135,7 +136,7 @@ def numpy_semantics(rule, op, name, ufunc):
 # arithmetic operators (and the NumPy ufuncs with the same meaning)
 
 
-@adjoint(operator.add, operator.iadd)
+@adjoint(operator.add)
 def add_rule(a, b):
     if type(a) in _SCALARS and type(b) in _SCALARS:
         return a + b, add_scalar_pullback
@@ -164,7 +165,7 @@ def _concat_pullback(n):
     return concat_pullback
 
 
-@adjoint(operator.sub, operator.isub)
+@adjoint(operator.sub)
 def subtract_rule(a, b):
     if type(a) in _SCALARS and type(b) in _SCALARS:
         return a - b, subtract_scalar_pullback
@@ -184,7 +185,7 @@ def subtract_scalar_pullback(dy):
     return (dy, -dy)
 
 
-@adjoint(operator.mul, operator.imul)
+@adjoint(operator.mul)
 def multiply_rule(a, b):
     if type(a) in _SCALARS and type(b) in _SCALARS:
 
@@ -237,7 +238,7 @@ def _sum_chunks_rule(dy, n, kind):
     return _sum_chunks(dy, n, kind), sum_chunks_pullback
 
 
-@adjoint(operator.truediv, operator.itruediv)
+@adjoint(operator.truediv)
 def divide_rule(a, b):
     if not _plain(a, b):
         return _other_operands(operator.truediv, "truediv", a, b)
@@ -254,7 +255,7 @@ def divide_rule(a, b):
 adjoint(np.divide, np.true_divide)(numpy_semantics(divide_rule, operator.truediv, "truediv", np.divide))
 
 
-@adjoint(operator.pow, operator.ipow, builtins.pow)
+@adjoint(operator.pow)
 def power_rule(a, b):
     if not _plain(a, b):
         return _other_operands(operator.pow, "pow", a, b)
@@ -295,6 +296,15 @@ def power_rule(a, b):
 
 
 adjoint(np.power)(numpy_semantics(power_rule, operator.pow, "pow", np.power))
+
+
+@adjoint(builtins.pow)
+def builtin_pow_rule(base, exp, mod=None):
+    """``pow(base, exp)`` is ``base ** exp``; ``pow(base, exp, mod)`` is integer-only in Python: its result
+    is an int, with no gradient."""
+    if mod is not None:
+        return pow(base, exp, mod), _none_pullback(3)
+    return power_rule(base, exp)
 
 
 @nograd
@@ -468,7 +478,6 @@ def abs_rule(x):
 
 nograd(
     operator.floordiv,
-    operator.ifloordiv,
     np.floor_divide,
     operator.lt,
     operator.le,
@@ -520,6 +529,177 @@ def _union_keys(a, b):
 adjoint(operator.or_)(_union_rule(operator.or_))
 adjoint(operator.ior)(_union_rule(operator.ior))
 
+
+# ---------------------------------------------------------------------------------------------------------
+# in-place operators: ``x += y`` on a name calls ``operator.iadd`` (and so on). Numbers, arrays, lists and
+# tuples are updated functionally by the rule of the plain operator (the name is rebound to the new value,
+# nothing is written into an array), as is an object whose class has no Python ``__iadd__``; a user class's
+# Python ``__iadd__`` runs differentiated, and where it returns NotImplemented, ``__add__``/``__radd__``.
+
+
+def _in_place_rule(name, functional, symbol):
+    """The rule of ``a op= b`` (``operator.i<name>``), from ``functional``, the rule of ``a op b``. An
+    array ``a`` is updated functionally (a new array), so one that views another array is refused: Python
+    would write into the data they share."""
+    dunder = f"__i{name}__"
+
+    def in_place_rule(a, b):
+        if type(a) in _SCALARS:
+            return functional(a, b)
+        if _numeric(a) or _is_seq(a):
+            check_in_place_view(a, symbol)
+            return functional(a, b)
+        found = in_place_method(a, dunder)
+        if found is None:
+            return functional(a, b)
+        method, mutates = found
+        if mutates:
+            return _mutating_in_place(method, a, b)
+        from ..runtime import call
+
+        y, pb = call(method, a, b)
+        if y is NotImplemented:
+            return functional(a, b)
+
+        def in_place_method_pullback(dy):
+            return pb(dy)[1:]
+
+        return y, in_place_method_pullback
+
+    in_place_rule.__name__ = f"i{name}_rule"
+    return in_place_rule
+
+
+def _mutating_in_place(method, a, b):
+    """``a.__iop__(b)`` that changes ``a`` (writes its attributes) and returns it: run as a constructor is
+    (a function returning its object, whose attribute writes are differentiated), as property setters are
+    (see _hooked_write)."""
+    from ..transform.cache import forward_function
+
+    y, pb = forward_function(method, constructor=True)(method, a, b)
+
+    def mutating_in_place_pullback(dy):
+        g = pb(dy)
+        return (g[1], g[2])
+
+    return y, mutating_in_place_pullback
+
+
+_in_place_kinds = {}  # code object of an __iop__ method -> "mutates", "returns" or "mixed"
+
+
+@nograd
+def in_place_method(a, dunder):
+    """``(method, mutates)`` for ``a``'s Python in-place operator ``dunder`` (None when its class has none):
+    ``mutates`` when it writes attributes of its ``self`` and returns ``self`` (every ``return``). One
+    that writes them and may return something else cannot be followed: refused."""
+    method = _python_dunder(a, dunder)
+    if method is None:
+        return None
+    kind = _in_place_kinds.get(method.__code__)
+    if kind is None:
+        kind = _in_place_kinds.setdefault(method.__code__, _in_place_kind(method))
+    if kind == "mixed":
+        from ..runtime import user_location
+
+        raise FluxpyError(
+            f"{method.__qualname__} changes its object's attributes and does not return it (self) in every "
+            f"branch; fluxpy differentiates such an in-place operator only when it returns self.\n  "
+            f"{user_location()}\nReturn self after the writes (a new object: write none), or write "
+            f"`x = x {_OPERATOR_SIGNS.get(dunder, '?')} y`."
+        )
+    return method, kind == "mutates"
+
+
+_OPERATOR_SIGNS = {
+    "__iadd__": "+",
+    "__isub__": "-",
+    "__imul__": "*",
+    "__itruediv__": "/",
+    "__ipow__": "**",
+    "__imatmul__": "@",
+    "__ifloordiv__": "//",
+    "__imod__": "%",
+}
+
+
+def _in_place_kind(method):
+    """``"mutates"``, ``"returns"`` (it writes no attribute of ``self``: a plain function) or ``"mixed"``,
+    from the method's source."""
+    import ast
+
+    from ..errors import SourceError
+    from ..transform.source import get_source
+
+    try:
+        fdef = get_source(method).node
+    except SourceError:
+        return "returns"
+    params = fdef.args.posonlyargs + fdef.args.args
+    if not params:
+        return "returns"
+    me = params[0].arg
+    writes = other_returns = False
+    stack = list(fdef.body)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
+            continue  # a nested function's own writes and returns
+        if isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Delete)):
+            targets = node.targets if isinstance(node, (ast.Assign, ast.Delete)) else [node.target]
+            writes = writes or any(_writes_into(t, me) for t in targets)
+        elif isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Name):
+            func = node.func
+            setter = (isinstance(func, ast.Name) and func.id == "setattr") or (
+                isinstance(func, ast.Attribute) and func.attr == "__setattr__"
+            )
+            writes = writes or (setter and node.args[0].id == me)
+        elif isinstance(node, ast.Return):
+            other_returns = other_returns or not (isinstance(node.value, ast.Name) and node.value.id == me)
+        stack.extend(ast.iter_child_nodes(node))
+    if not writes:
+        return "returns"
+    return "mixed" if other_returns else "mutates"
+
+
+def _writes_into(target, name):
+    """Whether assignment target ``target`` writes into the object named ``name`` (``name.a = ...``)."""
+    import ast
+
+    if isinstance(target, (ast.Tuple, ast.List)):
+        return any(_writes_into(t, name) for t in target.elts)
+    if isinstance(target, ast.Starred):
+        return _writes_into(target.value, name)
+    while isinstance(target, (ast.Attribute, ast.Subscript)):
+        target = target.value
+        if isinstance(target, ast.Name):
+            return target.id == name
+    return False
+
+
+def _floordiv_rule(a, b):
+    return a // b, _none_pullback(2)
+
+
+def _matmul_rule(a, b):
+    from .numpy_linalg import matmul_rule
+
+    return matmul_rule(a, b)
+
+
+IN_PLACE_RULES = {}  # operator.iadd, ... -> its rule (transform/inline.py inlines the first four)
+for _op, _name, _functional, _symbol in [
+    (operator.iadd, "add", add_rule, "+"),
+    (operator.isub, "sub", subtract_rule, "-"),
+    (operator.imul, "mul", multiply_rule, "*"),
+    (operator.itruediv, "truediv", divide_rule, "/"),
+    (operator.ipow, "pow", power_rule, "**"),
+    (operator.imod, "mod", mod_rule, "%"),
+    (operator.imatmul, "matmul", _matmul_rule, "@"),
+    (operator.ifloordiv, "floordiv", _floordiv_rule, "//"),
+]:
+    IN_PLACE_RULES[_op] = adjoint(_op)(_in_place_rule(_name, _functional, _symbol))
+
 # =========================================================================================================
 # builtins
 
@@ -565,11 +745,23 @@ nograd(contextlib._GeneratorContextManager, contextlib._AsyncGeneratorContextMan
 
 
 @adjoint(float)
-def float_rule(x):
+def float_rule(x=0.0):
+    if not _numeric(x) and _python_dunder(x, "__float__") is not None:
+        # a user class: its __float__ differentiated, then Python's check and conversion of what it gave
+        y, pb = _other_unary("__float__", x)
+        _check_float(x, y)
+        return float(y), pb
+
     def float_pullback(dy):
         return (dy,)
 
     return float(x), float_pullback
+
+
+@nograd
+def _check_float(x, y):
+    if not isinstance(y, float):
+        raise TypeError(f"{type(x).__name__}.__float__ returned non-float (type {type(y).__name__})")
 
 
 @adjoint(builtins.sum)
@@ -772,7 +964,7 @@ nograd(_float_dtype)
 
 @adjoint(iterlist, list)
 def iterlist_rule(x=()):
-    if _python_dunder(x, "__iter__") is not None:
+    if _user_iterable(x):
         from ..runtime import call
         from .higher_order import iterate_user_object
 
@@ -839,17 +1031,26 @@ def _advance(it):
 
 
 def _user_iterable(x):
-    """An object whose class defines ``__iter__`` in Python (not a list, tuple, array or iterator)."""
-    return _python_dunder(x, "__iter__") is not None
+    """An object whose class defines ``__iter__`` in Python (not a list, tuple, array or iterator), or one
+    iterated by its Python ``__getitem__`` (:func:`_by_index`)."""
+    return _python_dunder(x, "__iter__") is not None or _by_index(x)
 
 
 def _user_container(x):
     """A user iterable that is not an iterator itself (its class has no Python ``__next__``): iterating it
     all at once, where Python would take its items one by one, ends (an iterator may never end)."""
+    if _by_index(x):
+        return True
     return _python_dunder(x, "__iter__") is not None and _python_dunder(x, "__next__") is None
 
 
-nograd(_user_iterable, _user_container)
+def _by_index(x):
+    """An object Python iterates by the old sequence protocol: its class has no ``__iter__`` and a Python
+    ``__getitem__``, which gives the items ``x[0], x[1], ...`` until it raises IndexError."""
+    return getattr(type(x), "__iter__", None) is None and _python_dunder(x, "__getitem__") is not None
+
+
+nograd(_user_iterable, _user_container, _by_index)
 
 
 def _through_items(rule, x, *rest, **kwargs):
@@ -1146,6 +1347,10 @@ def enumerate_rule(x, start=0):
 
 @adjoint(reversed)
 def reversed_rule(x):
+    if _by_index(x) and _python_dunder(x, "__reversed__") is None and hasattr(type(x), "__len__"):
+        # the sequence protocol: the items by __getitem__, differentiated, in reverse order
+        return _through_items(reversed_rule, x)
+
     def reversed_pullback(dy):
         return (cotangent_as(list(dy)[::-1], x),)
 
@@ -1361,7 +1566,8 @@ def getattr_rule(obj, name, *default):
         from ..runtime import call
 
         fn, positions, index = hook
-        y, pb = call(fn, *[obj if p == 1 else p for p in positions])
+        target = attributes.proxied(obj)  # super().prop: the getter runs on the object (the proxy's gradient)
+        y, pb = call(fn, *[target if p == 1 else p for p in positions])
 
         def attribute_hook_pullback(dy):
             return (pb(dy)[index], None) + (None,) * len(default)

@@ -412,13 +412,19 @@ class _Adjoint(Signature):
         flag, or inside a loop a tape entry (the values the written-out pullback reads, or None after the
         rules' pullbacks)."""
         out, scalar, general = [], [], []
-        produced, guarded = set(), []
+        produced, guarded, updated = set(), [], []
         for s in run:
             name, operands = s._fx_inline_op
             out += self.comment(s, "")
             for o in operands:
                 if isinstance(o, gast.Name) and o.id not in produced and o.id not in guarded:
                     guarded.append(o.id)
+            if (
+                inline.in_place(name)
+                and isinstance(operands[0], gast.Name)
+                and operands[0].id not in produced
+            ):
+                updated.append(operands[0].id)  # x += y: x must not be a view (the rule refuses that)
             scalar.append(n.assign(s.targets[0].id, inline.forward(name, operands, s.targets[0])))
             produced.add(s.targets[0].id)
             general += self.fwd_stmt(s, in_loop)
@@ -435,7 +441,7 @@ class _Adjoint(Signature):
             marker = None
         for s in run:
             s._fx_run = (marker, run)
-        return out + [n.if_(inline.guard(guarded), scalar, general)]
+        return out + [n.if_(inline.guard(guarded, updated), scalar, general)]
 
     def saved_values(self, run):
         """The names whose values a run's written-out pullback reads (in a loop: kept on the tape)."""

@@ -83,8 +83,10 @@ _BINARY = {
     ),
     "power_by_constant": (pyrules.power_by_constant_rule, _power_forward, _power_grads),
 }
-_BINARY["iadd"], _BINARY["isub"] = _BINARY["add"], _BINARY["sub"]
-_BINARY["imul"], _BINARY["itruediv"] = _BINARY["mul"], _BINARY["truediv"]
+# x op= y: the in-place operators' rules, which for scalars and arrays of one shape are those of op (an
+# updated array must own its data: see guard)
+for _name, _plain in [("iadd", "add"), ("isub", "sub"), ("imul", "mul"), ("itruediv", "truediv")]:
+    _BINARY[_name] = (pyrules.IN_PLACE_RULES[getattr(operator, _name)], *_BINARY[_plain][1:])
 _UNARY = {
     "neg": (pyrules.negative_rule, lambda a, _t: _neg(a()), lambda d, a, _t: (_neg(d()),)),
     "pos": (
@@ -136,7 +138,12 @@ def grads(name, d, operands, target):
     return spec[2](_fresh(d), *[_fresh(o) for o in operands], _fresh(target))
 
 
-def guard(names):
+def in_place(name):
+    """Whether the operator ``name`` is an augmented assignment's (``iadd``: ``x += y``)."""
+    return name in ("iadd", "isub", "imul", "itruediv")
+
+
+def guard(names, updated=()):
     """The test that the run can be inlined: every value it reads is a real scalar, or every one is a real
     NumPy array and all have one shape (then no operand is broadcast, and each cotangent has its operand's
     shape)::
@@ -146,14 +153,18 @@ def guard(names):
             and b.dtype.kind != "c" and a.shape == b.shape)
 
     Complex values take the rules: a product's cotangent reads the other factor's conjugate
-    (``fluxpy.rules.helpers.conj``), which the written-out ``d * b`` does not. Only comparisons, which a
-    gradient of this code evaluates as they are (no dispatch, no pullback)."""
+    (``fluxpy.rules.helpers.conj``), which the written-out ``d * b`` does not. An array ``x`` that ``x += y``
+    updates (``updated``) must own its data (``x.base is None``): Python would write into the array a view
+    shares its data with, which the rules refuse. Only comparisons, which a gradient of this code evaluates
+    as they are (no dispatch, no pullback)."""
     scalars = [_compare(n.call("__fx_type", [n.name(v)]), gast.In(), n.name("__fx_scalars")) for v in names]
     arrays = []
     for v in names:
         arrays.append(_compare(n.call("__fx_type", [n.name(v)]), gast.Is(), n.name("__fx_ndarray")))
         kind = n.attr(n.attr(n.name(v), "dtype"), "kind")
         arrays.append(_compare(kind, gast.NotEq(), n.const("c")))
+    for v in updated:
+        arrays.append(_compare(n.attr(n.name(v), "base"), gast.Is(), n.const(None)))
     if len(names) > 1:
         shapes = [n.attr(n.name(v), "shape") for v in names]
         same = gast.Compare(left=shapes[0], ops=[gast.Eq() for _ in shapes[1:]], comparators=shapes[1:])

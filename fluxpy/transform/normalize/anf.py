@@ -181,7 +181,7 @@ class _ANF:
             index = self.index(s.target.slice)
             current = self.atom_of_value(self.op_call("getitem", [n.name(obj), index]))
             value = self.atom(s.value)
-            new = self.atom_of_value(self.op_call(_in_place(s.op), [current, value]))
+            new = self.atom_of_value(self.op_call(BINOPS[type(s.op)], [current, value]))
             self.emit(
                 n.assign(obj, n.call(CALL, [n.name(self.setitem_helper(obj)), n.name(obj), index, new]))
             )
@@ -189,7 +189,7 @@ class _ANF:
         if isinstance(s.target, gast.Attribute):
             current = self.atom(gast.Attribute(value=s.target.value, attr=s.target.attr, ctx=gast.Load()))
             value = self.atom(s.value)
-            self.assign_to(s.target, self.atom_of_value(self.op_call(_in_place(s.op), [current, value])))
+            self.assign_to(s.target, self.atom_of_value(self.op_call(BINOPS[type(s.op)], [current, value])))
             return
         self.aug_assign_name(s)
 
@@ -648,8 +648,10 @@ def _is_explicit_init(e, self_name):
     )
 
 
-# ``x op= y`` calls the in-place operator (``operator.iadd``): a user class's ``__iadd__`` runs; numbers and
-# arrays are updated functionally by the same rules as ``+`` (the name is rebound to the new value)
+# ``x op= y`` on a name calls the in-place operator (``operator.iadd``): a user class's ``__iadd__`` runs;
+# numbers and arrays are updated functionally by the rules of ``+`` (the name is rebound to the new value),
+# which refuse an array that views another (Python would write into it). ``x[i] op= y`` and ``obj.a op= y``
+# read, compute with the plain operator and write back.
 _IN_PLACE = {gast.Add: "iadd", gast.Sub: "isub", gast.Mult: "imul", gast.Div: "itruediv", gast.Pow: "ipow"}
 
 
