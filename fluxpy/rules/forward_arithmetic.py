@@ -312,34 +312,24 @@ def _one_argument(f, args, targs):
     return derived_jvp(f, None, args, targs, {}, {})
 
 
-@forward_rule(np.real)
-def real_jvp(args, targs):
-    other = _one_argument(np.real, args, targs)
-    if other is not None:
-        return other
-    x, t = args[0], targs[0]
-    xp = xp_of(x)
-    return xp.real(x), None if t is None else xp.real(t)
+def _part_jvp(f, name):
+    """The forward rule of ``np.real``, ``np.imag`` or ``np.conjugate``: linear (over the reals), so the
+    tangent is the same part of the tangent."""
+
+    def part_jvp(args, targs):
+        other = _one_argument(f, args, targs)
+        if other is not None:
+            return other
+        x, t = args[0], targs[0]
+        part = getattr(xp_of(x), name)
+        return part(x), None if t is None else part(t)
+
+    part_jvp.__name__ = f"{name}_jvp"
+    return part_jvp
 
 
-@forward_rule(np.imag)
-def imag_jvp(args, targs):
-    other = _one_argument(np.imag, args, targs)
-    if other is not None:
-        return other
-    x, t = args[0], targs[0]
-    xp = xp_of(x)
-    return xp.imag(x), None if t is None else xp.imag(t)
-
-
-@forward_rule(np.conjugate)
-def conjugate_jvp(args, targs):
-    other = _one_argument(np.conjugate, args, targs)
-    if other is not None:
-        return other
-    x, t = args[0], targs[0]
-    xp = xp_of(x)
-    return xp.conjugate(x), None if t is None else xp.conjugate(t)
+for _f, _name in [(np.real, "real"), (np.imag, "imag"), (np.conjugate, "conjugate")]:
+    forward_rule(_f)(_part_jvp(_f, _name))
 
 
 @forward_rule(np.absolute, np.fabs)

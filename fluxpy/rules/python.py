@@ -2014,15 +2014,16 @@ def parent_setattr(cls, obj, name, value):
 
 @adjoint(write_attribute)
 def write_attribute_rule(obj, name, value):
-    hook = attributes.write_hook(obj, name)
-    if hook is None:
-        return _plain_write(obj, name, value)
-    return _hooked_write(hook, obj, name, value)
+    return _write_through(attributes.write_hook(obj, name), obj, name, value)
 
 
 @adjoint(object_setattr)
 def object_setattr_rule(obj, name, value):
-    hook = attributes.descriptor_write_hook(obj, name)
+    return _write_through(attributes.descriptor_write_hook(obj, name), obj, name, value)
+
+
+def _write_through(hook, obj, name, value):
+    """``obj.name = value`` as a plain field (no ``hook``) or through the class's code (see _hooked_write)."""
     if hook is None:
         return _plain_write(obj, name, value)
     return _hooked_write(hook, obj, name, value)
