@@ -92,8 +92,9 @@ def conj_rule(x):
 
 
 @nograd
-def _inexact(x):
-    """True for float and complex numbers and arrays (what a ufunc's ``dtype=`` casts)."""
+def is_inexact(x):
+    """True for float and complex numbers and arrays: those carry gradients (and a ufunc's ``dtype=``
+    casts them)."""
     if isinstance(x, (float, complex)):
         return True
     dtype = getattr(x, "dtype", None)
@@ -153,7 +154,7 @@ def in_dtype(primal, rule, dtype, *args):
         return y, _no_grads(len(args))
     cast_args = ()
     for a in args:
-        cast_args = cast_args + ((cast(a, dtype) if _inexact(a) else a),)
+        cast_args = cast_args + ((cast(a, dtype) if is_inexact(a) else a),)
     _, back = rule(*cast_args)
 
     def in_dtype_pullback(dy):

@@ -25,7 +25,7 @@ import math
 import numpy as np
 
 from ..backend import is_array, xp_of
-from .helpers import conj, in_dtype, unbroadcast
+from .helpers import conj, in_dtype, is_inexact, unbroadcast
 from .registry import adjoint, nograd, register_attribute, register_method
 
 _LN2 = math.log(2.0)
@@ -56,15 +56,6 @@ def _is_complex(x):
     if dtype is not None:
         return dtype.kind == "c"
     return np.iscomplexobj(x)  # lists
-
-
-@nograd
-def _is_inexact(x):
-    """True for float or complex values (numbers or arrays): those carry gradients."""
-    if isinstance(x, (float, complex)):
-        return True
-    dtype = getattr(x, "dtype", None)
-    return dtype is not None and dtype.kind in "fc"
 
 
 @nograd
@@ -883,7 +874,7 @@ def nan_to_num_rule(x, *args, **kwargs):
 
 def astype_method_rule(self, *args, **kwargs):
     y = self.astype(*args, **kwargs)
-    carries = _is_inexact(y)
+    carries = is_inexact(y)
     dtype = _float_dtype(self)
 
     def astype_pullback(dy):
