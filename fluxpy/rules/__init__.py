@@ -7,6 +7,7 @@ from . import (
     forward,  # noqa: F401
     forward_over_reverse,  # noqa: F401
     higher_order,  # noqa: F401
+    itertools_impl,  # noqa: F401
     math,  # noqa: F401
     mutation,  # noqa: F401
     numpy_elementwise,  # noqa: F401

@@ -26,6 +26,7 @@ from .forward_core import (
     makes_container,
 )
 from .higher_order import chain_impl, filter_impl, groupby_impl, map_impl, product_impl, reduce_impl
+from .itertools_impl import IMPLEMENTATIONS as ITERTOOLS
 from .python import (
     SequenceIterator,
     _advance,
@@ -201,15 +202,25 @@ def unzip_jvp(args, targs):
     return _unzip(*args), None if targs[0] is None else _unzip(targs[0], *args[1:])
 
 
+def _one_pass(rows, trows):
+    """What ``zip``, ``enumerate`` and ``reversed`` return: an iterator (reverse mode's SequenceIterator, so
+    that a loop that breaks early leaves it where Python would) over their ``rows``, read once, as Python's
+    are; its tangent iterates ``trows`` in step (None: no tangents)."""
+    it = SequenceIterator(rows)
+    if trows is None:
+        return it, None
+    it.tangent = SequenceIterator(trows)
+    return it, it.tangent
+
+
 @keyword_forward_rule(zip)
-@makes_container
 def zip_jvp(args, targs, kwargs, tkwargs):
-    """``zip``, materialized as a list (as reverse mode does), its tangent a list of tuples."""
+    """``zip``: an iterator over its rows (tuples), its tangent one over the rows' tangents."""
     _arity(zip, args, kwargs, 0, len(args), ("strict",))
     strict = kwargs.get("strict", False)
     streams = [_stream(x, tx) for x, tx in zip(args, targs, strict=True)]
     if not streams:
-        return [], None
+        return _one_pass([], None)
     rows, trows = [], []
     while True:
         row, trow = [], []
@@ -218,7 +229,7 @@ def zip_jvp(args, targs, kwargs, tkwargs):
             if v is _END:
                 if strict:
                     _check_zip_strict(j, streams)
-                return rows, None if all(t is None for _, t in streams) else trows
+                return _one_pass(rows, None if all(t is None for _, t in streams) else trows)
             row.append(v)
             trow.append(None if tit is None else next(tit))
         rows.append(tuple(row))
@@ -239,27 +250,25 @@ def _check_zip_strict(j, streams):
 
 
 @keyword_forward_rule(enumerate)
-@makes_container
 def enumerate_jvp(args, targs, kwargs, tkwargs):
     _arity(enumerate, args, kwargs, 1, 2, ("start",))
     start = args[1] if len(args) > 1 else kwargs.get("start", 0)
     items, titems = _iterate(args[0], targs[0])
-    return list(enumerate(items, start)), None if titems is None else [(None, t) for t in titems]
+    return _one_pass(list(enumerate(items, start)), None if titems is None else [(None, t) for t in titems])
 
 
 @forward_rule(reversed)
-@makes_container
 def reversed_jvp(args, targs):
     _arity(reversed, args, {}, 1, 1)
     x = args[0]
-    if _python_dunder(x, "__reversed__") is not None or not (
-        isinstance(x, (list, tuple, dict, range, str)) or is_array(x)
-    ):
-        from ..forward import derived_jvp
+    method = _python_dunder(x, "__reversed__")
+    if method is not None:
+        from ..forward import jvp_call
 
-        return derived_jvp(reversed, None, args, targs, {}, {})
+        return jvp_call(method, None, (x,), (targs[0],), {}, {})
+    reversed(x)  # Python's TypeError where x is not a sequence
     items, titems = _iterate(x, targs[0])
-    return items[::-1], None if titems is None else titems[::-1]
+    return _one_pass(items[::-1], None if titems is None else titems[::-1])
 
 
 @keyword_forward_rule(sorted)
@@ -327,7 +336,7 @@ def _implemented_jvp(impl):
 
 
 def _iterating_jvp(impl):
-    """map and filter return iterators: over the list ``impl`` makes, with an iterator over its tangents
+    """map, filter and itertools' iterators: over the list ``impl`` makes, with an iterator over its tangents
     (None when every item's is zero, so that ``", ".join(map(str, xs))`` passes no iterator of tangents)."""
     jvp = _implemented_jvp(impl)
 
@@ -341,12 +350,13 @@ def _iterating_jvp(impl):
     return iterating_jvp
 
 
+keyword_forward_rule(functools.reduce)(_implemented_jvp(reduce_impl))
 for _primal, _impl in [
-    (functools.reduce, reduce_impl),
+    (map, map_impl),
+    (filter, filter_impl),
     (itertools.product, product_impl),
     (itertools.chain, chain_impl),
     (itertools.groupby, groupby_impl),
+    *ITERTOOLS,
 ]:
-    keyword_forward_rule(_primal)(_implemented_jvp(_impl))
-for _primal, _impl in [(map, map_impl), (filter, filter_impl)]:
     keyword_forward_rule(_primal)(_iterating_jvp(_impl))

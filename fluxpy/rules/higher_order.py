@@ -84,7 +84,7 @@ register(filter, iterating(filter_impl))
 
 
 def product_impl(*iterables):
-    """``itertools.product``, materialized as a list of tuples."""
+    """``itertools.product``: the list of tuples its iterator gives."""
     out = [()]
     for iterable in iterables:
         items = list(iterable)
@@ -97,7 +97,7 @@ def product_impl(*iterables):
 
 
 def chain_impl(*iterables):
-    """``itertools.chain``, materialized as a list."""
+    """``itertools.chain``: the list of what its iterator gives."""
     out = []
     for iterable in iterables:
         out = out + list(iterable)
@@ -105,7 +105,7 @@ def chain_impl(*iterables):
 
 
 def groupby_impl(iterable, key=None):
-    """``itertools.groupby``, materialized: a list of ``(key, iterator over the group's items)``. Python's
+    """``itertools.groupby``: the list of ``(key, iterator over the group's items)`` it gives. Python's
     groups are views of one shared iterator (a group read after the next one starts is empty); these are
     independent, which is the same wherever each group is read in its own turn."""
     groups = []
@@ -176,6 +176,6 @@ def drain_iterator(it):
     return items
 
 
-register(itertools.product, implemented_by(product_impl))
-register(itertools.chain, implemented_by(chain_impl))
-register(itertools.groupby, implemented_by(groupby_impl))
+register(itertools.product, iterating(product_impl))
+register(itertools.chain, iterating(chain_impl))
+register(itertools.groupby, iterating(groupby_impl))

@@ -1195,7 +1195,7 @@ def zip_rule(*xs, strict=False):
     def zip_pullback(dy):
         return _unzip(dy, xs, n, taken)
 
-    return y, zip_pullback
+    return SequenceIterator(y), zip_pullback
 
 
 @nograd
@@ -1342,11 +1342,21 @@ def enumerate_rule(x, start=0):
     def enumerate_pullback(dy):
         return (cotangent_as([None if d is None else d[1] for d in dy], x), None)
 
-    return y, enumerate_pullback
+    return SequenceIterator(y), enumerate_pullback
 
 
 @adjoint(reversed)
 def reversed_rule(x):
+    method = _python_dunder(x, "__reversed__")
+    if method is not None:  # a class's own __reversed__, differentiated
+        from ..runtime import call
+
+        y, pb = call(method, x)
+
+        def user_reversed_pullback(dy):
+            return pb(dy)[1:]
+
+        return y, user_reversed_pullback
     if _by_index(x) and _python_dunder(x, "__reversed__") is None and hasattr(type(x), "__len__"):
         # the sequence protocol: the items by __getitem__, differentiated, in reverse order
         return _through_items(reversed_rule, x)
@@ -1354,7 +1364,7 @@ def reversed_rule(x):
     def reversed_pullback(dy):
         return (cotangent_as(list(dy)[::-1], x),)
 
-    return list(reversed(x)), reversed_pullback
+    return SequenceIterator(list(reversed(x))), reversed_pullback
 
 
 @adjoint(sorted)

@@ -77,6 +77,7 @@ HELPERS = {
     "__fx_starred_grads": pyrules.starred_grads,
     "__fx_keyword_grads": pyrules.keyword_grads,
     "__fx_cons_to_list": pyrules.cons_to_list,
+    "__fx_iterate": pyrules.SequenceIterator,
     "__fx_implicit": implicit._active,
     "__fx_jvp_call": forward_mode.jvp_call,
     "__fx_jvp_method": forward_mode.jvp_method,

@@ -2,7 +2,8 @@
 
 Postcondition: no ``ListComp``, ``SetComp``, ``DictComp`` or ``GeneratorExp`` remains in the body. Items
 are pushed on an immutable linked list (``acc = (item, acc)``) and turned into a list once, so building
-is linear and the loop stays differentiable; generator expressions are materialized as lists. Iteration
+is linear and the loop stays differentiable; generator expressions are such lists behind a single-use
+iterator (plain lists where one builtin reads them once, as in ``sum(... for ...)``). Iteration
 variables are renamed, since a comprehension has its own scope.
 
 Before::
@@ -33,12 +34,44 @@ def desugar_comprehensions(fdef, ctx):
     return fdef
 
 
+# builtins that read an iterable argument once, from start to end: a generator expression passed straight to
+# one (``sum(x * w for x in xs)``) is built as a plain list, which no one else can read
+_READ_ONCE = frozenset(
+    ["sum", "list", "tuple", "set", "frozenset", "dict", "any", "all", "max", "min", "sorted"]
+    + ["enumerate", "zip"]
+)
+
+
 class _Desugar(StatementRewriter):
     def visit_ListComp(self, node):
         return self.build(node, [node.elt], "__fx_cons_to_list")
 
     def visit_GeneratorExp(self, node):
-        return self.build(node, [node.elt], "__fx_cons_to_list")
+        """Python's generator is read once: a second read (``g = (...)``, then ``max(g) + sum(g)``) sees no
+        items; the list built behind an iterator (``__fx_iterate``) behaves the same."""
+        items = self.build(node, [node.elt], "__fx_cons_to_list")
+        result = self.ctx.namer.fresh("_gen")
+        self.pending.append(n.located(n.assign(result, n.call("__fx_iterate", [items])), node))
+        return n.name(result)
+
+    def visit_Call(self, node):
+        if _reads_once(node.func):
+            node.func = self.visit(node.func)
+            node.args = [self.listed(a) for a in node.args]
+            node.keywords = [self.visit(k) for k in node.keywords]
+            return node
+        return self.generic_visit(node)
+
+    def visit_For(self, node):
+        node.iter = self.listed(node.iter)
+        node.body, node.orelse = self.block(node.body), self.block(node.orelse)
+        return node
+
+    def listed(self, node):
+        """A generator expression read once, right here, as a list; anything else as usual."""
+        if isinstance(node, gast.GeneratorExp):
+            return self.build(node, [node.elt], "__fx_cons_to_list")
+        return self.visit(node)
 
     def visit_SetComp(self, node):
         return self.build(node, [node.elt], "__fx_cons_to_set")
@@ -67,6 +100,13 @@ class _Desugar(StatementRewriter):
         # nested comprehensions (in items, conditions, inner iterables) land inside the loops they need
         self.pending.extend(n.located(s, node) for s in _locate_all(self.block(statements), node))
         return n.name(result)
+
+
+def _reads_once(func):
+    """A call of a builtin that reads its iterable arguments once (``sum``, ``max``, ..., ``"".join``)."""
+    if isinstance(func, gast.Name):
+        return func.id in _READ_ONCE
+    return isinstance(func, gast.Attribute) and func.attr == "join" and isinstance(func.value, gast.Constant)
 
 
 def _locate_all(statements, like):
