@@ -12,6 +12,7 @@ import numpy as np
 
 from .backend import is_array, to_numpy, xp_of
 from .interface import pullback
+from .layers.normalise import TRAINING_ANSWERS
 from .tangents import Tangent
 
 EPS = 1e-6
@@ -22,7 +23,9 @@ def check_grads(f, *args, order=2, eps=EPS, rtol=1e-5, atol=1e-6, seed=0, forwar
 
     Only float arguments (numbers and float arrays) are perturbed; others are passed through. Keyword
     arguments are passed to ``f`` and not differentiated. ``forward=True`` also checks forward mode
-    (``fx.jvp``) along a random direction.
+    (``fx.jvp``) along a random direction. A function that asks ``fx.istraining()`` (a model with an
+    automatic-mode BatchNorm) is evaluated as it is differentiated, in training mode, where its plain calls
+    would differ.
     """
     rng = np.random.default_rng(seed)
     _check_first(f, args, kwargs, eps, rtol, atol, rng)
@@ -83,10 +86,35 @@ def _as_float64(y):
     return y
 
 
+def _differentiated_values(f, args, kwargs, y, answers):
+    """The function finite differences evaluate: ``f`` itself, or ``f`` as differentiated when it asked
+    ``fx.istraining()`` there (``answers``: the count of True answers before) and its value ``y`` is not the
+    value of a plain call (an automatic-mode BatchNorm uses batch statistics where it is differentiated,
+    running statistics in a plain call)."""
+    if TRAINING_ANSWERS[0] == answers or _same_values(_as_float64(f(*args, **kwargs)), _as_float64(y)):
+        return f
+
+    def as_differentiated(*xs, **kws):
+        return pullback(f, *xs, **kws)[0]
+
+    return as_differentiated
+
+
+def _same_values(a, b):
+    if isinstance(a, (tuple, list)) and isinstance(b, (tuple, list)):
+        return len(a) == len(b) and all(_same_values(u, v) for u, v in zip(a, b, strict=True))
+    try:
+        return bool(np.allclose(to_numpy(a), to_numpy(b), rtol=1e-6, atol=1e-9, equal_nan=True))
+    except (TypeError, ValueError):
+        return True  # values finite differences do not read
+
+
 def _check_first(f, args, kwargs, eps, rtol, atol, rng):
+    answers = TRAINING_ANSWERS[0]
     y, back = pullback(f, *args, **kwargs)
     dy = _random_cotangent(y, rng)
     grads = back(dy)
+    f = _differentiated_values(f, args, kwargs, y, answers)
     for i in _float_positions(args):
         direction = _random_like(args[i], rng)
         y_plus = f(*_perturb(args, i, direction, eps), **kwargs)
@@ -101,7 +129,9 @@ def _check_forward(f, args, eps, rtol, atol, rng):
 
     positions = _float_positions(args)
     tangents = tuple(_random_like(a, rng) if i in positions else None for i, a in enumerate(args))
+    answers = TRAINING_ANSWERS[0]
     y, dy = jvp(f, args, tangents)
+    f = _differentiated_values(f, args, {}, y, answers)
     plus, minus = args, args
     for i in positions:
         plus = _perturb(plus, i, tangents[i], eps)

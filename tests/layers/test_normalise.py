@@ -386,3 +386,28 @@ def test_a_model_with_normalisation_trains_inside_a_gradient():
     assert dm.layers[1].gamma.shape == (6,) and dm.layers[0].weight.shape == (6, 4)
     assert np.any(model[1].running_mean != 0)
     np.testing.assert_array_equal(model(x), model(x))  # plain calls: inference, deterministic
+
+
+def test_check_grads_on_an_automatic_mode_batchnorm_model():
+    # finite differences evaluate the model as it is differentiated (batch statistics), not as a plain call
+    # does (running statistics): check_grads gave a false alarm on every automatic-mode BatchNorm model
+    m = fx.Chain(fx.Dense(3, 4), BatchNorm(4), fx.Dense(4, 1))
+    x = np.random.default_rng(0).standard_normal((5, 3))
+
+    def loss(x):
+        return np.sum(m(x) ** 2)
+
+    check_grads(loss, x, order=2, forward=True)
+
+
+def test_check_grads_still_compares_with_plain_calls_elsewhere():
+    # a function that does not ask istraining() is checked against its plain calls: a wrong rule is caught
+    def bad_square(x):
+        return x * x
+
+    @registry.adjoint(bad_square)
+    def _bad_square_rule(x):
+        return x * x, lambda dy: (dy * x,)  # missing the factor 2
+
+    with pytest.raises(AssertionError):
+        check_grads(lambda x: np.sum(bad_square(x)), np.array([1.0, 2.0]), order=1)
