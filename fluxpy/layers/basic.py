@@ -19,7 +19,9 @@ import numpy as np
 from ..backend import is_array
 from ..errors import FluxpyError
 from ..functors import children, functor
-from .activations import identity
+from ..nnlib.dense import dense_bias_act
+from ..rules.registry import nograd
+from .activations import identity, relu, sigmoid, tanh
 from .init import create_bias, glorot_uniform
 
 
@@ -52,21 +54,52 @@ class Dense:
         self.activation = activation
 
     def __call__(self, x):
-        if np.shape(x)[-1:] != self.weight.shape[1:]:
-            raise FluxpyError(
-                f"{self!r} expects inputs whose last axis has {self.weight.shape[1]} entries, "
-                f"got shape {np.shape(x)}"
-            )
-        y = x @ self.weight.T
-        if self.bias is not False:
-            y = y + self.bias
-        return self.activation(y)
+        weight, bias, activation = self.weight, self.bias, self.activation
+        act = _fused(self, x, weight, bias, activation)
+        if act is not None:  # one rule for the product, the bias and the activation
+            return dense_bias_act(x, weight, bias, act=act)
+        y = x @ weight.T
+        if bias is not False:
+            y = y + bias
+        return activation(y)
 
     def __repr__(self):
         out, n_in = self.weight.shape
         extra = "" if self.activation is identity else f", {_name(self.activation)}"
         bias = "" if self.bias is not False else ", bias=False"
         return f"Dense({n_in}, {out}{extra}{bias})"
+
+
+_FUSED = {identity: "identity", relu: "relu", tanh: "tanh", np.tanh: "tanh", sigmoid: "sigmoid"}
+
+
+@nograd
+def _fused(layer, x, weight, bias, activation):
+    """The name of ``activation`` for ``dense_bias_act`` when the layer's call fits it: real floating arrays,
+    a 2-d weight, a bias of shape ``(out,)`` or none; None otherwise (the call is written out). Refuses an
+    input whose last axis does not match the weight."""
+    if np.shape(x)[-1:] != weight.shape[1:]:
+        raise FluxpyError(
+            f"{layer!r} expects inputs whose last axis has {weight.shape[1]} entries, got shape {np.shape(x)}"
+        )
+    act = _FUSED.get(activation) if _hashable(activation) else None
+    if act is None or not (_real_float(x) and _real_float(weight)) or weight.ndim != 2:
+        return None
+    if bias is not False and not (_real_float(bias) and bias.shape == weight.shape[:1]):
+        return None
+    return act
+
+
+def _hashable(f):
+    try:
+        hash(f)
+    except TypeError:
+        return False
+    return True
+
+
+def _real_float(a):
+    return is_array(a) and a.dtype.kind == "f"
 
 
 def _bias_for(weight, bias):

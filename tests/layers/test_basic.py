@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import fluxpy as fx
+from fluxpy.errors import FluxpyError
 from fluxpy.testing import check_grads
 
 rng = np.random.default_rng(0)
@@ -124,3 +125,67 @@ def test_params_of_models_and_dense_error_names_the_layer():
     assert len(fx.params(m)) == 4
     with pytest.raises(fx.FluxpyError, match=r"Dense\(10, 5, sigmoid\)"):
         m(np.ones(3))
+
+
+# ---------------------------------------------------------------------------------------------------------
+# the fused dense kernel (nnlib/dense.py): one rule for the product, the bias and the activation
+
+
+@pytest.mark.parametrize("act", ["identity", "relu", "tanh", "sigmoid"])
+@pytest.mark.parametrize("shape", [(5, 3), (3,), (2, 4, 3)])
+def test_dense_bias_act_matches_the_written_out_layer(act, shape):
+    from fluxpy.nnlib.dense import dense_bias_act
+
+    rng = np.random.default_rng(0)
+    x, w, b = rng.standard_normal(shape), rng.standard_normal((4, 3)), rng.standard_normal(4)
+    activation = {"identity": fx.identity, "relu": fx.relu, "tanh": fx.tanh, "sigmoid": fx.sigmoid}[act]
+    assert np.allclose(dense_bias_act(x, w, b, act=act), activation(x @ w.T + b))
+    assert np.allclose(dense_bias_act(x, w, False, act=act), activation(x @ w.T))
+
+    def f(x, w, b):
+        return np.sum(np.sin(dense_bias_act(x, w, b, act=act)))
+
+    check_grads(f, x, w, b, order=2, forward=True)
+
+
+@pytest.mark.parametrize("activation", [fx.identity, fx.relu, fx.tanh, np.tanh, fx.sigmoid, fx.elu])
+def test_dense_layer_gradients_fused_or_not(activation):
+    rng = np.random.default_rng(1)
+    w, b = rng.standard_normal((4, 3)), rng.standard_normal(4)
+
+    def f(x, w, b):
+        return np.sum(fx.Dense(w, b, activation)(x) ** 2)
+
+    def no_bias(x, w):
+        return np.sum(np.cos(fx.Dense(w, False, activation)(x)))
+
+    for shape in [(5, 3), (3,), (2, 4, 3)]:
+        x = rng.standard_normal(shape)
+        check_grads(f, x, w, b, order=2, forward=True)
+        check_grads(no_bias, x, w, order=2, forward=True)
+
+
+def test_dense_fused_keeps_float32_and_model_gradients():
+    m = fx.Dense(3, 4, fx.relu, rng=np.random.default_rng(2))
+    x = np.random.default_rng(3).standard_normal((5, 3)).astype(np.float32)
+    g = fx.gradient(lambda m: np.sum(m(x) ** 2), m)[0]
+    assert m(x).dtype == np.float32
+    assert g.weight.dtype == np.float32 and g.bias.dtype == np.float32
+    assert g.activation is None
+
+
+def test_dense_not_fused_where_the_kernel_does_not_fit():
+    # an integer input, a bias that only broadcasts, complex weights: written out, and still right
+    rng = np.random.default_rng(4)
+    w = rng.standard_normal((2, 3))
+    xi = np.array([[1, 0, 2]])
+    assert np.allclose(fx.Dense(w, 0.5 * np.ones((1, 2)))(xi), xi @ w.T + 0.5)
+    check_grads(lambda w: np.sum(fx.Dense(w, np.array(0.25), fx.tanh)(xi) ** 2), w, order=2)
+    wc = w + 1j * rng.standard_normal((2, 3))
+    y = fx.Dense(wc, False)(np.ones(3))
+    assert np.allclose(y, wc @ np.ones(3))
+
+
+def test_dense_shape_error_still_names_the_layer():
+    with pytest.raises(FluxpyError, match=r"Dense\(3, 4\) expects inputs whose last axis has 3"):
+        fx.gradient(lambda x: np.sum(fx.Dense(3, 4)(x)), np.ones((2, 5)))
