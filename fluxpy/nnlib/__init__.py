@@ -1,1 +1,1 @@
-"""Neural-network kernels (NNlib's role): the dense layer's product, convolutions and pooling, with their rules."""
+"""Neural-network kernels (NNlib's role): the dense layer's product, convolutions and pooling, with rules."""
