@@ -54,10 +54,12 @@ class Dense:
         self.activation = activation
 
     def __call__(self, x):
-        weight, bias, activation = self.weight, self.bias, self.activation
+        weight = self.weight
+        bias = self.bias
+        activation = self.activation
         act = _fused(self, x, weight, bias, activation)
         if act is not None:  # one rule for the product, the bias and the activation
-            return dense_bias_act(x, weight, bias, act=act)
+            return dense_bias_act(x, weight, bias, act)
         y = x @ weight.T
         if bias is not False:
             y = y + bias

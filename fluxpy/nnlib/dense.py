@@ -17,13 +17,12 @@ import numpy as np
 
 from ..backend import xp_of
 from ..errors import FluxpyError
-from ..rules.forward_core import keyword_forward_rule
-from ..rules.registry import adjoint, partial_of
+from ..rules.registry import adjoint, forward_rule, partial_of
 
 ACTIVATIONS = ("identity", "relu", "tanh", "sigmoid")
 
 
-def dense_bias_act(x, w, b, *, act="identity"):
+def dense_bias_act(x, w, b, act="identity"):
     """``act(x @ w.T + b)`` for ``x`` of shape ``(..., in)``, ``w`` ``(out, in)`` and ``b`` ``(out,)``
     (``None`` or ``False``: no bias); ``act`` is one of ``ACTIVATIONS``."""
     if act not in ACTIVATIONS:
@@ -59,15 +58,15 @@ def _slope(y, act):
 
 
 @adjoint(dense_bias_act)
-def dense_bias_act_rule(x, w, b, *, act="identity"):
-    return dense_bias_act_partial((True, True, True), x, w, b, act=act)
+def dense_bias_act_rule(x, w, b, act="identity"):
+    return dense_bias_act_partial((True, True, True), x, w, b, act)
 
 
 @partial_of(dense_bias_act_rule)
-def dense_bias_act_partial(mask, x, w, b, *, act="identity"):
+def dense_bias_act_partial(mask, x, w, b, act="identity"):
     """``dense_bias_act_rule`` computing only the cotangents ``mask`` wants (a data batch ``x`` needs none).
     The forward pass calls ``dense_bias_act`` itself, so a gradient of this rule goes through that rule."""
-    y = dense_bias_act(x, w, b, act=act)
+    y = dense_bias_act(x, w, b, act)
     has_bias = b is not None and b is not False
 
     def dense_bias_act_pullback(dy):
@@ -77,17 +76,17 @@ def dense_bias_act_partial(mask, x, w, b, *, act="identity"):
         dx = g @ w if mask[0] else None
         dw = g2.T @ x.reshape(-1, x.shape[-1]) if mask[1] else None
         db = g2.sum(axis=0) if mask[2] and has_bias else None
-        return dx, dw, db
+        return dx, dw, db, None
 
     return y, dense_bias_act_pullback
 
 
-@keyword_forward_rule(dense_bias_act)
-def dense_bias_act_jvp(args, targs, kwargs, tkwargs):
-    x, w, b = args
-    act = kwargs.get("act", "identity")
-    tx, tw, tb = targs
-    y = dense_bias_act(x, w, b, act=act)
+@forward_rule(dense_bias_act)
+def dense_bias_act_jvp(args, targs):
+    x, w, b = args[:3]
+    act = args[3] if len(args) > 3 else "identity"
+    tx, tw, tb = targs[:3]
+    y = dense_bias_act(x, w, b, act)
     t = None
     if tx is not None:
         t = xp_of(x).broadcast_to(tx, x.shape) @ w.T
