@@ -8,8 +8,12 @@ derivative of the gradient (gradient of gradient) against finite differences of 
 >>> check_grads(np.sin, np.array([0.1, 0.2]), order=1)
 """
 
+import copy
+import dataclasses
+
 import numpy as np
 
+from . import functors
 from .backend import is_array, to_numpy, xp_of
 from .interface import pullback
 from .layers.normalise import TRAINING_ANSWERS
@@ -21,13 +25,19 @@ EPS = 1e-6
 def check_grads(f, *args, order=2, eps=EPS, rtol=1e-5, atol=1e-6, seed=0, forward=False, **kwargs):
     """Raise ``AssertionError`` unless reverse derivatives of ``f`` up to ``order`` match finite differences.
 
-    Only float arguments (numbers and float arrays) are perturbed; others are passed through. Keyword
-    arguments are passed to ``f`` and not differentiated. ``forward=True`` also checks forward mode
-    (``fx.jvp``) along a random direction. A function that asks ``fx.istraining()`` (a model with an
-    automatic-mode BatchNorm) is evaluated as it is differentiated, in training mode, where its plain calls
-    would differ.
+    The float values of the arguments are perturbed: numbers, float arrays, and those inside dicts, lists,
+    tuples (namedtuples too) and the fields of models and dataclasses; others are passed through. Finite
+    differences run in float64 (a float32 value is perturbed as float64, and the comparison then allows
+    float32's rounding). Keyword arguments are passed to ``f`` and not differentiated. ``forward=True`` also
+    checks forward mode (``fx.jvp``) along a random direction. A function that asks ``fx.istraining()`` (a
+    model with an automatic-mode BatchNorm) is evaluated as it is differentiated, in training mode, where
+    its plain calls would differ.
+
+    >>> check_grads(lambda p: np.sum(p["w"] ** 2) * p["s"], {"w": np.array([1.0, 2.0]), "s": 3.0})
     """
     rng = np.random.default_rng(seed)
+    if _has_low_precision(args):
+        rtol, atol = max(rtol, 2e-3), max(atol, 1e-4)
     _check_first(f, args, kwargs, eps, rtol, atol, rng)
     if forward and not kwargs:
         _check_forward(f, args, eps, rtol, atol, rng)
@@ -36,7 +46,8 @@ def check_grads(f, *args, order=2, eps=EPS, rtol=1e-5, atol=1e-6, seed=0, forwar
 
 
 def _float_positions(args):
-    return [i for i, a in enumerate(args) if _is_float(a)]
+    """The arguments holding float values somewhere."""
+    return [i for i, a in enumerate(args) if _holds_float(a)]
 
 
 def _is_float(a):
@@ -47,22 +58,96 @@ def _is_float(a):
     return False
 
 
+def _fields(x):
+    """The fields of a model (a functor) or dataclass, whose float values are perturbed; None for others."""
+    if functors.is_functor(x) or dataclasses.is_dataclass(x) and not isinstance(x, type):
+        return dict(vars(x)) if hasattr(x, "__dict__") else {k: getattr(x, k) for k in x.__slots__}
+    return None
+
+
+def _holds_float(x, seen=None):
+    if _is_float(x):
+        return True
+    seen = set() if seen is None else seen
+    if id(x) in seen:
+        return False
+    seen.add(id(x))
+    if isinstance(x, dict):
+        return any(_holds_float(v, seen) for v in x.values())
+    if isinstance(x, (list, tuple)):
+        return any(_holds_float(v, seen) for v in x)
+    fields = _fields(x)
+    return fields is not None and any(_holds_float(v, seen) for v in fields.values())
+
+
+def _has_low_precision(args):
+    def low(x):
+        if _is_float(x):
+            return not isinstance(x, float) and x.dtype.itemsize < 8
+        if isinstance(x, dict):
+            return any(low(v) for v in x.values())
+        if isinstance(x, (list, tuple)):
+            return any(low(v) for v in x)
+        fields = _fields(x)
+        return fields is not None and any(low(v) for v in fields.values())
+
+    return any(low(a) for a in args)
+
+
 def _random_like(x, rng):
-    """A random direction like ``x``: drawn on the host, then in ``x``'s array module (NumPy or CuPy)."""
-    if is_array(x) or isinstance(x, np.generic):
-        out = rng.standard_normal(np.shape(x))
-        return xp_of(x).asarray(out.astype(x.dtype)) if is_array(x) else x.dtype.type(out)
-    return float(rng.standard_normal())
+    """A random direction like ``x``: drawn on the host, then in ``x``'s array module (NumPy or CuPy).
+    For a container or model: the same structure, with a direction for each float value (None elsewhere;
+    a model's is a :class:`Tangent`, or a dict with ``as_dict``)."""
+    if _is_float(x):
+        if is_array(x) or isinstance(x, np.generic):
+            out = rng.standard_normal(np.shape(x))
+            return xp_of(x).asarray(out.astype(x.dtype)) if is_array(x) else x.dtype.type(out)
+        return float(rng.standard_normal())
+    return _random_tree(x, rng, False)
+
+
+def _random_tree(x, rng, as_dict):
+    if _is_float(x):
+        return _random_like(x, rng)
+    if not _holds_float(x):
+        return None
+    if isinstance(x, dict):
+        return {k: _random_tree(v, rng, as_dict) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        items = [_random_tree(v, rng, as_dict) for v in x]
+        return items if isinstance(x, list) else tuple(items)
+    fields = {k: _random_tree(v, rng, as_dict) for k, v in _fields(x).items()}
+    return fields if as_dict else Tangent(x, fields)
 
 
 def _perturb(args, i, direction, h):
     args = list(args)
-    x = args[i]
-    if is_array(x):
-        args[i] = (x + h * direction).reshape(x.shape)  # keeps 0-d arrays as arrays
-    else:
-        args[i] = type(x)(x + h * direction)
+    args[i] = _shifted(args[i], direction, h)
     return tuple(args)
+
+
+def _shifted(x, d, h):
+    """``x + h * d`` in float64, value by value (containers and models rebuilt; ``x`` is not changed)."""
+    if d is None:
+        return x
+    if _is_float(x):
+        if is_array(x):
+            return (x.astype(np.float64) + h * d).reshape(x.shape)  # keeps 0-d arrays as arrays
+        return np.float64(x) + h * float(d) if isinstance(x, np.generic) else float(x + h * d)
+    if isinstance(x, dict):
+        out = dict(x)
+        for k in x:
+            out[k] = _shifted(x[k], d.get(k), h)
+        return type(x)(out) if type(x) is not dict else out
+    if isinstance(x, (list, tuple)):
+        items = [_shifted(v, dv, h) for v, dv in zip(x, d, strict=True)]
+        if isinstance(x, list):
+            return items
+        return type(x)(*items) if hasattr(x, "_fields") else type(x)(items)
+    out = copy.copy(x)
+    for k, v in _fields(x).items():
+        object.__setattr__(out, k, _shifted(v, d.get(k), h))
+    return out
 
 
 def _inner(a, b):
@@ -71,10 +156,8 @@ def _inner(a, b):
         return 0.0
     if isinstance(a, (tuple, list)):
         return sum(_inner(x, y) for x, y in zip(a, b, strict=True))
-    if isinstance(a, dict):
+    if isinstance(a, (dict, Tangent)):
         return sum(_inner(a[k], b.get(k)) for k in a)
-    if isinstance(a, Tangent):
-        return sum(_inner(a[k], getattr(b, k, None)) for k in a)
     return float(np.sum(to_numpy(a) * to_numpy(b)).real)
 
 
@@ -128,7 +211,7 @@ def _check_forward(f, args, eps, rtol, atol, rng):
     from .derivatives import jvp
 
     positions = _float_positions(args)
-    tangents = tuple(_random_like(a, rng) if i in positions else None for i, a in enumerate(args))
+    tangents = tuple(_random_tree(a, rng, True) if i in positions else None for i, a in enumerate(args))
     answers = TRAINING_ANSWERS[0]
     y, dy = jvp(f, args, tangents)
     f = _differentiated_values(f, args, {}, y, answers)
@@ -166,9 +249,19 @@ def _check_second(f, args, kwargs, eps, rtol, atol, rng):
 
 
 def _dot(g, d):
-    """Differentiable inner product used by the second-order check."""
-    if g is None:
+    """Differentiable inner product used by the second-order check (``d``: a direction from _random_like)."""
+    if g is None or d is None:
         return 0.0
+    if isinstance(d, (list, tuple)):
+        total = 0.0
+        for i in range(len(d)):
+            total = total + _dot(g[i], d[i])
+        return total
+    if isinstance(d, (dict, Tangent)):
+        total = 0.0
+        for k in d:
+            total = total + _dot(g.get(k), d[k])
+        return total
     return np.sum(g * d)
 
 
