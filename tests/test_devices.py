@@ -363,7 +363,38 @@ BROADCASTING = [
     ("float32", lambda x, y: np.sum(x * y * 1.5 + 2.0), (X.astype(np.float32), Y.astype(np.float32))),
 ]
 
-RULES = ELEMENTWISE + REDUCTIONS + INDEXING + LINALG + SHAPE + BROADCASTING
+SEQUENCES = [
+    (
+        "diff-append",
+        lambda x, v: np.sum(np.diff(x, axis=0, prepend=v[None, :]) ** 2) + np.sum(np.append(x, v) ** 3),
+        (X, V),
+    ),
+    (
+        "convolve-correlate",
+        lambda v, w: np.sum(np.convolve(v, w, "same") ** 2) + np.sum(np.correlate(v, w)),
+        (V, V[:3]),
+    ),
+    ("interp", lambda v, k, y: np.sum(np.interp(v, k, y[0, :3]) ** 2), (V, np.array([-1.0, 0.0, 1.5]), Y)),
+    (
+        "linspace-trapezoid",
+        lambda v: np.sum(np.linspace(v[0], v[1], 5) ** 2) + np.trapezoid(v**2, dx=0.5),
+        (V,),
+    ),
+    ("ptp-median-quantile", lambda x: np.ptp(x) + np.sum(np.median(x, axis=0)) + np.quantile(x, 0.3), (X,)),
+    (
+        "pinv-matrix_power",
+        lambda s: np.sum(np.linalg.pinv(s) ** 2) + np.sum(np.linalg.matrix_power(s, 3)),
+        (SQ,),
+    ),
+    (
+        "multi_dot-vector_norm",
+        lambda x, s: np.sum(np.linalg.multi_dot([x.T, s, x])) + np.linalg.vector_norm(x),
+        (X, SQ),
+    ),
+    ("take-method", lambda x: np.sum(x.take([0, 5, 5]) ** 2), (X,)),
+]
+
+RULES = ELEMENTWISE + REDUCTIONS + INDEXING + LINALG + SHAPE + BROADCASTING + SEQUENCES
 
 
 @pytest.mark.parametrize("name, f, args", RULES, ids=[r[0] for r in RULES])
@@ -388,11 +419,9 @@ def test_rule_jvp(xp, name, f, args):
     parity(lambda *both: fx.jvp(f, both[: len(args)], both[len(args) :]), *args, *tangents, rtol=rtol)
 
 
-SECOND_ORDER = [
-    r
-    for r in RULES
-    if r[0] in {"sin", "exp-log", "maximum-minimum", "matmul", "sum-axis", "getitem", "setitem"}
-]
+SECOND_ORDER_NAMES = {"sin", "exp-log", "maximum-minimum", "matmul", "sum-axis", "getitem", "setitem"}
+SECOND_ORDER_NAMES |= {"diff-append", "ptp-median-quantile", "pinv-matrix_power"}
+SECOND_ORDER = [r for r in RULES if r[0] in SECOND_ORDER_NAMES]
 
 
 @pytest.mark.parametrize("name, f, args", SECOND_ORDER, ids=[r[0] for r in SECOND_ORDER])

@@ -11,10 +11,14 @@ from . import (
     math,  # noqa: F401
     mutation,  # noqa: F401
     numpy_elementwise,  # noqa: F401
+    numpy_implemented,  # noqa: F401
     numpy_indexing,  # noqa: F401
     numpy_linalg,  # noqa: F401
     numpy_reductions,  # noqa: F401
+    numpy_sequences,  # noqa: F401
     numpy_shape,  # noqa: F401
+    numpy_statistics,  # noqa: F401
+    numpy_vectorize,  # noqa: F401
     python,  # noqa: F401
     registry,  # noqa: F401
 )

@@ -30,7 +30,7 @@ from .helpers import cast, cast_back, conj, unbroadcast
 from .mutation import check_in_place_view
 from .numpy_reductions import spread
 from .numpy_shape import grads_first
-from .python import in_place_method, power_by_constant
+from .python import check_shared_in_place, in_place_method, power_by_constant, zero_base_power
 from .registry import forward_rule
 
 # ---------------------------------------------------------------------------------------------------------
@@ -160,6 +160,8 @@ def power_by_constant_jvp(args, targs):
         return a**b, None
     if b == 1:
         return a**b, targs[0]
+    if type(a) in (float, int) and a == 0:  # 0.0 ** (b - 1): inf for b < 1, where Python raises
+        return a**b, _scale(targs[0], b * zero_base_power(a, b - 1))
     return a**b, _scale(targs[0], b * a ** (b - 1))
 
 
@@ -428,6 +430,7 @@ def _in_place_jvp(name, functional, symbol):
         method, mutates = found
         forward = _forward_mode()
         if mutates:  # it writes its self's attributes and returns self: run as a constructor
+            check_shared_in_place(method, a)
             return forward._python_jvp(method, None, args, targs, {}, {}, constructor=True)
         y, ty = forward.jvp_call(method, None, args, targs, {}, {})
         if y is NotImplemented:
@@ -552,6 +555,8 @@ def linear_method_jvp(obj, tobj, name, args, targs, kwargs, tkwargs):
     proxy's tangent is the object's), which transposing could not do where it returns an object."""
     if type(obj) is super:
         return _super_method_jvp(obj, tobj, name, args, targs, kwargs, tkwargs)
+    if name == "astype" and type(obj) is np.ndarray and obj.dtype.kind in "fcO" and _no_tangents(targs):
+        return _astype_jvp(obj, tobj, args, kwargs)
     if name not in LINEAR_METHODS or type(obj) is not np.ndarray or obj.dtype.kind not in "fc":
         return None
     if any(t is not None for t in targs) or any(tkwargs.values()) or _integer_dtype(kwargs):
@@ -561,6 +566,19 @@ def linear_method_jvp(obj, tobj, name, args, targs, kwargs, tkwargs):
     y = getattr(obj, name)(*args, **kwargs)
     options = {k: v for k, v in kwargs.items() if k != "initial"}  # x.sum(initial=c): c is no tangent
     return y, None if tobj is None else getattr(_like(tobj, obj), name)(*args, **options)
+
+
+def _no_tangents(targs):
+    return all(t is None for t in targs)
+
+
+def _astype_jvp(obj, tobj, args, kwargs):
+    """``x.astype(dtype)``: the tangent cast alike (to ``object`` too: such an array holds the values
+    themselves), none for an integer or boolean dtype."""
+    y = obj.astype(*args, **kwargs)
+    if tobj is None or y.dtype.kind not in "fcO":
+        return y, None
+    return y, _like(tobj, obj).astype(*args, **kwargs)
 
 
 def _super_method_jvp(proxy, tproxy, name, args, targs, kwargs, tkwargs):

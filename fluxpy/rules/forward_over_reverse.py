@@ -291,8 +291,8 @@ def power_by_constant_rule_jvp(args, targs, kwargs):
     if kwargs or len(args) != 2:
         return None
     a, b = args
-    if type(a) not in _NUMERIC or type(b) not in (int, float):
-        return None
+    if type(a) not in _NUMERIC or type(b) not in (int, float) or (type(a) in (int, float) and a == 0):
+        return None  # a Python zero base: 0.0 ** (b - 1) raises, the rule's own pullback handles it
     ta = _like(targs[0], a)
     y, pb = power_by_constant_rule(a, b)
     if (

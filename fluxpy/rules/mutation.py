@@ -228,6 +228,51 @@ def check_in_place_view(a, op):
     )
 
 
+KEPT_VIEW = (
+    "writing into {array!r} while {view!r} (bound at line {line}) is a view of it that is read afterwards: "
+    "in Python the write would show through {view!r}, while fluxpy writes into a new copy of {array!r} and "
+    "{view!r} keeps the old values.\n  {where}\n"
+    "Add `.copy()` where {view!r} is bound (line {line}), or bind it again after the write."
+)
+
+
+@nograd
+def check_kept_view(view, array, names, line, *index):
+    """Refuse ``array[*index] = v`` while ``view``, bound earlier from ``array`` (``view = array[:2]``,
+    ``array[0]``, ``array.T``) and read after this write, is an array sharing memory with the cells written:
+    in Python the write would show through it. The transformer calls this only where that pattern may occur
+    (aliases.kept_views); a scalar (NumPy's ``y[0]`` of a 1-D ``y``) or a copy (``y[[0, 1]]``) passes.
+    ``names``: ``(view, array)`` as in the user's source; ``line``: where ``view`` was bound; ``index``: the
+    parts of the written index, or ``...`` where any cell may be written before ``view`` is read."""
+    if not (is_array(view) and is_array(array)) or not view.size or not array.size:
+        return
+    xp = xp_of(view)
+    if xp is not xp_of(array) or not xp.shares_memory(view, _written_cells(array, index)):
+        return  # (a host array and a device one share nothing)
+    from ..runtime import user_location
+
+    raise FluxpyError(KEPT_VIEW.format(view=names[0], array=names[1], line=line, where=user_location()))
+
+
+@nograd
+def _written_cells(array, index):
+    """A view of ``array`` holding every cell ``array[*index] = v`` writes: ``array[index]`` itself for a
+    basic index (as a view, a 0-d one for a single cell), else the basic index with each index array or
+    mask widened to a whole-axis slice (a superset of the cells)."""
+    parts = index[0] if len(index) == 1 and type(index[0]) is tuple else index  # y[t] is y[*t]
+    basic = []
+    for part in parts:
+        if part is None or part is Ellipsis or type(part) is slice:
+            basic.append(part)
+        elif isinstance(part, (list, bool, np.bool_)) or is_array(part):
+            basic.extend([slice(None)] * _axes_taken(part))  # advanced: the whole axes it indexes
+        else:
+            basic.append(part)  # an integer
+    if not any(p is Ellipsis for p in basic):
+        basic.append(Ellipsis)  # a[0, ...] is a 0-d view where a[0] would be a scalar
+    return array[tuple(basic)]
+
+
 def list_iadd(lst, values):
     """``lst += values`` on a local list, as a new value: ``lst`` extended by any iterable, except that an
     array on the right wins as in Python (ndarray's ``__radd__`` runs first: the result is the array

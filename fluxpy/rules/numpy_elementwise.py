@@ -25,7 +25,7 @@ import math
 import numpy as np
 
 from ..backend import is_array, xp_of
-from .helpers import conj, in_dtype, is_inexact, unbroadcast
+from .helpers import cast_back, conj, in_dtype, is_inexact, unbroadcast
 from .registry import adjoint, nograd, register_attribute, register_method
 
 _LN2 = math.log(2.0)
@@ -874,18 +874,22 @@ def nan_to_num_rule(x, *args, **kwargs):
 
 def astype_method_rule(self, *args, **kwargs):
     y = self.astype(*args, **kwargs)
-    carries = is_inexact(y)
-    dtype = _float_dtype(self)
+    carries = _carries_values(y)
 
     def astype_pullback(dy):
         dx = None
         if carries:
-            dx = dy
-            if dtype is not None:
-                dx = dy.astype(dtype)  # a float input gets its own float dtype back
+            dx = cast_back(dy, self)  # a float input gets its own float dtype back; a number stays one
         return (dx,) + _nones(len(args))
 
     return y, astype_pullback
+
+
+@nograd
+def _carries_values(y):
+    """True when a cast's result ``y`` holds the input's values: a float or complex dtype, or ``object`` (the
+    Python numbers themselves, as ``np.vectorize`` makes them)."""
+    return is_inexact(y) or getattr(getattr(y, "dtype", None), "kind", None) == "O"
 
 
 def copy_method_rule(self, *args, **kwargs):
@@ -905,6 +909,7 @@ def round_method_rule(self, *args, **kwargs):
 
 
 register_method("astype", astype_method_rule)
+adjoint(np.astype)(astype_method_rule)
 register_method("copy", copy_method_rule)
 register_method("round", round_method_rule)
 

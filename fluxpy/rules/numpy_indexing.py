@@ -160,6 +160,9 @@ def take_rule(a, indices, *rest, **kwargs):
     return y, take_pullback
 
 
+register_method("take", take_rule)  # x.take(indices, axis=...): the same arguments after the array
+
+
 @nograd
 def _along_axis_index(shape, indices, axis):
     """The fancy index tuple with ``a[index] == np.take_along_axis(a, indices, axis)`` (as in NumPy)."""

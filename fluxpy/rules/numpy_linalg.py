@@ -843,6 +843,36 @@ nograd(np.linalg.matrix_rank)
 
 
 # ---------------------------------------------------------------------------------------------------------
+# pinv (Golub and Pereyra 1973, eq. 4.12: the derivative of the pseudo-inverse at constant rank)
+
+
+@adjoint(np.linalg.pinv)
+def pinv_rule(a, *rest, **kwargs):
+    """With ``P = pinv(a)``: ``dP = -P da P + P P^H da^H (I - a P) + (I - P a) da^H P^H P``, so the cotangent
+    is ``-P^H dy P^H + (I - a P) dy^H P P^H + P^H P dy^H (I - P a)``; symmetrized for ``hermitian=True``
+    (the value reads one triangle). Valid where the rank does not change (no singular value crosses the
+    cutoff ``rcond``)."""
+    xp = xp_of(a)
+    p = xp.linalg.pinv(a, *rest, **kwargs)
+    hermitian = bool(kwargs.get("hermitian", rest[1] if len(rest) > 1 else False))
+
+    def pinv_pullback(dy):
+        m, n = shape_of(a)[-2:]
+        pH = _mT(conj(p))
+        dyH = _mT(conj(dy))
+        left = xp.eye(m) - xp.matmul(a, p)  # I - a P: projects away from the range of a
+        right = xp.eye(n) - xp.matmul(p, a)  # I - P a: away from the row space
+        da = -xp.matmul(xp.matmul(pH, dy), pH)
+        da = da + xp.matmul(xp.matmul(left, dyH), xp.matmul(p, pH))
+        da = da + xp.matmul(xp.matmul(pH, p), xp.matmul(dyH, right))
+        if hermitian:
+            da = (da + _mT(conj(da))) * 0.5
+        return (unbroadcast(da, a),) + _nones(rest)
+
+    return p, pinv_pullback
+
+
+# ---------------------------------------------------------------------------------------------------------
 # svd (Townsend 2016, "Differentiating the singular value decomposition"); distinct singular values
 
 

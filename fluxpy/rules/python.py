@@ -28,7 +28,7 @@ from .helpers import conj, in_dtype, unbroadcast
 from .mutation import check_in_place_view
 from .numpy_elementwise import divide_or_zero
 from .numpy_indexing import array_getitem_rule
-from .registry import adjoint, lookup_attribute, nograd, register_container_method
+from .registry import adjoint, lookup_attribute, nograd, partial_of, register_container_method
 
 _SCALARS = {float, int}
 
@@ -263,36 +263,81 @@ def power_rule(a, b):
     if _scalars(a, b) and type(y) is not complex:  # (-8.0) ** (1 / 3) is complex: the general path
 
         def power_scalar_pullback(dy):
-            da = dy * b * a ** (b - 1) if b != 0 or a != 0 else 0.0
             if a > 0:
-                db = dy * y * math.log(a)
-            elif a == 0:
-                db = 0.0
-            else:
-                db = math.nan
-            return (da, db)
+                return (dy * b * a ** (b - 1), dy * y * math.log(a))
+            if a == 0:  # Python raises on 0.0 ** -0.5 where NumPy gives inf (see zero_base_power)
+                return ((dy * b * zero_base_power(a, b - 1) if b != 0 else 0.0), 0.0)
+            return (dy * b * a ** (b - 1), math.nan)
 
         return y, power_scalar_pullback
 
     if _complex(y):
         return y, _complex_power_pullback(a, b, y)
+    return y, _power_pullback(a, b, y, True)
+
+
+@partial_of(power_rule)
+def power_partial(mask, a, b):
+    """``power_rule`` for a caller that wants no cotangent for a constant base: its term, ``b * a ** (b -
+    1)``, is never computed (``0.0 ** y``)."""
+    if mask[0] or not _plain(a, b):
+        return power_rule(a, b)
+    y = a**b
+    if _complex(y):
+        return y, _complex_power_pullback(a, b, y)
+    if _scalars(a, b):
+
+        def power_exponent_pullback(dy):
+            if a > 0:
+                return (None, dy * y * math.log(a))
+            return (None, 0.0 if a == 0 else math.nan)
+
+        return y, power_exponent_pullback
+    return y, _power_pullback(a, b, y, False)
+
+
+def _power_pullback(a, b, y, base):
+    """The pullback of a real ``a ** b`` of arrays or NumPy numbers (without ``a``'s cotangent unless
+    ``base``)."""
 
     def power_pullback(dy):
         xp = xp_of(a, b, y)
-        if _zero_exponent(b):
+        da = None
+        if base and _zero_exponent(b):
             # b * a ** (b - 1) is 0 * inf where a == b == 0 (x ** 0, and the second derivative of x ** 1):
             # zero there, with a ** (b - 1) read at 1 so that differentiating this again stays finite
             at_zero = (a == 0) & (b == 0)
             safe_a = xp.where(at_zero, 1.0, a)
             da = unbroadcast(xp.where(at_zero, 0.0, dy * b * safe_a ** (b - 1)), a)
-        else:
+        elif base:
             da = unbroadcast(dy * b * a ** (b - 1), a)
         positive = a > 0
         log_a = xp.log(xp.where(positive, a, 1))
         db = xp.where(positive, dy * y * log_a, xp.where(a == 0, 0.0, math.nan))
         return (da, unbroadcast(db, b))
 
-    return y, power_pullback
+    return power_pullback
+
+
+def zero_base_power(a, e):
+    """``a ** e`` for a zero base ``a`` (a Python number), as NumPy computes it: ``inf`` for a negative
+    ``e`` (``-inf`` at ``-0.0`` with an odd integer ``e``), where Python raises ZeroDivisionError. The
+    derivative of ``x ** b`` at 0 reads it (``b * 0.0 ** (b - 1)`` is ``inf`` for ``0 < b < 1``, as
+    ``np.sqrt``'s rule gives)."""
+    if e >= 0:
+        return a**e
+    if math.copysign(1.0, a) < 0 and e == int(e) and int(e) % 2:
+        return -math.inf
+    return math.inf
+
+
+@adjoint(zero_base_power)
+def zero_base_power_rule(a, e):
+    def zero_base_power_pullback(dy):
+        # the exponent's cotangent at a zero base is 0, as power_rule's (d/db of a ** b there)
+        return ((dy * e * zero_base_power(a, e - 1) if e != 0 else 0.0), None)
+
+    return zero_base_power(a, e), zero_base_power_pullback
 
 
 adjoint(np.power)(numpy_semantics(power_rule, operator.pow, "pow", np.power))
@@ -358,6 +403,12 @@ def power_by_constant_rule(a, b):
             return (0.0 * dy, None)
 
         return a**b, zero_power_pullback
+    if type(a) in _SCALARS and a == 0:  # b * 0.0 ** (b - 1): inf for 0 < b < 1, where Python raises
+
+        def zero_base_pullback(dy):
+            return (dy * b * zero_base_power(a, b - 1), None)
+
+        return a**b, zero_base_pullback
 
     def power_by_constant_pullback(dy):
         return (dy * conj(b * a ** (b - 1)), None)
@@ -576,6 +627,7 @@ def _mutating_in_place(method, a, b):
     (see _hooked_write)."""
     from ..transform.cache import forward_function
 
+    check_shared_in_place(method, a)
     y, pb = forward_function(method, constructor=True)(method, a, b)
 
     def mutating_in_place_pullback(dy):
@@ -583,6 +635,75 @@ def _mutating_in_place(method, a, b):
         return (g[1], g[2])
 
     return y, mutating_in_place_pullback
+
+
+# ``(file, line)`` of a user's ``x op= y`` -> ``{name: line}``, the names that may also hold the object it
+# changes, or hold it inside (filled by the normalizer: transform/shared_objects.py). An ``__iop__`` that
+# changes its object in place there is refused while one of them does: fluxpy differentiates the change
+# through ``x`` only, and the other reference would keep the object's old value for the reverse pass.
+SHARED_IN_PLACE = {}
+SHARED_IN_PLACE_CHANGE = (
+    "{method} changes its object in place, and {holder!r} {how} too{shown}: fluxpy differentiates the "
+    "change through the name or item written here only, so a gradient through {holder!r} would miss it.\n"
+    "  {where}\n"
+    "Write `x = x {sign} y` (a new object), let {method} return a new object, or make {holder!r} after "
+    "this line."
+)
+
+
+@nograd
+def check_shared_in_place(method, obj):
+    """Refuse ``method``, an ``__iop__`` about to change ``obj`` in place, at a user line listed in
+    SHARED_IN_PLACE when one of the names listed there holds ``obj`` (looked up in the frame of the
+    generated code)."""
+    if not SHARED_IN_PLACE:
+        return
+    import sys
+
+    from ..transform.codegen import map_location
+
+    frame = sys._getframe(1)
+    while frame is not None:
+        where = map_location(frame.f_code.co_filename, frame.f_lineno)
+        others = SHARED_IN_PLACE.get(where) if where is not None else None
+        names = frame.f_locals if others else {}
+        for holder in sorted(others or ()):
+            value = names.get(holder)
+            if holder in names and _holds(value, obj, 3):
+                import linecache
+
+                file, line = where
+                shown = f" (line {others[holder]})" if others[holder] is not None else ""
+                message = SHARED_IN_PLACE_CHANGE.format(
+                    method=method.__qualname__,
+                    holder=holder,
+                    how="is that object" if value is obj else "holds that object",
+                    shown=shown,
+                    where=f'File "{file}", line {line}\n    {linecache.getline(file, line).strip()}',
+                    sign=_OPERATOR_SIGNS.get(method.__name__, "?"),
+                )
+                raise FluxpyError(message)
+        frame = frame.f_back
+
+
+def _holds(value, obj, depth):
+    """Whether ``value`` is ``obj``, or holds it within ``depth`` levels of containers and attributes."""
+    if value is obj:
+        return True
+    if depth == 0:
+        return False
+    if isinstance(value, dict):
+        items = value.values()
+    elif isinstance(value, (list, tuple, set, frozenset)):
+        items = value
+    elif type(value) is SequenceIterator:
+        items = value.seq
+    else:
+        items = getattr(value, "__dict__", None)
+        if not isinstance(items, dict) or isinstance(value, type):
+            return False
+        items = items.values()
+    return any(_holds(v, obj, depth - 1) for v in items if not is_array(v))
 
 
 _in_place_kinds = {}  # code object of an __iop__ method -> "mutates", "returns" or "mixed"

@@ -380,7 +380,8 @@ class _Adjoint(Signature):
             return None  # globals: implicit gradients record them (rev_call)
         if not all(isinstance(o, gast.Name) or inline.is_scalar_constant(o) for o in operands):
             return None
-        if name == "power_by_constant" and (operands[0] not in names or operands[1].value == 0):
+        if name == "power_by_constant" and (operands[0] not in names or 0 <= operands[1].value < 1):
+            # x ** 0.5: the written-out derivative 0.5 * x ** -0.5 divides by zero at 0 (the rule gives inf)
             return None
         return name, operands
 

@@ -5,6 +5,9 @@ updates that rebind the name, leaving the old value untouched for the reverse pa
 exactly unless the old value is also reachable another way: a copy (``y = x``), a container or object it
 was stored in, the sequence a loop iterates over, a view. This analysis walks the function in execution
 order (loop bodies twice, branches merged) and reports the first write into a value that may be shared.
+A second one, :func:`kept_views`, finds the writes into an array that a name kept as a possible view of it
+(``r = y[:2]``) may be read after: only the values can tell whether ``r`` is a view, so those writes get a
+runtime check (fence.guard_kept_views).
 """
 
 import gast
@@ -187,6 +190,188 @@ class _Walker:
         reason = state.get(name)
         if reason is not None:
             raise SharedWrite(node, name, reason)
+
+
+# -- views kept in a name --------------------------------------------------------------------------------
+# ``r = y[:2]`` (or ``y[0]``, ``y.T``, ``y[0].reshape(-1)``) may be a view of ``y``: then ``y[0] = v``
+# shows through ``r`` in Python, while fluxpy's write rebinds ``y`` to a new array and ``r`` keeps the old
+# values. Whether ``r`` is a view (a row) or a value (an element of a 1-D array, a fancy-indexed copy) is
+# known at run time only, so each write into ``y`` that such an ``r`` may be read after gets a runtime check
+# (rules/mutation.check_kept_view). A write is checked against its own cells unless another write into ``y``
+# may come between it and the read: that write sees ``y`` rebound already, so this one checks every cell.
+
+
+def kept_views(fdef, body):
+    """``{write statement: [(view, array, every_cell, line)]}``: the writes ``array[i] = v`` (``array +=
+    v`` too) that a name bound at ``line`` to a possible view of ``array`` may be read after. ``every_cell``:
+    another write into ``array`` may come before that read (check all of its cells, not only those
+    written). ``body``: the nodes of ``fdef`` outside nested functions (fence.body_nodes)."""
+    walker = _KeptViews()
+    for node in body:  # a closure may read a view it captures after any later write
+        if isinstance(node, (gast.FunctionDef, gast.Lambda)):
+            walker.captured.update(x.id for x in n.walk(node) if isinstance(x, gast.Name))
+    walker.block(fdef.body, {})
+    out = {}
+    for stmt, views in walker.writes.items():
+        for view, (array, line) in sorted(views.items()):
+            if (stmt, view) in walker.reads:
+                out.setdefault(stmt, []).append((view, array, walker.reads[stmt, view], line))
+    return out
+
+
+class _KeptViews:
+    """A may-analysis in execution order. State: name -> ``(roots, pending, followed, line)``: the arrays
+    the name may view, the writes into them since it was bound, those of them another write followed, and
+    the line that bound it. A read marks its pending writes (``self.reads``)."""
+
+    def __init__(self):
+        self.writes = {}  # write statement -> {view: (array, line)} for the views it may show through
+        self.reads = {}  # (write statement, view) -> another write may come first
+        self.loops = []  # per enclosing loop: (states at break, states at continue)
+        self.captured = set()  # names that nested functions and lambdas read
+
+    def block(self, stmts, state):
+        for s in stmts:
+            if state is None:
+                return None
+            state = self.stmt(s, state)
+        return state
+
+    def stmt(self, s, state):
+        if isinstance(s, (gast.If, gast.While)):
+            self.read(s.test, state)
+            if isinstance(s, gast.While):
+                return self.loop(s, state)
+            return _merge(self.block(s.body, dict(state)), self.block(s.orelse, dict(state)))
+        if isinstance(s, gast.For):
+            self.read(s.iter, state)
+            return self.loop(s, state)
+        if isinstance(s, gast.With):
+            for item in s.items:
+                self.read(item.context_expr, state)
+                if item.optional_vars is not None:
+                    self.bind(item.optional_vars, None, state)
+            return self.block(s.body, state)
+        if isinstance(s, gast.Try):
+            body = self.block(s.body, dict(state))
+            start = _merge(state, body)  # a handler may start anywhere in the body
+            ends = [self.block(h.body, dict(start)) for h in s.handlers] + [self.block(s.orelse, body)]
+            return self.block(s.finalbody, _merge(*ends))
+        if isinstance(s, (gast.Break, gast.Continue)):
+            self.loops[-1][isinstance(s, gast.Continue)].append(state)
+            return None
+        self.read(s, state)
+        if isinstance(s, (gast.Return, gast.Raise)):
+            return None
+        if isinstance(s, gast.Assign):
+            for target in s.targets:
+                self.bind(target, s.value, state, s)
+        elif isinstance(s, gast.AugAssign):
+            if isinstance(s.target, gast.Name):  # y += v writes into every cell of an array y in Python
+                self.write(s.target.id, s, state)
+            self.bind(s.target, None, state, s)
+        elif isinstance(s, gast.AnnAssign):
+            self.bind(s.target, s.value, state, s)
+        elif isinstance(s, gast.FunctionDef):
+            state.pop(s.name, None)
+        elif isinstance(s, (gast.Import, gast.ImportFrom)):
+            for alias in s.names:
+                state.pop((alias.asname or alias.name).split(".")[0], None)
+        return state
+
+    def loop(self, s, entry):
+        head = entry
+        while True:
+            self.loops.append(([], []))
+            state = dict(head)
+            if isinstance(s, gast.For):
+                self.bind(s.target, None, state)
+            else:
+                self.read(s.test, state)
+            end = self.block(s.body, state)
+            breaks, continues = self.loops.pop()
+            merged = _merge(entry, end, *continues)
+            if merged == head:
+                return _merge(self.block(s.orelse, dict(head)), *breaks)
+            head = merged
+
+    def read(self, node, state):
+        """Mark the writes pending for each name ``node`` reads (in a nested function too)."""
+        if not state:
+            return
+        for x in n.walk(node):
+            if isinstance(x, gast.Name) and isinstance(x.ctx, gast.Load) and x.id in state:
+                _, pending, followed, _ = state[x.id]
+                for write in pending:
+                    key = (write, x.id)
+                    self.reads[key] = self.reads.get(key, False) or write in followed
+
+    def bind(self, target, value, state, stmt=None):
+        if isinstance(target, gast.Name):
+            self.rebind(target.id, value, state, getattr(stmt, "lineno", 0))
+        elif isinstance(target, (gast.Tuple, gast.List)):
+            pairs = isinstance(value, (gast.Tuple, gast.List)) and len(value.elts) == len(target.elts)
+            for i, elt in enumerate(target.elts):
+                self.bind(elt, value.elts[i] if pairs else None, state, stmt)
+        elif isinstance(target, gast.Starred):
+            self.bind(target.value, None, state, stmt)
+        elif isinstance(target, gast.Subscript) and isinstance(target.value, gast.Name) and stmt is not None:
+            self.write(target.value.id, stmt, state)
+
+    def rebind(self, name, value, state, line):
+        root = _view_root(value)
+        if root != name:  # y = np.asarray(y) leaves y the same array
+            for other, (roots, pending, followed, at) in list(state.items()):
+                if name in roots:  # a view of the old y does not see writes into the new one
+                    state[other] = (roots - {name}, pending, followed, at)
+        if root is None or root == name:
+            if root is None:
+                state.pop(name, None)
+            return
+        roots = {root} | (state[root][0] if root in state else frozenset())
+        state[name] = (frozenset(roots - {name}), frozenset(), frozenset(), line)
+
+    def write(self, array, stmt, state):
+        for view, (roots, pending, followed, line) in list(state.items()):
+            if array in roots:
+                state[view] = (roots, pending | {stmt}, followed | pending, line)
+                self.writes.setdefault(stmt, {})[view] = (array, line)
+                if view in self.captured:  # a closure may read it right after this write
+                    self.read(n.name(view), state)
+
+
+def _merge(*states):
+    """The union of the states of several paths (None: a path that does not go on)."""
+    out = None
+    for state in states:
+        if state is None:
+            continue
+        if out is None:
+            out = dict(state)
+            continue
+        for name, (roots, pending, followed, line) in state.items():
+            if name in out:
+                r, p, f, at = out[name]
+                out[name] = (r | roots, p | pending, f | followed, min(at, line))
+            else:
+                out[name] = (roots, pending, followed, line)
+    return out
+
+
+_VIEW_ATTRIBUTES = frozenset({"T", "mT", "real", "imag"})  # (not ``shape``, ``size``...: no data)
+
+
+def _view_root(value):
+    """The name whose array ``value`` may be, or be a view of (``y`` in ``y[0]``, ``y.T``, ``y[:2].ravel()``,
+    ``np.transpose(y[0])``, ``y`` itself), or None."""
+    while value is not None and not isinstance(value, gast.Name):
+        if isinstance(value, gast.Subscript) or (
+            isinstance(value, gast.Attribute) and value.attr in _VIEW_ATTRIBUTES
+        ):
+            value = value.value
+        else:
+            value = same_or_view_source(value)
+    return None if value is None else value.id
 
 
 def _base(target):

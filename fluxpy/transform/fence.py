@@ -1,14 +1,18 @@
 """Stage 3: reject unsupported syntax early, in one place, with the user's file, line, column and source.
 
 Everything the later stages accept is listed here; anything else raises :class:`TransformError` at
-``@fx.differentiable`` time or at the first gradient, never later as a wrong gradient.
+``@fx.differentiable`` time or at the first gradient, never later as a wrong gradient. What only the
+values can tell (whether a name kept before a write into an array is a view of the cells written) gets a
+runtime check put before the write: :func:`guard_kept_views`.
 """
+
+import copy
 
 import gast
 
 from ..errors import unsupported
 from . import nodes as n
-from .aliases import first_shared_write
+from .aliases import first_shared_write, kept_views
 
 HELPER_PREFIX = "__fx_"
 
@@ -136,6 +140,7 @@ class _Fence:
         )
         found = first_shared_write(fdef, local, self.classes, local_lists(fdef, body))
         if found is None:
+            guard_kept_views(fdef, body)
             return
         where, name, reason = found
         raise self.error(
@@ -168,6 +173,79 @@ class _Fence:
         if isinstance(target, (gast.Tuple, gast.List)):
             for elt in target.elts:
                 self.check_target(elt)
+
+
+def guard_kept_views(fdef, body):
+    """Before each ``y[i] = v`` that a name bound to a possible view of ``y`` (``r = y[:2]``, ``y[0]``,
+    ``y.T``) may be read after, insert ``__fx_check_kept_view(r, y, ('r', 'y'), line, i)``: the write would
+    show through ``r`` in Python, which fluxpy's functional write does not model, so the check refuses it
+    when ``r`` is an array sharing memory with the cells written (see aliases.kept_views). ``i`` is ``...``
+    where the index is not a plain expression (it is evaluated twice) or another write may come before the
+    read. Functions without the pattern are left unchanged. ``body`` is ``body_nodes(fdef)``.
+
+    Before: ``r = y[:2]; y[0] = 5.0; return np.sum(r)``. After: ``r = y[:2];
+    __fx_check_kept_view(r, y, ('r', 'y'), 1, 0); y[0] = 5.0; return np.sum(r)``."""
+    found = kept_views(fdef, body)
+    if not found:
+        return
+    for node in [fdef] + body:
+        if isinstance(node, gast.FunctionDef) and node is not fdef:
+            continue
+        for field in ("body", "orelse", "finalbody"):
+            stmts = getattr(node, field, None)
+            if type(stmts) is list and any(s in found for s in stmts):
+                setattr(node, field, [c for s in stmts for c in _kept_view_checks(s, found) + [s]])
+
+
+def _kept_view_checks(stmt, found):
+    checks = []
+    for view, array, every_cell, line in found.get(stmt, ()):
+        index = (None if every_cell else _write_index(stmt, array)) or n.const(Ellipsis)
+        args = [n.name(view), n.name(array), n.const((view, array)), n.const(line)]
+        args += index.elts if isinstance(index, gast.Tuple) else [index]  # spread: no tuple rule to record
+        checks.append(n.located(gast.Expr(value=n.call("__fx_check_kept_view", args)), stmt))
+    return checks
+
+
+def _write_index(stmt, array):
+    """A copy of the index of ``stmt``'s one write into ``array`` when it is a plain expression (names,
+    constants, slices, arithmetic, comparisons), with slices as ``__fx_slice`` calls; else None."""
+    targets = stmt.targets if isinstance(stmt, gast.Assign) else [stmt.target]
+    writes = [
+        t
+        for target in targets
+        for t in n.walk(target)
+        if isinstance(t, gast.Subscript)
+        and isinstance(t.ctx, gast.Store)
+        and isinstance(t.value, gast.Name)
+        and t.value.id == array
+    ]
+    if len(writes) != 1 or not all(isinstance(x, _PLAIN_INDEX) for x in n.walk(writes[0].slice)):
+        return None
+    return _SliceCalls().visit(copy.deepcopy(writes[0].slice))
+
+
+_PLAIN_INDEX = (
+    gast.Name,
+    gast.Constant,
+    gast.Slice,
+    gast.Tuple,
+    gast.UnaryOp,
+    gast.BinOp,
+    gast.Compare,
+    gast.expr_context,
+    gast.operator,
+    gast.unaryop,
+    gast.cmpop,
+)
+
+
+class _SliceCalls(gast.NodeTransformer):
+    def visit_Slice(self, node):
+        parts = [
+            self.visit(p) if p is not None else n.const(None) for p in (node.lower, node.upper, node.step)
+        ]
+        return n.call("__fx_slice", parts)
 
 
 # Calls that may return their array argument itself, or a view of it: NumPy's (and CuPy's) functions by

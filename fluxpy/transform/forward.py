@@ -112,12 +112,15 @@ class _Tangents(Signature):
         """``# <user line>  (file:line)`` before the first statement made from a user line: the generated
         code reads alongside its source, and errors raised in it name the user's line (codegen.py)."""
         line = getattr(s, "lineno", None)
-        if line is None or line == self.last_line or self.ctx.source.generated:
+        if line is None or line == self.last_line:
             return []
         self.last_line = line
         file = self.ctx.source.file
-        text = f"{self.ctx.source.line(line).strip()}  ({os.path.basename(file)}:{line})"
-        self.ctx.comments.append((text, file, line))
+        if self.ctx.source.generated:  # no comment line, only the location (as adjoint.py's)
+            self.ctx.comments.append((None, file, line))
+        else:
+            text = f"{self.ctx.source.line(line).strip()}  ({os.path.basename(file)}:{line})"
+            self.ctx.comments.append((text, file, line))
         return [gast.Expr(value=n.const(f"__fx_comment__{len(self.ctx.comments) - 1}"))]
 
     def stmt(self, s):

@@ -8,7 +8,8 @@ Postcondition (what the adjoint stage relies on): the body holds only
 * ``t = u`` (a copy of a name) and ``t = <inactive expression>`` (constants, comparisons, ``not``,
   f-strings, calls of builtins like ``len``/``range``/``isinstance``, static module attributes);
 * ``if <test>:``, ``while <test>:`` whose test is evaluated without gradient (a bool has none);
-* ``for i in range(...)`` with an inactive counter (iterables are iterated by index, see below);
+* ``for i in range(...)`` with an inactive counter (iterables are iterated by index, see below; a
+  loop whose body calls ``next`` of its own iterator is a ``while`` loop taking one item at a time);
 * nested ``def``, ``assert``, ``raise``, ``import``, inactive expression statements;
 * exactly one ``return <name or constant>``, the last statement.
 
@@ -23,7 +24,7 @@ Before::
 After::
 
     def f(x, w):
-        _pow = __fx_call(__fx_op.pow, x, 2)
+        _pow = __fx_call(__fx_power_by_constant, x, 2)
         _mul = __fx_call(__fx_op.mul, 3, _pow)
         _sum = __fx_call_method(w, 'sum')
         y = __fx_call(__fx_op.add, _mul, _sum)
@@ -31,14 +32,18 @@ After::
         for _i in __fx_range(__fx_len(_seq)):
             row = __fx_call(__fx_op.getitem, _seq, _i)
             _getitem = __fx_call(__fx_op.getitem, row, 0)
-            y = __fx_call(__fx_op.add, y, _getitem)
+            y = __fx_call(__fx_op.iadd, y, _getitem)
         return y
 """
 
+import copy
+
 import gast
 
+from ...rules.python import SHARED_IN_PLACE
 from .. import nodes as n
 from ..fence import body_nodes
+from ..shared_objects import Sharing
 
 BINOPS = {
     gast.Add: "add",
@@ -86,7 +91,12 @@ LIST_METHODS = {"append", "extend", "insert", "pop", "remove", "reverse", "sort"
 
 
 def normalize_anf(fdef, ctx):
-    fdef.body = _ANF(ctx).block(fdef.body)
+    anf = _ANF(ctx)
+    anf.sharing = Sharing(fdef)
+    args = fdef.args
+    anf.bound = {a.id for a in args.posonlyargs + args.args + args.kwonlyargs}
+    anf.bound |= {a.id for a in (args.vararg, args.kwarg) if a is not None}
+    fdef.body = anf.block(fdef.body)
     return fdef
 
 
@@ -95,19 +105,28 @@ class _ANF:
         self.ctx = ctx
         self.out = None
         self.where = None  # the user statement being normalized, for positions
+        self.sharing = None  # what else may hold a name's object (see in_place_on_item, rebind_copies)
+        self.bound = set()  # the names surely bound at the statement being normalized
+        self.block_bound = set()  # those at the end of the block normalized last
 
     # -- blocks and statements ------------------------------------------------------------------------
     def block(self, stmts):
         saved, self.out = self.out, []
+        saved_bound, self.bound = self.bound, set(self.bound)  # a block's own names may not be bound after it
         for stmt in stmts:
             saved_where, self.where = self.where, stmt
             self.stmt(stmt)
             self.where = saved_where
         out, self.out = self.out, saved
+        self.block_bound, self.bound = self.bound, saved_bound
         return out
 
     def emit(self, stmt):
         self.out.append(n.located(stmt, self.where))
+        if isinstance(stmt, gast.Assign):
+            self.bound.update(t.id for t in stmt.targets if isinstance(t, gast.Name))
+        elif isinstance(stmt, gast.FunctionDef):
+            self.bound.add(stmt.name)
 
     def stmt(self, s):
         method = getattr(self, "stmt_" + type(s).__name__, None)
@@ -176,22 +195,63 @@ class _ANF:
         self.emit(n.assign(self_name, call))
 
     def stmt_AugAssign(self, s):
+        """``x[i] op= v`` and ``obj.a op= v`` as Python runs them: read, the in-place operator, write back
+        (``t = x[i]; t = operator.iadd(t, v); x[i] = t``, see in_place_on_item); ``x op= v``: see
+        aug_assign_name."""
+        if not isinstance(s.target, gast.Name):
+            self.flag_shared(self.sharing.item_others(s.target.value.id))
         if isinstance(s.target, gast.Subscript):
             obj = s.target.value.id
             index = self.index(s.target.slice)
             current = self.atom_of_value(self.op_call("getitem", [n.name(obj), index]))
-            value = self.atom(s.value)
-            new = self.atom_of_value(self.op_call(BINOPS[type(s.op)], [current, value]))
+            new = self.in_place_on_item(s.op, current, self.atom(s.value))
             self.emit(
                 n.assign(obj, n.call(CALL, [n.name(self.setitem_helper(obj)), n.name(obj), index, new]))
             )
             return
         if isinstance(s.target, gast.Attribute):
             current = self.atom(gast.Attribute(value=s.target.value, attr=s.target.attr, ctx=gast.Load()))
-            value = self.atom(s.value)
-            self.assign_to(s.target, self.atom_of_value(self.op_call(BINOPS[type(s.op)], [current, value])))
+            self.assign_to(s.target, self.in_place_on_item(s.op, current, self.atom(s.value)))
             return
         self.aug_assign_name(s)
+
+    def in_place_on_item(self, op, current, value):
+        """The new value of an item or attribute ``current`` after ``op=``: a user class's Python
+        ``__iadd__`` (and so on) runs through ``operator.iadd`` (whose rule differentiates it, and runs
+        one that changes its object as a constructor); everything else (numbers, lists, and arrays, which
+        have an ``__array_priority__``, CuPy's too) by the plain operator, whose result is written back: an
+        array item (a view) is updated functionally, and the scalar arithmetic is inlined::
+
+            if (__fx_getattr(__fx_getattr(__fx_type(t), '__iadd__', None), '__code__', None) is not None
+                    and __fx_getattr(t, '__array_priority__', None) is None):
+                _iadd = __fx_call(__fx_op.__iadd__, t, v)
+            else:
+                _iadd = __fx_call(__fx_op.add, t, v)
+        """
+        plain, in_place = BINOPS[type(op)], _in_place(op)
+        if in_place == plain:
+            return self.atom_of_value(self.op_call(plain, [current, value]))
+        dunder = f"__{in_place}__"
+        t = copy.deepcopy  # a node is never in two places of the tree
+        method = n.call("__fx_getattr", [n.call("__fx_type", [t(current)]), n.const(dunder), n.const(None)])
+        python = n.is_not_none(n.call("__fx_getattr", [method, n.const("__code__"), n.const(None)]))
+        array = n.is_none(n.call("__fx_getattr", [t(current), n.const("__array_priority__"), n.const(None)]))
+        test = gast.BoolOp(op=gast.And(), values=[python, array])
+        target = self.ctx.namer.fresh("_" + in_place)
+        # spelled ``__fx_op.__iadd__`` (the same function as ``operator.iadd``): the adjoint does not inline
+        # it, since an object with a Python ``__iadd__`` is no number or array
+        body = [n.located(n.assign(target, self.op_call(dunder, [t(current), t(value)])), self.where)]
+        orelse = [n.located(n.assign(target, self.op_call(plain, [current, value])), self.where)]
+        self.emit(n.if_(test, body, orelse))
+        return n.name(target)
+
+    def flag_shared(self, others):
+        """Record the names (``{name: line that shows it}``) that may also hold the object the user's
+        ``x op= y`` being normalized changes: its in-place rule refuses a Python ``__iop__`` that changes
+        its object while one of them holds it (transform/shared_objects.py)."""
+        line = getattr(self.where, "lineno", None)
+        if others and line is not None and not self.ctx.source.generated:
+            SHARED_IN_PLACE.setdefault((self.ctx.source.file, line), {}).update(others)
 
     def setitem_helper(self, name):
         """Writes into a parameter never rebound: its value is the caller's, a view or not."""
@@ -267,13 +327,39 @@ class _ANF:
             self.emit(n.assign(target, n.call(CALL, [n.name("__fx_list_iadd"), n.name(target), value])))
             return
         self.emit(n.assign(target, self.op_call(_in_place(s.op), [n.name(target), value])))
+        if _in_place(s.op) != BINOPS[type(s.op)]:
+            self.rebind_copies(target)
+
+    def rebind_copies(self, target):
+        """After ``a op= v``: a user class's ``__iadd__`` may have changed ``a`` in place and returned it, so
+        a copy made before (``b = a``) is the changed object too. fluxpy's ``a`` is a new value (the
+        change is differentiated as a constructor's writes), so each copy surely bound here is rebound to
+        it where it is the same object::
+
+            a = __fx_call(__fx_op.iadd, a, v)
+            if b is a:
+                b = a
+
+        Other names that may hold the object (a container, a copy perhaps not made yet) are recorded: the
+        rule refuses such an ``__iadd__`` when one of them does (flag_shared)."""
+        copies = self.sharing.group(target)
+        others = self.sharing.others(copies)
+        others.update(dict.fromkeys(copies - self.bound - {target}))  # copies perhaps not made yet
+        self.flag_shared(others)
+        for other in sorted((copies & self.bound) - {target}):
+            same = gast.Compare(left=n.name(other), ops=[gast.Is()], comparators=[n.name(target)])
+            self.emit(n.if_(same, [n.located(n.assign(other, n.name(target)), self.where)]))
 
     def stmt_Return(self, s):
         value = self.atom(s.value) if s.value is not None else n.const(None)
         self.emit(gast.Return(value=value))
 
     def stmt_If(self, s):
-        self.emit(n.if_(s.test, self.block(s.body), self.block(s.orelse)))
+        body = self.block(s.body)
+        body_bound = self.block_bound
+        orelse = self.block(s.orelse)
+        self.emit(n.if_(s.test, body, orelse))
+        self.bound |= body_bound & self.block_bound  # bound in both branches: bound after
 
     def stmt_While(self, s):
         self.emit(gast.While(test=s.test, body=self.block(s.body) or [gast.Pass()], orelse=[]))
@@ -293,18 +379,22 @@ class _ANF:
         if self.changes_iterated_list(s):
             self.iterate_by_index(s)
             return
+        if self.calls_next_of_iterated(s):
+            self.iterate_by_next(s)
+            return
         seq = self.ctx.namer.fresh("_seq")
         iterable = self.atom(s.iter)
         self.emit(n.assign(seq, n.call(CALL, [n.name("__fx_iterlist"), iterable])))
         index = self.ctx.namer.fresh("_i")
-        head = [
-            n.located(
-                gast.Assign(
-                    targets=[s.target], value=n.subscript(n.name(seq), n.name(index)), type_comment=None
-                ),
-                s,
+        head = [_assign_item(s, seq, index)]
+        if self.writes_iterated_items(s):
+            # for row in y: y[j] = ...: NumPy's iterator reads row i of the live y when trip i begins
+            live = gast.Compare(
+                left=n.call("__fx_type", [n.name(s.iter.id)]),
+                ops=[gast.Is()],
+                comparators=[n.name("__fx_ndarray")],
             )
-        ]
+            head = [n.located(n.if_(live, [_assign_item(s, s.iter.id, index)], head), s)]
         # a loop that may break leaves an iterator it reads past the items it took (Python's loop takes
         # them one by one): __fx_rewind moves it back to the item after the last index reached, for a later
         # loop or next() to go on from there
@@ -326,24 +416,59 @@ class _ANF:
 
     def changes_iterated_list(self, s):
         """Whether ``for v in lst`` (a local list) changes ``lst`` in its body through its methods
-        (``lst.append(v)``) or item writes, without rebinding it: Python's loop then sees the changes."""
+        (``lst.append(v)``), item writes or ``lst += [...]`` (which extends it in place), without rebinding
+        it: Python's loop then sees the changes."""
         name = s.iter.id if isinstance(s.iter, gast.Name) else None
-        if name not in self.ctx.local_lists:
-            return False
-        changed = False
-        for node in body_nodes(s):  # the loop's body, outside nested functions
-            if isinstance(node, gast.Call) and isinstance(node.func, gast.Attribute):
-                if isinstance(node.func.value, gast.Name) and node.func.value.id == name:
-                    changed = changed or node.func.attr in LIST_METHODS
-            elif isinstance(node, (gast.Assign, gast.AugAssign)):
-                for target in node.targets if isinstance(node, gast.Assign) else [node.target]:
-                    if isinstance(target, gast.Subscript) and isinstance(target.value, gast.Name):
-                        changed = changed or target.value.id == name
-                    elif isinstance(target, gast.Name) and target.id == name:
-                        if isinstance(node, gast.Assign):
-                            return False  # rebound: the loop goes on over the old list, as the snapshot does
-                        changed = True  # lst += [...] extends it in place
-        return changed
+        return name in self.ctx.local_lists and bool(_changes_in(s, name))
+
+    def writes_iterated_items(self, s):
+        """Whether ``for v in y`` writes items of ``y`` in its body (``y[j] = ...``, ``y[j] += ...``, or
+        ``y += ...``, in place for an array), without rebinding it."""
+        name = s.iter.id if isinstance(s.iter, gast.Name) else None
+        return name is not None and bool(_changes_in(s, name) & {"item", "augmented"})
+
+    def calls_next_of_iterated(self, s):
+        """Whether ``for v in it`` calls ``next(it)`` in its body: the two take items in turn."""
+        name = s.iter.id if isinstance(s.iter, gast.Name) else None
+        return name is not None and any(
+            isinstance(node, gast.Call)
+            and isinstance(node.func, gast.Name)
+            and node.func.id == "next"
+            and node.args
+            and isinstance(node.args[0], gast.Name)
+            and node.args[0].id == name
+            for node in body_nodes(s)
+        )
+
+    def iterate_by_next(self, s):
+        """``for v in it`` whose body calls ``next(it)``, as Python runs it: one item at a time::
+
+        _iter = iter(it)
+        _end = []                     # a new object no iterator gives: the end
+        _item = next(_iter, _end)
+        while _item is not _end:
+            v = _item
+            <body>
+            _item = next(_iter, _end)  # (not after a break)
+        """
+        it, end, item = (self.ctx.namer.fresh(p) for p in ("_iter", "_end", "_item"))
+        self.stmt(n.located(n.assign(it, n.call("iter", [n.name(s.iter.id)])), s))
+        self.emit(n.located(n.assign(end, gast.List(elts=[], ctx=gast.Load())), s))
+
+        def take():
+            return n.located(n.assign(item, n.call("next", [n.name(it), n.name(end)])), s)
+
+        self.stmt(take())
+        body = [n.located(gast.Assign(targets=[s.target], value=n.name(item), type_comment=None), s)]
+        body += s.body
+        if _breaks(s.body):  # ends with `if <flag>: break`: no item is taken after the break
+            stop = body.pop()
+            go_on = gast.UnaryOp(op=gast.Not(), operand=copy.deepcopy(stop.test))
+            body += [n.if_(go_on, [take()]), stop]
+        else:
+            body.append(take())
+        test = gast.Compare(left=n.name(item), ops=[gast.IsNot()], comparators=[n.name(end)])
+        self.emit(gast.While(test=test, body=self.block(body), orelse=[]))
 
     def iterate_by_index(self, s):
         """``for v in lst`` over a list the body changes, as Python's list iterator runs it::
@@ -482,8 +607,10 @@ class _ANF:
 
     def block_expr(self, e, target):
         saved, self.out = self.out, []
+        saved_bound, self.bound = self.bound, set(self.bound)
         self.expr(e, target)
         out, self.out = self.out, saved
+        self.bound = saved_bound
         return out
 
     def bool_op(self, e, target):
@@ -651,12 +778,42 @@ def _is_explicit_init(e, self_name):
 # ``x op= y`` on a name calls the in-place operator (``operator.iadd``): a user class's ``__iadd__`` runs;
 # numbers and arrays are updated functionally by the rules of ``+`` (the name is rebound to the new value),
 # which refuse an array that views another (Python would write into it). ``x[i] op= y`` and ``obj.a op= y``
-# read, compute with the plain operator and write back.
+# read, run the in-place operator of a user class (else the plain operator) and write back
+# (_ANF.in_place_on_item).
 _IN_PLACE = {gast.Add: "iadd", gast.Sub: "isub", gast.Mult: "imul", gast.Div: "itruediv", gast.Pow: "ipow"}
 
 
 def _in_place(op):
     return _IN_PLACE.get(type(op)) or BINOPS[type(op)]
+
+
+def _changes_in(loop, name):
+    """How ``loop``'s body changes the object ``name`` holds: a set of "method" (``name.append(v)``, a
+    list method), "item" (``name[i] = v``, ``name[i] += v``) and "augmented" (``name += v``); empty when
+    it rebinds ``name`` (the loop goes on over the old object, as the snapshot it iterates does)."""
+    changes = set()
+    for node in body_nodes(loop):  # the loop's body, outside nested functions
+        if isinstance(node, gast.Call) and isinstance(node.func, gast.Attribute):
+            if isinstance(node.func.value, gast.Name) and node.func.value.id == name:
+                if node.func.attr in LIST_METHODS:
+                    changes.add("method")
+        elif isinstance(node, (gast.Assign, gast.AugAssign)):
+            for target in node.targets if isinstance(node, gast.Assign) else [node.target]:
+                if isinstance(target, gast.Subscript) and isinstance(target.value, gast.Name):
+                    if target.value.id == name:
+                        changes.add("item")
+                elif isinstance(target, gast.Name) and target.id == name:
+                    if isinstance(node, gast.Assign):
+                        return set()
+                    changes.add("augmented")
+    return changes
+
+
+def _assign_item(loop, seq, index):
+    """``<loop target> = seq[index]``."""
+    value = n.subscript(n.name(seq), n.name(index))
+    target = copy.deepcopy(loop.target)
+    return n.located(gast.Assign(targets=[target], value=value, type_comment=None), loop)
 
 
 def _caught(handler):
