@@ -518,3 +518,45 @@ def test_loop_writing_its_array_snapshot():
             return y
     """
     assert normalized_source(loop_writing_its_array).strip() == textwrap.dedent(expected).strip()
+
+
+# ---------------------------------------------------------------------------------------------------------
+# a, b = x, y: plain assignments (no tuple packed and unpacked), every value taken before any name changes
+
+
+def fibonacci_swap(x):
+    a, b = x, 1.0
+    for _ in range(5):
+        a, b = b, a + b
+    return a * b
+
+
+def swap_twice(x, y):
+    x, y = y, x
+    x, y = y * 2, x
+    return x * np.sin(y)
+
+
+def list_display(x):
+    [a, b] = [x**2, x]
+    a, b, c = b, a, a
+    return a * b + c
+
+
+def same_name_twice(x):
+    a, a = x, x * 3
+    return a
+
+
+@pytest.mark.parametrize(
+    "f, args",
+    [(fibonacci_swap, (0.7,)), (swap_twice, (0.3, 1.2)), (list_display, (1.5,)), (same_name_twice, (2.0,))],
+)
+def test_parallel_assignment(f, args):
+    assert np.isclose(fx.withgradient(f, *args)[0], f(*args))
+    check_grads(f, *args, order=2, forward=True)
+
+
+def test_parallel_assignment_packs_no_tuple():
+    source = fx.adjoint_source(fibonacci_swap)
+    assert "pack_tuple" not in source and "unpack" not in source

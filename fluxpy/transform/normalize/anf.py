@@ -299,6 +299,9 @@ class _ANF:
                 return
             self.expr(s.value, target=s.targets[0].id)
             return
+        if len(s.targets) == 1 and _parallel(s.targets[0], s.value):
+            self.parallel_assign(s.targets[0].elts, s.value.elts)
+            return
         value = (
             self.atom(s.value) if len(s.targets) > 1 or not isinstance(s.targets[0], gast.Subscript) else None
         )
@@ -306,6 +309,20 @@ class _ANF:
             value = self.atom(s.value)
         for target in s.targets:
             self.assign_to(target, value)
+
+    def parallel_assign(self, names, values):
+        """``a, b = x, y``: every value first, then one plain assignment per name (no tuple packed and
+        unpacked through two rules). A value read from a name that an earlier assignment here rebinds
+        (``a, b = b, a``) is copied first."""
+        targets = {t.id for t in names}
+        atoms = []
+        for v in values:
+            atom = self.atom(v)
+            if isinstance(atom, gast.Name) and atom.id in targets:
+                atom = self.expr(atom, target=None)
+            atoms.append(atom)
+        for t, atom in zip(names, atoms, strict=True):
+            self.expr(atom, target=t.id)
 
     def stmt_AnnAssign(self, s):
         if s.value is not None:
@@ -781,6 +798,17 @@ def _is_explicit_init(e, self_name):
 # read, run the in-place operator of a user class (else the plain operator) and write back
 # (_ANF.in_place_on_item).
 _IN_PLACE = {gast.Add: "iadd", gast.Sub: "isub", gast.Mult: "imul", gast.Div: "itruediv", gast.Pow: "ipow"}
+
+
+def _parallel(target, value):
+    """``a, b = x, y``: a tuple or list of plain names and a display of as many values, none starred."""
+    return (
+        isinstance(target, (gast.Tuple, gast.List))
+        and isinstance(value, (gast.Tuple, gast.List))
+        and len(target.elts) == len(value.elts)
+        and all(isinstance(t, gast.Name) for t in target.elts)
+        and not any(isinstance(v, gast.Starred) for v in value.elts)
+    )
 
 
 def _in_place(op):
