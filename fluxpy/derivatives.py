@@ -1,4 +1,5 @@
-"""Jacobians and Hessians, built on ``pullback`` (one reverse pass per output element).
+"""Jacobians and Hessians: ``jacobian`` by reverse passes (``pullback``) or forward passes (``jvp``),
+whichever are fewer; ``hessian`` forward over reverse (``hvp``).
 
 >>> import numpy as np, fluxpy as fx
 >>> fx.jacobian(lambda x: x**2, np.array([1.0, 2.0]))[0]
@@ -8,6 +9,7 @@ array([[2., 0.],
 12.0
 """
 
+import functools
 import numbers
 import types
 
@@ -17,46 +19,72 @@ from . import functors
 from .backend import is_array, xp_of
 from .errors import FluxpyError
 from .interface import gradient, pullback
+from .rules.registry import nograd
 from .tangents import Tangent, project
 
 
 def jacobian(f, /, *args, **kwargs):
     """One Jacobian per positional argument, each of shape ``y.shape + x.shape`` (zeros where no gradient).
 
-    Computed with one reverse pass per element of the output ``y = f(*args)``.
+    ``f`` returns an array or a number. An argument is an array or a number, or a tuple, list or dict of
+    them: its Jacobian then has the same structure, one array per leaf (as JAX's). ``f``'s forward pass runs
+    as ``pullback`` runs it (the caller's arrays never change, even when ``f`` writes into them); then one
+    reverse pass per element of ``y``, or one forward pass (``jvp``) per input element when there are fewer
+    of those. Plain Python with no in-place changes: a gradient or a ``jvp`` of a Jacobian differentiates it.
     """
-    if not kwargs and _input_size(args) < _output_size(f, args):
-        return _forward_jacobian(f, args)
+    leaves = [_jacobian_leaves(x, i) for i, x in enumerate(args)]
     y, back = pullback(f, *args, **kwargs)
-    xp = xp_of(y, *args)
-    y_arr = xp.asarray(y)
-    out_shape = y_arr.shape
-    dtype = _float_dtype(y_arr)
-    rows = [[] for _ in args]
-    for k in range(y_arr.size):
-        seed = xp.zeros(y_arr.size, dtype=dtype)
-        seed[k] = 1
-        seed = seed.reshape(out_shape)
-        grads = back(seed if is_array(y) else seed[()].item())
-        for i, (g, x) in enumerate(zip(grads, args, strict=True)):
-            rows[i].append(_dense(g, x, xp))
-    return tuple(_stack(r, out_shape, x, xp) for r, x in zip(rows, args, strict=True))
+    y_arr = _jacobian_output(y, f)
+    xp = _array_module(y_arr, leaves)
+    if _input_size(leaves) < y_arr.size:
+        g = functools.partial(f, **kwargs) if kwargs else f
+        blocks = [
+            [_forward_block(g, args, i, j, leaves, y_arr.shape, xp) for j in range(len(leaves[i]))]
+            for i in range(len(args))
+        ]
+    else:
+        rows = [back(_seed(y, y_arr, k, xp)) for k in range(y_arr.size)]
+        blocks = [
+            [_reverse_block(rows, i, j, args[i], leaf, y_arr.shape, xp) for j, leaf in enumerate(leaves[i])]
+            for i in range(len(args))
+        ]
+    return tuple(b[0] if _is_leaf(x) else _rebuild(x, b) for x, b in zip(args, blocks, strict=True))
 
 
-def hessian(f, x, **kwargs):
+def hessian(f, x, *more, **kwargs):
     """The Hessian of the real-scalar ``f`` at ``x``: shape ``x.shape + x.shape``, a float for a scalar ``x``.
 
-    Forward over reverse: one Jacobian-vector product of ``gradient`` per element of ``x``.
+    Forward over reverse: one Jacobian-vector product of ``gradient`` per element of ``x``. ``x`` is one
+    array or number (zeros for a bool, which gets no gradient).
     """
+    if more or not _is_leaf(x):
+        raise FluxpyError(_hessian_message(x, more))
     if not is_array(x):
+        if isinstance(x, (bool, np.bool_)):
+            return 0.0
         return float(np.asarray(hvp(f, x, 1.0, **kwargs)))
     xp = xp_of(x)
+    dtype = _leaf_dtype(x)
+    if x.size == 0 or x.dtype.kind == "b":
+        return xp.zeros(x.shape + x.shape, dtype=dtype)
     columns = []
     for k in range(x.size):
-        e = xp.zeros(x.size, dtype=_float_dtype(x))
+        e = xp.zeros(x.size, dtype=dtype)
         e[k] = 1
-        columns.append(xp.asarray(hvp(f, x, e.reshape(x.shape), **kwargs)).reshape(x.shape))
+        columns.append(xp.asarray(hvp(f, x, e.reshape(x.shape), **kwargs), dtype=dtype).reshape(x.shape))
     return xp.stack(columns, axis=-1).reshape(x.shape + x.shape)
+
+
+def _hessian_message(x, more):
+    if more:
+        got = f"{1 + len(more)} arguments"
+    else:
+        got = _a(x)
+    return (
+        f"hessian(f, x) takes one array or number x, but got {got}. For several arguments or a container, "
+        "concatenate them into one array, or differentiate one at a time: fx.hessian(lambda a: f(a, b), a), "
+        "and for cross terms fx.jacobian(lambda b: fx.gradient(f, a, b)[0], b)"
+    )
 
 
 def hvp(f, x, v, **kwargs):
@@ -82,14 +110,56 @@ def jvp(f, primals, tangents):
     """
     from .forward import _zero_like, jvp_call
 
+    check_jvp_arguments(primals, tangents)
     primals, tangents = tuple(primals), tuple(tangents)
-    if len(primals) != len(tangents):
-        raise ValueError("jvp: primals and tangents must have the same length")
     tangents = tuple(_as_tangent(t, p) for t, p in zip(tangents, primals, strict=True))
     y, dy = jvp_call(f, None, primals, tangents, {}, {})
     if dy is None:
         dy = _zero_like(y)
     return y, project(dy, y)
+
+
+def check_jvp_arguments(primals, tangents):
+    """A FluxpyError unless ``primals`` and ``tangents`` are tuples (or lists) of the same length whose
+    arrays' tangents broadcast to their primals' shapes."""
+    for name, value in (("primals", primals), ("tangents", tangents)):
+        if not isinstance(value, (tuple, list)):
+            raise FluxpyError(
+                f"fx.jvp(f, primals, tangents) takes tuples, one primal and one tangent per positional "
+                f"argument of f (fx.jvp(f, (x,), (t,))), but {name} is {_a(value)}"
+            )
+    if len(primals) != len(tangents):
+        raise FluxpyError(
+            f"fx.jvp: {len(primals)} primals but {len(tangents)} tangents: give one tangent per primal"
+        )
+    for i, (t, p) in enumerate(zip(tangents, primals, strict=True)):
+        _check_tangent_shape(t, p, f"[{i}]")
+
+
+def _check_tangent_shape(t, p, path):
+    if (is_array(t) or isinstance(t, np.generic)) and _is_leaf(p):
+        shape, primal_shape = np.shape(t), np.shape(p)
+        if shape == primal_shape or (t.size == 1 and not is_array(p)):
+            return
+        try:
+            fits = np.broadcast_shapes(shape, primal_shape) == primal_shape
+        except ValueError:
+            fits = False
+        if not fits:
+            raise FluxpyError(
+                f"fx.jvp: tangents{path} has shape {shape}, but primals{path} has shape {primal_shape}: "
+                "give each tangent its primal's shape"
+            )
+    elif isinstance(t, (tuple, list)) and isinstance(p, (tuple, list)) and len(t) == len(p):
+        for i, (a, b) in enumerate(zip(t, p, strict=True)):
+            _check_tangent_shape(a, b, f"{path}[{i}]")
+    elif type(t) is dict and type(p) is dict:
+        for k, v in t.items():
+            if k in p:
+                _check_tangent_shape(v, p[k], f"{path}[{k!r}]")
+
+
+nograd(check_jvp_arguments)
 
 
 def _as_tangent(t, p, in_object=False):
@@ -166,56 +236,159 @@ def _fields_of(p):
     return functors.children(p) if functors.is_functor(p) else dict(vars(p))
 
 
-def _input_size(args):
-    return sum(int(np.size(a)) for a in args)
+_NUMBERS = (numbers.Number, np.generic)
 
 
-def _output_size(f, args):
-    return int(np.size(f(*args)))
+def _is_leaf(x):
+    """An array or a number: what has a Jacobian of its own."""
+    return is_array(x) or (isinstance(x, _NUMBERS) and not isinstance(x, (str, bytes)))
 
 
-def _forward_jacobian(f, args):
-    """Jacobians by forward passes: one JVP per input element (fewer inputs than outputs)."""
-    out = []
-    for i, x in enumerate(args):
-        if _has_fields(x) and not is_array(x):
-            raise FluxpyError(
-                f"jacobian takes arrays and numbers, not a {type(x).__name__}: for a model, differentiate "
-                "with respect to its arrays (pass them as arguments), or use pullback/jvp"
-            )
-        xp = xp_of(x)
-        columns = []
-        y = None
-        for k in range(int(np.size(x))):
-            e = xp.zeros(int(np.size(x)), dtype=float)
-            e[k] = 1
-            tangent = e.reshape(np.shape(x)) if is_array(x) else 1.0
-            tangents = tuple(tangent if j == i else _zero_tangent(a) for j, a in enumerate(args))
-            y, dy = jvp(f, args, tangents)
-            columns.append(xp.asarray(dy, dtype=float))
-        shape = np.shape(y) if y is not None else ()
-        stacked = xp.stack(columns, axis=-1) if columns else xp.zeros(shape + (0,))
-        out.append(stacked.reshape(tuple(shape) + np.shape(x)))
-    return tuple(out)
+def _jacobian_leaves(x, position, path=""):
+    """The arrays and numbers of argument ``x`` (containers flattened, in order); anything else raises."""
+    if _is_leaf(x):
+        return [x]
+    if x is None:
+        return []
+    if isinstance(x, (tuple, list)):
+        return [leaf for i, v in enumerate(x) for leaf in _jacobian_leaves(v, position, f"{path}[{i}]")]
+    if type(x) is dict:
+        return [leaf for k, v in x.items() for leaf in _jacobian_leaves(v, position, f"{path}[{k!r}]")]
+    what = f"argument {position + 1}{path}" if path else f"argument {position + 1}"
+    hint = (
+        "for a model, differentiate with respect to its arrays (pass them as arguments), or use "
+        "fx.pullback/fx.jvp"
+        if _has_fields(x)
+        else "pass values that get no Jacobian as keyword arguments, or capture them in a closure"
+    )
+    raise FluxpyError(
+        f"jacobian takes arrays, numbers, and tuples, lists and dicts of them, but {what} is {_a(x)}: {hint}"
+    )
 
 
-def _zero_tangent(a):
-    if is_array(a):
-        return xp_of(a).zeros(np.shape(a))
-    return 0.0 if isinstance(a, (numbers.Number, np.generic)) else None
+def _jacobian_output(y, f):
+    """``y`` as an array: jacobian needs an array or a number."""
+    if is_array(y):
+        return y
+    if _is_leaf(y):
+        return np.asarray(y)
+    name = getattr(f, "__qualname__", None) or repr(f)
+    raise FluxpyError(
+        f"jacobian needs a function that returns an array or a number, but {name} returned "
+        f"{_a(y)}: take the Jacobian of each output (fx.jacobian(lambda x: f(x)[0], x)), or use "
+        "fx.pullback(f, *args) and call back(dy) with a cotangent shaped like the output"
+    )
+
+
+def _a(value):
+    """``a list``, ``an ndarray``: the type of ``value`` with its article, for messages."""
+    name = type(value).__name__
+    return f"{'an' if name[:1] in ('a', 'e', 'i', 'o', 'u') or name == 'ndarray' else 'a'} {name}"
+
+
+def _leaf_dtype(x):
+    """A Jacobian's dtype: a float argument's own (float32 stays float32), else float64."""
+    return x.dtype if is_array(x) and x.dtype.kind in "fc" else np.dtype(np.float64)
+
+
+def _is_constant(leaf):
+    """Bools get no gradient (API.md): their Jacobian is zeros."""
+    return isinstance(leaf, (bool, np.bool_)) or (is_array(leaf) and leaf.dtype.kind == "b")
+
+
+def _input_size(leaves):
+    return sum(int(np.size(leaf)) for ls in leaves for leaf in ls)
+
+
+def _array_module(y_arr, leaves):
+    return xp_of(y_arr, *[leaf for ls in leaves for leaf in ls])
+
+
+def _seed(y, y_arr, k, xp):
+    """The cotangent of ``y`` that is 1 at its ``k``-th element and 0 elsewhere."""
+    seed = xp.zeros(y_arr.size, dtype=_float_dtype(y_arr))
+    seed[k] = 1
+    return seed.reshape(y_arr.shape) if is_array(y) else seed[0].item()
+
+
+def _reverse_block(rows, i, j, x, leaf, out_shape, xp):
+    """The Jacobian of leaf ``j`` of argument ``i`` from the reverse passes' gradients ``rows``."""
+    if not rows:
+        return xp.zeros(out_shape + np.shape(leaf), dtype=_leaf_dtype(leaf))
+    if _is_leaf(x):
+        dense = [_dense(r[i], leaf, xp) for r in rows]
+    else:
+        dense = [_dense(_grad_leaves(r[i], x)[j], leaf, xp) for r in rows]
+    return xp.stack(dense).reshape(out_shape + np.shape(leaf))
+
+
+def _grad_leaves(g, x):
+    """The gradient ``g`` of argument ``x`` (as ``project`` shapes it) as a list parallel to its leaves."""
+    if _is_leaf(x):
+        return [g]
+    if x is None:
+        return []
+    if isinstance(x, (tuple, list)):
+        parts = (None,) * len(x) if g is None else g
+        return [d for p, v in zip(parts, x, strict=True) for d in _grad_leaves(p, v)]
+    return [d for k, v in x.items() for d in _grad_leaves(None if g is None else g.get(k), v)]
+
+
+def _forward_block(f, args, i, j, leaves, out_shape, xp):
+    """The Jacobian of leaf ``j`` of argument ``i``: one forward pass (``jvp``) per element of the leaf."""
+    leaf = leaves[i][j]
+    shape, size, dtype = np.shape(leaf), int(np.size(leaf)), _leaf_dtype(leaf)
+    if size == 0 or _is_constant(leaf):
+        return xp.zeros(out_shape + shape, dtype=dtype)
+    columns = [jvp(f, args, _basis_tangents(args, i, j, k, leaves, xp))[1] for k in range(size)]
+    columns = [xp.asarray(c, dtype=dtype).reshape(out_shape) for c in columns]
+    return xp.stack(columns, axis=-1).reshape(out_shape + shape)
+
+
+def _basis_tangents(args, i, j, k, leaves, xp):
+    """Tangents for ``jvp``: 1 at element ``k`` of leaf ``j`` of argument ``i``, None (zero) elsewhere."""
+    leaf = leaves[i][j]
+    e = xp.zeros(int(np.size(leaf)), dtype=_leaf_dtype(leaf))
+    e[k] = 1
+    direction = e.reshape(np.shape(leaf)) if is_array(leaf) else 1.0
+    if _is_leaf(args[i]):
+        tangent = direction
+    else:
+        tangent = _rebuild(args[i], [direction if m == j else None for m in range(len(leaves[i]))])
+    return tuple(tangent if m == i else None for m in range(len(args)))
+
+
+def _rebuild(x, items):
+    """The structure of argument ``x`` with its leaves replaced, in order, by the list ``items``."""
+    return _rebuild_from(x, items, 0)[0]
+
+
+def _rebuild_from(x, items, start):
+    """``(structure, next index)``: ``x`` rebuilt from ``items[start:]``."""
+    if _is_leaf(x):
+        return items[start], start + 1
+    if x is None:
+        return None, start
+    parts = []
+    for v in x.values() if type(x) is dict else x:
+        part, start = _rebuild_from(v, items, start)
+        parts = parts + [part]
+    if type(x) is dict:
+        return dict(zip(x.keys(), parts, strict=True)), start
+    if isinstance(x, tuple) and hasattr(type(x), "_fields"):
+        return type(x)(*parts), start
+    return type(x)(parts), start
+
+
+nograd(_jacobian_leaves, _jacobian_output, _input_size, _array_module, _seed, _basis_tangents)
 
 
 def _float_dtype(a):
     return a.dtype if a.dtype.kind in "fc" else np.float64
 
 
-def _dense(g, x, xp):
-    shape = np.shape(x)
+def _dense(g, leaf, xp):
+    shape, dtype = np.shape(leaf), _leaf_dtype(leaf)
     if g is None:
-        return xp.zeros(shape)
-    return xp.asarray(g, dtype=float).reshape(shape)
-
-
-def _stack(rows, out_shape, x, xp):
-    shape = np.shape(x)
-    return xp.stack(rows).reshape(out_shape + shape) if rows else xp.zeros(out_shape + shape)
+        return xp.zeros(shape, dtype=dtype)
+    return xp.asarray(g, dtype=dtype).reshape(shape)

@@ -21,6 +21,19 @@ NO_ADJOINT = (
     "        return y, {pbname}\n\n"
     "or, if it has no derivative, mark it with fx.nograd({qualname})."
 )
+COTANGENT_SHAPE = (
+    "back(dy): dy{path} has shape {shape}, but the output y{path} has shape {out}: give dy the output's "
+    "shape (the cotangent of y; a number is broadcast)"
+)
+COTANGENT_STRUCTURE = (
+    "back(dy): the output y{path} is {what}, but dy{path} is {given}: give dy the output's structure, "
+    "one cotangent (or None) per entry"
+)
+RULE_COTANGENTS = (
+    "the pullback of the rule {rule} (defined at {where}) returned {got}, but it was called with {n} "
+    "positional argument{s}: back(dy) must return a tuple with one entry per positional argument, None for "
+    "no gradient, e.g. `return ({example})`. It was called at:\n  {called}"
+)
 IN_PLACE = (
     "{method} changes {article} {kind} in place, and fluxpy does not differentiate in-place changes of "
     "containers yet: a gradient could be lost.\n  {where}\n{hint}"

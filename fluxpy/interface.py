@@ -15,7 +15,7 @@ from .backend import is_array, xp_of
 from .rules import registry
 from .rules.registry import adjoint, forward_rule, nograd
 from .runtime import call, call_masked, resolve, resolve_masked
-from .tangents import project
+from .tangents import broadcast_needed, check_cotangent, fit_cotangent, project
 
 WithGradient = namedtuple("WithGradient", ["val", "grad"])
 
@@ -32,10 +32,17 @@ def pullback(f, /, *args, **kwargs):
         return implicit("pullback", f, args[0], kwargs)
     y, pb = call_masked(explicit_mask(len(args)), f, *args, **kwargs)
 
+    t = type(y)
+
     def back(dy):
+        if dy is not None and not (type(dy) is t and (t is float or t is np.ndarray and dy.shape == y.shape)):
+            dy = fit_cotangent(dy, y)  # the common cases above need no check
         return project_all(pb(dy)[1 : len(args) + 1], args)
 
     return y, back
+
+
+nograd(check_cotangent, broadcast_needed)
 
 
 def _implicit_pullback(f, ps, kwargs):
@@ -346,21 +353,22 @@ def adjoint_source(f):
 
 
 def dropgrad(x):
-    """``x``, through which no gradient flows back.
+    """``x``, through which no gradient flows back: a constant at every order (JAX's ``stop_gradient``).
 
     >>> import fluxpy as fx
     >>> fx.gradient(lambda x: x * fx.dropgrad(x), 3.0)
     (3.0,)
+    >>> fx.hessian(lambda x: fx.dropgrad(x) * x**2, 2.0)
+    4.0
     """
     return x
 
 
-@adjoint(dropgrad)
-def dropgrad_rule(x):
-    def dropgrad_pullback(dy):
-        return (None,)
-
-    return x, dropgrad_pullback
+# Non-differentiable rather than a rule whose pullback gives None: a rule returning ``x`` itself is
+# differentiated again at second order (fx.hessian, a gradient of a gradient, fx.jvp), and the tangent
+# would ride through its output. Marked nograd, its value is a constant at every order (JAX's
+# stop_gradient): fx.hessian(lambda x: fx.dropgrad(x) * x**2, 2.0) == 4.0.
+nograd(dropgrad)
 
 
 def checkpointed(f, *args):

@@ -313,12 +313,32 @@ def _device_forward(f):
 def rule_of(f):
     """The rule of ``f``, for generated code that calls a module function's rule directly
     (``__fx_rule_of(np.sum)(x)``, whose pullback has one entry per argument and none for the callee). A
-    callee with no rule now (a name rebound since the code was generated) is dispatched as ``call`` does."""
+    callee with no rule now (a name rebound since the code was generated) is dispatched as ``call`` does.
+    A user's rule comes checked (:func:`checked_rule`)."""
+    try:
+        rule = _direct_rules.get(f)
+    except TypeError:
+        rule = None
+    return rule if rule is not None else _direct_rule(f)
+
+
+_direct_rules = {}  # primal -> what rule_of returns for it; emptied whenever the registry changes
+registry.on_change(_direct_rules.clear)
+
+
+def _direct_rule(f):
     try:
         rule = _rules.get(f)
     except TypeError:
         rule = _rules.get(id(f))
-    return rule if rule is not None else functools.partial(_call_as_rule, f)
+        if rule is not None:
+            return checked_rule(rule) if _is_user_rule(rule) else rule
+    if rule is None:
+        return functools.partial(_call_as_rule, f)
+    if _is_user_rule(rule):
+        rule = checked_rule(rule)
+    _direct_rules[f] = rule
+    return rule
 
 
 def _call_as_rule(f, *args):
@@ -414,6 +434,7 @@ def rule_forward(rule):
 def _make_rule_forward(rule):
     params = _positional_params(rule)
     varargs = type(rule) is FunctionType and bool(rule.__code__.co_flags & inspect.CO_VARARGS)
+    run_rule = checked_rule(rule) if _is_user_rule(rule) else rule
 
     def rule_forward(f, /, *args, **kwargs):
         if kwargs:
@@ -426,7 +447,7 @@ def _make_rule_forward(rule):
                 if layout:
                     return bound_rule_call(rule, args, kwargs, layout=layout)
                 return checked_keywords_call(rule, f, args, kwargs)
-        y, back = rule(*args, **kwargs)
+        y, back = run_rule(*args, **kwargs)
         n = len(args) + (1 if kwargs else 0)
 
         def rule_pullback(dy):
@@ -437,6 +458,56 @@ def _make_rule_forward(rule):
         return y, rule_pullback
 
     return rule_forward
+
+
+def _is_user_rule(rule):
+    """Whether ``rule`` was registered by a user (not defined in fluxpy): its pullback's result is checked."""
+    module = getattr(rule, "__module__", None)
+    return type(rule) is FunctionType and not (type(module) is str and module.split(".")[0] == "fluxpy")
+
+
+def checked_rule(rule):
+    """A user's ``rule`` whose pullback's result is checked: a tuple with one entry per positional argument,
+    else a FluxpyError naming the rule (generated code would fail on it later with an IndexError or a
+    TypeError). fluxpy's own rules are called unchecked: the hot path pays nothing."""
+
+    def checked_rule_call(*args, **kwargs):
+        y, back = rule(*args, **kwargs)
+        n = len(args)
+
+        def checked_rule_pullback(dy):
+            g = back(dy)
+            check_rule_cotangents(rule, g, n)
+            return g
+
+        return y, checked_rule_pullback
+
+    return checked_rule_call
+
+
+def check_rule_cotangents(rule, g, n):
+    """Raise a FluxpyError unless ``g``, what ``rule``'s pullback returned, is a tuple (or a list) of at
+    least ``n`` entries: one per positional argument the rule was called with."""
+    if (type(g) is tuple or type(g) is list) and len(g) >= n:
+        return
+    code = getattr(rule, "__code__", None)
+    where = f"{code.co_filename}:{code.co_firstlineno}" if code is not None else "<unknown location>"
+    if type(g) is tuple or type(g) is list:
+        got = f"a {type(g).__name__} of {len(g)} entr{'y' if len(g) == 1 else 'ies'}"
+    else:
+        kind = type(g).__name__
+        got = f"{'an' if kind[0] in 'aeiou' or kind == 'ndarray' else 'a'} {kind}, not a tuple"
+    raise errors.FluxpyError(
+        errors.RULE_COTANGENTS.format(
+            rule=getattr(rule, "__qualname__", repr(rule)),
+            where=where,
+            got=got,
+            n=n,
+            s="" if n == 1 else "s",
+            example=", ".join(f"d{i}" for i in range(n)) + ("," if n == 1 else ""),
+            called=user_location(),
+        )
+    )
 
 
 def _positional_params(rule, skip=0):
@@ -1411,6 +1482,13 @@ def raise_no_adjoint(f, where, qualname=None):
     """Raise the NoAdjointError for callee ``f`` called at ``where``."""
     module = getattr(f, "__module__", None) or type(f).__module__
     name = getattr(f, "__qualname__", None) or getattr(f, "__name__", None) or type(f).__name__
+    owner = getattr(f, "__self__", None)
+    if isinstance(f, np.ufunc):  # no __module__ of its own (type(f)'s is numpy's, even for SciPy's)
+        name = f.__name__
+        qualname = qualname or _ufunc_path(f)
+    elif type(f) is BuiltinFunctionType and isinstance(owner, np.ufunc):  # np.add.reduce, not ufunc.reduce
+        name = f"{owner.__name__}_{f.__name__}"
+        qualname = qualname or f"{_ufunc_path(owner)}.{f.__name__}"
     if qualname is None:
         qualname = f"{module}.{name}" if module and module != "builtins" else name
     short = "".join(c if c.isalnum() or c == "_" else "" for c in name.split(".")[-1]) or "primal"
@@ -1430,6 +1508,20 @@ def raise_no_adjoint(f, where, qualname=None):
             pbname=f"{short}_pullback",
         )
     )
+
+
+def _ufunc_path(u):
+    """``module.name`` of a ufunc as a loaded module exposes it (``numpy.sin``, ``scipy.special.gammaln``):
+    public modules first, the shortest path first. Just its name when none does."""
+    found = []
+    for module_name, module in list(sys.modules.items()):
+        namespace = getattr(module, "__dict__", None)  # not getattr(module, name): no module __getattr__ runs
+        if isinstance(namespace, dict) and namespace.get(u.__name__) is u:
+            found.append(module_name)
+    if not found:
+        return u.__name__
+    best = min(found, key=lambda m: (any(p.startswith("_") for p in m.split(".")), m.count("."), m))
+    return f"{best}.{u.__name__}"
 
 
 registry.nograd(
@@ -1456,6 +1548,8 @@ registry.nograd(
     class_function,
     array_method_rule,
     check_no_function_gradient,
+    check_rule_cotangents,
+    _is_user_rule,
     user_location,
     raise_no_adjoint,
     none_pullback,

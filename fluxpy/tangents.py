@@ -13,12 +13,14 @@ belongs to, at the API boundary (Zygote's ``ProjectTo``).
 
 import copy
 from collections.abc import Mapping
+from numbers import Number
 from types import FunctionType
 
 import numpy as np
 
-from . import functors  # no fluxpy imports at its top: no cycle
+from . import errors, functors  # no fluxpy imports at their tops: no cycle
 from .backend import is_array, xp_of
+from .errors import FluxpyError
 
 _NUMBER_TYPES = (int, float, np.integer, np.floating)
 
@@ -201,12 +203,12 @@ def project(dx, x):
     if t is np.ndarray and type(dx) is np.ndarray and dx.dtype is x.dtype and dx.shape == x.shape:
         if dx.base is None and dx.flags.writeable and x.dtype.kind in "fc":
             return dx  # a fresh float array of the right shape and dtype: nothing to do
-    if t is bool or x is None or t is str:
-        return None
-    if isinstance(x, _NUMBER_TYPES) and not isinstance(x, (bool, np.bool_)):
+    if t is bool or x is None or t is str or t is np.bool_:
+        return None  # API.md: bools get None (a bool array or a 0-d one too, below)
+    if isinstance(x, _NUMBER_TYPES):
         return _to_float(dx)
     if is_array(x):
-        return _project_array(dx, x)
+        return None if x.dtype.kind == "b" else _project_array(dx, x)
     if isinstance(x, tuple) and hasattr(t, "_fields"):
         return _project_namedtuple(dx, x)
     if t is tuple or t is list:
@@ -301,3 +303,87 @@ def _closure_value(fn, name):
     if code is None or name not in code.co_freevars:
         return _MISSING
     return fn.__closure__[code.co_freevars.index(name)].cell_contents
+
+
+# ---------------------------------------------------------------------------------------------------------
+# checking a cotangent given to ``back`` (fx.pullback) against the output
+
+
+def fit_cotangent(dy, y):
+    """``dy`` checked against the output ``y`` (:func:`check_cotangent`); a number or an array with fewer
+    dimensions is broadcast to an array output's shape, as rules take ``dy`` shaped like ``y``."""
+    check_cotangent(dy, y)
+    if is_array(y) and broadcast_needed(dy, y):
+        return dy * xp_of(y).ones(y.shape, dtype=y.dtype if y.dtype.kind in "fc" else np.float64)
+    return dy
+
+
+def check_cotangent(dy, y, path=""):
+    """A FluxpyError unless the cotangent ``dy`` given to ``back`` fits the output ``y``: an array's
+    broadcasts to its shape, a tuple's or list's has one entry per item (None: no cotangent), a dict's has
+    no other keys. Cheap checks only: ``back`` may run once per output element (``fx.jacobian``)."""
+    if is_array(y):
+        if is_array(dy) or isinstance(dy, np.generic):
+            if dy.shape != y.shape and not _broadcasts(dy.shape, y.shape) and (y.ndim or dy.size != 1):
+                raise _cotangent_shape_error(dy, y.shape, path)
+        elif isinstance(dy, (tuple, list, dict)):
+            raise _cotangent_structure_error(dy, y, path)
+    elif isinstance(y, (tuple, list)):
+        if isinstance(dy, (tuple, list)):
+            if len(dy) != len(y):
+                raise _cotangent_structure_error(dy, y, path)
+            for i, (d, v) in enumerate(zip(dy, y, strict=True)):
+                if d is not None:
+                    check_cotangent(d, v, f"{path}[{i}]")
+        elif is_array(dy) or isinstance(dy, (Number, np.generic, dict)):
+            raise _cotangent_structure_error(dy, y, path)
+    elif type(y) is dict:
+        if type(dy) is dict:
+            unknown = [k for k in dy if k not in y]
+            if unknown:
+                raise FluxpyError(
+                    f"back(dy): dy{path} has the keys {unknown}, which the output y{path} does not have "
+                    f"(its keys: {list(y)})"
+                )
+            for k, d in dy.items():
+                if d is not None:
+                    check_cotangent(d, y[k], f"{path}[{k!r}]")
+        elif is_array(dy) or isinstance(dy, (Number, np.generic, tuple, list)):
+            raise _cotangent_structure_error(dy, y, path)
+    elif isinstance(y, (Number, np.generic)) and not isinstance(y, str):
+        if is_array(dy) and dy.size != 1:
+            raise _cotangent_shape_error(dy, (), path)
+        if isinstance(dy, (tuple, list, dict)):
+            raise _cotangent_structure_error(dy, y, path)
+
+
+def broadcast_needed(dy, y):
+    """Whether ``dy``, a number or an array with fewer dimensions, is broadcast to the array output ``y``."""
+    if is_array(dy):
+        return dy.shape != y.shape and _broadcasts(dy.shape, y.shape)
+    return isinstance(dy, (Number, np.generic)) and y.ndim > 0
+
+
+def _broadcasts(shape, out):
+    try:
+        return np.broadcast_shapes(shape, out) == out
+    except ValueError:
+        return False
+
+
+def _cotangent_shape_error(dy, shape, path):
+    return FluxpyError(errors.COTANGENT_SHAPE.format(path=path, shape=dy.shape, out=shape))
+
+
+def _cotangent_structure_error(dy, y, path):
+    what, given = _describe(y), _describe(dy)
+    return FluxpyError(errors.COTANGENT_STRUCTURE.format(path=path, what=what, given=given))
+
+
+def _describe(v):
+    """``a tuple of 2 entries``, ``an ndarray``: for messages."""
+    name = type(v).__name__
+    out = f"{'an' if name[:1] in ('a', 'e', 'i', 'o', 'u') or name == 'ndarray' else 'a'} {name}"
+    if isinstance(v, (tuple, list, dict)):
+        out += f" of {len(v)} entr{'y' if len(v) == 1 else 'ies'}"
+    return out
