@@ -153,23 +153,22 @@ def median_rule(a, *args, **kwargs):
     return y, median_pullback
 
 
-@adjoint(np.quantile)
-def quantile_rule(a, q, *args, **kwargs):
-    opts = bind("quantile", args, kwargs, _QUANTILE)
-    y, back = _order_statistic("quantile", a, q, 1.0, opts, xp_of(a).quantile(a, q, *args, **kwargs))
+def _quantile_rule(name, scale):
+    """The rule of ``np.quantile`` (``scale`` 1) or ``np.percentile`` (100): ``q`` gets a gradient too."""
+    primal = getattr(np, name)
 
-    def quantile_pullback(dy):
-        return back(dy) + (None,) * len(args)
+    def rule(a, q, *args, **kwargs):
+        opts = bind(name, args, kwargs, _QUANTILE)
+        y, back = _order_statistic(name, a, q, scale, opts, getattr(xp_of(a), name)(a, q, *args, **kwargs))
 
-    return y, quantile_pullback
+        def quantile_pullback(dy):
+            return back(dy) + (None,) * len(args)
+
+        return y, quantile_pullback
+
+    rule.__name__ = f"{name}_rule"
+    return adjoint(primal)(rule)
 
 
-@adjoint(np.percentile)
-def percentile_rule(a, q, *args, **kwargs):
-    opts = bind("percentile", args, kwargs, _QUANTILE)
-    y, back = _order_statistic("percentile", a, q, 100.0, opts, xp_of(a).percentile(a, q, *args, **kwargs))
-
-    def percentile_pullback(dy):
-        return back(dy) + (None,) * len(args)
-
-    return y, percentile_pullback
+quantile_rule = _quantile_rule("quantile", 1.0)
+percentile_rule = _quantile_rule("percentile", 100.0)
