@@ -10,10 +10,14 @@ from . import (
     itertools_impl,  # noqa: F401
     math,  # noqa: F401
     mutation,  # noqa: F401
+    numpy_assembly,  # noqa: F401
+    numpy_decompositions,  # noqa: F401
     numpy_elementwise,  # noqa: F401
+    numpy_fft,  # noqa: F401
     numpy_implemented,  # noqa: F401
     numpy_indexing,  # noqa: F401
     numpy_linalg,  # noqa: F401
+    numpy_nan,  # noqa: F401
     numpy_reductions,  # noqa: F401
     numpy_sequences,  # noqa: F401
     numpy_shape,  # noqa: F401
