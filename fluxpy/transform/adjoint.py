@@ -27,7 +27,7 @@ from ..errors import unsupported
 from . import inline, known
 from . import nodes as n
 from .fence import HELPER_PREFIX
-from .normalize.anf import CALL, CALL_METHOD
+from .normalize.anf_names import CALL, CALL_METHOD
 
 ACCUM = "__fx_accum"
 

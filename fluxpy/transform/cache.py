@@ -22,7 +22,7 @@ from . import adjoint, codegen, fence, forward, inline, normalize, parse, source
 from . import nodes as n
 from .fence import HELPER_PREFIX
 from .naming import Namer
-from .normalize.anf import INACTIVE_BUILTINS
+from .normalize.anf_names import INACTIVE_BUILTINS
 
 _lock = threading.RLock()
 _cache = runtime._transformed  # code object -> _Entry (runtime.resolve reads hits directly)

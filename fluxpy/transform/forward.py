@@ -36,7 +36,7 @@ import gast
 from ..forward import DEFAULTS, LIVE, UNKNOWN
 from . import nodes as n
 from .adjoint import Signature, _captured, _is_active_call
-from .normalize.anf import CALL
+from .normalize.anf_names import CALL
 
 
 def build_jvp(fdef, ctx):

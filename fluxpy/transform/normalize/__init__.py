@@ -5,7 +5,8 @@
 2. ``returns``  early returns in ``if`` branches become one exit (a result variable)
 3. ``comprehensions``  comprehensions and generator expressions become loops building a list
 4. ``lambdas``  lambdas inside the body become nested ``def`` statements
-5. ``anf``      one call per statement: operators, attribute and item reads, container literals and calls
+5. ``anf``      one call per statement (with anf_updates for ``op=`` and list methods, anf_loops for ``for``):
+                operators, attribute and item reads, container literals and calls
                 become ``__fx_call``/``__fx_call_method`` assignments; ``and``/``or``/``x if c else y``,
                 augmented and tuple assignments and ``for`` loops over iterables are desugared
 

@@ -36,58 +36,13 @@ After::
         return y
 """
 
-import copy
-
 import gast
 
-from ...rules.python import SHARED_IN_PLACE
 from .. import nodes as n
-from ..fence import body_nodes
 from ..shared_objects import Sharing
-
-BINOPS = {
-    gast.Add: "add",
-    gast.Sub: "sub",
-    gast.Mult: "mul",
-    gast.Div: "truediv",
-    gast.FloorDiv: "floordiv",
-    gast.Mod: "mod",
-    gast.Pow: "pow",
-    gast.MatMult: "matmul",
-    gast.LShift: "lshift",
-    gast.RShift: "rshift",
-    gast.BitOr: "or_",
-    gast.BitXor: "xor",
-    gast.BitAnd: "and_",
-}
-UNARYOPS = {gast.USub: "neg", gast.UAdd: "pos", gast.Invert: "invert"}
-INACTIVE_BUILTINS = {
-    "len",
-    "range",
-    "isinstance",
-    "issubclass",
-    "type",
-    "print",
-    "hasattr",
-    "callable",
-    "id",
-    "str",
-    "repr",
-    "int",
-    "bool",
-    "round",
-    "slice",
-    "format",
-    "hash",
-    "any",
-    "all",
-    "ord",
-    "chr",
-}
-CALL, CALL_METHOD = "__fx_call", "__fx_call_method"
-# methods of a local list that the normalizer turns into rebindings of its name to a new list (sort takes
-# its keywords; the others take none)
-LIST_METHODS = {"append", "extend", "insert", "pop", "remove", "reverse", "sort", "clear"}
+from .anf_loops import ForLoops
+from .anf_names import BINOPS, CALL, CALL_METHOD, UNARYOPS
+from .anf_updates import InPlaceUpdates
 
 
 def normalize_anf(fdef, ctx):
@@ -100,7 +55,7 @@ def normalize_anf(fdef, ctx):
     return fdef
 
 
-class _ANF:
+class _ANF(InPlaceUpdates, ForLoops):
     def __init__(self, ctx):
         self.ctx = ctx
         self.out = None
@@ -194,105 +149,6 @@ class _ANF:
         call = n.call(CALL, [n.name("__fx_init_into"), init, n.name(self_name)] + args, keywords)
         self.emit(n.assign(self_name, call))
 
-    def stmt_AugAssign(self, s):
-        """``x[i] op= v`` and ``obj.a op= v`` as Python runs them: read, the in-place operator, write back
-        (``t = x[i]; t = operator.iadd(t, v); x[i] = t``, see in_place_on_item); ``x op= v``: see
-        aug_assign_name."""
-        if not isinstance(s.target, gast.Name):
-            self.flag_shared(self.sharing.item_others(s.target.value.id))
-        if isinstance(s.target, gast.Subscript):
-            obj = s.target.value.id
-            index = self.index(s.target.slice)
-            current = self.atom_of_value(self.op_call("getitem", [n.name(obj), index]))
-            new = self.in_place_on_item(s.op, current, self.atom(s.value))
-            self.emit(
-                n.assign(obj, n.call(CALL, [n.name(self.setitem_helper(obj)), n.name(obj), index, new]))
-            )
-            return
-        if isinstance(s.target, gast.Attribute):
-            current = self.atom(gast.Attribute(value=s.target.value, attr=s.target.attr, ctx=gast.Load()))
-            self.assign_to(s.target, self.in_place_on_item(s.op, current, self.atom(s.value)))
-            return
-        self.aug_assign_name(s)
-
-    def in_place_on_item(self, op, current, value):
-        """The new value of an item or attribute ``current`` after ``op=``: a user class's Python
-        ``__iadd__`` (and so on) runs through ``operator.iadd`` (whose rule differentiates it, and runs
-        one that changes its object as a constructor); everything else (numbers, lists, and arrays, which
-        have an ``__array_priority__``, CuPy's too) by the plain operator, whose result is written back: an
-        array item (a view) is updated functionally, and the scalar arithmetic is inlined::
-
-            if (__fx_getattr(__fx_getattr(__fx_type(t), '__iadd__', None), '__code__', None) is not None
-                    and __fx_getattr(t, '__array_priority__', None) is None):
-                _iadd = __fx_call(__fx_op.__iadd__, t, v)
-            else:
-                _iadd = __fx_call(__fx_op.add, t, v)
-        """
-        plain, in_place = BINOPS[type(op)], _in_place(op)
-        if in_place == plain:
-            return self.atom_of_value(self.op_call(plain, [current, value]))
-        dunder = f"__{in_place}__"
-        t = copy.deepcopy  # a node is never in two places of the tree
-        method = n.call("__fx_getattr", [n.call("__fx_type", [t(current)]), n.const(dunder), n.const(None)])
-        python = n.is_not_none(n.call("__fx_getattr", [method, n.const("__code__"), n.const(None)]))
-        array = n.is_none(n.call("__fx_getattr", [t(current), n.const("__array_priority__"), n.const(None)]))
-        test = gast.BoolOp(op=gast.And(), values=[python, array])
-        target = self.ctx.namer.fresh("_" + in_place)
-        # spelled ``__fx_op.__iadd__`` (the same function as ``operator.iadd``): the adjoint does not inline
-        # it, since an object with a Python ``__iadd__`` is no number or array
-        body = [n.located(n.assign(target, self.op_call(dunder, [t(current), t(value)])), self.where)]
-        orelse = [n.located(n.assign(target, self.op_call(plain, [current, value])), self.where)]
-        self.emit(n.if_(test, body, orelse))
-        return n.name(target)
-
-    def flag_shared(self, others):
-        """Record the names (``{name: line that shows it}``) that may also hold the object the user's
-        ``x op= y`` being normalized changes: its in-place rule refuses a Python ``__iop__`` that changes
-        its object while one of them holds it (transform/shared_objects.py)."""
-        line = getattr(self.where, "lineno", None)
-        if others and line is not None and not self.ctx.source.generated:
-            SHARED_IN_PLACE.setdefault((self.ctx.source.file, line), {}).update(others)
-
-    def setitem_helper(self, name):
-        """Writes into a parameter never rebound: its value is the caller's, a view or not."""
-        if name in self.ctx.unrebound_params:
-            self.ctx.written_params.add(name)
-            return "__fx_setitem_argument"
-        return "__fx_setitem"
-
-    def list_method(self, call, target):
-        """``lst.append(v)`` (and extend, insert, pop, remove, reverse, sort, clear) on a local list:
-        rebind ``lst`` to a new list (``lst.sort(...)`` to ``sorted(lst, ...)``, ``lst.clear()`` to
-        ``[]``)."""
-        if not (
-            isinstance(call, gast.Call)
-            and isinstance(call.func, gast.Attribute)
-            and isinstance(call.func.value, gast.Name)
-            and call.func.value.id in self.ctx.local_lists
-            and call.func.attr in LIST_METHODS
-            and (not call.keywords or call.func.attr == "sort")
-            and not any(isinstance(a, gast.Starred) for a in call.args)
-            and all(k.arg is not None for k in call.keywords)
-        ):
-            return False
-        name, method = call.func.value.id, call.func.attr
-        args = [self.atom(a) for a in call.args]
-        keywords = [gast.keyword(arg=k.arg, value=self.atom(k.value)) for k in call.keywords]
-        helper = n.name(f"__fx_list_{method}")
-        if method == "pop":
-            pair = self.atom_of_value(n.call(CALL, [helper, n.name(name)] + args))
-            self.emit(n.assign(name, self.op_call("getitem", [pair, n.const(0)])))
-            if target is not None:
-                self.emit(n.assign(target, self.op_call("getitem", [pair, n.const(1)])))
-            return True
-        if method == "clear":
-            self.emit(n.assign(name, gast.List(elts=[], ctx=gast.Load())))
-        else:
-            self.emit(n.assign(name, n.call(CALL, [helper, n.name(name)] + args, keywords)))
-        if target is not None:
-            self.emit(n.assign(target, n.const(None)))
-        return True
-
     def stmt_Assign(self, s):
         if len(s.targets) == 1 and isinstance(s.targets[0], gast.Name):
             if self.list_method(s.value, s.targets[0].id):
@@ -328,45 +184,6 @@ class _ANF:
         if s.value is not None:
             self.stmt_Assign(gast.Assign(targets=[s.target], value=s.value, type_comment=None))
 
-    def aug_assign_name(self, s):
-        """``x += y`` rebinds ``x`` here: the new value never aliases the caller's object. For a parameter
-        not assigned before, plain Python writes into the caller's array or list instead: recorded, so that
-        a caller reading it afterwards is refused (see runtime.check_writes)."""
-        target = s.target.id
-        if target in self.ctx.first_assignments:
-            first = self.ctx.first_assignments[target]
-            if first is None or (getattr(s, "lineno", 0), getattr(s, "col_offset", 0)) < first:
-                dunder = f"__i{BINOPS[type(s.op)].rstrip('_')}__"
-                self.ctx.augmented_params.setdefault(target, set()).add(dunder)
-        value = self.atom(s.value)
-        if isinstance(s.op, gast.Add) and target in self.ctx.local_lists:
-            # a local list: += extends it with any iterable (a tuple, a map, ...), as list.extend does
-            self.emit(n.assign(target, n.call(CALL, [n.name("__fx_list_iadd"), n.name(target), value])))
-            return
-        self.emit(n.assign(target, self.op_call(_in_place(s.op), [n.name(target), value])))
-        if _in_place(s.op) != BINOPS[type(s.op)]:
-            self.rebind_copies(target)
-
-    def rebind_copies(self, target):
-        """After ``a op= v``: a user class's ``__iadd__`` may have changed ``a`` in place and returned it, so
-        a copy made before (``b = a``) is the changed object too. fluxpy's ``a`` is a new value (the
-        change is differentiated as a constructor's writes), so each copy surely bound here is rebound to
-        it where it is the same object::
-
-            a = __fx_call(__fx_op.iadd, a, v)
-            if b is a:
-                b = a
-
-        Other names that may hold the object (a container, a copy perhaps not made yet) are recorded: the
-        rule refuses such an ``__iadd__`` when one of them does (flag_shared)."""
-        copies = self.sharing.group(target)
-        others = self.sharing.others(copies)
-        others.update(dict.fromkeys(copies - self.bound - {target}))  # copies perhaps not made yet
-        self.flag_shared(others)
-        for other in sorted((copies & self.bound) - {target}):
-            same = gast.Compare(left=n.name(other), ops=[gast.Is()], comparators=[n.name(target)])
-            self.emit(n.if_(same, [n.located(n.assign(other, n.name(target)), self.where)]))
-
     def stmt_Return(self, s):
         value = self.atom(s.value) if s.value is not None else n.const(None)
         self.emit(gast.Return(value=value))
@@ -380,137 +197,6 @@ class _ANF:
 
     def stmt_While(self, s):
         self.emit(gast.While(test=s.test, body=self.block(s.body) or [gast.Pass()], orelse=[]))
-
-    def stmt_For(self, s):
-        if self.is_range_call(s.iter) and isinstance(s.target, gast.Name):
-            self.emit(
-                gast.For(
-                    target=s.target,
-                    iter=s.iter,
-                    body=self.block(s.body) or [gast.Pass()],
-                    orelse=[],
-                    type_comment=None,
-                )
-            )
-            return
-        if self.changes_iterated_list(s):
-            self.iterate_by_index(s)
-            return
-        if self.calls_next_of_iterated(s):
-            self.iterate_by_next(s)
-            return
-        seq = self.ctx.namer.fresh("_seq")
-        iterable = self.atom(s.iter)
-        self.emit(n.assign(seq, n.call(CALL, [n.name("__fx_iterlist"), iterable])))
-        index = self.ctx.namer.fresh("_i")
-        head = [_assign_item(s, seq, index)]
-        if self.writes_iterated_items(s):
-            # for row in y: y[j] = ...: NumPy's iterator reads row i of the live y when trip i begins
-            live = gast.Compare(
-                left=n.call("__fx_type", [n.name(s.iter.id)]),
-                ops=[gast.Is()],
-                comparators=[n.name("__fx_ndarray")],
-            )
-            head = [n.located(n.if_(live, [_assign_item(s, s.iter.id, index)], head), s)]
-        # a loop that may break leaves an iterator it reads past the items it took (Python's loop takes
-        # them one by one): __fx_rewind moves it back to the item after the last index reached, for a later
-        # loop or next() to go on from there
-        rewinds = _breaks(s.body) and isinstance(iterable, gast.Name)
-        if rewinds:
-            self.emit(n.assign(index, n.const(-1)))  # no item taken when the loop makes no trip
-        body = self.block(head + s.body)
-        loop = gast.For(
-            target=n.name(index, store=True),
-            iter=n.call("__fx_range", [n.call("__fx_len", [n.name(seq)])]),
-            body=body,
-            orelse=[],
-            type_comment=None,
-        )
-        self.emit(loop)
-        if rewinds:
-            rewind = n.call("__fx_rewind", [iterable, n.call("__fx_len", [n.name(seq)]), n.name(index)])
-            self.emit(n.located(gast.Expr(value=rewind), s))
-
-    def changes_iterated_list(self, s):
-        """Whether ``for v in lst`` (a local list) changes ``lst`` in its body through its methods
-        (``lst.append(v)``), item writes or ``lst += [...]`` (which extends it in place), without rebinding
-        it: Python's loop then sees the changes."""
-        name = s.iter.id if isinstance(s.iter, gast.Name) else None
-        return name in self.ctx.local_lists and bool(_changes_in(s, name))
-
-    def writes_iterated_items(self, s):
-        """Whether ``for v in y`` writes items of ``y`` in its body (``y[j] = ...``, ``y[j] += ...``, or
-        ``y += ...``, in place for an array), without rebinding it."""
-        name = s.iter.id if isinstance(s.iter, gast.Name) else None
-        return name is not None and bool(_changes_in(s, name) & {"item", "augmented"})
-
-    def calls_next_of_iterated(self, s):
-        """Whether ``for v in it`` calls ``next(it)`` in its body: the two take items in turn."""
-        name = s.iter.id if isinstance(s.iter, gast.Name) else None
-        return name is not None and any(
-            isinstance(node, gast.Call)
-            and isinstance(node.func, gast.Name)
-            and node.func.id == "next"
-            and node.args
-            and isinstance(node.args[0], gast.Name)
-            and node.args[0].id == name
-            for node in body_nodes(s)
-        )
-
-    def iterate_by_next(self, s):
-        """``for v in it`` whose body calls ``next(it)``, as Python runs it: one item at a time::
-
-        _iter = iter(it)
-        _end = []                     # a new object no iterator gives: the end
-        _item = next(_iter, _end)
-        while _item is not _end:
-            v = _item
-            <body>
-            _item = next(_iter, _end)  # (not after a break)
-        """
-        it, end, item = (self.ctx.namer.fresh(p) for p in ("_iter", "_end", "_item"))
-        self.stmt(n.located(n.assign(it, n.call("iter", [n.name(s.iter.id)])), s))
-        self.emit(n.located(n.assign(end, gast.List(elts=[], ctx=gast.Load())), s))
-
-        def take():
-            return n.located(n.assign(item, n.call("next", [n.name(it), n.name(end)])), s)
-
-        self.stmt(take())
-        body = [n.located(gast.Assign(targets=[s.target], value=n.name(item), type_comment=None), s)]
-        body += s.body
-        if _breaks(s.body):  # ends with `if <flag>: break`: no item is taken after the break
-            stop = body.pop()
-            go_on = gast.UnaryOp(op=gast.Not(), operand=copy.deepcopy(stop.test))
-            body += [n.if_(go_on, [take()]), stop]
-        else:
-            body.append(take())
-        test = gast.Compare(left=n.name(item), ops=[gast.IsNot()], comparators=[n.name(end)])
-        self.emit(gast.While(test=test, body=self.block(body), orelse=[]))
-
-    def iterate_by_index(self, s):
-        """``for v in lst`` over a list the body changes, as Python's list iterator runs it::
-
-        _i = 0
-        while _i < len(lst):
-            v = lst[_i]
-            _i = _i + 1
-            <body>
-        """
-        index = self.ctx.namer.fresh("_i")
-        self.emit(n.located(n.assign(index, n.const(0)), s))
-        test = gast.Compare(
-            left=n.name(index), ops=[gast.Lt()], comparators=[n.call("__fx_len", [n.name(s.iter.id)])]
-        )
-        head = [
-            n.located(
-                gast.Assign(
-                    targets=[s.target], value=n.subscript(n.name(s.iter.id), n.name(index)), type_comment=None
-                ),
-                s,
-            ),
-            n.located(n.assign(index, gast.BinOp(left=n.name(index), op=gast.Add(), right=n.const(1))), s),
-        ]
-        self.emit(gast.While(test=test, body=self.block(head + s.body), orelse=[]))
 
     def stmt_With(self, s):
         """The context manager is entered and left as written. ``with m as v`` binds ``v`` through
@@ -792,14 +478,6 @@ def _is_explicit_init(e, self_name):
     )
 
 
-# ``x op= y`` on a name calls the in-place operator (``operator.iadd``): a user class's ``__iadd__`` runs;
-# numbers and arrays are updated functionally by the rules of ``+`` (the name is rebound to the new value),
-# which refuse an array that views another (Python would write into it). ``x[i] op= y`` and ``obj.a op= y``
-# read, run the in-place operator of a user class (else the plain operator) and write back
-# (_ANF.in_place_on_item).
-_IN_PLACE = {gast.Add: "iadd", gast.Sub: "isub", gast.Mult: "imul", gast.Div: "itruediv", gast.Pow: "ipow"}
-
-
 def _parallel(target, value):
     """``a, b = x, y``: a tuple or list of plain names and a display of as many values, none starred."""
     return (
@@ -811,39 +489,6 @@ def _parallel(target, value):
     )
 
 
-def _in_place(op):
-    return _IN_PLACE.get(type(op)) or BINOPS[type(op)]
-
-
-def _changes_in(loop, name):
-    """How ``loop``'s body changes the object ``name`` holds: a set of "method" (``name.append(v)``, a
-    list method), "item" (``name[i] = v``, ``name[i] += v``) and "augmented" (``name += v``); empty when
-    it rebinds ``name`` (the loop goes on over the old object, as the snapshot it iterates does)."""
-    changes = set()
-    for node in body_nodes(loop):  # the loop's body, outside nested functions
-        if isinstance(node, gast.Call) and isinstance(node.func, gast.Attribute):
-            if isinstance(node.func.value, gast.Name) and node.func.value.id == name:
-                if node.func.attr in LIST_METHODS:
-                    changes.add("method")
-        elif isinstance(node, (gast.Assign, gast.AugAssign)):
-            for target in node.targets if isinstance(node, gast.Assign) else [node.target]:
-                if isinstance(target, gast.Subscript) and isinstance(target.value, gast.Name):
-                    if target.value.id == name:
-                        changes.add("item")
-                elif isinstance(target, gast.Name) and target.id == name:
-                    if isinstance(node, gast.Assign):
-                        return set()
-                    changes.add("augmented")
-    return changes
-
-
-def _assign_item(loop, seq, index):
-    """``<loop target> = seq[index]``."""
-    value = n.subscript(n.name(seq), n.name(index))
-    target = copy.deepcopy(loop.target)
-    return n.located(gast.Assign(targets=[target], value=value, type_comment=None), loop)
-
-
 def _caught(handler):
     """``e = __fx_caught(e)`` first in ``except E as e:``: values read from the exception carry no
     gradient (it was raised past the code that made them), and its rule raises when one is needed."""
@@ -852,11 +497,6 @@ def _caught(handler):
     name = handler.name.id if isinstance(handler.name, gast.Name) else handler.name
     call = gast.Call(func=n.name("__fx_caught"), args=[n.name(name)], keywords=[])
     return [n.located(gast.Assign(targets=[n.name(name, True)], value=call, type_comment=None), handler)]
-
-
-def _breaks(stmts):
-    """Whether a loop body (after loops.py: its exits are flags) ends with ``if <flag>: break``."""
-    return any(isinstance(s, gast.If) and any(isinstance(b, gast.Break) for b in s.body) for s in stmts[-1:])
 
 
 def _is_attribute_call(func, owner, name):

@@ -32,7 +32,7 @@ import gast
 
 from ...errors import unsupported
 from .. import nodes as n
-from .anf import LIST_METHODS
+from .anf_names import LIST_METHODS
 
 _SCOPES = (gast.FunctionDef, gast.AsyncFunctionDef, gast.ClassDef, gast.Lambda)
 _COMPREHENSIONS = (gast.ListComp, gast.SetComp, gast.DictComp, gast.GeneratorExp)
