@@ -1497,6 +1497,10 @@ def raise_no_adjoint(f, where, qualname=None):
             "its source is not available (functions made by exec/eval or typed at `python -c` or a plain "
             "interactive prompt have none: define it in a file) and it has no registered rule"
         )
+    elif type(getattr(f, "_implementation", None)) is FunctionType:
+        # NumPy's dispatching functions wrap Python (np.resize's `_implementation`), which fluxpy does not
+        # transform: NumPy is differentiated by rules (its internals write into buffers and call C)
+        why = f"fluxpy differentiates {module.split('.')[0]} by rules only, and none is registered for it"
     else:
         why = "it has no Python source to transform and no registered rule"
     raise errors.NoAdjointError(

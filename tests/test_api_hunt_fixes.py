@@ -303,6 +303,35 @@ def test_a_pullback_result_that_is_no_tuple_names_the_rule(via):
         fx.gradient(f, 2.0)
 
 
+def elementwise_square(x):
+    return x * x
+
+
+@fx.adjoint(elementwise_square)
+def square_untupled_rule(x):
+    def square_untupled_pullback(dy):
+        return 2 * x * dy  # an array, not a tuple: tuple() of it would give one entry per element
+
+    return x * x, square_untupled_pullback
+
+
+@pytest.mark.parametrize("how", ["hessian", "hvp", "jvp of gradient", "gradient of gradient"])
+def test_a_pullback_result_that_is_no_tuple_is_caught_at_second_order(how):
+    # forward over reverse ran the rule unchecked: fx.hessian gave [[2, 0, 0], [2, 0, 0], [2, 0, 0]]
+    def f(x):
+        return np.sum(elementwise_square(x))
+
+    x = np.ones(3)
+    calls = {
+        "hessian": lambda: fx.hessian(f, x),
+        "hvp": lambda: fx.hvp(f, (x,), (x,)),
+        "jvp of gradient": lambda: fx.jvp(lambda x: fx.gradient(f, x)[0], (x,), (x,)),
+        "gradient of gradient": lambda: fx.gradient(lambda x: np.sum(fx.gradient(f, x)[0]), x),
+    }
+    with pytest.raises(fx.FluxpyError, match=r"square_untupled_rule .*returned an ndarray, not a tuple"):
+        calls[how]()
+
+
 def test_user_rules_still_differentiate_at_every_order():
     x = np.array([0.5, -1.5])
     assert "__fx_rule_of" in fx.adjoint_source(lambda x: np.sum(userlib.cube(x)))

@@ -1,6 +1,7 @@
 """Every error class, triggered, with its message checked, next to a nearby valid case that must not error."""
 
 import inspect
+from types import FunctionType
 
 import numpy as np
 import pytest
@@ -79,6 +80,33 @@ def test_no_adjoint_for_c_function_names_callee_and_user_line():
     assert "test_errors.py" in message
     assert "np.frompyfunc" in message
     assert "@fx.adjoint(" in message and "fx.nograd(" in message
+
+
+def test_no_adjoint_for_numpy_function_says_numpy_is_differentiated_by_rules():
+    # a NumPy dispatcher wrapping Python (`._implementation`) is not "without Python source"
+    from fluxpy.rules import coverage
+
+    def takes_an_array(f):
+        try:
+            return np.asarray(f(np.ones(3))).dtype == np.float64
+        except Exception:
+            return False
+
+    _, _, without = coverage.report()
+    functions = [coverage.numpy_callables()[n] for n in without]
+    f = next(
+        f
+        for f in functions
+        if type(getattr(f, "_implementation", None)) is FunctionType and takes_an_array(f)
+    )
+
+    def uses_it(x):
+        return np.sum(f(x))
+
+    with pytest.raises(fx.NoAdjointError) as info:
+        fx.gradient(uses_it, np.ones(3))
+    message = str(info.value)
+    assert "differentiates numpy by rules only" in message and "no Python source" not in message
 
 
 def test_no_adjoint_is_lazy_when_no_gradient_is_needed():

@@ -13,7 +13,7 @@ import math
 
 import numpy as np
 
-from ..runtime import _make_rule_forward
+from ..runtime import _is_user_rule, _make_rule_forward, check_rule_cotangents
 from ..tangents import Tangent
 from . import math as math_rules
 from . import numpy_elementwise as elementwise
@@ -57,17 +57,21 @@ def rule_forward_jvp(fwd, tfwd, args, targs, kwargs, tkwargs):
         return _fallback(fwd, tfwd, args, targs, kwargs, tkwargs)
     (rule,) = freevars(fwd, ("rule",))
     (y, back), t = _forward_mode().jvp_call(rule, None, args[1:], targs[1:], {}, {})
-    pb = adapter_pullback(back, len(args) - 1)
+    pb = adapter_pullback(back, len(args) - 1, rule if _is_user_rule(rule) else None)
     if t is None:
         return (y, pb), None
     return (y, pb), (t[0], closure_tangent(pb, ("back", "n"), (t[1], None)))
 
 
-def adapter_pullback(back, n):
-    """The pullback ``rule_forward`` (runtime.py) makes around a rule's."""
+def adapter_pullback(back, n, checked=None):
+    """The pullback ``rule_forward`` (runtime.py) makes around a rule's; what a user's rule ``checked``
+    returns is checked as runtime.checked_rule does."""
 
     def rule_pullback(dy):
-        return (None,) + tuple(back(dy))[:n]
+        g = back(dy)
+        if checked is not None:
+            check_rule_cotangents(checked, g, n)
+        return (None,) + tuple(g)[:n]
 
     return rule_pullback
 
@@ -75,7 +79,10 @@ def adapter_pullback(back, n):
 @closure_forward_rule(inner_code(adapter_pullback, "rule_pullback"))
 def adapter_pullback_jvp(pb, tpb, args, targs, kwargs, tkwargs):
     (back, n), (tback, _) = _captured(pb, tpb, ("back", "n"))
+    (checked,) = freevars(pb, ("checked",))
     g, tg = _forward_mode().jvp_call(back, tback, args, targs, kwargs, tkwargs)
+    if checked is not None:
+        check_rule_cotangents(checked, g, n)
     return (None,) + tuple(g)[:n], None if tg is None else (None,) + tuple(tg)[:n]
 
 

@@ -71,7 +71,9 @@ def register(primal, rule):
 
 def _note_origin(key, primal, module):
     previous = _origins.get(key)
-    if previous is not None and module is not None and previous != module and previous.startswith("fluxpy."):
+    # a user's rule replacing fluxpy's is an override; two fluxpy modules claiming one primal is a bug
+    ours = previous is not None and module is not None and previous.startswith("fluxpy.")
+    if ours and previous != module and module.startswith("fluxpy."):
         _conflicts.append((primal, previous, module))
     if module is not None:
         _origins[key] = module
