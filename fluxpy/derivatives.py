@@ -1,5 +1,5 @@
-"""Jacobians and Hessians: ``jacobian`` by reverse passes (``pullback``) or forward passes (``jvp``),
-whichever are fewer; ``hessian`` forward over reverse (``hvp``).
+"""Jacobians and Hessians: ``jacobian`` by one pullback and a reverse pass per output element, ``hessian``
+as the Jacobian of ``gradient`` (reverse over reverse), ``hvp`` forward over reverse.
 
 >>> import numpy as np, fluxpy as fx
 >>> fx.jacobian(lambda x: x**2, np.array([1.0, 2.0]))[0]
@@ -9,7 +9,6 @@ array([[2., 0.],
 12.0
 """
 
-import functools
 import numbers
 import types
 
@@ -28,51 +27,47 @@ def jacobian(f, /, *args, **kwargs):
 
     ``f`` returns an array or a number. An argument is an array or a number, or a tuple, list or dict of
     them: its Jacobian then has the same structure, one array per leaf (as JAX's). ``f``'s forward pass runs
-    as ``pullback`` runs it (the caller's arrays never change, even when ``f`` writes into them); then one
-    reverse pass per element of ``y``, or one forward pass (``jvp``) per input element when there are fewer
-    of those. Plain Python with no in-place changes: a gradient or a ``jvp`` of a Jacobian differentiates it.
+    once, as ``pullback`` runs it (the caller's arrays never change, even when ``f`` writes into them; its
+    side effects, a Dropout's mask or BatchNorm's statistics, happen once, as PyTorch's ``jacobian``); then
+    one reverse pass per element of ``y``. Plain Python with no in-place changes: a gradient or a ``jvp``
+    of a Jacobian differentiates it.
     """
     leaves = [_jacobian_leaves(x, i) for i, x in enumerate(args)]
     y, back = pullback(f, *args, **kwargs)
     y_arr = _jacobian_output(y, f)
     xp = _array_module(y_arr, leaves)
-    if _input_size(leaves) < y_arr.size:
-        g = functools.partial(f, **kwargs) if kwargs else f
-        blocks = [
-            [_forward_block(g, args, i, j, leaves, y_arr.shape, xp) for j in range(len(leaves[i]))]
-            for i in range(len(args))
-        ]
-    else:
-        rows = [back(_seed(y, y_arr, k, xp)) for k in range(y_arr.size)]
-        blocks = [
-            [_reverse_block(rows, i, j, args[i], leaf, y_arr.shape, xp) for j, leaf in enumerate(leaves[i])]
-            for i in range(len(args))
-        ]
+    rows = [back(_seed(y, y_arr, k, xp)) for k in range(y_arr.size)]
+    blocks = [
+        [_reverse_block(rows, i, j, args[i], leaf, y_arr.shape, xp) for j, leaf in enumerate(leaves[i])]
+        for i in range(len(args))
+    ]
     return tuple(b[0] if _is_leaf(x) else _rebuild(x, b) for x, b in zip(args, blocks, strict=True))
 
 
 def hessian(f, x, *more, **kwargs):
     """The Hessian of the real-scalar ``f`` at ``x``: shape ``x.shape + x.shape``, a float for a scalar ``x``.
 
-    Forward over reverse: one Jacobian-vector product of ``gradient`` per element of ``x``. ``x`` is one
-    array or number (zeros for a bool, which gets no gradient).
+    Reverse over reverse: the Jacobian of ``gradient``, one pullback of it (``f``'s forward pass runs once:
+    a Dropout's mask or BatchNorm's statistics are drawn or updated once, as for ``gradient``) and one
+    reverse pass per element of ``x``. ``x`` is one array or number (zeros for a bool, which gets no
+    gradient). A single Hessian-vector product without forming ``H``: :func:`hvp`.
     """
     if more or not _is_leaf(x):
         raise FluxpyError(_hessian_message(x, more))
-    if not is_array(x):
-        if isinstance(x, (bool, np.bool_)):
-            return 0.0
-        return float(np.asarray(hvp(f, x, 1.0, **kwargs)))
-    xp = xp_of(x)
+    if isinstance(x, (bool, np.bool_)):
+        return 0.0
     dtype = _leaf_dtype(x)
-    if x.size == 0 or x.dtype.kind == "b":
-        return xp.zeros(x.shape + x.shape, dtype=dtype)
-    columns = []
-    for k in range(x.size):
-        e = xp.zeros(x.size, dtype=dtype)
-        e[k] = 1
-        columns.append(xp.asarray(hvp(f, x, e.reshape(x.shape), **kwargs), dtype=dtype).reshape(x.shape))
-    return xp.stack(columns, axis=-1).reshape(x.shape + x.shape)
+    if is_array(x) and (x.size == 0 or x.dtype.kind == "b"):
+        return xp_of(x).zeros(x.shape + x.shape, dtype=dtype)
+
+    def gradient_of_f(t):
+        g = gradient(f, t, **kwargs)[0]
+        return (t * 0 if g is None else g) if is_array(t) else (0.0 if g is None else g)
+
+    (h,) = jacobian(gradient_of_f, x)
+    if not is_array(x):
+        return float(np.asarray(h))
+    return xp_of(x).asarray(h, dtype=dtype).reshape(x.shape + x.shape)
 
 
 def _hessian_message(x, more):
@@ -296,10 +291,6 @@ def _is_constant(leaf):
     return isinstance(leaf, (bool, np.bool_)) or (is_array(leaf) and leaf.dtype.kind == "b")
 
 
-def _input_size(leaves):
-    return sum(int(np.size(leaf)) for ls in leaves for leaf in ls)
-
-
 def _array_module(y_arr, leaves):
     return xp_of(y_arr, *[leaf for ls in leaves for leaf in ls])
 
@@ -334,30 +325,6 @@ def _grad_leaves(g, x):
     return [d for k, v in x.items() for d in _grad_leaves(None if g is None else g.get(k), v)]
 
 
-def _forward_block(f, args, i, j, leaves, out_shape, xp):
-    """The Jacobian of leaf ``j`` of argument ``i``: one forward pass (``jvp``) per element of the leaf."""
-    leaf = leaves[i][j]
-    shape, size, dtype = np.shape(leaf), int(np.size(leaf)), _leaf_dtype(leaf)
-    if size == 0 or _is_constant(leaf):
-        return xp.zeros(out_shape + shape, dtype=dtype)
-    columns = [jvp(f, args, _basis_tangents(args, i, j, k, leaves, xp))[1] for k in range(size)]
-    columns = [xp.asarray(c, dtype=dtype).reshape(out_shape) for c in columns]
-    return xp.stack(columns, axis=-1).reshape(out_shape + shape)
-
-
-def _basis_tangents(args, i, j, k, leaves, xp):
-    """Tangents for ``jvp``: 1 at element ``k`` of leaf ``j`` of argument ``i``, None (zero) elsewhere."""
-    leaf = leaves[i][j]
-    e = xp.zeros(int(np.size(leaf)), dtype=_leaf_dtype(leaf))
-    e[k] = 1
-    direction = e.reshape(np.shape(leaf)) if is_array(leaf) else 1.0
-    if _is_leaf(args[i]):
-        tangent = direction
-    else:
-        tangent = _rebuild(args[i], [direction if m == j else None for m in range(len(leaves[i]))])
-    return tuple(tangent if m == i else None for m in range(len(args)))
-
-
 def _rebuild(x, items):
     """The structure of argument ``x`` with its leaves replaced, in order, by the list ``items``."""
     return _rebuild_from(x, items, 0)[0]
@@ -380,7 +347,7 @@ def _rebuild_from(x, items, start):
     return type(x)(parts), start
 
 
-nograd(_jacobian_leaves, _jacobian_output, _input_size, _array_module, _seed, _basis_tangents)
+nograd(_jacobian_leaves, _jacobian_output, _array_module, _seed)
 
 
 def _float_dtype(a):

@@ -203,7 +203,7 @@ nograd(_gradient_forward, _gradient_function)
 
 @forward_rule(gradient)
 def gradient_jvp(args, targs, kwargs, tkwargs):
-    """Forward over reverse (``fx.hvp``, ``fx.hessian``): ``f``'s forward function and then its pullback run
+    """Forward over reverse (``fx.hvp``, ``fx.jvp`` of a gradient): ``f``'s forward function and then its pullback run
     in forward mode, the pullback's tangent being the Hessian-vector product; ``gradient``'s own code (the
     seed, the projection) is not followed, as gradient_rule does in reverse mode. Keywords and implicit
     parameters run ``gradient``'s own code in forward mode."""

@@ -162,3 +162,57 @@ def test_gradient_function_fuses_the_forward_and_its_pullback():
     assert d(d(d(cubic)))(2.0) == 6.0
     with pytest.raises(fx.NonScalarError):
         fx.gradient(lambda x: fx.gradient(lambda y: y * x, np.ones(2))[0][0], 1.0)
+
+
+# The forward pass runs once (API.md) in jacobian and hessian too: they ran it once per column (a jvp per
+# input element), drawing a new Dropout mask and updating BatchNorm's statistics each time.
+
+
+def test_jacobian_and_hessian_run_the_forward_pass_once():
+    seen = []
+
+    def f(x):
+        seen.append(1)
+        return np.sin(x) * np.sum(x**2)
+
+    x = np.array([0.3, -0.7])
+    (j,) = fx.jacobian(f, x)
+    assert len(seen) == 1 and j.shape == (2, 2)
+    seen.clear()
+    h = fx.hessian(lambda t: np.sum(f(t)), x)
+    assert len(seen) == 1 and h.shape == (2, 2)
+
+
+def test_jacobian_with_more_outputs_than_inputs_matches_finite_differences():
+    def f(x):
+        return np.outer(np.sin(x), np.arange(1.0, 6.0)).ravel()
+
+    x = np.array([0.3, -0.7])
+    (j,) = fx.jacobian(f, x)
+    eps = 1e-6
+    fd = np.stack([(f(x + eps * e) - f(x - eps * e)) / (2 * eps) for e in np.eye(2)], axis=-1)
+    np.testing.assert_allclose(j, fd, rtol=1e-6, atol=1e-8)
+
+
+def test_hessian_with_dropout_is_the_hessian_of_one_sampled_function():
+    drop = fx.Dropout(0.5, rng=np.random.default_rng(0))
+
+    def f(x):
+        return np.sum(drop(x) * x) ** 3 / 6
+
+    x = np.linspace(0.5, 1.5, 6)
+    h = fx.hessian(f, x)
+    np.testing.assert_allclose(h, h.T)
+    m = np.diag(h) != 0  # the kept entries: one mask for every column
+    assert 0 < m.sum() < len(x)
+
+
+def test_hessian_updates_batchnorm_statistics_once():
+    bn = fx.BatchNorm(2)
+    x = np.random.default_rng(1).standard_normal((6, 2))
+    fx.gradient(lambda t: np.sum(bn(t) ** 3), x)
+    after_gradient = bn.running_mean.copy()
+    bn2 = fx.BatchNorm(2)
+    fx.hessian(lambda t: np.sum(bn2(t) ** 3), x)
+    np.testing.assert_allclose(bn2.running_mean, after_gradient)
+    assert np.any(after_gradient != 0)

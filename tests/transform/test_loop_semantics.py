@@ -317,7 +317,8 @@ def test_a_change_seen_through_another_reference_is_refused(f, holder):
     for derivative in (
         lambda: fx.gradient(f, 1.5),
         lambda: fx.jvp(f, (1.5,), (1.0,)),
-        lambda: fx.hessian(f, 1.5),  # forward over reverse: generated code's lines map back to the user's
+        lambda: fx.hessian(f, 1.5),  # a gradient of a gradient: generated code's lines map back to the user's
+        lambda: fx.hvp(f, 1.5, 1.0),  # forward over reverse
     ):
         with pytest.raises(
             FluxpyError, match=r"Acc.__iadd__ changes its object in place, and " + holder
