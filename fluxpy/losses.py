@@ -18,6 +18,7 @@ import numpy as np
 
 from .errors import FluxpyError
 from .layers.activations import logsoftmax
+from .rules.registry import nograd
 
 __all__ = [
     "mae",
@@ -73,12 +74,27 @@ def _logsigmoid(x):
     return -np.logaddexp(0.0, -x)
 
 
+@nograd
+def _check_sizes(yhat, y, loss):
+    """A FluxpyError unless ``yhat`` and ``y`` have the same shape (a number or 0-d array passes: a constant
+    target), as Flux's ``_check_sizes``: NumPy would broadcast a (N, 1) output against (N,) targets to
+    (N, N), comparing every prediction with every target."""
+    a, b = np.shape(yhat), np.shape(y)
+    if a != b and a and b:
+        raise FluxpyError(
+            f"losses.{loss} expects yhat and y of the same shape, but yhat has shape {a} and y {b}: "
+            f"broadcasting them would compare every prediction with every target. Reshape one of them "
+            f"(e.g. yhat[:, 0] for a model with one output, or y[:, None])"
+        )
+
+
 def mae(yhat, y, *, agg=np.mean):
     """Mean absolute error, ``agg(abs(yhat - y))``.
 
     >>> float(mae(np.array([0.9, 0.1, 0.1, 0.9]), np.array([1.0, 1.0, 0.0, 0.0])))
     0.5
     """
+    _check_sizes(yhat, y, "mae")
     return agg(np.abs(yhat - y))
 
 
@@ -88,6 +104,7 @@ def mse(yhat, y, *, agg=np.mean):
     >>> float(mse(np.array([1.0, 3.0]), np.array([0.0, 1.0])))
     2.5
     """
+    _check_sizes(yhat, y, "mse")
     return agg((yhat - y) ** 2)
 
 
@@ -99,6 +116,7 @@ def msle(yhat, y, *, agg=np.mean, eps=None):
     >>> round(float(msle(np.array([345.0, 332.0, 789.0]), np.array([123.0, 456.0, 789.0]))), 8)
     0.38813986
     """
+    _check_sizes(yhat, y, "msle")
     if eps is None:
         eps = epseltype(yhat)
     return agg(np.log((yhat + eps) / (y + eps)) ** 2)
@@ -110,6 +128,7 @@ def huber_loss(yhat, y, *, agg=np.mean, delta=1):
     >>> round(float(huber_loss(np.array([0.9, 0.1, 0.1, 0.9]), np.array([1.0, 1.0, 0.0, 0.0]))), 6)
     0.205
     """
+    _check_sizes(yhat, y, "huber_loss")
     abs_error = np.abs(yhat - y)
     small = abs_error < delta
     quadratic = 0.5 * abs_error**2
@@ -149,6 +168,7 @@ def crossentropy(yhat, y, *, axis=-1, agg=np.mean, eps=None):
     >>> round(float(crossentropy(yhat, y)), 8)
     1.2039728
     """
+    _check_sizes(yhat, y, "crossentropy")
     if eps is None:
         eps = epseltype(yhat)
     return agg(-np.sum(_xlogy(y, yhat + eps), axis=axis))
@@ -163,6 +183,7 @@ def logitcrossentropy(yhat, y, *, axis=-1, agg=np.mean):
     >>> round(float(logitcrossentropy(logits, y)), 8)
     1.2039728
     """
+    _check_sizes(yhat, y, "logitcrossentropy")
     return agg(-np.sum(y * logsoftmax(yhat, axis), axis=axis))
 
 
@@ -175,6 +196,7 @@ def binarycrossentropy(yhat, y, *, agg=np.mean, eps=None):
     >>> round(float(binarycrossentropy(np.array([0.1, 0.2, 0.9]), 1.0)), 6)  # -mean(log(yhat))
     1.339128
     """
+    _check_sizes(yhat, y, "binarycrossentropy")
     if eps is None:
         eps = epseltype(yhat)
     return agg(-_xlogy(y, yhat + eps) - _xlogy(1 - y, 1 - yhat + eps))
@@ -186,6 +208,7 @@ def logitbinarycrossentropy(yhat, y, *, agg=np.mean):
     >>> round(float(logitbinarycrossentropy(np.array([0.0]), np.array([1.0]))), 6)
     0.693147
     """
+    _check_sizes(yhat, y, "logitbinarycrossentropy")
     return agg((1 - y) * yhat - _logsigmoid(yhat))
 
 
@@ -198,6 +221,7 @@ def kldivergence(yhat, y, *, axis=-1, agg=np.mean, eps=None):
     >>> abs(float(kldivergence(p, p))) < 1e-12
     True
     """
+    _check_sizes(yhat, y, "kldivergence")
     entropy = agg(np.sum(_xlogx(y), axis=axis))
     return entropy + crossentropy(yhat, y, axis=axis, agg=agg, eps=eps)
 
@@ -208,6 +232,7 @@ def poisson_loss(yhat, y, *, agg=np.mean):
     >>> round(float(poisson_loss(np.array([0.4, 0.5, 0.6]), np.array([0.1, 0.2, 0.3]))), 8)
     0.6278354
     """
+    _check_sizes(yhat, y, "poisson_loss")
     return agg(yhat - _xlogy(y, yhat))
 
 
@@ -217,6 +242,7 @@ def hinge_loss(yhat, y, *, agg=np.mean):
     >>> float(hinge_loss(np.array([1.0, 2.0]), np.array([0.5, 1.0])))
     0.25
     """
+    _check_sizes(yhat, y, "hinge_loss")
     return agg(np.maximum(0.0, 1 - yhat * y))
 
 
@@ -226,6 +252,7 @@ def squared_hinge_loss(yhat, y, *, agg=np.mean):
     >>> float(squared_hinge_loss(np.array([1.0, 2.0]), np.array([0.5, 1.0])))
     0.125
     """
+    _check_sizes(yhat, y, "squared_hinge_loss")
     return agg(np.maximum(0.0, 1 - yhat * y) ** 2)
 
 
@@ -237,6 +264,7 @@ def dice_coeff_loss(yhat, y, *, smooth=1):
     >>> round(float(dice_coeff_loss(np.array([0.0, 1.4, 0.5, 1.2]), np.array([1.0, 0.5, 0.3, 2.4]))), 6)
     0.28
     """
+    _check_sizes(yhat, y, "dice_coeff_loss")
     return 1 - (2 * np.sum(y * yhat) + smooth) / (np.sum(y**2) + np.sum(yhat**2) + smooth)
 
 
@@ -248,6 +276,7 @@ def tversky_loss(yhat, y, *, beta=0.7):
     >>> round(float(tversky_loss(np.array([0.0, 1.4, 0.5, 1.2]), np.array([1.0, 0.5, 0.3, 2.4]))), 8)
     -0.06772009
     """
+    _check_sizes(yhat, y, "tversky_loss")
     num = np.sum(y * yhat) + 1
     den = np.sum(y * yhat + beta * (1 - y) * yhat + (1 - beta) * y * (1 - yhat)) + 1
     return 1 - num / den
@@ -264,6 +293,7 @@ def binary_focal_loss(yhat, y, *, agg=np.mean, gamma=2, eps=None):
     >>> round(float(binary_focal_loss(yhat, y)), 8)
     0.05691642
     """
+    _check_sizes(yhat, y, "binary_focal_loss")
     if eps is None:
         eps = epseltype(yhat)
     yhat = yhat + eps
@@ -281,6 +311,7 @@ def focal_loss(yhat, y, *, axis=-1, agg=np.mean, gamma=2, eps=None):
     >>> round(float(focal_loss(yhat, y)), 8)
     0.45990567
     """
+    _check_sizes(yhat, y, "focal_loss")
     if eps is None:
         eps = epseltype(yhat)
     yhat = yhat + eps
@@ -296,6 +327,7 @@ def siamese_contrastive_loss(yhat, y, *, agg=np.mean, margin=1):
     ...                                      np.array([1.0, 0.0, 0.0, 1.0, 1.0]))), 6)
     0.212
     """
+    _check_sizes(yhat, y, "siamese_contrastive_loss")
     if margin < 0:
         raise FluxpyError(f"siamese_contrastive_loss needs a margin >= 0, got margin = {margin!r}")
     return agg((1 - y) * yhat**2 + y * np.maximum(0.0, margin - yhat) ** 2)

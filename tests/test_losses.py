@@ -430,3 +430,42 @@ def test_onehot_onecold_round_trip():
     # the argmax of a model's output (logits or probabilities) matches the label it was trained towards
     logits = rng.standard_normal((20, 4))
     np.testing.assert_array_equal(onecold(onehot(onecold(logits), range(4))), onecold(softmax(logits)))
+
+
+LOSSES_OF_TWO = [
+    "mae",
+    "mse",
+    "msle",
+    "huber_loss",
+    "crossentropy",
+    "logitcrossentropy",
+    "binarycrossentropy",
+    "logitbinarycrossentropy",
+    "kldivergence",
+    "poisson_loss",
+    "hinge_loss",
+    "squared_hinge_loss",
+    "dice_coeff_loss",
+    "tversky_loss",
+    "binary_focal_loss",
+    "focal_loss",
+    "siamese_contrastive_loss",
+]
+
+
+@pytest.mark.parametrize("name", LOSSES_OF_TWO)
+def test_mismatched_shapes_are_refused_as_flux_does(name):
+    # NumPy broadcast a (N, 1) output against (N,) targets to (N, N): mse gave 1.33 where 0 is right
+    loss = getattr(fx.losses, name)
+    yhat, y = np.full((3, 1), 0.4), np.array([0.0, 1.0, 1.0])
+    with pytest.raises(
+        fx.FluxpyError, match=rf"losses.{name} expects yhat and y of the same shape.*\(3, 1\).*\(3,\)"
+    ):
+        loss(yhat, y)
+    loss(yhat[:, 0], y)  # the same shape
+    loss(yhat, 1.0)  # a constant target
+
+
+def test_mismatched_shapes_are_refused_inside_a_gradient():
+    with pytest.raises(fx.FluxpyError, match="same shape"):
+        fx.gradient(lambda w: fx.losses.mse(np.ones((3, 1)) * w, np.zeros(3)), 2.0)
