@@ -97,7 +97,7 @@ def _check_data(data):
     if isinstance(data, tuple):
         if not data:
             raise FluxpyError("DataLoader got an empty tuple: there is no data to batch")
-        data = tuple(_check_array(x, f"element {i} of the tuple") for i, x in enumerate(data))
+        data = _same_tuple(data, [_check_array(x, f"element {i} of the tuple") for i, x in enumerate(data)])
     elif isinstance(data, dict):
         if not data:
             raise FluxpyError("DataLoader got an empty dict: there is no data to batch")
@@ -127,11 +127,24 @@ def _nobs(data):
 
 
 def _take(data, index):
+    """The observations ``index`` of every array in ``data``, in a container of ``data``'s type (a namedtuple
+    stays one, as MLUtils' ``getobs``). A batch is a copy, never a view of the data: changing it in place
+    leaves the dataset alone."""
     if isinstance(data, tuple):
-        return tuple(x[index] for x in data)
+        return _same_tuple(data, [_rows(x, index) for x in data])
     if isinstance(data, dict):
-        return {k: x[index] for k, x in data.items()}
-    return data[index]
+        return {k: _rows(x, index) for k, x in data.items()}
+    return _rows(data, index)
+
+
+def _rows(x, index):
+    part = x[index]
+    return part.copy() if isinstance(index, slice) else part  # fancy indexing copies already
+
+
+def _same_tuple(data, values):
+    """``values`` in a tuple of ``data``'s type: a namedtuple keeps its fields."""
+    return type(data)(*values) if hasattr(type(data), "_fields") else tuple(values)
 
 
 def _describe_array(x):

@@ -244,19 +244,41 @@ def _layer_show(obj, text, indent, lines):
     if count:
         pad = max(2, (20 if indent == 0 else 39) - indent - len(text))
         line += " " * pad + f"# {_underscorise(count)} parameters"
+        others = sum(int(np.size(a)) for a in _arrays(obj)) - count  # BatchNorm's running statistics
+        if others > 0:
+            line += f", plus {_underscorise(others)}" + (" non-trainable" if indent == 0 else "")
     lines.append(line)
 
 
+def _arrays(model):
+    """Every array in ``model`` once, trainable or not (as Flux's ``_childarray_sum``)."""
+    from ..functors import leaves
+
+    return [v for v in leaves(model) if is_array(v)]
+
+
 def _big_finale(model):
+    """The total line: arrays, parameters and bytes; as Flux's, the non-trainable arrays (BatchNorm's
+    running statistics) on a line of their own when there are any."""
     from ..implicit import params
 
     ps = list(params(model))
     if len(ps) <= 2:
         return ""
-    total = sum(int(np.size(p)) for p in ps)
-    nbytes = sum(int(getattr(p, "nbytes", 0)) for p in ps)
-    total, size = _underscorise(total), _format_bytes(nbytes)
-    return " " * 19 + f"# Total: {len(ps)} arrays, {total} parameters, {size}."
+    total = _underscorise(sum(int(np.size(p)) for p in ps))
+    arrays = _arrays(model)
+    size = _format_bytes(sum(int(getattr(a, "nbytes", 0)) for a in arrays))
+    trainable = {id(p) for p in ps}
+    others = [a for a in arrays if id(a) not in trainable]
+    if not others:
+        return " " * 19 + f"# Total: {len(ps)} arrays, {total} parameters, {size}."
+    rest = _underscorise(sum(int(np.size(a)) for a in others))
+    return (
+        " " * 8
+        + f"# Total: {len(ps)} trainable arrays, {total} parameters,\n"
+        + " " * 10
+        + f"# plus {len(others)} non-trainable, {rest} parameters, {size}."
+    )
 
 
 def _underscorise(n):

@@ -60,6 +60,25 @@ def _check_input(layer, x, n_in):
 
 
 @nograd
+def _check_state(cell, x, h, name="h"):
+    """A FluxpyError unless state ``h`` fits input ``x``: shape ``x.shape[:-1] + (out,)``, or one that
+    broadcasts to it (an ``(out,)`` state shared by a batch, as Flux's)."""
+    n_out = cell.Wh.shape[1]
+    batch, shape = tuple(np.shape(x)[:-1]), tuple(np.shape(h))
+    if shape == batch + (n_out,):
+        return
+    try:
+        fits = shape[-1:] == (n_out,) and np.broadcast_shapes(shape[:-1], batch) == batch
+    except ValueError:
+        fits = False
+    if not fits:
+        raise FluxpyError(
+            f"{cell!r}: the state {name} has shape {shape}, but an input of shape {np.shape(x)} needs one of "
+            f"shape {batch + (n_out,)}" + (f" (or ({n_out},), shared by the batch)" if batch else "")
+        )
+
+
+@nograd
 def _zeros(cell, x):
     """A zero ``h`` for ``cell`` at input ``x``: shape ``x.shape[:-1] + (out,)``, the weights' dtype and array
     module (a device model starts from device zeros)."""
@@ -102,6 +121,7 @@ class _Cell:
         _check_input(self, x, self.Wi.shape[1])
         if h is None:
             h = _zeros(self, x)
+        _check_state(self, x, h)
         return self._step(x, h)
 
     def _show_extra(self):
@@ -176,6 +196,8 @@ class LSTMCell(_Cell):
         if state is None:
             state = _zeros(self, x), _zeros(self, x)
         _check_lstm_state(self, state)
+        _check_state(self, x, state[0], "h")
+        _check_state(self, x, state[1], "c")
         return self._step(x, state)
 
     def _step(self, x, state):
@@ -432,6 +454,11 @@ class Embedding:
             raise FluxpyError(f"{self!r} expects integer indices, got dtype {idx.dtype}")
         _check_indices(self, idx, vocab)
         return self.weight[idx]
+
+    def outputsize(self, shape):
+        """``fx.outputsize``'s rule: the output shape for integer indices of ``shape`` (as Flux's, whose
+        Embedding takes indices there; zeros in float32 would read as one-hot rows)."""
+        return (*shape, self.weight.shape[1])
 
     def __repr__(self):
         return f"Embedding({self.weight.shape[0]}, {self.weight.shape[1]})"

@@ -1,0 +1,73 @@
+"""Fixes from a bug hunt of the model library: outputsize through Embedding, recurrent states of the wrong
+shape, DataLoader's namedtuples and copies, f32/f64 of complex arrays, and the printing of non-trainable
+arrays (BatchNorm's running statistics), each as Flux does it."""
+
+from collections import namedtuple
+
+import numpy as np
+import pytest
+
+import fluxpy as fx
+from fluxpy.testing import check_grads
+
+
+def test_outputsize_reads_an_embeddings_input_as_indices():
+    e = fx.Embedding(10, 4)
+    assert fx.outputsize(e, (2, 3)) == e(np.zeros((2, 3), dtype=int)).shape == (2, 3, 4)
+    model = fx.Chain(fx.Embedding(10, 4), fx.LSTM(4, 5), fx.Dense(5, 2))
+    assert fx.outputsize(model, (2, 3)) == model(np.zeros((2, 3), dtype=int)).shape == (2, 3, 2)
+
+
+@pytest.mark.parametrize(
+    "call, shape",
+    [
+        (lambda: fx.LSTMCell(3, 4)(np.ones((2, 3)), (np.ones((2, 5)), np.ones((2, 5)))), r"\(2, 5\)"),
+        (
+            lambda: fx.LSTMCell(3, 4)(np.ones((2, 3)), (np.ones((2, 4)), np.ones((3, 4)))),
+            r"\(3, 4\)",
+        ),
+        (lambda: fx.LSTM(3, 4)(np.ones((5, 2, 3)), (np.zeros((3, 4)), np.zeros((3, 4)))), r"\(3, 4\)"),
+        (lambda: fx.GRUCell(3, 4)(np.ones((2, 3)), np.ones((3, 4))), r"\(3, 4\)"),
+        (lambda: fx.RNN(3, 4)(np.ones((5, 3)), np.ones(5)), r"\(5,\)"),
+    ],
+)
+def test_a_recurrent_state_of_the_wrong_shape_is_named(call, shape):
+    with pytest.raises(fx.FluxpyError, match=r"the state [hc] has shape " + shape):
+        call()
+
+
+def test_a_recurrent_state_shared_by_the_batch_broadcasts():
+    cell = fx.GRUCell(3, 4)
+    x, h = np.ones((2, 3)), np.linspace(-1, 1, 4)
+    np.testing.assert_allclose(cell(x, h)[0], cell(x, np.stack([h, h]))[0])
+    check_grads(lambda h: np.sum(cell(x, h)[0] ** 2), h, order=2)
+
+
+Data = namedtuple("Data", "x y")
+
+
+def test_dataloader_keeps_namedtuples_and_copies_its_batches():
+    data = Data(np.arange(6.0).reshape(3, 2), np.arange(3))
+    batch = next(iter(fx.DataLoader(data, batchsize=2)))
+    assert type(batch) is Data
+    np.testing.assert_array_equal(batch.x, [[0.0, 1.0], [2.0, 3.0]])
+    batch.x[...] = -1  # a batch is no view of the data
+    assert data.x.min() == 0.0
+    shuffled = next(iter(fx.DataLoader(data, batchsize=2, shuffle=True, rng=np.random.default_rng(0))))
+    assert type(shuffled) is Data and shuffled.x.shape == (2, 2)
+
+
+def test_f32_and_f64_convert_complex_arrays_too():
+    model = {"w": np.ones(2, dtype=np.complex128), "b": np.ones(2)}
+    assert fx.f32(model)["w"].dtype == np.complex64 and fx.f32(model)["b"].dtype == np.float32
+    assert fx.f64(fx.f32(model))["w"].dtype == np.complex128
+
+
+def test_non_trainable_arrays_are_counted_in_the_printing_as_flux():
+    text = repr(fx.Chain(fx.Dense(2, 4), fx.BatchNorm(4)))
+    assert "BatchNorm(4),                         # 8 parameters, plus 8\n" in text
+    assert text.endswith(
+        ")        # Total: 4 trainable arrays, 20 parameters,\n"
+        "          # plus 2 non-trainable, 8 parameters, 112 bytes."
+    )
+    assert repr(fx.BatchNorm(4)) == "BatchNorm(4)"
