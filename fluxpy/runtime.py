@@ -243,14 +243,12 @@ def resolve(f):
             return nondiff_forward
         # the transformation cache's hit, inlined (every call in generated code comes here)
         entry = _transformed.get(f.__code__)
-        if (
-            entry is not None
-            and entry.globals is f.__globals__
-            and entry.version == _registry_state["version"]
-            and f.__defaults__ is None
-            and f.__kwdefaults__ is None
-        ):
-            return entry.forward
+        current = entry is not None and entry.version == _registry_state["version"]
+        if current and entry.globals is f.__globals__:
+            if f.__defaults__ is None and f.__kwdefaults__ is None:
+                return entry.forward
+            if entry.defaulted_for is f and _transformed_defaulted(entry, f) is not None:
+                return entry.defaulted
         if registry._is_device_callable(f):
             return _device_forward(f)
         from .transform.cache import forward_function
@@ -281,14 +279,12 @@ def resolve_masked(f, mask):
     if f in _nondiff or all(mask):
         return resolve(f)
     entry = _transformed.get((f.__code__, mask))
-    if (
-        entry is not None
-        and entry.globals is f.__globals__
-        and entry.version == _registry_state["version"]
-        and f.__defaults__ is None
-        and f.__kwdefaults__ is None
-    ):
-        return entry.forward
+    current = entry is not None and entry.version == _registry_state["version"]
+    if current and entry.globals is f.__globals__:
+        if f.__defaults__ is None and f.__kwdefaults__ is None:
+            return entry.forward
+        if entry.defaulted_for is f and _transformed_defaulted(entry, f) is not None:
+            return entry.defaulted
     if registry._is_device_callable(f):
         return _device_forward(f)
     from .transform.cache import forward_function
@@ -1635,3 +1631,4 @@ _register_linear_helpers()
 from .transform import cache as _transform_cache  # noqa: E402  (after call/call_method exist: codegen uses them)
 
 registry.nograd(_transform_cache.forward_function)
+_transformed_defaulted = _transform_cache.defaulted  # resolve's check of a cached forward with defaults

@@ -122,3 +122,23 @@ def test_partial_keyword_override_gradient_value():
     (g,) = fx.gradient(partial_keyword_overridden, x)
     # f = 2 * x1 * x0**2 + 2 * x1 * x2**2 (c = 2)
     np.testing.assert_allclose(g, [4 * x[1] * x[0], 2 * x[0] ** 2 + 2 * x[2] ** 2, 4 * x[1] * x[2]])
+
+
+def scaled(x, c=2.0, *, p=2):
+    return c * x**p
+
+
+def test_defaults_reassigned_after_a_gradient_take_effect():
+    # the forward function made for a function with defaults is reused while they are the same objects
+    assert fx.gradient(scaled, 3.0) == (12.0,)
+    assert fx.gradient(lambda x: scaled(x) + scaled(x, 1.0), 3.0) == (18.0,)
+    saved = scaled.__defaults__, scaled.__kwdefaults__
+    try:
+        scaled.__defaults__ = (5.0,)
+        assert fx.gradient(scaled, 3.0) == (30.0,)
+        scaled.__kwdefaults__ = {"p": 3}
+        assert fx.gradient(scaled, 3.0) == (135.0,)
+        assert fx.gradient(lambda x: scaled(x), 3.0) == (135.0,)
+    finally:
+        scaled.__defaults__, scaled.__kwdefaults__ = saved
+    assert fx.gradient(lambda x: scaled(x), 3.0) == (12.0,)

@@ -36,6 +36,10 @@ class _Entry:
     forward: FunctionType
     text: str
     filename: str
+    # the forward function made last for a function with default values (its defaults bound): reused while
+    # the same function, with the same defaults, is called (runtime.resolve reads it)
+    defaulted: FunctionType | None = None
+    defaulted_for: FunctionType | None = None
 
 
 @dataclass
@@ -88,11 +92,28 @@ def forward_function(fn, constructor=False, mode="reverse", mask=None):
     forward = entry.forward
     if fn.__defaults__ is None and fn.__kwdefaults__ is None:
         return forward
+    bound = defaulted(entry, fn)
+    if bound is not None:
+        return bound
     bound = FunctionType(
         forward.__code__, forward.__globals__, forward.__name__, fn.__defaults__, forward.__closure__
     )
     bound.__kwdefaults__ = fn.__kwdefaults__
+    entry.defaulted, entry.defaulted_for = bound, fn
     return bound
+
+
+def defaulted(entry, fn):
+    """The forward function ``entry`` made last for ``fn``, a function with default values, while those are
+    still ``fn``'s own (the same tuple and dict: none was reassigned); else None."""
+    bound = entry.defaulted
+    if (
+        entry.defaulted_for is fn
+        and bound.__defaults__ is fn.__defaults__
+        and bound.__kwdefaults__ is fn.__kwdefaults__
+    ):
+        return bound
+    return None
 
 
 def generated_source(fn):
