@@ -1,9 +1,18 @@
 """Convolution and pooling layers: ``Conv``, ``CrossCor``, ``ConvTranspose``, ``DepthwiseConv``, ``MaxPool``,
 ``MeanPool``, adaptive and global pools, ``flatten``, ``Upsample``.
 
-Inputs are channels-first: ``(batch, channels, *spatial)`` (NCHW for images) or unbatched
-``(channels, *spatial)``. Weights are ``(out_ch, in_ch // groups, *kernel)``. ``outdims(isize)`` gives the
-spatial output size for a spatial (or full NCHW) input size.
+Inputs are channels-first: ``(batch, channels, *spatial)`` (NCHW for images). Weights are
+``(out_ch, in_ch // groups, *kernel)``. ``outdims(isize)`` gives the spatial output size for a spatial (or
+full NCHW) input size.
+
+The rank rule. A layer whose number of spatial axes is fixed by its arguments (a kernel, window or scale
+given as a tuple: ``Conv((3, 3), ...)``, ``MaxPool((2, 2))``, ``Upsample((2, 2))``) also takes an unbatched
+sample, ``(channels, *spatial)``: an input with one axis fewer. A layer whose arguments leave the number of
+spatial axes open (``GlobalMeanPool()``, ``GlobalMaxPool()``, an int window ``MaxPool(2)``, an int output
+size ``AdaptiveMeanPool(2)``, an int or real scale ``Upsample(2)``) reads every input as batched, as Flux:
+rank ``r`` is ``(batch, channels, *spatial)`` with ``r - 2`` spatial axes, so ``(N, C, L)`` is a batch of
+1-d signals. Their ``outdims`` read a size of length 3 or more as a full size ``(N, C, *spatial)`` and a
+shorter one as spatial (give a 3-d volume's full 5-axis size).
 
 >>> import numpy as np, fluxpy as fx
 >>> from fluxpy.layers.conv import Conv, MaxPool, flatten
@@ -14,8 +23,11 @@ spatial output size for a spatial (or full NCHW) input size.
 (8, 8)
 """
 
+import math
+
 import numpy as np
 
+from ..backend import is_array
 from ..errors import FluxpyError
 from ..functors import functor
 from ..nnlib.conv import (
@@ -32,6 +44,7 @@ from ..nnlib.conv import (
 )
 from ..rules.registry import nograd
 from .activations import identity, relu
+from .extra import _UNSET_ACTIVATION, _UNSET_BIAS, _bias_argument, _given, _weight_form
 from .init import create_bias, glorot_uniform
 
 
@@ -56,16 +69,33 @@ def _kernel(kernel):
     return tuple(int(k) for k in kernel)
 
 
+def _is_same(pad):
+    return isinstance(pad, SamePad) or (isinstance(pad, str) and pad.lower() == "same")
+
+
 @nograd
 def _pad_tuple(pad, kernel, dilation):
     """``pad`` as Flux stores it: ``(lo1, hi1, lo2, hi2, ...)``."""
     nd = len(kernel)
-    if isinstance(pad, SamePad) or (isinstance(pad, str) and pad.lower() == "same"):
+    if _is_same(pad):
         total = [d * (k - 1) for k, d in zip(kernel, expand(dilation, nd, "dilation"), strict=True)]
         return tuple(v for t in total for v in (t - t // 2, t // 2))
     if isinstance(pad, str):
         raise FluxpyError(f"unknown padding {pad!r}: use an int, a tuple, or SamePad()")
     return tuple(v for pair in pad_pairs(pad, nd) for v in pair)
+
+
+@nograd
+def _check_geometry(name, kernel, stride, pad, dilation=None):
+    """Kernel (window) sizes and strides and dilations at least 1, paddings at least 0, at construction."""
+    checks = [("kernel" if dilation is not None else "window", kernel, 1), ("stride", stride, 1)]
+    checks += [("dilation", dilation, 1)] if dilation is not None else []
+    checks += [("pad", pad, 0)]
+    for what, values, least in checks:
+        if any(v < least for v in values):
+            raise FluxpyError(
+                f"{name}: {what}={_short(values)} must be at least {least} in every spatial dimension"
+            )
 
 
 @nograd
@@ -76,6 +106,53 @@ def _spatial_size(isize, nd):
     if len(isize) in (nd + 1, nd + 2):  # unbatched (C, *spatial) or batched (N, C, *spatial)
         return isize[-nd:]
     raise FluxpyError(f"input size {isize} does not match {nd} spatial dimensions")
+
+
+@nograd
+def _open_spatial_size(isize):
+    """The spatial part of ``isize`` for a layer whose number of spatial axes is open (the rank rule in the
+    module docs): a full size ``(N, C, *spatial)`` when it has 3 or more entries, else spatial."""
+    isize = tuple(int(i) for i in isize)
+    return isize[2:] if len(isize) >= 3 else isize
+
+
+@nograd
+def _open_rank(layer, shape):
+    """The number of spatial axes of a batched input ``(N, C, *spatial)`` for a layer whose arguments leave
+    it open; at least one."""
+    if len(shape) < 3:
+        raise FluxpyError(
+            f"{layer!r} works on batched inputs (batch, channels, *spatial) with at least one spatial axis "
+            f"(its arguments do not fix the number of spatial axes, so an input of rank r has r - 2), got an "
+            f"input of shape {tuple(shape)}"
+        )
+    return len(shape) - 2
+
+
+@nograd
+def _check_rank(layer, shape, nd):
+    """A layer with ``nd`` spatial axes takes ``(N, C, *spatial)`` or an unbatched ``(C, *spatial)``."""
+    if len(shape) not in (nd + 1, nd + 2):
+        raise FluxpyError(
+            f"{layer!r} has {nd} spatial axes: it takes inputs of shape (batch, channels, *spatial) or "
+            f"unbatched (channels, *spatial), {nd + 2} or {nd + 1} axes, got shape {tuple(shape)}"
+        )
+
+
+@nograd
+def _check_window_fits(layer, shape, window, pad, dilation=None):
+    """The (dilated) window must fit in the padded input: name the layer and the input's shape if not."""
+    nd = len(window)
+    dilation = (1,) * nd if dilation is None else dilation
+    size = tuple(shape[-nd:])
+    padded = tuple(i + pad[2 * j] + pad[2 * j + 1] for j, i in enumerate(size))
+    extent = tuple(d * (k - 1) + 1 for k, d in zip(window, dilation, strict=True))
+    if any(e > p for e, p in zip(extent, padded, strict=True)):
+        what = "dilated kernel" if any(d != 1 for d in dilation) else "window"
+        raise FluxpyError(
+            f"{layer!r}: the input of shape {tuple(shape)} is too small: the {what} {extent} is larger than "
+            f"its spatial size {size} padded to {padded}"
+        )
 
 
 def _name(f):
@@ -113,6 +190,8 @@ def _check_channels(layer, x, expected):
             f"{layer!r} expects inputs of shape (batch, {expected}, ...) or ({expected}, ...) "
             f"with {nd} spatial axes, got shape {shape}"
         )
+    if not layer.transposed:
+        _check_window_fits(layer, shape, tuple(layer.weight.shape[2:]), layer.pad, layer.dilation)
 
 
 @nograd
@@ -133,6 +212,47 @@ def _outpad(transposed, outpad, stride, dilation):
     return outpad
 
 
+@nograd
+def _conv_arguments(flip, transposed, kernel, in_ch, out_ch, activation, bias, stride, pad, dilation, groups):
+    """``(kernel, from a weight array, bias given positionally, activation, (stride, dilation, pad, groups))``
+    of a convolution layer's arguments, checked. (The weight and the bias, arrays that may carry a
+    gradient, are not returned: they do not pass through this non-differentiable function.)"""
+    name = "ConvTranspose" if transposed else "Conv" if flip else "CrossCor"
+    from_weight = is_array(kernel) or (hasattr(kernel, "shape") and hasattr(kernel, "dtype"))
+    if from_weight:
+        # Conv(weight, bias, activation) positionally, as Flux, or Conv(weight, bias=..., activation=...);
+        # the bias takes create_bias's three forms (True: zeros, False: none, an array)
+        positional_bias, activation = _weight_form(name, in_ch, out_ch, bias, activation)
+        if kernel.ndim < 3:
+            raise FluxpyError(
+                f"{name}(weight): the weight must have shape (out_ch, in_ch // groups, *kernel), got "
+                f"{kernel.shape}"
+            )
+        kernel = tuple(kernel.shape[2:])
+    else:
+        positional_bias, activation = False, _given(activation)
+        kernel = _kernel(kernel)
+    nd = len(kernel)
+    stride = expand(stride, nd)
+    dilation = expand(dilation, nd, "dilation")
+    if transposed and _is_same(pad):
+        # Flux: calc_padding(ConvTranspose, SamePad(), k, dilation, stride)
+        #     = calc_padding(Conv, SamePad(), k .- stride .+ 1, dilation, stride): output = input * stride
+        if any(k < s for k, s in zip(kernel, stride, strict=True)):
+            raise FluxpyError(
+                f"{name}: pad=SamePad() needs a kernel at least as large as the stride in every spatial "
+                f"dimension, got kernel {kernel} and stride={_short(stride)}; give pad and outpad"
+            )
+        pad = _pad_tuple(pad, tuple(k - s + 1 for k, s in zip(kernel, stride, strict=True)), dilation)
+    else:
+        pad = _pad_tuple(pad, kernel, dilation)
+    _check_geometry(name, kernel, stride, pad, dilation)
+    groups = int(groups)
+    if groups < 1:
+        raise FluxpyError(f"{name}: groups={groups} must be at least 1")
+    return kernel, from_weight, positional_bias, activation, (stride, dilation, pad, groups)
+
+
 class _ConvBase:
     flip = True
     transposed = False  # ConvTranspose: the only one with Flux's outpad
@@ -142,35 +262,41 @@ class _ConvBase:
         kernel,
         in_ch=None,
         out_ch=None,
-        activation=identity,
+        activation=_UNSET_ACTIVATION,
         *,
         stride=1,
         pad=0,
         dilation=1,
         groups=1,
-        bias=True,
+        bias=_UNSET_BIAS,
         init=glorot_uniform,
         rng=None,
         outpad=0,
     ):
-        if hasattr(kernel, "shape") and hasattr(kernel, "dtype"):  # Conv(weight, bias, activation), as Flux
-            weight, bias, activation = kernel, True if in_ch is None else in_ch, out_ch or identity
-            kernel = tuple(weight.shape[2:])
-        else:
-            kernel = _kernel(kernel)
-            weight = None
-        nd = len(kernel)
-        self.stride = expand(stride, nd)
-        self.dilation = expand(dilation, nd, "dilation")
-        self.pad = _pad_tuple(pad, kernel, self.dilation)
+        size, from_weight, positional_bias, activation, geometry = _conv_arguments(
+            self.flip,
+            self.transposed,
+            kernel,
+            in_ch,
+            out_ch,
+            activation,
+            bias,
+            stride,
+            pad,
+            dilation,
+            groups,
+        )
+        self.stride, self.dilation, self.pad, self.groups = geometry
         outpad = _outpad(self.transposed, outpad, self.stride, self.dilation)
         if self.transposed:
             self.outpad = outpad
-        self.groups = int(groups)
-        if weight is None:
-            weight = self._init_weight(kernel, in_ch, out_ch, init, rng)
-        self.weight = weight
-        self.bias = create_bias(self.weight, bias, self._out_channels())
+        if from_weight:
+            self.weight = kernel
+        else:
+            self.weight = self._init_weight(size, in_ch, out_ch, init, rng)
+        self.bias = create_bias(
+            self.weight, _bias_argument(in_ch if positional_bias else bias), self._out_channels()
+        )
         self.activation = activation
 
     def _init_weight(self, kernel, in_ch, out_ch, init, rng):
@@ -261,7 +387,7 @@ class CrossCor(_ConvBase):
 @nograd
 def _transpose_outsize(layer, isize):
     kernel = tuple(layer.weight.shape[2:])
-    return conv_transpose_outsize(
+    out = conv_transpose_outsize(
         _spatial_size(isize, len(kernel)),
         kernel,
         stride=layer.stride,
@@ -269,6 +395,12 @@ def _transpose_outsize(layer, isize):
         dilation=layer.dilation,
         outpad=layer.outpad,
     )
+    if any(o < 1 for o in out):
+        raise FluxpyError(
+            f"{layer!r}: an input of size {tuple(isize)} gives an empty output {out}: its padding "
+            f"{layer.pad} crops more than the transposed convolution makes"
+        )
+    return out
 
 
 @functor
@@ -343,35 +475,85 @@ def DepthwiseConv(kernel, in_ch, out_ch=None, activation=identity, **kw):
 # pooling
 
 
+@nograd
+def _pool_geometry(layer, shape):
+    """``(window, stride, pad)`` tuples for an input of ``shape``: as stored when the window is a tuple
+    (which also admits an unbatched sample), for ``(N, C, *spatial)`` when it is an int (the rank rule)."""
+    if isinstance(layer.k, tuple):
+        _check_rank(layer, shape, len(layer.k))
+        window, stride, pad = layer.k, layer.stride, layer.pad
+    else:
+        nd = _open_rank(layer, shape)
+        window, stride = (layer.k,) * nd, (layer.stride,) * nd
+        pad = _pad_tuple(layer.pad, window, 1)
+    _check_window_fits(layer, shape, window, pad)
+    return window, stride, pad
+
+
+def _int(value):
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+
+
 class _Pool:
     _op = None
 
     def __init__(self, window, *, stride=None, pad=0):
+        name = type(self).__name__
+        if _int(window):
+            # an int window: every spatial axis of a batched input, however many (Flux's pools take a tuple)
+            if not (stride is None or _int(stride)) or not (_int(pad) or _is_same(pad)):
+                raise FluxpyError(
+                    f"{name}({window}): an int window applies to every spatial axis of a batched input, "
+                    f"so stride and pad must be ints too (or pad=SamePad()), got stride={stride!r}, "
+                    f"pad={pad!r}; give the window as a tuple, one entry per spatial axis"
+                )
+            self.k = int(window)
+            self.stride = self.k if stride is None else int(stride)
+            self.pad = SamePad() if _is_same(pad) else int(pad)
+            _check_geometry(name, (self.k,), (self.stride,), () if _is_same(pad) else (self.pad,))
+            return
         self.k = _kernel(window)
         self.stride = self.k if stride is None else expand(stride, len(self.k))
         self.pad = _pad_tuple(pad, self.k, 1)
+        _check_geometry(name, self.k, self.stride, self.pad)
 
     def __call__(self, x):
-        return type(self)._op(x, self.k, stride=self.stride, pad=self.pad)
+        window, stride, pad = _pool_geometry(self, np.shape(x))
+        return type(self)._op(x, window, stride=stride, pad=pad)
 
     def outdims(self, isize):
         """Spatial output size for spatial (or full NCHW) input size ``isize``."""
-        return conv_outsize(_spatial_size(isize, len(self.k)), self.k, stride=self.stride, pad=self.pad)
+        if isinstance(self.k, tuple):
+            return conv_outsize(_spatial_size(isize, len(self.k)), self.k, stride=self.stride, pad=self.pad)
+        size = _open_spatial_size(isize)
+        window = (self.k,) * len(size)
+        return conv_outsize(size, window, stride=self.stride, pad=_pad_tuple(self.pad, window, 1))
 
     def __repr__(self):
-        extra = "" if self.stride == self.k else f", stride={_short(self.stride)}"
-        extra += f", pad={_short(self.pad)}" if any(self.pad) else ""
+        extra = "" if self.stride == self.k else f", stride={_short(_as_tuple(self.stride))}"
+        if isinstance(self.pad, SamePad):
+            extra += ", pad=SamePad()"
+        elif any(_as_tuple(self.pad)):
+            extra += f", pad={_short(_as_tuple(self.pad))}"
         return f"{type(self).__name__}({self.k}{extra})"
+
+
+def _as_tuple(value):
+    return value if isinstance(value, tuple) else (value,)
 
 
 @functor
 class MaxPool(_Pool):
-    """Maximum over windows (``stride`` defaults to the window).
+    """Maximum over windows (``stride`` defaults to the window). A tuple window fixes the number of spatial
+    axes (an unbatched ``(C, *spatial)`` sample is accepted too); an int window pools every spatial axis of
+    a batched ``(N, C, *spatial)`` input (``MaxPool(2)`` on ``(N, C, L)`` pools ``L``).
 
     >>> import numpy as np
     >>> p = MaxPool((2, 2))
     >>> p, p(np.arange(16.0).reshape(1, 1, 4, 4))[0, 0]
     (MaxPool((2, 2)), array([[ 5.,  7.], [13., 15.]]))
+    >>> MaxPool(2)(np.arange(8.0).reshape(1, 2, 4))
+    array([[[1., 3.], [5., 7.]]])
     """
 
     _op = staticmethod(maxpool)
@@ -379,7 +561,8 @@ class MaxPool(_Pool):
 
 @functor
 class MeanPool(_Pool):
-    """Mean over windows (``stride`` defaults to the window; padded zeros count).
+    """Mean over windows (``stride`` defaults to the window; padded zeros count); windows as
+    :class:`MaxPool`'s.
 
     >>> import numpy as np
     >>> MeanPool((2, 2))(np.arange(16.0).reshape(1, 1, 4, 4))[0, 0]
@@ -390,11 +573,19 @@ class MeanPool(_Pool):
 
 
 @nograd
-def _adaptive(shape, out):
-    """``(window, stride)`` of an adaptive pool from input ``shape`` to spatial ``out`` (Flux's formula)."""
+def _adaptive(layer, shape):
+    """``(window, stride)`` of an adaptive pool from input ``shape`` to its output size (Flux's formula)."""
+    if isinstance(layer.out, tuple):
+        out = layer.out
+        _check_rank(layer, shape, len(out))
+    else:
+        out = (layer.out,) * _open_rank(layer, shape)
     isize = tuple(shape[-len(out) :])
     if any(i < o for i, o in zip(isize, out, strict=True)):
-        raise FluxpyError(f"adaptive pooling: input size {isize} is smaller than the output size {out}")
+        raise FluxpyError(
+            f"{layer!r}: the input of shape {tuple(shape)} is too small: its spatial size {isize} is smaller "
+            f"than the output size {out}"
+        )
     stride = tuple(i // o for i, o in zip(isize, out, strict=True))
     window = tuple(i - (o - 1) * s for i, o, s in zip(isize, out, stride, strict=True))
     return window, stride
@@ -404,15 +595,19 @@ class _AdaptivePool:
     _op = None
 
     def __init__(self, out_size):
-        self.out = _kernel(out_size)
+        self.out = int(out_size) if _int(out_size) else _kernel(out_size)
+        if any(o < 1 for o in _as_tuple(self.out)):
+            raise FluxpyError(f"{type(self).__name__}: the output size {self.out} must be at least 1")
 
     def __call__(self, x):
-        window, stride = _adaptive(np.shape(x), self.out)
+        window, stride = _adaptive(self, np.shape(x))
         return type(self)._op(x, window, stride=stride)
 
     def outdims(self, isize):
-        """The output size (``out_size``), whatever the input size."""
-        return self.out
+        """The output size (``out_size``), whatever the input size (an int: one per spatial axis)."""
+        if isinstance(self.out, tuple):
+            return self.out
+        return (self.out,) * len(_open_spatial_size(isize))
 
     def __repr__(self):
         return f"{type(self).__name__}({self.out})"
@@ -420,7 +615,8 @@ class _AdaptivePool:
 
 @functor
 class AdaptiveMaxPool(_AdaptivePool):
-    """Max pooling to a fixed spatial output size.
+    """Max pooling to a fixed spatial output size: a tuple (an unbatched ``(C, *spatial)`` sample is
+    accepted too), or an int for every spatial axis of a batched ``(N, C, *spatial)`` input.
 
     >>> import numpy as np
     >>> AdaptiveMaxPool((2, 2))(np.ones((1, 3, 7, 9))).shape
@@ -432,32 +628,35 @@ class AdaptiveMaxPool(_AdaptivePool):
 
 @functor
 class AdaptiveMeanPool(_AdaptivePool):
-    """Mean pooling to a fixed spatial output size.
+    """Mean pooling to a fixed spatial output size (as :class:`AdaptiveMaxPool`).
 
     >>> import numpy as np
     >>> AdaptiveMeanPool((1, 2))(np.ones((1, 3, 4, 4))).shape
     (1, 3, 1, 2)
+    >>> AdaptiveMeanPool(2)(np.ones((1, 3, 8))).shape  # an int: every spatial axis of a batch
+    (1, 3, 2)
     """
 
     _op = staticmethod(meanpool)
 
 
 @nograd
-def _global_window(shape):
-    """All spatial axes: ``shape[2:]`` for a batched input, ``shape[1:]`` for an unbatched (C, H, W) one."""
-    return tuple(shape[1:]) if len(shape) == 3 else tuple(shape[2:])
+def _global_window(layer, shape):
+    """All spatial axes of a batched input ``(N, C, *spatial)``: ``shape[2:]``."""
+    _open_rank(layer, shape)
+    return tuple(shape[2:])
 
 
 class _GlobalPool:
     _op = None
 
     def __call__(self, x):
-        return type(self)._op(x, _global_window(np.shape(x)))
+        return type(self)._op(x, _global_window(self, np.shape(x)))
 
     def outdims(self, isize):
-        """Ones, one per spatial axis (two for a spatial or NCHW size of an image)."""
-        n = len(isize) - 2 if len(isize) > 3 else (2 if len(isize) == 3 else len(isize))
-        return (1,) * n
+        """Ones, one per spatial axis of ``isize`` (a full ``(N, C, *spatial)`` size when it has 3 or more
+        entries, else spatial)."""
+        return (1,) * len(_open_spatial_size(isize))
 
     def __repr__(self):
         return f"{type(self).__name__}()"
@@ -465,11 +664,14 @@ class _GlobalPool:
 
 @functor
 class GlobalMaxPool(_GlobalPool):
-    """Maximum over all spatial axes: ``(N, C, H, W)`` to ``(N, C, 1, 1)`` (a 3-axis input is unbatched).
+    """Maximum over all spatial axes of a batched input: ``(N, C, H, W)`` to ``(N, C, 1, 1)``, ``(N, C, L)``
+    to ``(N, C, 1)`` (as Flux, every input is batched: no unbatched form).
 
     >>> import numpy as np
     >>> GlobalMaxPool()(np.arange(8.0).reshape(1, 2, 2, 2))
     array([[[[3.]], [[7.]]]])
+    >>> GlobalMaxPool()(np.arange(8.0).reshape(2, 2, 2))
+    array([[[1.], [3.]], [[5.], [7.]]])
     """
 
     _op = staticmethod(maxpool)
@@ -477,7 +679,8 @@ class GlobalMaxPool(_GlobalPool):
 
 @functor
 class GlobalMeanPool(_GlobalPool):
-    """Mean over all spatial axes: ``(N, C, H, W)`` to ``(N, C, 1, 1)`` (a 3-axis input is unbatched).
+    """Mean over all spatial axes of a batched input: ``(N, C, H, W)`` to ``(N, C, 1, 1)``, ``(N, C, L)``
+    to ``(N, C, 1)`` (as Flux, every input is batched: no unbatched form).
 
     >>> import numpy as np
     >>> GlobalMeanPool()(np.arange(8.0).reshape(1, 2, 2, 2))
@@ -497,35 +700,92 @@ def flatten(x):
     return x.reshape(x.shape[0], -1)
 
 
+_LINEAR_MODES = ("bilinear", "linear", "trilinear")
+
+
+@nograd
+def _upsample_scale(scale, mode):
+    """``scale`` checked: an int or real (every spatial axis) or a tuple (one per spatial axis), positive;
+    integral for ``"nearest"``. Integral reals become ints."""
+    single = not isinstance(scale, (tuple, list))
+    values = (scale,) if single else tuple(scale)
+    if not values or any(
+        isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, float, np.integer, np.floating))
+        for v in values
+    ):
+        raise FluxpyError(f"Upsample: scale must be a positive number or a tuple of them, got {scale!r}")
+    if any(not v > 0 or not math.isfinite(v) for v in values):
+        raise FluxpyError(f"Upsample: scale {scale!r} must be positive")
+    values = tuple(int(v) if float(v).is_integer() else float(v) for v in values)
+    if mode == "nearest" and any(isinstance(v, float) for v in values):
+        raise FluxpyError(
+            f"Upsample: mode='nearest' repeats entries, so it needs integer scales, got {scale!r}; "
+            "use mode='bilinear' (or 'linear', 'trilinear') for a real scale"
+        )
+    return values[0] if single else values
+
+
+@nograd
+def _upsample_size(layer, shape):
+    """``(scale tuple, output spatial size)`` of ``layer`` on an input of ``shape`` (the rank rule)."""
+    if isinstance(layer.scale, tuple):
+        nd = len(layer.scale)
+        _check_rank(layer, shape, nd)
+        scale = layer.scale
+    else:
+        nd = _open_rank(layer, shape)
+        scale = (layer.scale,) * nd
+    size = tuple(math.floor(i * s) for i, s in zip(shape[-nd:], scale, strict=True))
+    if any(o < 1 for o in size):
+        raise FluxpyError(f"{layer!r}: an input of shape {tuple(shape)} gives an empty output {size}")
+    return scale, size
+
+
 @functor
 class Upsample:
-    """Upsampling of the spatial axes by an integer ``scale`` (an int, or one per axis; an int means two
-    spatial axes): ``mode="nearest"`` repeats entries, ``"bilinear"`` (``"trilinear"``, ``"linear"``)
-    interpolates with aligned corners, as Flux.
+    """Upsampling of the spatial axes by ``scale``: ``mode="nearest"`` repeats entries (integer scales);
+    ``"bilinear"`` (also ``"linear"``, ``"trilinear"``: each interpolates linearly along every spatial axis)
+    interpolates with aligned corners, as Flux, and takes real scales too (output size
+    ``floor(input * scale)``, as PyTorch's ``interpolate(..., align_corners=True)``).
+
+    A tuple ``scale`` gives one factor per spatial axis (and admits an unbatched ``(C, *spatial)`` sample);
+    an int or real scale applies to every spatial axis of a batched ``(N, C, *spatial)`` input (as Flux:
+    ``(N, C, L)`` is upsampled along ``L``, ``(N, C, D, H, W)`` along all three).
 
     >>> import numpy as np
     >>> u = Upsample(2)
     >>> u, u(np.ones((1, 3, 2, 4))).shape, u.outdims((2, 4))
     (Upsample(2, mode='nearest'), (1, 3, 4, 8), (4, 8))
+    >>> Upsample(2)(np.ones((1, 3, 4))).shape, Upsample(1.5, mode="bilinear")(np.ones((1, 3, 4, 4))).shape
+    ((1, 3, 8), (1, 3, 6, 6))
     """
 
     def __init__(self, scale=2, mode="nearest"):
-        if mode not in ("nearest", "bilinear", "linear", "trilinear"):
-            raise FluxpyError(f"Upsample: unknown mode {mode!r} (use 'nearest', 'bilinear' or 'trilinear')")
-        self.scale = _kernel(scale)
+        if mode not in ("nearest",) + _LINEAR_MODES:
+            raise FluxpyError(
+                f"Upsample: unknown mode {mode!r} (use 'nearest', 'bilinear', 'linear' or 'trilinear')"
+            )
+        self.scale = _upsample_scale(scale, mode)
         self.mode = mode
 
     def __call__(self, x):
+        scale, size = _upsample_size(self, np.shape(x))
         if self.mode == "nearest":
-            return upsample_nearest(x, self.scale)
-        return upsample_linear(x, self.scale)
+            return upsample_nearest(x, scale)
+        return upsample_linear(x, size=size)
 
     def outdims(self, isize):
-        """Spatial output size: ``isize * scale``."""
-        return tuple(i * s for i, s in zip(_spatial_size(isize, len(self.scale)), self.scale, strict=True))
+        """Spatial output size ``floor(isize * scale)`` for a spatial or full input size ``isize`` (an int or
+        real scale: a full ``(N, C, *spatial)`` size when it has 3 or more entries, else spatial)."""
+        if isinstance(self.scale, tuple):
+            size, scale = _spatial_size(isize, len(self.scale)), self.scale
+        else:
+            size = _open_spatial_size(isize)
+            scale = (self.scale,) * len(size)
+        return tuple(math.floor(i * s) for i, s in zip(size, scale, strict=True))
 
     def __repr__(self):
-        return f"Upsample({_short(self.scale)}, mode={self.mode!r})"
+        return f"Upsample({self.scale}, mode={self.mode!r})"  # a tuple stays one: it fixes the rank
 
 
 __all__ = [

@@ -23,6 +23,53 @@ from .basic import _name, big_repr
 from .init import create_bias, glorot_uniform, ones32
 
 
+class _Unset:
+    """The default of ``bias=`` or ``activation=`` in a layer that also takes them positionally after a
+    weight array (``Conv(weight, bias, activation)``, as Flux): it tells "not given" apart from a value,
+    and shows as the default it stands for (``bias=True``, ``activation=identity``) in signatures."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value):
+        self.value = value
+
+    def __repr__(self):
+        return _name(self.value) if callable(self.value) else repr(self.value)
+
+
+_UNSET_BIAS = _Unset(True)
+_UNSET_ACTIVATION = _Unset(identity)
+
+
+def _given(value):
+    """``value``, or the default a ``_Unset`` stands for."""
+    return value.value if isinstance(value, _Unset) else value
+
+
+@nograd
+def _weight_form(name, positional_bias, positional_activation, bias, activation):
+    """For a layer built from a weight array, given the positional bias and activation after the weight
+    (``None``: not given) and the keywords: ``(whether the bias is the positional one, the activation)``.
+    Both forms of one argument is a ``TypeError``, as Python's own. (The bias itself is not returned: an
+    array bias keeps its gradient by not passing through this non-differentiable function.)"""
+    for what, positional, keyword in (
+        ("bias", positional_bias, bias),
+        ("activation", positional_activation, activation),
+    ):
+        if positional is not None and not isinstance(keyword, _Unset):
+            raise TypeError(
+                f"{name}() got multiple values for argument {what!r}: built from a weight array it takes "
+                f"{name}(weight, bias, activation) positionally, or bias= and activation= as keywords"
+            )
+    activation = _given(activation) if positional_activation is None else positional_activation
+    return positional_bias is not None, activation
+
+
+def _bias_argument(bias):
+    """A ``bias=`` argument with a NumPy bool read as ``True`` or ``False`` (create_bias's forms)."""
+    return bool(bias) if isinstance(bias, (bool, np.bool_)) else _given(bias)
+
+
 @functor
 class Diagonal:
     """``activation(x * scale + bias)``, elementwise, with ``scale`` and ``bias`` of shape ``size``
@@ -59,6 +106,7 @@ class Diagonal:
         self.activation = activation
 
     def __call__(self, x):
+        _check_diagonal(self, x)
         y = x * self.scale
         if self.bias is not False:
             y = y + self.bias
@@ -75,6 +123,19 @@ class Diagonal:
 
 
 Scale = Diagonal
+
+
+@nograd
+def _check_diagonal(layer, x):
+    """The input must broadcast against the scale (its trailing axes)."""
+    shape = np.shape(x)
+    try:
+        np.broadcast_shapes(shape, layer.scale.shape)
+    except ValueError:
+        raise FluxpyError(
+            f"{layer!r} scales the trailing axes of its input by a scale of shape {layer.scale.shape}: "
+            f"an input of shape {shape} does not broadcast against it"
+        ) from None
 
 
 def _diagonal_from_array(scale, second, rest, bias):
@@ -120,8 +181,10 @@ class Maxout:
 
     def __call__(self, x):
         y = self.layers[0](x)
-        for layer in self.layers[1:]:
-            y = np.maximum(y, layer(x))
+        for i in range(1, len(self.layers)):
+            out = self.layers[i](x)
+            _check_maxout(self, i, y, out)
+            y = np.maximum(y, out)
         return y
 
     def outdims(self, isize):
@@ -134,6 +197,16 @@ class Maxout:
 
     def __repr__(self):
         return big_repr(self)
+
+
+@nograd
+def _check_maxout(m, i, first, out):
+    """Every layer of a Maxout must give outputs of one shape (the maximum is elementwise)."""
+    if np.shape(out) != np.shape(first):
+        raise FluxpyError(
+            f"Maxout: its layers must give outputs of one shape, but layer 0 ({_name(m.layers[0])}) gave "
+            f"shape {np.shape(first)} and layer {i} ({_name(m.layers[i])}) gave shape {np.shape(out)}"
+        )
 
 
 @functor
@@ -253,17 +326,23 @@ class Bilinear:
     Bilinear(3, 2, 4)
     """
 
-    def __init__(self, in1, in2=None, out=None, activation=identity, *, bias=True, init=glorot_uniform):
-        if is_array(in1):  # Bilinear(weight, bias, activation)
+    def __init__(
+        self, in1, in2=None, out=None, activation=_UNSET_ACTIVATION, *, bias=_UNSET_BIAS, init=glorot_uniform
+    ):
+        if is_array(in1):
+            # Bilinear(weight, bias, activation) positionally, as Flux, or Bilinear(weight, bias=...,
+            # activation=...); the bias takes create_bias's three forms
+            positional_bias, activation = _weight_form("Bilinear", in2, out, bias, activation)
+            _check_bilinear_weight(in1)
             self.weight = in1
-            self.bias = create_bias(in1, True if in2 is None else in2, in1.shape[0])
-            self.activation = identity if out is None else out
+            self.bias = create_bias(in1, _bias_argument(in2 if positional_bias else bias), in1.shape[0])
+            self.activation = activation
             return
         if in2 is None or out is None:
             raise FluxpyError("Bilinear(in1, in2, out, activation=identity): give all three sizes")
         self.weight = init(out, in1, in2)
-        self.bias = create_bias(self.weight, bias, out)
-        self.activation = activation
+        self.bias = create_bias(self.weight, _bias_argument(bias), out)
+        self.activation = _given(activation)
 
     def __call__(self, x, y=None):
         if y is None:
@@ -285,6 +364,14 @@ class Bilinear:
         extra = "" if self.activation is identity else f", {_name(self.activation)}"
         bias = "" if self.bias is not False else ", bias=False"
         return f"Bilinear({in1}, {in2}, {out}{extra}{bias})"
+
+
+@nograd
+def _check_bilinear_weight(weight):
+    if np.ndim(weight) != 3:
+        raise FluxpyError(
+            f"Bilinear(weight): the weight must have shape (out, in1, in2), got {np.shape(weight)}"
+        )
 
 
 @nograd

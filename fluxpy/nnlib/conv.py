@@ -142,7 +142,10 @@ def _windows(xp, xpad, kernel, stride, dilation):
     nd = len(kernel)
     extent = tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation, strict=True))
     if any(e > n for e, n in zip(extent, xpad.shape[2:], strict=True)):
-        raise FluxpyError(f"window {extent} is larger than the (padded) input {xpad.shape[2:]}")
+        raise FluxpyError(
+            f"window {extent} is larger than the input: its spatial size, padded, is {tuple(xpad.shape[2:])} "
+            f"(padded input of shape {tuple(xpad.shape)})"
+        )
     view = _sliding(xp, xpad, extent, tuple(range(2, 2 + nd)))
     index = (slice(None),) * 2 + tuple(slice(None, None, s) for s in stride)
     index += tuple(slice(None, None, d) for d in dilation)
@@ -179,7 +182,10 @@ def _im2col_plan(size, kernel, stride, pads, dilation):
     padded = tuple(i + lo + hi for i, (lo, hi) in zip(size, pads, strict=True))
     extent = tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation, strict=True))
     if any(e > p for e, p in zip(extent, padded, strict=True)):
-        raise FluxpyError(f"window {extent} is larger than the (padded) input {padded}")
+        raise FluxpyError(
+            f"window {extent} (kernel {kernel}, dilation {dilation}) is larger than the input: its spatial "
+            f"size {size} padded by {pads} is {padded}"
+        )
     if any(lo < 0 or hi < 0 for lo, hi in pads):
         raise FluxpyError(f"negative padding {pads} is not supported")
     out = tuple((p - e) // s + 1 for p, e, s in zip(padded, extent, stride, strict=True))
@@ -362,7 +368,10 @@ def _flipped(w):
 
 
 def _conv_options(nd, stride, pad, dilation):
-    return expand(stride, nd), pad_pairs(pad, nd), expand(dilation, nd, "dilation")
+    s, p, d = expand(stride, nd), pad_pairs(pad, nd), expand(dilation, nd, "dilation")
+    if min(s, default=1) < 1 or min(d, default=1) < 1:
+        raise FluxpyError(f"convolution: stride {s} and dilation {d} must be at least 1 in every dimension")
+    return s, p, d
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -647,6 +656,10 @@ def _pool_options(x, window, stride, pad):
     nd = len(window) if not isinstance(window, (int, np.integer)) else x.ndim - 2
     window = expand(window, nd, "window")
     stride = window if stride is None else expand(stride, nd)
+    if min(window, default=1) < 1 or min(stride, default=1) < 1:
+        raise FluxpyError(
+            f"pooling: window {window} and stride {stride} must be at least 1 in every dimension"
+        )
     return nd, window, stride, pad_pairs(pad, nd)
 
 
@@ -660,7 +673,10 @@ def _max_windows(x, window, stride, pad, maxima=None):
     xpad = _pad(xp, x, pads, value=low)
     out = conv_outsize(x.shape[2:], window, stride=stride, pad=pads)
     if any(o < 1 for o in out):
-        raise FluxpyError(f"window {window} is larger than the (padded) input {xpad.shape[2:]}")
+        raise FluxpyError(
+            f"window {window} is larger than the input of shape {tuple(x.shape)}: its spatial size padded by "
+            f"{pads} is {tuple(xpad.shape[2:])}"
+        )
     slices = [
         (slice(None),) * 2
         + tuple(slice(a, a + s * (o - 1) + 1, s) for a, s, o in zip(offset, stride, out, strict=True))
