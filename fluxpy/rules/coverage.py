@@ -7,7 +7,7 @@ import numpy as np
 
 from . import registry
 
-NAMESPACES = {"np": np, "np.linalg": np.linalg}
+NAMESPACES = {"np": np, "np.linalg": np.linalg, "np.fft": np.fft}
 
 
 def numpy_callables():
