@@ -22,6 +22,7 @@ from . import adjoint, codegen, fence, forward, inline, normalize, parse, source
 from . import nodes as n
 from .fence import HELPER_PREFIX
 from .naming import Namer
+from .normalize.anf_loops import iterator_names
 from .normalize.anf_names import INACTIVE_BUILTINS
 
 _lock = threading.RLock()
@@ -52,6 +53,7 @@ class Context:
     static_roots: set
     inactive_builtins: set
     local_lists: set = field(default_factory=set)
+    iterators: set = field(default_factory=set)  # names bound to iterators (anf_loops.iterator_names)
     writable: str = None  # the constructor's self (attribute writes allowed)
     direct_rules: frozenset = frozenset()  # operators generated code calls straight to their rules
     inline_ops: frozenset = frozenset()  # operators whose scalar arithmetic is written into the code
@@ -237,6 +239,7 @@ def _context(fn, fdef, src):
     params = {a.id for a in fdef.args.posonlyargs + fdef.args.args + fdef.args.kwonlyargs}
     ctx = Context(src, Namer.for_function(fdef), tuple(fn.__code__.co_freevars), static, inactive, lists)
     ctx.unrebound_params = params - rebound
+    ctx.iterators = iterator_names(fdef)
     ctx.first_assignments = _first_assignments(tree, params)
     ctx.direct_rules = frozenset(vars(codegen.direct_rules()))
     ctx.inline_ops = inline.available()

@@ -228,3 +228,85 @@ def test_islice_bad_arguments():
 
     with pytest.raises(ValueError):
         fx.gradient(negative, X)
+
+
+# A loop over an iterator whose body takes items from it too (an inner loop over it, sum(it), zip(it), a
+# comprehension): the loop takes one item at a time, so the body sees the items it has not taken. The loop
+# read them all up front (value 0, no gradient, or max() of an empty sequence).
+
+
+def pairs_by_nested_loops(x):
+    it = iter(x)
+    s = 0.0
+    for a in it:
+        for b in it:
+            s = s + a * b
+            break
+    return s
+
+
+def sum_of_the_rest(x):
+    it = iter(x)
+    s = 0.0
+    for a in it:
+        s = s + a * sum(it)
+    return s
+
+
+def comprehension_over_one_iterator(x):
+    it = iter(x)
+    return sum([a * b for a in it for b in it])
+
+
+def max_of_the_rest(x):
+    it = iter(x)
+    for a in it:
+        return a * max(it)
+
+
+def zip_of_the_rest(x):
+    it = iter(x * 1.5)
+    s = 0.0
+    for a in it:
+        for b, c in zip(it, it):
+            s = s + a * b - c
+    return s
+
+
+def generator_consumed_in_its_loop(x):
+    g = (v**2 for v in x)
+    s = 0.0
+    for a in g:
+        s = s + a * next(g, 0.0) + sum(g)
+    return s
+
+
+@pytest.mark.parametrize(
+    "f",
+    [
+        pairs_by_nested_loops,
+        sum_of_the_rest,
+        comprehension_over_one_iterator,
+        max_of_the_rest,
+        zip_of_the_rest,
+        generator_consumed_in_its_loop,
+    ],
+)
+def test_a_loop_shares_its_iterator_with_its_body(f):
+    x = np.array([0.7, -1.2, 1.9, 0.4, 1.1])
+    value = fx.withgradient(f, x)[0]
+    assert np.isclose(value, f(x))
+    check_grads(f, x, order=2, forward=True)
+
+
+def test_a_list_read_in_its_own_loop_is_iterated_as_before():
+    def pairs(x):
+        xs = [x[i] for i in range(3)]
+        s = 0.0
+        for a in xs:
+            for b in xs:
+                s = s + a * b
+        return s
+
+    assert "__fx_range" in fx.adjoint_source(pairs)  # by index: a list is not used up
+    check_grads(pairs, np.array([0.5, -1.0, 2.0]), order=2, forward=True)

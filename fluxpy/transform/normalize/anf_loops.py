@@ -42,7 +42,7 @@ class ForLoops:
         if self.changes_iterated_list(s):
             self.iterate_by_index(s)
             return
-        if self.calls_next_of_iterated(s):
+        if self.calls_next_of_iterated(s) or self.consumes_iterated(s):
             self.iterate_by_next(s)
             return
         seq = self.ctx.namer.fresh("_seq")
@@ -103,6 +103,24 @@ class ForLoops:
             for node in body_nodes(s)
         )
 
+    def consumes_iterated(self, s):
+        """Whether ``for v in it``, ``it`` an iterator (iterator_names), reads ``it`` in its body another way
+        that takes items from it: an inner loop over it (``for w in it``, a comprehension's) or a call
+        given it (``sum(it)``, ``zip(it)``). Python's loop takes one item at a time, so those see the items
+        the loop has not taken yet."""
+        name = s.iter.id if isinstance(s.iter, gast.Name) else None
+        if name is None or name not in self.ctx.iterators:
+            return False
+        for node in body_nodes(s):
+            if isinstance(node, gast.For) and isinstance(node.iter, gast.Name) and node.iter.id == name:
+                return True
+            if isinstance(node, gast.Call):
+                values = node.args + [k.value for k in node.keywords]
+                values = [v.value if isinstance(v, gast.Starred) else v for v in values]
+                if any(isinstance(v, gast.Name) and v.id == name for v in values):
+                    return True
+        return False
+
     def iterate_by_next(self, s):
         """``for v in it`` whose body calls ``next(it)``, as Python runs it: one item at a time::
 
@@ -157,6 +175,33 @@ class ForLoops:
             n.located(n.assign(index, gast.BinOp(left=n.name(index), op=gast.Add(), right=n.const(1))), s),
         ]
         self.emit(gast.While(test=test, body=self.block(head + s.body), orelse=[]))
+
+
+# calls that return an iterator (read once, shared by everything that reads it), and the generator
+# expression a comprehension pass leaves (normalize/comprehensions.py)
+ITERATOR_MAKERS = frozenset({"iter", "zip", "enumerate", "map", "filter", "reversed", "__fx_iterate"})
+
+
+def iterator_names(fdef):
+    """The names ``fdef`` binds to iterators: ``it = iter(x)``, ``zip(...)``, ``enumerate(...)``, ``map``,
+    ``filter``, ``reversed``, ``itertools.<anything>(...)`` or a generator expression."""
+    names = set()
+    for node in body_nodes(fdef):
+        if not (isinstance(node, gast.Assign) and len(node.targets) == 1):
+            continue
+        target, value = node.targets[0], node.value
+        if not isinstance(target, gast.Name):
+            continue
+        if isinstance(value, gast.GeneratorExp):
+            names.add(target.id)
+        elif isinstance(value, gast.Call):
+            func = value.func
+            if isinstance(func, gast.Name) and func.id in ITERATOR_MAKERS:
+                names.add(target.id)
+            elif isinstance(func, gast.Attribute) and isinstance(func.value, gast.Name):
+                if func.value.id == "itertools":
+                    names.add(target.id)
+    return names
 
 
 def changes_in(loop, name):
