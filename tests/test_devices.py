@@ -392,6 +392,85 @@ SEQUENCES = [
         (X, SQ),
     ),
     ("take-method", lambda x: np.sum(x.take([0, 5, 5]) ** 2), (X,)),
+    (
+        "fft-rfft-irfft",
+        lambda x, v: (
+            np.sum(np.abs(np.fft.fft(x, axis=0)) ** 2)
+            + np.sum(np.fft.irfft(np.fft.rfft(v, 7) * (1 + 0.5j), 9, norm="ortho") ** 3)
+            + np.sum(np.fft.ifft(x, 6).imag ** 2)
+        ),
+        (X, V),
+    ),
+    (
+        "fftn-rfft2-shift",
+        lambda x, y: (
+            np.sum(np.abs(np.fft.fftn(x * y, norm="forward")) ** 3)
+            + np.sum(np.abs(np.fft.rfft2(x, s=(4, 6))) ** 2)
+            + np.sum(np.fft.fftshift(x) * y)
+            + np.sum(np.fft.irfftn(np.fft.ifft2(y), axes=(0, 1)) ** 2)
+        ),
+        (X, Y),
+    ),
+    (
+        "qr",
+        lambda x, s: (
+            np.sum(np.linalg.qr(x)[1] ** 2)
+            + np.sum(np.linalg.qr(s)[0] * s)
+            + np.sum(np.linalg.qr(x.T, mode="r") ** 3)
+            + np.sum(np.linalg.qr(x, mode="complete")[0] ** 3)
+        ),
+        (X, SQ),
+    ),
+    (
+        "nan-statistics",
+        lambda x: (
+            np.nanvar(np.where(x > 1.0, np.nan, x))
+            + np.sum(np.nanstd(np.where(x > 1.0, np.nan, x), axis=0) ** 2)
+            + np.sum(np.nancumsum(np.where(x > 1.0, np.nan, x), axis=1) ** 2)
+            + np.sum(np.nanmedian(np.where(x > 1.0, np.nan, x), axis=1))
+            + np.nanquantile(np.where(x > 1.0, np.nan, x), 0.3)
+        ),
+        (X,),
+    ),
+    (
+        "delete-insert-select",
+        lambda x, v: (
+            np.sum(np.delete(x, 1, axis=1) ** 2)
+            + np.sum(np.insert(x, 2, v, axis=0) ** 3)
+            + np.sum(np.select([x > 0], [x * 2], default=v[0]))
+        ),
+        (X, V),
+    ),
+    (
+        "unique-bincount-histogram",
+        lambda v, w: (
+            np.sum(np.unique(v) ** 2 * w)
+            + np.sum(np.bincount(np.argsort(v), weights=w) ** 2)
+            + np.sum(np.histogram(v, bins=3, weights=w)[0] ** 2)
+        ),
+        (V, Y[0]),
+    ),
+    (
+        "vander-polyfit-gradient",
+        lambda v: (
+            np.sum(np.vander(v, 3) ** 2) + np.sum(np.polyfit(v, v**2, 1) ** 2) + np.sum(np.gradient(v) ** 2)
+        ),
+        (V,),
+    ),
+    (
+        "geomspace-unwrap-i0",
+        lambda v: np.sum(np.geomspace(1.0 + v[0] ** 2, 3.0, 4)) + np.sum(np.unwrap(v * 4)) + np.sum(np.i0(v)),
+        (V,),
+    ),
+    (
+        "block-choose-broadcast_arrays",
+        lambda x, v: (
+            np.sum(np.block([[x], [v[None, :]]]) ** 2)
+            + np.sum(np.choose((v > 0).astype(int), [x[0], v]) ** 2)
+            + np.sum(np.broadcast_arrays(x, v)[1] * x)
+        ),
+        (X, V),
+    ),
 ]
 
 RULES = ELEMENTWISE + REDUCTIONS + INDEXING + LINALG + SHAPE + BROADCASTING + SEQUENCES
