@@ -1,9 +1,16 @@
 """Rules for NumPy linear algebra: products, einsum, traces and diagonals, and ``np.linalg``.
 
 Matrix rules work on stacks (the last two axes) and undo batch broadcasting with ``unbroadcast``. Rules
-for symmetric inputs (``cholesky``, ``eigh``, ``eigvalsh``) return the symmetrized cotangent: the gradient
-along symmetric perturbations, as in JAX. Formulas: Giles 2008 ("An extended collection of matrix derivative
-results"), Murray 2016 ("Differentiation of the Cholesky decomposition", eq. 10), Seeger et al. 2017.
+for symmetric (complex: Hermitian) inputs (``cholesky``, ``eigh``, ``eigvalsh``) return the symmetrized
+(Hermitian) cotangent: the gradient along symmetric (Hermitian) perturbations, as in JAX. Formulas: Giles
+2008 ("An extended collection of matrix derivative results"), Murray 2016 ("Differentiation of the Cholesky
+decomposition", eq. 10), Seeger et al. 2017; complex SVD: the transpose of JAX's svd JVP (PyTorch's
+``svd_backward``).
+
+Complex values follow the library's convention (the cotangent of ``z = a + ib`` is ``dL/da + i dL/db``):
+transposes in the formulas are conjugate transposes (``_mH``), and a rule whose output is real (singular
+values, eigenvalues of a Hermitian matrix, norms, ``logabsdet``) keeps only the real part of a complex
+cotangent (its imaginary part is not the output's own).
 
 >>> import numpy as np
 >>> y, back = matmul_rule(np.eye(2), np.array([1.0, 2.0]))
@@ -19,6 +26,7 @@ import numpy as np
 from ..backend import is_array, xp_of
 from ..errors import FluxpyError
 from .helpers import conj, shape_of, unbroadcast
+from .numpy_elementwise import divide_or_zero
 from .numpy_indexing import _nones, _options
 from .numpy_reductions import _prod_others
 from .registry import adjoint, nograd, partial_of, register_method
@@ -549,6 +557,32 @@ def _mT(x):
     return xp_of(x).swapaxes(x, -1, -2)
 
 
+def _mH(x):
+    """Conjugate transpose of the last two axes (the transpose of a real ``x``)."""
+    return _mT(conj(x))
+
+
+def _real_part(g, ref):
+    """The cotangent ``g`` of a real output of a rule whose input ``ref`` may be complex: its real part
+    where ``g`` or ``ref`` is complex (always through ``real`` then, so that a real ``g`` also gets a real
+    cotangent, which forward mode needs: it transposes the pullback), else ``g`` as it is."""
+    if _is_complex_value(g) or _is_complex_value(ref):
+        return xp_of(g).real(g)
+    return g
+
+
+@nograd
+def _eye(n, xp, dtype):
+    return xp.eye(n, dtype=dtype)
+
+
+@nograd
+def _real_dtype(*xs):
+    """The real float dtype of ``xs`` (complex128 gives float64; ints give float64)."""
+    dtype = _float_dtype(*xs)
+    return np.finfo(dtype).dtype
+
+
 def _expand_matrix(s):
     """A stack of scalars as a stack of 1x1 matrices (a scalar stays a scalar: it broadcasts)."""
     if _ndim(s) == 0:
@@ -656,7 +690,8 @@ def solve_rule(a, b):
 
 
 def _sym(x):
-    return (x + _mT(x)) * 0.5
+    """The symmetric (complex: Hermitian) part of ``x``."""
+    return (x + _mH(x)) * 0.5
 
 
 @nograd
@@ -665,23 +700,34 @@ def _phi_mask(n, xp, dtype):
     return xp.asarray(np.tril(np.ones((n, n))) - 0.5 * np.eye(n), dtype=dtype)
 
 
+@nograd
+def _is_numpy(xp):
+    return xp is np
+
+
 @adjoint(np.linalg.cholesky)
 def cholesky_rule(a, **kwargs):
+    """``A = L L^H``: ``dA = L^-H Phi(L^H dL) L^-1``, Hermitian part (Murray 2016, eq. 10, with conjugate
+    transposes). ``upper=True`` gives ``U = L^H`` (NumPy's own factor, which reads the upper triangle), so
+    ``dL = dU^H``."""
     (upper,) = _options((), kwargs, ("upper", False))
     xp = xp_of(a)
-    low = xp.linalg.cholesky(a)
+    if upper and _is_numpy(xp):
+        y = xp.linalg.cholesky(a, upper=True)
+        low = _mH(y)
+    else:  # an array module whose cholesky has no upper= (CuPy): L^H, exactly as NumPy forms it
+        low = xp.linalg.cholesky(a)
+        y = _mH(low) if upper else low
 
     def cholesky_pullback(dy):
         dlow = dy
         if upper:
-            dlow = _mT(dy)
+            dlow = _mH(dy)
         low_inv = xp.linalg.inv(low)
-        phi = xp.matmul(_mT(low), dlow) * _phi_mask(shape_of(a)[-1], xp, _float_dtype(a, dy))
-        return (_sym(xp.matmul(xp.matmul(_mT(low_inv), phi), low_inv)),)
+        phi = xp.matmul(_mH(low), dlow) * _phi_mask(shape_of(a)[-1], xp, _real_dtype(a))
+        return (_sym(xp.matmul(xp.matmul(_mH(low_inv), phi), low_inv)),)
 
-    if upper:
-        return _mT(low), cholesky_pullback
-    return low, cholesky_pullback
+    return y, cholesky_pullback
 
 
 @nograd
@@ -696,7 +742,9 @@ def _eye_mask(n, xp):
 
 @adjoint(np.linalg.eigh)
 def eigh_rule(a, *rest, **kwargs):
-    """Distinct eigenvalues: ``da = V (diag(dw) + F * (V^T dV)) V^T``, ``F_ij = 1 / (w_j - w_i)``."""
+    """Distinct eigenvalues: ``da = V (diag(Re dw) + F * (V^H dV)) V^H`` (Hermitian part),
+    ``F_ij = 1 / (w_j - w_i)`` (the transpose of JAX's eigh JVP). ``F``'s zero diagonal drops the part of
+    ``dV`` along each eigenvector's phase, which a loss that does not depend on that phase never has."""
     (uplo,) = _options(rest, kwargs, ("UPLO", "L"))
     xp = xp_of(a)
     res = xp.linalg.eigh(a, uplo)
@@ -713,14 +761,14 @@ def eigh_rule(a, *rest, **kwargs):
         if dv is not None:
             diff = w[..., None, :] - w[..., :, None]
             f = xp.where(mask, 0.0, 1.0 / xp.where(mask, 1.0, diff))
-            inner = f * xp.matmul(_mT(v), dv)
+            inner = f * xp.matmul(_mH(v), dv)
         if dw is not None:
-            dw_diag = xp.where(mask, dw[..., None], 0.0)
+            dw_diag = xp.where(mask, _real_part(dw, v)[..., None], 0.0)  # real eigenvalues
             if inner is None:
                 inner = dw_diag
             else:
                 inner = inner + dw_diag
-        return (_sym(xp.matmul(xp.matmul(v, inner), _mT(v))),) + _nones(rest)
+        return (_sym(xp.matmul(xp.matmul(v, inner), _mH(v))),) + _nones(rest)
 
     return res, eigh_pullback
 
@@ -733,7 +781,8 @@ def eigvalsh_rule(a, *rest, **kwargs):
     v = res[1]
 
     def eigvalsh_pullback(dy):
-        return (xp.matmul(v * dy[..., None, :], _mT(v)),) + _nones(rest)
+        # real eigenvalues: V diag(Re dy) V^H, Hermitian already
+        return (xp.matmul(v * _real_part(dy, v)[..., None, :], _mH(v)),) + _nones(rest)
 
     return res[0], eigvalsh_pullback
 
@@ -779,30 +828,40 @@ def _split_ties(score, over, kind, xp):
     return mask / xp.sum(mask, axis=over, keepdims=True)
 
 
+def _unit(x):
+    """``d|x| / dx`` in the convention: ``sign(x)`` for real ``x`` (locally constant), ``x / |x|`` for
+    complex ``x`` (which moves with ``x``: its derivative is part of the second order), 0 at 0."""
+    xp = xp_of(x)
+    if _is_complex_value(x):
+        return divide_or_zero(x, xp.abs(x))
+    return xp.sign(x)
+
+
 def _norm_cotangent(dyk, x, n, kind, axes, ord):
     """``dyk * d norm / dx`` with ``dyk`` and ``n`` of the keepdims shape; 0 at a zero input."""
     xp = xp_of(x)
     if kind == "l2":
         return dyk * x / xp.where(n == 0, 1.0, n)
     if kind == "l1":
-        return dyk * xp.sign(x)
+        return dyk * _unit(x)
     if kind in ("max", "min"):
-        return dyk * xp.sign(x) * _split_ties(xp.abs(x), axes, kind, xp)
+        return dyk * _unit(x) * _split_ties(xp.abs(x), axes, kind, xp)
     if kind == "p":
         ax = xp.abs(x)
         powered = xp.where(ax == 0, 0.0, xp.where(ax == 0, 1.0, ax) ** (ord - 1))
-        return dyk * xp.sign(x) * powered / xp.where(n == 0, 1.0, n) ** (ord - 1)
+        return dyk * _unit(x) * powered / xp.where(n == 0, 1.0, n) ** (ord - 1)
     if kind in ("colmax", "colmin"):
         colsum = xp.sum(xp.abs(x), axis=axes[0], keepdims=True)
-        return dyk * xp.sign(x) * _split_ties(colsum, axes[1], kind, xp)
+        return dyk * _unit(x) * _split_ties(colsum, axes[1], kind, xp)
     if kind in ("rowmax", "rowmin"):
         rowsum = xp.sum(xp.abs(x), axis=axes[1], keepdims=True)
-        return dyk * xp.sign(x) * _split_ties(rowsum, axes[0], kind, xp)
+        return dyk * _unit(x) * _split_ties(rowsum, axes[0], kind, xp)
     return dyk * _singular_cotangent(x, kind, axes)
 
 
 def _singular_cotangent(x, kind, axes):
-    """d/dx of the nuclear norm (``U V^T``) or of the largest / smallest singular value (``u v^T``)."""
+    """d/dx of the nuclear norm (``U V^H``) or of the largest / smallest singular value (``u v^H``); both
+    are independent of the singular vectors' phases, and differentiable through ``svd_rule``."""
     xp = xp_of(x)
     moved = xp.moveaxis(x, axes, (-2, -1))
     usv = xp.linalg.svd(moved, full_matrices=False)
@@ -873,68 +932,103 @@ def pinv_rule(a, *rest, **kwargs):
 
 
 # ---------------------------------------------------------------------------------------------------------
-# svd (Townsend 2016, "Differentiating the singular value decomposition"); distinct singular values
+# svd (Townsend 2016, "Differentiating the singular value decomposition"; complex: the transpose of JAX's
+# svd JVP, as PyTorch's svd_backward); distinct singular values, and full rank for rectangular or complex
+# matrices
 
 
 @nograd
 def _svd_options(args, kwargs):
     full = kwargs.get("full_matrices", args[0] if args else True)
     compute_uv = kwargs.get("compute_uv", args[1] if len(args) > 1 else True)
-    return bool(full), bool(compute_uv)
+    hermitian = kwargs.get("hermitian", args[2] if len(args) > 2 else False)
+    return bool(full), bool(compute_uv), bool(hermitian)
 
 
 @adjoint(np.linalg.svd)
 def svd_rule(a, *args, **kwargs):
+    """NumPy's own values (``compute_uv=False`` too). The cotangent reads the factors it returns (a loss of
+    the singular vectors must not depend on their phases: ``u[:, j] v[:, j]^H`` does not, ``|u|`` does not).
+    ``hermitian=True`` (NumPy reads one triangle) gives the Hermitian part, as ``pinv`` and ``eigh`` do."""
     xp = xp_of(a)
-    full, compute_uv = _svd_options(args, kwargs)
+    full, compute_uv, hermitian = _svd_options(args, kwargs)
     m, n = shape_of(a)[-2:]
     if compute_uv and full and m != n:
         raise FluxpyError(
             "the gradient of np.linalg.svd with full_matrices=True needs a square matrix; "
             "pass full_matrices=False"
         )
-    u, s, vh = xp.linalg.svd(a, full_matrices=False)
+    res = xp.linalg.svd(a, *args, **kwargs)
+
+    if not compute_uv:
+
+        def svd_values_pullback(ds):
+            usv = xp.linalg.svd(a, full_matrices=False)
+            da = _svd_back(xp, usv[0], usv[1], usv[2], None, ds, None)
+            return (_hermitian_part(da, hermitian),) + _nones(args)
+
+        return res, svd_values_pullback
+
+    u = res[0]
+    s = res[1]
+    vh = res[2]
 
     def svd_pullback(dy):
-        if not compute_uv:
-            return (_svd_back(xp, u, s, vh, None, dy, None),) + _nones(args)
-        du, ds, dvh = dy
-        return (_svd_back(xp, u, s, vh, du, ds, dvh),) + _nones(args)
+        da = _svd_back(xp, u, s, vh, dy[0], dy[1], dy[2])
+        return (_hermitian_part(da, hermitian),) + _nones(args)
 
-    if compute_uv:
-        return xp.linalg.svd(a, *args, **kwargs), svd_pullback
-    return s, svd_pullback
+    return res, svd_pullback
+
+
+def _hermitian_part(g, hermitian):
+    if hermitian:
+        return _sym(g)
+    return g
 
 
 def _svd_back(xp, u, s, vh, du, ds, dvh):
-    """The cotangent of A from those of U, S and Vh (thin SVD, A = U diag(s) Vh)."""
-    v = xp.swapaxes(vh, -1, -2)
-    ut = xp.swapaxes(u, -1, -2)
-    middle = 0.0
+    """The cotangent of A from those of U, S and Vh (thin SVD, A = U diag(s) Vh; any of them None).
+
+    With ``J = U^H dU``, ``K = Vh dVh^H`` and ``F`` of ``_svd_f``: ``dA = U M Vh`` plus, for a tall (wide)
+    A, ``(I - U U^H) dU S^-1 Vh`` (``U S^-1 dVh (I - V Vh)``), where
+    ``M = diag(Re ds) + (F * (J - J^H)) S + S (F * (K - K^H)) + i diag(Im diag(J)) S^-1``. The last term,
+    complex only, is the phase (gauge) term of JAX's JVP, which puts the phase of each pair of singular
+    vectors on U (0 where a singular value is 0); ``Re ds``: the singular values are real."""
+    complex_factors = _is_complex_value(u)
+    k = shape_of(s)[-1]
+    middle = None
     if ds is not None:
-        middle = middle + _diag_embed(xp, ds)
+        middle = _diag_embed(xp, _real_part(ds, u))
+    j = None
+    kk = None
     if du is not None or dvh is not None:
         f = _svd_f(xp, s)
-        smat = _diag_embed(xp, s)
         if du is not None:
-            j = ut @ du
-            middle = middle + (f * (j - xp.swapaxes(j, -1, -2))) @ smat
+            j = xp.matmul(_mH(u), du)
+            term = (f * (j - _mH(j))) * s[..., None, :]
+            if complex_factors:
+                gauge = xp.imag(j) * _eye(k, xp, _real_dtype(s)) * _safe_reciprocal(s)[..., None, :]
+                term = term + 1j * gauge
+            middle = term if middle is None else middle + term
         if dvh is not None:
-            dv = xp.swapaxes(dvh, -1, -2)
-            k = vh @ dv
-            middle = middle + smat @ (f * (k - xp.swapaxes(k, -1, -2)))
-    da = u @ middle @ vh if not isinstance(middle, float) else xp.zeros(shape_of(u)[:-1] + shape_of(vh)[-1:])
-    inv_s = 1.0 / s
-    if du is not None:
-        m = shape_of(u)[-2]
-        if m > shape_of(s)[-1]:
-            da = da + (xp.eye(m) - u @ ut) @ (du * inv_s[..., None, :]) @ vh
-    if dvh is not None:
-        n = shape_of(vh)[-1]
-        if n > shape_of(s)[-1]:
-            dv = xp.swapaxes(dvh, -1, -2)
-            da = da + (u * inv_s[..., None, :]) @ xp.swapaxes(dv, -1, -2) @ (xp.eye(n) - v @ vh)
+            kk = xp.matmul(vh, _mH(dvh))
+            term = s[..., :, None] * (f * (kk - _mH(kk)))
+            middle = term if middle is None else middle + term
+    if middle is None:
+        return xp.zeros(shape_of(u)[:-1] + shape_of(vh)[-1:], dtype=_float_dtype(u))
+    da = xp.matmul(xp.matmul(u, middle), vh)
+    if du is not None and shape_of(u)[-2] > k:  # tall: the part of dU off U's columns
+        da = da + xp.matmul((du - xp.matmul(u, j)) / s[..., None, :], vh)
+    if dvh is not None and shape_of(vh)[-1] > k:  # wide: the part of dVh off Vh's rows
+        da = da + xp.matmul(u / s[..., None, :], dvh - xp.matmul(_mH(kk), vh))
     return da
+
+
+def _safe_reciprocal(s):
+    """``1 / s``, 0 where ``s`` is 0."""
+    xp = xp_of(s)
+    zero = s == 0
+    return xp.where(zero, 0.0, 1.0 / xp.where(zero, 1.0, s))
 
 
 def _svd_f(xp, s):
@@ -942,21 +1036,22 @@ def _svd_f(xp, s):
     s2 = s**2
     diff = s2[..., None, :] - s2[..., :, None]
     k = shape_of(s)[-1]
-    off = 1.0 - xp.eye(k)
-    return off / (diff + xp.eye(k))
+    eye = _eye(k, xp, _real_dtype(s))
+    return (1.0 - eye) / (diff + eye)
 
 
 def _diag_embed(xp, d):
     k = shape_of(d)[-1]
-    return d[..., :, None] * xp.eye(k)
+    return d[..., :, None] * _eye(k, xp, _real_dtype(d))
 
 
 @adjoint(np.linalg.svdvals)
 def svdvals_rule(a):
+    """NumPy's own values (``svd(a, compute_uv=False)``); the cotangent ``U diag(Re ds) Vh``."""
     xp = xp_of(a)
-    u, s, vh = xp.linalg.svd(a, full_matrices=False)
 
     def svdvals_pullback(ds):
-        return (_svd_back(xp, u, s, vh, None, ds, None),)
+        usv = xp.linalg.svd(a, full_matrices=False)
+        return (_svd_back(xp, usv[0], usv[1], usv[2], None, ds, None),)
 
-    return s, svdvals_pullback
+    return xp.linalg.svd(a, compute_uv=False), svdvals_pullback
