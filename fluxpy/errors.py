@@ -51,6 +51,13 @@ IN_PLACE_HINTS = {
     ),
     "dict": "Build a new dict instead: `d = {**d, key: value}`, or `{k: v for k, v in d.items() if ...}`.",
     "other": "Build a new one instead, e.g. `items = items + [value]` or a comprehension.",
+    "operator": (
+        "Write the statement instead (`a += b`, `a -= b`, `a *= b`, `d |= e`: fluxpy rebinds `a` to the new "
+        "value), or compute a new value (`c = a + b`)."
+    ),
+    "setitem": (
+        "Write the assignment instead (`a[i] = value`, `del a[i]`): item assignment is differentiated."
+    ),
 }
 
 
@@ -58,7 +65,7 @@ def in_place_error(method, kind, where, hint=None):
     """The FluxpyError for an in-place change that fluxpy refuses; ``hint``: a key of IN_PLACE_HINTS
     (by default ``kind``, or "other")."""
     hint = IN_PLACE_HINTS.get(hint or kind, IN_PLACE_HINTS["other"])
-    article = "an" if kind[:1] in ("a", "e", "i", "o", "u") or kind == "ndarray" else "a"
+    article = "an" if kind[:1].lower() in ("a", "e", "i", "o", "u") or kind == "ndarray" else "a"
     return FluxpyError(IN_PLACE.format(method=method, article=article, kind=kind, where=where, hint=hint))
 
 

@@ -18,10 +18,18 @@ import dataclasses
 import functools
 import inspect
 import linecache
+import operator
 import os
 import sys
 import threading
-from types import BuiltinFunctionType, FunctionType, MethodType, ModuleType
+from types import (
+    BuiltinFunctionType,
+    FunctionType,
+    MethodDescriptorType,
+    MethodType,
+    ModuleType,
+    WrapperDescriptorType,
+)
 
 import numpy as np
 
@@ -402,6 +410,10 @@ def _resolve_other(f):
         return mutation_forward, False
     if t is BuiltinFunctionType and isinstance(f.__self__, np.ufunc) and f.__name__ == "at":
         return in_place_function_forward, False
+    if (t is MethodDescriptorType or t is WrapperDescriptorType) and f.__name__ in _mutators_of(
+        f.__objclass__
+    ):
+        return unbound_mutation_forward, True  # ``list.append(items, v)``, ``np.ndarray.__iadd__(a, v)``
     if _hashable_in(f, _IN_PLACE_FUNCTIONS):
         return in_place_function_forward, True
     if t is functools.partial:
@@ -1121,9 +1133,14 @@ def _hashable_in(f, collection):
 
 
 def in_place_function_forward(f, /, *args, **kwargs):
-    """Forward of a function that writes into its arguments (``np.copyto``, ``np.add.at``, ``setattr``)."""
+    """Forward of a function that writes into its arguments (``np.copyto``, ``np.add.at``, ``setattr``,
+    ``operator.setitem``)."""
     if any(_carries_float(v) for v in list(args) + list(kwargs.values())):
         name = getattr(f, "__qualname__", None) or getattr(f, "__name__", repr(f))
+        if _hashable_in(f, _ITEM_WRITERS) and args:  # operator.setitem(a, i, v): written `a[i] = v`
+            raise errors.in_place_error(
+                f"operator.{name}", type(args[0]).__name__, user_location(), "setitem"
+            )
         raise errors.in_place_error(name, "value", user_location())
     return foreign_forward(f, *args, **kwargs)
 
@@ -1132,6 +1149,14 @@ def mutation_forward(m, /, *args, **kwargs):
     """Forward of a bound mutating method of a list or dict taken as a value."""
     check_no_mutation(m.__self__, m.__name__, args, kwargs)
     return foreign_forward(m, *args, **kwargs)
+
+
+def unbound_mutation_forward(f, /, *args, **kwargs):
+    """Forward of a mutating method taken from its class (``list.append(items, v)``,
+    ``np.ndarray.__iadd__(a, v)``): refused as the bound method is (check_no_mutation)."""
+    if args:
+        check_no_mutation(args[0], f.__name__, args[1:], kwargs)
+    return foreign_forward(f, *args, **kwargs)
 
 
 def container_method_forward(m, /, *args, **kwargs):
@@ -1342,7 +1367,10 @@ _IN_PLACE_FUNCTIONS = {
     setattr,
     delattr,
     object.__setattr__,
+    operator.setitem,  # the user's own call: generated code writes items with __fx_setitem
+    operator.delitem,
 }
+_ITEM_WRITERS = {operator.setitem, operator.delitem}
 _MUTATORS = {
     list: {
         "append",
@@ -1358,6 +1386,13 @@ _MUTATORS = {
     },
     dict: {"update", "setdefault", "pop", "popitem", "clear", "__setitem__"},
 }
+
+
+def _mutators_of(cls):
+    """The names of the methods of builtin ``cls`` that change its objects in place."""
+    if isinstance(cls, type) and issubclass(cls, np.ndarray):
+        return _ARRAY_MUTATORS
+    return _MUTATORS.get(cls, ())
 
 
 # in-place changes that move, drop or hand out the items already in a list or dict: refused when those
@@ -1493,6 +1528,14 @@ def raise_no_adjoint(f, where, qualname=None):
             "its source is not available (functions made by exec/eval or typed at `python -c` or a plain "
             "interactive prompt have none: define it in a file) and it has no registered rule"
         )
+    elif type(getattr(f, "__wrapped__", None)) is FunctionType and hasattr(f, "cache_info"):
+        # functools.lru_cache / functools.cache: a C wrapper that may answer from its cache
+        wrapped = getattr(f.__wrapped__, "__qualname__", name)
+        why = (
+            "it is wrapped by functools.lru_cache (or functools.cache), a C cache of results fluxpy does not "
+            f"transform. Call the Python function itself in differentiated code, `{wrapped}.__wrapped__(...)`"
+            ": it is differentiated (without the cache), or define it without the cache decorator"
+        )
     elif type(getattr(f, "_implementation", None)) is FunctionType:
         # NumPy's dispatching functions wrap Python (np.resize's `_implementation`), which fluxpy does not
         # transform: NumPy is differentiated by rules (its internals write into buffers and call C)
@@ -1536,6 +1579,7 @@ registry.nograd(
     new_object,
     parent_init,
     check_no_mutation,
+    _mutators_of,
     check_no_out,
     _hashable_in,
     _carries_float,

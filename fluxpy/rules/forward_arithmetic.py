@@ -30,7 +30,15 @@ from .helpers import cast, cast_back, conj, unbroadcast
 from .mutation import check_in_place_view
 from .numpy_reductions import spread
 from .numpy_shape import grads_first
-from .python import check_shared_in_place, in_place_method, power_by_constant, zero_base_power
+from .python import (
+    check_shared_in_place,
+    in_place_method,
+    nested_array,
+    power_by_constant,
+    user_in_place,
+    user_in_place_call,
+    zero_base_power,
+)
 from .registry import forward_rule
 
 # ---------------------------------------------------------------------------------------------------------
@@ -418,9 +426,15 @@ def builtin_pow_jvp(args, targs):
 
 def _in_place_jvp(name, functional, symbol):
     dunder = f"__i{name}__"
+    op = getattr(operator, f"i{name}")
 
     def in_place_jvp(args, targs):
         a = args[0]
+        if len(args) == 2 and hasattr(type(a), dunder) and user_in_place_call(op):
+            # the user's own ``operator.iadd(a, b)``: Python changes ``a`` in place (see python.py)
+            done = user_in_place(op, *args, dunder)
+            if done is not None:
+                return done[0], None
         if type(a) in _NUMERIC or _plain(a) or len(args) != 2:
             check_in_place_view(a, symbol)  # an array viewing another: refused, as in reverse mode
             return functional(args, targs)
@@ -539,9 +553,97 @@ for _f in (np.transpose, np.reshape, np.swapaxes, np.moveaxis, np.squeeze, np.ex
     keyword_forward_rule(_f)(_linear_jvp(_f, True))  # the options are axes and shapes
 
 
+@forward_rule(nested_array)
+def nested_array_jvp(args, targs):
+    """Linear in the nested cotangent (the pullback of ``x.tolist()``)."""
+    return nested_array(*args), None if targs[0] is None else nested_array(targs[0], args[1])
+
+
+@forward_rule(complex)
+def complex_jvp(args, targs):
+    """``complex(a, b)`` is ``a + 1j * b``: so is its tangent. A string has none."""
+    if args and not all(isinstance(v, (int, float, complex, np.generic)) for v in args):
+        from ..forward import derived_jvp
+
+        return derived_jvp(complex, None, args, targs, {}, {})
+    t = _add(targs[0] if targs else None, _scale(targs[1] if len(targs) > 1 else None, 1j))
+    return complex(*args), None if t is None else complex(t)
+
+
+# nan-reductions skip the NaN entries of ``x``: their tangent entries count for nothing. The tangent there
+# is often NaN itself (that of ``np.where(c, x, np.nan) ** 2``), and 0 * NaN is NaN: it is zeroed first.
+
+
+def _without_nan_entries(x, t):
+    """Tangent ``t`` of array ``x`` with zeros where ``x`` is NaN."""
+    xp = xp_of(x)
+    return xp.where(xp.isnan(x), 0, _like(t, x))
+
+
+def _nan_options(args, kwargs):
+    """The options of ``np.nansum(x, *args, **kwargs)`` or ``np.nanmean``, when the formulas below read
+    them all (``axis``, ``dtype``, ``keepdims``, ``initial``), else None."""
+    options = dict(zip(("axis", "dtype", "out", "keepdims"), args, strict=False)) | kwargs
+    if len(args) > 4 or options.get("out") is not None or "where" in options or _integer_dtype(options):
+        return None
+    return options
+
+
+def _nan_reduction_jvp(f):
+    """The forward rule of nan-reduction ``f`` (``np.nansum``, ``np.nanmax``, ``np.nanmedian``, ...): the
+    tangent of ``x`` without its NaN entries, then ``nansum``'s and ``nanmean``'s as they are linear
+    (``sum`` of it, over the count of entries that are not NaN), the others' by their reverse rules
+    transposed (whose pullbacks give the NaN entries no cotangent)."""
+
+    def nan_reduction_jvp(args, targs, kwargs, tkwargs):
+        from ..forward import derived_jvp
+
+        x, t = args[0], targs[0] if targs else None
+        if t is None or not is_array(x) or x.dtype.kind not in "fc":
+            return derived_jvp(f, None, args, targs, kwargs, tkwargs)
+        t = _without_nan_entries(x, t)
+        moving = any(v is not None for v in targs[1:]) or any(v is not None for v in tkwargs.values())
+        options = _nan_options(args[1:], kwargs) if f in (np.nansum, np.nanmean) and not moving else None
+        if options is not None:
+            return f(*args, **kwargs), _nan_linear_tangent(f, x, t, options)
+        return derived_jvp(f, None, args, (t,) + tuple(targs[1:]), kwargs, tkwargs)
+
+    nan_reduction_jvp.__name__ = f"{f.__name__}_jvp"
+    return nan_reduction_jvp
+
+
+def _nan_linear_tangent(f, x, t, options):
+    """The tangent of ``np.nansum`` (``initial`` is a constant) or ``np.nanmean`` of ``x`` for ``t``, the
+    tangent of ``x`` without its NaN entries."""
+    xp = xp_of(x)
+    axis, keepdims = options.get("axis"), options.get("keepdims", False)
+    total = xp.sum(t, axis=axis, dtype=options.get("dtype"), keepdims=keepdims)
+    if f is np.nansum:
+        return total
+    count = xp.sum(~xp.isnan(x), axis=axis, keepdims=keepdims)
+    return total / xp.maximum(count, 1)  # an all-NaN slice: NaN, whose entries all count for nothing
+
+
+for _f in (
+    np.nansum,
+    np.nanmean,
+    np.nanmax,
+    np.nanmin,
+    np.nanprod,
+    np.nancumsum,
+    np.nancumprod,
+    np.nanvar,
+    np.nanstd,
+    np.nanmedian,
+    np.nanpercentile,
+    np.nanquantile,
+):
+    keyword_forward_rule(_f)(_nan_reduction_jvp(_f))
+
+
 # array methods linear in the array (options without tangents): the same method on the tangent
 LINEAR_METHODS = frozenset(
-    {"sum", "mean", "reshape", "transpose", "ravel", "flatten", "squeeze", "swapaxes", "copy"}
+    {"sum", "mean", "reshape", "transpose", "ravel", "flatten", "squeeze", "swapaxes", "copy", "tolist"}
     | {"conj", "conjugate"}  # real-linear: the tangent of x.conj() is t.conj()
 )
 

@@ -8,6 +8,7 @@ iterator with an iterator over their tangents. The container rules build on them
 
 import functools
 import itertools
+import math
 from collections.abc import Iterator, Mapping, Set
 
 import numpy as np
@@ -22,11 +23,13 @@ from .forward_core import (
     _forward_mode,
     _items,
     _like,
+    _scale,
     keyword_forward_rule,
     makes_container,
 )
 from .higher_order import chain_impl, filter_impl, groupby_impl, map_impl, product_impl, reduce_impl
 from .itertools_impl import IMPLEMENTATIONS as ITERTOOLS
+from .math import prod_impl
 from .python import (
     SequenceIterator,
     _advance,
@@ -35,7 +38,9 @@ from .python import (
     _unzip,
     _user_iterable,
     _zip_positions,
+    extreme_choice,
     item_at,
+    ndenumerate_impl,
     pick,
     zip_rows,
 )
@@ -301,14 +306,30 @@ def sum_jvp(args, targs, kwargs, tkwargs):
 
 
 def _extreme_jvp(primal):
-    """``max``/``min`` of one iterable: of its items (an iterator's, advanced with its tangents; a Python
-    ``__iter__``'s), by the transposed reverse rule, as for several arguments or a list."""
+    """``max``/``min`` of several arguments or of one list or tuple (an iterator's items, advanced with their
+    tangents; a Python ``__iter__``'s): the tangent of the item chosen as the reverse rule chooses it
+    (``extreme_choice``: the key runs once per item), the mean of the tied ones' between equal numbers. An
+    array's rows: its reverse rule transposed."""
 
     def extreme_jvp(args, targs, kwargs, tkwargs):
         if len(args) == 1 and (isinstance(args[0], Iterator) or _user_iterable(args[0])):
             items, titems = _iterate(args[0], targs[0])
             args, targs = (items,), (titems,)
-        return _forward_mode().derived_jvp(primal, None, args, targs, kwargs, tkwargs)
+        if len(args) == 1 and type(args[0]) not in (list, tuple) or set(kwargs) - {"key", "default"}:
+            return _forward_mode().derived_jvp(primal, None, args, targs, kwargs, tkwargs)
+        if "default" in kwargs and len(args) != 1:
+            primal(*args, **kwargs)  # Python's TypeError
+        values = list(args[0]) if len(args) == 1 else list(args)
+        tvalues = _items(targs[0], values) if len(args) == 1 else tuple(targs)
+        if not values and "default" in kwargs and len(args) == 1:
+            return kwargs["default"], tkwargs.get("default")
+        y, chosen = extreme_choice(primal, values, kwargs.get("key"))
+        if len(chosen) == 1:
+            return y, tvalues[chosen[0]]
+        t = None
+        for i in chosen:
+            t = _add(t, tvalues[i])
+        return y, None if t is None else _scale(t, 1.0 / len(chosen))
 
     extreme_jvp.__name__ = f"{primal.__name__}_jvp"
     return extreme_jvp
@@ -351,12 +372,14 @@ def _iterating_jvp(impl):
 
 
 keyword_forward_rule(functools.reduce)(_implemented_jvp(reduce_impl))
+keyword_forward_rule(math.prod)(_implemented_jvp(prod_impl))
 for _primal, _impl in [
     (map, map_impl),
     (filter, filter_impl),
     (itertools.product, product_impl),
     (itertools.chain, chain_impl),
     (itertools.groupby, groupby_impl),
+    (np.ndenumerate, ndenumerate_impl),
     *ITERTOOLS,
 ]:
     keyword_forward_rule(_primal)(_iterating_jvp(_impl))

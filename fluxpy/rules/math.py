@@ -13,7 +13,8 @@ True
 
 import math
 
-from .registry import adjoint, nograd
+from .higher_order import implemented_by
+from .registry import adjoint, nograd, register
 
 _LN2 = math.log(2.0)
 _LN10 = math.log(10.0)
@@ -409,6 +410,21 @@ def remainder_rule(a, b):
         return (dy, -dy * _quotient(a, b, y))
 
     return y, remainder_pullback
+
+
+# ---------------------------------------------------------------------------------------------------------
+# products
+
+
+def prod_impl(iterable, *, start=1):
+    """``math.prod`` as a loop (Python's order of multiplication), which the transformer differentiates."""
+    y = start
+    for v in iterable:
+        y = y * v
+    return y
+
+
+register(math.prod, implemented_by(prod_impl))
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -39,7 +39,30 @@ def setitem(x, idx, v):
         y = type(x)(x)
         y[idx] = v
         return y
-    raise FluxpyError(f"assigning items of a {type(x).__name__} is not supported in differentiated code")
+    raise _unsupported_setitem(x)
+
+
+@nograd
+def _unsupported_setitem(x):
+    """The FluxpyError for ``x[idx] = v`` on an ``x`` that is no array, list or dict."""
+    from ..runtime import user_location
+
+    kind = type(x).__name__
+    if isinstance(x, dict):  # defaultdict, OrderedDict, Counter, a dict subclass
+        hint = (
+            "Use a plain dict (`d = {}`, or `d = dict(d)`), reading a missing key with a default: "
+            "`d[k] = d.get(k, 0.0) + v`."
+        )
+    elif isinstance(x, list):
+        hint = "Use a plain list: `items = list(items)` first."
+    else:
+        hint = (
+            f"fluxpy does not differentiate {kind}.__setitem__; keep the values in a dict, a list or an "
+            "array, or give the class a method that returns a new object."
+        )
+    return FluxpyError(
+        f"assigning items of a {kind} is not supported in differentiated code.\n  {user_location()}\n{hint}"
+    )
 
 
 def setitem_argument(x, idx, v):
@@ -65,9 +88,20 @@ def check_writable(x):
 
 
 REPEATED = (
-    "item assignment with repeated indices is not differentiable: the last write wins. Use "
-    "np.add.at-style accumulation with a new array instead."
+    "item assignment with repeated indices is not differentiable: the last write wins.\n  {where}\n"
+    "Write each cell once, e.g. the last value for each index: "
+    "`u, last = np.unique(idx[::-1], return_index=True); a[u] = v[::-1][last]`; or, to add the values up, "
+    "`a = a + np.bincount(idx, weights=v, minlength=len(a))` (a 1-D `a`)."
 )
+
+
+@nograd
+def sequence_indices(idx):
+    """``idx`` with each tuple inside an index tuple as a list: NumPy reads ``a[(0, 0),]`` as the fancy
+    index ``a[[0, 0],]`` (a tuple as the whole index is one entry per axis instead)."""
+    if type(idx) is tuple and any(type(p) is tuple for p in idx):
+        return tuple(list(p) if type(p) is tuple else p for p in idx)
+    return idx
 
 
 @nograd
@@ -78,6 +112,7 @@ def check_distinct(idx, shape):
     length (``[0, -4]`` on a length-4 axis repeats 0) and the index arrays of all indexed axes are broadcast
     together (``A[[0, 1], [0, 0]]`` addresses the distinct cells (0, 0) and (1, 0)). Boolean masks count
     as the integer arrays of their nonzero positions, as NumPy reads them."""
+    idx = sequence_indices(idx)
     parts = idx if type(idx) is tuple else (idx,)
     if not any(isinstance(p, list) or is_array(p) for p in parts):
         return
@@ -112,7 +147,9 @@ def check_distinct(idx, shape):
     for a, n in zip(arrays, lengths, strict=True):
         cells = cells * n + a.astype(xp.int64) % n  # the flat position of each addressed cell
     if int(xp.unique(cells.ravel()).size) != int(cells.size):
-        raise FluxpyError(REPEATED)
+        from ..runtime import user_location
+
+        raise FluxpyError(REPEATED.format(where=user_location()))
 
 
 @nograd

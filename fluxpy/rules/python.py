@@ -10,6 +10,7 @@ a list's a list, a dict's a dict, a namedtuple's a tuple of its fields.
 (12.0, (4.0, 3.0))
 """
 
+import ast
 import builtins
 import collections
 import contextlib
@@ -17,6 +18,8 @@ import copy
 import dataclasses
 import math
 import operator
+import os
+import sys
 
 import numpy as np
 
@@ -25,10 +28,19 @@ from ..errors import FluxpyError
 from ..tangents import KeywordGrads, Tangent, accum, is_differentiable
 from . import attributes
 from .helpers import conj, in_dtype, unbroadcast
-from .mutation import check_in_place_view
+from .higher_order import iterating
+from .mutation import check_in_place_view, sequence_indices
 from .numpy_elementwise import divide_or_zero
 from .numpy_indexing import array_getitem_rule
-from .registry import adjoint, lookup_attribute, nograd, partial_of, register_container_method
+from .registry import (
+    adjoint,
+    lookup_attribute,
+    nograd,
+    partial_of,
+    register,
+    register_container_method,
+    register_method,
+)
 
 _SCALARS = {float, int}
 
@@ -558,6 +570,10 @@ def _union_rule(op):
     def union_rule(a, b):
         if not (isinstance(a, dict) and isinstance(b, dict)):
             return op(a, b), _none_pullback(2)
+        if op is operator.ior:  # never generated (``d |= e`` is ``d = d | e``): the user's own call
+            done = user_in_place(op, a, b)
+            if done is not None:
+                return done
         keys_a, keys_b = _union_keys(a, b)
 
         def dict_union_pullback(dy):
@@ -588,15 +604,20 @@ adjoint(operator.ior)(_union_rule(operator.ior))
 # Python ``__iadd__`` runs differentiated, and where it returns NotImplemented, ``__add__``/``__radd__``.
 
 
-def _in_place_rule(name, functional, symbol):
+def _in_place_rule(name, functional, symbol, dunder=None):
     """The rule of ``a op= b`` (``operator.i<name>``), from ``functional``, the rule of ``a op b``. An
     array ``a`` is updated functionally (a new array), so one that views another array is refused: Python
     would write into the data they share."""
-    dunder = f"__i{name}__"
+    op = getattr(operator, f"i{name}")
+    dunder = dunder or f"__i{name}__"
 
     def in_place_rule(a, b):
         if type(a) in _SCALARS:
             return functional(a, b)
+        if hasattr(type(a), dunder) and user_in_place_call(op):
+            done = user_in_place(op, a, b, dunder)
+            if done is not None:
+                return done
         if _numeric(a) or _is_seq(a):
             check_in_place_view(a, symbol)
             return functional(a, b)
@@ -619,6 +640,213 @@ def _in_place_rule(name, functional, symbol):
 
     in_place_rule.__name__ = f"i{name}_rule"
     return in_place_rule
+
+
+# The code generated for ``a += b`` (``x[i] += b``, ``obj.a += b``) calls the in-place operator
+# (``operator.iadd``) and rebinds ``a`` to the result: an array or a list is updated functionally, and so is
+# a user's ``a = operator.iadd(a, b)``, or ``operator.iadd(x * 2, b)`` (no other name holds ``x * 2``). A
+# user's call that leaves another holder of its first argument unchanged (``operator.iadd(a, b)`` as a
+# statement, ``c = operator.iadd(a, b)``, ``functools.reduce(operator.iadd, ...)``) would lose the change
+# where Python makes it in place, so it is refused (or, carrying no float, run as Python runs it). Which of
+# them is running is read from the user's line the call comes from.
+_AUGMENTED = {
+    "iadd": ast.Add,
+    "isub": ast.Sub,
+    "imul": ast.Mult,
+    "itruediv": ast.Div,
+    "ipow": ast.Pow,
+}  # the operators ``x op= y`` calls (transform/normalize/anf_updates.py); no other is ever generated
+_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+_frame_kinds = {}  # (generated file, line, operator name) -> "functional", "package", "user" or "other"
+_source_lines = {}  # file -> (its text, {line: _Line})
+
+
+@nograd
+def user_in_place_call(op):
+    """Whether in-place operator ``op`` (``operator.iadd``) now running was called by the user's code in a
+    way the functional update gets wrong (see above), rather than by the code fluxpy generated for
+    ``a += b``: read from the source lines of the generated functions on the stack (at any order of
+    differentiation they map back to the source they came from), innermost first. A line of fluxpy's own
+    dispatch and rules code is passed over."""
+    name = op.__name__
+    frame = sys._getframe(1)
+    while frame is not None:
+        key = (frame.f_code.co_filename, frame.f_lineno, name)
+        kind = _frame_kinds.get(key)
+        if kind is None:
+            kind = _frame_kinds[key] = _frame_kind(*key)
+        if kind == "functional":
+            return False
+        if kind == "user":
+            return True
+        frame = frame.f_back
+    return True  # called from outside differentiated code (fx.gradient(operator.iadd, a, b))
+
+
+def _frame_kind(file, line, name):
+    """What the frame at ``line`` of ``file`` is to :func:`user_in_place_call`: ``"other"`` outside generated
+    code (fluxpy's dispatch; a generated file's lines are registered before it runs, so the answer never
+    changes and is cached), else the kind of the user's line it maps to."""
+    from ..transform.codegen import map_location
+
+    where = map_location(file, line)
+    return "other" if where is None else _line_kind(*where, name)
+
+
+class _Line:
+    """What a source line holds: the operator types of its ``x op= y`` statements, and its calls by name
+    (``operator.iadd(...)``, ``iadd(...)``) as ``(name, whether the functional update is right)``: the call
+    is ``x = f(x, ...)``, or its first argument a new object."""
+
+    def __init__(self):
+        self.augmented, self.calls = [], []
+
+
+def _line_kind(file, line, name):
+    """How the source ``line`` of ``file`` calls in-place operator ``name``: ``"functional"`` (``x op= y``,
+    ``x = op(x, y)``, ``op(x * 2, y)``: the functional update is right), ``"package"`` (fluxpy's own code,
+    calling on behalf of another line) or ``"user"``."""
+    found = _statements_at(file).get(line) or _Line()
+    explicit = [right for called, right in found.calls if called in (name, f"__{name}__")]
+    functional = all(explicit) if explicit else _AUGMENTED.get(name) in found.augmented  # a call, or x op= y
+    if functional:
+        return "functional"
+    return "package" if os.path.abspath(file).startswith(_PACKAGE_DIR) else "user"
+
+
+def _statements_at(file):
+    """``{line: _Line}`` for the source of ``file``."""
+    import linecache
+
+    text = "".join(linecache.getlines(file))
+    cached = _source_lines.get(file)
+    if cached is not None and cached[0] == text:
+        return cached[1]
+    lines = {}
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError):
+        tree = None
+    for node in ast.walk(tree) if tree is not None else ():
+        if not isinstance(node, ast.stmt) or isinstance(node, _COMPOUND):
+            continue
+        rebound = _rebinding_call(node)
+        calls = [
+            (_callee_name(n.func), n is rebound or _fresh(n.args[0]))
+            for n in ast.walk(node)
+            if isinstance(n, ast.Call) and n.args and _callee_name(n.func) is not None
+        ]
+        for k in range(node.lineno, (node.end_lineno or node.lineno) + 1):
+            entry = lines.setdefault(k, _Line())
+            if isinstance(node, ast.AugAssign):
+                entry.augmented.append(type(node.op))
+            entry.calls += calls
+    _source_lines[file] = (text, lines)
+    return lines
+
+
+def _callee_name(func):
+    if isinstance(func, ast.Name):
+        return func.id
+    if isinstance(func, ast.Attribute):
+        return func.attr
+    return None
+
+
+def _rebinding_call(node):
+    """The call ``f(x, ...)`` of statement ``node`` when it is ``x = f(x, ...)``, else None."""
+    target = node.targets[0] if isinstance(node, ast.Assign) and len(node.targets) == 1 else None
+    if isinstance(node, ast.AnnAssign):
+        target = node.target
+    value = getattr(node, "value", None)
+    if (
+        isinstance(target, ast.Name)
+        and isinstance(value, ast.Call)
+        and value.args
+        and isinstance(value.args[0], ast.Name)
+        and value.args[0].id == target.id
+    ):
+        return value
+    return None
+
+
+def _fresh(node):
+    """Whether expression ``node`` makes a new object no name holds (``x * 2``, ``[a, b]``)."""
+    return isinstance(node, _FRESH)
+
+
+_FRESH = (
+    ast.BinOp,
+    ast.UnaryOp,
+    ast.List,
+    ast.Tuple,
+    ast.Dict,
+    ast.Set,
+    ast.ListComp,
+    ast.DictComp,
+    ast.SetComp,
+)
+
+
+_COMPOUND = (
+    ast.FunctionDef,
+    ast.AsyncFunctionDef,
+    ast.ClassDef,
+    ast.If,
+    ast.For,
+    ast.AsyncFor,
+    ast.While,
+    ast.With,
+    ast.AsyncWith,
+    ast.Try,
+    ast.TryStar,
+    ast.Match,
+)  # statements holding others: their own lines are those of their parts
+
+
+@nograd
+def user_in_place(op, a, b, dunder=None):
+    """The rule result of a user's ``op(a, b)`` (``operator.iadd(a, b)``) on an ``a`` that Python changes
+    in place (``dunder``: the method Python calls, ``__iadd__``): run as Python runs it when no float is
+    involved, refused otherwise; None when Python does not change ``a`` (a user class whose ``__iadd__``
+    returns a new object: differentiated as usual)."""
+    dunder = dunder or f"__{op.__name__}__"
+    python = _python_dunder(a, dunder)
+    if python is not None:
+        if not in_place_method(a, dunder)[1]:
+            return None
+    elif not (runtime._carries_float(a) or runtime._carries_float(b)):
+        return op(a, b), _none_pullback(2)
+    raise in_place_operator_error(op, a)
+
+
+@nograd
+def in_place_operator_error(op, a):
+    """The FluxpyError for a user's call of in-place operator ``op`` that would change ``a`` in place."""
+    from ..errors import in_place_error
+
+    kind = type(a).__name__
+    return in_place_error(f"operator.{op.__name__}", kind, _outside_package_location(), "operator")
+
+
+@nograd
+def _outside_package_location():
+    """``runtime.user_location()``, passing over the lines of fluxpy's own Python implementations
+    (``functools.reduce(operator.iadd, ...)`` names the user's ``reduce`` line)."""
+    import linecache
+    import sys
+
+    from ..transform.codegen import map_location
+
+    frame = sys._getframe(1)
+    while frame is not None:
+        where = map_location(frame.f_code.co_filename, frame.f_lineno)
+        if where is not None and not os.path.abspath(where[0]).startswith(_PACKAGE_DIR):
+            file, line = where
+            source = linecache.getline(file, line).strip()
+            return f'File "{file}", line {line}' + (f"\n    {source}" if source else "")
+        frame = frame.f_back
+    return runtime.user_location()
 
 
 def _mutating_in_place(method, a, b):
@@ -820,6 +1048,8 @@ for _op, _name, _functional, _symbol in [
     (operator.ifloordiv, "floordiv", _floordiv_rule, "//"),
 ]:
     IN_PLACE_RULES[_op] = adjoint(_op)(_in_place_rule(_name, _functional, _symbol))
+# ``operator.iconcat(a, b)``: ``a += b`` for sequences (a list's __iadd__ extends it in place)
+adjoint(operator.iconcat)(_in_place_rule("concat", add_rule, "+", dunder="__iadd__"))
 
 # =========================================================================================================
 # builtins
@@ -863,6 +1093,34 @@ nograd(collections.namedtuple, dataclasses.make_dataclass, dataclasses.fields, d
 # differentiate generators): what they yield to ``with ... as v`` gets no gradient, and asking for one
 # raises (see with_value_rule)
 nograd(contextlib._GeneratorContextManager, contextlib._AsyncGeneratorContextManager)
+
+
+_NO_IMAG = object()
+
+
+@adjoint(complex)
+def complex_rule(real=0, imag=_NO_IMAG):
+    """``complex(a, b)`` is ``a + 1j * b``. In the library's convention (tests/rules/test_complex.py) the
+    cotangent of ``z = a + ib`` is ``dL/da + i dL/db``: a real ``a`` gets ``Re(dz)``, a real ``b``
+    ``Im(dz)``; a complex one the holomorphic pullback's ``dz`` and ``conj(1j) * dz``. A string has none."""
+    y = complex(real) if imag is _NO_IMAG else complex(real, imag)
+    if imag is _NO_IMAG:
+        imag = 0
+    if not (_numeric(real) and _numeric(imag)):
+        if isinstance(real, (str, bytes)):
+            return y, _none_pullback(2)
+        from ..runtime import foreign_forward
+
+        y, pb = foreign_forward(complex, real, imag)  # a __complex__ method: a gradient reaching it raises
+        return y, lambda dy: pb(dy)[1:]
+
+    def complex_pullback(dy):
+        if dy is None:
+            return (None, None)
+        db = -1j * dy
+        return (dy if _complex(real) else np.real(dy), db if _complex(imag) else np.real(db))
+
+    return y, complex_pullback
 
 
 @adjoint(float)
@@ -980,8 +1238,12 @@ def _extreme_rule(pick, args, key, default=_NO_DEFAULT):
             return (cotangent_as([], x), KeywordGrads({"default": dy}))
 
         return default, default_pullback
-    y = pick(values, key=key) if key is not None else pick(values)
-    chosen = _chosen(values, y, key)
+    if key is None:
+        y = pick(values)
+        chosen = _chosen(values, y)
+    else:
+        chosen = [_key_choice(pick, values, key)]
+        y = values[chosen[0]]
 
     def extreme_pullback(dy):
         # ties between numbers share the cotangent; any other item is chosen alone (see _chosen)
@@ -994,16 +1256,39 @@ def _extreme_rule(pick, args, key, default=_NO_DEFAULT):
     return y, extreme_pullback
 
 
+def extreme_choice(pick, values, key):
+    """``(pick(values, key=key), the positions whose items get its cotangent)`` (``pick`` is ``max`` or
+    ``min``): see _chosen and _key_choice."""
+    if key is None:
+        y = pick(values)
+        return y, _chosen(values, y)
+    best = _key_choice(pick, values, key)
+    return values[best], [best]
+
+
 @nograd
-def _chosen(values, y, key):
-    """The positions whose items get the cotangent of ``max``/``min``: with a key, or when the items are
-    not numbers or arrays (tuples, lists, objects), only the first extreme one, which Python returns;
-    between equal numbers or arrays, all of them (the cotangent is shared)."""
-    if key is not None:
-        return [next(i for i, v in enumerate(values) if v is y or key(v) == key(y))]
+def _chosen(values, y):
+    """The positions whose items get the cotangent of ``y = max(values)`` (``min``): when the items are not
+    numbers or arrays (tuples, lists, objects), only the one Python returns; between equal numbers or
+    arrays, all of them (the cotangent is shared)."""
     if not _numeric(y):
         return [next(i for i, v in enumerate(values) if v is y)]
     return [i for i, v in enumerate(values) if v is y or bool(np.all(v == y))]
+
+
+@nograd
+def _key_choice(pick, values, key):
+    """The position of the item ``pick(values, key=key)`` returns (``pick`` is ``max`` or ``min``), which
+    alone gets the cotangent: the first extreme one, the keys compared as Python's max/min compare them.
+    The key runs once per item, as in Python (its side effects happen once)."""
+    if not values:
+        pick(values)  # Python's ValueError (a default was handled before)
+    keys = [key(v) for v in values]
+    best = 0
+    for i in range(1, len(values)):
+        if keys[i] > keys[best] if pick is max else keys[i] < keys[best]:
+            best = i
+    return best
 
 
 def _onehots(n, chosen, share):
@@ -1035,6 +1320,68 @@ def min_rule(*args, key=None, default=_NO_DEFAULT):
 
 # =========================================================================================================
 # containers: conversion, iteration, zip/enumerate
+
+
+def ndenumerate_impl(arr):
+    """``np.ndenumerate(arr)``: the list of ``(index, value)`` pairs its iterator gives (NumPy's ``__next__``
+    is not differentiated), which the transformer differentiates."""
+    return list(zip(_ndindices(np.shape(arr)), np.asarray(arr).ravel(), strict=True))
+
+
+@nograd
+def _ndindices(shape):
+    return list(np.ndindex(*shape))
+
+
+register(np.ndenumerate, iterating(ndenumerate_impl))
+
+
+def tolist_rule(self):
+    """``x.tolist()``: nested lists of Python numbers; their cotangent goes back as an array of ``x``'s
+    shape (:func:`nested_array`)."""
+
+    def tolist_pullback(dy):
+        return (nested_array(dy, self),)
+
+    return self.tolist(), tolist_pullback
+
+
+register_method("tolist", tolist_rule)
+
+
+def nested_array(d, x):
+    """The array cotangent of array ``x`` from ``d``, the cotangent of ``x.tolist()`` (nested lists or
+    tuples, None for zero entries and rows)."""
+    if d is None:
+        return None
+    xp = xp_of(x)
+    shape = tuple(x.shape)
+    out = xp.asarray(_zeros_for_none(d, shape))
+    if out.dtype.kind not in "fc":
+        out = out.astype(_float_like(x))
+    return xp.reshape(out, shape)
+
+
+@nograd
+def _float_like(x):
+    return x.dtype if x.dtype.kind in "fc" else np.float64
+
+
+@nograd
+def _zeros_for_none(d, shape):
+    if d is None:
+        return np.zeros(shape).tolist() if shape else 0.0
+    if isinstance(d, (list, tuple)):
+        return [_zeros_for_none(v, shape[1:]) for v in d]
+    return d
+
+
+@adjoint(nested_array)
+def nested_array_rule(d, x):
+    def nested_array_pullback(dd):
+        return (None if dd is None else dd.tolist(), None)
+
+    return nested_array(d, x), nested_array_pullback
 
 
 def cotangent_as(ds, x):
@@ -1682,7 +2029,7 @@ for _kind in (np.float64, np.float32, np.float16):
 
 @adjoint(builtins.getattr)
 def getattr_rule(obj, name, *default):
-    if is_array(obj) or isinstance(obj, np.generic):
+    if is_array(obj) or isinstance(obj, np.generic) or type(obj) is complex and name in ("real", "imag"):
         rule = lookup_attribute(name)
         if rule is not None:
             y, back = rule(obj)
@@ -1725,7 +2072,7 @@ def _none_pullback(n):
 @adjoint(operator.getitem)
 def getitem_rule(x, idx):
     if is_array(x) or isinstance(x, np.generic):
-        return array_getitem_rule(x, idx)
+        return array_getitem_rule(x, sequence_indices(idx))
     if isinstance(x, dict):
 
         def dict_getitem_pullback(dy):
@@ -2301,8 +2648,8 @@ def check_try_step(step, compound, untouched):
 
         raise FluxpyError(
             "an exception was caught after it interrupted a loop, if, with or try block inside a try body; "
-            "fluxpy cannot replay a partly run block backwards. Move that block into a function of its own "
-            "and call it from the try body."
+            f"fluxpy cannot replay a partly run block backwards.\n  {runtime.user_location()}\n"
+            "Move that block into a function of its own and call it from the try body."
         )
 
 
