@@ -174,6 +174,7 @@ MASK = X > 0
 
 ELEMENTWISE = [
     ("sin", lambda x: np.sum(np.sin(x)), (X,)),
+    ("power-number-base", lambda x: np.sum(np.power(10.0, x) + 2.0**x), (X,)),
     ("cos-tan", lambda x: np.sum(np.cos(x) + np.tan(x * 0.3)), (X,)),
     ("exp-log", lambda p: np.sum(np.exp(p) * np.log(p)), (P,)),
     ("sqrt-cbrt", lambda p: np.sum(np.sqrt(p) + np.cbrt(p)), (P,)),

@@ -323,9 +323,10 @@ def _power_pullback(a, b, y, base):
             da = unbroadcast(xp.where(at_zero, 0.0, dy * b * safe_a ** (b - 1)), a)
         elif base:
             da = unbroadcast(dy * b * a ** (b - 1), a)
-        positive = a > 0
+        # a Python number's comparisons are bools: CuPy's where takes arrays only (an exponent on a device)
+        positive, zero = xp.asarray(a > 0), xp.asarray(a == 0)
         log_a = xp.log(xp.where(positive, a, 1))
-        db = xp.where(positive, dy * y * log_a, xp.where(a == 0, 0.0, math.nan))
+        db = xp.where(positive, dy * y * log_a, xp.where(zero, 0.0, math.nan))
         return (da, unbroadcast(db, b))
 
     return power_pullback
