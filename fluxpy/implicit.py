@@ -15,7 +15,7 @@ array([[2., 2., 2.],
 
 import contextvars
 import threading
-from types import FunctionType
+from types import BuiltinMethodType, FunctionType, MethodType, ModuleType
 
 import numpy as np
 
@@ -218,6 +218,12 @@ class Recorder:
         if key in self.ids:
             self.grads[key] = accum(self.grads.get(key), d)
             return
+        if type(value) in _BOUND_METHODS:
+            owner = getattr(value, "__self__", None)
+            if owner is not None and not isinstance(owner, ModuleType):
+                # a bound method (``W.dot``, ``model.forward``): its cotangent is its object's
+                self.add(owner, d, depth + 1)
+            return
         if isinstance(d, Tangent):
             for name, dv in d.items():
                 self.add(_field_value(value, name), dv, depth + 1)
@@ -229,8 +235,21 @@ class Recorder:
                 if k in value:
                     self.add(value[k], dv, depth + 1)
 
+    def reaches(self, value, d):
+        """Whether the cotangent ``d`` of ``value`` would reach a parameter (nothing is recorded)."""
+        grads = self.grads
+        self.grads = {}
+        try:
+            self.add(value, d)
+            return bool(self.grads)
+        finally:
+            self.grads = grads
+
     def result(self):
         return Grads(self.params, {i: project(g, self.ids[i]) for i, g in self.grads.items()})
+
+
+_BOUND_METHODS = (MethodType, BuiltinMethodType)
 
 
 def _field_value(value, name):
@@ -242,11 +261,30 @@ def _field_value(value, name):
     return getattr(value, name, None)
 
 
-def record(value, d):
-    """Generated code: the cotangent ``d`` reached ``value``, which came from outside the function."""
+def record(value, d, function=None, default=None, where=None):
+    """Generated code: the cotangent ``d`` reached ``value``, which came from outside the function.
+
+    With ``function``, ``value`` is the value a parameter of ``function`` was called with, ``d`` that
+    parameter's cotangent, and ``default`` the position (or keyword-only name) of the parameter's default
+    value, ``where`` the parameter described: when ``value`` is that default, whether the caller passed it
+    or Python filled it in is not known, so a cotangent reaching a parameter there is refused (dropped or
+    counted twice otherwise)."""
     recorder = _recorder.get()
-    if recorder is not None:
+    if recorder is None:
+        return
+    if function is None:
         recorder.add(value, d)
+        return
+    defaults = function.__kwdefaults__ if type(default) is str else function.__defaults__
+    if defaults is None or default not in (defaults if type(default) is str else range(len(defaults))):
+        return
+    if defaults[default] is value and recorder.reaches(value, d):
+        raise FluxpyError(
+            f"a gradient for fx.params reached a parameter through the default value of {where}: a default "
+            "is evaluated once, when the function is defined, and fluxpy cannot tell whether a call used it, "
+            "so that gradient cannot be recorded. Read the parameter in the function body (or pass it as an "
+            "argument to a parameter without a default) instead."
+        )
 
 
 nograd(record, params, Params)

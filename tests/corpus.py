@@ -2872,7 +2872,7 @@ CORPUS = [
     C(closure_sees_item_write, lambda r: (N(r, 3),)),
     C(deep_closures, lambda r: (N(r, 3), F(r), F(r)), True),
     C(def_time_default, lambda r: (N(r, 3), F(r)), xfail=DEFAULT_VALUES),
-    C(lambda_default_capture, lambda r: (N(r, 5), F(r)), xfail=DEFAULT_VALUES),
+    C(lambda_default_capture, lambda r: (N(r, 5), F(r)), True),
     C(
         lambda_from_lambda_factory,
         lambda r: (N(r, 3),),

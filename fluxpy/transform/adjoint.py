@@ -19,7 +19,12 @@ gradient-of-gradient needs.
 """
 
 import copy
+import functools
+import os
+import sys
+import sysconfig
 from collections import Counter
+from types import ModuleType
 
 import gast
 
@@ -82,14 +87,18 @@ class _Adjoint(Signature):
         body = fdef.body
         self.ret = body[-1].value if body and isinstance(body[-1], gast.Return) else n.const(None)
         self.body = body[:-1] if body and isinstance(body[-1], gast.Return) else body
+        bound = set(self.params) | set(self.freevars) | set(self.kwonly)
+        self.stable = _stable_names(fdef, self.locals, bound)
+        self.active = self._activity()
+        if self._move_defaults():
+            fdef.body = self.body + body[len(self.body) :]
+            self.stable = _stable_names(fdef, self.locals, bound)
+            self.active = self._activity()
         loads = _load_counts(self.body)
         self.read = set(loads) | ({self.ret.id} if isinstance(self.ret, gast.Name) else set())
-        self.active = self._activity()
         self._mark_calls()
         self.closures = self._direct_closures()
         _mark_unpack_groups(self.body, loads)
-        bound = set(self.params) | set(self.freevars) | set(self.kwonly)
-        self.stable = _stable_names(fdef, self.locals, bound)
         self.tape = self.namer.fresh("_fx_tape")
         self.rtape = self.namer.fresh("_fx_rt")
         self.grads = self.namer.fresh("_fx_g")
@@ -130,7 +139,12 @@ class _Adjoint(Signature):
             elif isinstance(value, gast.Name):
                 names = {value.id}
             elif isinstance(value, gast.FunctionDef):
-                flows.append(({target}, _captured(value), False))
+                # a local function reading globals (``fx.params`` reach it there) is active as they are
+                captured = _captured(value)
+                flows.append(({target}, captured, any(self.global_root_active(v) for v in captured)))
+                continue
+            elif isinstance(value, gast.Attribute):  # ``t = mod.W``: an attribute of a user's module
+                flows.append(({target}, set(), self.global_active(value)))
                 continue
             else:
                 continue
@@ -148,6 +162,93 @@ class _Adjoint(Signature):
                     changed = True
         return active
 
+    def _move_defaults(self):
+        """Default values that may carry a gradient (a name that does, a global or module attribute
+        ``fx.params`` may reach) of a local function that is only ever called directly: computed into a
+        variable where the ``def`` runs (as Python does) and passed by every call that leaves them out, as
+        keywords. Their gradients then reach the variables (no gradient reaches a default). Returns whether
+        something moved."""
+        statements = list(_walk_statements(self.body))
+        moved = False
+        for block in _blocks(self.body):
+            for s in list(block):
+                if isinstance(s, gast.FunctionDef) and self._move_defaults_of(s, block, statements):
+                    moved = True
+        return moved
+
+    def _carries(self, d):
+        """Whether default value ``d`` may carry a gradient: an active name, or a global (whether or not
+        this function's own cotangent is wanted: a gradient of this code may want it)."""
+        if isinstance(d, gast.Name):
+            return d.id in self.active or self.is_global(d)
+        return isinstance(d, gast.Attribute) and self.is_global(d)
+
+    def _move_defaults_of(self, fdef, block, statements):
+        args = fdef.args
+        positional = args.posonlyargs + args.args
+        first = len(positional) - len(args.defaults)
+        moving = [i for i, d in enumerate(args.defaults) if self._carries(d)]
+        keyword = [i for i, d in enumerate(args.kw_defaults) if d is not None and self._carries(d)]
+        if not moving and not keyword:
+            return False
+        if moving:  # defaults stay a suffix: the later ones move too
+            moving = list(range(moving[0], len(args.defaults)))
+        defaults = [args.defaults[i] for i in moving] + [args.kw_defaults[i] for i in keyword]
+        if not all(isinstance(d, (gast.Name, gast.Constant)) or self.is_global(d) for d in defaults):
+            return False
+        if any(first + i < len(args.posonlyargs) for i in moving):
+            return False  # positional-only: not passed by keyword
+        names = _copies(fdef.name, statements)
+        if not names <= self.stable or any(_escapes(a, self.body, self.ret, names) for a in names):
+            return False
+        if any(isinstance(d, gast.FunctionDef) and _captured(d) & names for d in statements):
+            return False  # called from a local function (itself, recursively): a call not rewritten here
+        calls = []
+        for s in statements:
+            for node in _statement_nodes(s):
+                if isinstance(node, gast.Name) and node.id in names and isinstance(node.ctx, gast.Load):
+                    calls.append(node)
+        sites = []
+        for s in statements:
+            for node in _statement_nodes(s):
+                if (
+                    isinstance(node, gast.Call)
+                    and isinstance(node.func, gast.Name)
+                    and node.func.id == CALL
+                    and isinstance(node.args[0], gast.Name)
+                    and node.args[0].id in names
+                ):
+                    if any(isinstance(a, gast.Starred) for a in node.args) or any(
+                        k.arg is None for k in node.keywords
+                    ):
+                        return False
+                    sites.append(node)
+        copies = sum(
+            1
+            for s in statements
+            if isinstance(s, gast.Assign) and isinstance(s.value, gast.Name) and s.value.id in names
+        )
+        if len(sites) + copies != len(calls):
+            return False  # read other than as a callee (or as the dispatcher's: generated code)
+        # (parameter, its position among the positional ones or None)
+        params = [(positional[first + i].id, first + i) for i in moving]
+        params += [(args.kwonlyargs[i].id, None) for i in keyword]
+        variables = [self.namer.fresh(f"_fx_default_{p}") for p, _ in params]
+        for call in sites:
+            given = len(call.args) - 1
+            passed = {k.arg for k in call.keywords}
+            for (p, position), v in zip(params, variables, strict=True):
+                if p not in passed and (position is None or position >= given):
+                    call.keywords.append(gast.keyword(arg=p, value=n.name(v)))
+        args.defaults = [d for i, d in enumerate(args.defaults) if i not in moving]
+        args.kw_defaults = [None if i in keyword else d for i, d in enumerate(args.kw_defaults)]
+        index = next(i for i, x in enumerate(block) if x is fdef)
+        block[index:index] = [
+            n.located(n.assign(v, _load_copy(d)), fdef) for v, d in zip(variables, defaults, strict=True)
+        ]
+        self.locals.update(variables)
+        return True
+
     def _reads_active(self, call, active):
         """Whether the call ``__fx_call(f, ...)`` / ``__fx_call_method(obj, name, ...)`` reads an active
         name (the callee included)."""
@@ -156,7 +257,7 @@ class _Adjoint(Signature):
     def _operand_active(self, e, active):
         if isinstance(e, gast.Name):
             return e.id in active or self.global_active(e)
-        return self._mentions_active(e, active)
+        return self.global_active(e) or self._mentions_active(e, active)
 
     def _mentions_active(self, e, active):
         return any(v in active or self.global_name_active(v) for v in _names_in(e))
@@ -195,6 +296,22 @@ class _Adjoint(Signature):
         """A global read whose cotangent is wanted (for ``fx.params``): only when the function's own is."""
         return self.self_active and self.is_global(node)
 
+    def global_root_active(self, name):
+        """Whether a nested function reading ``name`` may read a parameter there: a global name, or a user's
+        module (``mod.W``)."""
+        if name in self.ctx.inactive_builtins:  # ``len``, ``range``: the builtins themselves
+            return False
+        return self.global_name_active(name) or (self.self_active and name in self.user_modules)
+
+    @property
+    def user_modules(self):
+        """The module globals (static roots) that are the user's own modules, not libraries: attributes
+        read from them (``mod.W``, ``mod.f``) may hold parameters, as globals do."""
+        modules = self.__dict__.get("_user_modules")
+        if modules is None:
+            modules = self._user_modules = _user_module_roots(self.ctx)
+        return modules
+
     def global_name_active(self, name):
         """``global_active`` of a read of the name ``name``."""
         return (
@@ -210,23 +327,42 @@ class _Adjoint(Signature):
         Their direct calls send the captured variables' gradients straight to the current bindings. A
         closure that escapes (stored, returned, passed on) gets them where it was made instead, which is
         only right if none of those variables is assigned again afterwards: that case is refused.
+
+        A local function capturing local functions (``p`` calling ``q``, recursion, mutual recursion) has a
+        cotangent nesting theirs, one level per call, under the names it calls them by: ``self.trees``
+        maps it to ``(those names, the variables captured anywhere below)``, whose gradients are summed
+        over the whole tree where its cotangent is taken (see recursive_fields), so that no level is left
+        for a ``def`` whose reverse has already run.
         """
         statements = list(_walk_statements(self.body))
         defs = {s.name: s for s in statements if isinstance(s, gast.FunctionDef)}
         out = {}
+        found = {}  # def name -> (its names, captured active names)
         for name, fdef in defs.items():
             self._check_defaults(fdef)
             captured = _captured(fdef) & self.active
             if not captured or name not in self.active:
                 continue
             names = _copies(name, statements)  # g = lambda_L3C8 (a hoisted lambda) is the same closure
+            found[name] = (names, captured)
             for alias in names:
                 out[alias] = captured
+        def_of = {alias: name for name, (names, _) in found.items() for alias in names}
+        self.trees = {}
+        for name, (names, captured) in found.items():
+            below = _reachable(name, def_of, found)
+            follow = set().union(*[found[d][1] & def_of.keys() for d in below])
+            fields = set().union(*[found[d][1] - def_of.keys() for d in below])
+            if follow:
+                for alias in names:
+                    self.trees[alias] = (tuple(sorted(follow)), tuple(sorted(fields)))
             if any(_escapes(alias, self.body, self.ret, names) for alias in names):
-                rebound = _assigned_after(fdef, captured, self.body)
+                fdef = defs[name]
+                rebound = _assigned_after(fdef, set().union(*[found[d][1] for d in below]), self.body)
                 if rebound:
                     raise unsupported(
-                        f"a closure that escapes ({name!r}) while a variable it captures ({rebound!r}) is "
+                        f"a closure that escapes ({name!r}) while a variable it captures ({rebound!r}"
+                        f"{'' if rebound in captured else ', through the local functions it calls'}) is "
                         "assigned again later",
                         file=self.ctx.source.file,
                         line=fdef.lineno,
@@ -239,7 +375,13 @@ class _Adjoint(Signature):
         return out
 
     def is_global(self, node):
-        """A name read from the module (or builtins): its cotangent is recorded for ``fx.params``."""
+        """A name read from the module (or builtins), or an attribute chain on a user's module (``mod.W``,
+        ``mod.sub.f``): its cotangent is recorded for ``fx.params``."""
+        if isinstance(node, gast.Attribute):
+            root = node
+            while isinstance(root, gast.Attribute):
+                root = root.value
+            return isinstance(root, gast.Name) and root.id in self.user_modules
         return (
             isinstance(node, gast.Name)
             and node.id not in self.locals
@@ -248,9 +390,10 @@ class _Adjoint(Signature):
         )
 
     def record(self, node, value):
-        """``if implicit gradients are running: record(global value, cotangent)``."""
+        """``if implicit gradients are running: record(global value, cotangent)`` (``node``: the global
+        name or module attribute, read again)."""
         test = n.subscript(n.name("__fx_implicit"), n.const(0))
-        return n.if_(test, [gast.Expr(value=n.call("__fx_record", [n.name(node.id), value]))])
+        return n.if_(test, [gast.Expr(value=n.call("__fx_record", [_load_copy(node), value]))])
 
     def _check_defaults(self, fdef):
         """Default values are computed once, when the ``def`` runs, and no gradient reaches them."""
@@ -291,6 +434,9 @@ class _Adjoint(Signature):
                     type_comment=None,
                 )
             )
+        for name, _, _ in self.defaulted_params():  # the value passed, for default_checks
+            if name != self.initial_value(name):
+                forward_body.append(n.assign(self.initial_value(name), n.name(name)))
         fwd = self.fwd_block(self.body, in_loop=False)
         if self.uses_tape:
             forward_body.append(n.assign(self.tape, n.const(None)))
@@ -317,8 +463,111 @@ class _Adjoint(Signature):
             body.append(n.assign(self.rtape, n.name(self.tape)))
         self.last_line = None
         body += self.rev_block(self.body, in_loop=False, known_none=known_none)
+        body += self.default_checks()
         body.append(gast.Return(value=self.pullback_result()))
         return n.function(pullback_name, [seed], known.place_none_inits(starting_none, body))
+
+    def defaulted_params(self):
+        """``(parameter, its default's position or keyword-only name, the parameter described)`` for the
+        active parameters whose default value may hold an ``fx.params`` parameter (not a constant, not an
+        attribute of a library's module). Generated code (a forward function differentiated again, for a
+        gradient of a gradient) has its defaults bound at run time: its parameters checked one level down
+        (their pullback's ``record`` calls, see default_checks) are checked again here."""
+        found = self.__dict__.get("_defaulted")
+        if found is not None:
+            return found
+        args = self.fdef.args
+        positional = args.posonlyargs + args.args
+        pairs = list(enumerate(positional[len(positional) - len(args.defaults) :]))
+        pairs = [(a, i) for i, a in pairs]
+        pairs += [(a, a.id) for a, d in zip(args.kwonlyargs, args.kw_defaults, strict=True) if d is not None]
+        defaults = list(args.defaults) + [d for d in args.kw_defaults if d is not None]
+        found = []
+        for (a, where), d in zip(pairs, defaults, strict=True):
+            if a.id in self.active and _names_in(d):  # (not ``-1``, ``(0, 1)``)
+                if isinstance(d, gast.Attribute) and not self.is_global(d):
+                    continue  # ``dtype=np.float32``
+                found.append((a.id, where, f"{a.id!r} of {self.where()}"))
+        if self.ctx.source.generated:
+            found += self._checked_below({name for name, _, _ in found})
+        self._defaulted = found
+        self._initial = {
+            name: name if name in self.stable else self.namer.fresh(f"_fx_passed_{name}")
+            for name, _, _ in found
+        }
+        return found
+
+    def _checked_below(self, seen):
+        """The parameters of this generated forward function whose defaults its pullback (a nested def)
+        checks: ``__fx_record(a, d_a, _fx_self, 0, "'a' of f (file.py:3)")`` with ``_fx_self`` and ``a``
+        parameters here (or ``a``'s value as passed: ``_fx_passed_a = a``)."""
+        params = set(self.params) | set(self.kwonly)
+        passed = {
+            target: value.id
+            for target, value in _assignments(self.body)
+            if isinstance(value, gast.Name) and value.id in params
+        }
+        out = []
+        for s in _walk_statements(self.body):
+            if not isinstance(s, gast.FunctionDef):
+                continue
+            for node in n.walk(s):
+                if not (
+                    isinstance(node, gast.Call)
+                    and isinstance(node.func, gast.Name)
+                    and node.func.id == "__fx_record"
+                    and len(node.args) == 5
+                    and all(isinstance(a, gast.Name) for a in node.args[:3])
+                    and all(isinstance(a, gast.Constant) for a in node.args[3:])
+                    and node.args[2].id in params
+                ):
+                    continue
+                name = passed.get(node.args[0].id, node.args[0].id)
+                if name in params and name in self.active and name not in seen:
+                    seen.add(name)
+                    out.append((name, node.args[3].value, node.args[4].value))
+        return out
+
+    def initial_value(self, name):
+        """The name holding parameter ``name``'s value as passed: itself, unless it is assigned again."""
+        return self._initial[name]
+
+    def where(self):
+        """``f (file.py:12)``: this function as the user wrote it (through generated code's locations)."""
+        from .codegen import map_location  # (codegen imports this module)
+
+        file, line = self.ctx.source.file, self.fdef.lineno
+        if self.ctx.source.generated:
+            file, line = map_location(file, line) or (file, line)
+        name = self.fdef.name
+        name = "a lambda" if name.startswith("lambda_L") or name == "<lambda>" else name
+        return f"{name} ({_short_file(file)}:{line})"
+
+    def default_checks(self):
+        """``if implicit gradients are running and d_a is not None: record(a, d_a, f, 0, ...)``, per
+        parameter ``a`` with a default: ``fx.params`` refuses a gradient reaching a parameter through it
+        (the call may or may not have used the default: see implicit.record)."""
+        out = []
+        for name, where, what in self.defaulted_params():
+            test = gast.BoolOp(
+                op=gast.And(),
+                values=[
+                    n.subscript(n.name("__fx_implicit"), n.const(0)),
+                    n.is_not_none(n.name(self.adj(name))),
+                ],
+            )
+            call = n.call(
+                "__fx_record",
+                [
+                    n.name(self.initial_value(name)),
+                    n.name(self.adj(name)),
+                    n.name(self.self_name),
+                    n.const(where),
+                    n.const(what),
+                ],
+            )
+            out.append(n.if_(test, [gast.Expr(value=call)]))
+        return out
 
     def pullback_result(self):
         if self.freevars and self.self_active:
@@ -915,6 +1164,10 @@ class _Adjoint(Signature):
         inner_known.discard(target)
         result = n.call(pb, [n.name(self.adj(target))])
         items = self.destructured(s, contributions)
+        if contributions[0][1] == "target":  # the value read, recorded with its own cotangent
+            name = contributions[0][0]
+            out.append(self.record(name[1], n.name(self.adj(target))))
+            return out + self.reset(target, known_none)
         if items is None:
             inner = [n.assign(self.grads, result)]
             item = self.grad_item
@@ -924,9 +1177,19 @@ class _Adjoint(Signature):
             item = lambda index: n.name(items[index])  # noqa: E731
         inner.append(n.assign(self.adj(target), n.const(None)))
         inner_known.add(target)
+        trees = {}  # (index, follow, fields) -> the name holding their sums
+        for _, index in contributions:
+            if isinstance(index, tuple) and index[0] == "tree" and index[1:4] not in trees:
+                trees[index[1:4]] = self.namer.fresh("_fx_rec")
+                _, position, follow, fields, _ = index
+                sums = n.call("__fx_recursive_fields", [item(position), n.const(follow), n.const(fields)])
+                inner.append(n.assign(trees[index[1:4]], sums))
         for name, index in contributions:
-            if isinstance(name, tuple):
-                inner.append(self.record(n.name(name[1]), item(index)))
+            if isinstance(index, tuple) and index[0] == "tree":
+                value = n.subscript(n.name(trees[index[1:4]]), n.const(index[4]))
+                inner.append(self.accumulate(name, value, inner_known))
+            elif isinstance(name, tuple):
+                inner.append(self.record(name[1], item(index)))
             else:
                 inner.append(self.accumulate(name, item(index), inner_known))
         written = {name for name, _ in contributions if not isinstance(name, tuple)}
@@ -986,6 +1249,9 @@ class _Adjoint(Signature):
         """(name, index into the pullback's result) for every active name the call reads."""
         out = []
         args = value.args
+        attribute = None if direct else self.static_attribute(value)
+        if attribute is not None:  # ``Cfg.W``: recorded as it is read (see static_attribute)
+            return [(("global", attribute), "target")]
         if direct:
             callee, rest, first = None, args[1:], 0  # a rule called directly: no entry for the callee
         elif value.func.id == CALL:
@@ -993,34 +1259,36 @@ class _Adjoint(Signature):
             if isinstance(callee, gast.Name) and callee.id in self.closures:
                 # a local closure called directly: its captured variables get their gradient here, for
                 # the bindings they have now (Python closures read variables when called, not when made)
-                for v in sorted(self.closures[callee.id]):
-                    out.append((v, ("field", 0, v)))
+                out += self.closure_fields(callee.id, 0)
             elif isinstance(callee, gast.Name) and callee.id in self.active:
                 out.append((callee.id, 0))
             elif self.global_active(callee):
-                out.append((("global", callee.id), 0))
+                out.append((("global", callee), 0))
         else:
             obj, rest, first = args[0], args[2:], 1
             if isinstance(obj, gast.Name) and obj.id in self.active:
                 out.append((obj.id, 0))
+            elif self.global_active(obj):  # ``W.dot(x)`` on a global: its cotangent is the object's
+                out.append((("global", obj), 0))
         starred = None
         # __fx_call(__fx_call, g, ...) or __fx_call(__fx_call_masked, mask, g, ...): g is a closure call
         through = _dispatcher_callee_index(value)
         for i, a in enumerate(rest):
             if i == through and isinstance(a, gast.Name) and a.id in self.closures:
                 # __fx_call(__fx_call, g, ...) in generated code is a direct call of the closure g
-                for v in sorted(self.closures[a.id]):
-                    out.append((v, ("field", first + i, v)))
+                out += self.closure_fields(a.id, first + i)
                 continue
             if isinstance(a, gast.Starred):
                 starred = a.value
                 if isinstance(a.value, gast.Name) and a.value.id in self.active:
                     # up to a trailing KeywordGrads, which callees with **kwargs always return
                     out.append((a.value.id, ("slice", first + i, n.const(None))))
+                elif self.global_active(a.value):
+                    out.append((("global", a.value), ("slice", first + i, n.const(None))))
             elif isinstance(a, gast.Name) and a.id in self.active:
                 out.append((a.id, first + i))
             elif self.global_active(a):
-                out.append((("global", a.id), first + i))
+                out.append((("global", a), first + i))
         npos = len(rest) - (starred is not None)
         position = n.const(first + npos)
         if starred is not None:
@@ -1028,21 +1296,63 @@ class _Adjoint(Signature):
         for k in value.keywords:
             if isinstance(k.value, gast.Name) and k.value.id in self.active:
                 out.append((k.value.id, ("keyword", position, n.const(k.arg))))
+            elif self.global_active(k.value):  # ``f(A=W)``, ``f(**KW)`` (a dict of the keywords' gradients)
+                out.append((("global", k.value), ("keyword", position, n.const(k.arg))))
         return out
+
+    def static_attribute(self, value):
+        """``Cfg.W`` for ``__fx_call(__fx_getattr, Cfg, 'W')`` (or ``getattr(mod, 'W')``) reading an
+        attribute of a global class or of a user's module, when this function's own cotangent is wanted:
+        the attribute's cotangent does not reach the class or module (dispatch gives them none), so the
+        value read is recorded for ``fx.params`` with it, as a global's is. Else None."""
+        args = value.args
+        if not (
+            self.self_active
+            and value.func.id == CALL
+            and len(args) == 3
+            and not value.keywords
+            and isinstance(args[0], gast.Name)
+            and isinstance(args[1], gast.Name)
+            and isinstance(args[2], gast.Constant)
+            and isinstance(args[2].value, str)
+            and args[2].value.isidentifier()
+        ):
+            return None
+        callee, obj = args[0].id, args[1].id
+        user_globals = _user_globals(self.ctx)
+        if user_globals is None or obj in self.locals:
+            return None
+        if callee != "__fx_getattr" and not (
+            callee == "getattr" and callee not in self.locals and callee not in user_globals
+        ):
+            return None
+        if not (obj in self.user_modules or isinstance(user_globals.get(obj), type)):
+            return None
+        return gast.Attribute(value=n.name(obj), attr=args[2].value, ctx=gast.Load())
+
+    def closure_fields(self, name, index):
+        """Contributions of the variables closure ``name`` captures, read from its cotangent at ``index``
+        of the pullback's result: field by field, or summed over the tree of the local functions it calls
+        (see _direct_closures)."""
+        tree = self.trees.get(name)
+        if tree is None:
+            return [(v, ("field", index, v)) for v in sorted(self.closures[name])]
+        follow, fields = tree
+        return [(v, ("tree", index, follow, fields, k)) for k, v in enumerate(fields)]
 
     def rev_def(self, s, known_none):
         if s.name not in self.active or s.name not in self.closures:
             return []
         out = []
         captured = sorted(_captured(s) & self.active)
-        # recursive (``def g``, or ``g = lambda ...: ... g(...)`` read through its copy ``g``): its
-        # cotangent nests its own, one level per call, under the name the body calls it by
-        selves = tuple(v for v in captured if v in _copies(s.name, _walk_statements(self.body)))
-        if selves:
-            fields = [v for v in captured if v not in selves]
+        tree = self.trees.get(s.name)
+        if tree is not None:
+            # it calls local functions (itself, ``g = lambda ...: ... g(...)`` through its copy, or others
+            # that may call it back): its cotangent nests theirs, one level per call, summed here
+            follow, fields = tree
             sums = self.namer.fresh("_fx_rec")
             call = n.call(
-                "__fx_recursive_fields", [n.name(self.adj(s.name)), n.const(selves), n.const(tuple(fields))]
+                "__fx_recursive_fields", [n.name(self.adj(s.name)), n.const(follow), n.const(fields)]
             )
             out.append(n.assign(sums, call))
             for i, v in enumerate(fields):
@@ -1303,6 +1613,20 @@ def _assignments(stmts):
                 yield from _assignments(h.body)
 
 
+def _blocks(stmts):
+    """``stmts`` and the statement lists nested in it (not in nested functions)."""
+    yield stmts
+    for s in stmts:
+        if isinstance(s, gast.FunctionDef):
+            continue
+        for field in ("body", "orelse", "finalbody"):
+            inner = getattr(s, field, None)
+            if inner:
+                yield from _blocks(inner)
+        for handler in getattr(s, "handlers", None) or []:
+            yield from _blocks(handler.body)
+
+
 def _walk_statements(stmts):
     """Statements of a body in source order, entering compound statements (not nested functions)."""
     for s in stmts:
@@ -1318,6 +1642,18 @@ def _walk_statements(stmts):
 def _callee_is(call, helper):
     """Whether the call ``__fx_call(f, ...)`` calls the helper named ``helper``."""
     return call.func.id == CALL and isinstance(call.args[0], gast.Name) and call.args[0].id == helper
+
+
+def _reachable(name, def_of, found):
+    """The local functions that ``name`` may call, itself included: through the captured names that are
+    local functions (``def_of``: alias -> def name; ``found``: def name -> (aliases, captured))."""
+    seen, stack = set(), [name]
+    while stack:
+        d = stack.pop()
+        if d not in seen:
+            seen.add(d)
+            stack.extend(def_of[v] for v in found[d][1] if v in def_of)
+    return seen
 
 
 def _copies(name, statements):
@@ -1518,6 +1854,71 @@ def _stable_names(fdef, local_names, initial):
 
 def _base(name):
     return name.replace("<", "").replace(">", "")
+
+
+def _load_copy(node):
+    """A fresh copy of the name or attribute chain ``node``, read (Load context)."""
+    node = copy.deepcopy(node)
+    for x in n.walk(node):
+        if isinstance(x, (gast.Name, gast.Attribute)):
+            x.ctx = gast.Load()
+    return node
+
+
+_LIBRARY_ROOTS = frozenset({"fluxpy", "numpy", "scipy", "cupy", "cupyx", "jax", "jaxlib", "torch", "pandas"})
+_library_modules = {}  # module name -> whether it is a library's (its attributes hold no parameters)
+
+
+def _library_module(module):
+    """Whether ``module`` belongs to the standard library, an installed package or fluxpy itself."""
+    name = getattr(module, "__name__", None)
+    if not isinstance(name, str):
+        return False
+    known = _library_modules.get(name)
+    if known is not None:
+        return known
+    root = name.partition(".")[0]
+    library = root in sys.stdlib_module_names or root in _LIBRARY_ROOTS
+    file = getattr(module, "__file__", None)
+    if not library and isinstance(file, str):
+        path = os.path.realpath(file)
+        library = any(path.startswith(p + os.sep) for p in _installed_paths())
+    _library_modules[name] = library
+    return library
+
+
+@functools.cache
+def _installed_paths():
+    paths = set()
+    for key in ("stdlib", "platstdlib", "purelib", "platlib"):
+        path = sysconfig.get_paths().get(key)
+        if path:
+            paths.add(os.path.realpath(path))
+    for path in sys.path:
+        if os.path.basename(path) in ("site-packages", "dist-packages"):
+            paths.add(os.path.realpath(path))
+    return tuple(paths)
+
+
+def _user_globals(ctx):
+    """The globals dict of the function being transformed (bound into ``ctx.module_rule``), or None."""
+    rule = getattr(ctx, "module_rule", None)
+    user_globals = getattr(rule, "args", (None,))[0] if isinstance(rule, functools.partial) else None
+    return user_globals if isinstance(user_globals, dict) else None
+
+
+def _user_module_roots(ctx):
+    """The static roots of ``ctx`` naming a user's module (see _Adjoint.user_modules). Without the
+    function's globals at hand, every module root counts (a record more, never a gradient less)."""
+    roots = {r for r in ctx.static_roots if not r.startswith(HELPER_PREFIX)}
+    user_globals = _user_globals(ctx)
+    if user_globals is None:
+        return frozenset(roots)
+    return frozenset(
+        r
+        for r in roots
+        if isinstance(user_globals.get(r), ModuleType) and not _library_module(user_globals[r])
+    )
 
 
 def _short_file(path):
