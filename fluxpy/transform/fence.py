@@ -7,6 +7,8 @@ runtime check put before the write: :func:`guard_kept_views`.
 """
 
 import copy
+import linecache
+import re
 
 import gast
 
@@ -51,6 +53,21 @@ def check(fdef, source, writable=None, classes=frozenset()):
     fence.check_item_targets(fdef, body)
 
 
+def _user_location(file, line):
+    """``(user file, line, source line)`` for a line of generated code, or None."""
+    from .codegen import map_location  # (codegen imports this module)
+
+    mapped = map_location(file, line)
+    if mapped is None or mapped[0] == file:
+        return None
+    return mapped[0], mapped[1], linecache.getline(mapped[0], mapped[1]).rstrip("\n")
+
+
+def _user_line(file, match):
+    mapped = _user_location(file, int(match.group(1)))
+    return match.group(1) if mapped is None else mapped[1]
+
+
 class _Fence:
     def __init__(self, source):
         self.source = source
@@ -61,12 +78,19 @@ class _Fence:
     def error(self, node, what, why="", hint=""):
         line = getattr(node, "lineno", None) or 0
         col = getattr(node, "col_offset", None) or 0
+        file, source_line = self.source.file, self.source.line(line)
+        if self.source.generated:  # a function defined in a differentiated one: name the user's line
+            mapped = _user_location(file, line)
+            if mapped is not None:
+                file, line, source_line = mapped
+                col = len(source_line) - len(source_line.lstrip())
+                what = re.sub(r"\(line (\d+)\)", lambda m: f"(line {_user_line(self.source.file, m)})", what)
         return unsupported(
             what,
-            file=self.source.file,
+            file=file,
             line=line,
             col=col,
-            source_line=self.source.line(line),
+            source_line=source_line,
             why=why,
             hint=hint,
         )
@@ -133,6 +157,9 @@ class _Fence:
         """``x[i] = v`` (and ``lst.append(v)``, ``obj.a = v``) rebind ``x`` to an updated value: refuse a
         write into a value that may be shared, since plain Python would show it through the other
         reference (see aliases.py). ``body`` is ``body_nodes(fdef)``."""
+        labels = split_item_assignments(fdef)
+        if labels:
+            body = body_nodes(fdef)
         local = (
             {x.id for x in body if isinstance(x, gast.Name) and isinstance(x.ctx, gast.Store)}
             | {a.id for a in fdef.args.args + fdef.args.posonlyargs + fdef.args.kwonlyargs}
@@ -140,14 +167,17 @@ class _Fence:
         )
         found = first_shared_write(fdef, local, self.classes, local_lists(fdef, body))
         if found is None:
-            guard_kept_views(fdef, body)
+            guard_kept_views(fdef, body, self.classes, labels)
             return
         where, name, reason = found
+        hint = f"write into a copy first: {name} = {name}.copy() (or list({name}), dict({name}))"
+        if reason.startswith("is a parameter whose default"):
+            hint = f"default to None and make the value in the body (if {name} is None: {name} = ...)"
         raise self.error(
             where,
             f"writing into {name!r}, which {reason}",
             why="the write would be visible through the other reference in plain Python",
-            hint=f"write into a copy first: {name} = {name}.copy() (or list({name}), dict({name}))",
+            hint=hint,
         )
 
     def check_target(self, target):
@@ -175,7 +205,73 @@ class _Fence:
                 self.check_target(elt)
 
 
-def guard_kept_views(fdef, body):
+def split_item_assignments(fdef):
+    """``A[0], A[1] = A[1], A[0]`` as Python runs it: every value first, then each target in turn, left to
+    right, through temporaries (``_swap_0 = A[1]; _swap_1 = A[0]; A[0] = _swap_0; A[1] = _swap_1``), when a
+    target is an item or attribute of a name that a value reads. In NumPy the values may be views (rows,
+    columns), which the first write changes before the second reads them: guard_kept_views then checks
+    that write (a row swap is refused; the items of a 1-D array, or of a list, are swapped). Returns
+    ``{temporary: the value's source, for messages}``; rewrites ``fdef`` in place."""
+    taken = {x.id for x in n.walk(fdef) if isinstance(x, gast.Name)}
+    labels = {}
+
+    def fresh():
+        i = len(labels)
+        while f"_swap_{i}" in taken:
+            i += 1
+        taken.add(f"_swap_{i}")
+        return f"_swap_{i}"
+
+    def split(stmts):
+        out = []
+        for s in stmts:
+            for field in ("body", "orelse", "finalbody"):
+                if type(getattr(s, field, None)) is list and not isinstance(s, gast.FunctionDef):
+                    setattr(s, field, split(getattr(s, field)))
+            for handler in getattr(s, "handlers", None) or []:
+                handler.body = split(handler.body)
+            if not _item_swap(s):
+                out.append(s)
+                continue
+            temps = []
+            for value in s.value.elts:
+                temps.append(fresh())
+                labels[temps[-1]] = _source_text(value)
+                out.append(n.located(n.assign(temps[-1], value), s))
+            for target, temp in zip(s.targets[0].elts, temps, strict=True):
+                out.append(n.located(gast.Assign(targets=[target], value=n.name(temp), type_comment=None), s))
+        return out
+
+    fdef.body = split(fdef.body)
+    return labels
+
+
+def _item_swap(s):
+    """``A[0], A[1] = A[1], A[0]``: a tuple of targets, one of them an item or attribute of a name that
+    one of the values (as many, none starred) reads."""
+    if not (isinstance(s, gast.Assign) and len(s.targets) == 1):
+        return False
+    target, value = s.targets[0], s.value
+    if not (
+        isinstance(target, (gast.Tuple, gast.List))
+        and isinstance(value, (gast.Tuple, gast.List))
+        and len(target.elts) == len(value.elts)
+        and not any(isinstance(x, gast.Starred) for x in target.elts + value.elts)
+    ):
+        return False
+    bases = {
+        t.value.id
+        for t in target.elts
+        if isinstance(t, (gast.Subscript, gast.Attribute)) and isinstance(t.value, gast.Name)
+    }
+    return any(isinstance(x, gast.Name) and x.id in bases for v in value.elts for x in n.walk(v))
+
+
+def _source_text(node):
+    return gast.unparse(node).strip()
+
+
+def guard_kept_views(fdef, body, classes=frozenset(), labels=None):
     """Before each ``y[i] = v`` that a name bound to a possible view of ``y`` (``r = y[:2]``, ``y[0]``,
     ``y.T``) may be read after, insert ``__fx_check_kept_view(r, y, ('r', 'y'), line, i)``: the write would
     show through ``r`` in Python, which fluxpy's functional write does not model, so the check refuses it
@@ -184,8 +280,9 @@ def guard_kept_views(fdef, body):
     read. Functions without the pattern are left unchanged. ``body`` is ``body_nodes(fdef)``.
 
     Before: ``r = y[:2]; y[0] = 5.0; return np.sum(r)``. After: ``r = y[:2];
-    __fx_check_kept_view(r, y, ('r', 'y'), 1, 0); y[0] = 5.0; return np.sum(r)``."""
-    found = kept_views(fdef, body)
+    __fx_check_kept_view(r, y, ('r', 'y'), 1, 0); y[0] = 5.0; return np.sum(r)``. ``labels``: names for
+    the messages in place of temporaries (split_item_assignments); ``classes``: see aliases.kept_views."""
+    found = kept_views(fdef, body, classes)
     if not found:
         return
     for node in [fdef] + body:
@@ -194,14 +291,15 @@ def guard_kept_views(fdef, body):
         for field in ("body", "orelse", "finalbody"):
             stmts = getattr(node, field, None)
             if type(stmts) is list and any(s in found for s in stmts):
-                setattr(node, field, [c for s in stmts for c in _kept_view_checks(s, found) + [s]])
+                setattr(node, field, [c for s in stmts for c in _kept_view_checks(s, found, labels) + [s]])
 
 
-def _kept_view_checks(stmt, found):
+def _kept_view_checks(stmt, found, labels=None):
     checks = []
     for view, array, every_cell, line in found.get(stmt, ()):
         index = (None if every_cell else _write_index(stmt, array)) or n.const(Ellipsis)
-        args = [n.name(view), n.name(array), n.const((view, array)), n.const(line)]
+        names = ((labels or {}).get(view, view), (labels or {}).get(array, array))
+        args = [n.name(view), n.name(array), n.const(names), n.const(line)]
         args += index.elts if isinstance(index, gast.Tuple) else [index]  # spread: no tuple rule to record
         checks.append(n.located(gast.Expr(value=n.call("__fx_check_kept_view", args)), stmt))
     return checks

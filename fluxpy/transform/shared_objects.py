@@ -101,7 +101,8 @@ class Sharing:
 
 
 def _copy_groups(body):
-    """Per name, the names connected to it by plain copies (``b = a``, ``a = b``, through others)."""
+    """Per name, the names connected to it by plain copies (``b = a``, ``a = b``, through others) and
+    chained assignments (``a = b = v``)."""
     parent = {}
 
     def root(name):
@@ -114,6 +115,10 @@ def _copy_groups(body):
             for target in node.targets if isinstance(node, gast.Assign) else [node.target]:
                 if isinstance(target, gast.Name):
                     parent[root(target.id)] = root(node.value.id)
+        elif isinstance(node, gast.Assign) and len(node.targets) > 1:  # a = b = v: one object, two names
+            names = [t.id for t in node.targets if isinstance(t, gast.Name)]
+            for name in names[1:]:
+                parent[root(name)] = root(names[0])
     groups = {}
     for name in list(parent):
         groups.setdefault(root(name), set()).add(name)

@@ -36,9 +36,12 @@ After::
         return y
 """
 
+import builtins
+
 import gast
 
 from .. import nodes as n
+from ..aliases import FRESH_METHODS
 from ..shared_objects import Sharing
 from .anf_loops import ForLoops
 from .anf_names import BINOPS, CALL, CALL_METHOD, UNARYOPS
@@ -48,6 +51,7 @@ from .anf_updates import InPlaceUpdates
 def normalize_anf(fdef, ctx):
     anf = _ANF(ctx)
     anf.sharing = Sharing(fdef)
+    anf.positions = _Positions(fdef)
     args = fdef.args
     anf.bound = {a.id for a in args.posonlyargs + args.args + args.kwonlyargs}
     anf.bound |= {a.id for a in (args.vararg, args.kwarg) if a is not None}
@@ -63,6 +67,7 @@ class _ANF(InPlaceUpdates, ForLoops):
         self.sharing = None  # what else may hold a name's object (see in_place_on_item, rebind_copies)
         self.bound = set()  # the names surely bound at the statement being normalized
         self.block_bound = set()  # those at the end of the block normalized last
+        self.positions = None  # where each statement is, to tell which names are read after it
 
     # -- blocks and statements ------------------------------------------------------------------------
     def block(self, stmts):
@@ -112,12 +117,11 @@ class _ANF(InPlaceUpdates, ForLoops):
             return
         if self.list_method(s.value, None):
             return
-        if self.is_inactive(s.value):
+        if self.is_inactive(s.value) or _is_write_check(s.value):
             self.emit(s)
             return
         target = self.ctx.namer.fresh("_")
-        self.ctx.procedure_calls.add(target)  # f(x) as a statement: it may be meant to write into x
-        self.expr(s.value, target=target)
+        self.expr(s.value, target=target)  # f(x) as a statement: it may be meant to write into x
 
     def attribute_write(self, call, self_name):
         """``setattr(self, k, v)``, ``object.__setattr__(self, k, v)`` or ``super().__setattr__(k, v)`` in a
@@ -157,6 +161,13 @@ class _ANF(InPlaceUpdates, ForLoops):
             return
         if len(s.targets) == 1 and _parallel(s.targets[0], s.value):
             self.parallel_assign(s.targets[0].elts, s.value.elts)
+            return
+        if len(s.targets) > 1 and isinstance(s.targets[0], gast.Name):
+            # a = b = v: a = v, then b = a (the one object; Python assigns the targets left to right)
+            first = s.targets[0].id
+            self.stmt_Assign(gast.Assign(targets=[s.targets[0]], value=s.value, type_comment=None))
+            for target in s.targets[1:]:
+                self.assign_to(target, n.name(first))
             return
         value = (
             self.atom(s.value) if len(s.targets) > 1 or not isinstance(s.targets[0], gast.Subscript) else None
@@ -263,6 +274,7 @@ class _ANF(InPlaceUpdates, ForLoops):
                     obj, n.call(CALL, [n.name("__fx_setattr"), n.name(obj), n.const(target.attr), value])
                 )
             )
+            self.rebind_holders(obj)
             return
         items = self.ctx.namer.fresh("_items")
         count = len(target.elts)
@@ -282,6 +294,20 @@ class _ANF(InPlaceUpdates, ForLoops):
                 tmp = self.ctx.namer.fresh("_item")
                 self.emit(n.assign(tmp, item))
                 self.assign_to(elt, n.name(tmp))
+
+    def rebind_holders(self, obj):
+        """After ``obj.a = v`` on a local object (changed in place, ``obj`` rebound to itself): a name that a
+        call may have bound to the same object (``q = p.me()``, ``q = ident(p)``) and that is surely bound
+        here is rebound to it where it is that object, so that reads through it get the gradient::
+
+            p = __fx_call(__fx_setattr, p, 'a', x)
+            if q is p:
+                q = p
+        """
+        holders = self.sharing.others(self.sharing.group(obj))
+        for other in sorted((holders.keys() & self.bound) - {obj}):
+            same = gast.Compare(left=n.name(other), ops=[gast.Is()], comparators=[n.name(obj)])
+            self.emit(n.if_(same, [n.located(n.assign(other, n.name(obj)), self.where)]))
 
     # -- expressions ----------------------------------------------------------------------------------
     def atom(self, e):
@@ -305,8 +331,56 @@ class _ANF(InPlaceUpdates, ForLoops):
         elif self.list_method(e, target):
             pass  # lst.pop() (append, ...) inside an expression: hoisted into the rebinding form
         else:
-            self.emit(n.assign(target, self.value(e)))
+            value = self.value(e)
+            self.emit(n.assign(target, value))
+            if isinstance(e, gast.Call):
+                self.check_argument_writes(e, value)
         return n.name(target)
+
+    def check_argument_writes(self, e, call):
+        """After ``y = f(a, b)`` (or ``f(a, b)`` alone) where the caller reads ``a`` afterwards: a Python
+        ``f`` that writes into its argument (``buf[0] = v``, ``buf += v`` on an array or list) wrote into a
+        copy in differentiated code, which the caller would not see. ``__fx_check_writes(f, (0,), ('a',),
+        (a,))`` refuses that at run time (runtime.check_writes), in every mode; inside an expression, where
+        ``a`` is an array or a list built here (a dict that the callee fills is most often a cache,
+        ``memo[n] = v``).
+        An argument that the statement itself binds again (``buf = fill(buf, w)``, the way to write it)
+        is not checked."""
+        if self.ctx.source.generated or any(k.arg is None for k in e.keywords):
+            return
+        func = e.func
+        if isinstance(func, gast.Name) and (func.id.startswith("__fx_") or hasattr(builtins, func.id)):
+            return
+        if isinstance(func, gast.Attribute) and (self.is_static(func) or func.attr in FRESH_METHODS):
+            return
+        method = call.func.id == CALL_METHOD
+        args = call.args[2:] if method else call.args[1:]
+        if any(isinstance(a, gast.Starred) for a in args):
+            return
+        rebound = _stored_names(self.where)
+        live = [
+            (i, a.id)
+            for i, a in enumerate(args)
+            if isinstance(a, gast.Name)
+            and a.id not in rebound
+            and self.positions.read_after(self.where, a.id)
+        ]
+        for i, name in live:
+            positions, names, values = n.const((i,)), n.const((name,)), n.tuple_([n.name(name)])
+            if method:
+                check = n.call(
+                    "__fx_check_method_writes", [call.args[0], call.args[1], positions, names, values]
+                )
+            else:
+                check = n.call("__fx_check_writes", [call.args[0], positions, names, values])
+            statement = isinstance(self.where, gast.Expr) and self.where.value is e
+            if statement or name in self.ctx.local_lists:
+                self.emit(gast.Expr(value=check))  # f(a) as a statement, or a list built here: any value
+                continue
+            # in an expression, an array only: a dict that the callee fills as a cache (memo[n] = v) is
+            # not read back as such
+            array = n.call("__fx_getattr", [n.name(name), n.const("__array_priority__"), n.const(None)])
+            self.emit(n.if_(n.is_not_none(array), [n.located(gast.Expr(value=check), self.where)]))
 
     def block_expr(self, e, target):
         saved, self.out = self.out, []
@@ -465,6 +539,67 @@ class _ANF(InPlaceUpdates, ForLoops):
         if isinstance(e, gast.Call) and isinstance(e.func, gast.Name):
             return e.func.id in self.ctx.inactive_builtins
         return False
+
+
+class _Positions:
+    """Where each statement of the function is: its block, its index there, and the statement that owns the
+    block (None: the function's body)."""
+
+    def __init__(self, fdef):
+        self.parent = {}
+        self.later = {}  # id(statement) -> the names that may be read after it
+        self.visit(fdef.body, None)
+
+    def visit(self, block, owner):
+        for i, s in enumerate(block):
+            self.parent[id(s)] = (block, i, owner)
+            if isinstance(s, gast.FunctionDef):
+                continue
+            for field in ("body", "orelse", "finalbody"):
+                inner = getattr(s, field, None)
+                if type(inner) is list:
+                    self.visit(inner, s)
+            for handler in getattr(s, "handlers", None) or []:
+                self.visit(handler.body, s)
+
+    def read_after(self, stmt, name):
+        """Whether ``name`` may be read after ``stmt`` runs: later in its block and the blocks around it,
+        anywhere in a loop (or ``try``) around it, in a nested function."""
+        names = self.later.get(id(stmt))
+        if names is None:
+            later = []
+            node = stmt
+            while id(node) in self.parent:
+                block, i, owner = self.parent[id(node)]
+                later += block[i + 1 :]
+                if owner is None:
+                    break
+                if isinstance(owner, (gast.For, gast.While, gast.Try)):
+                    later.append(owner)
+                node = owner
+            names = self.later[id(stmt)] = {
+                x.id
+                for s in later
+                for x in n.walk(s)
+                if isinstance(x, gast.Name) and isinstance(x.ctx, gast.Load)
+            }
+        return name in names
+
+
+def _stored_names(stmt):
+    """The names a user statement binds (``buf`` of ``buf = fill(buf, w)``)."""
+    targets = stmt.targets if isinstance(stmt, gast.Assign) else [getattr(stmt, "target", None)]
+    return {x.id for t in targets if t is not None for x in n.walk(t) if isinstance(x, gast.Name)}
+
+
+def _is_write_check(e):
+    """A check that the normalizer put in code that is differentiated again (see check_argument_writes):
+    kept as it is (its callee argument is not passed on, as far as the adjoint's analyses go)."""
+    return (
+        isinstance(e, gast.Call)
+        and isinstance(e.func, gast.Name)
+        and e.func.id in ("__fx_check_writes", "__fx_check_method_writes")
+    )
 
 
 def _is_explicit_init(e, self_name):
