@@ -228,7 +228,20 @@ class _Adjoint(Signature):
             for s in statements
             if isinstance(s, gast.Assign) and isinstance(s.value, gast.Name) and s.value.id in names
         )
-        if len(sites) + copies != len(calls):
+        # the normalizer's check that a callee wrote no argument the caller reads (__fx_check_writes(f,
+        # ...)) reads f without calling it
+        checks = sum(
+            1
+            for s in statements
+            for node in _statement_nodes(s)
+            if isinstance(node, gast.Call)
+            and isinstance(node.func, gast.Name)
+            and node.func.id in _WRITE_CHECKS
+            and node.args
+            and isinstance(node.args[0], gast.Name)
+            and node.args[0].id in names
+        )
+        if len(sites) + copies + checks != len(calls):
             return False  # read other than as a callee (or as the dispatcher's: generated code)
         # (parameter, its position among the positional ones or None)
         params = [(positional[first + i].id, first + i) for i in moving]
@@ -1673,6 +1686,9 @@ def _copies(name, statements):
                 names.add(s.targets[0].id)
                 changed = True
     return names
+
+
+_WRITE_CHECKS = frozenset({"__fx_check_writes"})  # helpers given a local function without calling it
 
 
 def _escapes(name, body, ret, aliases=()):
