@@ -281,6 +281,10 @@ def check_kept_view(view, array, names, line, *index):
     (aliases.kept_views); a scalar (NumPy's ``y[0]`` of a 1-D ``y``) or a copy (``y[[0, 1]]``) passes.
     ``names``: ``(view, array)`` as in the user's source; ``line``: where ``view`` was bound; ``index``: the
     parts of the written index, or ``...`` where any cell may be written before ``view`` is read."""
+    if _live(view):
+        from ..runtime import user_location
+
+        raise FluxpyError(LIVE_VIEW.format(view=names[0], array=names[1], line=line, where=user_location()))
     if not (is_array(view) and is_array(array)) or not view.size or not array.size:
         return
     xp = xp_of(view)
@@ -289,6 +293,23 @@ def check_kept_view(view, array, names, line, *index):
     from ..runtime import user_location
 
     raise FluxpyError(KEPT_VIEW.format(view=names[0], array=names[1], line=line, where=user_location()))
+
+
+LIVE_VIEW = (
+    "writing into {array!r} while {view!r} (bound at line {line}), a generator expression that reads it "
+    "lazily, is read afterwards: in Python {view!r} would see the write, while fluxpy's items were made "
+    "from the old {array!r}.\n  {where}\n"
+    "Make a list where {view!r} is bound (line {line}): `list(...)`, or bind it again after the write."
+)
+
+
+def _live(view):
+    """Whether ``view`` reads its container when consumed: a generator expression's iterator (a
+    SequenceIterator in differentiated code) with items left. (A dict's keys(), values() and items() are
+    refused when the transformer sees them: aliases.call_reason.)"""
+    from .python import SequenceIterator
+
+    return type(view) is SequenceIterator and view.pos < len(view.seq)
 
 
 @nograd

@@ -195,10 +195,21 @@ class _Walker:
         refused as a write target, as ``d[k]`` and ``h.arr`` are). A list or dict that the function built
         (``d = {}``) and that went into the call may come back as the result: writes into either are
         refused. Arrays that may come back are checked at run time instead (kept_views)."""
+        func = call.func
+        if (
+            isinstance(func, gast.Attribute)
+            and func.attr in _DICT_VIEW_METHODS
+            and isinstance(func.value, gast.Name)
+            and func.value.id in self.local
+            and not call.args
+            and not call.keywords
+        ):  # d.values(): a live view, which Python's later writes into d show through
+            owner, line = func.value.id, stmt.lineno
+            state[owner] = f"is viewed by {name!r} ({owner}.{func.attr}(), line {line}): a live view"
+            return None
         if self.sources.fresh(call):
             return None
         line = stmt.lineno
-        func = call.func
         receiver = None
         if (
             isinstance(func, gast.Attribute)
@@ -670,7 +681,11 @@ class Sources:
             return set().union(*(self.of(v) for v in value.elts))
         if isinstance(value, gast.Dict):
             return set().union(*(self.of(v) for v in value.values))
-        if isinstance(value, (gast.ListComp, gast.SetComp, gast.GeneratorExp, gast.DictComp)):
+        if isinstance(value, gast.GeneratorExp):  # lazy: it reads every name it mentions when consumed
+            own = {x.id for g in value.generators for x in n.walk(g.target) if isinstance(x, gast.Name)}
+            read = {x.id for x in n.walk(value) if isinstance(x, gast.Name) and isinstance(x.ctx, gast.Load)}
+            return (read - own) & self.local
+        if isinstance(value, (gast.ListComp, gast.SetComp, gast.DictComp)):
             item = value.value if isinstance(value, gast.DictComp) else value.elt
             own = {x.id for g in value.generators for x in n.walk(g.target) if isinstance(x, gast.Name)}
             found = self.of(item)
@@ -865,6 +880,7 @@ _FRESH_BUILTINS = frozenset(
     }
 )
 # methods whose results are new values (arrays' reductions and copies, strings', random generators')
+_DICT_VIEW_METHODS = frozenset({"keys", "values", "items"})
 FRESH_METHODS = frozenset(
     {
         "copy",
