@@ -292,7 +292,12 @@ def check_kept_view(view, array, names, line, *index):
         return  # (a host array and a device one share nothing)
     from ..runtime import user_location
 
-    raise FluxpyError(KEPT_VIEW.format(view=names[0], array=names[1], line=line, where=user_location()))
+    message = KEPT_VIEW.format(view=names[0], array=names[1], line=line, where=user_location())
+    if names[0].startswith(names[1] + "["):  # A[0], A[1] = A[1], A[0]: the values are views of A
+        message += (
+            f" For a swap of rows or columns, index with lists: `{names[1]}[[0, 1]] = {names[1]}[[1, 0]]`."
+        )
+    raise FluxpyError(message)
 
 
 LIVE_VIEW = (

@@ -490,6 +490,9 @@ def column_swap(x):
 
 def test_row_and_column_swaps_are_refused():
     refused(row_swap, (V,), "A[0], A[1] = A[1], A[0]", match=r"writing into 'A' while 'A\[0\]'")
+    refused(
+        row_swap, (V,), "A[0], A[1] = A[1], A[0]", match=r"index with lists: `A\[\[0, 1\]\] = A\[\[1, 0\]\]`"
+    )
     refused(column_swap, (V,), "A[:, 0], A[:, 1] =", match="writing into 'A'")
 
 
