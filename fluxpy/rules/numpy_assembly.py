@@ -25,9 +25,11 @@ How they are differentiated:
   minimum and maximum or ``range``, and ``density``); counts are integers and carry no gradient.
 
 Functions that write into their argument (``copyto``, ``fill_diagonal``, ``put``, ``put_along_axis``,
-``putmask``, ``place``) are refused when floats take part: the write would happen behind the transformer's
-back, and the gradient of the values written would be lost. :func:`copyto_value` and its siblings are the
-functional forms (a new array, with rules) that a rewrite ``dst = copyto_value(dst, src)`` would call.
+``putmask``, ``place``), called as a statement on a name, are differentiated: the fence writes them as
+``dst[...] = copyto_value(dst, src)`` (transform/fence.py: rewrite_in_place_calls), :func:`copyto_value` and
+its siblings being their functional forms (a new array). Called otherwise (as a value, on an attribute)
+they are refused when floats take part: the write would happen behind the transformer's back, and the
+gradient of the values written would be lost.
 
 >>> import numpy as np, fluxpy as fx
 >>> fx.gradient(lambda x: np.sum(np.delete(x, 1) ** 2), np.array([1.0, 2.0, 3.0]))

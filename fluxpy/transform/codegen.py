@@ -29,6 +29,7 @@ import numpy as np
 from .. import forward as forward_mode
 from .. import implicit, interface, runtime, tangents
 from ..rules import mutation
+from ..rules import numpy_assembly as assembly
 from ..rules import python as pyrules
 from . import adjoint, inline
 from . import nodes as n
@@ -110,6 +111,13 @@ HELPERS = {
     "__fx_check_try_step": pyrules.check_try_step,
     "__fx_cons_to_set": pyrules.cons_to_set,
     "__fx_cons_to_dict": pyrules.cons_to_dict,
+    # the functional forms of NumPy's in-place writers (fence.rewrite_in_place_calls)
+    "__fx_copyto_value": assembly.copyto_value,
+    "__fx_fill_diagonal_value": assembly.fill_diagonal_value,
+    "__fx_put_value": assembly.put_value,
+    "__fx_put_along_axis_value": assembly.put_along_axis_value,
+    "__fx_putmask_value": assembly.putmask_value,
+    "__fx_place_value": assembly.place_value,
 }
 
 

@@ -157,8 +157,9 @@ class _Fence:
         """``x[i] = v`` (and ``lst.append(v)``, ``obj.a = v``) rebind ``x`` to an updated value: refuse a
         write into a value that may be shared, since plain Python would show it through the other
         reference (see aliases.py). ``body`` is ``body_nodes(fdef)``."""
+        rewritten = rewrite_in_place_calls(fdef)
         labels = split_item_assignments(fdef)
-        if labels:
+        if labels or rewritten:
             body = body_nodes(fdef)
         local = (
             {x.id for x in body if isinstance(x, gast.Name) and isinstance(x.ctx, gast.Store)}
@@ -203,6 +204,64 @@ class _Fence:
         if isinstance(target, (gast.Tuple, gast.List)):
             for elt in target.elts:
                 self.check_target(elt)
+
+
+# NumPy functions that write into their first argument, and the codegen helpers for their functional forms
+# (rules/numpy_assembly.py: copyto_value, ...)
+IN_PLACE_CALLS = {
+    "copyto": "__fx_copyto_value",
+    "fill_diagonal": "__fx_fill_diagonal_value",
+    "put": "__fx_put_value",
+    "put_along_axis": "__fx_put_along_axis_value",
+    "putmask": "__fx_putmask_value",
+    "place": "__fx_place_value",
+}
+_NUMPY_NAMES = frozenset({"np", "numpy"})
+
+
+def rewrite_in_place_calls(fdef):
+    """``np.fill_diagonal(a, v)`` (``copyto``, ``put``, ``put_along_axis``, ``putmask``, ``place``) as a
+    statement on a name: a write of the whole of ``a`` with the functional form's new array,
+    ``a[...] = __fx_fill_diagonal_value(a, v)``, so that it is differentiated (and checked for aliases) as
+    any item assignment. Returns whether something was rewritten; rewrites ``fdef`` in place."""
+    rewritten = False
+
+    def in_place(s):
+        if not (isinstance(s, gast.Expr) and isinstance(s.value, gast.Call)):
+            return None
+        call, func = s.value, s.value.func
+        if not (
+            isinstance(func, gast.Attribute)
+            and isinstance(func.value, gast.Name)
+            and func.value.id in _NUMPY_NAMES
+            and func.attr in IN_PLACE_CALLS
+            and call.args
+            and isinstance(call.args[0], gast.Name)
+            and not any(isinstance(a, gast.Starred) for a in call.args)
+            and all(k.arg is not None for k in call.keywords)
+        ):
+            return None
+        name = call.args[0].id
+        value = gast.Call(func=n.name(IN_PLACE_CALLS[func.attr]), args=call.args, keywords=call.keywords)
+        target = gast.Subscript(value=n.name(name), slice=n.const(Ellipsis), ctx=gast.Store())
+        return n.located(gast.Assign(targets=[target], value=value, type_comment=None), s)
+
+    def rewrite(stmts):
+        nonlocal rewritten
+        out = []
+        for s in stmts:
+            for field in ("body", "orelse", "finalbody"):
+                if type(getattr(s, field, None)) is list and not isinstance(s, gast.FunctionDef):
+                    setattr(s, field, rewrite(getattr(s, field)))
+            for handler in getattr(s, "handlers", None) or []:
+                handler.body = rewrite(handler.body)
+            new = in_place(s)
+            rewritten = rewritten or new is not None
+            out.append(s if new is None else new)
+        return out
+
+    fdef.body = rewrite(fdef.body)
+    return rewritten
 
 
 def split_item_assignments(fdef):

@@ -484,13 +484,24 @@ def places(x):
 
 
 @pytest.mark.parametrize("f", [fills_diagonal, copies_into, puts, puts_along_axis, puts_by_mask, places])
-def test_in_place_writers_are_refused_when_floats_take_part(f):
+def test_in_place_writers_as_statements_are_differentiated(f):
+    # written as y[...] = <the functional form> (transform/fence.py: rewrite_in_place_calls)
     x = V[:3] if f is fills_diagonal else X
+    assert np.isclose(fx.withgradient(f, x)[0], f(x.copy()))
+    check_grads(f, x, order=2, forward=True)
+
+
+def test_in_place_writers_used_as_values_are_refused_when_floats_take_part():
+    def as_a_value(x):
+        y = x * 1.0
+        done = [np.putmask(y, y > 0, 0.0)]
+        return np.sum(y) + len(done)
+
     with pytest.raises(FluxpyError, match="in place") as info:
-        fx.gradient(f, x)
+        fx.gradient(as_a_value, X)
     assert "test_assembly_nan.py" in str(info.value)  # the user's line
     with pytest.raises(FluxpyError, match="in place"):
-        fx.jvp(f, (x,), (np.ones_like(x),))
+        fx.jvp(as_a_value, (X,), (np.ones_like(X),))
 
 
 def test_in_place_writers_of_integers_run():
