@@ -179,8 +179,8 @@ def fills(x):
 
 def copies_into(x):
     y = np.zeros(2)
-    np.copyto(y, x)
-    return np.sum(y)
+    kept = [np.copyto(y, x)]  # used as a value (as a statement it is differentiated)
+    return np.sum(y) + len(kept)
 
 
 def adds_at(x):

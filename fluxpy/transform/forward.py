@@ -35,7 +35,8 @@ import gast
 
 from ..forward import DEFAULTS, LIVE, UNKNOWN
 from . import nodes as n
-from .adjoint import Signature, _captured, _is_active_call
+from .activity import _captured, _is_active_call
+from .adjoint import Signature
 from .normalize.anf_names import CALL
 
 
