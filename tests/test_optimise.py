@@ -511,3 +511,21 @@ def test_namedtuple_model():
     update(state, model, grad)
     np.testing.assert_allclose(model.w, [0.0, 0.0])
     np.testing.assert_allclose(model.b, [-0.5, -0.5])
+
+
+def test_update_refuses_a_gradient_that_does_not_match_the_model():
+    # it found no entry for any parameter and left them all alone, silently
+    m = fx.Chain(fx.Dense(3, 2), fx.Dense(2, 1))
+    x = np.ones((4, 3), np.float32)
+    st = fx.setup(fx.optimise.Descent(0.1), m)
+    whole = fx.gradient(lambda m, x: np.sum(m(x)), m, x)
+    with pytest.raises(fx.FluxpyError, match=r"model is a Chain, the gradient a tuple of 2 entries.*\[0\]"):
+        fx.update(st, m, whole)
+    dense = fx.gradient(lambda d: np.sum(d(x)), fx.Dense(3, 2))[0]
+    with pytest.raises(fx.FluxpyError, match="a Tangent of a Dense"):
+        fx.update(st, m, dense)
+    with pytest.raises(fx.FluxpyError, match="a list of 1 entry, the gradient a dict"):
+        fx.update(fx.setup(fx.optimise.Descent(0.1), [np.ones(2)]), [np.ones(2)], {"a": np.ones(2)})
+    w0 = m[0].weight.copy()
+    fx.update(st, m, whole[0])
+    assert not np.array_equal(w0, m[0].weight)

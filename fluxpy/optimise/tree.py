@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from ..backend import is_array, xp_of
 from ..errors import FluxpyError
 from ..functors import children, is_functor
-from ..tangents import accum
+from ..tangents import Tangent, accum
 from .rules import adjusted, is_rule
 
 try:  # the functors module may narrow a layer's parameters (Optimisers.jl's ``trainable``)
@@ -193,9 +193,47 @@ def _field(g, name):
     return getattr(g, name, None)
 
 
+def _check_grad(st, x, g):
+    """A FluxpyError unless gradient ``g`` has the structure of model ``x`` (whose state is ``st``): a
+    gradient that does not fit would otherwise find no entry for any parameter and leave them all alone."""
+    if isinstance(st, Leaf):
+        wrong = isinstance(g, (tuple, list, Mapping, Tangent))
+    elif isinstance(st, Tree) and not isinstance(x, (tuple, list)):
+        wrong = not isinstance(g, (Tangent, Mapping)) or (isinstance(g, Tangent) and g._type is not type(x))
+    elif isinstance(st, (tuple, list)):
+        wrong = not isinstance(g, (tuple, list)) or len(g) != len(st)
+    elif isinstance(st, dict):
+        wrong = not isinstance(g, Mapping)
+    else:
+        return
+    if wrong:
+        hint = ""
+        if isinstance(g, tuple) and not isinstance(x, (tuple, list)):
+            hint = (
+                " A tuple: fx.gradient(loss, model, x) gives one gradient per argument; pass the model's, "
+                "fx.gradient(...)[0] (withgradient's .grad[0])."
+            )
+        raise FluxpyError(
+            f"update: the gradient does not match the model: the model is {_describe(x)}, the gradient "
+            f"{_describe(g)}.{hint}"
+        )
+
+
+def _describe(v):
+    if isinstance(v, Tangent):
+        return f"a Tangent of a {v._type.__name__}"
+    if isinstance(v, (tuple, list)):
+        return f"a {type(v).__name__} of {len(v)} entr{'y' if len(v) == 1 else 'ies'}"
+    if is_array(v):
+        return f"an array of shape {v.shape}"
+    name = type(v).__name__
+    return f"{'an' if name[:1].lower() in 'aeiou' else 'a'} {name}"
+
+
 def _collect(st, x, g, pending):
     if st is None or g is None:
         return
+    _check_grad(st, x, g)
     if isinstance(st, Leaf):
         if st.frozen:
             return
