@@ -391,3 +391,14 @@ def test_errors_in_a_nested_closure_name_the_users_line():
         fx.gradient(_appends_in_a_closure, 2.0)
     assert "test_errors.py" in str(info.value) and "found.append(v * 2)" in str(info.value)
     assert "<fluxpy" not in str(info.value)
+
+
+def two_arguments(x, y):
+    return x * y
+
+
+def test_too_many_arguments_give_pythons_type_error():
+    # the transformer crashed with AttributeError: 'NoneType' object has no attribute 'id'
+    with pytest.raises(TypeError, match=r"two_arguments\(\) takes 2 positional arguments but 3 were given"):
+        fx.gradient(lambda m: two_arguments(m, 1.0, 2.0), 3.0)
+    assert fx.gradient(lambda m: two_arguments(m, 2.0), 3.0) == (2.0,)

@@ -282,6 +282,12 @@ def _mask_note(fdef, fn, mask):
     """``, no gradient for: x, y`` naming what a variant's pullback skips."""
     names = ["its own captures and globals"] if not mask[0] else []
     params = [a.id for a in fdef.args.posonlyargs + fdef.args.args]
+    if fdef.args.vararg is None and len(mask) - 1 > len(params):  # as the plain call would raise
+        given, taken = len(mask) - 1, len(params)
+        raise TypeError(
+            f"{fn.__qualname__}() takes {taken} positional argument{'' if taken == 1 else 's'} but {given} "
+            f"{'was' if given == 1 else 'were'} given"
+        )
     for i, wanted in enumerate(mask[1:]):
         if not wanted:
             names.append(params[i] if i < len(params) else f"*{fdef.args.vararg.id}[{i - len(params)}]")
