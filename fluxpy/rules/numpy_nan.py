@@ -140,9 +140,11 @@ def nanvar_impl(
     xp = xp_of(a)
     arr = xp.asanyarray(a)
     mask = _nan_mask(arr)
-    if mask is None:  # no NaN possible: NumPy's np.var
-        options = _given(keepdims=keepdims, mean=mean, correction=correction)
+    if mask is None and mean is np._NoValue:  # no NaN possible: NumPy's np.var
+        options = _given(keepdims=keepdims, correction=correction)
         return np.var(arr, axis=axis, dtype=dtype, ddof=ddof, **options)
+    if mask is None:  # a given mean (which _given, being non-differentiable, would pass as a constant)
+        mask = xp.zeros(arr.shape, dtype=bool)
     ddof = _variance_options(dtype, ddof, correction)
     cnt = _present_count(mask, axis)
     arr = xp.where(mask, 0, arr)
@@ -152,7 +154,7 @@ def nanvar_impl(
         avg = np.sum(arr, axis=axis, dtype=dtype, keepdims=True)
         avg = _divide_by_count(avg, xp.maximum(cnt, 1))  # an all-NaN slice: a mean nothing reads
     dev = arr - avg
-    if _cast_needed(dev, arr.dtype):
+    if arr.dtype.kind in "fc" and _cast_needed(dev, arr.dtype):  # (integers: np.var's steps, no cast)
         dev = dev.astype(arr.dtype)
     dev = xp.where(mask, 0, dev)
     if dev.dtype.kind == "c":
@@ -201,9 +203,11 @@ def nanstd_impl(
 ):
     """``np.nanstd``: the square root of ``np.nanvar``."""
     _refuse_options("nanstd", out, where)
-    var = np.nanvar(
-        a, axis=axis, dtype=dtype, ddof=ddof, **_given(keepdims=keepdims, mean=mean, correction=correction)
-    )
+    options = _given(keepdims=keepdims, correction=correction)
+    if mean is np._NoValue:
+        var = np.nanvar(a, axis=axis, dtype=dtype, ddof=ddof, **options)
+    else:  # passed itself, not through _given (non-differentiable: mean would get no gradient)
+        var = np.nanvar(a, axis=axis, dtype=dtype, ddof=ddof, mean=mean, **options)
     return _root(var)
 
 

@@ -611,3 +611,24 @@ def test_non_differentiable_functions_are_marked():
         "np.copyto np.fill_diagonal np.put np.put_along_axis np.putmask np.place"
     )
     assert [name for name in mine.split() if name not in have] == []
+
+
+def test_a_given_mean_gets_its_gradient_in_nanstd_and_integer_nanvar():
+    # nanstd passed mean= through a non-differentiable helper: no gradient for it (wrong second order for
+    # a data-dependent mean); integer nanvar cast the deviations to integers
+    a = np.array([[1.0, 2.5, -0.3, 4.0], [0.2, np.nan, 1.1, -2.0]])
+    m = np.array([[0.7], [0.1]])
+    check_grads(lambda m: np.sum(np.nanstd(a, axis=1, mean=m)), m, order=2, forward=True)
+    present = ~np.isnan(a)
+
+    def data_dependent_mean(b):
+        b = np.where(present, b, np.nan)
+        return np.sum(np.nanstd(b, axis=1, mean=np.nanmean(b, axis=1, keepdims=True) + 0.5))
+
+    check_grads(data_dependent_mean, np.nan_to_num(a), order=2, forward=True)
+    ai = np.array([[1, 2, 4], [0, 3, 1]])
+    assert np.allclose(
+        fx.withgradient(lambda m: np.sum(np.nanvar(ai, axis=1, mean=m)), m)[0],
+        np.sum(np.nanvar(ai, axis=1, mean=m)),
+    )
+    check_grads(lambda m: np.sum(np.nanvar(ai, axis=1, mean=m)), m, order=2, forward=True)
