@@ -43,7 +43,9 @@ def istraining():
     ``fx.jvp`` and ``fx.jacobian`` agree with ``fx.gradient``), as Flux's.
 
     A call the compiler differentiates goes to the rule below (``True``); a call it runs plainly, such as
-    the test of an ``if``, finds a generated forward (or gradient) function among its callers.
+    the test of an ``if``, finds a generated forward (or gradient) function among its callers, unless a
+    function marked ``fx.nograd`` comes first (its body is not differentiated: inference mode, as code
+    Flux's AD ignores).
 
     >>> import fluxpy as fx
     >>> istraining(), fx.gradient(lambda x: x * istraining(), 2.0)
@@ -54,6 +56,8 @@ def istraining():
         if frame is None:
             return False
         code = frame.f_code
+        if code in registry.NONDIFF_CODES:  # a nograd function runs plainly
+            return False
         if code.co_filename.startswith("<fluxpy") and _GENERATED_NAME.search(code.co_name):
             _count_answer()
             return True

@@ -19,6 +19,7 @@ True
 """
 
 import threading
+from types import FunctionType
 
 _lock = threading.Lock()
 _rules = {}  # primal -> rule
@@ -167,8 +168,13 @@ def nograd(*fs):
         for f in fs:
             _nondiff[_key(f)] = True
             _rules.pop(_key(f), None)
+            if type(f) is FunctionType:
+                NONDIFF_CODES.add(f.__code__)
         _bump()
     return fs[0] if fs else None
+
+
+NONDIFF_CODES = set()  # the code of Python functions marked nograd: they run plainly (layers/normalise.py)
 
 
 _forward_rules = {}  # primal -> jvp_rule(args, targs) -> (y, ty): forward mode's fast path

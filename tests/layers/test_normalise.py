@@ -411,3 +411,23 @@ def test_check_grads_still_compares_with_plain_calls_elsewhere():
 
     with pytest.raises(AssertionError):
         check_grads(lambda x: np.sum(bad_square(x)), np.array([1.0, 2.0]), order=1)
+
+
+def test_a_nograd_function_called_inside_a_gradient_runs_layers_in_inference_mode():
+    # the frame walk found the generated code above it and said training: BatchNorm's statistics were
+    # updated with the evaluation data too, and Dropout dropped
+    x = np.random.default_rng(0).standard_normal((8, 6)).astype(np.float32)
+    bn = fx.BatchNorm(6)
+    evaluate = fx.nograd(lambda b: float(np.sum(b(x))))
+
+    def loss(b):
+        evaluate(b)
+        return np.sum(b(x) ** 2)
+
+    fx.gradient(loss, bn)
+    np.testing.assert_allclose(bn.running_mean, 0.1 * x.mean(0), rtol=1e-5, atol=1e-7)
+    d, ones, seen = fx.Dropout(0.5), np.ones(1000), []
+    probe = fx.nograd(lambda: int(np.count_nonzero(d(ones) == 0)))
+    fx.gradient(lambda t: (seen.append(probe()), np.sum(d(t)))[1], ones)
+    assert seen == [0]
+    assert fx.gradient(lambda t: t * fx.istraining(), 2.0) == (1.0,)  # differentiated code still trains
