@@ -332,13 +332,14 @@ class _ConvBase:
     def outdims(self, isize):
         """Spatial output size for spatial (or full NCHW) input size ``isize``."""
         kernel = tuple(self.weight.shape[2:])
-        return conv_outsize(
+        out = conv_outsize(
             _spatial_size(isize, len(kernel)),
             kernel,
             stride=self.stride,
             pad=self.pad,
             dilation=self.dilation,
         )
+        return _nonempty(self, isize, out)
 
     def __repr__(self):
         kernel = tuple(self.weight.shape[2:])
@@ -382,6 +383,18 @@ class CrossCor(_ConvBase):
     """
 
     flip = False
+
+
+@nograd
+def _nonempty(layer, isize, out):
+    """``out``, the output size ``outdims`` computed for input size ``isize``, unless the input is too small
+    for the window (as the call and ``outputsize`` refuse it)."""
+    if any(o < 1 for o in out):
+        raise FluxpyError(
+            f"{layer!r}: an input of size {tuple(isize)} is too small: its (dilated) window does not fit in "
+            f"the padded input (the output size would be {tuple(out)})"
+        )
+    return tuple(out)
 
 
 @nograd
@@ -524,10 +537,12 @@ class _Pool:
     def outdims(self, isize):
         """Spatial output size for spatial (or full NCHW) input size ``isize``."""
         if isinstance(self.k, tuple):
-            return conv_outsize(_spatial_size(isize, len(self.k)), self.k, stride=self.stride, pad=self.pad)
+            out = conv_outsize(_spatial_size(isize, len(self.k)), self.k, stride=self.stride, pad=self.pad)
+            return _nonempty(self, isize, out)
         size = _open_spatial_size(isize)
         window = (self.k,) * len(size)
-        return conv_outsize(size, window, stride=self.stride, pad=_pad_tuple(self.pad, window, 1))
+        out = conv_outsize(size, window, stride=self.stride, pad=_pad_tuple(self.pad, window, 1))
+        return _nonempty(self, isize, out)
 
     def __repr__(self):
         extra = "" if self.stride == self.k else f", stride={_short(_as_tuple(self.stride))}"

@@ -71,3 +71,14 @@ def test_non_trainable_arrays_are_counted_in_the_printing_as_flux():
         "          # plus 2 non-trainable, 8 parameters, 112 bytes."
     )
     assert repr(fx.BatchNorm(4)) == "BatchNorm(4)"
+
+
+def test_outdims_refuses_an_input_too_small_for_the_window():
+    # it gave (-1, 1) and (0, 0)
+    conv = fx.Conv((3, 3), 3, 16)
+    for size in [(10, 10, 1, 3), (2, 2)]:
+        with pytest.raises(fx.FluxpyError, match="too small"):
+            fx.outdims(conv, size)
+    with pytest.raises(fx.FluxpyError, match="too small"):
+        fx.outdims(fx.MaxPool((4, 4)), (3, 3))
+    assert fx.outdims(conv, (3, 3)) == (1, 1)
