@@ -47,10 +47,22 @@ def _walk(x, path, out, seen):
     if is_array(x):
         seen.add(id(x))
         if x.dtype.kind in _KINDS:
+            if path in out:
+                raise FluxpyError(
+                    f"state: two arrays have the path {path!r} (a key with a '.' beside nested keys, or the "
+                    "keys 0 and '0'): rename one, or the file would hold only one of them"
+                )
             out[path] = x
         return
     if isinstance(x, (str, bytes, type, FunctionType)) or x is None:
         return
+    from .optimise.tree import Leaf, Tree
+
+    if isinstance(x, (Leaf, Tree)):
+        raise FluxpyError(
+            "state/savemodel: an optimiser's state (fx.setup's) is not saved: save the model, and call "
+            "fx.setup(rule, model) again after loading it"
+        )
     seen.add(id(x))
     for name, value in _children(x).items():
         _walk(value, f"{path}.{name}" if path else str(name), out, seen)

@@ -354,3 +354,16 @@ def test_an_npz_with_an_object_array_is_refused(tmp_path):
     with pytest.raises(FluxpyError, match="object array"):
         loadmodel(m, bad)
     assert not marker.exists()
+
+
+def test_state_refuses_colliding_paths_and_optimiser_state(tmp_path):
+    # one of the two arrays was silently dropped; an optimiser state saved as an empty archive
+    with pytest.raises(fx.FluxpyError, match="two arrays have the path 'a.b'"):
+        fx.state({"a.b": np.ones(2), "a": {"b": np.zeros(2)}})
+    with pytest.raises(fx.FluxpyError, match="two arrays have the path '0'"):
+        fx.savemodel(tmp_path / "m", {0: np.ones(2), "0": np.zeros(2)})
+    m = fx.Chain(fx.Dense(2, 2))
+    with pytest.raises(fx.FluxpyError, match="optimiser's state"):
+        fx.savemodel(tmp_path / "opt", fx.setup(fx.optimise.Adam(), m))
+    tied = np.ones(2)
+    assert list(fx.state({"a": tied, "b": tied})) == ["a"]  # a shared array once
