@@ -51,6 +51,12 @@ def train(loss, model, data, opt, *, progress=None):
             f"rule {type(opt).__name__} itself: use `opt_state = fx.setup(opt, model)` and pass opt_state "
             "(or pass fx.params(model) for the implicit form, which takes the rule)"
         )
+    if implicit and not (hasattr(opt, "apply") and hasattr(opt, "init")):
+        raise FluxpyError(
+            f"train(loss, fx.params(...), data, opt) takes a rule (fx.optimise.Adam(...)) in the implicit "
+            f"form, not {type(opt).__name__}: pass the rule itself (an fx.setup state goes with the explicit "
+            "form, train(loss, model, data, opt_state))"
+        )
     bar = _progress_bar(data, progress)
     losses = []
     try:

@@ -367,3 +367,12 @@ def test_state_refuses_colliding_paths_and_optimiser_state(tmp_path):
         fx.savemodel(tmp_path / "opt", fx.setup(fx.optimise.Adam(), m))
     tied = np.ones(2)
     assert list(fx.state({"a": tied, "b": tied})) == ["a"]  # a shared array once
+
+
+def test_implicit_train_refuses_an_optimiser_state():
+    m = fx.Chain(fx.Dense(3, 1))
+    data = [(np.ones((4, 3), np.float32), np.zeros((4, 1), np.float32))]
+    with pytest.raises(fx.FluxpyError, match="takes a rule .* not Tree"):
+        fx.train(lambda x, y: fx.losses.mse(m(x), y), fx.params(m), data, fx.setup(fx.optimise.Descent(0.1), m))
+    chain = fx.optimise.OptimiserChain(fx.optimise.ClipGrad(1.0), fx.optimise.Descent(0.1))
+    fx.train(lambda x, y: fx.losses.mse(m(x), y), fx.params(m), data, chain)
