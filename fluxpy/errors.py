@@ -47,7 +47,8 @@ IN_PLACE_HINTS = {
     "list": (
         "The methods of a list made in this function (`items = [...]`, a comprehension, `list(...)`) are "
         "differentiated; for another list, build a new one: `items = items + [value]`, "
-        "`items = sorted(items)`, `items = items[::-1]`."
+        "`items = sorted(items)`, `items = items[::-1]`. To record a value that needs no gradient (a log), "
+        "call the method through fx.nograd: `record = fx.nograd(log.append)`, then `record(float(loss))`."
     ),
     "dict": "Build a new dict instead: `d = {**d, key: value}`, or `{k: v for k, v in d.items() if ...}`.",
     "other": "Build a new one instead, e.g. `items = items + [value]` or a comprehension.",

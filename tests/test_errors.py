@@ -402,3 +402,25 @@ def test_too_many_arguments_give_pythons_type_error():
     with pytest.raises(TypeError, match=r"two_arguments\(\) takes 2 positional arguments but 3 were given"):
         fx.gradient(lambda m: two_arguments(m, 1.0, 2.0), 3.0)
     assert fx.gradient(lambda m: two_arguments(m, 2.0), 3.0) == (2.0,)
+
+
+TRAINING_LOG = []
+
+
+def test_logging_into_an_outside_list_says_how_and_the_way_works():
+    def logs(x):
+        loss = np.sum(x**2)
+        TRAINING_LOG.append(float(loss))
+        return loss
+
+    with pytest.raises(fx.FluxpyError, match=r"fx.nograd\(log.append\)"):
+        fx.gradient(logs, np.ones(3))
+    record = fx.nograd(TRAINING_LOG.append)
+
+    def records(x):
+        loss = np.sum(x**2)
+        record(float(loss))
+        return loss
+
+    TRAINING_LOG.clear()
+    assert np.allclose(fx.gradient(records, np.ones(3))[0], 2.0) and TRAINING_LOG == [3.0]
