@@ -1421,7 +1421,7 @@ def histogram_impl(a, bins=10, range=None, density=None, weights=None):
     and maximum, or ``range``, or ``bins`` itself) and ``density`` do."""
     hist, host_edges, index, given = _histogram_plan(a, bins, range, weights)
     edges = _histogram_edges(a, bins, range, host_edges, given)
-    if weights is not None:
+    if weights is not None and _inexact(weights):
         hist = _weights_in_bins(weights, index, host_edges.shape[0] - 1, hist)
     if density:
         db = np.diff(edges).astype(np.float64)

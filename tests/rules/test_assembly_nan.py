@@ -632,3 +632,12 @@ def test_a_given_mean_gets_its_gradient_in_nanstd_and_integer_nanvar():
         np.sum(np.nanvar(ai, axis=1, mean=m)),
     )
     check_grads(lambda m: np.sum(np.nanvar(ai, axis=1, mean=m)), m, order=2, forward=True)
+
+
+def test_histogram_with_integer_weights_keeps_numpys_dtype():
+    a = np.array([0.1, 0.5, 0.6, 2.0, 2.5])
+    w = np.array([1, 2, 2, 5, 7])
+    hist = fx.withgradient(lambda a: np.sum(np.histogram(a, 3, weights=w)[1]), a)[0]
+    assert np.isclose(hist, np.sum(np.histogram(a, 3, weights=w)[1]))
+    got = fx.pullback(lambda a: np.histogram(a, 3, weights=w)[0], a)[0]
+    assert got.dtype == np.histogram(a, 3, weights=w)[0].dtype and np.array_equal(got, [5, 0, 12])
