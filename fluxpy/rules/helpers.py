@@ -92,6 +92,15 @@ def conj_rule(x):
 
 
 @nograd
+def is_real(a):
+    """Whether ``a`` (an array or a number) is not complex."""
+    dtype = getattr(a, "dtype", None)
+    if dtype is None:
+        dtype = np.asarray(a).dtype
+    return dtype.kind != "c"
+
+
+@nograd
 def is_inexact(x):
     """True for float and complex numbers and arrays: those carry gradients (and a ufunc's ``dtype=``
     casts them)."""

@@ -32,7 +32,7 @@ import numpy as np
 
 from ..backend import is_array, xp_of
 from ..errors import FluxpyError
-from .helpers import conj, shape_of, unbroadcast
+from .helpers import conj, is_real, shape_of, unbroadcast
 from .numpy_implemented import implemented
 from .numpy_indexing import _nones, _options
 from .numpy_linalg import _all_none, _is_complex_value, _mT
@@ -57,14 +57,6 @@ def _matrix_shape(a):
 
 
 @nograd
-def _is_real(a):
-    dtype = getattr(a, "dtype", None)
-    if dtype is None:
-        dtype = np.asarray(a).dtype
-    return dtype.kind != "c"
-
-
-@nograd
 def _real_dtype(*xs):
     dtype = np.result_type(*[getattr(x, "dtype", np.float64) for x in xs], np.float32)
     return np.finfo(dtype).dtype
@@ -82,7 +74,7 @@ def _eye(n, xp, dtype):
 
 def _real_for(g, a):
     """The cotangent ``g`` of ``a``: its real part where ``a`` is real."""
-    if _is_real(a) and _is_complex_value(g):
+    if is_real(a) and _is_complex_value(g):
         return xp_of(g).real(g)
     return g
 

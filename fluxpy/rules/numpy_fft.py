@@ -28,7 +28,7 @@ import numpy as np
 from ..backend import is_array, xp_of
 from ..errors import FluxpyError
 from .forward_core import _like, keyword_forward_rule
-from .helpers import shape_of
+from .helpers import is_real, shape_of
 from .numpy_implemented import implemented
 from .numpy_indexing import _nones, _options
 from .registry import adjoint, nograd
@@ -79,14 +79,6 @@ def _axis_plan(shape, n, axis, kind):
 
 
 @nograd
-def _is_real(a):
-    dtype = getattr(a, "dtype", None)
-    if dtype is None:
-        dtype = np.asarray(a).dtype
-    return dtype.kind != "c"
-
-
-@nograd
 def _bin_weights(n, bins, ndim, axis, xp, like, scale):
     """``scale`` on the bins that stand for a pair of bins of the full spectrum (all but the zero bin and,
     for even ``n``, the Nyquist bin), 1 on those two: ``bins`` entries along ``axis`` of ``ndim`` axes."""
@@ -126,7 +118,7 @@ def _resize(g, axis, length):
 
 def _real_for(g, a):
     """The cotangent ``g`` of ``a``: its real part where ``a`` is real."""
-    if _is_real(a):
+    if is_real(a):
         return xp_of(g).real(g)
     return g
 
@@ -193,7 +185,7 @@ def irfft_rule(a, *rest, **kwargs):
     axis, length, n = _axis_plan(_shape(a), n, axis, "irfft")
 
     def irfft_pullback(dy):
-        if not _is_real(dy):  # a real output: the imaginary part of its cotangent is no part of it
+        if not is_real(dy):  # a real output: the imaginary part of its cotangent is no part of it
             dy = xp.real(dy)
         w = _bin_weights(n, n // 2 + 1, len(_shape(y)), axis, xp, dy, 2.0)
         g = xp.fft.rfft(dy, n, axis, _dual(norm)) * w
