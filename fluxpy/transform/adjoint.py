@@ -34,8 +34,6 @@ from .activity import (
     _dispatcher_callee_index,
     _is_active_call,
     _names_in,
-    _path_to,
-    _statement_nodes,
     _user_globals,
     _walk_statements,
 )
@@ -432,41 +430,7 @@ class _Adjoint(Activity, Signature):
         ]
 
     def fwd_stmt(self, s, in_loop):
-        out = self._fwd_stmt(s, in_loop)
-        check = self.write_check(s)
-        return out + [check] if check is not None else out
-
-    def write_check(self, s):
-        """``f(x)`` as a statement, ``x`` read afterwards: check that ``f`` does not write into ``x`` (a
-        write the caller would not see in differentiated code; see runtime.check_writes)."""
-        if not (
-            isinstance(s, gast.Assign)
-            and _is_active_call(s.value)
-            and s.targets[0].id in self.ctx.procedure_calls
-        ):
-            return None
-        value = s.value
-        callee = value.args[0]
-        if isinstance(callee, gast.Name) and callee.id.startswith(HELPER_PREFIX):
-            return None
-        rest = value.args[1:] if value.func.id == CALL else value.args[2:]
-        if any(isinstance(a, gast.Starred) for a in rest):
-            return None
-        live = [
-            (i, a.id)
-            for i, a in enumerate(rest)
-            if isinstance(a, gast.Name) and a.id in self.locals and _read_after(s, a.id, self.body, self.ret)
-        ]
-        if not live:
-            return None
-        positions = n.const(tuple(i for i, _ in live))
-        names = n.const(tuple(name for _, name in live))
-        values = n.tuple_([n.name(name) for _, name in live])
-        if value.func.id == CALL:
-            call = n.call("__fx_check_writes", [callee, positions, names, values])
-        else:
-            call = n.call("__fx_check_method_writes", [callee, value.args[1], positions, names, values])
-        return gast.Expr(value=call)
+        return self._fwd_stmt(s, in_loop)
 
     def _fwd_stmt(self, s, in_loop):
         if hasattr(s, "_fx_item_of"):  # one name of ``a, b = v``: a plain subscript (see rev_unpack)
@@ -1260,21 +1224,6 @@ def _masked_call(call, flags):
     for part in parts[1:]:
         mask = gast.BinOp(left=mask, op=gast.Add(), right=part)
     return gast.Call(func=n.name(MASKED[call.func.id]), args=[mask] + call.args, keywords=call.keywords)
-
-
-def _read_after(target, name, body, ret):
-    """Whether ``name`` may be read after the statement ``target`` runs: later in its block and the blocks
-    around it, anywhere in a loop around it, or in the returned expression."""
-    later = []
-    for block, index, owner in _path_to(target, body):
-        later += list(_walk_statements(block[index + 1 :]))
-        if isinstance(owner, (gast.For, gast.While)):
-            later += list(_walk_statements(owner.body))
-    for s in later:
-        for node in _statement_nodes(s):
-            if isinstance(node, gast.Name) and node.id == name and isinstance(node.ctx, gast.Load):
-                return True
-    return isinstance(ret, gast.Name) and ret.id == name
 
 
 def _assigned_adjoints(stmts, adjoint):

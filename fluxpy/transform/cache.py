@@ -63,7 +63,6 @@ class Context:
     written_params: set = field(default_factory=set)  # parameters written in place (x[i] = v)
     augmented_params: dict = field(default_factory=dict)  # parameter -> in-place dunders of its ``x += v``
     first_assignments: dict = field(default_factory=dict)  # parameter -> position of its first ``x = ...``
-    procedure_calls: set = field(default_factory=set)  # targets of calls made as statements: f(x)
     mask: tuple = None  # per position (self, then the arguments): whether its gradient is wanted; None: all
     module_rule: object = None  # callee node -> the rule of the module function it names, or None
 
