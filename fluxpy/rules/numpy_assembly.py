@@ -88,7 +88,7 @@ POLY1D_UNSUPPORTED = (
     "the result in np.poly1d afterwards"
 )
 POLYFIT_UNSUPPORTED = (
-    "np.polyfit(..., {option}=True) has no rule in fluxpy: only the coefficients (the default) are "
+    "np.polyfit(..., {option}={value}) has no rule in fluxpy: only the coefficients (the default) are "
     "differentiated"
 )
 
@@ -1242,8 +1242,8 @@ def polyint_impl(p, m=1, k=None):
 @nograd
 def _polyfit_checks(deg, x, y, full, cov):
     for option, value in (("full", full), ("cov", cov)):
-        if value:
-            raise FluxpyError(POLYFIT_UNSUPPORTED.format(option=option))
+        if value is not False:  # (cov="unscaled" too)
+            raise FluxpyError(POLYFIT_UNSUPPORTED.format(option=option, value=repr(value)))
     order = int(deg) + 1
     if deg < 0:
         raise ValueError("expected deg >= 0")
@@ -1281,9 +1281,8 @@ def _warn_rank(lhs, rcond, order):
 
 @implemented(np.polyfit)
 def polyfit_impl(x, y, deg, rcond=None, full=False, w=None, cov=False):
-    """``np.polyfit``: NumPy's scaled Vandermonde least-squares problem, solved by the SVD-based
-    pseudo-inverse (``np.linalg.pinv`` with NumPy's cutoff ``rcond``) where NumPy calls ``lstsq``: the same
-    minimum-norm solution, to rounding. ``full=True`` and ``cov=True`` are refused."""
+    """``np.polyfit``: NumPy's steps, the scaled Vandermonde least-squares problem solved by ``lstsq`` (its
+    rule: the rank must not change). ``full=True`` and ``cov=True`` are refused."""
     xp = xp_of(x, y)
     x = xp.asarray(x) + 0.0
     y = xp.asarray(y) + 0.0
@@ -1303,7 +1302,7 @@ def polyfit_impl(x, y, deg, rcond=None, full=False, w=None, cov=False):
     scale = np.sqrt(np.sum(lhs * lhs, axis=0))
     lhs = lhs / scale
     _warn_rank(lhs, rcond, order)
-    c = np.matmul(np.linalg.pinv(lhs, rcond=rcond), rhs)
+    c = np.linalg.lstsq(lhs, rhs, rcond)[0]
     return (c.T / scale).T
 
 
