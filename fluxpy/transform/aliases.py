@@ -178,8 +178,8 @@ class _Walker:
                 return f"may be a view of another array ({source.id!r}) or that array itself (line {line})"
             value = source
         if isinstance(value, gast.Name):
-            state[value.id] = f"is copied to {name!r} (line {stmt.lineno})"
-            return f"is a copy of {value.id!r} (line {stmt.lineno})"
+            state[value.id] = f"is the same object as {name!r} (bound to it at line {stmt.lineno})"
+            return f"is the same object as {value.id!r} (bound to it at line {stmt.lineno})"
         if isinstance(value, (gast.Subscript, gast.Attribute)):
             return f"may be a view or element of another value (line {stmt.lineno})"
         if isinstance(value, (gast.IfExp, gast.BoolOp)):  # b = a if c else d: b may be a (as in an if)

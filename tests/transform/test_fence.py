@@ -163,7 +163,7 @@ REJECTED = [
     (break_in_try, "break or continue inside a with or try block"),
     (global_stmt, "global statement"),
     (walrus, "assignment expression"),
-    (copy_then_write, "writing into 'y', which is a copy of 'x'"),
+    (copy_then_write, "writing into 'y', which is the same object as 'x'"),
     (view_then_write, "may be a view or element"),
     (loop_element_write, "element of the sequence being iterated"),
     (stored_then_write, "is stored in a container"),
