@@ -117,12 +117,23 @@ def _bias_for(weight, bias):
 class Chain:
     """Calls each layer in turn; ``m[i]``, ``m[a:b]`` (a Chain), ``len(m)``, ``m.layers``.
 
+    Named layers, as Flux's ``Chain(enc = ..., dec = ...)``: ``fx.Chain(enc=..., dec=...)`` keeps them in a
+    dict, ``m.layers`` (its gradient a dict too), read as ``m["enc"]`` (or by position, ``m[0]``).
+
     >>> import fluxpy as fx
     >>> fx.Chain(lambda x: x**2, lambda x: x + 1)(5)
     26
+    >>> m = fx.Chain(enc=lambda x: x * 2, dec=lambda x: x + 1)
+    >>> m(5), m["dec"](1), list(m.layers)
+    (11, 2, ['enc', 'dec'])
     """
 
-    def __init__(self, *layers):
+    def __init__(self, *layers, **named):
+        if named and layers:
+            raise FluxpyError("Chain takes layers by position or by name (Chain(enc=..., dec=...)), not both")
+        if named:
+            self.layers = dict(named)
+            return
         # Chain([l1, l2]), as Flux's Chain(vector)
         if len(layers) == 1 and isinstance(layers[0], (list, tuple)):
             layers = layers[0]
@@ -130,6 +141,8 @@ class Chain:
 
     def __call__(self, x):
         layers = self.layers
+        if type(layers) is dict:
+            layers = tuple(layers.values())
         if not layers:
             return x
         # the first layer's output gets a name of its own, so that a constant input (a data batch) stays
@@ -140,15 +153,27 @@ class Chain:
         return y
 
     def __getitem__(self, index):
+        layers = self.layers
+        if type(layers) is dict:
+            if isinstance(index, str):
+                return layers[index]
+            names = list(layers)[index]
+            if isinstance(index, slice):
+                return Chain(**{k: layers[k] for k in names})
+            return layers[names]
         if isinstance(index, slice):
-            return Chain(*self.layers[index])
-        return self.layers[index]
+            return Chain(*layers[index])
+        return layers[index]
 
     def __len__(self):
         return len(self.layers)
 
     def _show_children(self):
-        return self.layers
+        return tuple(self.layers.values()) if type(self.layers) is dict else self.layers
+
+    def _show_labels(self):
+        """The names of named layers, for the printing (``enc = Dense(2, 3)``), else None."""
+        return tuple(self.layers) if type(self.layers) is dict else None
 
     def __repr__(self):
         return big_repr(self)
@@ -219,19 +244,22 @@ def _leaflike(x):
     return not is_functor(x)
 
 
-def _big_show(obj, indent, lines, name=None, children=None):
+def _big_show(obj, indent, lines, name=None, children=None, label=""):
     children = _show_children(obj) if children is None else tuple(children)
     name = type(obj).__name__ if name is None else name
+    method = getattr(type(obj), "_show_labels", None)
+    labels = (method(obj) if method is not None else None) or ("",) * len(children or ())
+    labels = tuple(f"{k} = " if k else "" for k in labels)
     if children is None or all(_leaflike(c) for c in children):
         if children is None:
-            text = _name(obj)
+            text = label + _name(obj)
         else:
-            text = f"{name}({', '.join(_name(c) for c in children)})"
+            text = label + f"{name}({', '.join(k + _name(c) for k, c in zip(labels, children, strict=True))})"
         _layer_show(obj, text, indent, lines)
         return
-    lines.append(" " * indent + f"{name}(")
-    for child in children:
-        _big_show(child, indent + 2, lines)
+    lines.append(" " * indent + f"{label}{name}(")
+    for child, child_label in zip(children, labels, strict=True):
+        _big_show(child, indent + 2, lines, label=child_label)
     if indent == 0:
         lines.append(")" + _big_finale(obj))
     else:

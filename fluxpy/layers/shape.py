@@ -2,8 +2,8 @@
 
 ``outdims(layer, isize)`` follows Flux: ``(out,)`` for ``Dense`` and ``Bilinear``; for convolution and pooling
 layers (anything with an ``outdims(isize)`` method, duck-typed) the spatial output size, where ``isize`` is
-spatial, ``(H, W)``, or a full NCHW size, ``(N, C, H, W)``; ``Chain`` folds through its layers; ``Diagonal``
-and activation functions keep the size. Any other callable raises a ``FluxpyError`` (no rule is guessed).
+spatial, ``(H, W)``, or a full NCHW size, ``(N, C, H, W)``; ``Chain`` folds through its layers; ``Diagonal``,
+activation functions, dropout and normalisation layers keep the size. Any other callable raises a ``FluxpyError`` (no rule is guessed).
 
 ``outputsize(model, input_shape)`` gives the full output shape. It propagates shapes by rule where one is
 known (``Chain``, ``Dense``, ``Diagonal``, ``Bilinear``, ``Maxout``, activation functions, a layer's own
@@ -29,7 +29,7 @@ import numpy as np
 from ..backend import is_array, xp_of
 from ..errors import FluxpyError
 from ..functors import leaves
-from . import activations
+from . import activations, normalise
 from .basic import Chain, Composed, Dense, _name
 from .extra import Bilinear, Diagonal, Maxout
 
@@ -38,6 +38,17 @@ _ACTIVATIONS = {
     for name in dir(activations)
     if not name.startswith("_") and callable(getattr(activations, name))
 }
+
+
+# dropout and normalisation layers: their output has their input's size
+_SIZE_KEEPING = (
+    normalise.Dropout,
+    normalise.AlphaDropout,
+    normalise.BatchNorm,
+    normalise.InstanceNorm,
+    normalise.GroupNorm,
+    normalise.LayerNorm,
+)
 
 
 def _is_activation(f):
@@ -58,7 +69,7 @@ def outdims(layer, isize):
     """
     isize = _as_size(isize)
     if isinstance(layer, Chain):
-        for inner in layer.layers:
+        for inner in layer._show_children():  # (a named Chain's values)
             isize = outdims(inner, isize)
         return isize
     if isinstance(layer, Composed):
@@ -67,11 +78,12 @@ def outdims(layer, isize):
         return (layer.weight.shape[0],)
     if hasattr(layer, "outdims") and callable(layer.outdims):
         return tuple(layer.outdims(isize))
-    if _is_activation(layer):
+    if _is_activation(layer) or isinstance(layer, _SIZE_KEEPING):
         return isize
     raise FluxpyError(
         f"outdims has no rule for {_name(layer)}; it knows Chain, Dense, Bilinear, Diagonal, Maxout, "
-        "activation functions and layers with an outdims(isize) method (Conv, pooling). "
+        "activation functions, dropout and normalisation layers and layers with an outdims(isize) method "
+        "(Conv, pooling). "
         "Use outputsize(model, input_shape) to get the shape by running the model."
     )
 
@@ -97,7 +109,7 @@ def outputsize(model, input_shape, *, padbatch=False):
 
 def _outputsize(layer, shape):
     if isinstance(layer, Chain):
-        for inner in layer.layers:
+        for inner in layer._show_children():  # (a named Chain's values)
             shape = _outputsize(inner, shape)
         return shape
     if isinstance(layer, Composed):

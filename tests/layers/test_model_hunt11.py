@@ -82,3 +82,22 @@ def test_outdims_refuses_an_input_too_small_for_the_window():
     with pytest.raises(fx.FluxpyError, match="too small"):
         fx.outdims(fx.MaxPool((4, 4)), (3, 3))
     assert fx.outdims(conv, (3, 3)) == (1, 1)
+
+
+def test_a_chain_with_named_layers_as_flux():
+    # Flux's Chain(enc = ..., dec = ...): a raw TypeError before
+    m = fx.f64(fx.Chain(enc=fx.Dense(3, 4, fx.relu), drop=fx.Dropout(0.5), dec=fx.Dense(4, 2)))
+    x = np.random.default_rng(0).standard_normal((5, 3))
+    assert repr(m).startswith("Chain(\n  enc = Dense(3, 4, relu),")
+    assert m["dec"] is m[2] and list(m[0:2].layers) == ["enc", "drop"] and len(m) == 3
+    g = fx.gradient(lambda m: np.sum(m(x) ** 2), m)[0]
+    assert list(g.layers) == ["enc", "drop", "dec"] and g.layers["enc"].weight.shape == (4, 3)
+    w0 = m["enc"].weight.copy()
+    fx.update(fx.setup(fx.optimise.Descent(0.1), m), m, g)
+    assert not np.array_equal(w0, m["enc"].weight)
+    assert fx.outputsize(m, (5, 3)) == (5, 2) and fx.outdims(m, (3,)) == (2,)
+    assert list(fx.state(m)) == ["layers.enc.weight", "layers.enc.bias", "layers.dec.weight", "layers.dec.bias"]
+    fx.testmode(m)
+    check_grads(lambda x: np.sum(m(x) ** 2), x, order=2, forward=True)
+    with pytest.raises(fx.FluxpyError, match="by position or by name"):
+        fx.Chain(fx.relu, dec=fx.relu)
