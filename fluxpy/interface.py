@@ -203,10 +203,10 @@ nograd(_gradient_forward, _gradient_function)
 
 @forward_rule(gradient)
 def gradient_jvp(args, targs, kwargs, tkwargs):
-    """Forward over reverse (``fx.hvp``, ``fx.jvp`` of a gradient): ``f``'s forward function and then its pullback run
-    in forward mode, the pullback's tangent being the Hessian-vector product; ``gradient``'s own code (the
-    seed, the projection) is not followed, as gradient_rule does in reverse mode. Keywords and implicit
-    parameters run ``gradient``'s own code in forward mode."""
+    """Forward over reverse (``fx.hvp``, ``fx.jvp`` of a gradient): ``f``'s forward function and then its
+    pullback run in forward mode, the pullback's tangent being the Hessian-vector product; ``gradient``'s own
+    code (the seed, the projection) is not followed, as gradient_rule does in reverse mode. Keywords and
+    implicit parameters run ``gradient``'s own code in forward mode."""
     from .forward import _python_jvp, jvp_call
 
     f, xs = args[0], args[1:]

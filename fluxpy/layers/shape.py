@@ -3,7 +3,8 @@
 ``outdims(layer, isize)`` follows Flux: ``(out,)`` for ``Dense`` and ``Bilinear``; for convolution and pooling
 layers (anything with an ``outdims(isize)`` method, duck-typed) the spatial output size, where ``isize`` is
 spatial, ``(H, W)``, or a full NCHW size, ``(N, C, H, W)``; ``Chain`` folds through its layers; ``Diagonal``,
-activation functions, dropout and normalisation layers keep the size. Any other callable raises a ``FluxpyError`` (no rule is guessed).
+activation functions, dropout and normalisation layers keep the size. Any other callable raises a
+``FluxpyError`` (no rule is guessed).
 
 ``outputsize(model, input_shape)`` gives the full output shape. It propagates shapes by rule where one is
 known (``Chain``, ``Dense``, ``Diagonal``, ``Bilinear``, ``Maxout``, activation functions, a layer's own
