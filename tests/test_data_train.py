@@ -373,6 +373,8 @@ def test_implicit_train_refuses_an_optimiser_state():
     m = fx.Chain(fx.Dense(3, 1))
     data = [(np.ones((4, 3), np.float32), np.zeros((4, 1), np.float32))]
     with pytest.raises(fx.FluxpyError, match="takes a rule .* not Tree"):
-        fx.train(lambda x, y: fx.losses.mse(m(x), y), fx.params(m), data, fx.setup(fx.optimise.Descent(0.1), m))
+        fx.train(
+            lambda x, y: fx.losses.mse(m(x), y), fx.params(m), data, fx.setup(fx.optimise.Descent(0.1), m)
+        )
     chain = fx.optimise.OptimiserChain(fx.optimise.ClipGrad(1.0), fx.optimise.Descent(0.1))
     fx.train(lambda x, y: fx.losses.mse(m(x), y), fx.params(m), data, chain)

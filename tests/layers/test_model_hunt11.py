@@ -96,7 +96,12 @@ def test_a_chain_with_named_layers_as_flux():
     fx.update(fx.setup(fx.optimise.Descent(0.1), m), m, g)
     assert not np.array_equal(w0, m["enc"].weight)
     assert fx.outputsize(m, (5, 3)) == (5, 2) and fx.outdims(m, (3,)) == (2,)
-    assert list(fx.state(m)) == ["layers.enc.weight", "layers.enc.bias", "layers.dec.weight", "layers.dec.bias"]
+    assert list(fx.state(m)) == [
+        "layers.enc.weight",
+        "layers.enc.bias",
+        "layers.dec.weight",
+        "layers.dec.bias",
+    ]
     fx.testmode(m)
     check_grads(lambda x: np.sum(m(x) ** 2), x, order=2, forward=True)
     with pytest.raises(fx.FluxpyError, match="by position or by name"):
