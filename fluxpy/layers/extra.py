@@ -338,8 +338,25 @@ class Bilinear:
             self.bias = create_bias(in1, _bias_argument(in2 if positional_bias else bias), in1.shape[0])
             self.activation = activation
             return
+        if isinstance(in1, tuple) and len(in1) == 2 and in2 is not None:
+            # Flux's Bilinear((in1, in2) => out, σ): fx.Bilinear((in1, in2), out, σ)
+            if out is not None:
+                if activation is not _UNSET_ACTIVATION:
+                    raise TypeError("Bilinear() got multiple values for argument 'activation'")
+                activation = out
+            (in1, in2), out = in1, in2
+        elif in2 is not None and (out is None or callable(out)):
+            # Flux's Bilinear(in => out, σ), both inputs of size in: fx.Bilinear(in, out, σ)
+            if out is not None:
+                if activation is not _UNSET_ACTIVATION:
+                    raise TypeError("Bilinear() got multiple values for argument 'activation'")
+                activation = out
+            in2, out = in1, in2
         if in2 is None or out is None:
-            raise FluxpyError("Bilinear(in1, in2, out, activation=identity): give all three sizes")
+            raise FluxpyError(
+                "Bilinear(in1, in2, out, activation=identity), Bilinear((in1, in2), out) or "
+                "Bilinear(in, out): give the input and output sizes"
+            )
         self.weight = init(out, in1, in2)
         self.bias = create_bias(self.weight, _bias_argument(bias), out)
         self.activation = _given(activation)

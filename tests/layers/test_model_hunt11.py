@@ -106,3 +106,15 @@ def test_a_chain_with_named_layers_as_flux():
     check_grads(lambda x: np.sum(m(x) ** 2), x, order=2, forward=True)
     with pytest.raises(fx.FluxpyError, match="by position or by name"):
         fx.Chain(fx.relu, dec=fx.relu)
+
+
+def test_bilinear_takes_flux_size_forms():
+    # Flux's Bilinear((in1, in2) => out, σ) and Bilinear(in => out): refused before ("give all three sizes")
+    assert fx.Bilinear((3, 4), 2).weight.shape == (2, 3, 4)
+    assert repr(fx.Bilinear((3, 4), 2, fx.tanh)) == "Bilinear(3, 4, 2, tanh)"
+    assert repr(fx.Bilinear(3, 2, fx.relu)) == "Bilinear(3, 3, 2, relu)" and fx.Bilinear(
+        3, 2
+    ).weight.shape == (2, 3, 3)
+    assert fx.Bilinear(3, 4, 2).weight.shape == (2, 3, 4)
+    with pytest.raises(fx.FluxpyError, match="give the input and output sizes"):
+        fx.Bilinear(3)
