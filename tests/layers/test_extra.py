@@ -179,8 +179,9 @@ def test_bilinear_matches_loops_and_call_forms():
     sq = Bilinear(3, 3, 2, fx.relu, bias=False)
     assert sq.bias is False and sq.weight.shape == (2, 3, 3)
     np.testing.assert_allclose(sq(x), np.maximum(np.einsum("oij,ni,nj->no", sq.weight, x, x), 0), rtol=1e-5)
-    with pytest.raises(FluxpyError, match="three sizes"):
-        Bilinear(3, 4)
+    with pytest.raises(FluxpyError, match="give the input and output sizes"):
+        Bilinear(3)
+    assert Bilinear(3, 4).weight.shape == (4, 3, 3)  # Flux's Bilinear(3 => 4): both inputs of size 3
 
 
 def test_bilinear_gradients_second_order():
