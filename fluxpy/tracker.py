@@ -36,13 +36,16 @@ class Tracked(np.lib.mixins.NDArrayOperatorsMixin):
         self.parents = parents  # the positional arguments the rule saw (tracked or not)
         self.back_fn = back
         self.is_param = is_param
-        self.grad = (
-            xp_of(data).zeros_like(data, dtype=np.result_type(data.dtype, np.float64)) if is_param else None
-        )
+        self.grad = xp_of(data).zeros_like(data) if is_param else None  # param() made data a float array
 
     # -- reading the value -------------------------------------------------------------------------------
     def __float__(self):
         return float(self.data)
+
+    def __array__(self, dtype=None, copy=None):
+        """``np.asarray(t)``: the plain value, untracked (it gave a 0-d object array)."""
+        data = np.asarray(self.data, dtype=dtype)
+        return data.copy() if copy else data
 
     def __repr__(self):
         return f"tracked({self.data!r})"
@@ -81,7 +84,9 @@ class Tracked(np.lib.mixins.NDArrayOperatorsMixin):
 
 def param(x):
     """A tracked parameter: its gradient accumulates in ``grad(x)`` when ``back`` runs."""
-    dtype = np.result_type(x.dtype if is_array(x) else np.asarray(x).dtype, np.float64)
+    dtype = x.dtype if is_array(x) else np.asarray(x).dtype
+    if dtype.kind not in "fc":  # integers and bools: float64; floats keep their precision (float32 too)
+        dtype = np.result_type(dtype, np.float64)
     return Tracked(xp_of(x).array(x, dtype=dtype), is_param=True)
 
 
@@ -141,8 +146,9 @@ def back(l, dl=1.0):
         d = cotangents.pop(id(node), None)
         if d is None:
             continue
-        if node.is_param:
-            node.grad = node.grad + np.broadcast_to(d, node.grad.shape)
+        if node.is_param:  # in the parameter's dtype (a float32 parameter keeps a float32 gradient)
+            xp = xp_of(node.grad)
+            node.grad = node.grad + xp.broadcast_to(xp.asarray(d, dtype=node.grad.dtype), node.grad.shape)
         if node.back_fn is None:
             continue
         for parent, dp in zip(node.parents, node.back_fn(d), strict=False):

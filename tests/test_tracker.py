@@ -62,3 +62,13 @@ def test_errors():
         tracker.back(np.ones(2))
     with pytest.raises(fx.FluxpyError):
         tracker.grad(np.ones(2))
+
+
+def test_float32_parameters_stay_float32_and_asarray_gives_the_value():
+    # param() made float64 copies of float32 arrays; np.asarray(tracked) gave a 0-d object array
+    W = tracker.param(np.ones((1, 2), np.float32))
+    assert W.data.dtype == np.float32 and tracker.param(np.arange(2)).data.dtype == np.float64
+    loss = np.sum((W @ np.array([3.0, 4.0], np.float32)) ** 2)
+    tracker.back(loss)
+    assert tracker.grad(W).dtype == np.float32 and np.allclose(tracker.grad(W), [[42.0, 56.0]])
+    assert np.asarray(W).dtype == np.float32 and float(np.asarray(loss)) == 49.0
