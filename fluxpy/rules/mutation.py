@@ -300,6 +300,54 @@ def check_kept_view(view, array, names, line, *index):
     raise FluxpyError(message)
 
 
+RECEIVER_PART = (
+    "writing into {name!r}, which is {what} {receiver!r} (bound at line {line}, from a method of "
+    "{receiver!r}): in Python the write would show through {receiver!r}, while fluxpy writes into a new "
+    "copy.\n  {where}\nWrite into a copy: `{name} = {name}.copy()` where it is bound."
+)
+
+
+@nograd
+def check_receiver_part(value, receiver, names, line):
+    """Refuse ``value[i] = v`` where ``value`` came from a method of ``receiver`` (``h = obj.get()``) and is
+    one of the objects ``receiver`` holds (three levels down: fields, items, values), or an array sharing
+    memory with one of its arrays; a new array (``h = self.fc(x)``, a layer's output) passes."""
+    seen, stack = set(), [(receiver, 0)]
+    while stack and len(seen) < 10_000:
+        x, depth = stack.pop()
+        if id(x) in seen:
+            continue
+        seen.add(id(x))
+        if x is value and depth:
+            what = "a part of"
+        elif depth and is_array(x) and is_array(value) and x.size and value.size and xp_of(x) is xp_of(value):
+            if not xp_of(x).shares_memory(x, value):
+                continue
+            what = "a view of an array of"
+        else:
+            what = None
+        if what is not None:
+            from ..runtime import user_location
+
+            raise FluxpyError(
+                RECEIVER_PART.format(
+                    name=names[0], what=what, receiver=names[1], line=line, where=user_location()
+                )
+            )
+        if depth < 3 and not is_array(x):
+            stack.extend((v, depth + 1) for v in _held(x))
+
+
+def _held(x):
+    """The objects ``x`` holds directly: a container's items or values, an object's fields."""
+    if isinstance(x, dict):
+        return list(x.values())
+    if isinstance(x, (list, tuple)):
+        return list(x)
+    fields = getattr(x, "__dict__", None)
+    return list(fields.values()) if isinstance(fields, dict) else []
+
+
 LIVE_VIEW = (
     "writing into {array!r} while {view!r} (bound at line {line}), a generator expression that reads it "
     "lazily, is read afterwards: in Python {view!r} would see the write, while fluxpy's items were made "

@@ -688,10 +688,19 @@ def _frame_kind(file, line, name):
     """What the frame at ``line`` of ``file`` is to :func:`user_in_place_call`: ``"other"`` outside generated
     code (fluxpy's dispatch; a generated file's lines are registered before it runs, so the answer never
     changes and is cached), else the kind of the user's line it maps to."""
+    import linecache
+
     from ..transform.codegen import map_location
 
     where = map_location(file, line)
-    return "other" if where is None else _line_kind(*where, name)
+    if where is None:
+        return "other"
+    # the generated line itself: code generated for ``a op= b`` spells the operator __fx_op.iadd (or calls
+    # its rule, __fx_rule.iadd), which a user's call never does (several statements may share a user line)
+    text = linecache.getline(file, line)
+    if any(f"__fx_{space}.{op}" in text for space in ("op", "rule") for op in (name, f"__{name}__")):
+        return "functional"
+    return _line_kind(*where, name)
 
 
 class _Line:

@@ -29,10 +29,25 @@ class SharedWrite(Exception):
     """``(node, name, reason)`` of the first write into a value that may be shared."""
 
 
-def first_shared_write(fdef, local_names, classes, lists=frozenset()):
+class ReceiverPart(str):
+    """The reason of a name bound to a method's result (``h = obj.m(...)``, ``h = self.fc(x)``): it may be a
+    part of the receiver. An item write into it is checked at run time (rules/mutation.check_receiver_part:
+    refused when it is one of the receiver's objects or shares memory with one of its arrays), where a
+    statement can carry the check; elsewhere it is refused when transformed."""
+
+    def __new__(cls, text, receiver, line):
+        self = super().__new__(cls, text)
+        self.receiver, self.line = receiver, line
+        return self
+
+
+def first_shared_write(fdef, local_names, classes, lists=frozenset(), receiver_checks=None):
     """``(node, name, reason)`` or None. ``lists``: local lists whose append/extend/insert/pop calls are
-    rebindings (other receivers keep Python's in-place methods)."""
+    rebindings (other receivers keep Python's in-place methods). ``receiver_checks``: a list to receive
+    ``(statement, name, receiver, line)`` for the item writes into a method's result that are checked at run
+    time instead (see ReceiverPart); without it, those are refused too."""
     walker = _Walker(local_names, classes, lists, Sources(fdef, _body(fdef), classes))
+    walker.receiver_checks = receiver_checks
     state = walker.parameters(fdef)
     try:
         walker.block(fdef.body, state)
@@ -43,6 +58,7 @@ def first_shared_write(fdef, local_names, classes, lists=frozenset()):
 
 class _Walker:
     def __init__(self, local_names, classes, lists, sources):
+        self.receiver_checks = None  # see first_shared_write
         self.local = local_names
         self.classes = classes
         self.lists = lists
@@ -230,7 +246,8 @@ class _Walker:
             state[other] = f"may be returned by the call at line {line} (as {name!r})"
         if receiver is not None:
             # self.fc(x) too: a layer held in a field cannot be told from a method before run time
-            return f"may be a part of {receiver!r}, returned by {receiver}.{func.attr}(...) (line {line})"
+            text = f"may be a part of {receiver!r}, returned by {receiver}.{func.attr}(...) (line {line})"
+            return ReceiverPart(text, receiver, line)
         if held & built:
             return f"may be {min(held & built)!r}, or a part of it, returned by the call at line {line}"
         return None
@@ -299,8 +316,27 @@ class _Walker:
         if name not in self.local:
             raise SharedWrite(node, name, "is not a local variable")
         reason = state.get(name)
-        if reason is not None:
-            raise SharedWrite(node, name, reason)
+        if reason is None:
+            return
+        if isinstance(reason, ReceiverPart) and self.receiver_checks is not None and _item_write(node, name):
+            self.receiver_checks.append((node, name, reason.receiver, reason.line))
+            return
+        raise SharedWrite(node, name, reason)
+
+
+def _item_write(node, name):
+    """``name[i] = v`` or ``name[i] op= v``: a statement a check can go before."""
+    if isinstance(node, gast.Assign):
+        targets = node.targets
+    elif isinstance(node, gast.AugAssign):
+        targets = [node.target]
+    else:
+        return False
+    return any(isinstance(t, gast.Subscript) and _is_name(t.value, name) for t in targets)
+
+
+def _is_name(node, name):
+    return isinstance(node, gast.Name) and node.id == name
 
 
 # -- views kept in a name --------------------------------------------------------------------------------

@@ -98,6 +98,7 @@ HELPERS = {
     "__fx_setitem": mutation.setitem,
     "__fx_setitem_argument": mutation.setitem_argument,
     "__fx_check_kept_view": mutation.check_kept_view,
+    "__fx_check_receiver_part": mutation.check_receiver_part,
     "__fx_init_into": runtime.init_into,
     "__fx_parent_init": runtime.parent_init,
     "__fx_list_append": mutation.list_append,

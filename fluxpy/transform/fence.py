@@ -166,9 +166,11 @@ class _Fence:
             | {a.id for a in fdef.args.args + fdef.args.posonlyargs + fdef.args.kwonlyargs}
             | {a.id for a in (fdef.args.vararg, fdef.args.kwarg) if a is not None}
         )
-        found = first_shared_write(fdef, local, self.classes, local_lists(fdef, body))
+        receiver_checks = []
+        found = first_shared_write(fdef, local, self.classes, local_lists(fdef, body), receiver_checks)
         if found is None:
             guard_kept_views(fdef, body, self.classes, labels)
+            guard_receiver_parts(fdef, receiver_checks)
             return
         where, name, reason = found
         hint = f"write into a copy first: {name} = {name}.copy() (or list({name}), dict({name}))"
@@ -330,6 +332,34 @@ def _source_text(node):
     return gast.unparse(node).strip()
 
 
+def guard_receiver_parts(fdef, checks):
+    """Before each ``h[i] = v`` where ``h`` was bound to a method's result (``h = obj.get()``, ``h =
+    self.fc(x)``), insert ``__fx_check_receiver_part(h, obj, ('h', 'obj', method), line)``: refused at run
+    time when ``h`` is one of the receiver's objects or shares memory with one of its arrays (the write
+    would show through the receiver in Python), passed for a new array (a layer's output)."""
+    if not checks:
+        return
+    by_statement = {}
+    for stmt, name, receiver, line in checks:
+        by_statement.setdefault(id(stmt), []).append((name, receiver, line))
+
+    def guarded(stmts):
+        out = []
+        for s in stmts:
+            for field in ("body", "orelse", "finalbody"):
+                if type(getattr(s, field, None)) is list and not isinstance(s, gast.FunctionDef):
+                    setattr(s, field, guarded(getattr(s, field)))
+            for handler in getattr(s, "handlers", None) or []:
+                handler.body = guarded(handler.body)
+            for name, receiver, line in by_statement.get(id(s), ()):
+                args = [n.name(name), n.name(receiver), n.const((name, receiver)), n.const(line)]
+                out.append(n.located(gast.Expr(value=n.call("__fx_check_receiver_part", args)), s))
+            out.append(s)
+        return out
+
+    fdef.body = guarded(fdef.body)
+
+
 def guard_kept_views(fdef, body, classes=frozenset(), labels=None):
     """Before each ``y[i] = v`` that a name bound to a possible view of ``y`` (``r = y[:2]``, ``y[0]``,
     ``y.T``) may be read after, insert ``__fx_check_kept_view(r, y, ('r', 'y'), line, i)``: the write would
@@ -360,7 +390,12 @@ def _kept_view_checks(stmt, found, labels=None):
         names = ((labels or {}).get(view, view), (labels or {}).get(array, array))
         args = [n.name(view), n.name(array), n.const(names), n.const(line)]
         args += index.elts if isinstance(index, gast.Tuple) else [index]  # spread: no tuple rule to record
-        checks.append(n.located(gast.Expr(value=n.call("__fx_check_kept_view", args)), stmt))
+        check = n.located(gast.Expr(value=n.call("__fx_check_kept_view", args)), stmt)
+        # the view may not be bound yet (bound later in a loop's trip, or in a branch not taken): no view to
+        # check then, as Python would not read it here either
+        unbound = gast.ExceptHandler(type=n.name("UnboundLocalError"), name=None, body=[gast.Pass()])
+        guarded = gast.Try(body=[check], handlers=[unbound], orelse=[], finalbody=[])
+        checks.append(n.located(guarded, stmt))
     return checks
 
 
