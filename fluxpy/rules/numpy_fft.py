@@ -133,32 +133,28 @@ def _fft_options(name, rest, kwargs):
     return n, axis, norm
 
 
-@adjoint(np.fft.fft)
-def fft_rule(a, *rest, **kwargs):
-    n, axis, norm = _fft_options("fft", rest, kwargs)
-    xp = xp_of(a)
-    y = xp.fft.fft(a, n, axis, norm)
-    axis, length, n = _axis_plan(_shape(a), n, axis, "fft")
+def _complex_transform_rule(name, dual_name):
+    """The rule of ``np.fft.fft`` or ``ifft``: the pullback is the other transform with the dual norm, cut
+    or padded back to the input's length (and real for a real input)."""
 
-    def fft_pullback(dy):
-        g = xp.fft.ifft(dy, None, axis, _dual(norm))
-        return (_real_for(_resize(g, axis, length), a),) + _nones(rest)
+    def rule(a, *rest, **kwargs):
+        n, axis, norm = _fft_options(name, rest, kwargs)
+        xp = xp_of(a)
+        y = getattr(xp.fft, name)(a, n, axis, norm)
+        axis, length, n = _axis_plan(_shape(a), n, axis, name)
 
-    return y, fft_pullback
+        def transform_pullback(dy):
+            g = getattr(xp.fft, dual_name)(dy, None, axis, _dual(norm))
+            return (_real_for(_resize(g, axis, length), a),) + _nones(rest)
+
+        return y, transform_pullback
+
+    rule.__name__ = f"{name}_rule"
+    return adjoint(getattr(np.fft, name))(rule)
 
 
-@adjoint(np.fft.ifft)
-def ifft_rule(a, *rest, **kwargs):
-    n, axis, norm = _fft_options("ifft", rest, kwargs)
-    xp = xp_of(a)
-    y = xp.fft.ifft(a, n, axis, norm)
-    axis, length, n = _axis_plan(_shape(a), n, axis, "ifft")
-
-    def ifft_pullback(dy):
-        g = xp.fft.fft(dy, None, axis, _dual(norm))
-        return (_real_for(_resize(g, axis, length), a),) + _nones(rest)
-
-    return y, ifft_pullback
+fft_rule = _complex_transform_rule("fft", "ifft")
+ifft_rule = _complex_transform_rule("ifft", "fft")
 
 
 @adjoint(np.fft.rfft)
