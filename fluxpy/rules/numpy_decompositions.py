@@ -581,26 +581,25 @@ def _vecdot_fallback(x1, x2, kwargs):
     return y
 
 
-@adjoint(np.matvec)
-def matvec_rule(x1, x2, **kwargs):
-    _refuse_options("matvec", kwargs, {"axes"})
-    xp = xp_of(x1, x2)
-    if _has(xp, "matvec"):
-        y = xp.matvec(x1, x2, **kwargs)
-    else:
-        y = _matvec_fallback(x1, x2, kwargs, False)
-    return y, _core_pullback("matvec", _matvec_cotangents, x1, x2, y, kwargs, (2, 1), 1)
+def _matvec_rule(name, cotangents, core_dims, vecmat):
+    """The rule of ``np.matvec`` or ``np.vecmat`` (``core_dims``: the operands' core dimensions); where the
+    array module has no such function, the product is summed out (``_matvec_fallback``)."""
+
+    def rule(x1, x2, **kwargs):
+        _refuse_options(name, kwargs, {"axes"})
+        xp = xp_of(x1, x2)
+        if _has(xp, name):
+            y = getattr(xp, name)(x1, x2, **kwargs)
+        else:
+            y = _matvec_fallback(x1, x2, kwargs, vecmat)
+        return y, _core_pullback(name, cotangents, x1, x2, y, kwargs, core_dims, 1)
+
+    rule.__name__ = f"{name}_rule"
+    return adjoint(getattr(np, name))(rule)
 
 
-@adjoint(np.vecmat)
-def vecmat_rule(x1, x2, **kwargs):
-    _refuse_options("vecmat", kwargs, {"axes"})
-    xp = xp_of(x1, x2)
-    if _has(xp, "vecmat"):
-        y = xp.vecmat(x1, x2, **kwargs)
-    else:
-        y = _matvec_fallback(x1, x2, kwargs, True)
-    return y, _core_pullback("vecmat", _vecmat_cotangents, x1, x2, y, kwargs, (1, 2), 1)
+matvec_rule = _matvec_rule("matvec", _matvec_cotangents, (2, 1), False)
+vecmat_rule = _matvec_rule("vecmat", _vecmat_cotangents, (1, 2), True)
 
 
 def _matvec_fallback(x1, x2, kwargs, vecmat):
