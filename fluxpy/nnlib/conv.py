@@ -37,6 +37,7 @@ import numpy as np
 from ..backend import xp_of
 from ..errors import FluxpyError
 from ..rules.registry import adjoint, nograd, partial_of
+from . import workspace
 
 # ---------------------------------------------------------------------------------------------------------
 # option handling (plain Python, never differentiated)
@@ -206,7 +207,7 @@ def _column_chunks(xp, x, kernel, plan, groups):
     per_image = c * math.prod(kernel) * math.prod(out) * x.dtype.itemsize
     chunks = _chunks(n, per_image)
     shape = (chunks[0].stop if chunks else 0, c) + tuple(kernel) + tuple(out)
-    buffer = (xp.zeros if padding else xp.empty)(shape, dtype=x.dtype)
+    buffer = (workspace.zeros if padding else workspace.empty)(xp, shape, x.dtype)
     for chunk in chunks:
         cols, part = buffer[: chunk.stop - chunk.start], x[chunk]
         for target, source in copies:
@@ -256,7 +257,7 @@ def _xcorr(x, w, stride, pads, dilation, groups):
     kernel = tuple(w.shape[2:])
     plan = _im2col_plan(tuple(x.shape[2:]), kernel, stride, pads, dilation)
     out = plan[0]
-    y = xp.empty((n, o) + out, dtype=np.result_type(x.dtype, w.dtype))
+    y = workspace.empty(xp, (n, o) + out, np.result_type(x.dtype, w.dtype))
     rows = xp.reshape(y, (n, groups, o // groups, -1))  # (N, G, Og, P)
     wmat = xp.reshape(w, (groups, o // groups, -1))
     for chunk, cols in _column_chunks(xp, x, kernel, plan, groups):
@@ -321,14 +322,16 @@ def _xcorr_transpose(dy, w, size, stride, pads, dilation, groups):
         return _xcorr_transpose_stride1(dy, w, size, pads, dilation, groups)
     dtype = np.result_type(dy.dtype, w.dtype)
     wmat = xp.swapaxes(xp.reshape(w, (groups, og, -1)), 1, 2)  # (G, Cg*K, Og)
-    dx = xp.zeros((n, groups * cg) + tuple(size), dtype=dtype)
+    dx = workspace.zeros(xp, (n, groups * cg) + tuple(size), dtype)
     every = (slice(None),) * 2
     adds = [
         (every + source, every + offset + target)
         for offset, source, target in _window_slices(kernel, stride, pads, dilation, size, out)
     ]
     chunks = _chunks(n, groups * cg * math.prod(kernel) * math.prod(out) * dtype.itemsize)
-    buffer = xp.empty((chunks[0].stop if chunks else 0, groups, wmat.shape[1], math.prod(out)), dtype=dtype)
+    buffer = workspace.empty(
+        xp, (chunks[0].stop if chunks else 0, groups, wmat.shape[1], math.prod(out)), dtype
+    )
     for chunk in chunks:
         m = chunk.stop - chunk.start
         cols = xp.matmul(wmat, xp.reshape(dy[chunk], (m, groups, og, -1)), out=buffer[:m])  # (M, G, Cg*K, P)
@@ -677,17 +680,26 @@ def _max_windows(x, window, stride, pad, maxima=None):
             f"window {window} is larger than the input of shape {tuple(x.shape)}: its spatial size padded by "
             f"{pads} is {tuple(xpad.shape[2:])}"
         )
-    slices = [
-        (slice(None),) * 2
-        + tuple(slice(a, a + s * (o - 1) + 1, s) for a, s, o in zip(offset, stride, out, strict=True))
-        for offset in np.ndindex(*window)
-    ]
+    slices = _offset_slices(window, stride, out)
     if maxima is not None:
         return maxima, xpad, slices, pads
-    y = xp.array(xpad[slices[0]])
+    y = workspace.empty(xp, xpad[slices[0]].shape, xpad.dtype)
+    y[...] = xpad[slices[0]]
     for index in slices[1:]:
         xp.maximum(y, xpad[index], out=y)
     return y, xpad, slices, pads
+
+
+@nograd
+@functools.lru_cache(maxsize=256)
+def _offset_slices(window, stride, out):
+    """For every offset inside a pooling window, the strided slice of the padded input that it reads (one
+    entry per output position). Cached: the same layers see the same shapes every step."""
+    return tuple(
+        (slice(None),) * 2
+        + tuple(slice(a, a + s * (o - 1) + 1, s) for a, s, o in zip(offset, stride, out, strict=True))
+        for offset in np.ndindex(*window)
+    )
 
 
 @nograd
@@ -709,12 +721,12 @@ def _first_max_masks(y, xpad, slices):
     buffer: each is read before the next is made."""
     xp = xp_of(y)
     free = None
-    mask = xp.empty(y.shape, dtype=bool)
+    mask = workspace.empty(xp, y.shape, bool)
     last = len(slices) - 1
     for k, index in enumerate(slices):
         xp.equal(xpad[index], y, out=mask)
         if free is None:
-            free = xp.logical_not(mask)
+            free = xp.logical_not(mask, out=workspace.empty(xp, mask.shape, bool))
         else:
             xp.logical_and(mask, free, out=mask)
             if k < last:
@@ -748,11 +760,11 @@ def maxpool_scatter(dy, x, *, window, stride=None, pad=0, maxima=None):
     # dy * mask rather than where(mask, dy, 0): several times faster (an inf or nan in dy then reaches the
     # window's other entries as nan, as in relu's pullback)
     if _tiles(window, stride, pads, xb.shape[2:]):  # windows side by side covering x: each entry set once
-        dx = xp.empty(xpad.shape, dtype=dy.dtype)
+        dx = workspace.empty(xp, xpad.shape, dy.dtype)
         for index, mask in _first_max_masks(y, xpad, slices):
             xp.multiply(dyb, mask, out=dx[index])
     else:
-        dx = xp.zeros(xpad.shape, dtype=dy.dtype)
+        dx = workspace.zeros(xp, xpad.shape, dy.dtype)
         for index, mask in _first_max_masks(y, xpad, slices):
             dx[index] += dyb * mask
     crop = (slice(None),) * 2 + tuple(
