@@ -31,7 +31,7 @@ from .rules import (
     SignDecay,
     WeightDecay,
 )
-from .tree import Leaf, Tree, adjust, freeze, setup, thaw, update
+from .tree import Leaf, Tied, Tree, adjust, freeze, setup, thaw, update
 
 __all__ = [
     "AMSGrad",
@@ -53,6 +53,7 @@ __all__ = [
     "RMSProp",
     "Rule",
     "SignDecay",
+    "Tied",
     "Tree",
     "WeightDecay",
     "adjust",

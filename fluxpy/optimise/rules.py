@@ -40,6 +40,14 @@ def _scalars(x, *values):
     return tuple(t(v) for v in values)
 
 
+def _eps(x, epsilon):
+    """``epsilon`` in ``x``'s real dtype, kept above zero (Optimisers.jl's ``_eps``): float16 rounds the
+    default 1e-8 to 0, and a zero gradient would then step by 0 / 0."""
+    t = _real(x)
+    e = t(epsilon)
+    return t(max(float(epsilon), 1e-7)) if e == 0 and epsilon > 0 else e
+
+
 def _zeros(x):
     return xp_of(x).zeros_like(x)
 
@@ -137,7 +145,7 @@ class RMSProp(Rule):
         return (_zeros(x), _zeros(x) if self.centred else None)
 
     def apply(self, state, x, dx):
-        eta, rho, eps = _scalars(x, self.eta, self.rho, self.epsilon)
+        eta, rho, eps = _scalars(x, self.eta, self.rho, _eps(x, self.epsilon))
         quad, lin = state
         xp = xp_of(x)
         quad *= rho
@@ -174,7 +182,7 @@ class Adam(Rule):
         return mt, vt, bt, (bt[0] * self.beta[0], bt[1] * self.beta[1])
 
     def apply(self, state, x, dx):
-        eta, eps = _scalars(x, self.eta, self.epsilon)
+        eta, eps = _scalars(x, self.eta, _eps(x, self.epsilon))
         mt, vt, bt, bt_next = self._moments(state, x, dx)
         c1, c2 = _scalars(x, 1 - bt[0], 1 - bt[1])
         step = mt / c1 / (xp_of(x).sqrt(vt / c2) + eps) * eta
@@ -196,7 +204,7 @@ class AdamW(Rule):
     _moments = Adam._moments
 
     def apply(self, state, x, dx):
-        eta, eps, lam = _scalars(x, self.eta, self.epsilon, self.lambda_)
+        eta, eps, lam = _scalars(x, self.eta, _eps(x, self.epsilon), self.lambda_)
         mt, vt, bt, bt_next = self._moments(state, x, dx)
         c1, c2 = _scalars(x, 1 - bt[0], 1 - bt[1])
         adam = mt / c1 / (xp_of(x).sqrt(vt / c2) + eps)
@@ -217,7 +225,7 @@ class RAdam(Rule):
         return (_zeros(x), _zeros(x), tuple(self.beta), 1)
 
     def apply(self, state, x, dx):
-        eta, eps, b1, b2 = _scalars(x, self.eta, self.epsilon, *self.beta)
+        eta, eps, b1, b2 = _scalars(x, self.eta, _eps(x, self.epsilon), *self.beta)
         mt, vt, bt, t = state
         rho_inf = 2 / (1 - self.beta[1]) - 1
         mt *= b1
@@ -251,7 +259,7 @@ class AdaMax(Rule):
         return (_zeros(x), _zeros(x), tuple(self.beta))
 
     def apply(self, state, x, dx):
-        eta, eps, b1, b2 = _scalars(x, self.eta, self.epsilon, *self.beta)
+        eta, eps, b1, b2 = _scalars(x, self.eta, _eps(x, self.epsilon), *self.beta)
         xp = xp_of(x)
         mt, ut, bt = state
         mt *= b1
@@ -274,7 +282,7 @@ class NAdam(Rule):
         return (_zeros(x), _zeros(x), tuple(self.beta))
 
     def apply(self, state, x, dx):
-        eta, eps, b1, b2 = _scalars(x, self.eta, self.epsilon, *self.beta)
+        eta, eps, b1, b2 = _scalars(x, self.eta, _eps(x, self.epsilon), *self.beta)
         mt, vt, bt = state
         mt *= b1
         mt += (1 - b1) * dx
@@ -294,11 +302,11 @@ class AdaGrad(Rule):
 
     def init(self, x):
         acc = _zeros(x).real if x.dtype.kind == "c" else _zeros(x)
-        acc += _real(x)(self.epsilon)
+        acc += _eps(x, self.epsilon)
         return acc
 
     def apply(self, state, x, dx):
-        eta, eps = _scalars(x, self.eta, self.epsilon)
+        eta, eps = _scalars(x, self.eta, _eps(x, self.epsilon))
         state += _abs2(dx)
         return state, dx * eta / (xp_of(x).sqrt(state) + eps)
 
@@ -314,7 +322,7 @@ class AdaDelta(Rule):
         return (_zeros(x), _zeros(x))
 
     def apply(self, state, x, dx):
-        rho, eps = _scalars(x, self.rho, self.epsilon)
+        rho, eps = _scalars(x, self.rho, _eps(x, self.epsilon))
         xp = xp_of(x)
         acc, dacc = state
         acc *= rho
@@ -334,11 +342,11 @@ class AMSGrad(Rule):
     epsilon: float = 1e-8
 
     def init(self, x):
-        e = _real(x)(self.epsilon)
+        e = _eps(x, self.epsilon)
         return (_zeros(x) + e, _zeros(x) + e, _zeros(x) + e)
 
     def apply(self, state, x, dx):
-        eta, eps, b1, b2 = _scalars(x, self.eta, self.epsilon, *self.beta)
+        eta, eps, b1, b2 = _scalars(x, self.eta, _eps(x, self.epsilon), *self.beta)
         xp = xp_of(x)
         mt, vt, vhat = state
         mt *= b1

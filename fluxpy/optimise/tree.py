@@ -12,13 +12,16 @@ walks state, model and gradient together and updates the model's arrays in place
 array([0.9, 1.9])
 """
 
+import functools
 from collections.abc import Mapping
+from types import BuiltinFunctionType, FunctionType, MethodType, ModuleType
 
 from ..backend import is_array, xp_of
 from ..errors import FluxpyError
 from ..functors import children, is_functor
 from ..tangents import Tangent, accum
 from .rules import adjusted, is_rule
+from .ties import tie_owners, to_owner
 
 try:  # the functors module may narrow a layer's parameters (Optimisers.jl's ``trainable``)
     from ..functors import trainable as _trainable
@@ -37,6 +40,23 @@ class Leaf:
     def __repr__(self):
         frozen = ", frozen=True" if self.frozen else ""
         return f"Leaf({self.rule!r}, {_show(self.state)}{frozen})"
+
+
+class Tied:
+    """The state of an array that views another parameter's memory (tied weights, ``fx.Dense(enc.weight.T)``):
+    its gradient is added to that parameter's (``leaf``, for array ``owner``), which takes the one step."""
+
+    __slots__ = ("leaf", "owner")
+
+    def __init__(self, leaf, owner):
+        self.leaf, self.owner = leaf, owner
+
+    @property
+    def frozen(self):
+        return self.leaf.frozen
+
+    def __repr__(self):
+        return f"Tied(to the array of shape {tuple(self.owner.shape)})"
 
 
 def _show(v):
@@ -115,14 +135,39 @@ def setup(rule, model):
     """
     if not is_rule(rule):
         raise FluxpyError(f"setup(rule, model) takes an optimisation rule first (e.g. Adam()), not {rule!r}")
-    return _setup(rule, model, {})
+    reached = []
+    _reach(model, reached, set())
+    cache = {"owners": tie_owners(reached)}
+    return _setup(rule, model, cache)
+
+
+def _reach(x, out, seen):
+    """The trainable arrays of ``x`` in the order :func:`_setup` meets them, each once."""
+    if id(x) in seen:
+        return
+    seen.add(id(x))
+    if is_array(x):
+        if _trainable_array(x):
+            out.append(x)
+    elif is_functor(x):
+        for v in _trainable(x).values():
+            _reach(v, out, seen)
+    elif isinstance(x, (tuple, list)):
+        for v in x:
+            _reach(v, out, seen)
+    elif isinstance(x, dict):
+        for v in x.values():
+            _reach(v, out, seen)
 
 
 def _setup(rule, x, cache):
     key = id(x)
     if key in cache:
         return cache[key]
-    if is_array(x):
+    owner = cache["owners"].get(key)
+    if owner is not None:
+        out = Tied(_setup(rule, owner, cache), owner)
+    elif is_array(x):
         out = Leaf(rule, rule.init(x)) if _trainable_array(x) else None
     elif is_functor(x):
         train = _trainable(x)
@@ -136,10 +181,58 @@ def _setup(rule, x, cache):
     elif isinstance(x, dict):
         out = {k: _setup(rule, v, cache) for k, v in x.items()}
     else:
+        _refuse_hidden_parameters(x)
         out = None
     if is_array(x) or isinstance(x, (list, dict)) or is_functor(x):
         cache[key] = out  # mutable things can be shared; tuples and numbers are not cached by identity
     return out
+
+
+def _refuse_hidden_parameters(x):
+    """A FluxpyError when ``x``, an object whose class is not a functor, holds trainable arrays in its
+    attributes: optimisers cannot see inside it (Flux's "Flux does not know to look inside it"), and
+    training would leave those arrays alone without a word."""
+    if isinstance(x, (type, ModuleType, FunctionType, MethodType, BuiltinFunctionType, functools.partial)):
+        return
+    if not hasattr(x, "__dict__") or type(x).__module__ == "builtins":
+        return
+    path = _hidden_array(vars(x), set(), 3)
+    if path is None:
+        return
+    name = type(x).__name__
+    raise FluxpyError(
+        f"setup: {name} holds a trainable array ({name}.{path}) but its class is not a functor, so "
+        f"optimisers cannot see inside it and training would leave it alone. Decorate the class with "
+        f"@fx.functor (or call fx.functor({name})); fx.functor({name}, trainable=()) keeps its arrays out "
+        "of training."
+    )
+
+
+def _hidden_array(fields, seen, depth):
+    """The attribute path to a trainable array among ``fields`` (a plain object's ``vars``), looking into
+    containers and plain objects ``depth`` levels down; None when there is none."""
+    for key, value in fields.items():
+        if id(value) in seen:
+            continue
+        seen.add(id(value))
+        label = f"{key}" if isinstance(key, str) else f"[{key!r}]"
+        if _trainable_array(value):
+            return label
+        if depth == 0:
+            found = None
+        elif is_functor(value):
+            found = _hidden_array(_trainable(value), seen, depth - 1)
+        elif isinstance(value, (list, tuple)):
+            found = _hidden_array(dict(enumerate(value)), seen, depth - 1)
+        elif isinstance(value, dict):
+            found = _hidden_array(value, seen, depth - 1)
+        elif hasattr(value, "__dict__") and not isinstance(value, (type, ModuleType, FunctionType)):
+            found = _hidden_array(vars(value), seen, depth - 1)
+        else:
+            found = None
+        if found is not None:
+            return label + ("" if found.startswith("[") else ".") + found
+    return None
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -196,7 +289,7 @@ def _field(g, name):
 def _check_grad(st, x, g):
     """A FluxpyError unless gradient ``g`` has the structure of model ``x`` (whose state is ``st``): a
     gradient that does not fit would otherwise find no entry for any parameter and leave them all alone."""
-    if isinstance(st, Leaf):
+    if isinstance(st, (Leaf, Tied)):
         wrong = isinstance(g, (tuple, list, Mapping, Tangent))
     elif isinstance(st, Tree) and not isinstance(x, (tuple, list)):
         wrong = not isinstance(g, (Tangent, Mapping)) or (isinstance(g, Tangent) and g._type is not type(x))
@@ -234,6 +327,14 @@ def _collect(st, x, g, pending):
     if st is None or g is None:
         return
     _check_grad(st, x, g)
+    if isinstance(st, Tied):
+        if st.frozen:
+            return
+        if not is_array(x):
+            raise FluxpyError(
+                f"update: the state has a Tied leaf where the model has {type(x).__name__}, not an array"
+            )
+        x, g, st = st.owner, to_owner(x, st.owner, _as_grad(x, g)), st.leaf
     if isinstance(st, Leaf):
         if st.frozen:
             return
@@ -288,9 +389,23 @@ def _as_grad(x, dx):
 
 
 def _step(x, step):
+    if x.dtype.kind in "iub":
+        _check_whole_step(x, step)
     if is_array(step) and step.dtype != x.dtype:
         step = step.astype(x.dtype, copy=False)
     x -= step
+
+
+def _check_whole_step(x, step):
+    """A FluxpyError unless ``step`` is whole numbers: an integer array cannot take a fractional step (Flux:
+    an InexactError), and casting would truncate it silently."""
+    xp = xp_of(x)
+    if xp.all(step == xp.round(step)):
+        return
+    raise FluxpyError(
+        f"update: a parameter of integer dtype {x.dtype} (shape {x.shape}) cannot take a fractional step; "
+        "make it a float array (astype(np.float32), fx.f32) or leave it out of the parameters"
+    )
 
 
 def _apply(leaf, x, dx):
@@ -309,6 +424,8 @@ def _leaves(tree, seen=None):
     seen.add(id(tree))
     if isinstance(tree, Leaf):
         return [tree]
+    if isinstance(tree, Tied):
+        return _leaves(tree.leaf, seen)
     if isinstance(tree, (Tree, dict)):
         subs = tree.values()
     elif isinstance(tree, (tuple, list)):
@@ -359,4 +476,4 @@ def thaw(tree):
         leaf.frozen = False
 
 
-__all__ = ["Leaf", "Tree", "adjust", "freeze", "setup", "thaw", "update"]
+__all__ = ["Leaf", "Tied", "Tree", "adjust", "freeze", "setup", "thaw", "update"]
