@@ -121,32 +121,43 @@ def _random_tree(x, rng, as_dict):
 
 
 def _perturb(args, i, direction, h):
-    args = list(args)
-    args[i] = _shifted(args[i], direction, h)
-    return tuple(args)
+    """``args`` with argument ``i`` moved by ``h * direction``, every float value in float64 (the others too:
+    a float32 array beside a float64 argument would round the step away in their products)."""
+    return tuple(
+        _shifted(a, direction, h) if j == i else _shifted(a, _PROMOTE, 0.0) for j, a in enumerate(args)
+    )
+
+
+_PROMOTE = object()  # _shifted's direction meaning "no step, float values in float64"
 
 
 def _shifted(x, d, h):
     """``x + h * d`` in float64, value by value (containers and models rebuilt; ``x`` is not changed)."""
-    if d is None:
+    if d is None or (d is _PROMOTE and not _holds_float(x)):
         return x
     if _is_float(x):
+        if d is _PROMOTE:
+            return x.astype(np.float64) if is_array(x) else np.float64(x) if isinstance(x, np.generic) else x
         if is_array(x):
             return (x.astype(np.float64) + h * d).reshape(x.shape)  # keeps 0-d arrays as arrays
         return np.float64(x) + h * float(d) if isinstance(x, np.generic) else float(x + h * d)
+
+    def part(parts, key):
+        return _PROMOTE if d is _PROMOTE else parts[key] if isinstance(key, int) else parts.get(key)
+
     if isinstance(x, dict):
         out = dict(x)
         for k in x:
-            out[k] = _shifted(x[k], d.get(k), h)
+            out[k] = _shifted(x[k], part(d, k), h)
         return type(x)(out) if type(x) is not dict else out
     if isinstance(x, (list, tuple)):
-        items = [_shifted(v, dv, h) for v, dv in zip(x, d, strict=True)]
+        items = [_shifted(v, part(d, j), h) for j, v in enumerate(x)]
         if isinstance(x, list):
             return items
         return type(x)(*items) if hasattr(x, "_fields") else type(x)(items)
     out = copy.copy(x)
     for k, v in _fields(x).items():
-        object.__setattr__(out, k, _shifted(v, d.get(k), h))
+        object.__setattr__(out, k, _shifted(v, part(d, k), h))
     return out
 
 

@@ -18,11 +18,13 @@ from . import (
     numpy_indexing,  # noqa: F401
     numpy_linalg,  # noqa: F401
     numpy_nan,  # noqa: F401
+    numpy_random,  # noqa: F401
     numpy_reductions,  # noqa: F401
     numpy_sequences,  # noqa: F401
     numpy_shape,  # noqa: F401
     numpy_statistics,  # noqa: F401
     numpy_vectorize,  # noqa: F401
     python,  # noqa: F401
+    python_warnings,  # noqa: F401
     registry,  # noqa: F401
 )

@@ -270,6 +270,8 @@ def _setitem_jvp(write):
             return y, t
         if isinstance(x, list):
             t = list(tx) if tx is not None else [None] * len(x)
+            if isinstance(idx, slice) and tv is None:  # lst[a:b] = values, none of them carrying a tangent
+                tv = [None] * (len(y) - len(x) + len(range(*idx.indices(len(x)))))
             t[idx] = tv
             return y, t
         if getattr(y, "dtype", None) is not None and y.dtype.kind not in "fc":
@@ -282,10 +284,20 @@ def _setitem_jvp(write):
             if tx is None
             else xp.array(_like(tx, y), copy=True)
         )
-        t[idx] = 0 if tv is None else tv
+        t[idx] = 0 if tv is None else _dense(tv, v)
         return y, t
 
     return setitem_jvp
+
+
+def _dense(t, v):
+    """The tangent ``t`` of the value ``v`` written into an array: a list or tuple's None entries (no
+    tangent) as zeros of their item's shape."""
+    if isinstance(t, (list, tuple)):
+        return [
+            np.zeros(np.shape(item)) if e is None else _dense(e, item) for e, item in zip(t, v, strict=True)
+        ]
+    return t
 
 
 forward_rule(setitem)(_setitem_jvp(setitem))

@@ -83,11 +83,12 @@ register(map, iterating(map_impl))
 register(filter, iterating(filter_impl))
 
 
-def product_impl(*iterables):
-    """``itertools.product``: the list of tuples its iterator gives."""
+def product_impl(*iterables, repeat=1):
+    """``itertools.product``: the list of tuples its iterator gives (``repeat``: the iterables repeated that
+    many times, each read once)."""
+    pools = [list(iterable) for iterable in iterables] * repeat
     out = [()]
-    for iterable in iterables:
-        items = list(iterable)
+    for items in pools:
         extended = []
         for prefix in out:
             for item in items:

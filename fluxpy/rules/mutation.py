@@ -174,11 +174,23 @@ def setitem_rule_for(x, idx, v, y):
         check_distinct(idx, x.shape)
         float_target = x.dtype.kind in "fc"
 
+        if isinstance(v, (list, tuple)):  # y[1:] = [a, b]: NumPy reads the list as an array
+
+            def array_setitem_sequence_pullback(dy):
+                dv = None
+                if float_target:
+                    dv = sequence_cotangent(unbroadcast(dy[idx], _shaped_like(dy, v)), v)
+                return (zero_at(dy, idx), None, dv)
+
+            return y, array_setitem_sequence_pullback
+
         def array_setitem_pullback(dy):
             dv = unbroadcast(dy[idx], v) if float_target else None
             return (zero_at(dy, idx), None, dv)
 
         return y, array_setitem_pullback
+    if type(x) is list and isinstance(idx, slice):
+        return y, _list_slice_setitem_pullback(len(x), len(y), idx, v)
     if type(x) is list:
 
         def list_setitem_pullback(dy):
@@ -190,6 +202,50 @@ def setitem_rule_for(x, idx, v, y):
         return (replace_item(dy, idx, None), None, dy.get(idx))
 
     return y, dict_setitem_pullback
+
+
+@nograd
+def _shaped_like(d, v):
+    """A zero array of ``np.shape(v)`` (a nested list or tuple of numbers and arrays), for unbroadcast."""
+    xp = xp_of(d)
+    return xp.broadcast_to(xp.zeros((), dtype=d.dtype), np.shape(v))
+
+
+def sequence_cotangent(g, v):
+    """The cotangent of the list or tuple ``v`` (nested, of numbers and arrays) that NumPy read as an array,
+    from that array's cotangent ``g``: the same nesting, one entry per item."""
+    if not isinstance(v, (list, tuple)):
+        return g
+    items = []
+    for i in range(len(v)):
+        items.append(sequence_cotangent(g[i], v[i]))
+    return items if type(v) is list else tuple(items)
+
+
+def _list_slice_setitem_pullback(n_old, n_new, idx, v):
+    """The pullback of ``y = x`` with ``y[idx] = v`` for a list ``x`` of ``n_old`` items and a slice ``idx``
+    (``y`` has ``n_new``): a plain slice may change the length (``lst[1:3] = [a, b, c]``), an extended one
+    replaces as many items as it takes."""
+    start, stop, step = idx.indices(n_old)
+    taken = range(start, stop, step)
+    written = n_new - n_old + len(taken) if step == 1 else len(taken)
+    replaced = set(taken)
+
+    def list_slice_setitem_pullback(dy):
+        if step == 1:
+            dx = list(dy[:start]) + [None] * len(taken) + list(dy[start + written :])
+            dv = list(dy[start : start + written])
+        else:
+            dx = [None if k in replaced else d for k, d in enumerate(dy)]
+            dv = [dy[k] for k in taken]
+        if is_array(v):
+            xp = xp_of(v)
+            dv = xp.stack([xp.zeros(v.shape[1:], dtype=v.dtype) if d is None else d for d in dv])
+        elif type(v) is tuple:
+            dv = tuple(dv)
+        return dx, None, dv
+
+    return list_slice_setitem_pullback
 
 
 def zero_at(d, idx):

@@ -19,7 +19,7 @@ True
 """
 
 import threading
-from types import FunctionType
+from types import BuiltinMethodType, FunctionType, ModuleType
 
 _lock = threading.Lock()
 _rules = {}  # primal -> rule
@@ -164,6 +164,8 @@ def nograd(*fs):
 
     Usable as a decorator (``@fx.nograd``) or a call (``fx.nograd(np.argmax)``).
     """
+    for f in fs:
+        _refuse_ruled(f)
     with _lock:
         for f in fs:
             _nondiff[_key(f)] = True
@@ -172,6 +174,37 @@ def nograd(*fs):
                 NONDIFF_CODES.add(f.__code__)
         _bump()
     return fs[0] if fs else None
+
+
+def _refuse_ruled(f):
+    """A FluxpyError for ``nograd(f)`` from outside fluxpy when fluxpy has a derivative rule for ``f``
+    (``fx.nograd(np.sum)``): the mark is global, and every ``np.sum`` in the program would lose its
+    gradient, while the caller most likely wanted one value without its gradient (``fx.dropgrad``)."""
+    key = _key(f)
+    origin = _origins.get(key, "") if key in _rules else ""
+    if not origin.startswith("fluxpy."):
+        return
+    import sys
+
+    frame = sys._getframe(2)
+    while frame is not None and frame.f_globals.get("__name__") == "fluxpy.runtime":
+        frame = frame.f_back  # fluxpy calling nograd on behalf of differentiated code
+    caller = frame.f_globals.get("__name__", "") if frame is not None else ""
+    if caller.startswith("fluxpy.") or caller == "fluxpy":
+        return
+    from ..errors import FluxpyError
+
+    name = getattr(f, "__qualname__", None) or repr(f)
+    module = getattr(f, "__module__", None) or ""
+    if module == "numpy" or module.startswith("numpy."):
+        name = f"np{module[5:]}.{name}"
+    elif module and module != "builtins":
+        name = f"{module}.{name}"
+    raise FluxpyError(
+        f"fx.nograd({name}): {name} has a derivative rule, and nograd marks it non-differentiable everywhere "
+        f"in the program, not only here. To use one value without its gradient, write "
+        f"fx.dropgrad({name}(...)) (a constant at every order)."
+    )
 
 
 NONDIFF_CODES = set()  # the code of Python functions marked nograd: they run plainly (layers/normalise.py)
@@ -311,7 +344,23 @@ def is_nondiff(f):
             return True
     except TypeError:
         return id(f) in _nondiff
+    if type(f) is BuiltinMethodType and _method_descriptor(f) in _nondiff:
+        return True  # ``rng.standard_normal``: the method of its class was marked
     return _is_device_callable(f) and host_counterpart(f) in _nondiff
+
+
+def _method_descriptor(f):
+    """The class attribute a bound C method comes from (``np.random.Generator.standard_normal`` for
+    ``rng.standard_normal``), or None for a module's function."""
+    owner = getattr(f, "__self__", None)
+    if owner is None or isinstance(owner, ModuleType):
+        return None
+    descriptor = getattr(type(owner), f.__name__, None)
+    try:
+        hash(descriptor)
+    except TypeError:
+        return None
+    return descriptor
 
 
 def registered():
@@ -319,8 +368,16 @@ def registered():
     return dict(_rules), set(_nondiff)
 
 
-# the lookups are bookkeeping: rules call them, and nothing differentiable passes through
+# the lookups are bookkeeping: rules call them, and nothing differentiable passes through; the
+# registration functions too, when a differentiated function calls them (``record = fx.nograd(log.append)``)
 nograd(
+    nograd,
+    adjoint,
+    forward_rule,
+    partial_of,
+    register,
+    register_method,
+    register_attribute,
     lookup,
     lookup_method,
     lookup_attribute,
