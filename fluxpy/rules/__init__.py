@@ -23,6 +23,7 @@ from . import (
     numpy_sequences,  # noqa: F401
     numpy_shape,  # noqa: F401
     numpy_statistics,  # noqa: F401
+    numpy_ufunc_methods,  # noqa: F401
     numpy_vectorize,  # noqa: F401
     python,  # noqa: F401
     python_warnings,  # noqa: F401

@@ -305,6 +305,17 @@ def sum_jvp(args, targs, kwargs, tkwargs):
     return y, t
 
 
+@keyword_forward_rule(math.fsum)
+def fsum_jvp(args, targs, kwargs, tkwargs):
+    """``math.fsum``: the exact sum of the items, the sum of their tangents."""
+    _arity(math.fsum, args, kwargs, 1, 1)
+    items, titems = _iterate(args[0], targs[0])
+    t = None
+    for tv in _items(titems, items):
+        t = _add(t, tv)
+    return math.fsum(items), t
+
+
 def _extreme_jvp(primal):
     """``max``/``min`` of several arguments or of one list or tuple (an iterator's items, advanced with their
     tangents; a Python ``__iter__``'s): the tangent of the item chosen as the reverse rule chooses it

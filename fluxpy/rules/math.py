@@ -13,7 +13,9 @@ True
 
 import math
 
+from ..backend import is_array, xp_of
 from .higher_order import implemented_by
+from .python import fill_like, iterlist
 from .registry import adjoint, nograd, register
 
 _LN2 = math.log(2.0)
@@ -425,6 +427,110 @@ def prod_impl(iterable, *, start=1):
 
 
 register(math.prod, implemented_by(prod_impl))
+
+
+# ---------------------------------------------------------------------------------------------------------
+# sums and distances over sequences
+
+
+@adjoint(math.fsum)
+def fsum_rule(xs):
+    if not (type(xs) is list or type(xs) is tuple or is_array(xs)):  # an iterator: its items, read once
+        from ..runtime import call
+
+        items, items_pb = call(iterlist, xs)
+        y, total_pb = call(math.fsum, items)
+
+        def fsum_items_pullback(dy):
+            g = total_pb(dy)
+            return (None if g[1] is None else items_pb(g[1])[1],)
+
+        return y, fsum_items_pullback
+
+    def fsum_pullback(dy):
+        return (fill_like(xs, dy),)
+
+    return math.fsum(xs), fsum_pullback
+
+
+def _sequence_like(xs, values):
+    """``values`` (a list) in the kind of sequence ``xs`` is: a list, a tuple or an array."""
+    if is_array(xs):
+        return xp_of(xs).asarray(values, dtype=float)
+    return values if type(xs) is list else tuple(values)
+
+
+@adjoint(math.dist)
+def dist_rule(p, q):
+    d = math.dist(p, q)
+
+    def dist_pullback(dy):
+        scale = float_divide_or_zero(dy, d)  # the gradient of a distance 0 is 0 (a subgradient)
+        diffs = [(a - b) * scale for a, b in zip(p, q, strict=True)]
+        return (_sequence_like(p, diffs), _sequence_like(q, [-v for v in diffs]))
+
+    return d, dist_pullback
+
+
+# ---------------------------------------------------------------------------------------------------------
+# the gamma function: derivatives through the polygamma functions
+
+
+_BERNOULLI = (1 / 6, -1 / 30, 1 / 42, -1 / 30, 5 / 66, -691 / 2730, 7 / 6)  # B2, B4, ..., B14
+
+
+def polygamma(n, x):
+    """The ``n``-th derivative of the digamma function ``ψ = Γ'/Γ`` at the float ``x`` (``n = 0``: ψ itself),
+    to about 1e-15: the recurrence ``ψ⁽ⁿ⁾(x) = ψ⁽ⁿ⁾(x + 1) + (-1)ⁿ⁺¹ n! / xⁿ⁺¹`` up to ``x ≥ 10``, then the
+    asymptotic series. ``x`` a pole (0, -1, -2, ...) gives nan.
+
+    >>> round(polygamma(0, 1.0), 12), round(polygamma(1, 1.0), 12)  # -γ and π²/6
+    (-0.577215664902, 1.644934066848)
+    """
+    x = float(x)
+    if x <= 0 and x == math.floor(x):
+        return math.nan
+    sign = -1.0 if n % 2 == 0 else 1.0  # (-1)ⁿ⁺¹
+    fact = float(math.factorial(n))
+    acc = 0.0
+    while x < 10.0:
+        acc += sign * fact / x ** (n + 1)
+        x += 1.0
+    if n == 0:
+        series = math.log(x) - 0.5 / x
+        for k, b in enumerate(_BERNOULLI, start=1):
+            series -= b / (2 * k * x ** (2 * k))
+        return acc + series
+    series = math.factorial(n - 1) / x**n + fact / (2 * x ** (n + 1))
+    for k, b in enumerate(_BERNOULLI, start=1):
+        series += b * math.factorial(2 * k + n - 1) / (math.factorial(2 * k) * x ** (2 * k + n))
+    return acc + sign * series
+
+
+@adjoint(polygamma)
+def polygamma_rule(n, x):
+    def polygamma_pullback(dy):
+        return (None, dy * polygamma(n + 1, x))
+
+    return polygamma(n, x), polygamma_pullback
+
+
+@adjoint(math.lgamma)
+def lgamma_rule(x):
+    def lgamma_pullback(dy):
+        return (dy * polygamma(0, x),)  # d/dx log|Γ(x)| = ψ(x), for negative x too
+
+    return math.lgamma(x), lgamma_pullback
+
+
+@adjoint(math.gamma)
+def gamma_rule(x):
+    y = math.gamma(x)
+
+    def gamma_pullback(dy):
+        return (dy * y * polygamma(0, x),)
+
+    return y, gamma_pullback
 
 
 # ---------------------------------------------------------------------------------------------------------

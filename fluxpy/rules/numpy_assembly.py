@@ -368,6 +368,19 @@ def assemble_rule(kind, statics, leaves):
 # delete, insert, choose, select, extract, resize, block
 
 
+@implemented(np.fromiter)
+def fromiter_impl(iterable, dtype, count=-1, *, like=None):
+    """``np.fromiter``: the array of the iterable's items (the first ``count`` when it is not -1)."""
+    items = []
+    for item in iterable:
+        if count >= 0 and len(items) == count:
+            break
+        items.append(item)
+    if count >= 0 and len(items) < count:
+        raise ValueError(f"iterator too short: Expected {count} but iterator had only {len(items)} items.")
+    return np.array(items, dtype=dtype)
+
+
 @implemented(np.delete)
 def delete_impl(arr, obj, axis=None):
     """``np.delete``: the entries of ``arr`` that are kept."""
