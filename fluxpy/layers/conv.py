@@ -99,13 +99,17 @@ def _check_geometry(name, kernel, stride, pad, dilation=None):
 
 
 @nograd
-def _spatial_size(isize, nd):
+def _spatial_size(isize, nd, layer=None):
     isize = tuple(int(i) for i in isize)
     if len(isize) == nd:
         return isize
     if len(isize) in (nd + 1, nd + 2):  # unbatched (C, *spatial) or batched (N, C, *spatial)
         return isize[-nd:]
-    raise FluxpyError(f"input size {isize} does not match {nd} spatial dimensions")
+    who = "" if layer is None else f"{layer!r}: "
+    raise FluxpyError(
+        f"{who}input size {isize} does not match {nd} spatial dimensions (give {nd} spatial sizes, or "
+        f"(C, *spatial) or (N, C, *spatial))"
+    )
 
 
 @nograd
@@ -333,7 +337,7 @@ class _ConvBase:
         """Spatial output size for spatial (or full NCHW) input size ``isize``."""
         kernel = tuple(self.weight.shape[2:])
         out = conv_outsize(
-            _spatial_size(isize, len(kernel)),
+            _spatial_size(isize, len(kernel), self),
             kernel,
             stride=self.stride,
             pad=self.pad,
@@ -401,7 +405,7 @@ def _nonempty(layer, isize, out):
 def _transpose_outsize(layer, isize):
     kernel = tuple(layer.weight.shape[2:])
     out = conv_transpose_outsize(
-        _spatial_size(isize, len(kernel)),
+        _spatial_size(isize, len(kernel), layer),
         kernel,
         stride=layer.stride,
         pad=layer.pad,
@@ -537,7 +541,9 @@ class _Pool:
     def outdims(self, isize):
         """Spatial output size for spatial (or full NCHW) input size ``isize``."""
         if isinstance(self.k, tuple):
-            out = conv_outsize(_spatial_size(isize, len(self.k)), self.k, stride=self.stride, pad=self.pad)
+            out = conv_outsize(
+                _spatial_size(isize, len(self.k), self), self.k, stride=self.stride, pad=self.pad
+            )
             return _nonempty(self, isize, out)
         size = _open_spatial_size(isize)
         window = (self.k,) * len(size)
@@ -619,10 +625,19 @@ class _AdaptivePool:
         return type(self)._op(x, window, stride=stride)
 
     def outdims(self, isize):
-        """The output size (``out_size``), whatever the input size (an int: one per spatial axis)."""
+        """The output size (``out_size``; an int: one per spatial axis of ``isize``, read by the rank rule),
+        for an input whose spatial size is at least that (as the call requires)."""
         if isinstance(self.out, tuple):
-            return self.out
-        return (self.out,) * len(_open_spatial_size(isize))
+            size, out = _spatial_size(isize, len(self.out), self), self.out
+        else:
+            size = _open_spatial_size(isize)
+            out = (self.out,) * len(size)
+        if any(i < o for i, o in zip(size, out, strict=True)):
+            raise FluxpyError(
+                f"{self!r}: an input of size {tuple(isize)} is too small: its spatial size {size} is smaller "
+                f"than the output size {out}"
+            )
+        return out
 
     def __repr__(self):
         return f"{type(self).__name__}({self.out})"
@@ -793,7 +808,7 @@ class Upsample:
         """Spatial output size ``floor(isize * scale)`` for a spatial or full input size ``isize`` (an int or
         real scale: a full ``(N, C, *spatial)`` size when it has 3 or more entries, else spatial)."""
         if isinstance(self.scale, tuple):
-            size, scale = _spatial_size(isize, len(self.scale)), self.scale
+            size, scale = _spatial_size(isize, len(self.scale), self), self.scale
         else:
             size = _open_spatial_size(isize)
             scale = (self.scale,) * len(size)

@@ -364,6 +364,7 @@ class Bilinear:
     def __call__(self, x, y=None):
         if y is None:
             if isinstance(x, tuple):
+                _check_bilinear_pair(self, x)
                 x, y = x
             else:
                 y = x
@@ -394,13 +395,29 @@ def _check_bilinear_weight(weight):
 @nograd
 def _check_bilinear(layer, x, y):
     """Flux's checks: ``x`` ``(in1,)`` and ``y`` ``(in2,)``, or both batched with the same batch size."""
-    _, in1, in2 = layer.weight.shape
-    xs, ys = np.shape(x), np.shape(y)
+    bilinear_outsize(layer, np.shape(x), np.shape(y))
+
+
+@nograd
+def _check_bilinear_pair(layer, xy):
+    if len(xy) != 2:
+        raise FluxpyError(
+            f"{layer!r} takes two inputs, m(x, y) or m((x, y)), or one, m(x) meaning m(x, x); got a tuple of "
+            f"{len(xy)}"
+        )
+
+
+def bilinear_outsize(layer, xs, ys, what=""):
+    """The shape of ``layer(x, y)`` for ``x`` of shape ``xs`` and ``y`` of shape ``ys`` (a ``FluxpyError``,
+    its message prefixed by ``what``, where the call would refuse them)."""
+    out, in1, in2 = layer.weight.shape
+    xs, ys = tuple(xs), tuple(ys)
     if len(xs) not in (1, 2) or len(ys) != len(xs) or xs[-1] != in1 or ys[-1] != in2 or xs[:-1] != ys[:-1]:
         raise FluxpyError(
-            f"{layer!r} takes x of shape ({in1},) and y of shape ({in2},), or both batched: x (batch, {in1}) "
-            f"and y (batch, {in2}) with the same batch; got x {xs} and y {ys}"
+            f"{what}{layer!r} takes x of shape ({in1},) and y of shape ({in2},), or both batched: x (batch, "
+            f"{in1}) and y (batch, {in2}) with the same batch; got x {xs} and y {ys}"
         )
+    return (*xs[:-1], out)
 
 
 __all__ = ["Bilinear", "Diagonal", "Maxout", "PairwiseFusion", "Parallel", "Scale", "SkipConnection"]

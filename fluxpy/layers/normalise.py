@@ -286,11 +286,19 @@ def _check_channels(layer, x, channels):
         )
 
 
-def _update_running_stats(layer, mean, var, n):
+def _update_running_stats(layer, mean, var, n, *, per_sample=False):
     """Blend the batch statistics into ``layer``'s running mean and (unbiased) variance, in place; nothing
-    while ``fx.checkpointed`` recomputes a forward pass (the statistics were updated by the first one)."""
+    while ``fx.checkpointed`` recomputes a forward pass (the statistics were updated by the first one).
+
+    ``n`` is the number of entries each statistic was computed from. ``per_sample=True`` (InstanceNorm):
+    ``mean`` and ``var`` hold one value per sample and channel, ``(N, C, 1, ...)``, and their averages over
+    the batch are blended in, as Flux's ``_track_stats!``."""
     if _RECOMPUTING.get():
         return
+    if per_sample:
+        if np.shape(mean)[0] == 0:  # no samples: nothing to blend in
+            return
+        mean, var = np.mean(mean, axis=0), np.mean(var, axis=0)
     journal = _STATS_JOURNAL.get()
     if journal is not None:
         journal.extend((a, a.copy()) for a in (layer.running_mean, layer.running_var))
@@ -399,6 +407,11 @@ class InstanceNorm(_Switchable):
     """Instance normalisation: each sample's channel normalised over its spatial axes (NCHW inputs).
     ``affine=False`` by default (as Flux); with ``affine=True`` a per-channel ``gamma``/``beta`` follows.
 
+    ``track_stats=True`` (default ``False``, as Flux) keeps ``running_mean``/``running_var``, one entry per
+    channel: in training (inside a gradient, or after ``trainmode``) each call normalises with the samples'
+    own statistics and blends the batch average of the per-sample means and (unbiased) variances into them
+    (``momentum``, as BatchNorm and Flux); in inference every sample is normalised with the running ones.
+
     >>> import numpy as np
     >>> m = InstanceNorm(2)
     >>> m
@@ -406,28 +419,52 @@ class InstanceNorm(_Switchable):
     >>> y = m(np.arange(12.0).reshape(1, 2, 6))
     >>> np.round(y.mean(axis=2), 6), np.round(y.var(axis=2), 3)
     (array([[0., 0.]]), array([[1., 1.]]))
+    >>> t = InstanceNorm(2, track_stats=True)
+    >>> t
+    InstanceNorm(2, track_stats=True)
+    >>> _ = trainmode(t)(np.arange(12.0).reshape(1, 2, 6))
+    >>> t.running_mean, t.running_var  # 0.1 * (2.5, 8.5); 0.9 + 0.1 * 3.5 (the unbiased variance)
+    (array([0.25, 0.85], dtype=float32), array([1.25, 1.25], dtype=float32))
     """
 
-    def __init__(self, channels, activation=identity, *, eps=1e-5, momentum=0.1, affine=False, active=None):
+    def __init__(
+        self,
+        channels,
+        activation=identity,
+        *,
+        eps=1e-5,
+        momentum=0.1,
+        affine=False,
+        track_stats=False,
+        active=None,
+    ):
         self.channels = channels
         self.activation = activation
         self.eps = eps
         self.momentum = momentum
         self.affine = affine
+        self.track_stats = track_stats
         self.gamma, self.beta = _affine_params(affine, channels)
+        self.running_mean = np.zeros(channels, dtype=np.float32) if track_stats else None
+        self.running_var = np.ones(channels, dtype=np.float32) if track_stats else None
         self.active = active
 
     def __call__(self, x):
-        _check_channels(self, x, self.channels)
-        if np.ndim(x) < 3:
-            raise FluxpyError(
-                f"{self!r} expects inputs with spatial axes (N, C, ...), got shape {np.shape(x)}"
-            )
+        _check_instance_input(self, x)
         axes = tuple(range(2, np.ndim(x)))
-        mean = np.mean(x, axis=axes, keepdims=True)
-        d = x - mean
-        var = np.mean(d * d, axis=axes, keepdims=True)
-        y = d / np.sqrt(var + _constant(self.eps))
+        training = _isactive(self)  # a statement of its own: the compiler runs `if` tests undifferentiated
+        if training or not self.track_stats:
+            mean = np.mean(x, axis=axes, keepdims=True)
+            d = x - mean
+            var = np.mean(d * d, axis=axes, keepdims=True)
+            if training and self.track_stats:
+                _update_running_stats(self, mean, var, _spatial_count(x), per_sample=True)
+            y = d / np.sqrt(var + _constant(self.eps))
+        else:
+            shape = _channel_shape(x, self.channels)
+            mean = np.reshape(_constant(self.running_mean), shape)
+            var = np.reshape(_constant(self.running_var), shape)
+            y = (x - mean) / np.sqrt(var + _constant(self.eps))
         if self.affine:
             shape = _channel_shape(x, self.channels)
             y = y * np.reshape(self.gamma, shape) + np.reshape(self.beta, shape)
@@ -437,7 +474,24 @@ class InstanceNorm(_Switchable):
         extra = _activation_repr(self.activation)
         if self.affine:
             extra += ", affine=True"
+        if self.track_stats:
+            extra += ", track_stats=True"
         return f"InstanceNorm({self.channels}{extra})"
+
+
+def _check_instance_input(layer, x):
+    """InstanceNorm's input: ``(N, C, *spatial)`` with at least one spatial axis and ``C`` its channels."""
+    _check_channels(layer, x, layer.channels)
+    if np.ndim(x) < 3:
+        raise FluxpyError(f"{layer!r} expects inputs with spatial axes (N, C, ...), got shape {np.shape(x)}")
+
+
+def _spatial_count(x):
+    """The number of entries in one sample's channel: the product of the spatial sizes."""
+    return int(np.prod(np.shape(x)[2:], dtype=np.int64))
+
+
+registry.nograd(_check_instance_input, _spatial_count)
 
 
 functor(InstanceNorm, trainable=("gamma", "beta"))
@@ -514,11 +568,8 @@ class LayerNorm:
             self.gamma, self.beta = False, False
 
     def __call__(self, x):
+        _check_layernorm_input(self, x)
         k = len(self.size)
-        if tuple(np.shape(x)[-k:]) != self.size or np.ndim(x) < k:
-            raise FluxpyError(
-                f"{self!r} expects inputs whose trailing axes are {self.size}, got {np.shape(x)}"
-            )
         axes = tuple(range(np.ndim(x) - k, np.ndim(x)))
         mean = np.mean(x, axis=axes, keepdims=True)
         d = x - mean
@@ -537,6 +588,28 @@ class LayerNorm:
 
 
 functor(LayerNorm, trainable=("gamma", "beta"))
+
+
+@registry.nograd
+def _check_layernorm_input(layer, x):
+    k = len(layer.size)
+    if np.ndim(x) < k or tuple(np.shape(x)[-k:]) != layer.size:
+        raise FluxpyError(f"{layer!r} expects inputs whose trailing axes are {layer.size}, got {np.shape(x)}")
+
+
+def _check_input_shape(layer, shape):
+    """Raise the ``FluxpyError`` that a dropout or normalisation ``layer`` raises for an input of ``shape``
+    (``fx.outputsize``'s rule for these layers: their output has their input's shape), without running it."""
+    x = np.broadcast_to(np.float32(0), tuple(shape))  # a shape only: no memory, no arithmetic
+    if isinstance(layer, InstanceNorm):
+        _check_instance_input(layer, x)
+    elif isinstance(layer, (BatchNorm, GroupNorm)):
+        _check_channels(layer, x, layer.channels)
+    elif isinstance(layer, LayerNorm):
+        _check_layernorm_input(layer, x)
+
+
+registry.nograd(_check_input_shape)
 
 
 # ---------------------------------------------------------------------------------------------------
