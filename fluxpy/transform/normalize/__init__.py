@@ -3,8 +3,11 @@
 0. ``conditions``  a list method called in an ``if``/``while`` test becomes a statement of its own
 1. ``loops``    ``break``/``continue``/``return`` inside loops and loop ``else`` become flags
 2. ``returns``  early returns in ``if`` branches become one exit (a result variable)
-3. ``comprehensions``  comprehensions and generator expressions become loops building a list
-4. ``lambdas``  lambdas inside the body become nested ``def`` statements
+3. ``comprehensions``  comprehensions and generator expressions become loops building a list (``any``/``all``
+                of one: a loop stopping at the first true/false item); one in a lambda's body stays there,
+                one in a part of an expression evaluated only sometimes lands in its branch (blocks.py)
+4. ``lambdas``  lambdas inside the body become nested ``def`` statements (normalized when called), defined
+                in the branch that evaluates them where their defaults are computed
 5. ``anf``      one call per statement (with anf_updates for ``op=`` and list methods, anf_loops for ``for``):
                 operators, attribute and item reads, container literals and calls
                 become ``__fx_call``/``__fx_call_method`` assignments; ``and``/``or``/``x if c else y``,

@@ -20,12 +20,27 @@ After::
                 _acc = (_x * w, _acc)
         _comp = __fx_cons_to_list(_acc)
         return sum(_comp)
+
+A comprehension is evaluated where Python evaluates it: one in a lambda's body stays there (the lambda
+becomes a function of its own, lambdas.py, normalized when it is called), one in a part of an expression
+evaluated only sometimes (``c and any(...)``, ``[...] if c else []``, an ``assert``'s message, an outer
+comprehension's condition) lands in the branch that evaluates it (blocks.py). ``any(...)`` and ``all(...)``
+of a generator expression stop at the first true (false) item, as Python's do::
+
+    _found = False
+    for _x in xs:
+        _item = _x > 0
+        if _item:
+            _found = True
+        if _found:
+            break
+    ok = _found                     # ok = any(x > 0 for x in xs)
 """
 
 import gast
 
 from .. import nodes as n
-from .blocks import StatementRewriter
+from .blocks import StatementRewriter, outside_lambdas
 
 
 def desugar_comprehensions(fdef, ctx):
@@ -40,9 +55,13 @@ _READ_ONCE = frozenset(
     ["sum", "list", "tuple", "set", "frozenset", "dict", "any", "all", "max", "min", "sorted"]
     + ["enumerate", "zip"]
 )
+_COMPREHENSIONS = (gast.ListComp, gast.SetComp, gast.DictComp, gast.GeneratorExp)
 
 
 class _Desugar(StatementRewriter):
+    def moves(self, node):
+        return any(isinstance(x, _COMPREHENSIONS) for x in outside_lambdas(node))
+
     def visit_ListComp(self, node):
         return self.build(node, [node.elt], "__fx_cons_to_list")
 
@@ -55,6 +74,8 @@ class _Desugar(StatementRewriter):
         return n.name(result)
 
     def visit_Call(self, node):
+        if self.is_search(node):
+            return self.search(node)
         if _reads_once(node.func):
             node.func = self.visit(node.func)
             node.args = [self.listed(a) for a in node.args]
@@ -81,6 +102,44 @@ class _Desugar(StatementRewriter):
 
     def build(self, node, parts, finish):
         acc = self.ctx.namer.fresh("_acc")
+        loops = self.loops(node, parts, lambda item: [n.assign(acc, n.tuple_([item, n.name(acc)]))])
+        result = self.ctx.namer.fresh("_comp")
+        finished = n.assign(result, n.call(finish, [n.name(acc)]))
+        self.emit(node, [n.assign(acc, n.const(None))] + loops + [finished])
+        return n.name(result)
+
+    def is_search(self, node):
+        """``any(...)``/``all(...)`` (the builtins) of a generator expression."""
+        return (
+            isinstance(node.func, gast.Name)
+            and node.func.id in ("any", "all")
+            and node.func.id in self.ctx.inactive_builtins
+            and len(node.args) == 1
+            and isinstance(node.args[0], gast.GeneratorExp)
+            and not node.keywords
+        )
+
+    def search(self, node):
+        """``any(gen)``/``all(gen)``: loops that stop at the first true (false) item, as Python's do."""
+        gen = node.args[0]
+        found = self.ctx.namer.fresh("_found")
+        item = self.ctx.namer.fresh("_item")
+        test = n.name(item) if node.func.id == "any" else gast.UnaryOp(op=gast.Not(), operand=n.name(item))
+
+        def innermost(elt):
+            return [n.assign(item, elt), n.if_(test, [n.assign(found, n.const(True))])]
+
+        def stop():  # the one final break the loops pass leaves in a loop's body
+            return [n.if_(n.name(found), [gast.Break()])]
+
+        self.emit(node, [n.assign(found, n.const(False))] + self.loops(gen, [gen.elt], innermost, stop))
+        if node.func.id == "any":
+            return n.name(found)
+        return gast.UnaryOp(op=gast.Not(), operand=n.name(found))
+
+    def loops(self, node, parts, innermost, last=list):
+        """The ``for`` loops (and ``if`` conditions) of comprehension ``node`` around ``innermost(item)``,
+        the item made of ``parts`` (expressions of ``node``); each loop's body ends with ``last()``."""
         renames = {}
         loops = []
         for gen in node.generators:
@@ -89,17 +148,16 @@ class _Desugar(StatementRewriter):
             ifs = [_Rename(renames).visit(c) for c in gen.ifs]
             loops.append((target, iter_, ifs))
         parts = [_Rename(renames).visit(p) for p in parts]
-        item = parts[0] if len(parts) == 1 else n.tuple_(parts)
-        body = [n.assign(acc, n.tuple_([item, n.name(acc)]))]
+        body = innermost(parts[0] if len(parts) == 1 else n.tuple_(parts))
         for target, iter_, ifs in reversed(loops):
             for test in reversed(ifs):
                 body = [n.if_(test, body)]
-            body = [gast.For(target=target, iter=iter_, body=body, orelse=[], type_comment=None)]
-        result = self.ctx.namer.fresh("_comp")
-        statements = [n.assign(acc, n.const(None))] + body + [n.assign(result, n.call(finish, [n.name(acc)]))]
+            body = [gast.For(target=target, iter=iter_, body=body + last(), orelse=[], type_comment=None)]
+        return body
+
+    def emit(self, node, statements):
         # nested comprehensions (in items, conditions, inner iterables) land inside the loops they need
-        self.pending.extend(n.located(s, node) for s in _locate_all(self.block(statements), node))
-        return n.name(result)
+        self.lowered(statements, node)
 
 
 def _reads_once(func):
@@ -107,14 +165,6 @@ def _reads_once(func):
     if isinstance(func, gast.Name):
         return func.id in _READ_ONCE
     return isinstance(func, gast.Attribute) and func.attr == "join" and isinstance(func.value, gast.Constant)
-
-
-def _locate_all(statements, like):
-    for s in statements:
-        for node in n.walk(s):
-            if isinstance(node, gast.stmt) and getattr(node, "lineno", None) is None:
-                n.located(node, like)
-    return statements
 
 
 def _rename_target(target, renames, namer):
@@ -139,8 +189,11 @@ class _Rename(gast.NodeTransformer):
         return node
 
     def visit_Lambda(self, node):
-        node.args.defaults = [self.visit(d) for d in node.args.defaults]  # evaluated outside the lambda
-        params = {a.id for a in node.args.args + node.args.posonlyargs + node.args.kwonlyargs}
+        args = node.args
+        args.defaults = [self.visit(d) for d in args.defaults]  # evaluated outside the lambda
+        args.kw_defaults = [d if d is None else self.visit(d) for d in args.kw_defaults]
+        params = {a.id for a in args.args + args.posonlyargs + args.kwonlyargs}
+        params |= {a.id for a in (args.vararg, args.kwarg) if a is not None}
         inner = _Rename({k: v for k, v in self.renames.items() if k not in params})
         node.body = inner.visit(node.body)
         return node
@@ -169,5 +222,4 @@ class _Rename(gast.NodeTransformer):
 
 
 def _contains_comprehension(node):
-    kinds = (gast.ListComp, gast.SetComp, gast.DictComp, gast.GeneratorExp)
-    return any(isinstance(x, kinds) for x in n.walk(node))
+    return any(isinstance(x, _COMPREHENSIONS) for x in n.walk(node))
