@@ -73,6 +73,10 @@ def in_place_error(method, kind, where, hint=None):
 UNSUPPORTED_SYNTAX = (
     '{what} is not supported by fluxpy{why}.\n  File "{file}", line {line}, column {col}\n    {source}{hint}'
 )
+# appended to a TransformError raised for a function that differentiated code called: the calls that led
+# there, the user's own call first
+CALL_SITES = "It was reached from (most recent call last):\n{sites}"
+CALL_SITES_KEPT = 6  # call sites shown at most (the rest are summarised)
 
 
 class FluxpyError(Exception):
@@ -83,11 +87,15 @@ class TransformError(FluxpyError):
     """Source code that fluxpy cannot transform: names the file, line, column and source line.
 
     ``file``, ``line`` and ``col`` are absolute (``line`` counts from 1 in the file, ``col`` from 0).
+
+    ``call_sites``: the calls in differentiated code that led to the function refused, ``(file, line)``
+    outermost first (empty for the function given to fluxpy itself): see :func:`add_call_sites`.
     """
 
     def __init__(self, message, *, file=None, line=None, col=None, source_line=None):
         super().__init__(message)
         self.file, self.line, self.col, self.source_line = file, line, col, source_line
+        self.call_sites = ()
 
 
 class NoAdjointError(FluxpyError):
@@ -114,3 +122,36 @@ def unsupported(what, *, file, line, col, source_line, why="", hint=""):
         hint=f"\n  Hint: {hint}" if hint else "",
     )
     return TransformError(message, file=file, line=line, col=col, source_line=source_line)
+
+
+def add_call_sites(error, sites, user=None):
+    """Append to TransformError ``error``'s message the calls that led to the function it refuses.
+
+    ``sites``: ``(file, line, source line)`` of each call in differentiated code, outermost first; ``user``:
+    the index of the innermost call written in the user's code (not in a library), else None. A long chain
+    keeps its outermost call, the user's innermost one and the one after it, and the two innermost (the
+    library calls that reached the refused function); the calls between are counted. Does nothing with no
+    sites, or when ``error`` has its call sites already.
+    """
+    if not sites or error.call_sites:
+        return
+    error.call_sites = tuple((file, line) for file, line, _ in sites)
+    last = len(sites) - 1
+    if len(sites) <= CALL_SITES_KEPT:
+        kept = set(range(len(sites)))
+    else:
+        kept = {0, last - 1, last}
+        if user is not None:
+            kept |= {user, min(user + 1, last)}
+    lines, skipped = [], 0
+    for i, (file, line, source) in enumerate(sites):
+        if i not in kept:
+            skipped += 1
+            continue
+        if skipped:
+            lines.append(f"  ... {skipped} more call{'s' if skipped > 1 else ''} ...")
+            skipped = 0
+        mark = "  <- your call" if i == user and user != last else ""
+        lines.append(f'  File "{file}", line {line}{mark}' + (f"\n    {source}" if source else ""))
+    message = f"{error.args[0]}\n" + CALL_SITES.format(sites="\n".join(lines))
+    error.args = (message,) + error.args[1:]

@@ -2,7 +2,12 @@
 
 ``@fx.functor`` marks every field of a class as a child; ``fx.functor(Cls, ("a", "c"))`` only those.
 ``fx.children(x)`` gives them; ``fx.fmap(f, x)`` rebuilds ``x`` with ``f`` applied to every leaf (a value
-with no children: arrays, numbers, functions), mapping an array shared in two places once.
+with no children: arrays, numbers, functions, None), mapping an array shared in two places once.
+
+A gradient (``fx.Tangent``, Flux's NamedTuple) is walked too: its fields are its children, and ``fmap``
+rebuilds a Tangent of the same primal type, so ``fx.fmap(lambda g: g * 0.5 if g is not None else g, grad)``
+scales every gradient array. A class with ``__slots__`` (and no ``__dict__``) has its slots as fields, and
+``fmap`` rebuilds a frozen dataclass too.
 
 >>> import numpy as np, fluxpy as fx
 >>> @fx.functor
@@ -17,6 +22,7 @@ array([10., 10.])
 """
 
 import copy
+import dataclasses
 
 FIELDS = "__fluxpy_functor_fields__"
 TRAINABLE = "__fluxpy_trainable_fields__"
@@ -68,30 +74,97 @@ def _reconstructor(x):
 
     def re(values):
         new = dict(values) if isinstance(values, dict) else dict(zip(names, values, strict=True))
+        if isinstance(x, _tangent_type()):
+            return _tangent_type()(x.primal_type, {**x, **new})
         if isinstance(x, tuple) and hasattr(type(x), "_fields"):
             return x._replace(**new)
         if isinstance(x, (tuple, list)):
             return type(x)(new[i] for i in range(len(x)))
         if isinstance(x, dict):
             return {**x, **new}
-        out = copy.copy(x)
-        for name, value in new.items():
-            setattr(out, name, value)
-        return out
+        return _rebuilt(x, new)
 
     return re
+
+
+def _rebuilt(x, new):
+    """A shallow copy of the object ``x`` with the fields in ``new`` replaced (the others kept as they are).
+
+    A frozen dataclass is written with ``object.__setattr__`` on the copy, as its own ``__init__`` does:
+    ``dataclasses.replace`` would run ``__init__`` and ``__post_init__`` again (which may convert or check
+    the new values, undoing ``f32``, or draw fresh arrays), and it cannot set ``init=False`` fields at all.
+    Other objects get ``setattr``, so that a property's setter or a ``__setattr__`` of their own still runs.
+    """
+    out = copy.copy(x)
+    put = object.__setattr__ if _frozen_dataclass(x) else setattr
+    for name, value in new.items():
+        put(out, name, value)
+    return out
+
+
+def _frozen_dataclass(x):
+    params = getattr(type(x), "__dataclass_params__", None) if dataclasses.is_dataclass(x) else None
+    return params is not None and params.frozen
+
+
+_TANGENT = []
+
+
+def _tangent_type():
+    """``fx.Tangent``, imported on first use (fluxpy.tangents imports this module at its top)."""
+    if not _TANGENT:
+        from .tangents import Tangent
+
+        _TANGENT.append(Tangent)
+    return _TANGENT[0]
 
 
 def is_functor(x):
     return hasattr(type(x), FIELDS)
 
 
+def fields_of(x):
+    """The attributes of the object ``x`` by name: the values of the ``__slots__`` declared by every class in
+    its MRO (base classes first; unset slots are left out), then its ``__dict__``. For an ordinary class
+    this is ``vars(x)``; a class with ``__slots__`` has no ``__dict__`` for ``vars`` to read.
+
+    >>> class P:
+    ...     __slots__ = ("a", "b")
+    ...     def __init__(self):
+    ...         self.a = 1
+    >>> fields_of(P())
+    {'a': 1}
+    """
+    out = {}
+    for klass in reversed(type(x).__mro__):
+        slots = klass.__dict__.get("__slots__", ())
+        for name in (slots,) if isinstance(slots, str) else slots:
+            if name in ("__dict__", "__weakref__"):
+                continue
+            if name.startswith("__") and not name.endswith("__"):  # stored under its mangled name
+                name = f"_{klass.__name__.lstrip('_')}{name}"
+            try:
+                out[name] = getattr(x, name)
+            except AttributeError:  # a slot never assigned
+                pass
+    attributes = getattr(x, "__dict__", None)
+    if isinstance(attributes, dict):
+        out.update(attributes)
+    return out
+
+
 def children(x):
-    """The children of ``x`` as a dict (empty for a leaf)."""
+    """The children of ``x`` as a dict (empty for a leaf). A gradient's (``fx.Tangent``) are its fields.
+
+    >>> import numpy as np, fluxpy as fx
+    >>> g = fx.gradient(lambda m: np.sum(m(np.ones(2))), fx.Dense(2, 1))[0]
+    >>> list(fx.children(g))
+    ['weight', 'bias', 'activation']
+    """
     if is_functor(x):
         fields = getattr(type(x), FIELDS)
         if fields is None:
-            return dict(vars(x))
+            return fields_of(x)
         return {name: getattr(x, name) for name in fields}
     if isinstance(x, tuple) and hasattr(type(x), "_fields"):
         return dict(zip(type(x)._fields, x, strict=True))
@@ -99,17 +172,30 @@ def children(x):
         return dict(enumerate(x))
     if isinstance(x, dict):
         return dict(x)
+    if isinstance(x, _tangent_type()):
+        return dict(x)
     return {}
 
 
 def fmap(f, x, cache=None):
-    """A new ``x`` with ``f`` applied to every leaf; a leaf reached twice (shared) is mapped once."""
+    """A new ``x`` with ``f`` applied to every leaf (``None`` included, as Functors.jl calls ``f`` on
+    ``nothing``); a leaf reached twice (shared) is mapped once. Functors, containers and gradients
+    (``fx.Tangent``: a Tangent of the same primal type comes back) are walked, not passed to ``f``.
+
+    >>> import numpy as np, fluxpy as fx
+    >>> g = fx.gradient(lambda m: np.sum(m(np.ones(2))), fx.Dense(2, 1))[0]
+    >>> half = fx.fmap(lambda v: v * 0.5 if isinstance(v, np.ndarray) else v, g)
+    >>> type(half).__name__, half.primal_type.__name__, half.weight, half.activation
+    ('Tangent', 'Dense', array([[0.5, 0.5]], dtype=float32), None)
+    """
     cache = {} if cache is None else cache
     key = id(x)
     if key in cache:
         return cache[key]
     kids = children(x)
-    if not kids and not isinstance(x, (tuple, list, dict)) and not is_functor(x):
+    if isinstance(x, _tangent_type()):
+        out = _tangent_type()(x.primal_type, {k: fmap(f, v, cache) for k, v in kids.items()})
+    elif not kids and not isinstance(x, (tuple, list, dict)) and not is_functor(x):
         out = f(x)
     elif isinstance(x, tuple) and hasattr(type(x), "_fields"):
         out = type(x)(*(fmap(f, v, cache) for v in x))
@@ -118,9 +204,7 @@ def fmap(f, x, cache=None):
     elif isinstance(x, dict):
         out = {k: fmap(f, v, cache) for k, v in x.items()}
     else:
-        out = copy.copy(x)
-        for name, value in kids.items():
-            setattr(out, name, fmap(f, value, cache))
+        out = _rebuilt(x, {name: fmap(f, value, cache) for name, value in kids.items()})
     cache[key] = out
     return out
 
@@ -132,7 +216,7 @@ def leaves(x, seen=None):
         return []
     seen.add(id(x))
     kids = children(x)
-    if not kids and not isinstance(x, (tuple, list, dict)) and not is_functor(x):
+    if not kids and not isinstance(x, (tuple, list, dict, _tangent_type())) and not is_functor(x):
         return [x]
     out = []
     for value in kids.values():

@@ -106,12 +106,19 @@ def _collect(x, ps, seen):
 
 
 def _fields(x):
-    from .functors import is_functor, trainable
+    """The attributes ``params`` looks inside: a functor's trainable children, else any object's fields
+    (its ``__dict__`` and its ``__slots__``, ``fields_of``). fluxpy's own classes with slots only hold no
+    parameters: gradients (``Tangent``) and optimiser state (``Leaf``, ``Tree``) are not looked inside."""
+    from .functors import fields_of, is_functor, trainable
 
     if is_functor(x):
         return trainable(x)
-    if hasattr(x, "__dict__") and not isinstance(x, type) and type(x).__module__ != "builtins":
-        return vars(x)
+    if isinstance(x, type) or type(x).__module__ == "builtins":
+        return {}
+    if hasattr(x, "__dict__"):
+        return fields_of(x)
+    if hasattr(type(x), "__slots__") and not type(x).__module__.startswith("fluxpy."):
+        return fields_of(x)
     return {}
 
 

@@ -36,20 +36,46 @@ def _is_single(labels):
     return not isinstance(labels, (list, tuple, range)) and np.ndim(labels) == 0
 
 
+def _flatten(labels):
+    """``(flat labels, shape)`` of a sequence of labels, where nested lists (or arrays) are further axes, as
+    the rows of a matrix of labels (Flux's ``onehotbatch`` takes an array of any dimension). A list is never a
+    label (classes are looked up by hash); a tuple is one."""
+    items = list(labels)
+    nested = [isinstance(v, list) or (is_array(v) and v.ndim > 0) for v in items]
+    if not any(nested):
+        return items, (len(items),)
+    if not all(nested):
+        raise FluxpyError(
+            "onehot: the labels mix lists (or arrays) with single labels; give one label per entry, or a "
+            "nested list with the same length at every level (a matrix of labels)"
+        )
+    parts = [_flatten(to_numpy(v).tolist() if is_array(v) else v) for v in items]
+    inner = {shape for _, shape in parts}
+    if len(inner) != 1:
+        raise FluxpyError(
+            f"onehot: a nested list of labels must be rectangular (as an array); its rows have the shapes "
+            f"{sorted(inner)}"
+        )
+    return [label for flat, _ in parts for label in flat], (len(items), *inner.pop())
+
+
 def onehot(labels, classes, default=_NO_DEFAULT, *, dtype=np.float32):
     """One-hot encode ``labels`` against the list of ``classes``.
 
     A single label gives a vector of shape ``(len(classes),)``; a list (or 1-d array) of labels gives shape
-    ``(len(labels), len(classes))``, one row per label (an n-d array of labels gives its shape plus the
-    classes axis). A label that is not among ``classes`` raises :class:`~fluxpy.errors.FluxpyError`, unless
-    ``default`` is given: such labels are then encoded as ``default`` (which must be one of ``classes``).
-    The result is a ``dtype`` (``float32``) array, ready to be compared with a model's output.
+    ``(len(labels), len(classes))``, one row per label (an n-d array of labels, or a nested list read as one,
+    gives its shape plus the classes axis, as Flux's ``onehotbatch`` of a matrix). A label that is not among
+    ``classes`` raises :class:`~fluxpy.errors.FluxpyError`, unless ``default`` is given: such labels are
+    then encoded as ``default`` (which must be one of ``classes``). The result is a ``dtype`` (``float32``)
+    array, ready to be compared with a model's output.
 
     >>> onehot(2, [1, 2, 3])
     array([0., 1., 0.], dtype=float32)
     >>> onehot([1, 7], [1, 2, 3], 3, dtype=np.float64)
     array([[1., 0., 0.],
            [0., 0., 1.]])
+    >>> onehot([["a", "b"], ["c", "a"]], "abc").shape
+    (2, 2, 3)
     """
     xp = xp_of(labels)
     if xp is not np:  # device labels: encoded on the host, the result made on the labels' device
@@ -80,8 +106,7 @@ def onehot(labels, classes, default=_NO_DEFAULT, *, dtype=np.float32):
         shape = labels.shape
         flat = labels.ravel().tolist()
     else:
-        flat = list(labels)
-        shape = (len(flat),)
+        flat, shape = _flatten(labels)
     positions = np.array([position(label) for label in flat], dtype=np.intp)
     out = np.zeros((len(flat), len(classes)), dtype=dtype)
     out[np.arange(len(flat)), positions] = 1

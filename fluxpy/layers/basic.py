@@ -40,6 +40,7 @@ class Dense:
             # Dense(weight, bias=True, activation), as Flux's Dense(W, bias=true, σ=identity) (NumPy or CuPy):
             # the bias takes create_bias's forms, True a zero trainable bias, False none; the keyword when
             # there is no second argument
+            check_activation("Dense", activation)
             self.weight = n_in
             self.bias = _bias_for(n_in, bias if n_out is None else n_out)
             self.activation = activation
@@ -49,6 +50,8 @@ class Dense:
                 f"Dense({n_in!r}) needs the output size too: Dense(in, out), or Dense(weight) with a weight "
                 "array"
             )
+        check_sizes("Dense", (n_in, n_out), ("input", "output"))
+        check_activation("Dense", activation)
         self.weight = init(n_out, n_in, rng=rng) if rng is not None else init(n_out, n_in)
         self.bias = create_bias(self.weight, bias, n_out)
         self.activation = activation
@@ -70,6 +73,23 @@ class Dense:
         extra = "" if self.activation is identity else f", {_name(self.activation)}"
         bias = "" if self.bias is not False else ", bias=False"
         return f"Dense({n_in}, {out}{extra}{bias})"
+
+
+@nograd
+def check_sizes(layer, sizes, names):
+    """A FluxpyError unless every size given to ``layer``'s constructor is a non-negative integer (a bool is
+    none): ``check_sizes("Dense", (3, 2.0), ("input", "output"))`` names the layer, the size and the value."""
+    for n, what in zip(sizes, names, strict=True):
+        if isinstance(n, (bool, np.bool_)) or not isinstance(n, (int, np.integer)) or n < 0:
+            shown = ", ".join(repr(v) for v in sizes)
+            raise FluxpyError(f"{layer}({shown}): the {what} size must be a non-negative integer, got {n!r}")
+
+
+@nograd
+def check_activation(layer, activation):
+    """A FluxpyError unless ``activation`` is callable (a number there is a misplaced size or bias)."""
+    if not callable(activation):
+        raise FluxpyError(f"{layer}: the activation must be a function, got {activation!r}")
 
 
 _FUSED = {identity: "identity", relu: "relu", tanh: "tanh", np.tanh: "tanh", sigmoid: "sigmoid"}
@@ -275,7 +295,35 @@ def _layer_show(obj, text, indent, lines):
         others = sum(int(np.size(a)) for a in _arrays(obj)) - count  # BatchNorm's running statistics
         if others > 0:
             line += f", plus {_underscorise(others)}" + (" non-trainable" if indent == 0 else "")
+        line += _nan_show(obj)
     lines.append(line)
+
+
+def _nan_show(layer):
+    """Flux's ``_nan_show``: ``"  (all zero)"`` when every parameter of ``layer`` is zero, else
+    ``"  (some NaN)"`` or ``"  (some Inf)"`` when one is; ``""`` otherwise.
+
+    >>> import numpy as np, fluxpy as fx
+    >>> d = fx.Dense(2, 2)
+    >>> _nan_show(d), _nan_show(fx.Dense(2, 2, init=fx.zeros32))
+    ('', '  (all zero)')
+    >>> d.weight[0, 0] = np.inf
+    >>> _nan_show(d)
+    '  (some Inf)'
+    """
+    from ..backend import xp_of
+    from ..implicit import params
+
+    ps = list(params(layer))
+    if not ps:
+        return ""
+    if all(not bool(xp_of(p).any(p)) for p in ps):
+        return "  (all zero)"
+    if any(bool(xp_of(p).isnan(p).any()) for p in ps):
+        return "  (some NaN)"
+    if any(bool(xp_of(p).isinf(p).any()) for p in ps):
+        return "  (some Inf)"
+    return ""
 
 
 def _arrays(model):
@@ -301,11 +349,12 @@ def _big_finale(model):
     if not others:
         return " " * 19 + f"# Total: {len(ps)} arrays, {total} parameters, {size}."
     rest = _underscorise(sum(int(np.size(a)) for a in others))
+    # as Flux's show.jl: rpad(")", 2) then 8 spaces, so that both lines' "#" sit in the same column
     return (
-        " " * 8
+        " " * 9
         + f"# Total: {len(ps)} trainable arrays, {total} parameters,\n"
         + " " * 10
-        + f"# plus {len(others)} non-trainable, {rest} parameters, {size}."
+        + f"# plus {len(others)} non-trainable, {rest} parameters, summarysize {size}."
     )
 
 

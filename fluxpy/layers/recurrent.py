@@ -17,9 +17,10 @@ Conventions (NumPy is row-major, so the time and batch axes come first, as in Py
   when ``None``; ``(h0, c0)`` for ``LSTM``) and returns every output stacked: ``(seq_len, batch, out)`` or
   ``(seq_len, out)``. There is no hidden state to ``reset``; carry a state yourself with the cell.
 - Built from arrays, as ``Dense(weight, bias)``: ``RNNCell(Wi, Wh, activation=tanh, bias=b)``,
-  ``LSTMCell(Wi, Wh, bias=b)``, ``GRUCell(Wi, Wh, bias=b)``, ``GRUv3Cell(Wi, Wh, Wh_n, bias=b)`` (``bias``
-  as ``create_bias``: an array, ``True`` for zeros, ``False`` for none), ``RNN(cell)``, ``LSTM(cell)``,
-  ``GRU(cell)``, ``GRUv3(cell)``, ``Embedding(weight)``.
+  ``LSTMCell(Wi, Wh, b)``, ``GRUCell(Wi, Wh, b)`` (Flux 0.15's ``LSTMCell(Wi, Wh, bias)``; ``bias=b`` too),
+  ``GRUv3Cell(Wi, Wh, Wh_n, bias=b)`` (``bias`` as ``create_bias``: an array, ``True`` for zeros, ``False``
+  for none), ``RNN(cell)``, ``LSTM(cell)``, ``GRU(cell)``, ``GRUv3(cell)``, ``Embedding(weight)``. The
+  arrays' shapes are checked there: ``Wi`` ``(gates * out, in)``, ``Wh`` ``(gates * out, out)``.
 - ``Embedding(vocab, dim)`` has ``weight`` of shape ``(vocab, dim)`` (a row per token, as PyTorch);
   ``m(indices)`` gives ``weight[indices]`` of shape ``indices.shape + (dim,)``.
 
@@ -43,7 +44,7 @@ from ..errors import FluxpyError
 from ..functors import functor
 from ..rules.registry import nograd
 from .activations import sigmoid, tanh
-from .basic import _name
+from .basic import _name, check_activation, check_sizes
 from .init import create_bias, glorot_uniform, randn32
 
 
@@ -85,6 +86,68 @@ def _zeros(cell, x):
     return xp_of(cell.Wi).zeros(tuple(np.shape(x)[:-1]) + (cell.Wh.shape[1],), dtype=cell.Wi.dtype)
 
 
+@nograd
+def _check_weights(cell, Wi, Wh):
+    """A FluxpyError unless the arrays ``Wi`` and ``Wh`` a cell is built from fit each other: both 2-d,
+    ``Wh`` ``(recurrent_gates * out, out)`` (its columns give ``out``) and ``Wi`` ``(gates * out, in)``. A
+    ``GRUv3Cell`` takes a ``Wh`` of ``3 * out`` rows too (Flux allocates them, and never reads the last
+    ``out``)."""
+    name = type(cell).__name__
+    if not is_array(Wh):
+        raise FluxpyError(
+            f"{name}(Wi, Wh, ...): Wi is an array of shape {Wi.shape}, so Wh must be an array too, got {Wh!r}"
+        )
+    g, rg = cell.gates, cell.recurrent_gates
+    if Wi.ndim != 2 or Wh.ndim != 2:
+        raise FluxpyError(
+            f"{name}(Wi, Wh): Wi must have shape ({g} * out, in) and Wh ({rg} * out, out), both 2-d; got "
+            f"Wi of shape {Wi.shape} and Wh of shape {Wh.shape}"
+        )
+    out = Wh.shape[1]
+    rows = (rg * out, g * out) if isinstance(cell, GRUv3Cell) else (rg * out,)
+    if Wh.shape[0] not in rows or Wi.shape[0] != g * out:
+        raise FluxpyError(
+            f"{name}(Wi, Wh): Wi must have shape ({g} * out, in) and Wh ({rg} * out, out); got Wi of shape "
+            f"{Wi.shape} and Wh of shape {Wh.shape} (Wh's {out} columns make out = {out}: Wi needs "
+            f"{g * out} rows, Wh {' or '.join(str(r) for r in rows)})"
+        )
+
+
+@nograd
+def _check_candidate_weight(cell, Wh_n):
+    out = cell.Wh.shape[1]
+    if not is_array(Wh_n) or Wh_n.shape != (out, out):
+        got = f"shape {Wh_n.shape}" if is_array(Wh_n) else repr(Wh_n)
+        raise FluxpyError(
+            f"GRUv3Cell(Wi, Wh, Wh_n): the candidate's weight Wh_n must be an array of shape ({out}, {out}) "
+            f"(out = {out}, Wh's columns), got {got}"
+        )
+
+
+@nograd
+def _check_bias(cell, bias):
+    """A FluxpyError naming the cell unless ``bias`` is a bool or has shape ``(gates * out,)``."""
+    if isinstance(bias, (bool, np.bool_)):
+        return
+    rows = cell.Wi.shape[0]
+    if np.shape(bias) != (rows,):
+        raise FluxpyError(
+            f"{type(cell).__name__}: the bias must have shape ({rows},) ({cell.gates} gates of "
+            f"{rows // cell.gates} rows, as Wi's {rows}), got shape {np.shape(bias)}"
+        )
+
+
+@nograd
+def _check_cell_sizes(cell, n_in, n_out):
+    name = type(cell).__name__
+    if n_out is None:
+        raise FluxpyError(
+            f"{name}({n_in!r}) needs the output size too: {name}(in, out), or {name}(Wi, Wh) with weight "
+            "arrays"
+        )
+    check_sizes(name, (n_in, n_out), ("input", "output"))
+
+
 def _affine(cell, x, h):
     """``x @ Wi.T + h @ Wh.T + bias`` (all gates at once)."""
     y = x @ cell.Wi.T + h @ cell.Wh.T
@@ -97,25 +160,34 @@ class _Cell:
     """Base of the cells. A subclass sets ``gates`` (blocks of ``out`` rows stacked in ``Wi`` and ``bias``)
     and ``recurrent_gates`` (in ``Wh``), and defines ``_step(x, state) -> (output, new_state)``.
 
-    ``Cell(n_in, n_out, *, init=glorot_uniform, init_recurrent=glorot_uniform, bias=True, rng=None)``, or
-    ``Cell(Wi, Wh, bias=...)`` from arrays; ``cell(x, h=None)`` checks ``x`` and starts from zeros.
+    ``Cell(n_in, n_out, bias=True, *, init=glorot_uniform, init_recurrent=glorot_uniform, rng=None)``, or
+    ``Cell(Wi, Wh, bias)`` from arrays (Flux 0.15's ``LSTMCell(Wi, Wh, bias)``: the bias positional or by
+    keyword); ``cell(x, h=None)`` checks ``x`` and starts from zeros.
     A cell with a field of its own writes all its fields in its ``__init__`` (``_weights`` gives ``Wi`` and
-    ``Wh``): the transformer passes ``super().__init__`` positional arguments only, and the field order is
-    the one ``fx.params`` and a gradient's ``Tangent`` show.
+    ``Wh``, ``_bias`` the bias, both checked): the transformer passes ``super().__init__`` positional
+    arguments only, and the field order is the one ``fx.params`` and a gradient's ``Tangent`` show.
     """
 
     def __init__(
-        self, n_in, n_out, *, init=glorot_uniform, init_recurrent=glorot_uniform, bias=True, rng=None
+        self, n_in, n_out=None, bias=True, *, init=glorot_uniform, init_recurrent=glorot_uniform, rng=None
     ):
         self.Wi, self.Wh = self._weights(n_in, n_out, init, init_recurrent, rng)
-        self.bias = create_bias(self.Wi, bias, self.Wi.shape[0])
+        self.bias = self._bias(bias)
 
     def _weights(self, n_in, n_out, init, init_recurrent, rng):
-        """``(Wi, Wh)``: the arrays ``n_in`` and ``n_out`` themselves, or drawn with the gates' rows."""
+        """``(Wi, Wh)``: the arrays ``n_in`` and ``n_out`` themselves (their shapes checked), or drawn with
+        the gates' rows."""
         if is_array(n_in):  # from arrays: Cell(Wi, Wh, bias=...)
+            _check_weights(self, n_in, n_out)
             return n_in, n_out
+        _check_cell_sizes(self, n_in, n_out)
         Wi = _make(init, rng, self.gates * n_out, n_in)
         return Wi, _make(init_recurrent, rng, self.recurrent_gates * n_out, n_out)
+
+    def _bias(self, bias):
+        """The bias as ``create_bias`` makes it (``True``: zeros, ``False``: none), an array checked first."""
+        _check_bias(self, bias)
+        return create_bias(self.Wi, bias, self.Wi.shape[0])
 
     def __call__(self, x, h=None):
         _check_input(self, x, self.Wi.shape[1])
@@ -151,7 +223,7 @@ class RNNCell(_Cell):
     def __init__(
         self,
         n_in,
-        n_out,
+        n_out=None,
         activation=tanh,
         *,
         init=glorot_uniform,
@@ -159,8 +231,9 @@ class RNNCell(_Cell):
         bias=True,
         rng=None,
     ):
+        check_activation("RNNCell", activation)
         self.Wi, self.Wh = self._weights(n_in, n_out, init, init_recurrent, rng)
-        self.bias = create_bias(self.Wi, bias, self.Wi.shape[0])
+        self.bias = self._bias(bias)
         self.activation = activation
 
     def _step(self, x, h):
@@ -176,7 +249,8 @@ class LSTMCell(_Cell):
     """One LSTM step; state ``(h, c)``, gates i, f, g, o stacked in ``Wi`` (``4 * out`` rows).
 
     ``c' = f * c + i * g``, ``h' = o * tanh(c')``; returns ``(h', (h', c'))``.
-    ``LSTMCell(in, out, *, init=glorot_uniform, init_recurrent=glorot_uniform, bias=True, rng=None)``.
+    ``LSTMCell(in, out, bias=True, *, init=glorot_uniform, init_recurrent=glorot_uniform, rng=None)``, or
+    ``LSTMCell(Wi, Wh, bias)`` from arrays of shapes ``(4 * out, in)``, ``(4 * out, out)`` and ``(4 * out,)``.
 
     >>> import numpy as np
     >>> c = LSTMCell(3, 2)
@@ -241,7 +315,8 @@ class GRUCell(_Cell):
 
     ``r = σ(x Wi_r + h Wh_r + b_r)``, ``z = σ(x Wi_z + h Wh_z + b_z)``,
     ``n = tanh(x Wi_n + r * (h Wh_n) + b_n)``, ``h' = (1 - z) * n + z * h``.
-    ``GRUCell(in, out, *, init=glorot_uniform, init_recurrent=glorot_uniform, bias=True, rng=None)``.
+    ``GRUCell(in, out, bias=True, *, init=glorot_uniform, init_recurrent=glorot_uniform, rng=None)``, or
+    ``GRUCell(Wi, Wh, bias)`` from arrays of shapes ``(3 * out, in)``, ``(3 * out, out)`` and ``(3 * out,)``.
 
     >>> import numpy as np
     >>> c = GRUCell(3, 2)
@@ -287,7 +362,7 @@ class GRUv3Cell(_Cell):
     def __init__(
         self,
         n_in,
-        n_out,
+        n_out=None,
         Wh_n=None,
         *,
         init=glorot_uniform,
@@ -299,8 +374,10 @@ class GRUv3Cell(_Cell):
         if arrays and Wh_n is None:
             raise FluxpyError("GRUv3Cell(Wi, Wh, Wh_n, bias=...): the candidate's weight Wh_n is missing")
         self.Wi, self.Wh = self._weights(n_in, n_out, init, init_recurrent, rng)
+        if arrays:
+            _check_candidate_weight(self, Wh_n)
         self.Wh_n = Wh_n if arrays else _make(init_recurrent, rng, n_out, n_out)
-        self.bias = create_bias(self.Wi, bias, self.Wi.shape[0])
+        self.bias = self._bias(bias)
 
     def _step(self, x, h):
         n = self.Wh.shape[1]
@@ -333,6 +410,7 @@ class _Recurrent:
         if isinstance(n_in, self.cell_type):  # Layer(cell)
             self.cell = n_in
             return
+        _check_layer_arguments(self, n_in, n_out)
         self.cell = self.cell_type(n_in, n_out, **kwargs)
 
     def __call__(self, x, h0=None):
@@ -341,6 +419,18 @@ class _Recurrent:
     def __repr__(self):
         cell = repr(self.cell)
         return type(self).__name__ + cell[cell.index("(") :]
+
+
+@nograd
+def _check_layer_arguments(layer, n_in, n_out):
+    """A FluxpyError for a sequence layer given neither a cell of its type nor both sizes."""
+    name, cell = type(layer).__name__, layer.cell_type.__name__
+    if isinstance(n_in, _Cell):
+        raise FluxpyError(f"{name}(cell): the cell must be a {cell}, got {n_in!r}")
+    if n_out is None:
+        raise FluxpyError(
+            f"{name}({n_in!r}) needs the output size too: {name}(in, out), or {name}({cell}(...)) with a cell"
+        )
 
 
 @functor
@@ -358,6 +448,7 @@ class RNN(_Recurrent):
 
     def __init__(self, n_in, n_out=None, activation=tanh, **kwargs):
         if not isinstance(n_in, RNNCell):  # the cell built here, as _Recurrent passes on no activation
+            _check_layer_arguments(self, n_in, n_out)
             n_in = RNNCell(n_in, n_out, activation, **kwargs)
         super().__init__(n_in)
 
@@ -419,6 +510,22 @@ def _check_indices(layer, idx, vocab):
             raise FluxpyError(f"{layer!r}: indices must lie in [0, {vocab}), got {low} to {high}")
 
 
+@nograd
+def _check_embedding_sizes(vocab, dim):
+    if dim is None:
+        raise FluxpyError(
+            f"Embedding({vocab!r}) needs the embedding size too: Embedding(vocab, dim), or Embedding(weight) "
+            "with a weight array of shape (vocab, dim)"
+        )
+    check_sizes("Embedding", (vocab, dim), ("vocabulary", "embedding"))
+
+
+@nograd
+def _check_embedding_weight(weight):
+    if weight.ndim != 2:
+        raise FluxpyError(f"Embedding(weight): the weight must have shape (vocab, dim), got {weight.shape}")
+
+
 @functor
 class Embedding:
     """A lookup table: ``weight`` of shape ``(vocab, dim)``; ``m(indices)`` is ``weight[indices]``.
@@ -435,8 +542,10 @@ class Embedding:
 
     def __init__(self, vocab, dim=None, *, init=randn32, rng=None):
         if is_array(vocab):  # Embedding(weight)
+            _check_embedding_weight(vocab)
             self.weight = vocab
             return
+        _check_embedding_sizes(vocab, dim)
         self.weight = _make(init, rng, vocab, dim)
 
     def __call__(self, indices):

@@ -16,7 +16,7 @@ from types import FunctionType, ModuleType
 import gast
 
 from .. import runtime
-from ..errors import SourceError
+from ..errors import SourceError, TransformError
 from ..rules import registry
 from . import adjoint, codegen, fence, forward, inline, normalize, parse, source
 from . import nodes as n
@@ -89,6 +89,9 @@ def forward_function(fn, constructor=False, mode="reverse", mask=None):
             entry = _build(fn, key, constructor, mode, mask)
         except SourceError as e:
             _no_source[key] = e
+            raise
+        except TransformError as e:  # a callee of differentiated code: name the calls that led to it
+            source.note_call_sites(e)
             raise
     forward = entry.forward
     if fn.__defaults__ is None and fn.__kwdefaults__ is None:
@@ -173,7 +176,7 @@ def normalized_source(fn):
     """The normalized function (stages 1-4) as Python source: what the adjoint stage sees."""
     src = source.get_source(fn)
     name = parse.lambda_name(src.node) if fn.__code__.co_name == "<lambda>" else fn.__code__.co_name
-    fdef = parse.to_function_def(src.node, name)
+    fdef = parse.to_function_def(src.node, name, src.private, src.private_names)
     fence.check(fdef, src)
     fdef = normalize.normalize(fdef, _context(fn, fdef, src))
     return codegen.unparse(fdef)
@@ -183,7 +186,7 @@ def transform_source(fn, constructor=False, mode="reverse", mask=None):
     """Run stages 1-6 on ``fn`` and return ``(generated text, line locations, title)``."""
     src = source.get_source(fn)
     name = parse.lambda_name(src.node) if fn.__code__.co_name == "<lambda>" else fn.__code__.co_name
-    fdef = parse.to_function_def(src.node, name)
+    fdef = parse.to_function_def(src.node, name, src.private, src.private_names)
     if constructor:
         fdef = parse.returning_self(fdef)
     writable = fdef.args.args[0].id if constructor else None

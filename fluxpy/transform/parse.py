@@ -1,16 +1,22 @@
 """Stage 2: turn the located ``ast`` node into a gast ``FunctionDef`` with absolute positions.
 
 A lambda becomes ``def <name>(args): return <body>``; decorators are dropped (the code object being
-transformed is the undecorated function).
+transformed is the undecorated function). Private names are mangled as CPython compiles them in a class
+body (``self.__w`` in a method of ``A`` is ``self._A__w``): the generated module has no class around it, so
+the later stages see, and generated code uses, the names the original code object uses.
 """
 
 import ast
 
 import gast
 
+from .nodes import children
 
-def to_function_def(node, name):
-    """A gast FunctionDef for an ``ast.FunctionDef`` or ``ast.Lambda`` node (positions kept)."""
+
+def to_function_def(node, name, private=None, private_names=True):
+    """A gast FunctionDef for an ``ast.FunctionDef`` or ``ast.Lambda`` node (positions kept), its private
+    names mangled: ``private`` is the class whose body holds it (``Source.private``); ``private_names``
+    False (``Source.private_names``) says that it has none."""
     if isinstance(node, ast.Lambda):
         ret = ast.Return(value=node.body)
         ast.copy_location(ret, node.body)
@@ -21,7 +27,72 @@ def to_function_def(node, name):
         node = fdef
     fdef = to_gast(node)  # new nodes throughout: the parsed file's tree (cached) is left as it is
     fdef.decorator_list = []
+    if private_names:
+        mangle(fdef, private)
     return fdef
+
+
+# -- private names ------------------------------------------------------------------------------------
+
+
+def mangled(name, private):
+    """``name`` as CPython compiles it in the body of the class named ``private`` (``_Py_Mangle``).
+
+    ``__w`` becomes ``_A__w`` in class ``A`` and in class ``__A`` (the class name's leading underscores are
+    dropped). Unchanged: names not starting with two underscores, names ending with two (``__init__``,
+    ``__``), dotted names (an imported module's path), any name outside a class (``private`` None) or in a
+    class whose name is underscores only.
+    """
+    if private is None or name[:2] != "__" or name[-2:] == "__" or "." in name:
+        return name
+    stripped = private.lstrip("_")
+    return f"_{stripped}{name}" if stripped else name
+
+
+def mangle(fdef, private):
+    """Mangle, in place, every private name in gast FunctionDef ``fdef`` that CPython mangles (checked with
+    ``dis`` on CPython 3.11): variables and parameters (``Name``), attributes (``obj.__w``), the names of
+    nested functions and classes, ``global``/``nonlocal`` names, import bindings and undotted imported module
+    names (``import __m`` imports ``_A__m``; ``from m import __f`` reads ``m._A__f``), and match captures.
+    Left as CPython leaves them: keyword names in calls (``f(__k=1)``), match class attribute names,
+    strings (``getattr(self, "__w")``) and ``fdef``'s own name (bound in the enclosing scope). A nested
+    class's body takes that class's name; its bases, keywords and decorators stay in the outer one.
+    ``import __m.sub`` (no ``as``), which imports ``__m.sub`` but binds ``_A__m``, has no spelling as an
+    import statement: it is left unmangled.
+    """
+    todo = [(fdef, private)]
+    while todo:
+        node, private = todo.pop()
+        kind = type(node)
+        if kind is gast.Name:
+            node.id = mangled(node.id, private)
+        elif kind is gast.Attribute:
+            node.attr = mangled(node.attr, private)
+        elif kind is gast.ClassDef:
+            inner = node.name  # the class's own name (unmangled) mangles its body
+            node.name = mangled(node.name, private)
+            body = {id(statement) for statement in node.body}
+            todo.extend((child, inner if id(child) in body else private) for child in children(node))
+            continue
+        elif kind in (gast.FunctionDef, gast.AsyncFunctionDef):
+            if node is not fdef:
+                node.name = mangled(node.name, private)
+        elif kind in (gast.Global, gast.Nonlocal):
+            node.names = [mangled(name, private) for name in node.names]
+        elif kind is gast.alias:
+            if node.asname is not None:
+                node.asname = mangled(node.asname, private)
+            node.name = mangled(node.name, private)  # dotted paths are left as they are
+        elif kind is gast.ImportFrom:
+            if node.module is not None:
+                node.module = mangled(node.module, private)
+        elif kind in (gast.MatchAs, gast.MatchStar):
+            if node.name is not None:
+                node.name = mangled(node.name, private)
+        elif kind is gast.MatchMapping:
+            if node.rest is not None:
+                node.rest = mangled(node.rest, private)
+        todo.extend((child, private) for child in children(node))
 
 
 def returning_self(fdef):

@@ -7,12 +7,19 @@ the column positions that Python 3.11 code objects carry.
 
 import ast
 import linecache
+import os
+import re
+import sys
+import sysconfig
 import threading
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from dataclasses import dataclass
 
-from ..errors import SourceError
+from ..errors import SourceError, add_call_sites
+from .parse import mangled
 
+# an identifier starting with two underscores and not ending with two (what CPython mangles in a class)
+_PRIVATE = re.compile(r"(?<!\w)__\w*(?<!__)(?!\w)")
 _trees = OrderedDict()  # filename -> (source text, parsed module), the most recently used last
 _TREES_KEPT = 32  # parsed files kept (a module's functions are transformed together; generated code's
 # sources are one file per function, read once when it is differentiated again)
@@ -21,17 +28,30 @@ _lock = threading.Lock()
 
 @dataclass(frozen=True)
 class Source:
-    """Where a function's source is: the file, its lines, and the ``ast`` node of the def or lambda."""
+    """Where a function's source is: the file, its lines, and the ``ast`` node of the def or lambda.
+
+    ``private`` is the name of the innermost class whose body holds the def or lambda (at any depth: a
+    function nested in a method counts), which CPython's compiler mangles its private names with
+    (``self.__w`` in class ``A`` is ``self._A__w``); None outside every class body.
+    """
 
     file: str
     lines: tuple
     node: ast.AST
     name: str
+    private: str | None = None
 
     @property
     def generated(self):
         """True for code fluxpy generated (differentiated again for higher derivatives)."""
         return self.file.startswith("<fluxpy ")
+
+    @property
+    def private_names(self):
+        """Whether the lines of the def or lambda spell an identifier CPython may mangle (``__w``, not
+        ``__init__``): when not, the parse stage has nothing to mangle (a string or comment may match)."""
+        lines = self.lines[self.node.lineno - 1 : self.node.end_lineno]
+        return any(_PRIVATE.search(line) for line in lines if "__" in line)
 
     def line(self, lineno):
         """The source line ``lineno`` (1-based, absolute), without its newline."""
@@ -51,13 +71,13 @@ def get_source(fn):
             "register a rule with @fx.adjoint."
         )
     tree = _parse_file(code.co_filename, lines)
-    node = _find_node(tree, code)
+    node, private = _find_node(tree, code)
     if node is None:
         raise SourceError(
             f"fluxpy cannot locate {fn.__qualname__} in {code.co_filename} at line {code.co_firstlineno}: "
             "the file may have changed since it was imported."
         )
-    return Source(code.co_filename, tuple(lines), node, code.co_name)
+    return Source(code.co_filename, tuple(lines), node, code.co_name, private)
 
 
 def _parse_file(filename, lines):
@@ -80,36 +100,60 @@ def _parse_file(filename, lines):
 
 
 def _find_node(tree, code):
+    """``(node, private)``: the def or lambda of ``code`` in ``tree`` and the class that mangles its names
+    (see :class:`Source`); ``(None, None)`` when it is not there."""
     if code.co_name == "<lambda>":
         return _find_lambda(tree, code)
-    for node in ast.walk(tree):
+    for node, private in _walk(tree):
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == code.co_name:
             first = node.decorator_list[0].lineno if node.decorator_list else node.lineno
             if first == code.co_firstlineno or node.lineno == code.co_firstlineno:
-                return node
-    return None
+                return node, private
+    return None, None
+
+
+def _walk(tree):
+    """``(node, private)`` for every node of ``tree`` in ``ast.walk``'s order, ``private`` the name of the
+    innermost class whose body holds the node (None outside every class body). As CPython's compiler has it,
+    a class's body takes the class's name; its decorators, bases and keywords are evaluated outside it, and
+    functions, lambdas and comprehensions inherit the name of the scope they are written in."""
+    todo = deque([(tree, None)])
+    while todo:
+        node, private = todo.popleft()
+        yield node, private
+        if isinstance(node, ast.ClassDef):
+            body = {id(statement) for statement in node.body}
+            for child in ast.iter_child_nodes(node):
+                todo.append((child, node.name if id(child) in body else private))
+        else:
+            todo.extend((child, private) for child in ast.iter_child_nodes(node))
 
 
 def _find_lambda(tree, code):
-    candidates = [n for n in ast.walk(tree) if isinstance(n, ast.Lambda) and n.lineno == code.co_firstlineno]
+    candidates = [
+        (n, private)
+        for n, private in _walk(tree)
+        if isinstance(n, ast.Lambda) and n.lineno == code.co_firstlineno
+    ]
     if len(candidates) <= 1:
-        return candidates[0] if candidates else None
+        return candidates[0] if candidates else (None, None)
     position = _body_position(code)
     containing = []
-    for node in candidates:
+    for node, private in candidates:
         body = node.body
         start = (body.lineno, body.col_offset)
         end = (body.end_lineno, body.end_col_offset)
         if position is not None and start <= position <= end:
-            containing.append(node)
+            containing.append((node, private))
     if containing:  # a lambda inside another lambda's body: the innermost one holds the position
-        return min(
-            containing,
-            key=lambda n: (n.body.end_lineno - n.body.lineno, n.body.end_col_offset - n.body.col_offset),
-        )
+        return min(containing, key=lambda c: _extent(c[0].body))
     names = tuple(code.co_varnames[: code.co_argcount])
-    same_args = [n for n in candidates if tuple(a.arg for a in n.args.args) == names]
+    same_args = [c for c in candidates if tuple(mangled(a.arg, c[1]) for a in c[0].args.args) == names]
     return same_args[0] if same_args else candidates[0]
+
+
+def _extent(node):
+    return (node.end_lineno - node.lineno, node.end_col_offset - node.col_offset)
 
 
 def _body_position(code):
@@ -118,3 +162,47 @@ def _body_position(code):
         if line is not None and col is not None and (line, col) != (code.co_firstlineno, 0):
             return (line, col)
     return None
+
+
+# -- where a refused function was called from -----------------------------------------------------------
+
+
+def note_call_sites(error):
+    """Add to TransformError ``error``, raised for a function that differentiated code called, the lines of
+    differentiated code on the stack (the user's call site among them): see ``errors.add_call_sites``."""
+    from .codegen import map_location  # (late: codegen imports the runtime and the rules)
+
+    sites = []
+    frame = sys._getframe(1)
+    while frame is not None:
+        mapped = map_location(frame.f_code.co_filename, frame.f_lineno)
+        if mapped is not None and not os.path.abspath(mapped[0]).startswith(_RULES):
+            file, line = mapped  # (fluxpy's rules written in Python stand for the builtin their caller calls)
+            sites.append((file, line, linecache.getline(file, line).strip()))
+        frame = frame.f_back
+    sites.reverse()
+    user = None
+    for i, (file, _, _) in enumerate(sites):
+        if not _in_library(file):
+            user = i
+    add_call_sites(error, sites, user)
+
+
+def _in_library(file):
+    """Whether ``file`` is part of Python's standard library, an installed package or fluxpy."""
+    path = os.path.abspath(file)
+    return any(path.startswith(folder) for folder in _library_folders())
+
+
+def _library_folders():
+    global _LIBRARIES
+    if _LIBRARIES is None:
+        paths = sysconfig.get_paths()
+        folders = {paths.get(key) for key in ("stdlib", "platstdlib", "purelib", "platlib")}
+        folders.add(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # fluxpy itself
+        _LIBRARIES = tuple(os.path.join(os.path.abspath(f), "") for f in folders if f)
+    return _LIBRARIES
+
+
+_LIBRARIES = None
+_RULES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "rules", "")

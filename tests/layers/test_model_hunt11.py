@@ -67,8 +67,8 @@ def test_non_trainable_arrays_are_counted_in_the_printing_as_flux():
     text = repr(fx.Chain(fx.Dense(2, 4), fx.BatchNorm(4)))
     assert "BatchNorm(4),                         # 8 parameters, plus 8\n" in text
     assert text.endswith(
-        ")        # Total: 4 trainable arrays, 20 parameters,\n"
-        "          # plus 2 non-trainable, 8 parameters, 112 bytes."
+        ")         # Total: 4 trainable arrays, 20 parameters,\n"
+        "          # plus 2 non-trainable, 8 parameters, summarysize 112 bytes."
     )
     assert repr(fx.BatchNorm(4)) == "BatchNorm(4)"
 

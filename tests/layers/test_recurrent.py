@@ -143,11 +143,14 @@ def test_gruv3_repr_fields_and_params():
 # what the cells and sequence layers share (one base each): signatures, field order, printing, keywords
 
 _INIT = "*, init=glorot_uniform, init_recurrent=glorot_uniform, bias=True, rng=None"
+_INIT_NO_BIAS = (
+    "*, init=glorot_uniform, init_recurrent=glorot_uniform, rng=None"  # bias is positional (Flux 0.15)
+)
 SIGNATURES = [  # (class, constructor, call)
-    (RNNCell, f"(n_in, n_out, activation=tanh, {_INIT})", "(self, x, h=None)"),
-    (LSTMCell, f"(n_in, n_out, {_INIT})", "(self, x, state=None)"),
-    (GRUCell, f"(n_in, n_out, {_INIT})", "(self, x, h=None)"),
-    (GRUv3Cell, f"(n_in, n_out, Wh_n=None, {_INIT})", "(self, x, h=None)"),
+    (RNNCell, f"(n_in, n_out=None, activation=tanh, {_INIT})", "(self, x, h=None)"),
+    (LSTMCell, f"(n_in, n_out=None, bias=True, {_INIT_NO_BIAS})", "(self, x, state=None)"),
+    (GRUCell, f"(n_in, n_out=None, bias=True, {_INIT_NO_BIAS})", "(self, x, h=None)"),
+    (GRUv3Cell, f"(n_in, n_out=None, Wh_n=None, {_INIT})", "(self, x, h=None)"),
     (RNN, "(n_in, n_out=None, activation=tanh, **kwargs)", "(self, x, h0=None)"),
     (LSTM, "(n_in, n_out=None, **kwargs)", "(self, x, state0=None)"),
     (GRU, "(n_in, n_out=None, **kwargs)", "(self, x, h0=None)"),
