@@ -224,11 +224,11 @@ def _has_fields(p):
         return True
     if isinstance(p, _NO_FIELDS):
         return False
-    return isinstance(getattr(p, "__dict__", None), dict)
+    return isinstance(getattr(p, "__dict__", None), dict) or bool(getattr(type(p), "__slots__", ()))
 
 
 def _fields_of(p):
-    return functors.children(p) if functors.is_functor(p) else dict(vars(p))
+    return functors.children(p) if functors.is_functor(p) else functors.fields_of(p)
 
 
 _NUMBERS = (numbers.Number, np.generic)

@@ -61,7 +61,7 @@ def _is_float(a):
 def _fields(x):
     """The fields of a model (a functor) or dataclass, whose float values are perturbed; None for others."""
     if functors.is_functor(x) or dataclasses.is_dataclass(x) and not isinstance(x, type):
-        return dict(vars(x)) if hasattr(x, "__dict__") else {k: getattr(x, k) for k in x.__slots__}
+        return functors.fields_of(x)
     return None
 
 

@@ -18,7 +18,7 @@ from types import BuiltinFunctionType, FunctionType, MethodType, ModuleType
 
 from ..backend import is_array, xp_of
 from ..errors import FluxpyError
-from ..functors import children, is_functor
+from ..functors import children, fields_of, is_functor
 from ..tangents import Tangent, accum
 from .rules import adjusted, is_rule
 from .ties import tie_owners, to_owner
@@ -194,9 +194,9 @@ def _refuse_hidden_parameters(x):
     training would leave those arrays alone without a word."""
     if isinstance(x, (type, ModuleType, FunctionType, MethodType, BuiltinFunctionType, functools.partial)):
         return
-    if not hasattr(x, "__dict__") or type(x).__module__ == "builtins":
+    if type(x).__module__ == "builtins" or isinstance(x, (Leaf, Tree, Tangent)):
         return
-    path = _hidden_array(vars(x), set(), 3)
+    path = _hidden_array(fields_of(x), set(), 3)
     if path is None:
         return
     name = type(x).__name__
@@ -226,8 +226,8 @@ def _hidden_array(fields, seen, depth):
             found = _hidden_array(dict(enumerate(value)), seen, depth - 1)
         elif isinstance(value, dict):
             found = _hidden_array(value, seen, depth - 1)
-        elif hasattr(value, "__dict__") and not isinstance(value, (type, ModuleType, FunctionType)):
-            found = _hidden_array(vars(value), seen, depth - 1)
+        elif not isinstance(value, (type, ModuleType, FunctionType)) and type(value).__module__ != "builtins":
+            found = _hidden_array(fields_of(value), seen, depth - 1)
         else:
             found = None
         if found is not None:
