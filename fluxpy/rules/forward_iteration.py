@@ -305,6 +305,20 @@ def sum_jvp(args, targs, kwargs, tkwargs):
     return y, t
 
 
+def reading_items_first(primal):
+    """A forward rule for ``primal(data, ...)`` that reads an iterator ``data`` into a list (its items and
+    their tangents, advanced together) and differentiates the call on the list (``statistics.mean(gen)``)."""
+
+    def items_first_jvp(args, targs, kwargs, tkwargs):
+        if args and isinstance(args[0], Iterator):
+            items, titems = _iterate(args[0], targs[0])
+            args, targs = (items, *args[1:]), (titems, *targs[1:])
+        return _forward_mode().derived_jvp(primal, None, args, targs, kwargs, tkwargs)
+
+    items_first_jvp.__name__ = f"{getattr(primal, '__name__', 'call')}_items_first_jvp"
+    return keyword_forward_rule(primal)(items_first_jvp)
+
+
 @keyword_forward_rule(math.fsum)
 def fsum_jvp(args, targs, kwargs, tkwargs):
     """``math.fsum``: the exact sum of the items, the sum of their tangents."""
