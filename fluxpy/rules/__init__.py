@@ -4,6 +4,7 @@ Importing this package registers every rule.
 """
 
 from . import (
+    augmented,  # noqa: F401
     forward,  # noqa: F401
     forward_over_reverse,  # noqa: F401
     higher_order,  # noqa: F401

@@ -13,6 +13,7 @@ import types
 import numpy as np
 
 from ..backend import is_array, xp_of
+from . import augmented
 from . import numpy_elementwise as ew
 from .forward_core import (
     _add,
@@ -36,7 +37,6 @@ from .python import (
     nested_array,
     power_by_constant,
     user_in_place,
-    user_in_place_call,
     zero_base_power,
 )
 from .registry import forward_rule
@@ -420,21 +420,15 @@ def builtin_pow_jvp(args, targs):
 
 
 # ---------------------------------------------------------------------------------------------------------
-# in-place operators (``x += y`` on a name): as reverse mode's rules (rules/python.py's _in_place_rule), a
-# user class's Python ``__iadd__`` differentiated, everything else by the plain operator's forward rule
+# in-place operators: as reverse mode's rules (rules/augmented.py). fluxpy's functions (``x += y`` calls
+# ``augmented.iadd``) update functionally: a user class's Python ``__iadd__`` differentiated, everything else
+# by the plain operator's forward rule; Python's own (``operator.iadd``, the user's call) first refuses to
+# change an array, list or object in place.
 
 
-def _in_place_jvp(name, functional, symbol):
-    dunder = f"__i{name}__"
-    op = getattr(operator, f"i{name}")
-
-    def in_place_jvp(args, targs):
+def _augmented_jvp(fn, functional, symbol, dunder):
+    def augmented_jvp(args, targs):
         a = args[0]
-        if len(args) == 2 and hasattr(type(a), dunder) and user_in_place_call(op):
-            # the user's own ``operator.iadd(a, b)``: Python changes ``a`` in place (see python.py)
-            done = user_in_place(op, *args, dunder)
-            if done is not None:
-                return done[0], None
         if type(a) in _NUMERIC or _plain(a) or len(args) != 2:
             check_in_place_view(a, symbol)  # an array viewing another: refused, as in reverse mode
             return functional(args, targs)
@@ -451,8 +445,21 @@ def _in_place_jvp(name, functional, symbol):
             return functional(args, targs)
         return y, ty
 
-    in_place_jvp.__name__ = f"i{name}_jvp"
-    return in_place_jvp
+    augmented_jvp.__name__ = f"{fn.__name__}_jvp"
+    return augmented_jvp
+
+
+def _in_place_operator_jvp(op, functional, dunder):
+    def in_place_operator_jvp(args, targs):
+        if len(args) == 2 and hasattr(type(args[0]), dunder):
+            # the user's own ``operator.iadd(a, b)``: Python changes ``a`` in place (see augmented.py)
+            done = user_in_place(op, *args, dunder)
+            if done is not None:
+                return done[0], None
+        return functional(args, targs)
+
+    in_place_operator_jvp.__name__ = f"operator_{op.__name__}_jvp"
+    return in_place_operator_jvp
 
 
 def _operator_jvp(op):
@@ -469,17 +476,19 @@ def _floordiv_jvp(args, targs):
     return args[0] // args[1], None
 
 
-for _op, _name, _functional, _symbol in [
-    (operator.iadd, "add", add_jvp, "+"),
-    (operator.isub, "sub", subtract_jvp, "-"),
-    (operator.imul, "mul", multiply_jvp, "*"),
-    (operator.itruediv, "truediv", divide_jvp, "/"),
-    (operator.ipow, "pow", _operator_power_jvp, "**"),
-    (operator.imod, "mod", _operator_jvp(operator.mod), "%"),
-    (operator.imatmul, "matmul", matmul_jvp, "@"),
-    (operator.ifloordiv, "floordiv", _floordiv_jvp, "//"),
-]:
-    forward_rule(_op)(_in_place_jvp(_name, _functional, _symbol))
+_PLAIN_JVPS = {
+    "+": add_jvp,
+    "-": subtract_jvp,
+    "*": multiply_jvp,
+    "/": divide_jvp,
+    "**": _operator_power_jvp,
+    "%": _operator_jvp(operator.mod),
+    "@": matmul_jvp,
+    "//": _floordiv_jvp,
+}
+for _op, _fn, _symbol, _dunder in augmented.TABLE:
+    _jvp = forward_rule(_fn)(_augmented_jvp(_fn, _PLAIN_JVPS[_symbol], _symbol, _dunder))
+    forward_rule(_op)(_in_place_operator_jvp(_op, _jvp, _dunder))
 
 
 def _positive_jvp(f):

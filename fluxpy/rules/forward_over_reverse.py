@@ -15,6 +15,7 @@ import numpy as np
 
 from ..runtime import _is_user_rule, _make_rule_forward, check_rule_cotangents
 from ..tangents import Tangent
+from . import augmented
 from . import math as math_rules
 from . import numpy_elementwise as elementwise
 from . import numpy_linalg as linalg
@@ -31,6 +32,7 @@ from .forward import (
 )
 from .helpers import conj, unbroadcast
 from .python import (
+    AUGMENTED_RULES,
     add_rule,
     add_scalar_pullback,
     closure_tangent,
@@ -331,6 +333,27 @@ def power_by_constant_pullback_jvp(pb, tpb, args, targs, kwargs, tkwargs):
 
 
 power_by_constant_pullback_jvp.power = inner_code(power_by_constant_rule, "power_by_constant_pullback")
+
+
+# -- x op= y (rules/augmented.py): on numbers and arrays that own their data, the plain operator's rule -----
+
+
+def _augmented_rule_jvp(plain_jvp):
+    def augmented_rule_jvp(args, targs, kwargs):
+        if kwargs or not _numeric_operands(args) or getattr(args[0], "base", None) is not None:
+            return None  # an array viewing another: the rule's own code refuses it (or a temporary's view)
+        return plain_jvp(args, targs, kwargs)
+
+    return augmented_rule_jvp
+
+
+for _fn, _plain_jvp in [
+    (augmented.iadd, add_rule_jvp),
+    (augmented.isub, subtract_rule_jvp),
+    (augmented.imul, multiply_rule_jvp),
+    (augmented.itruediv, divide_rule_jvp),
+]:
+    forward_rule_of_rule(AUGMENTED_RULES[_fn])(_augmented_rule_jvp(_plain_jvp))
 
 
 # -- matrix products: each cotangent reads the other operand -----------------------------------------------

@@ -10,7 +10,6 @@ a list's a list, a dict's a dict, a namedtuple's a tuple of its fields.
 (12.0, (4.0, 3.0))
 """
 
-import ast
 import builtins
 import collections
 import contextlib
@@ -19,14 +18,13 @@ import dataclasses
 import math
 import operator
 import os
-import sys
 
 import numpy as np
 
 from ..backend import is_array, xp_of
 from ..errors import FluxpyError
 from ..tangents import KeywordGrads, Tangent, accum, is_differentiable
-from . import attributes
+from . import attributes, augmented
 from .helpers import conj, in_dtype, unbroadcast
 from .higher_order import iterating
 from .mutation import check_in_place_view, sequence_indices
@@ -599,219 +597,11 @@ adjoint(operator.ior)(_union_rule(operator.ior))
 
 
 # ---------------------------------------------------------------------------------------------------------
-# in-place operators: ``x += y`` on a name calls ``operator.iadd`` (and so on). Numbers, arrays, lists and
-# tuples are updated functionally by the rule of the plain operator (the name is rebound to the new value,
-# nothing is written into an array), as is an object whose class has no Python ``__iadd__``; a user class's
-# Python ``__iadd__`` runs differentiated, and where it returns NotImplemented, ``__add__``/``__radd__``.
-
-
-def _in_place_rule(name, functional, symbol, dunder=None):
-    """The rule of ``a op= b`` (``operator.i<name>``), from ``functional``, the rule of ``a op b``. An
-    array ``a`` is updated functionally (a new array), so one that views another array is refused: Python
-    would write into the data they share."""
-    op = getattr(operator, f"i{name}")
-    dunder = dunder or f"__i{name}__"
-
-    def in_place_rule(a, b):
-        if type(a) in _SCALARS:
-            return functional(a, b)
-        if hasattr(type(a), dunder) and user_in_place_call(op):
-            done = user_in_place(op, a, b, dunder)
-            if done is not None:
-                return done
-        if _numeric(a) or _is_seq(a):
-            check_in_place_view(a, symbol)
-            return functional(a, b)
-        found = in_place_method(a, dunder)
-        if found is None:
-            return functional(a, b)
-        method, mutates = found
-        if mutates:
-            return _mutating_in_place(method, a, b)
-        from ..runtime import call
-
-        y, pb = call(method, a, b)
-        if y is NotImplemented:
-            return functional(a, b)
-
-        def in_place_method_pullback(dy):
-            return pb(dy)[1:]
-
-        return y, in_place_method_pullback
-
-    in_place_rule.__name__ = f"i{name}_rule"
-    return in_place_rule
-
-
-# The code generated for ``a += b`` (``x[i] += b``, ``obj.a += b``) calls the in-place operator
-# (``operator.iadd``) and rebinds ``a`` to the result: an array or a list is updated functionally, and so is
-# a user's ``a = operator.iadd(a, b)``, or ``operator.iadd(x * 2, b)`` (no other name holds ``x * 2``). A
-# user's call that leaves another holder of its first argument unchanged (``operator.iadd(a, b)`` as a
-# statement, ``c = operator.iadd(a, b)``, ``functools.reduce(operator.iadd, ...)``) would lose the change
-# where Python makes it in place, so it is refused (or, carrying no float, run as Python runs it). Which of
-# them is running is read from the user's line the call comes from.
-_AUGMENTED = {
-    "iadd": ast.Add,
-    "isub": ast.Sub,
-    "imul": ast.Mult,
-    "itruediv": ast.Div,
-    "ipow": ast.Pow,
-}  # the operators ``x op= y`` calls (transform/normalize/anf_updates.py); no other is ever generated
+# in-place operators. The code generated for ``x += y`` (and a user's ``x = operator.iadd(x, y)``) calls
+# fluxpy's own functions, updated functionally (rules/augmented.py); a user's other calls of
+# ``operator.iadd`` (``operator.iadd(a, b)`` as a statement, ``c = operator.iadd(a, b)``) would lose the
+# change where Python makes it in place: refused (or, carrying no float, run as Python runs it).
 _PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-_frame_kinds = {}  # (generated file, line, operator name) -> "functional", "package", "user" or "other"
-_source_lines = {}  # file -> (its text, {line: _Line})
-
-
-@nograd
-def user_in_place_call(op):
-    """Whether in-place operator ``op`` (``operator.iadd``) now running was called by the user's code in a
-    way the functional update gets wrong (see above), rather than by the code fluxpy generated for
-    ``a += b``: read from the source lines of the generated functions on the stack (at any order of
-    differentiation they map back to the source they came from), innermost first. A line of fluxpy's own
-    dispatch and rules code is passed over."""
-    name = op.__name__
-    frame = sys._getframe(1)
-    while frame is not None:
-        key = (frame.f_code.co_filename, frame.f_lineno, name)
-        kind = _frame_kinds.get(key)
-        if kind is None:
-            kind = _frame_kinds[key] = _frame_kind(*key)
-        if kind == "functional":
-            return False
-        if kind == "user":
-            return True
-        frame = frame.f_back
-    return True  # called from outside differentiated code (fx.gradient(operator.iadd, a, b))
-
-
-def _frame_kind(file, line, name):
-    """What the frame at ``line`` of ``file`` is to :func:`user_in_place_call`: ``"other"`` outside generated
-    code (fluxpy's dispatch; a generated file's lines are registered before it runs, so the answer never
-    changes and is cached), else the kind of the user's line it maps to."""
-    import linecache
-
-    from ..transform.codegen import map_location
-
-    where = map_location(file, line)
-    if where is None:
-        return "other"
-    # the generated line itself: code generated for ``a op= b`` spells the operator __fx_op.iadd (or calls
-    # its rule, __fx_rule.iadd), which a user's call never does (several statements may share a user line)
-    text = linecache.getline(file, line)
-    if any(f"__fx_{space}.{op}" in text for space in ("op", "rule") for op in (name, f"__{name}__")):
-        return "functional"
-    return _line_kind(*where, name)
-
-
-class _Line:
-    """What a source line holds: the operator types of its ``x op= y`` statements, and its calls by name
-    (``operator.iadd(...)``, ``iadd(...)``) as ``(name, whether the functional update is right)``: the call
-    is ``x = f(x, ...)``, or its first argument a new object."""
-
-    def __init__(self):
-        self.augmented, self.calls = [], []
-
-
-def _line_kind(file, line, name):
-    """How the source ``line`` of ``file`` calls in-place operator ``name``: ``"functional"`` (``x op= y``,
-    ``x = op(x, y)``, ``op(x * 2, y)``: the functional update is right), ``"package"`` (fluxpy's own code,
-    calling on behalf of another line) or ``"user"``."""
-    found = _statements_at(file).get(line) or _Line()
-    explicit = [right for called, right in found.calls if called in (name, f"__{name}__")]
-    functional = all(explicit) if explicit else _AUGMENTED.get(name) in found.augmented  # a call, or x op= y
-    if functional:
-        return "functional"
-    return "package" if os.path.abspath(file).startswith(_PACKAGE_DIR) else "user"
-
-
-def _statements_at(file):
-    """``{line: _Line}`` for the source of ``file``."""
-    import linecache
-
-    text = "".join(linecache.getlines(file))
-    cached = _source_lines.get(file)
-    if cached is not None and cached[0] == text:
-        return cached[1]
-    lines = {}
-    try:
-        tree = ast.parse(text)
-    except (SyntaxError, ValueError):
-        tree = None
-    for node in ast.walk(tree) if tree is not None else ():
-        if not isinstance(node, ast.stmt) or isinstance(node, _COMPOUND):
-            continue
-        rebound = _rebinding_call(node)
-        calls = [
-            (_callee_name(n.func), n is rebound or _fresh(n.args[0]))
-            for n in ast.walk(node)
-            if isinstance(n, ast.Call) and n.args and _callee_name(n.func) is not None
-        ]
-        for k in range(node.lineno, (node.end_lineno or node.lineno) + 1):
-            entry = lines.setdefault(k, _Line())
-            if isinstance(node, ast.AugAssign):
-                entry.augmented.append(type(node.op))
-            entry.calls += calls
-    _source_lines[file] = (text, lines)
-    return lines
-
-
-def _callee_name(func):
-    if isinstance(func, ast.Name):
-        return func.id
-    if isinstance(func, ast.Attribute):
-        return func.attr
-    return None
-
-
-def _rebinding_call(node):
-    """The call ``f(x, ...)`` of statement ``node`` when it is ``x = f(x, ...)``, else None."""
-    target = node.targets[0] if isinstance(node, ast.Assign) and len(node.targets) == 1 else None
-    if isinstance(node, ast.AnnAssign):
-        target = node.target
-    value = getattr(node, "value", None)
-    if (
-        isinstance(target, ast.Name)
-        and isinstance(value, ast.Call)
-        and value.args
-        and isinstance(value.args[0], ast.Name)
-        and value.args[0].id == target.id
-    ):
-        return value
-    return None
-
-
-def _fresh(node):
-    """Whether expression ``node`` makes a new object no name holds (``x * 2``, ``[a, b]``)."""
-    return isinstance(node, _FRESH)
-
-
-_FRESH = (
-    ast.BinOp,
-    ast.UnaryOp,
-    ast.List,
-    ast.Tuple,
-    ast.Dict,
-    ast.Set,
-    ast.ListComp,
-    ast.DictComp,
-    ast.SetComp,
-)
-
-
-_COMPOUND = (
-    ast.FunctionDef,
-    ast.AsyncFunctionDef,
-    ast.ClassDef,
-    ast.If,
-    ast.For,
-    ast.AsyncFor,
-    ast.While,
-    ast.With,
-    ast.AsyncWith,
-    ast.Try,
-    ast.TryStar,
-    ast.Match,
-)  # statements holding others: their own lines are those of their parts
 
 
 @nograd
@@ -1036,6 +826,56 @@ def _writes_into(target, name):
     return False
 
 
+def _functional_in_place_rule(fn, plain, symbol, dunder):
+    """The rule of ``fn``, fluxpy's ``a op= b`` (rules/augmented.py: ``iadd``), from ``plain``, the rule of
+    ``a op b``. An array ``a`` is updated functionally (a new array), so one that views another array is
+    refused: Python would write into the data they share."""
+
+    def augmented_rule(a, b):
+        if type(a) in _SCALARS:
+            return plain(a, b)
+        if _numeric(a) or _is_seq(a):
+            check_in_place_view(a, symbol)
+            return plain(a, b)
+        found = in_place_method(a, dunder)
+        if found is None:
+            return plain(a, b)
+        method, mutates = found
+        if mutates:
+            return _mutating_in_place(method, a, b)
+        from ..runtime import call
+
+        y, pb = call(method, a, b)
+        if y is NotImplemented:
+            return plain(a, b)
+
+        def in_place_method_pullback(dy):
+            return pb(dy)[1:]
+
+        return y, in_place_method_pullback
+
+    augmented_rule.__name__ = f"{fn.__name__}_rule"
+    return augmented_rule
+
+
+def _in_place_operator_rule(op, functional, dunder):
+    """The rule of Python's ``op`` (``operator.iadd``), which only a user's call reaches where the
+    functional update would be wrong (see rules/augmented.py): an ``a`` that Python changes in place is
+    refused, or run as Python runs it when no float is involved (user_in_place); anything else (numbers,
+    tuples, a user class whose ``__iadd__`` returns a new object) is ``functional``'s, the rule of fluxpy's
+    ``a op= b``."""
+
+    def in_place_operator_rule(a, b):
+        if hasattr(type(a), dunder):
+            done = user_in_place(op, a, b, dunder)
+            if done is not None:
+                return done
+        return functional(a, b)
+
+    in_place_operator_rule.__name__ = f"operator_{op.__name__}_rule"
+    return in_place_operator_rule
+
+
 def _floordiv_rule(a, b):
     return a // b, _none_pullback(2)
 
@@ -1046,20 +886,21 @@ def _matmul_rule(a, b):
     return matmul_rule(a, b)
 
 
-IN_PLACE_RULES = {}  # operator.iadd, ... -> its rule (transform/inline.py inlines the first four)
-for _op, _name, _functional, _symbol in [
-    (operator.iadd, "add", add_rule, "+"),
-    (operator.isub, "sub", subtract_rule, "-"),
-    (operator.imul, "mul", multiply_rule, "*"),
-    (operator.itruediv, "truediv", divide_rule, "/"),
-    (operator.ipow, "pow", power_rule, "**"),
-    (operator.imod, "mod", mod_rule, "%"),
-    (operator.imatmul, "matmul", _matmul_rule, "@"),
-    (operator.ifloordiv, "floordiv", _floordiv_rule, "//"),
-]:
-    IN_PLACE_RULES[_op] = adjoint(_op)(_in_place_rule(_name, _functional, _symbol))
-# ``operator.iconcat(a, b)``: ``a += b`` for sequences (a list's __iadd__ extends it in place)
-adjoint(operator.iconcat)(_in_place_rule("concat", add_rule, "+", dunder="__iadd__"))
+_PLAIN_RULES = {
+    "+": add_rule,
+    "-": subtract_rule,
+    "*": multiply_rule,
+    "/": divide_rule,
+    "**": power_rule,
+    "%": mod_rule,
+    "@": _matmul_rule,
+    "//": _floordiv_rule,
+}
+AUGMENTED_RULES = {}  # rules/augmented.py's iadd, ... -> its rule (transform/inline.py inlines + - * /'s)
+for _op, _fn, _symbol, _dunder in augmented.TABLE:
+    _rule = _functional_in_place_rule(_fn, _PLAIN_RULES[_symbol], _symbol, _dunder)
+    AUGMENTED_RULES[_fn] = adjoint(_fn)(_rule)
+    adjoint(_op)(_in_place_operator_rule(_op, _rule, _dunder))
 
 # =========================================================================================================
 # builtins

@@ -16,7 +16,6 @@ back to the user's line for error messages.
 import ast
 import builtins
 import linecache
-import operator
 import re
 import textwrap
 import threading
@@ -28,7 +27,7 @@ import numpy as np
 
 from .. import forward as forward_mode
 from .. import implicit, interface, runtime, tangents
-from ..rules import mutation
+from ..rules import augmented, mutation
 from ..rules import numpy_assembly as assembly
 from ..rules import python as pyrules
 from . import adjoint, inline
@@ -53,7 +52,7 @@ HELPERS = {
     "__fx_type": builtins.type,
     "__fx_scalars": inline.SCALARS,
     "__fx_ndarray": np.ndarray,
-    "__fx_op": operator,
+    "__fx_op": augmented.OPERATORS,  # operator's functions, but x op= y's are fluxpy's (rules/augmented.py)
     "__fx_getattr": builtins.getattr,
     "__fx_slice": builtins.slice,
     "__fx_range": builtins.range,
@@ -126,15 +125,16 @@ INACTIVE_HELPERS = frozenset({"__fx_seed"})  # helpers whose value carries no gr
 
 
 def direct_rules():
-    """The rules of the operators (and ``power_by_constant``) as attributes: generated code calls them
+    """The rules of the operators of generated code (``__fx_op``: ``__fx_rule.iadd`` is the rule of fluxpy's
+    ``x += y``, rules/augmented.py) and of ``power_by_constant`` as attributes: generated code calls them
     without dispatch. Built when code is generated: a later registration bumps the registry version, and
     the cache regenerates."""
     from ..rules import registry
 
     rules = {}
-    for name in dir(operator):
+    for name, value in vars(augmented.OPERATORS).items():
         if not name.startswith("_"):
-            rule = registry.lookup(getattr(operator, name))
+            rule = registry.lookup(value)
             if rule is not None:
                 rules[name] = rule
     for name in adjoint.RULE_HELPERS:

@@ -303,6 +303,11 @@ _ARITHMETIC = (
     "mul",
     "truediv",
     "matmul",
+    "iadd",  # x op= y: fluxpy's augmented assignments (rules/augmented.py)
+    "isub",
+    "imul",
+    "itruediv",
+    "ipow",
 )  # operators with a forward rule (rules/forward_arithmetic.py)
 
 

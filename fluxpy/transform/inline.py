@@ -27,13 +27,11 @@ Inlining pays twice: a first-order gradient makes no rule call and no closure pe
 gradient of a gradient differentiates plain arithmetic (inlined again) instead of the rules' own code.
 """
 
-import operator
-
 import gast
 import numpy as np
 
+from ..rules import augmented, registry
 from ..rules import python as pyrules
-from ..rules import registry
 from . import nodes as n
 
 SCALARS = frozenset({float, int, np.float64, np.float32})  # real, and closed under the operations below
@@ -83,10 +81,10 @@ _BINARY = {
     ),
     "power_by_constant": (pyrules.power_by_constant_rule, _power_forward, _power_grads),
 }
-# x op= y: the in-place operators' rules, which for scalars and arrays of one shape are those of op (an
-# updated array must own its data: see guard)
+# x op= y: the rules of fluxpy's augmented assignments (``__fx_op.iadd`` is rules/augmented.py's iadd), which
+# for scalars and arrays of one shape are those of op (an updated array must own its data: see guard)
 for _name, _plain in [("iadd", "add"), ("isub", "sub"), ("imul", "mul"), ("itruediv", "truediv")]:
-    _BINARY[_name] = (pyrules.IN_PLACE_RULES[getattr(operator, _name)], *_BINARY[_plain][1:])
+    _BINARY[_name] = (pyrules.AUGMENTED_RULES[getattr(augmented.OPERATORS, _name)], *_BINARY[_plain][1:])
 _UNARY = {
     "neg": (pyrules.negative_rule, lambda a, _t: _neg(a()), lambda d, a, _t: (_neg(d()),)),
     "pos": (
@@ -103,7 +101,7 @@ def available():
     bypassed: registering one bumps the registry version, and generated code is regenerated)."""
     names = set()
     for name, (rule, _, _) in {**_BINARY, **_UNARY}.items():
-        callee = _FUNCTIONS.get(name) or getattr(operator, name)
+        callee = _FUNCTIONS.get(name) or getattr(augmented.OPERATORS, name)
         if registry.lookup(callee) is rule:
             names.add(name)
     return frozenset(names)

@@ -1,4 +1,5 @@
-"""Which ``x op= y`` may change, in place, an object that the function can also reach another way.
+"""Which ``x op= y`` (or a user's ``x = operator.iadd(x, y)``, normalized as it: anf_updates.py) may change,
+in place, an object that the function can also reach another way.
 
 A user class's ``__iadd__`` (``__imul__``, ...) that writes its own attributes and returns ``self`` changes
 the object in place. fluxpy differentiates it as a constructor: the name (or the item written back) gets a

@@ -1,7 +1,8 @@
 """User classes through Python's protocols: ``super()`` attribute reads and method calls, ``pow`` with a
 modulus, ``float(obj)``, the old sequence protocol (``__getitem__`` without ``__iter__``), a user ``__pow__``
 in forward mode, ``namedtuple._asdict``, dataclasses with ``__post_init__``, and in-place operators
-(``operator.iadd`` and friends, which ``x op= y`` on a name calls) on user classes."""
+(``operator.iadd`` and friends, called as ``x = operator.iadd(x, y)``, which is ``x += y``) on user
+classes."""
 
 import operator
 from collections import namedtuple

@@ -34,6 +34,8 @@ After::
             _getitem = __fx_call(__fx_op.getitem, row, 0)
             y = __fx_call(__fx_op.iadd, y, _getitem)
         return y
+
+(``__fx_op.iadd`` is fluxpy's ``y += v``, not ``operator.iadd``: see rules/augmented.py.)
 """
 
 import builtins
@@ -45,7 +47,7 @@ from ..aliases import FRESH_METHODS
 from ..shared_objects import Sharing
 from .anf_loops import ForLoops
 from .anf_names import BINOPS, CALL, CALL_METHOD, UNARYOPS
-from .anf_updates import InPlaceUpdates
+from .anf_updates import BUILDERS, InPlaceUpdates
 
 
 def normalize_anf(fdef, ctx):
@@ -55,8 +57,31 @@ def normalize_anf(fdef, ctx):
     args = fdef.args
     anf.bound = {a.id for a in args.posonlyargs + args.args + args.kwonlyargs}
     anf.bound |= {a.id for a in (args.vararg, args.kwarg) if a is not None}
+    anf.local_names, anf.built_lists = _local_names(fdef, ctx)
     fdef.body = anf.block(fdef.body)
     return fdef
+
+
+def _local_names(fdef, ctx):
+    """``(names, built)``: the names local to ``fdef`` (parameters, the names it binds, its closure's
+    variables), and those bound to the list, set or dict a comprehension built (comprehensions.py)."""
+    names, built = set(ctx.freevars), set()
+    for node in n.walk(fdef):
+        if isinstance(node, gast.Name) and not isinstance(node.ctx, gast.Load):
+            names.add(node.id)
+        elif isinstance(node, gast.FunctionDef):
+            names.add(node.name)
+        elif isinstance(node, gast.alias):
+            names.add(node.asname or node.name.split(".")[0])
+        elif (
+            isinstance(node, gast.Assign)
+            and isinstance(node.targets[0], gast.Name)
+            and isinstance(node.value, gast.Call)
+            and isinstance(node.value.func, gast.Name)
+            and node.value.func.id in BUILDERS
+        ):
+            built.add(node.targets[0].id)
+    return names, built
 
 
 class _ANF(InPlaceUpdates, ForLoops):
@@ -68,6 +93,8 @@ class _ANF(InPlaceUpdates, ForLoops):
         self.bound = set()  # the names surely bound at the statement being normalized
         self.block_bound = set()  # those at the end of the block normalized last
         self.positions = None  # where each statement is, to tell which names are read after it
+        self.local_names = set()  # the function's own names (a callee not among them may be operator.iadd)
+        self.built_lists = set()  # the names bound to a comprehension's new list (see _local_names)
 
     # -- blocks and statements ------------------------------------------------------------------------
     def block(self, stmts):
@@ -155,9 +182,10 @@ class _ANF(InPlaceUpdates, ForLoops):
 
     def stmt_Assign(self, s):
         if len(s.targets) == 1 and isinstance(s.targets[0], gast.Name):
-            if self.list_method(s.value, s.targets[0].id):
+            target = s.targets[0].id
+            if self.list_method(s.value, target) or self.in_place_rebinding(target, s.value):
                 return
-            self.expr(s.value, target=s.targets[0].id)
+            self.expr(s.value, target=target)
             return
         if len(s.targets) == 1 and _parallel(s.targets[0], s.value):
             self.parallel_assign(s.targets[0].elts, s.value.elts)
@@ -354,6 +382,8 @@ class _ANF(InPlaceUpdates, ForLoops):
         if isinstance(func, gast.Attribute) and (self.is_static(func) or func.attr in FRESH_METHODS):
             return
         method = call.func.id == CALL_METHOD
+        if not method and _is_operator(call.args[0]):  # operator.iadd(x * 2, v), written as x += v
+            return
         args = call.args[2:] if method else call.args[1:]
         if any(isinstance(a, gast.Starred) for a in args):
             return
@@ -458,8 +488,11 @@ class _ANF(InPlaceUpdates, ForLoops):
         if isinstance(e.func, gast.Name) and e.func.id == "super" and not e.args and self.ctx.first_param:
             # the zero-argument form needs the frame of a method defined in the class: spell it out
             e = gast.Call(func=e.func, args=[n.name("__class__"), n.name(self.ctx.first_param)], keywords=[])
+        functional = self.functional_in_place(e)  # operator.iadd(x * 2, v): fluxpy's x += v (anf_updates)
         args = self.arguments(e.args)
         keywords = [gast.keyword(arg=k.arg, value=self.atom(k.value)) for k in e.keywords]
+        if functional is not None:
+            return self.op_call(functional, args)
         func = e.func
         if isinstance(func, gast.Attribute) and not self.is_static(func):
             obj = self.atom(func.value)
@@ -590,6 +623,15 @@ def _stored_names(stmt):
     """The names a user statement binds (``buf`` of ``buf = fill(buf, w)``)."""
     targets = stmt.targets if isinstance(stmt, gast.Assign) else [getattr(stmt, "target", None)]
     return {x.id for t in targets if t is not None for x in n.walk(t) if isinstance(x, gast.Name)}
+
+
+def _is_operator(callee):
+    """``__fx_op.<name>``: an operator of generated code."""
+    return (
+        isinstance(callee, gast.Attribute)
+        and isinstance(callee.value, gast.Name)
+        and callee.value.id == "__fx_op"
+    )
 
 
 def _is_write_check(e):

@@ -1,23 +1,33 @@
 """The statements of the ANF pass (anf.py) that change an object: ``x op= v`` on a name, an item or an
-attribute, and a local list's methods (``lst.append(v)``), each written as a rebinding.
+attribute, a user's ``x = operator.iadd(x, v)``, and a local list's methods (``lst.append(v)``), each
+written as a rebinding.
 
 Before::
 
+    x += v
     x[i] += v
+    y = operator.imul(y, v)
     lst.append(v)
 
 After::
 
+    x = __fx_call(__fx_op.iadd, x, v)
     _getitem = __fx_call(__fx_op.getitem, x, i)
     _iadd = ...  # _getitem += v: a user class's __iadd__, else +, see in_place_on_item
     x = __fx_call(__fx_setitem, x, i, _iadd)
+    y = __fx_call(__fx_op.imul, y, v)
     lst = __fx_call(__fx_list_append, lst, v)
+
+``__fx_op.iadd`` is fluxpy's ``x += v`` (rules/augmented.py), whose rule updates ``x`` functionally; a
+user's ``operator.iadd`` is Python's, whose rule refuses to change an array or a list in place. Which one a
+user's call gets is decided here, from how it is written (explicit_in_place).
 """
 
 import copy
 
 import gast
 
+from ...rules import augmented
 from ...rules.python import SHARED_IN_PLACE
 from .. import nodes as n
 from .anf_names import BINOPS, CALL, LIST_METHODS
@@ -49,10 +59,11 @@ class InPlaceUpdates:
 
     def in_place_on_item(self, op, current, value):
         """The new value of an item or attribute ``current`` after ``op=``: a user class's Python
-        ``__iadd__`` (and so on) runs through ``operator.iadd`` (whose rule differentiates it, and runs
-        one that changes its object as a constructor); everything else (numbers, lists, and arrays, which
-        have an ``__array_priority__``, CuPy's too) by the plain operator, whose result is written back: an
-        array item (a view) is updated functionally, and the scalar arithmetic is inlined::
+        ``__iadd__`` (and so on) runs through fluxpy's ``x += v`` (``__fx_op.__iadd__``, whose rule
+        differentiates it, and runs one that changes its object as a constructor); everything else
+        (numbers, lists, and arrays, which have an ``__array_priority__``, CuPy's too) by the plain
+        operator, whose result is written back: an array item (a view) is updated functionally, and the
+        scalar arithmetic is inlined::
 
             if (__fx_getattr(__fx_getattr(__fx_type(t), '__iadd__', None), '__code__', None) is not None
                     and __fx_getattr(t, '__array_priority__', None) is None):
@@ -70,8 +81,8 @@ class InPlaceUpdates:
         array = n.is_none(n.call("__fx_getattr", [t(current), n.const("__array_priority__"), n.const(None)]))
         test = gast.BoolOp(op=gast.And(), values=[python, array])
         target = self.ctx.namer.fresh("_" + updated)
-        # spelled ``__fx_op.__iadd__`` (the same function as ``operator.iadd``): the adjoint does not inline
-        # it, since an object with a Python ``__iadd__`` is no number or array
+        # spelled ``__fx_op.__iadd__`` (the same function as ``__fx_op.iadd``, rules/augmented.py): the
+        # adjoint does not inline it, since an object with a Python ``__iadd__`` is no number or array
         body = [n.located(n.assign(target, self.op_call(dunder, [t(current), t(value)])), self.where)]
         orelse = [n.located(n.assign(target, self.op_call(plain, [current, value])), self.where)]
         self.emit(n.if_(test, body, orelse))
@@ -126,23 +137,73 @@ class InPlaceUpdates:
         return True
 
     def aug_assign_name(self, s):
-        """``x += y`` rebinds ``x`` here: the new value never aliases the caller's object. For a parameter
-        not assigned before, plain Python writes into the caller's array or list instead: recorded, so that
-        a caller reading it afterwards is refused (see runtime.check_writes)."""
-        target = s.target.id
+        """``x op= y`` on a name: see update_name."""
+        dunder = f"__i{BINOPS[type(s.op)].rstrip('_')}__"
+        self.update_name(s.target.id, in_place(s.op), dunder, self.atom(s.value))
+
+    def update_name(self, target, op, dunder, value):
+        """``target = __fx_call(__fx_op.<op>, target, value)`` for ``target op= value`` (``op`` is ``iadd``,
+        fluxpy's augmented assignment, or a plain operator: ``x %= y`` is ``x = x % y``), ``dunder`` the
+        method Python calls on it (``__iadd__``). It rebinds ``x`` here: the new value never aliases the
+        caller's object. For a parameter not assigned before, plain Python writes into the caller's array or
+        list instead: recorded, so that a caller reading it afterwards is refused (see
+        runtime.check_writes)."""
         if target in self.ctx.first_assignments:
             first = self.ctx.first_assignments[target]
-            if first is None or (getattr(s, "lineno", 0), getattr(s, "col_offset", 0)) < first:
-                dunder = f"__i{BINOPS[type(s.op)].rstrip('_')}__"
+            where = (getattr(self.where, "lineno", 0), getattr(self.where, "col_offset", 0))
+            if first is None or where <= first:  # (at this statement: ``x = operator.iadd(x, v)`` itself)
                 self.ctx.augmented_params.setdefault(target, set()).add(dunder)
-        value = self.atom(s.value)
-        if isinstance(s.op, gast.Add) and target in self.ctx.local_lists:
+        if op in ("iadd", "iconcat") and target in self.ctx.local_lists:
             # a local list: += extends it with any iterable (a tuple, a map, ...), as list.extend does
             self.emit(n.assign(target, n.call(CALL, [n.name("__fx_list_iadd"), n.name(target), value])))
             return
-        self.emit(n.assign(target, self.op_call(in_place(s.op), [n.name(target), value])))
-        if in_place(s.op) != BINOPS[type(s.op)]:
+        self.emit(n.assign(target, self.op_call(op, [n.name(target), value])))
+        if op in _AUGMENTED:
             self.rebind_copies(target)
+
+    # -- a user's calls of operator.iadd (isub, ...) ------------------------------------------------------
+    def explicit_in_place(self, call):
+        """``iadd`` (the name of fluxpy's function, rules/augmented.py) for a user's call of an in-place
+        function of ``operator`` with two positional arguments (``operator.iadd(a, v)``,
+        ``operator.__iadd__(a, v)``, ``iadd(a, v)`` with ``iadd`` imported from it), looked up now in the
+        function's globals; None for any other call (a local name, ``op = operator.iadd; op(a, v)``: Python's
+        own operator, whose rule refuses an in-place change)."""
+        if (
+            self.ctx.source.generated
+            or not isinstance(call, gast.Call)
+            or call.keywords
+            or len(call.args) != 2
+            or any(isinstance(a, gast.Starred) for a in call.args)
+        ):
+            return None
+        func = call.func
+        if isinstance(func, gast.Name):
+            if func.id in self.local_names:
+                return None
+        elif not (isinstance(func, gast.Attribute) and func.attr in _IN_PLACE_NAMES and self.is_static(func)):
+            return None  # (an attribute is read only where its name is one: a module's may warn or load)
+        fn = augmented.functional(_lookup(func, _user_globals(self.ctx)))
+        return None if fn is None else fn.__name__
+
+    def in_place_rebinding(self, target, call):
+        """``x = operator.iadd(x, v)``: what ``x += v`` is (update_name; the functional update is right: the
+        name is rebound to the result). Returns whether ``call`` was one."""
+        name = self.explicit_in_place(call)
+        if name is None or not (isinstance(call.args[0], gast.Name) and call.args[0].id == target):
+            return False
+        self.update_name(target, name, _DUNDERS[name], self.atom(call.args[1]))
+        return True
+
+    def functional_in_place(self, call):
+        """``iadd`` for ``operator.iadd(x * 2, v)``: a user's call (explicit_in_place) whose first argument is
+        a new object no name holds (an operator's result, a display, a comprehension's list), which the
+        functional update may leave unchanged; else None."""
+        name = self.explicit_in_place(call)
+        if name is None:
+            return None
+        first = call.args[0]
+        fresh = isinstance(first, _FRESH) or (isinstance(first, gast.Name) and first.id in self.built_lists)
+        return name if fresh else None
 
     def rebind_copies(self, target):
         """After ``a op= v``: a user class's ``__iadd__`` may have changed ``a`` in place and returned it, so
@@ -165,13 +226,49 @@ class InPlaceUpdates:
             self.emit(n.if_(same, [n.located(n.assign(other, n.name(target)), self.where)]))
 
 
-# ``x op= y`` on a name calls the in-place operator (``operator.iadd``): a user class's ``__iadd__`` runs;
-# numbers and arrays are updated functionally by the rules of ``+`` (the name is rebound to the new value),
-# which refuse an array that views another (Python would write into it). ``x[i] op= y`` and ``obj.a op= y``
-# read, run the in-place operator of a user class (else the plain operator) and write back
-# (InPlaceUpdates.in_place_on_item).
+# ``x op= y`` on a name calls fluxpy's augmented assignment (``__fx_op.iadd``, rules/augmented.py): a user
+# class's ``__iadd__`` runs; numbers and arrays are updated functionally by the rules of ``+`` (the name is
+# rebound to the new value), which refuse an array that views another (Python would write into it).
+# ``x[i] op= y`` and ``obj.a op= y`` read, run the in-place operator of a user class (else the plain
+# operator) and write back (InPlaceUpdates.in_place_on_item). Other operators (``x %= y``) are plain.
 _IN_PLACE = {gast.Add: "iadd", gast.Sub: "isub", gast.Mult: "imul", gast.Div: "itruediv", gast.Pow: "ipow"}
 
 
 def in_place(op):
     return _IN_PLACE.get(type(op)) or BINOPS[type(op)]
+
+
+_DUNDERS = {fn.__name__: dunder for _, fn, _, dunder in augmented.TABLE}  # iadd -> __iadd__, iconcat -> ...
+_AUGMENTED = frozenset(_DUNDERS)  # the in-place names of ``__fx_op``: fluxpy's functions
+_IN_PLACE_NAMES = frozenset(  # how a user's call may name an in-place function of operator
+    name for op, *_ in augmented.TABLE for name in (op.__name__, f"__{op.__name__}__")
+)
+# a first argument that is a new object: an operator's result, a display (a comprehension is a name bound
+# to the list it built, see built_lists)
+_FRESH = (gast.BinOp, gast.UnaryOp, gast.List, gast.Tuple, gast.Dict, gast.Set)
+BUILDERS = frozenset({"__fx_cons_to_list", "__fx_cons_to_set", "__fx_cons_to_dict"})  # comprehensions.py
+
+
+def _user_globals(ctx):
+    """The globals of the function being transformed (bound into ``ctx.module_rule``), or None."""
+    from ..activity import _user_globals as user_globals
+
+    return user_globals(ctx)
+
+
+def _lookup(func, user_globals):
+    """The value of the callee ``func`` (a global name, or an attribute chain on a module global), read
+    from ``user_globals`` now; None where it cannot be read."""
+    path = []
+    while isinstance(func, gast.Attribute):
+        path.append(func.attr)
+        func = func.value
+    if user_globals is None or not isinstance(func, gast.Name):
+        return None
+    value = user_globals.get(func.id)
+    for attr in reversed(path):
+        try:
+            value = getattr(value, attr, None)
+        except Exception:  # a module's __getattr__
+            return None
+    return value
