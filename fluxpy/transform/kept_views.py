@@ -1,0 +1,214 @@
+"""Which writes into an array a name kept as a possible view of it may be read after: runtime checks.
+
+``r = y[:2]`` (or ``y[0]``, ``y.T``, ``y[0].reshape(-1)``) may be a view of ``y``: then ``y[0] = v`` shows
+through ``r`` in Python, while fluxpy's write rebinds ``y`` to a new array and ``r`` keeps the old values.
+Whether ``r`` is a view (a row) or a value (an element of a 1-D array, a fancy-indexed copy) is known at run
+time only, so each write into ``y`` that such an ``r`` may be read after gets a runtime check
+(fence.guard_kept_views puts rules/mutation.check_kept_view before it)::
+
+    r = y[0]        # r may view y
+    y[0] = v        # checked: refused when r shares memory with the cells written
+    return r * 2    # (the read that makes the check needed)
+
+A write is checked against its own cells unless another write into ``y`` may come between it and the read:
+that write sees ``y`` rebound already, so this one checks every cell. A write no kept view is read after
+costs nothing. What a name may view comes from array_views.view_root and alias_sources.Sources.
+"""
+
+import gast
+
+from . import nodes as n
+from .alias_sources import Sources
+from .array_views import view_root
+
+
+def kept_views(fdef, body, classes=frozenset()):
+    """``{write statement: [(view, array, every_cell, line)]}``: the writes ``array[i] = v`` (``array +=
+    v`` too) that a name bound at ``line`` to a possible view of ``array`` may be read after. ``every_cell``:
+    another write into ``array`` may come before that read (check all of its cells, not only those
+    written). ``body``: the nodes of ``fdef`` outside nested functions (fence.body_nodes); ``classes``: the
+    names of classes (their calls make new objects).
+
+    A name that may be the very object of another (``b = a``, ``a = b = v``, ``b = ident(a)``, ``b = a if c
+    else d``, ``with m(a) as b``) is a possible view both ways: ``b += v`` writes into ``a`` in Python
+    too."""
+    walker = _KeptViews(Sources(fdef, body, classes))
+    for node in body:  # a closure may read a view it captures after any later write
+        if isinstance(node, (gast.FunctionDef, gast.Lambda)):
+            walker.captured.update(x.id for x in n.walk(node) if isinstance(x, gast.Name))
+    walker.block(fdef.body, {})
+    out = {}
+    for stmt, views in walker.writes.items():
+        for view, (array, line) in sorted(views.items()):
+            if (stmt, view) in walker.reads:
+                out.setdefault(stmt, []).append((view, array, walker.reads[stmt, view], line))
+    return out
+
+
+class _KeptViews:
+    """A may-analysis in execution order. State: name -> ``(roots, pending, followed, line)``: the arrays
+    the name may view, the writes into them since it was bound, those of them another write followed, and
+    the line that bound it. A read marks its pending writes (``self.reads``)."""
+
+    def __init__(self, sources):
+        self.sources = sources
+        self.writes = {}  # write statement -> {view: (array, line)} for the views it may show through
+        self.reads = {}  # (write statement, view) -> another write may come first
+        self.loops = []  # per enclosing loop: (states at break, states at continue)
+        self.captured = set()  # names that nested functions and lambdas read
+
+    def block(self, stmts, state):
+        for s in stmts:
+            if state is None:
+                return None
+            state = self.stmt(s, state)
+        return state
+
+    def stmt(self, s, state):
+        if isinstance(s, (gast.If, gast.While)):
+            self.read(s.test, state)
+            if isinstance(s, gast.While):
+                return self.loop(s, state)
+            return _merge(self.block(s.body, dict(state)), self.block(s.orelse, dict(state)))
+        if isinstance(s, gast.For):
+            self.read(s.iter, state)
+            return self.loop(s, state)
+        if isinstance(s, gast.With):
+            for item in s.items:
+                self.read(item.context_expr, state)
+                if item.optional_vars is not None:  # with m(a) as b: b may be a (nullcontext)
+                    self.bind(item.optional_vars, item.context_expr, state, s)
+            return self.block(s.body, state)
+        if isinstance(s, gast.Try):
+            body = self.block(s.body, dict(state))
+            start = _merge(state, body)  # a handler may start anywhere in the body
+            ends = [self.block(h.body, dict(start)) for h in s.handlers] + [self.block(s.orelse, body)]
+            return self.block(s.finalbody, _merge(*ends))
+        if isinstance(s, (gast.Break, gast.Continue)):
+            self.loops[-1][isinstance(s, gast.Continue)].append(state)
+            return None
+        self.read(s, state)
+        if isinstance(s, (gast.Return, gast.Raise)):
+            return None
+        if isinstance(s, gast.Assign):
+            first = s.targets[0]
+            self.bind(first, s.value, state, s)
+            for target in s.targets[1:]:  # a = b = v: b is bound to a's object
+                self.bind(target, first if isinstance(first, gast.Name) else s.value, state, s)
+        elif isinstance(s, gast.AugAssign):
+            if isinstance(s.target, gast.Name):  # y += v writes into every cell of an array y in Python
+                self.write(s.target.id, s, state)
+            self.bind(s.target, None, state, s)
+        elif isinstance(s, gast.AnnAssign):
+            self.bind(s.target, s.value, state, s)
+        elif isinstance(s, gast.FunctionDef):
+            state.pop(s.name, None)
+        elif isinstance(s, (gast.Import, gast.ImportFrom)):
+            for alias in s.names:
+                state.pop((alias.asname or alias.name).split(".")[0], None)
+        return state
+
+    def loop(self, s, entry):
+        head = entry
+        while True:
+            self.loops.append(([], []))
+            state = dict(head)
+            if isinstance(s, gast.For):
+                self.bind(s.target, None, state)
+            else:
+                self.read(s.test, state)
+            end = self.block(s.body, state)
+            breaks, continues = self.loops.pop()
+            merged = _merge(entry, end, *continues)
+            if merged == head:
+                return _merge(self.block(s.orelse, dict(head)), *breaks)
+            head = merged
+
+    def read(self, node, state):
+        """Mark the writes pending for each name ``node`` reads (in a nested function too)."""
+        if not state:
+            return
+        for x in n.walk(node):
+            if isinstance(x, gast.Name) and isinstance(x.ctx, gast.Load) and x.id in state:
+                _, pending, followed, _ = state[x.id]
+                for write in pending:
+                    key = (write, x.id)
+                    self.reads[key] = self.reads.get(key, False) or write in followed
+
+    def bind(self, target, value, state, stmt=None, part=False):
+        """``part``: the target gets a part of ``value`` (``p, q = a``: a row of ``a``, not ``a``)."""
+        if isinstance(target, gast.Name):
+            self.rebind(target.id, value, state, getattr(stmt, "lineno", 0), part)
+        elif isinstance(target, (gast.Tuple, gast.List)):
+            pairs = isinstance(value, (gast.Tuple, gast.List)) and len(value.elts) == len(target.elts)
+            for i, elt in enumerate(target.elts):  # p, q = a: rows of a; p, q = np.split(a, 2): views
+                self.bind(elt, value.elts[i] if pairs else value, state, stmt, part or not pairs)
+        elif isinstance(target, gast.Starred):
+            self.bind(target.value, value, state, stmt, True)
+        elif isinstance(target, gast.Subscript) and isinstance(target.value, gast.Name) and stmt is not None:
+            self.write(target.value.id, stmt, state)
+
+    def rebind(self, name, value, state, line, part=False):
+        roots, same = self.roots(value, part)
+        keeps = name in roots  # y = np.asarray(y), h = cell(h, x): may leave y the same array
+        if not keeps:
+            for other, (others, pending, followed, at) in list(state.items()):
+                if name in others:  # a view of the old y does not see writes into the new one
+                    state[other] = (others - {name}, pending, followed, at)
+        old = state.get(name)
+        roots = roots - {name}
+        if not roots:
+            if not keeps:
+                state.pop(name, None)
+            return
+        full = set(roots)
+        for root in roots:
+            if root in state:
+                full |= state[root][0]
+        pending = followed = frozenset()
+        if keeps and old is not None:
+            full |= old[0]
+            pending, followed, line = old[1], old[2], old[3]
+        full.discard(name)
+        state[name] = (frozenset(full), pending, followed, line)
+        if same:  # name may be the object of a root: a write into it shows through the root, and its views
+            for other, (others, p, f, at) in list(state.items()):
+                if other != name and (other in roots or others & roots):
+                    state[other] = (others | {name}, p, f, at)
+            for root in roots - state.keys():
+                state[root] = (frozenset({name}), frozenset(), frozenset(), line)
+
+    def roots(self, value, part):
+        """``(names, same)``: the names whose arrays ``value`` may be, hold or view, and whether it may be
+        one of those objects itself (a copy, a call's result; not ``y[0]`` or ``y.T``)."""
+        if value is None:
+            return set(), False
+        same = not part and not isinstance(value, (gast.Subscript, gast.Attribute))
+        root = view_root(value)
+        return ({root} if root is not None else self.sources.of(value)), same
+
+    def write(self, array, stmt, state):
+        for view, (roots, pending, followed, line) in list(state.items()):
+            if array in roots:
+                state[view] = (roots, pending | {stmt}, followed | pending, line)
+                self.writes.setdefault(stmt, {})[view] = (array, line)
+                if view in self.captured:  # a closure may read it right after this write
+                    self.read(n.name(view), state)
+
+
+def _merge(*states):
+    """The union of the states of several paths (None: a path that does not go on)."""
+    out = None
+    for state in states:
+        if state is None:
+            continue
+        if out is None:
+            out = dict(state)
+            continue
+        for name, (roots, pending, followed, line) in state.items():
+            if name in out:
+                r, p, f, at = out[name]
+                out[name] = (r | roots, p | pending, f | followed, min(at, line))
+            else:
+                out[name] = (roots, pending, followed, line)
+    return out
