@@ -1,5 +1,5 @@
 """Convolution and pooling layers: ``Conv``, ``CrossCor``, ``ConvTranspose``, ``DepthwiseConv``, ``MaxPool``,
-``MeanPool``, adaptive and global pools, ``flatten``, ``Upsample``.
+``MeanPool``, adaptive and global pools, ``flatten``, ``Upsample``, ``PixelShuffle``.
 
 Inputs are channels-first: ``(batch, channels, *spatial)`` (NCHW for images). Weights are
 ``(out_ch, in_ch // groups, *kernel)``. ``outdims(isize)`` gives the spatial output size for a spatial (or
@@ -27,7 +27,7 @@ import math
 
 import numpy as np
 
-from ..backend import is_array
+from ..backend import is_array, xp_of
 from ..errors import FluxpyError
 from ..functors import functor
 from ..nnlib.conv import (
@@ -44,6 +44,7 @@ from ..nnlib.conv import (
 )
 from ..rules.registry import nograd
 from .activations import identity, relu
+from .basic import check_activation
 from .extra import _UNSET_ACTIVATION, _UNSET_BIAS, _bias_argument, _given, _weight_form
 from .init import create_bias, glorot_uniform
 
@@ -168,6 +169,21 @@ def _short(values):
     return values[0] if len(set(values)) == 1 else values
 
 
+def _as_input(layer, x):
+    """``x``, or an array-like (a nested list) as an array in the array module of ``layer``'s weight (NumPy
+    for a layer without one), as ``Dense`` takes one. Arrays, and objects NumPy functions dispatch on, pass as
+    they are (the gradient reaches them through this function; a list's comes back as a list)."""
+    if is_array(x) or hasattr(type(x), "__array_function__"):
+        return x
+    return _array_module(layer).asarray(x)
+
+
+@nograd
+def _array_module(layer):
+    weight = getattr(layer, "weight", None)
+    return xp_of(weight) if is_array(weight) else np
+
+
 def _options_repr(layer, defaults=True):
     parts = []
     if any(s != 1 for s in layer.stride):
@@ -196,6 +212,24 @@ def _check_channels(layer, x, expected):
         )
     if not layer.transposed:
         _check_window_fits(layer, shape, tuple(layer.weight.shape[2:]), layer.pad, layer.dilation)
+
+
+@nograd
+def _check_channel_counts(name, kernel, in_ch, out_ch):
+    """A FluxpyError unless a layer built from its kernel size got both channel counts, non-negative ints (as
+    ``Dense(3)`` without its output size is refused)."""
+    shown = ", ".join(repr(v) for v in (kernel, in_ch, out_ch) if v is not None)
+    if in_ch is None or out_ch is None:
+        what = "input and output channels" if in_ch is None else "output channels too"
+        raise FluxpyError(
+            f"{name}({shown}) needs the {what}: {name}(kernel, in_ch, out_ch), or {name}(weight) with a "
+            "weight array"
+        )
+    for n, what in ((in_ch, "input"), (out_ch, "output")):
+        if isinstance(n, (bool, np.bool_)) or not isinstance(n, (int, np.integer)) or n < 0:
+            raise FluxpyError(
+                f"{name}({shown}): the {what} channel count must be a non-negative integer, got {n!r}"
+            )
 
 
 @nograd
@@ -236,6 +270,8 @@ def _conv_arguments(flip, transposed, kernel, in_ch, out_ch, activation, bias, s
     else:
         positional_bias, activation = False, _given(activation)
         kernel = _kernel(kernel)
+        _check_channel_counts(name, kernel, in_ch, out_ch)
+    check_activation(name, activation)
     nd = len(kernel)
     stride = expand(stride, nd)
     dilation = expand(dilation, nd, "dilation")
@@ -318,6 +354,7 @@ class _ConvBase:
     def __call__(self, x):
         # one fused rule for the convolution, the bias and a relu (issue 6); any other activation is
         # applied to the result, as written
+        x = _as_input(self, x)
         _check_channels(self, x, self._in_channels())
         fused = self.activation is relu
         y = conv_bias_act(
@@ -456,6 +493,7 @@ class ConvTranspose(_ConvBase):
         return self.weight.shape[0]
 
     def __call__(self, x):
+        x = _as_input(self, x)
         _check_channels(self, x, self._in_channels())
         y = conv_transpose(
             x,
@@ -474,15 +512,24 @@ class ConvTranspose(_ConvBase):
         return _transpose_outsize(self, isize)
 
 
-def DepthwiseConv(kernel, in_ch, out_ch=None, activation=identity, **kw):
-    """A ``Conv`` with ``groups=in_ch`` (Flux's ``DepthwiseConv``); ``out_ch``: a multiple of ``in_ch``.
+def DepthwiseConv(kernel, in_ch=None, out_ch=None, activation=identity, **kw):
+    """A ``Conv`` with ``groups=in_ch`` (Flux's ``DepthwiseConv``); ``out_ch``: a multiple of ``in_ch``
+    (default ``in_ch``).
 
     >>> import numpy as np
     >>> d = DepthwiseConv((3, 3), 4, 8)
     >>> d, d.weight.shape
     (Conv((3, 3), 4, 8, groups=4), (8, 1, 3, 3))
     """
+    if in_ch is None:
+        raise FluxpyError(
+            f"DepthwiseConv({kernel!r}) needs the input channels: DepthwiseConv(kernel, in_ch, out_ch=in_ch)"
+        )
     out_ch = in_ch if out_ch is None else out_ch
+    _check_channel_counts("DepthwiseConv", _kernel(kernel), in_ch, out_ch)
+    check_activation("DepthwiseConv", activation)
+    if in_ch < 1:
+        raise FluxpyError(f"DepthwiseConv: in_ch={in_ch} must be at least 1 (it is the number of groups)")
     if out_ch % in_ch:
         raise FluxpyError(f"DepthwiseConv: out_ch={out_ch} must be a multiple of in_ch={in_ch}")
     return Conv(kernel, in_ch, out_ch, activation, groups=in_ch, **kw)
@@ -535,6 +582,7 @@ class _Pool:
         _check_geometry(name, self.k, self.stride, self.pad)
 
     def __call__(self, x):
+        x = _as_input(self, x)
         window, stride, pad = _pool_geometry(self, np.shape(x))
         return type(self)._op(x, window, stride=stride, pad=pad)
 
@@ -545,10 +593,14 @@ class _Pool:
                 _spatial_size(isize, len(self.k), self), self.k, stride=self.stride, pad=self.pad
             )
             return _nonempty(self, isize, out)
-        size = _open_spatial_size(isize)
+        return self._spatial_outdims(_open_spatial_size(isize), isize)
+
+    def _spatial_outdims(self, size, isize=None):
+        """An int window's ``outdims`` for the spatial size ``size`` of any number of axes (errors name
+        ``isize``, the size as given, or else ``size``)."""
         window = (self.k,) * len(size)
         out = conv_outsize(size, window, stride=self.stride, pad=_pad_tuple(self.pad, window, 1))
-        return _nonempty(self, isize, out)
+        return _nonempty(self, tuple(size) if isize is None else isize, out)
 
     def __repr__(self):
         extra = "" if self.stride == self.k else f", stride={_short(_as_tuple(self.stride))}"
@@ -621,6 +673,7 @@ class _AdaptivePool:
             raise FluxpyError(f"{type(self).__name__}: the output size {self.out} must be at least 1")
 
     def __call__(self, x):
+        x = _as_input(self, x)
         window, stride = _adaptive(self, np.shape(x))
         return type(self)._op(x, window, stride=stride)
 
@@ -628,14 +681,18 @@ class _AdaptivePool:
         """The output size (``out_size``; an int: one per spatial axis of ``isize``, read by the rank rule),
         for an input whose spatial size is at least that (as the call requires)."""
         if isinstance(self.out, tuple):
-            size, out = _spatial_size(isize, len(self.out), self), self.out
-        else:
-            size = _open_spatial_size(isize)
-            out = (self.out,) * len(size)
+            return self._spatial_outdims(_spatial_size(isize, len(self.out), self), isize)
+        return self._spatial_outdims(_open_spatial_size(isize), isize)
+
+    def _spatial_outdims(self, size, isize=None):
+        """``outdims`` for the spatial size ``size`` (errors name ``isize``, as given, or ``size``)."""
+        size = tuple(size)
+        out = self.out if isinstance(self.out, tuple) else (self.out,) * len(size)
         if any(i < o for i, o in zip(size, out, strict=True)):
+            shown = size if isize is None else tuple(isize)
             raise FluxpyError(
-                f"{self!r}: an input of size {tuple(isize)} is too small: its spatial size {size} is smaller "
-                f"than the output size {out}"
+                f"{self!r}: an input of size {shown} is too small: its spatial size {size} is smaller than "
+                f"the output size {out}"
             )
         return out
 
@@ -681,12 +738,16 @@ class _GlobalPool:
     _op = None
 
     def __call__(self, x):
+        x = _as_input(self, x)
         return type(self)._op(x, _global_window(self, np.shape(x)))
 
     def outdims(self, isize):
         """Ones, one per spatial axis of ``isize`` (a full ``(N, C, *spatial)`` size when it has 3 or more
         entries, else spatial)."""
-        return (1,) * len(_open_spatial_size(isize))
+        return self._spatial_outdims(_open_spatial_size(isize))
+
+    def _spatial_outdims(self, size):
+        return (1,) * len(size)
 
     def __repr__(self):
         return f"{type(self).__name__}()"
@@ -756,31 +817,70 @@ def _upsample_scale(scale, mode):
 
 
 @nograd
+def _upsample_target(size):
+    """``size=`` checked: a tuple of output sizes, one per spatial axis, each at least 1 (as Flux's, whose
+    ``size`` is a tuple: it fixes the number of spatial axes)."""
+    values = tuple(size) if isinstance(size, (tuple, list)) else None
+    if not values or not all(_int(v) and v >= 1 for v in values):
+        raise FluxpyError(
+            f"Upsample: size must be a tuple of output sizes, one positive int per spatial axis (such as "
+            f"size=(8, 8)), got {size!r}"
+        )
+    return tuple(int(v) for v in values)
+
+
+@nograd
+def _upsample_out(layer, insize, shown):
+    """``(scale tuple, output spatial size)`` of ``layer`` for the spatial input size ``insize`` (the scale
+    ``None`` for an interpolation to ``size``), refusing what the call refuses; the messages name ``shown``,
+    the input as the caller gave it."""
+    insize = tuple(insize)
+    if layer.size is not None:
+        size = layer.size
+        if any(i < 1 for i in insize):
+            raise FluxpyError(f"{layer!r}: {shown} has an empty spatial axis: there is nothing to upsample")
+        if layer.mode != "nearest":
+            return None, size
+        if any(o % i for o, i in zip(size, insize, strict=True)):
+            raise FluxpyError(
+                f"{layer!r}: mode='nearest' repeats entries, so the output size {size} must be a multiple of "
+                f"the spatial size {insize} of {shown}; use mode='bilinear' for any size"
+            )
+        return tuple(o // i for o, i in zip(size, insize, strict=True)), size
+    scale = layer.scale if isinstance(layer.scale, tuple) else (layer.scale,) * len(insize)
+    size = tuple(math.floor(i * s) for i, s in zip(insize, scale, strict=True))
+    if any(o < 1 for o in size):
+        raise FluxpyError(f"{layer!r}: {shown} gives an empty output {size}")
+    return scale, size
+
+
+@nograd
 def _upsample_size(layer, shape):
     """``(scale tuple, output spatial size)`` of ``layer`` on an input of ``shape`` (the rank rule)."""
-    if isinstance(layer.scale, tuple):
-        nd = len(layer.scale)
-        _check_rank(layer, shape, nd)
-        scale = layer.scale
-    else:
+    nd = layer._rank()
+    if nd is None:
         nd = _open_rank(layer, shape)
-        scale = (layer.scale,) * nd
-    size = tuple(math.floor(i * s) for i, s in zip(shape[-nd:], scale, strict=True))
-    if any(o < 1 for o in size):
-        raise FluxpyError(f"{layer!r}: an input of shape {tuple(shape)} gives an empty output {size}")
-    return scale, size
+    else:
+        _check_rank(layer, shape, nd)
+    return _upsample_out(layer, shape[-nd:], f"an input of shape {tuple(shape)}")
 
 
 @functor
 class Upsample:
-    """Upsampling of the spatial axes by ``scale``: ``mode="nearest"`` repeats entries (integer scales);
-    ``"bilinear"`` (also ``"linear"``, ``"trilinear"``: each interpolates linearly along every spatial axis)
-    interpolates with aligned corners, as Flux, and takes real scales too (output size
-    ``floor(input * scale)``, as PyTorch's ``interpolate(..., align_corners=True)``).
+    """Upsampling of the spatial axes by ``scale``, or to the output size ``size``: ``mode="nearest"`` repeats
+    entries (integer scales; an output size a multiple of the input's); ``"bilinear"`` (also ``"linear"``,
+    ``"trilinear"``: each interpolates linearly along every spatial axis) interpolates with aligned corners,
+    as Flux, and takes real scales too (output size ``floor(input * scale)``, as PyTorch's
+    ``interpolate(..., align_corners=True)``) and any output size.
 
-    A tuple ``scale`` gives one factor per spatial axis (and admits an unbatched ``(C, *spatial)`` sample);
-    an int or real scale applies to every spatial axis of a batched ``(N, C, *spatial)`` input (as Flux:
-    ``(N, C, L)`` is upsampled along ``L``, ``(N, C, D, H, W)`` along all three).
+    Flux's forms: ``Upsample(scale, mode="nearest")`` and ``Upsample(mode="nearest", *, scale=None,
+    size=None)`` with the mode first, as ``Upsample(:bilinear; scale=2)``: ``Upsample("bilinear", scale=2)``,
+    ``Upsample(size=(8, 8))``; exactly one of ``scale`` and ``size``.
+
+    A tuple ``scale`` gives one factor per spatial axis, and ``size`` one output size per spatial axis (both
+    admit an unbatched ``(C, *spatial)`` sample); an int or real scale applies to every spatial axis of a
+    batched ``(N, C, *spatial)`` input (as Flux: ``(N, C, L)`` is upsampled along ``L``, ``(N, C, D, H, W)``
+    along all three).
 
     >>> import numpy as np
     >>> u = Upsample(2)
@@ -788,34 +888,136 @@ class Upsample:
     (Upsample(2, mode='nearest'), (1, 3, 4, 8), (4, 8))
     >>> Upsample(2)(np.ones((1, 3, 4))).shape, Upsample(1.5, mode="bilinear")(np.ones((1, 3, 4, 4))).shape
     ((1, 3, 8), (1, 3, 6, 6))
+    >>> b = Upsample("bilinear", size=(4, 5))
+    >>> b, b(np.ones((1, 3, 2, 2))).shape, Upsample("bilinear", scale=2)
+    (Upsample('bilinear', size=(4, 5)), (1, 3, 4, 5), Upsample(2, mode='bilinear'))
     """
 
-    def __init__(self, scale=2, mode="nearest"):
-        if mode not in ("nearest",) + _LINEAR_MODES:
+    def __init__(self, *args, scale=None, mode=None, size=None):
+        # Flux's two forms: Upsample(scale, mode) and Upsample(mode; scale, size); positional arguments are
+        # read by hand so that the mode may come first with scale= as a keyword
+        if len(args) > 2 or (args and isinstance(args[0], str) and len(args) > 1):
+            raise FluxpyError(
+                f"Upsample takes Upsample(scale, mode) or Upsample(mode, scale=..., size=...), got the "
+                f"positional arguments {args!r}"
+            )
+        if args and isinstance(args[0], str):
+            if mode is not None:
+                raise FluxpyError(f"Upsample: the mode is given twice, {args[0]!r} and mode={mode!r}")
+            mode = args[0]
+        elif args:
+            if scale is not None:
+                raise FluxpyError(f"Upsample: the scale is given twice, {args[0]!r} and scale={scale!r}")
+            scale = args[0]
+            if len(args) == 2:
+                if mode is not None:
+                    raise FluxpyError(f"Upsample: the mode is given twice, {args[1]!r} and mode={mode!r}")
+                mode = args[1]
+        mode = "nearest" if mode is None else mode
+        if not isinstance(mode, str) or mode not in ("nearest",) + _LINEAR_MODES:
             raise FluxpyError(
                 f"Upsample: unknown mode {mode!r} (use 'nearest', 'bilinear', 'linear' or 'trilinear')"
             )
-        self.scale = _upsample_scale(scale, mode)
+        if (scale is None) == (size is None):
+            raise FluxpyError(
+                "Upsample: give either a scale or an output size (but not both): Upsample(2), "
+                f"Upsample((2, 3), mode='bilinear'), Upsample({mode!r}, size=(8, 8)); got scale={scale!r}, "
+                f"size={size!r}"
+            )
+        self.scale = None if scale is None else _upsample_scale(scale, mode)
+        self.size = None if size is None else _upsample_target(size)
         self.mode = mode
 
+    def _rank(self):
+        """The number of spatial axes a tuple ``scale`` or ``size`` fixes; None where it is open."""
+        if self.size is not None:
+            return len(self.size)
+        return len(self.scale) if isinstance(self.scale, tuple) else None
+
     def __call__(self, x):
+        x = _as_input(self, x)
         scale, size = _upsample_size(self, np.shape(x))
         if self.mode == "nearest":
             return upsample_nearest(x, scale)
         return upsample_linear(x, size=size)
 
     def outdims(self, isize):
-        """Spatial output size ``floor(isize * scale)`` for a spatial or full input size ``isize`` (an int or
-        real scale: a full ``(N, C, *spatial)`` size when it has 3 or more entries, else spatial)."""
-        if isinstance(self.scale, tuple):
-            size, scale = _spatial_size(isize, len(self.scale), self), self.scale
-        else:
-            size = _open_spatial_size(isize)
-            scale = (self.scale,) * len(size)
-        return tuple(math.floor(i * s) for i, s in zip(size, scale, strict=True))
+        """Spatial output size (``floor(isize * scale)``, or ``size``) for a spatial or full input size
+        ``isize`` (an int or real scale: a full ``(N, C, *spatial)`` size when it has 3 or more entries, else
+        spatial); a ``FluxpyError`` where the call would refuse the input (an empty output)."""
+        nd = self._rank()
+        spatial = _open_spatial_size(isize) if nd is None else _spatial_size(isize, nd, self)
+        return _upsample_out(self, spatial, f"an input of size {tuple(isize)}")[1]
+
+    def _spatial_outdims(self, size):
+        """``outdims`` for the spatial size ``size`` of any number of axes (an int or real scale)."""
+        return _upsample_out(self, size, f"an input of spatial size {tuple(size)}")[1]
 
     def __repr__(self):
+        if self.size is not None:
+            return f"Upsample({self.mode!r}, size={self.size})"  # Flux's Upsample(:bilinear, size = (4, 5))
         return f"Upsample({self.scale}, mode={self.mode!r})"  # a tuple stays one: it fixes the rank
+
+
+@nograd
+def _pixel_shuffle_shapes(layer, shape):
+    """``(split, perm, out)``: the reshape, transpose and reshape that ``PixelShuffle`` does on an input of
+    ``shape`` ``(N, C * r^d, *spatial)``: the channel axis split into ``(C, r, .., r)`` (the last ``r``
+    varying fastest), each ``r`` moved after its spatial axis, and each pair merged."""
+    d = _open_rank(layer, shape)
+    r = layer.r
+    n, cin, spatial = shape[0], shape[1], tuple(shape[2:])
+    if cin % r**d:
+        raise FluxpyError(
+            f"{layer!r}: an input of shape {tuple(shape)} has {cin} channels, not a multiple of r^d = "
+            f"{r}^{d} = {r**d} (d = {d} spatial axes): PixelShuffle turns C * r^d channels into C"
+        )
+    split = (n, cin // r**d) + (r,) * d + spatial
+    perm = (0, 1) + tuple(a for j in range(d) for a in (2 + d + j, 2 + j))
+    out = (n, cin // r**d) + tuple(i * r for i in spatial)
+    return split, perm, out
+
+
+@functor
+class PixelShuffle:
+    """Flux's ``PixelShuffle(r)`` (NNlib's ``pixel_shuffle``): a batched input ``(N, C * r^d, *spatial)``
+    with ``d`` spatial axes becomes ``(N, C, *(spatial * r))``, its channels spread over ``r``-fold larger
+    spatial axes (sub-pixel convolution, for super-resolution). Output channel ``c`` at ``(h * r + i,
+    w * r + j)`` is input channel ``c * r^2 + i * r + j`` at ``(h, w)``: Flux's ordering in fluxpy's
+    channels-first layout, which is PyTorch's ``pixel_shuffle`` for images. No parameters.
+
+    >>> import numpy as np
+    >>> p = PixelShuffle(2)
+    >>> p, p(np.ones((1, 8, 3, 3))).shape, p.outdims((3, 3))
+    (PixelShuffle(2), (1, 2, 6, 6), (6, 6))
+    >>> p(np.arange(4.0).reshape(1, 4, 1, 1))[0, 0]  # channels (i, j) = (0, 0), (0, 1), (1, 0), (1, 1)
+    array([[0., 1.],
+           [2., 3.]])
+    """
+
+    def __init__(self, r):
+        if not _int(r) or r < 1:
+            raise FluxpyError(f"PixelShuffle: the upscale factor r must be a positive integer, got {r!r}")
+        self.r = int(r)
+
+    def __call__(self, x):
+        x = _as_input(self, x)
+        split, perm, out = _pixel_shuffle_shapes(self, np.shape(x))
+        return np.reshape(np.transpose(np.reshape(x, split), perm), out)
+
+    def outdims(self, isize):
+        """``r`` times the spatial input size (a full ``(N, C, *spatial)`` size when ``isize`` has 3 or more
+        entries, whose channels are then checked, else spatial)."""
+        isize = tuple(int(i) for i in isize)
+        if len(isize) >= 3:
+            _pixel_shuffle_shapes(self, isize)
+        return self._spatial_outdims(_open_spatial_size(isize))
+
+    def _spatial_outdims(self, size):
+        return tuple(int(i) * self.r for i in size)
+
+    def __repr__(self):
+        return f"PixelShuffle({self.r})"
 
 
 __all__ = [
@@ -829,6 +1031,7 @@ __all__ = [
     "GlobalMeanPool",
     "MaxPool",
     "MeanPool",
+    "PixelShuffle",
     "SamePad",
     "Upsample",
     "flatten",

@@ -20,7 +20,7 @@ from ..functors import functor
 from ..rules.registry import nograd
 from .activations import identity
 from .basic import _name, big_repr
-from .init import create_bias, glorot_uniform, ones32
+from .init import create_bias, glorot_uniform, init_with_fans, ones32
 
 
 class _Unset:
@@ -237,34 +237,77 @@ class Parallel:
     """``connection(*(layer(x) for layer in layers))`` on one input; with several inputs (or one tuple of
     them) layer ``i`` gets input ``i`` (a single layer is applied to every input).
 
+    Named layers, as Flux's ``Parallel(connection; a = ..., b = ...)``: ``Parallel(connection, a=..., b=...)``
+    keeps them in a dict, ``m.layers`` (its gradient a dict too), read as ``m["a"]`` or by position ``m[0]``,
+    as a named ``Chain``'s.
+
     >>> import numpy as np
     >>> p = Parallel(lambda a, b: a + b, lambda x: 2 * x, lambda x: 3 * x)
     >>> p(np.array([1.0, 2.0]))
     array([ 5., 10.])
     >>> p(np.array([1.0]), np.array([10.0]))
     array([32.])
+    >>> q = Parallel(np.add, double=lambda x: 2 * x, triple=lambda x: 3 * x)
+    >>> q(np.array([1.0])), list(q.layers), q["triple"](1), len(q)
+    (array([5.]), ['double', 'triple'], 3, 2)
     """
 
-    def __init__(self, connection, *layers):
+    def __init__(self, connection, *layers, **named):
+        if named and layers:
+            raise FluxpyError(
+                "Parallel takes its layers by position or by name (Parallel(connection, a=..., b=...)), "
+                "not both"
+            )
+        if named:
+            if "layers" in named:  # ("connection" is the first argument's name: Python refuses it already)
+                raise FluxpyError(
+                    "Parallel: a named layer cannot be called 'layers' (the name of its field), as in Flux"
+                )
+            self.connection, self.layers = connection, dict(named)
+            return
         if not layers:
             raise FluxpyError("Parallel needs at least one layer")
         self.connection, self.layers = connection, tuple(layers)
 
     def __call__(self, *xs):
+        layers = self.layers
+        if type(layers) is dict:
+            layers = tuple(layers.values())
         if len(xs) == 1 and isinstance(xs[0], tuple):
             xs = xs[0]
         if len(xs) == 1:
-            outs = [layer(xs[0]) for layer in self.layers]
-        elif len(self.layers) == 1:
-            outs = [self.layers[0](x) for x in xs]
-        elif len(xs) == len(self.layers):
-            outs = [layer(x) for layer, x in zip(self.layers, xs, strict=True)]
+            outs = [layer(xs[0]) for layer in layers]
+        elif len(layers) == 1:
+            outs = [layers[0](x) for x in xs]
+        elif len(xs) == len(layers):
+            outs = [layer(x) for layer, x in zip(layers, xs, strict=True)]
         else:
-            raise FluxpyError(f"Parallel with {len(self.layers)} layers got {len(xs)} inputs")
+            raise FluxpyError(f"Parallel with {len(layers)} layers got {len(xs)} inputs")
         return self.connection(*outs)
 
+    def __getitem__(self, index):
+        layers = self.layers
+        if type(layers) is dict:
+            if isinstance(index, str):
+                return layers[index]
+            names = list(layers)[index]
+            if isinstance(index, slice):
+                return Parallel(self.connection, **{k: layers[k] for k in names})
+            return layers[names]
+        if isinstance(index, slice):
+            return Parallel(self.connection, *layers[index])
+        return layers[index]
+
+    def __len__(self):
+        return len(self.layers)
+
     def _show_children(self):
-        return (self.connection, *self.layers)
+        layers = tuple(self.layers.values()) if type(self.layers) is dict else self.layers
+        return (self.connection, *layers)
+
+    def _show_labels(self):
+        """The connection unnamed, then the names of named layers (Flux's ``a = Dense(2, 2)``), else None."""
+        return ("", *self.layers) if type(self.layers) is dict else None
 
     def __repr__(self):
         return big_repr(self)
@@ -357,7 +400,7 @@ class Bilinear:
                 "Bilinear(in1, in2, out, activation=identity), Bilinear((in1, in2), out) or "
                 "Bilinear(in, out): give the input and output sizes"
             )
-        self.weight = init(out, in1, in2)
+        self.weight = init_with_fans(init, (out, in1, in2), (out * in1, out * in2))  # Flux's fans
         self.bias = create_bias(self.weight, _bias_argument(bias), out)
         self.activation = _given(activation)
 

@@ -165,14 +165,42 @@ def _activation_repr(activation):
 # Dropout
 
 
+def _dropout_shape(shape, dims):
+    """The mask's shape for an input of ``shape``: as Flux's ``_dropout_shape``, the input's size along the
+    axes in ``dims`` and 1 along the others, so an axis the input does not have (``dims=2`` for a 2-d input)
+    varies nowhere. A negative axis counts from the end, as NumPy's (``-1``: the last axis).
+
+    >>> _dropout_shape((6, 4), 1), _dropout_shape((6, 4), -2), _dropout_shape((6, 4), 2)
+    ((1, 4), (6, 1), (1, 1))
+    """
+    shape = tuple(shape)
+    if dims is None:
+        return shape
+    ndim = len(shape)
+    axes = (dims,) if _axis_like(dims) else tuple(dims)
+    return tuple(n if i in axes or i - ndim in axes else 1 for i, n in enumerate(shape))
+
+
+def _axis_like(d):
+    return isinstance(d, (int, np.integer)) and not isinstance(d, (bool, np.bool_))
+
+
+def _check_dims(layer_name, dims):
+    """``dims`` as a Dropout takes it: ``None`` (every entry its own), an axis, or a tuple or list of axes."""
+    if dims is None or _axis_like(dims):
+        return dims
+    if isinstance(dims, (tuple, list)) and all(_axis_like(d) for d in dims):
+        return tuple(int(d) for d in dims)
+    raise FluxpyError(
+        f"{layer_name}: dims must be None, an axis (an int) or a tuple of axes, the axes along which the "
+        f"mask varies; got {dims!r}"
+    )
+
+
 def _dropout_mask(x, p, dims, rng):
     """The scaled mask ``keep / (1 - p)``, shaped to broadcast against ``x`` (varying along ``dims``)."""
     xp = xp_of(x)
-    shape = np.shape(x)
-    if dims is not None:
-        ndim = len(shape)
-        axes = {d % ndim for d in ((dims,) if isinstance(dims, int) else dims)}
-        shape = tuple(n if i in axes else 1 for i, n in enumerate(shape))
+    shape = _dropout_shape(np.shape(x), dims)
     dtype = x.dtype if hasattr(x, "dtype") and x.dtype.kind == "f" else np.dtype(np.float64)
     if p >= 1:
         return xp.zeros(shape, dtype=dtype)
@@ -180,7 +208,7 @@ def _dropout_mask(x, p, dims, rng):
     return xp.asarray(keep.astype(dtype) / dtype.type(1 - p))
 
 
-registry.nograd(_dropout_mask)
+registry.nograd(_dropout_mask, _dropout_shape)
 
 
 def _alpha_dropout_params(x, p, rng):
@@ -198,10 +226,19 @@ def _alpha_dropout_params(x, p, rng):
 registry.nograd(_alpha_dropout_params)
 
 
+@registry.nograd
+def _zero_like(x):
+    """A zero of ``x``'s float type (float64 for an int input), as Flux's ``T(0)``."""
+    dtype = x.dtype if hasattr(x, "dtype") and x.dtype.kind == "f" else np.dtype(np.float64)
+    return dtype.type(0)
+
+
 class Dropout(_Switchable):
     """Inverted dropout: in training, each entry is zeroed with probability ``p`` and the rest scaled by
-    ``1 / (1 - p)``; in inference the input passes unchanged. ``dims`` (an axis or tuple of axes) makes the
-    mask vary only along those axes (shared along the others). ``rng`` is a NumPy ``Generator``.
+    ``1 / (1 - p)``; in inference the input passes unchanged. ``dims`` (an axis or tuple of axes, NumPy's
+    numbering: a negative one counts from the end) makes the mask vary only along those axes (shared along
+    the others); as Flux, an axis the input does not have is left out (``dims=2`` on a 2-d input: one value
+    for the whole input). ``rng`` is a NumPy ``Generator``.
 
     >>> import numpy as np
     >>> d = Dropout(0.5, rng=np.random.default_rng(0))
@@ -212,13 +249,16 @@ class Dropout(_Switchable):
     True
     >>> sorted(set(trainmode(d)(x).tolist()))
     [0.0, 2.0]
+    >>> y = trainmode(Dropout(0.5, dims=1, rng=np.random.default_rng(0)))(np.ones((3, 4)))
+    >>> bool(np.all(y == y[:1]))  # one mask row, shared along axis 0
+    True
     """
 
     def __init__(self, p, *, dims=None, rng=None, active=None):
         if not 0 <= p <= 1:
             raise FluxpyError(f"Dropout probability must be in [0, 1], got {p}")
         self.p = p
-        self.dims = dims
+        self.dims = _check_dims(f"Dropout({p})", dims)
         self.rng = rng if rng is not None else np.random.default_rng()
         self.active = active
 
@@ -239,12 +279,15 @@ functor(Dropout, ())
 
 class AlphaDropout(_Switchable):
     """Dropout for SELU networks: dropped entries are set to SELU's negative saturation value and the result
-    is rescaled to keep zero mean and unit variance. Inference passes the input unchanged.
+    is rescaled to keep zero mean and unit variance. Inference passes the input unchanged; with ``p = 1``
+    training gives zeros (as Flux: every entry dropped, no rescaling possible).
 
     >>> import numpy as np
     >>> d = trainmode(AlphaDropout(0.2, rng=np.random.default_rng(0)))
     >>> d, d(np.zeros(4)).shape
     (AlphaDropout(0.2), (4,))
+    >>> trainmode(AlphaDropout(1.0))(np.array([1.0, 2.0]))
+    array([0., 0.])
     """
 
     def __init__(self, p, *, rng=None, active=None):
@@ -258,6 +301,8 @@ class AlphaDropout(_Switchable):
         active = _isactive(self)  # a statement of its own: the compiler runs `if` tests undifferentiated
         if not active or self.p == 0:
             return x
+        if self.p == 1:  # every entry dropped: zeros (Flux: `isone(p) && return sign.(x) .* T(0)`)
+            return np.sign(x) * _zero_like(x)
         keep, a, dropped, b = _alpha_dropout_params(x, self.p, self.rng)
         # keep: a * x + b ; dropped: a * alpha' + b
         return x * (keep * a) + (1 - keep) * dropped + keep * b
@@ -312,14 +357,6 @@ def _update_running_stats(layer, mean, var, n, *, per_sample=False):
 
 
 registry.nograd(_update_running_stats)
-
-
-def _constant(value):
-    """``value``, with no gradient flowing to it (running statistics, ``eps``: not trainable)."""
-    return value
-
-
-registry.nograd(_constant)
 
 
 def _affine_params(affine, channels):
@@ -382,11 +419,11 @@ class BatchNorm(_Switchable):
             var = np.mean(d * d, axis=axes, keepdims=True)
             if training and self.track_stats:
                 _update_running_stats(self, mean, var, np.size(x) // self.channels)
-            y = d / np.sqrt(var + _constant(self.eps))
+            y = d / np.sqrt(var + self.eps)
         else:
-            mean = np.reshape(_constant(self.running_mean), shape)
-            var = np.reshape(_constant(self.running_var), shape)
-            y = (x - mean) / np.sqrt(var + _constant(self.eps))
+            mean = np.reshape(self.running_mean, shape)
+            var = np.reshape(self.running_var, shape)
+            y = (x - mean) / np.sqrt(var + self.eps)
         if self.affine:
             y = y * np.reshape(self.gamma, shape) + np.reshape(self.beta, shape)
         return self.activation(y)
@@ -459,12 +496,12 @@ class InstanceNorm(_Switchable):
             var = np.mean(d * d, axis=axes, keepdims=True)
             if training and self.track_stats:
                 _update_running_stats(self, mean, var, _spatial_count(x), per_sample=True)
-            y = d / np.sqrt(var + _constant(self.eps))
+            y = d / np.sqrt(var + self.eps)
         else:
             shape = _channel_shape(x, self.channels)
-            mean = np.reshape(_constant(self.running_mean), shape)
-            var = np.reshape(_constant(self.running_var), shape)
-            y = (x - mean) / np.sqrt(var + _constant(self.eps))
+            mean = np.reshape(self.running_mean, shape)
+            var = np.reshape(self.running_var, shape)
+            y = (x - mean) / np.sqrt(var + self.eps)
         if self.affine:
             shape = _channel_shape(x, self.channels)
             y = y * np.reshape(self.gamma, shape) + np.reshape(self.beta, shape)
@@ -501,23 +538,50 @@ class GroupNorm(_Switchable):
     """Group normalisation: the channels (axis 1) split into ``groups`` groups, each sample's group
     normalised over its channels and spatial axes, then a per-channel ``gamma``/``beta``.
 
+    ``track_stats=True`` (default ``False``, as Flux's) keeps ``running_mean``/``running_var``, one entry per
+    group (as Flux's ``zeros32(G)``/``ones32(G)``): in training each call normalises with the samples' own
+    statistics and blends the batch average of the per-sample group means and (unbiased) variances into them
+    (``momentum``, as Flux's ``_track_stats!``); in inference every sample's groups are normalised with the
+    running ones.
+
     >>> import numpy as np
     >>> m = GroupNorm(4, 2)
     >>> m
     GroupNorm(4, 2)
     >>> m(np.arange(16.0).reshape(2, 4, 2)).shape
     (2, 4, 2)
+    >>> t = GroupNorm(4, 2, track_stats=True)
+    >>> t
+    GroupNorm(4, 2, track_stats=True)
+    >>> _ = trainmode(t)(np.arange(8.0).reshape(1, 4, 2))  # groups [0, 1, 2, 3] and [4, 5, 6, 7]
+    >>> t.running_mean, np.round(t.running_var, 4)  # 0.1 * (1.5, 5.5); 0.9 + 0.1 * 5/3 (unbiased)
+    (array([0.15, 0.55], dtype=float32), array([1.0667, 1.0667], dtype=float32))
     """
 
-    def __init__(self, channels, groups, activation=identity, *, eps=1e-5, affine=True, active=None):
+    def __init__(
+        self,
+        channels,
+        groups,
+        activation=identity,
+        *,
+        eps=1e-5,
+        momentum=0.1,
+        affine=True,
+        track_stats=False,
+        active=None,
+    ):
         if channels % groups:
             raise FluxpyError(f"GroupNorm: {channels} channels do not split into {groups} groups")
         self.channels = channels
         self.groups = groups
         self.activation = activation
         self.eps = eps
+        self.momentum = momentum
         self.affine = affine
+        self.track_stats = track_stats
         self.gamma, self.beta = _affine_params(affine, channels)
+        self.running_mean = np.zeros(groups, dtype=np.float32) if track_stats else None
+        self.running_var = np.ones(groups, dtype=np.float32) if track_stats else None
         self.active = active
 
     def __call__(self, x):
@@ -525,10 +589,19 @@ class GroupNorm(_Switchable):
         shape = np.shape(x)
         grouped = np.reshape(x, (shape[0], self.groups, self.channels // self.groups) + tuple(shape[2:]))
         axes = tuple(range(2, len(shape) + 1))
-        mean = np.mean(grouped, axis=axes, keepdims=True)
-        d = grouped - mean
-        var = np.mean(d * d, axis=axes, keepdims=True)
-        y = np.reshape(d / np.sqrt(var + _constant(self.eps)), shape)
+        training = _isactive(self)  # a statement of its own: the compiler runs `if` tests undifferentiated
+        if training or not self.track_stats:
+            mean = np.mean(grouped, axis=axes, keepdims=True)
+            d = grouped - mean
+            var = np.mean(d * d, axis=axes, keepdims=True)
+            if training and self.track_stats:
+                _update_running_stats(self, mean, var, _spatial_count(grouped), per_sample=True)
+            y = np.reshape(d / np.sqrt(var + self.eps), shape)
+        else:
+            gshape = (1, self.groups) + (1,) * (len(shape) - 1)
+            mean = np.reshape(self.running_mean, gshape)
+            var = np.reshape(self.running_var, gshape)
+            y = np.reshape((grouped - mean) / np.sqrt(var + self.eps), shape)
         if self.affine:
             cshape = _channel_shape(x, self.channels)
             y = y * np.reshape(self.gamma, cshape) + np.reshape(self.beta, cshape)
@@ -538,6 +611,8 @@ class GroupNorm(_Switchable):
         extra = _activation_repr(self.activation)
         if not self.affine:
             extra += ", affine=False"
+        if self.track_stats:
+            extra += ", track_stats=True"
         return f"GroupNorm({self.channels}, {self.groups}{extra})"
 
 
@@ -574,7 +649,7 @@ class LayerNorm:
         mean = np.mean(x, axis=axes, keepdims=True)
         d = x - mean
         var = np.mean(d * d, axis=axes, keepdims=True)
-        y = d / np.sqrt(var + _constant(self.eps))
+        y = d / np.sqrt(var + self.eps)
         if self.affine:
             y = y * self.gamma + self.beta
         return self.activation(y)

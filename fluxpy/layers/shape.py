@@ -74,7 +74,14 @@ _SIZE_KEEPING = (
 )
 
 # convolution, pooling and upsampling layers: their outdims gives a spatial size
-_SPATIAL = (conv._ConvBase, conv._Pool, conv._AdaptivePool, conv._GlobalPool, conv.Upsample)
+_SPATIAL = (
+    conv._ConvBase,
+    conv._Pool,
+    conv._AdaptivePool,
+    conv._GlobalPool,
+    conv.Upsample,
+    conv.PixelShuffle,
+)
 
 
 def _is_activation(f):
@@ -92,8 +99,8 @@ def _fixed_rank(layer):
     elif isinstance(layer, conv._AdaptivePool):
         fixing = layer.out
     elif isinstance(layer, conv.Upsample):
-        fixing = layer.scale
-    else:  # global pools
+        return layer._rank()
+    else:  # global pools, PixelShuffle
         return None
     return len(fixing) if isinstance(fixing, tuple) else None
 
@@ -138,8 +145,8 @@ def _outdims(layer, isize, rank):
                 f"size with {rank}: {isize}"
             )
         if rank is not None and fixed is None:
-            # an open-rank layer reads a full size (N, C, *spatial): `rank` spatial axes, however many
-            out = tuple(layer.outdims((1, 1, *isize)))
+            # an open-rank layer on a spatial size of `rank` axes, however many (its errors show that size)
+            out = tuple(layer._spatial_outdims(isize))
         else:
             out = tuple(layer.outdims(isize))
         return out, len(out)
@@ -237,13 +244,14 @@ def _parallel_outputsize(layer, spec):
     """``Parallel``: its branches by rule (input ``i`` to layer ``i``, or one input to every layer, or every
     input to its one layer, as its call), then its connection run on zeros of their output shapes."""
     xs = (spec,) if _is_shape(spec) else spec
-    n = len(layer.layers)
+    branches = layer._show_children()[1:]  # (a named Parallel's values)
+    n = len(branches)
     if len(xs) == 1:
-        outs = [_outputsize(inner, xs[0]) for inner in layer.layers]
+        outs = [_outputsize(inner, xs[0]) for inner in branches]
     elif n == 1:
-        outs = [_outputsize(layer.layers[0], s) for s in xs]
+        outs = [_outputsize(branches[0], s) for s in xs]
     elif len(xs) == n:
-        outs = [_outputsize(inner, s) for inner, s in zip(layer.layers, xs, strict=True)]
+        outs = [_outputsize(inner, s) for inner, s in zip(branches, xs, strict=True)]
     else:
         raise FluxpyError(f"outputsize: Parallel with {n} layers got {len(xs)} inputs, shapes {spec}")
     zeros = [_zeros_like_model(layer, s) for s in outs]

@@ -252,9 +252,13 @@ def test_batchnorm_gradient_is_a_tangent_with_the_trainable_fields():
     assert isinstance(dm, fx.Tangent)
     np.testing.assert_allclose(dm.beta, 5 * np.arange(3.0), rtol=1e-6)
     np.testing.assert_allclose(dm.gamma, np.zeros(3), atol=1e-4)  # normalised columns sum to zero
-    assert all(dm[k] is None for k in dm if k not in ("gamma", "beta"))  # none for running stats or eps
+    # none for the running statistics (batch statistics are used in training); eps gets its true gradient
+    assert all(dm[k] is None for k in dm if k not in ("gamma", "beta", "eps"))
+    assert isinstance(dm.eps, float)
     (dm,) = fx.gradient(lambda m: np.sum(m(x) ** 2), nm.testmode(bn))
-    assert all(dm[k] is None for k in dm if k not in ("gamma", "beta"))
+    assert dm.momentum is None and isinstance(
+        dm.eps, float
+    )  # in inference the running statistics get one too
     np.testing.assert_allclose(dm.beta, np.sum(2 * bn(x), axis=0), rtol=1e-5)
 
 
