@@ -189,13 +189,14 @@ def transform_source(fn, constructor=False, mode="reverse", mask=None):
     fdef = parse.to_function_def(src.node, name, src.private, src.private_names)
     if constructor:
         fdef = parse.returning_self(fdef)
-    writable = fdef.args.args[0].id if constructor else None
+    first = (fdef.args.posonlyargs + fdef.args.args)[:1]  # ``self``, positional-only or not
+    writable = first[0].id if constructor and first else None
     fence.check(fdef, src, writable=writable, classes=_class_names(fn, fdef))
     ctx = _context(fn, fdef, src)
     ctx.writable = writable
     ctx.mask = mask
-    if fdef.args.args and "__class__" in fn.__code__.co_freevars:
-        ctx.first_param = fdef.args.args[0].id  # for zero-argument super()
+    if first and "__class__" in fn.__code__.co_freevars:
+        ctx.first_param = first[0].id  # for zero-argument super()
     fdef = normalize.normalize(fdef, ctx)
     positional = [a.id for a in fdef.args.posonlyargs + fdef.args.args]
     # position -> None (``x[i] = v``: always a write) or the in-place operators of ``x += v`` (a write when

@@ -97,7 +97,7 @@ def mangle(fdef, private):
 
 def returning_self(fdef):
     """An ``__init__`` rewritten to return its ``self`` (every ``return`` and the end of the body)."""
-    self_name = fdef.args.args[0].id
+    self_name = (fdef.args.posonlyargs + fdef.args.args)[0].id  # ``self`` may be positional-only
 
     class _Returns(gast.NodeTransformer):
         def visit_FunctionDef(self, node):

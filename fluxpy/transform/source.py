@@ -148,7 +148,11 @@ def _find_lambda(tree, code):
     if containing:  # a lambda inside another lambda's body: the innermost one holds the position
         return min(containing, key=lambda c: _extent(c[0].body))
     names = tuple(code.co_varnames[: code.co_argcount])
-    same_args = [c for c in candidates if tuple(mangled(a.arg, c[1]) for a in c[0].args.args) == names]
+    same_args = [
+        c
+        for c in candidates
+        if tuple(mangled(a.arg, c[1]) for a in c[0].args.posonlyargs + c[0].args.args) == names
+    ]
     return same_args[0] if same_args else candidates[0]
 
 
