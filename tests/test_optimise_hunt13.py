@@ -148,3 +148,25 @@ def test_setup_of_a_plain_object_without_arrays_and_of_a_functor():
 
     fx.functor(Frozen, trainable=())  # the message's way to keep its arrays out of training
     assert setup(Adam(), Frozen()).d1 is None
+
+
+def test_precision_conversions_keep_ties():
+    """f32/f64 map a tied view's owner once and remake the view on its copy (Functors.jl maps a
+    transpose's parent once); the tie broke, and the two copies then trained apart."""
+    enc = fx.Dense(5, 2)
+    model = fx.Chain(enc, fx.tanh, fx.Dense(enc.weight.T, True))
+    m64 = fx.f64(model)
+    assert m64[0].weight.dtype == m64[2].weight.dtype == np.float64
+    assert np.shares_memory(m64[0].weight, m64[2].weight)
+    np.testing.assert_array_equal(m64[2].weight, m64[0].weight.T)
+    w = np.arange(12.0, dtype=np.float32).reshape(3, 4)
+    views = {"w": w, "row": w[1], "flip": w[::-1, ::2], "flat": w.reshape(-1)}
+    converted = fx.f64(views)
+    for key, value in views.items():
+        assert converted[key].dtype == np.float64
+        np.testing.assert_array_equal(converted[key], value)
+    converted["w"][1, 0] = 100.0
+    assert converted["row"][0] == converted["flat"][4] == 100.0
+    assert w[1, 0] == 4.0  # the original is untouched
+    back = fx.f32(m64)
+    assert back[2].weight.dtype == np.float32 and np.shares_memory(back[0].weight, back[2].weight)

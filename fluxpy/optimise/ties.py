@@ -24,10 +24,15 @@ from ..errors import FluxpyError
 
 
 def _root(x):
-    """The array owning ``x``'s memory (NumPy collapses a view's ``base`` to it)."""
-    while isinstance(x.base, np.ndarray):
-        x = x.base
-    return x
+    """The array owning ``x``'s memory (NumPy collapses a view's ``base`` to it; ``as_strided`` puts a
+    holder object between the view and the array)."""
+    while True:
+        base = x.base
+        if not isinstance(base, np.ndarray):
+            base = getattr(base, "base", None)
+            if not isinstance(base, np.ndarray):
+                return x
+        x = base
 
 
 def _bounds(x):
