@@ -22,6 +22,7 @@ analyses can follow, unlike a caller's objects.
 
 import gast
 
+from ..rules import augmented
 from . import nodes as n
 from .array_views import ARRAY_MODULES, same_or_view_source
 
@@ -119,6 +120,37 @@ class Sources:
         return func.attr in FRESH_METHODS and same_or_view_source(call) is None
 
 
+def in_place_update(stmt):
+    """``(name, dunder)`` when ``stmt`` updates a name as ``x op= v`` does: ``x += v`` (``('x', '__iadd__')``)
+    or ``x = operator.iadd(x, v)`` (``isub``, ..., ``operator.__iadd__``, a bare ``iadd``: the rebinding form
+    the normalizer writes as ``x += v``, anf_updates.in_place_rebinding; told from the syntax, so a user's
+    own function of such a name counts too). Python changes an array, a list, a dict or a set in place
+    there (another reference sees it), fluxpy rebinds the name. Else None."""
+    if isinstance(stmt, gast.AugAssign) and isinstance(stmt.target, gast.Name):
+        return stmt.target.id, IN_PLACE_DUNDERS[type(stmt.op)]
+    if not (
+        isinstance(stmt, gast.Assign)
+        and len(stmt.targets) == 1
+        and isinstance(stmt.targets[0], gast.Name)
+        and isinstance(stmt.value, gast.Call)
+    ):
+        return None
+    call, name = stmt.value, stmt.targets[0].id
+    func = call.func
+    callee = (
+        func.attr if isinstance(func, gast.Attribute) else func.id if isinstance(func, gast.Name) else None
+    )
+    if (
+        callee in _IN_PLACE_FUNCTIONS
+        and len(call.args) == 2
+        and not call.keywords
+        and isinstance(call.args[0], gast.Name)
+        and call.args[0].id == name
+    ):
+        return name, _IN_PLACE_FUNCTIONS[callee]
+    return None
+
+
 def comprehension_targets(node):
     """The names a comprehension's own ``for`` targets bind (``r`` in ``[r for r in a]``)."""
     return {x.id for g in node.generators for x in n.walk(g.target) if isinstance(x, gast.Name)}
@@ -130,7 +162,9 @@ def _built_containers(body, classes, params):
     of them bound to new objects."""
     kinds, assigned = {}, set()
     for node in body:
-        if isinstance(node, (gast.Assign, gast.AnnAssign)) and node.value is not None:
+        if isinstance(node, gast.Assign) and in_place_update(node) is not None:
+            assigned.add(id(node.targets[0]))  # lst = operator.iadd(lst, v): lst += v
+        elif isinstance(node, (gast.Assign, gast.AnnAssign)) and node.value is not None:
             kind = _built_kind(node.value, classes)
             for t in node.targets if isinstance(node, gast.Assign) else [node.target]:
                 if isinstance(t, gast.Name):
@@ -158,6 +192,27 @@ def _built_kind(value, classes):
 
 # -- the tables ---------------------------------------------------------------------------------------
 
+# ``x op= v``: the method Python calls on ``x`` (the in-place one)
+IN_PLACE_DUNDERS = {
+    gast.Add: "__iadd__",
+    gast.Sub: "__isub__",
+    gast.Mult: "__imul__",
+    gast.Div: "__itruediv__",
+    gast.FloorDiv: "__ifloordiv__",
+    gast.Mod: "__imod__",
+    gast.Pow: "__ipow__",
+    gast.MatMult: "__imatmul__",
+    gast.LShift: "__ilshift__",
+    gast.RShift: "__irshift__",
+    gast.BitOr: "__ior__",
+    gast.BitXor: "__ixor__",
+    gast.BitAnd: "__iand__",
+}
+# operator's in-place functions by the names a call may give them (``iadd``, ``__iadd__``) -> the method
+_IN_PLACE_FUNCTIONS = {
+    name: dunder for op, _, _, dunder in augmented.TABLE for name in (op.__name__, f"__{op.__name__}__")
+}
+
 # attributes that hold no data of their object
 _DATA_FREE_ATTRIBUTES = frozenset(
     {"shape", "size", "ndim", "dtype", "itemsize", "nbytes", "strides", "__class__"}
@@ -165,6 +220,9 @@ _DATA_FREE_ATTRIBUTES = frozenset(
 # NumPy functions (besides array_views' same-or-view ones) whose results may be, hold or view their arguments
 _VIEW_MAKING_FUNCTIONS = frozenset(
     {
+        "atleast_1d",  # of several arrays (of one: array_views)
+        "atleast_2d",
+        "atleast_3d",
         "split",
         "array_split",
         "hsplit",
@@ -257,8 +315,6 @@ FRESH_METHODS = frozenset(
         "clip",
         "all",
         "any",
-        "conj",
-        "conjugate",
         "nonzero",
         "trace",
         "ptp",

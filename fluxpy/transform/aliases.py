@@ -33,7 +33,7 @@ import gast
 
 from . import nodes as n
 from .alias_reasons import Reasons, ReceiverPart
-from .alias_sources import FRESH_BUILTINS, FRESH_METHODS, Sources, comprehension_targets
+from .alias_sources import FRESH_BUILTINS, FRESH_METHODS, Sources, comprehension_targets, in_place_update
 from .kept_views import kept_views
 
 __all__ = ["FRESH_METHODS", "SharedWrite", "first_shared_write", "kept_views"]
@@ -67,6 +67,8 @@ class _Walker:
         self.classes = classes
         self.lists = lists
         self.reasons = Reasons(local_names, sources)
+        # the lists, dicts and sets the function builds (displays, list(), ...): x op= v changes them in place
+        self.built = (sources.containers - sources.instances) | set(lists)
         self.shared_defaults = {}  # parameter -> reason: ``x += v`` on it changes its default (an array)
 
     def parameters(self, fdef):
@@ -100,7 +102,12 @@ class _Walker:
             self.stmt(s, state)
 
     def stmt(self, s, state):
-        if isinstance(s, gast.Assign):
+        updated = in_place_update(s)  # x += v, x = operator.iadd(x, v)
+        if updated is not None:
+            if s.value is not None:
+                self.stores(s.value, state)
+            self.update_in_place(updated[0], s, state)
+        elif isinstance(s, gast.Assign):
             self.stores(s.value, state)
             for target in s.targets:
                 self.bind(target, s.value, state, s)
@@ -110,11 +117,7 @@ class _Walker:
             if s.value is not None:
                 self.stores(s.value, state)
             if isinstance(s.target, gast.Name):
-                name = s.target.id
-                if isinstance(s, gast.AugAssign) and name in self.shared_defaults:
-                    if state.get(name) == self.shared_defaults[name]:  # not rebound since the call began
-                        raise SharedWrite(s, name, state[name])
-                state[name] = None  # x += y rebinds x to a new value
+                state[s.target.id] = None  # (an annotated assignment)
             else:
                 self.write(_base(s.target), s, state)
         elif isinstance(s, gast.Expr):
@@ -130,6 +133,10 @@ class _Walker:
                 self.block(s.body, state)
             self.block(s.orelse, state)
         elif isinstance(s, gast.With):
+            for item in s.items:  # with m(a) as b: b may be m's object, or a part of it (nullcontext(a))
+                self.stores(item.context_expr, state)
+                if item.optional_vars is not None:
+                    self.bind(item.optional_vars, item.context_expr, state, s)
             self.block(s.body, state)
         elif isinstance(s, gast.Try):
             self.block(s.body, state)
@@ -137,6 +144,17 @@ class _Walker:
             self.block(s.finalbody, state)
         elif isinstance(s, gast.Return) and s.value is not None:
             self.stores(s.value, state)
+
+    def update_in_place(self, name, s, state):
+        """``x op= v`` (or ``x = operator.iadd(x, v)``) rebinds ``x`` to a new value in fluxpy. Python changes
+        a list, dict or set in place: a write into ``x`` where ``x`` is one the function built (the other
+        references of an array, or of a value of unknown type, are checked at run time: kept_views), and
+        into the default value of a parameter not rebound since the call began."""
+        if name in self.shared_defaults and state.get(name) == self.shared_defaults[name]:
+            raise SharedWrite(s, name, state[name])
+        if name in self.built:
+            self.write(name, s, state)
+        state[name] = None
 
     def chained(self, s, state):
         """``a = b = v`` binds every target to the one object ``v``: a write through one name shows
@@ -166,11 +184,17 @@ class _Walker:
             state[target.id] = self.reasons.of(value, target.id, state, stmt.lineno)
         elif isinstance(target, (gast.Tuple, gast.List)):
             pairs = None
-            if isinstance(value, (gast.Tuple, gast.List)) and len(value.elts) == len(target.elts):
+            if (
+                isinstance(value, (gast.Tuple, gast.List))
+                and len(value.elts) == len(target.elts)
+                and not any(isinstance(e, gast.Starred) for e in target.elts + value.elts)
+            ):
                 pairs = list(zip(target.elts, value.elts, strict=True))
             for i, elt in enumerate(target.elts):
                 if pairs is not None:
                     self.bind(elt, pairs[i][1], state, stmt)
+                elif isinstance(elt, gast.Starred):  # a, *rest = x: rest is bound to a new list
+                    self.bind(elt.value, None, state, stmt)
                 elif isinstance(elt, gast.Name):
                     state[elt.id] = f"is unpacked from a container (line {stmt.lineno})"
                 else:

@@ -51,8 +51,22 @@ _SAME_OR_VIEW_FUNCTIONS = frozenset(
         "rot90",
     }
 )
+# (``y.conj()`` and ``y.conjugate()`` are ``y`` itself for a real ``y``; ``y.astype(t)`` only with copy=False)
 _SAME_OR_VIEW_METHODS = frozenset(
-    {"view", "ravel", "reshape", "squeeze", "transpose", "swapaxes", "diagonal", "astype"}
+    {
+        "view",
+        "ravel",
+        "reshape",
+        "squeeze",
+        "transpose",
+        "swapaxes",
+        "diagonal",
+        "astype",
+        "conj",
+        "conjugate",
+        "getfield",
+        "__array__",
+    }
 )
 # names that mean NumPy's function even when imported bare (``from numpy import asarray``)
 _BARE_FUNCTIONS = frozenset(
@@ -96,10 +110,12 @@ def same_or_view_source(call):
         return None
     if not known or source is None or isinstance(source, gast.Starred):
         return None
+    if name.startswith("atleast_") and len(call.args) != 1:
+        return None  # np.atleast_1d(y, z): a list of views of each (alias_sources: a view maker)
     copy = next((k.value for k in call.keywords if k.arg == "copy"), None)
     if name in _COPY_BY_DEFAULT:
-        if name == "astype" and copy is None and len(call.args) >= 4:
-            copy = call.args[3]  # astype(dtype, order, casting, subok, copy): copy is the 5th
+        if name == "astype" and copy is None and len(call.args) >= 5:
+            copy = call.args[4]  # astype(dtype, order, casting, subok, copy): copy is the 5th
         if copy is None or (isinstance(copy, gast.Constant) and copy.value is True):
             return None
     elif isinstance(copy, gast.Constant) and copy.value is True:

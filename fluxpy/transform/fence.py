@@ -14,6 +14,7 @@ import gast
 
 from ..errors import unsupported
 from . import nodes as n
+from .alias_sources import IN_PLACE_DUNDERS, in_place_update
 from .aliases import first_shared_write, kept_views
 
 HELPER_PREFIX = "__fx_"
@@ -371,7 +372,8 @@ def guard_kept_views(fdef, body, classes=frozenset(), labels=None):
     Before: ``r = y[:2]; y[0] = 5.0; return np.sum(r)``. After: ``r = y[:2];
     __fx_check_kept_view(r, y, ('r', 'y'), 1, 0); y[0] = 5.0; return np.sum(r)``. ``labels``: names for
     the messages in place of temporaries (split_item_assignments); ``classes``: see aliases.kept_views."""
-    found = kept_views(fdef, body, classes)
+    parts = set()
+    found = kept_views(fdef, body, classes, parts)
     if not found:
         return
     for node in [fdef] + body:
@@ -380,10 +382,11 @@ def guard_kept_views(fdef, body, classes=frozenset(), labels=None):
         for field in ("body", "orelse", "finalbody"):
             stmts = getattr(node, field, None)
             if type(stmts) is list and any(s in found for s in stmts):
-                setattr(node, field, [c for s in stmts for c in _kept_view_checks(s, found, labels) + [s]])
+                checks = [c for s in stmts for c in _kept_view_checks(s, found, labels, parts) + [s]]
+                setattr(node, field, checks)
 
 
-def _kept_view_checks(stmt, found, labels=None):
+def _kept_view_checks(stmt, found, labels=None, parts=frozenset()):
     checks = []
     for view, array, every_cell, line in found.get(stmt, ()):
         index = (None if every_cell else _write_index(stmt, array)) or n.const(Ellipsis)
@@ -391,12 +394,79 @@ def _kept_view_checks(stmt, found, labels=None):
         args = [n.name(view), n.name(array), n.const(names), n.const(line)]
         args += index.elts if isinstance(index, gast.Tuple) else [index]  # spread: no tuple rule to record
         check = n.located(gast.Expr(value=n.call("__fx_check_kept_view", args)), stmt)
+        item = (stmt, view) in parts  # view holds array's object as an item, and views none of its arrays
+        more = _shared_object_checks(stmt, view, array, names, line, arrays=not item)
+        body = [n.located(c, stmt) for c in ([] if item else [check]) + more]
+        if not body:
+            continue
         # the view may not be bound yet (bound later in a loop's trip, or in a branch not taken): no view to
         # check then, as Python would not read it here either
         unbound = gast.ExceptHandler(type=n.name("UnboundLocalError"), name=None, body=[gast.Pass()])
-        guarded = gast.Try(body=[check], handlers=[unbound], orelse=[], finalbody=[])
+        guarded = gast.Try(body=body, handlers=[unbound], orelse=[], finalbody=[])
         checks.append(n.located(guarded, stmt))
     return checks
+
+
+def _shared_object_checks(stmt, view, array, names, line, arrays=True):
+    """The checks of an ``op=`` that Python runs in place on an object ``view`` may be, hold or view.
+
+    ``array op= v`` (``array = operator.iadd(array, v)``) changes a list, dict, set or array ``array`` in
+    place, ``array[i] op= v`` and ``array.f op= v`` the object held there: ``view`` (``d = {"k": a}``, ``t =
+    (a, 2.0)``, ``b = Box(a)``, ``a`` stored in ``lst = [a]``) would show the change in Python, while
+    fluxpy rebinds one name or item to a new value. ``__fx_check_receiver_part(obj, (view,), ...)`` refuses
+    it when ``view`` is that object, holds it, or holds an array sharing its memory; only where ``obj`` is
+    of a type whose in-place operator is not Python code (arrays, lists, dicts, sets: a user class's
+    ``__iadd__`` is checked by its rule, rules/python.check_shared_in_place), since a number or a tuple is
+    never changed in place. For an item, ``__fx_check_kept_view(view, array[i], ...)`` first names an array
+    that ``view`` views. An item whose index is not a plain expression (it would be evaluated again) is not
+    checked. ``arrays=False``: not where ``obj`` is an array (``for row in Y: row *= 2``: the rule of ``op=``
+    refuses a view, rules/mutation.check_in_place_view)."""
+    updated = in_place_update(stmt)
+    if updated is not None and updated[0] == array:
+        obj, label, dunder, out = n.name(array), names[1], updated[1], []
+    elif (
+        isinstance(stmt, gast.AugAssign)
+        and isinstance(stmt.target, (gast.Subscript, gast.Attribute))
+        and isinstance(stmt.target.value, gast.Name)
+        and stmt.target.value.id == array
+    ):
+        target = stmt.target
+        if isinstance(target, gast.Subscript):
+            index = _write_index(stmt, array)
+            if index is None:
+                return []
+            obj = gast.Subscript(value=n.name(array), slice=index, ctx=gast.Load())
+        else:
+            obj = n.attr(n.name(array), target.attr)
+        label, dunder = _source_text(target), IN_PLACE_DUNDERS[type(stmt.op)]
+        args = [n.name(view), copy.deepcopy(obj), n.const((names[0], label)), n.const(line)]
+        out = [gast.Expr(value=n.call("__fx_check_kept_view", args))]
+    else:
+        return []
+    receiver = gast.Tuple(elts=[n.name(view)], ctx=gast.Load())
+    args = [copy.deepcopy(obj), receiver, n.const((label, names[0])), n.const(line)]
+    check = gast.Expr(value=n.call("__fx_check_receiver_part", args))
+    test = _builtin_in_place(obj, dunder)
+    if not arrays:
+        array_test = n.call(
+            "__fx_getattr", [copy.deepcopy(obj), n.const("__array_priority__"), n.const(None)]
+        )
+        test.values.append(n.is_none(array_test))
+    return out + [n.if_(test, [check])]
+
+
+def _builtin_in_place(obj, dunder):
+    """``obj``'s type has the in-place method ``dunder`` and it is no Python function (an array's, a
+    list's)::
+
+        __fx_getattr(__fx_type(obj), '__iadd__', None) is not None
+            and __fx_getattr(__fx_getattr(__fx_type(obj), '__iadd__', None), '__code__', None) is None
+    """
+    method = n.call(
+        "__fx_getattr", [n.call("__fx_type", [copy.deepcopy(obj)]), n.const(dunder), n.const(None)]
+    )
+    code = n.call("__fx_getattr", [copy.deepcopy(method), n.const("__code__"), n.const(None)])
+    return gast.BoolOp(op=gast.And(), values=[n.is_not_none(method), n.is_none(code)])
 
 
 def _write_index(stmt, array):
@@ -485,7 +555,7 @@ def local_lists(fdef, body=None):
             isinstance(node, gast.AugAssign)
             and isinstance(node.op, gast.Add)
             and isinstance(node.target, gast.Name)
-        ):
+        ) or _list_iadd_call(node):
             pass  # lst += values extends a list in place: still a list (see anf.aug_assign_name)
         else:
             for t in _assign_targets(node):
@@ -497,6 +567,12 @@ def local_lists(fdef, body=None):
                 kinds[name] = False
     params = {a.id for a in fdef.args.args + fdef.args.posonlyargs + fdef.args.kwonlyargs}
     return {name for name, ok in kinds.items() if ok and name not in params}
+
+
+def _list_iadd_call(node):
+    """``lst = operator.iadd(lst, values)`` (or ``iconcat``): the normalizer's ``lst += values``."""
+    updated = in_place_update(node) if isinstance(node, gast.Assign) else None
+    return updated is not None and updated[1] == "__iadd__"
 
 
 def _new_list_call(node):

@@ -1,5 +1,7 @@
 """Stage 4: normalization passes, in order. Each states its postcondition with a before/after example.
 
+p. ``parameters``  an array parameter that a method or an ``out=`` may change in place is copied at entry (the
+                caller's arrays never change)
 0. ``conditions``  a list method called in an ``if``/``while`` test becomes a statement of its own
 1. ``loops``    ``break``/``continue``/``return`` inside loops and loop ``else`` become flags
 2. ``returns``  early returns in ``if`` branches become one exit (a result variable)
@@ -21,11 +23,13 @@ from .comprehensions import desugar_comprehensions
 from .conditions import hoist_condition_calls
 from .lambdas import hoist_lambdas
 from .loops import lower_loop_exits
+from .parameters import copy_written_parameters
 from .returns import lift_returns
 
 
 def normalize(fdef, ctx):
     """Run every pass over the gast FunctionDef ``fdef`` and return the normalized FunctionDef."""
+    fdef = copy_written_parameters(fdef, ctx)
     fdef = hoist_condition_calls(fdef, ctx)
     fdef = lower_loop_exits(fdef, ctx)
     fdef = lift_returns(fdef, ctx)

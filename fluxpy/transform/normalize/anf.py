@@ -452,10 +452,12 @@ class _ANF(InPlaceUpdates, ForLoops):
         if isinstance(e, gast.Dict) and any(k is None for k in e.keys):
             return self.dict_with_unpacking(e)
         if isinstance(e, gast.Dict):
-            keys = n.tuple_(e.keys)
-            return n.call(
-                CALL, [n.name("__fx_pack_dict"), self.atom(keys)] + [self.atom(v) for v in e.values]
-            )
+            # as Python evaluates a display: key1, value1, key2, value2, ...
+            keys, values = [], []
+            for key, value in zip(e.keys, e.values, strict=True):
+                keys.append(self.atom(key))
+                values.append(self.atom(value))
+            return n.call(CALL, [n.name("__fx_pack_dict"), self.atom(n.tuple_(keys))] + values)
         if isinstance(e, gast.Starred):
             raise AssertionError("starred expressions are handled by their container")
         raise AssertionError(f"unexpected expression {type(e).__name__}")
@@ -489,15 +491,21 @@ class _ANF(InPlaceUpdates, ForLoops):
             # the zero-argument form needs the frame of a method defined in the class: spell it out
             e = gast.Call(func=e.func, args=[n.name("__class__"), n.name(self.ctx.first_param)], keywords=[])
         functional = self.functional_in_place(e)  # operator.iadd(x * 2, v): fluxpy's x += v (anf_updates)
+        # as Python evaluates a call: the callee (a method's object), then the arguments left to right, then
+        # the keywords' values
+        func, obj, callee = e.func, None, None
+        if functional is None:
+            if isinstance(func, gast.Attribute) and not self.is_static(func):
+                obj = self.atom(func.value)
+            else:
+                callee = self.callee(func)
         args = self.arguments(e.args)
         keywords = [gast.keyword(arg=k.arg, value=self.atom(k.value)) for k in e.keywords]
         if functional is not None:
             return self.op_call(functional, args)
-        func = e.func
-        if isinstance(func, gast.Attribute) and not self.is_static(func):
-            obj = self.atom(func.value)
+        if obj is not None:
             return n.call(CALL_METHOD, [obj, n.const(func.attr)] + args, keywords)
-        return n.call(CALL, [self.callee(func)] + args, keywords)
+        return n.call(CALL, [callee] + args, keywords)
 
     def callee(self, func):
         if isinstance(func, gast.Name) or self.is_static(func):
