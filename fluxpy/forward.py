@@ -28,7 +28,14 @@ tangent.
 import functools
 import operator
 from collections.abc import Iterator
-from types import BuiltinMethodType, FunctionType, MethodType, ModuleType
+from types import (
+    BuiltinFunctionType,
+    BuiltinMethodType,
+    FunctionType,
+    MethodType,
+    MethodWrapperType,
+    ModuleType,
+)
 
 import numpy as np
 
@@ -36,12 +43,15 @@ from .backend import is_array, xp_of
 from .errors import FluxpyError
 from .rules import forward as forward_rules
 from .rules import registry
-from .rules.helpers import conj
+from .rules.forward_core import plain_call_rules, runs_without_tangents
+from .rules.helpers import _array_flags, array_args, array_like_primals, array_tangents, conj
 from .rules.python import unpack
 from .runtime import (
+    _SCALAR_OPERANDS,
     _carries_float,
     call,
     call_masked,
+    check_no_out,
     class_function,
     init_into,
     keyword_layout,
@@ -116,10 +126,20 @@ def jvp_call(f, tf, args, targs, kwargs, tkwargs):
                 return fast(args, targs)
             return _python_jvp(f, tf, args, targs, kwargs, tkwargs)
     if tf is None and not _moving(targs) and not (tkwargs and _moving(tkwargs.values())):
+        plain = plain_call_rules.get(f) if type(f) in _PLAIN_RULE_TYPES else None
+        if plain is not None:  # warnings.warn, init_into: their plain call is wrong here
+            return plain(args, targs, kwargs, tkwargs)
         y = f(*args, **kwargs)
         return y, _untouched_tangent(f, y)
+    if kwargs and kwargs.get("out") is not None and _hashable(f) and registry.lookup(f) is not None:
+        check_no_out(f)  # ``np.exp(a, out=a)``: refused, as reverse mode refuses it
     if kwargs and tkwargs and _moving(tkwargs.values()):
         args, targs, kwargs, tkwargs = _keywords_by_position(f, args, targs, kwargs, tkwargs)
+    if _holds_sequence(args) and _hashable(f) and f in array_like_primals:  # ``np.exp([x, 1.0])``
+        flags = _array_flags(args, array_like_primals[f])  # lists and tuples NumPy reads as arrays
+        if flags is not None:
+            args = array_args(args, flags)
+            targs = array_tangents(targs, args, flags)
     fast = registry.lookup_forward(f)
     if fast is not None:
         if getattr(fast, "takes_keywords", False):
@@ -132,6 +152,8 @@ def jvp_call(f, tf, args, targs, kwargs, tkwargs):
         return _partial_jvp(f, tf, args, targs, kwargs, tkwargs)
     if type(f) is BuiltinMethodType and _has_methods(f.__self__):  # `x.sum`, `d.get` taken as values
         return jvp_method(f.__self__, tf, f.__name__, args, targs, kwargs, tkwargs)
+    if type(f) in _BOUND_BUILTINS and type(f.__self__) in _SCALAR_OPERANDS:  # `x.__neg__` taken as a value
+        return jvp_method(f.__self__, tf, f.__name__, args, targs, kwargs, tkwargs)
     if type(f) is MethodType and type(f.__func__) is FunctionType:
         return jvp_call(f.__func__, None, (f.__self__,) + tuple(args), (tf,) + tuple(targs), kwargs, tkwargs)
     if isinstance(f, type):
@@ -142,6 +164,10 @@ def jvp_call(f, tf, args, targs, kwargs, tkwargs):
     if not isinstance(f, type) and type(callable_call) is FunctionType:
         return jvp_call(callable_call, None, (f,) + tuple(args), (tf,) + tuple(targs), kwargs, tkwargs)
     return derived_jvp(f, tf, args, targs, kwargs, tkwargs)
+
+
+_PLAIN_RULE_TYPES = (FunctionType, BuiltinFunctionType)  # the types of plain_call_rules' callees
+_BOUND_BUILTINS = (BuiltinMethodType, MethodWrapperType)  # methods of a Python number: runtime.scalar_method
 
 
 def _construct_jvp(cls, args, targs, kwargs, tkwargs):
@@ -211,8 +237,15 @@ def jvp_method(obj, tobj, name, args, targs, kwargs, tkwargs):
         if kind == "container" and isinstance(obj, (list, dict)):
             return y, _untouched_tangent(_builtin_method(type(obj), name), y)
         return y, None
+    if kind == "array" and kwargs and kwargs.get("out") is not None:
+        check_no_out(getattr(obj, name))  # ``a.clip(lo, hi, out=a)``, as ``np.clip(a, lo, hi, out=a)``
     if kind in ("container", "mutation") and isinstance(obj, (list, dict)):
         return _container_method_jvp(obj, tobj, name, kind, args, targs, kwargs, tkwargs)
+    if kind == "super":  # a Python method (a classmethod's too) on what the proxy stands for, as reverse mode
+        func = getattr(obj, name).__func__
+        return jvp_call(func, None, (obj.__self__,) + tuple(args), (tobj,) + tuple(targs), kwargs, tkwargs)
+    if kind == "scalar":  # a Python number's method: the rule of the operator it implements
+        return forward_rules.forward_objects.scalar_method_jvp(obj, tobj, name, args, targs, kwargs, tkwargs)
     linear = forward_rules.linear_method_jvp(obj, tobj, name, args, targs, kwargs, tkwargs)
     if linear is not None:
         return linear
@@ -389,8 +422,7 @@ def init_into_jvp(args, targs, kwargs, tkwargs):
     return _python_jvp(init, None, (obj,) + rest, targs, kwargs, tkwargs or {}, constructor=True)
 
 
-init_into_jvp.takes_keywords = True
-registry.forward_rule(init_into)(init_into_jvp)
+runs_without_tangents(init_into)(init_into_jvp)  # its plain call leaves a Python ``init`` unrun
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -501,6 +533,13 @@ def _dot(g, t):
     return conj(g) * t
 
 
+def _holds_sequence(args):
+    for a in args:
+        if type(a) is list or type(a) is tuple:
+            return True
+    return False
+
+
 def _moving(ts):
     for t in ts:
         if t is not None:
@@ -549,4 +588,4 @@ def or_empty(d):
     return d if d is not None else {}
 
 
-registry.nograd(_moving, _hashable, _zero_like, _numeric_tree, _transform_cache)
+registry.nograd(_holds_sequence, _moving, _hashable, _zero_like, _numeric_tree, _transform_cache)

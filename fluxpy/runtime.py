@@ -14,8 +14,12 @@ object's fields), then one per positional argument. How ``f`` is differentiated,
 other function, which is how gradients of gradients go through dispatch.
 """
 
+import bisect
+import builtins
+import collections
 import dataclasses
 import functools
+import heapq
 import inspect
 import linecache
 import operator
@@ -24,9 +28,11 @@ import sys
 import threading
 from types import (
     BuiltinFunctionType,
+    BuiltinMethodType,
     FunctionType,
     MethodDescriptorType,
     MethodType,
+    MethodWrapperType,
     ModuleType,
     WrapperDescriptorType,
 )
@@ -96,6 +102,8 @@ def call_method(obj, name, /, *args, **kwargs):
             return pb(dy)[1:]
 
         return y, replace_pullback
+    if kind == "scalar":
+        return scalar_method(obj, name, *args, **kwargs)
     if kind == "mutation":
         check_no_mutation(obj, name, args, kwargs)
         kind = "attribute"
@@ -132,6 +140,18 @@ def call_method(obj, name, /, *args, **kwargs):
             return g[1:]
 
         return y, method_pullback
+    if kind == "hooked":
+        # a property, a descriptor or ``__getattr__`` gives the callee (``wrapper.f`` delegating to an
+        # inner object's method): its code is differentiated, so the callee's cotangent reaches ``obj``
+        # through it (getattr's rule)
+        attr, attr_pb = call(getattr, obj, name)
+        y, pb = call(attr, *args, **kwargs)
+
+        def hooked_attribute_pullback(dy):
+            g = pb(dy)
+            return (attr_pb(g[0])[1],) + g[1:]
+
+        return y, hooked_attribute_pullback
     attr = getattr(obj, name)
     y, pb = call(attr, *args, **kwargs)
 
@@ -395,8 +415,15 @@ def _resolve_other(f):
     if registry.is_nondiff(f):
         return nondiff_forward, True
     t = type(f)
+    getter = _GETTERS.get(t)
+    if getter is not None:
+        return getter, False  # ``operator.itemgetter(1)(xs)``: differentiated as ``xs[1]``
     if t is MethodType:
+        if type(f.__func__) is not FunctionType and f.__name__ in _MUTATORS.get(type(f.__self__), ()):
+            return mutation_forward, False  # ``rng.shuffle`` (a compiled method) taken as a value
         return bound_method_forward, False
+    if (t is BuiltinFunctionType or t is MethodWrapperType) and type(f.__self__) in _SCALAR_OPERANDS:
+        return scalar_method_forward, False  # ``x.__neg__``, ``z.conjugate`` taken as values
     if t is BuiltinFunctionType and _is_array_like(f.__self__):
         if registry.lookup_method(f.__name__) is not None:
             return array_method_forward, False
@@ -414,8 +441,12 @@ def _resolve_other(f):
         f.__objclass__
     ):
         return unbound_mutation_forward, True  # ``list.append(items, v)``, ``np.ndarray.__iadd__(a, v)``
+    if (t is MethodDescriptorType or t is WrapperDescriptorType) and f.__objclass__ in _SCALAR_OPERANDS:
+        return unbound_scalar_method_forward, True  # ``float.__mul__(x, 2.0)``
     if _hashable_in(f, _IN_PLACE_FUNCTIONS):
         return in_place_function_forward, True
+    if _hashable_in(f, _UNBOUND_ARGUMENT_MUTATORS):
+        return unbound_mutation_forward, True  # ``np.random.Generator.shuffle(rng, a)``
     if t is functools.partial:
         return partial_forward, False
     if isinstance(f, type) and _record_fields(f) is not None:
@@ -1141,12 +1172,16 @@ def in_place_function_forward(f, /, *args, **kwargs):
             raise errors.in_place_error(
                 f"operator.{name}", type(args[0]).__name__, user_location(), "setitem"
             )
+        if _hashable_in(f, _LIST_WRITERS) and args:  # heapq.heappush(h, v): reorders the list h
+            kind = type(args[0]).__name__
+            raise errors.in_place_error(f"{f.__module__.lstrip('_')}.{name}", kind, user_location(), kind)
         raise errors.in_place_error(name, "value", user_location())
     return foreign_forward(f, *args, **kwargs)
 
 
 def mutation_forward(m, /, *args, **kwargs):
-    """Forward of a bound mutating method of a list or dict taken as a value."""
+    """Forward of a bound mutating method of a list, a dict or a deque taken as a value (or of one that
+    changes its argument: ``rng.shuffle``)."""
     check_no_mutation(m.__self__, m.__name__, args, kwargs)
     return foreign_forward(m, *args, **kwargs)
 
@@ -1163,6 +1198,214 @@ def container_method_forward(m, /, *args, **kwargs):
     """Forward of a bound method of a builtin container (``d.get`` taken as a value)."""
     rule = registry.lookup_container_method(type(m.__self__), m.__name__)
     return rule(m.__self__, *args, **kwargs)
+
+
+def scalar_method(obj, name, /, *args, **kwargs):
+    """``obj.name(*args, **kwargs)`` for a Python float, int or complex ``obj``, as ``(y, pullback)``
+    (``pullback(dy)`` gives ``(dobj, *dargs)``): a method that implements an operator or a conversion runs
+    that operator's rule (``x.__rsub__(1.0)`` is ``1.0 - x``, ``z.conjugate()`` is ``conj(z)``), one whose
+    result carries no gradient (comparisons, ``__int__``, ``hex``) runs plainly, and any other is run as a
+    callee with no rule: a gradient reaching it raises NoAdjointError (never a silent zero)."""
+    plan = scalar_plan(obj, name, args, kwargs)
+    if plan is None:
+        return foreign_forward(getattr(obj, name), *args, **kwargs)
+    callee, order = plan
+    if callee is None:
+        return run_method(obj, name, args, kwargs), none_pullback(len(args) + 1)
+    if order == "reflected":  # ``x.__rsub__(a)`` is ``a - x``
+        y, pb = call(callee, args[0], obj)
+
+        def reflected_scalar_pullback(dy):
+            g = pb(dy)
+            return (g[2], g[1])
+
+        return y, reflected_scalar_pullback
+    y, pb = call(callee, obj, *args)
+
+    def scalar_method_pullback(dy):
+        return pb(dy)[1:]
+
+    return y, scalar_method_pullback
+
+
+def scalar_method_forward(m, /, *args, **kwargs):
+    """Forward of a method bound to a Python number taken as a value (``f = x.__neg__``): its cotangent is
+    the number's (see :func:`scalar_method`)."""
+    return scalar_method(m.__self__, m.__name__, *args, **kwargs)
+
+
+def unbound_scalar_method_forward(f, /, *args, **kwargs):
+    """Forward of a method of ``float``, ``int`` or ``complex`` taken from its class (``float.__mul__(x,
+    2.0)``): as the bound method (:func:`scalar_method`) on an operand of that very type."""
+    if not args or type(args[0]) is not f.__objclass__:
+        return foreign_forward(f, *args, **kwargs)
+    y, pb = scalar_method(args[0], f.__name__, *args[1:], **kwargs)
+
+    def unbound_scalar_method_pullback(dy):
+        return (None,) + tuple(pb(dy))
+
+    return y, unbound_scalar_method_pullback
+
+
+def scalar_plan(obj, name, args, kwargs):
+    """How :func:`scalar_method` runs ``obj.name(*args, **kwargs)``: ``(callee, order)`` to call the rule of
+    ``callee`` on ``(obj, *args)`` (order ``"reflected"``: on ``(args[0], obj)``), ``(None, None)`` for a
+    method whose result carries no gradient (NotImplemented too), None for one fluxpy does not know (or
+    called with arguments it does not take: Python's own call raises)."""
+    if name in _SCALAR_NONDIFF:
+        return None, None
+    entry = _SCALAR_METHODS.get(name)
+    if entry is None or kwargs or not hasattr(type(obj), name):
+        return None
+    callee, order = entry
+    takes = _SCALAR_OPERANDS[type(obj)]
+    if order is None:
+        return (callee, None) if not args else None
+    if len(args) == 2 and name == "__pow__" and type(obj) is int:  # pow(n, e, mod): integers only
+        return (builtins.pow, None) if type(args[0]) in takes and type(args[1]) in takes else None
+    if len(args) != 1:
+        return None
+    if not isinstance(args[0], takes):
+        return None, None  # Python's binary methods give NotImplemented for an operand of another type
+    if type(args[0]) not in takes:
+        return None  # a subclass (a np.float64): Python's result is not the operator's (a float, not one)
+    return callee, order
+
+
+def run_method(obj, name, args, kwargs):
+    """``obj.name(*args, **kwargs)``, run plainly."""
+    return getattr(obj, name)(*args, **kwargs)
+
+
+# the Python numbers whose methods scalar_method differentiates, and the operand types each one's binary
+# methods take (another type gives NotImplemented, or a different value: float.__add__ of a np.float64
+# returns a float, operator.add a np.float64)
+_SCALAR_OPERANDS = {float: (float, int, bool), int: (int, bool), complex: (complex, float, int, bool)}
+# methods whose results carry no gradient: comparisons, truth, hashing, text, integer conversions (steps,
+# as int(x) and round(x) are)
+_SCALAR_NONDIFF = frozenset(
+    {
+        "__eq__",
+        "__ne__",
+        "__lt__",
+        "__le__",
+        "__gt__",
+        "__ge__",
+        "__bool__",
+        "__hash__",
+        "__repr__",
+        "__str__",
+        "__format__",
+        "__sizeof__",
+        "is_integer",
+        "hex",
+        "__int__",
+        "__index__",
+        "__trunc__",
+        "__floor__",
+        "__ceil__",
+        "__round__",
+        "bit_length",
+        "bit_count",
+    }
+)
+
+
+def itemgetter_forward(g, /, *args, **kwargs):
+    """Forward of an ``operator.itemgetter`` called: ``obj[i]``, or a tuple of those for several items."""
+    if len(args) != 1 or kwargs:
+        return foreign_forward(g, *args, **kwargs)  # Python's own TypeError
+    y, pb = call(get_items, getter_arguments(g), args[0])
+
+    def itemgetter_pullback(dy):
+        return (None, pb(dy)[2])
+
+    return y, itemgetter_pullback
+
+
+def attrgetter_forward(g, /, *args, **kwargs):
+    """Forward of an ``operator.attrgetter`` called: ``obj.a`` (``obj.a.b`` for ``"a.b"``), or a tuple of
+    those for several names."""
+    if len(args) != 1 or kwargs:
+        return foreign_forward(g, *args, **kwargs)
+    y, pb = call(get_attributes, getter_arguments(g), args[0])
+
+    def attrgetter_pullback(dy):
+        return (None, pb(dy)[2])
+
+    return y, attrgetter_pullback
+
+
+def methodcaller_forward(m, /, *args, **kwargs):
+    """Forward of an ``operator.methodcaller(name, *a, **k)`` called on ``obj``: ``obj.name(*a, **k)``. The
+    gradients of its own arguments ``a`` and ``k`` make its cotangent (:func:`methodcaller_tangent`): a
+    methodcaller made from values that carry gradients refuses it (NoAdjointError: its constructor has no
+    rule), one made from constants drops it."""
+    if len(args) != 1 or kwargs:
+        return foreign_forward(m, *args, **kwargs)  # Python's own TypeError
+    name, margs, mkwargs = getter_arguments(m)
+    y, pb = call_method(args[0], name, *margs, **mkwargs)
+    n = len(margs)
+
+    def methodcaller_pullback(dy):
+        g = pb(dy)
+        return (methodcaller_tangent(g[1 : n + 1], trailing_keywords(g) if mkwargs else {}), g[0])
+
+    return y, methodcaller_pullback
+
+
+def methodcaller_tangent(dargs, dkeywords):
+    """The cotangent of an ``operator.methodcaller`` from those of its arguments and keyword arguments (None
+    when all are)."""
+    if all(d is None for d in dargs) and all(d is None for d in dkeywords.values()):
+        return None
+    return Tangent(operator.methodcaller, {"args": tuple(dargs), "keywords": dict(dkeywords)})
+
+
+@registry.adjoint(methodcaller_tangent)
+def methodcaller_tangent_rule(dargs, dkeywords):
+    n = len(dargs)
+
+    def methodcaller_tangent_pullback(dd):
+        if dd is None:
+            return ((None,) * n, {})
+        return (expand_cotangents(dd.get("args"), n), dd.get("keywords") or {})
+
+    return methodcaller_tangent(dargs, dkeywords), methodcaller_tangent_pullback
+
+
+def getter_arguments(g):
+    """What an ``operator.itemgetter`` or ``attrgetter`` was made with (the items; the attribute paths as
+    tuples of names), or a ``methodcaller``'s ``(name, args, kwargs)``."""
+    made, arguments = g.__reduce__()
+    if type(g) is operator.attrgetter:
+        return tuple(tuple(path.split(".")) for path in arguments)
+    if type(g) is operator.methodcaller:
+        if type(made) is functools.partial:  # keywords: partial(methodcaller, name, **kwargs), args
+            return made.args[0], tuple(arguments), dict(made.keywords)
+        return arguments[0], tuple(arguments[1:]), {}
+    return arguments
+
+
+def get_items(items, obj):
+    """What ``operator.itemgetter(*items)(obj)`` gives (differentiated as the Python it is)."""
+    if len(items) == 1:
+        return obj[items[0]]
+    return tuple([obj[i] for i in items])
+
+
+def get_attributes(paths, obj):
+    """What ``operator.attrgetter(*names)(obj)`` gives, each name as a tuple of the parts of its path."""
+    if len(paths) == 1:
+        return follow_attributes(obj, paths[0])
+    return tuple([follow_attributes(obj, path) for path in paths])
+
+
+def follow_attributes(obj, path):
+    """``obj.a.b`` for path ``("a", "b")``."""
+    for name in path:
+        obj = getattr(obj, name)
+    return obj
 
 
 def partial_forward(p, /, *args, **kwargs):
@@ -1285,6 +1528,7 @@ def foreign_forward(f, /, *args, **kwargs):
         not any(is_differentiable(a) for a in args)
         and not any(is_differentiable(v) for v in kwargs.values())
         and not _reads_differentiable(f)
+        and not _receiver_carries_float(f)
     ):
         return y, none_pullback(len(args) + 1)
     where = user_location()
@@ -1293,6 +1537,21 @@ def foreign_forward(f, /, *args, **kwargs):
         raise_no_adjoint(f, where)
 
     return y, no_adjoint_pullback
+
+
+def _receiver_carries_float(f):
+    """Whether ``f`` is a builtin method bound to a value carrying floats (``x.hex``, ``z.__reduce__`` of a
+    Python number; a method of an array, a list, a dict or a tuple): its result may depend on them."""
+    t = type(f)
+    if t is not BuiltinFunctionType and t is not MethodWrapperType:
+        return False
+    owner = f.__self__
+    kind = type(owner)
+    if kind is float or kind is complex:
+        return True
+    if _is_array_like(owner) or kind is list or kind is dict or kind is tuple:
+        return _carries_float(owner)
+    return False
 
 
 def _reads_differentiable(f):
@@ -1315,9 +1574,13 @@ def _reads_differentiable(f):
 
 
 def method_kind(obj, name):
-    """How ``obj.name(...)`` dispatches: ``"array"``, ``"method"`` (a class function) or ``"attribute"``."""
+    """How ``obj.name(...)`` dispatches: ``"array"``, ``"method"`` (a class function), ``"scalar"`` (a Python
+    number's), ``"hooked"`` (the callee is what Python code of ``obj``'s class gives: a property, a
+    descriptor, ``__getattr__``) or ``"attribute"``."""
     if _is_array_like(obj):
         return "mutation" if name in _ARRAY_MUTATORS else "array"
+    if type(obj) in _SCALAR_OPERANDS:
+        return "scalar"
     if name == "_replace" and isinstance(obj, tuple) and hasattr(type(obj), "_fields"):
         return "replace"
     if registry.lookup_container_method(type(obj), name) is not None:
@@ -1328,13 +1591,25 @@ def method_kind(obj, name):
         return "attribute"
     if type(obj) is super:
         method = getattr(obj, name, None)
-        return "super" if type(getattr(method, "__func__", None)) is FunctionType else "attribute"
-    for klass in type(obj).__mro__:
+        if type(getattr(method, "__func__", None)) is FunctionType:
+            return "super"
+        return "hooked" if _read_hook(obj, name) is not None else "attribute"
+    cls = type(obj)
+    for klass in cls.__mro__:
         attr = klass.__dict__.get(name, _MISSING)
         if attr is not _MISSING:
-            if type(attr) is FunctionType and name not in getattr(obj, "__dict__", ()):
-                return "method"
+            kind = type(attr)
+            if kind is FunctionType:
+                return "method" if name not in getattr(obj, "__dict__", ()) else "attribute"
+            if (
+                kind is property
+                or kind is functools.cached_property
+                or type(getattr(kind, "__get__", None)) is FunctionType
+            ):
+                return "hooked" if _read_hook(obj, name) is not None else "attribute"
             return "attribute"
+    if type(getattr(cls, "__getattr__", None)) is FunctionType and _read_hook(obj, name) is not None:
+        return "hooked"
     return "attribute"
 
 
@@ -1370,7 +1645,51 @@ _IN_PLACE_FUNCTIONS = {
     operator.setitem,  # the user's own call: generated code writes items with __fx_setitem
     operator.delitem,
 }
+# C functions that reorder, fill or empty the list given first (heapq's, bisect's insort): refused when a
+# float is involved, as a list's own mutators are
+_LIST_WRITERS = {
+    getattr(module, name)
+    for module, names in [
+        (
+            heapq,
+            (
+                "heapify",
+                "heappush",
+                "heappop",
+                "heapreplace",
+                "heappushpop",
+                "heapify_max",
+                "heappush_max",
+                "heappop_max",
+                "heapreplace_max",
+                "heappushpop_max",
+                "_heapify_max",
+                "_heappop_max",
+                "_heapreplace_max",
+            ),
+        ),
+        (bisect, ("insort", "insort_left", "insort_right")),
+    ]
+    for name in names
+    if type(getattr(module, name, None)) is BuiltinFunctionType
+}
+_IN_PLACE_FUNCTIONS |= _LIST_WRITERS
 _ITEM_WRITERS = {operator.setitem, operator.delitem}
+# methods that change their first argument in place (``rng.shuffle(a)``): ``check_no_mutation`` refuses
+# them when a float is involved; as functions of the class (``Generator.shuffle(rng, a)``) too
+_ARGUMENT_MUTATORS = {np.random.Generator: {"shuffle"}, np.random.RandomState: {"shuffle"}}
+_UNBOUND_ARGUMENT_MUTATORS = {np.random.Generator.shuffle, np.random.RandomState.shuffle}
+_DEQUE_REARRANGING = {
+    "pop",
+    "popleft",
+    "remove",
+    "insert",
+    "clear",
+    "reverse",
+    "rotate",
+    "__delitem__",
+    "__imul__",
+}
 _MUTATORS = {
     list: {
         "append",
@@ -1385,6 +1704,9 @@ _MUTATORS = {
         "__iadd__",
     },
     dict: {"update", "setdefault", "pop", "popitem", "clear", "__setitem__"},
+    collections.deque: {"append", "appendleft", "extend", "extendleft", "__setitem__", "__iadd__"}
+    | _DEQUE_REARRANGING,
+    **_ARGUMENT_MUTATORS,
 }
 
 
@@ -1400,6 +1722,7 @@ def _mutators_of(cls):
 _REARRANGING = {
     list: {"pop", "remove", "insert", "sort", "reverse", "clear"},
     dict: {"pop", "popitem", "setdefault", "clear"},
+    collections.deque: _DEQUE_REARRANGING,
 }
 
 
@@ -1409,6 +1732,17 @@ def check_no_mutation(obj, name, args, kwargs):
     there (sort, reverse, pop, ...); adding ints, strings and other bookkeeping values is fine. A local
     list's methods never get here: the normalizer rebinds its name to a new list instead."""
     values = list(args) + list(kwargs.values())
+    if name in _ARGUMENT_MUTATORS.get(type(obj), ()):  # ``rng.shuffle(a)`` changes ``a``, not ``rng``
+        if any(_carries_float(v) for v in values):
+            target = type(args[0]).__name__ if args else "value"
+            article = "an" if target[:1] in "aeiou" or target == "ndarray" else "a"
+            hint = "Index with a permutation instead: `a = a[rng.permutation(len(a))]` (differentiated)."
+            where = user_location()
+            method = f"{type(obj).__name__}.{name}"
+            raise errors.FluxpyError(
+                errors.IN_PLACE.format(method=method, article=article, kind=target, where=where, hint=hint)
+            )
+        return
     rearranges = name in _REARRANGING.get(type(obj), ()) or _is_array_like(obj)
     if rearranges and _carries_float(obj) or any(_carries_float(v) for v in values):
         hint = "array" if _is_array_like(obj) else type(obj).__name__
@@ -1421,7 +1755,7 @@ def _carries_float(x):
         return False
     if is_array(x) or isinstance(x, np.generic):
         return x.dtype.kind in "fc"
-    if t is tuple or t is list:
+    if t is tuple or t is list or t is collections.deque:
         return any(_carries_float(v) for v in x)
     if t is dict:
         return any(_carries_float(v) for v in x.values())
@@ -1461,15 +1795,27 @@ def field_cotangent(obj, name, d):
         return None
     if isinstance(obj, tuple) and hasattr(type(obj), "_fields"):
         return tuple(d if f == name else None for f in type(obj)._fields)
-    if type(obj) is MethodType or type(obj) is super:
+    if type(obj) in _PROXIES:
         # proxies: a bound method's or super()'s cotangent is that of the object it stands for
         if name == "__self__":
             return d
-        if type(obj) is MethodType:
-            return None  # the function's (closure) cotangent is not propagated
-    if isinstance(getattr(obj, name, None), MethodType):
-        return d  # a bound method's cotangent is its self's
+        if type(obj) is not super:
+            return None  # a Python function's (closure) cotangent is not propagated; a builtin has none
+    if bound_to(getattr(obj, name, None), obj):
+        return d  # a bound method's cotangent is its self's (a Python method's, or a builtin's: ``d.get``)
     return Tangent(type(obj), {name: d})
+
+
+_PROXIES = (MethodType, BuiltinMethodType, MethodWrapperType, super)  # their __self__'s cotangent is theirs
+
+
+def bound_to(value, obj):
+    """Whether ``value`` is a method bound to ``obj`` (whose cotangent is ``obj``'s): a Python method, or a
+    builtin one (``a.sum``, ``d.get``, ``x.__neg__``)."""
+    t = type(value)
+    if t is MethodType:
+        return True
+    return (t is BuiltinMethodType or t is MethodWrapperType) and value.__self__ is obj
 
 
 def check_no_function_gradient(dfunc, func):
@@ -1593,6 +1939,11 @@ registry.nograd(
     array_method_rule,
     check_no_function_gradient,
     check_rule_cotangents,
+    bound_to,
+    getter_arguments,
+    scalar_plan,
+    run_method,
+    _receiver_carries_float,
     _is_user_rule,
     user_location,
     raise_no_adjoint,
@@ -1613,11 +1964,11 @@ def kwgrad_rule(g, position, name):
 @registry.adjoint(field_cotangent)
 def field_cotangent_rule(obj, name, d):
     def field_cotangent_pullback(dd):
-        if name == "__self__" and type(obj) in (MethodType, super):
+        if name == "__self__" and type(obj) in _PROXIES:
             return (None, None, dd)
-        if type(obj) is MethodType:
+        if type(obj) in _PROXIES and type(obj) is not super:
             return (None, None, None)
-        if isinstance(getattr(obj, name, None), MethodType):
+        if bound_to(getattr(obj, name, None), obj):
             return (None, None, dd)
         return (None, None, dd.get(name) if isinstance(dd, Tangent) else _pick_field(obj, name, dd))
 
@@ -1667,6 +2018,7 @@ def _register_linear_helpers():
     linear_in(merge_keyword_grads, 0, 1)
     linear_in(record_field_grads, 0)
     linear_in(partial_tangent, 0, 1, 2)
+    linear_in(methodcaller_tangent, 0, 1)
     linear_in(keyword_grads, 1, 2)
 
 
@@ -1676,3 +2028,36 @@ from .transform import cache as _transform_cache  # noqa: E402  (after call/call
 
 registry.nograd(_transform_cache.forward_function)
 _transformed_defaulted = _transform_cache.defaulted  # resolve's check of a cached forward with defaults
+
+from .rules.attributes import read_hook as _read_hook  # noqa: E402  (Python code an attribute read runs)
+from .rules.helpers import conj as _conj  # noqa: E402
+
+_GETTERS = {
+    operator.itemgetter: itemgetter_forward,
+    operator.attrgetter: attrgetter_forward,
+    operator.methodcaller: methodcaller_forward,
+}
+
+# a Python number's methods that implement an operator or a conversion: name -> (the callee whose rule
+# differentiates it, None for a method taking no argument, "direct" for ``x.__sub__(a)`` = ``x - a``,
+# "reflected" for ``x.__rsub__(a)`` = ``a - x``)
+_SCALAR_METHODS = {
+    "__neg__": (operator.neg, None),
+    "__pos__": (operator.pos, None),
+    "__abs__": (builtins.abs, None),
+    "__float__": (float, None),
+    "__complex__": (complex, None),
+    "conjugate": (_conj, None),
+}
+for _name, _op in [
+    ("add", operator.add),
+    ("sub", operator.sub),
+    ("mul", operator.mul),
+    ("truediv", operator.truediv),
+    ("floordiv", operator.floordiv),
+    ("mod", operator.mod),
+    ("pow", operator.pow),
+    ("divmod", builtins.divmod),
+]:
+    _SCALAR_METHODS[f"__{_name}__"] = (_op, "direct")
+    _SCALAR_METHODS[f"__r{_name}__"] = (_op, "reflected")

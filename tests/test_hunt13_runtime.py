@@ -179,7 +179,14 @@ def test_warnings_filters_inside_a_differentiated_function():
 
 def test_a_warning_names_the_users_line():
     line = warns.__code__.co_firstlineno + 1
-    for run in (lambda: warns(X), lambda: fx.gradient(warns, X)):
+    runs = (
+        lambda: warns(X),
+        lambda: fx.gradient(warns, X),
+        lambda: fx.jvp(warns, (X,), (X,)),  # forward mode: by warnings.warn's forward rule
+        lambda: fx.jvp(lambda s: warns(X) * s, (2.0,), (1.0,)),  # there with no tangent moving through it
+        lambda: fx.hvp(warns, X, X),  # the reverse rule run by forward mode: the user's line still
+    )
+    for run in runs:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             run()

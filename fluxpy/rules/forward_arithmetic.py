@@ -32,10 +32,12 @@ from .mutation import check_in_place_view
 from .numpy_reductions import spread
 from .numpy_shape import grads_first
 from .python import (
+    check_in_place_fits,
     check_shared_in_place,
     in_place_method,
     nested_array,
     power_by_constant,
+    stored_as,
     user_in_place,
     zero_base_power,
 )
@@ -426,11 +428,13 @@ def builtin_pow_jvp(args, targs):
 # change an array, list or object in place.
 
 
-def _augmented_jvp(fn, functional, symbol, dunder):
+def _augmented_jvp(op, fn, functional, symbol, dunder):
     def augmented_jvp(args, targs):
         a = args[0]
         if type(a) in _NUMERIC or _plain(a) or len(args) != 2:
             check_in_place_view(a, symbol)  # an array viewing another: refused, as in reverse mode
+            if is_array(a) and len(args) == 2:
+                return _in_place_array_jvp(op, functional, args, targs)
             return functional(args, targs)
         found = in_place_method(a, dunder)
         if found is None:
@@ -447,6 +451,25 @@ def _augmented_jvp(fn, functional, symbol, dunder):
 
     augmented_jvp.__name__ = f"{fn.__name__}_jvp"
     return augmented_jvp
+
+
+def _in_place_array_jvp(op, functional, args, targs):
+    """``a op= b`` on array ``a``: what NumPy's in-place ``op`` stores (``a``'s dtype and shape, as reverse
+    mode's rules/python.py in_place_array), and its tangent in ``a``'s dtype."""
+    a = args[0]
+    y, ty = functional(args, targs)
+    if is_array(y) and y.dtype == a.dtype and y.shape == a.shape:
+        return y, ty
+    check_in_place_fits(op, a, args[1], y)
+    return stored_as(y, a), None if ty is None else stored_as(ty, a)
+
+
+@forward_rule(stored_as)
+def stored_as_jvp(args, targs):
+    """``stored_as(y, a)``: a cast, linear in ``y``."""
+    y, a = args
+    t = targs[0]
+    return stored_as(y, a), None if t is None else stored_as(t, a)
 
 
 def _in_place_operator_jvp(op, functional, dunder):
@@ -487,7 +510,7 @@ _PLAIN_JVPS = {
     "//": _floordiv_jvp,
 }
 for _op, _fn, _symbol, _dunder in augmented.TABLE:
-    _jvp = forward_rule(_fn)(_augmented_jvp(_fn, _PLAIN_JVPS[_symbol], _symbol, _dunder))
+    _jvp = forward_rule(_fn)(_augmented_jvp(_op, _fn, _PLAIN_JVPS[_symbol], _symbol, _dunder))
     forward_rule(_op)(_in_place_operator_jvp(_op, _jvp, _dunder))
 
 

@@ -52,6 +52,24 @@ def closure_forward_rule(*codes):
     return decorate
 
 
+plain_call_rules = {}  # callee -> its keyword forward rule, run even where no tangent moves (see below)
+
+
+def runs_without_tangents(*primals):
+    """Decorator: the keyword forward rule ``jvp(args, targs, kwargs, tkwargs) -> (y, ty)`` of callees whose
+    plain call is wrong in JVP code even where no tangent moves, so fluxpy/forward.py's ``jvp_call`` runs it
+    there too (it calls any other callee plainly then): ``warnings.warn``, whose warning would name
+    fluxpy's frame, and ``init_into``, which does its work only through fluxpy's dispatch."""
+
+    def decorate(rule):
+        rule.takes_keywords = True
+        for p in primals:
+            plain_call_rules[p] = rule
+        return forward_rule(*primals)(rule)
+
+    return decorate
+
+
 def inner_code(fn, name):
     """The code object of the function ``name`` defined in ``fn``'s body (a rule's pullback)."""
     return next(c for c in fn.__code__.co_consts if getattr(c, "co_name", None) == name)

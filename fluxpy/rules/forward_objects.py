@@ -12,11 +12,13 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from ..runtime import bound_values, kwgrad, remaining_keywords
+from ..backend import is_array
+from ..runtime import bound_values, kwgrad, remaining_keywords, run_method, scalar_plan, trailing_keywords
 from ..tangents import Tangent, accum
 from . import attributes
 from .forward_arithmetic import _NUMERIC, negative_jvp
 from .forward_core import _arity, _forward_mode, _like, _plain
+from .helpers import stacked
 from .python import (
     _python_dunder,
     caught,
@@ -55,7 +57,7 @@ def getattr_jvp(args, targs):
         hook_targs = tuple(t if p == 1 else None for p in positions)
         return _forward_mode().jvp_call(fn, None, hook_args, hook_targs, {}, {})
     y = getattr(obj, *args[1:])
-    methods = (types.MethodType, types.BuiltinMethodType)
+    methods = (types.MethodType, types.BuiltinMethodType, types.MethodWrapperType)
     if isinstance(y, methods) and (getattr(y, "__self__", None) is obj or type(obj) is super):
         return y, t  # a bound method's tangent is its object's (``x.sum``, ``d.get`` taken as values)
     if isinstance(obj, methods) or type(obj) is super:  # proxies: only __self__ stands for the object
@@ -79,6 +81,58 @@ def getattr_jvp(args, targs):
     if rule is not None:  # x.T on an array: linear, so the tangent goes through the same map
         return y, rule(_like(t, obj))[0]
     return y, None
+
+
+def scalar_method_jvp(obj, tobj, name, args, targs, kwargs, tkwargs):
+    """``obj.name(*args)`` for a Python number ``obj``, and its tangent: the forward rule of the operator the
+    method implements (``x.__rsub__(a)`` is ``a - x``: runtime.scalar_plan); a method whose result carries
+    no gradient runs plainly; any other follows its reverse path, which raises NoAdjointError when a tangent
+    has to pass (never a silent zero)."""
+    forward = _forward_mode()
+    plan = scalar_plan(obj, name, args, kwargs)
+    if plan is None:
+        return forward.derived_method_jvp(obj, tobj, name, args, targs, kwargs, tkwargs)
+    callee, order = plan
+    if callee is None:
+        return run_method(obj, name, args, kwargs), None
+    if order == "reflected":
+        return forward.jvp_call(callee, None, (args[0], obj), (targs[0], tobj), {}, {})
+    return forward.jvp_call(callee, None, (obj,) + tuple(args), (tobj,) + tuple(targs), {}, {})
+
+
+def simple_namespace_jvp(args, targs, kwargs, tkwargs):
+    """``types.SimpleNamespace(**fields)``: its tangent is a Tangent of the fields' (as its cotangent)."""
+    y = types.SimpleNamespace(*args, **kwargs)
+    fields = {}
+    if args and isinstance(targs[0], Mapping):  # a mapping first (Python 3.13)
+        fields.update({k: targs[0].get(k) for k in args[0] if k not in kwargs})
+    fields.update({k: tkwargs.get(k) for k in kwargs})
+    if all(t is None for t in fields.values()):
+        return y, None
+    return y, Tangent(types.SimpleNamespace, fields)
+
+
+simple_namespace_jvp.takes_keywords = True
+forward_rule(types.SimpleNamespace)(simple_namespace_jvp)
+
+
+@forward_rule(trailing_keywords)
+def trailing_keywords_jvp(args, targs):
+    """``trailing_keywords(g)``: a selection of ``g``'s last entry, whose tangent is that entry's."""
+    g, tg = args[0], targs[0]
+    y = trailing_keywords(g)
+    if tg is None or not y:
+        return y, None
+    t = tuple(tg)[-1]
+    return y, dict(t) if isinstance(t, Mapping) else None
+
+
+@forward_rule(dict.fromkeys)
+def dict_fromkeys_jvp(args, targs):
+    """``dict.fromkeys(keys, value)``: every key's tangent is the value's."""
+    y = dict.fromkeys(*args)
+    t = targs[1] if len(targs) > 1 else None
+    return y, None if t is None else dict.fromkeys(y, t)
 
 
 @forward_rule(super)
@@ -296,11 +350,14 @@ def expand_jvp(args, targs):
 
 @forward_rule(starred_grads)
 def starred_grads_jvp(args, targs):
-    g, start = args
-    tg = targs[0]
-    return starred_grads(g, start), None if tg is None else tuple(tg)[
-        start : start + len(starred_grads(g, start))
-    ]
+    g, start = args[0], args[1]
+    y, tg = starred_grads(*args), targs[0]
+    if tg is None or y is None:
+        return y, None
+    titems = tuple(tg)[start : start + len(starred_grads(g, start))]
+    if len(args) > 2 and is_array(args[2]):  # an array splatted: the items' tangents stacked alike
+        return y, stacked(titems, args[2])
+    return y, titems
 
 
 # ---------------------------------------------------------------------------------------------------------

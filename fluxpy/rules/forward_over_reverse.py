@@ -13,6 +13,7 @@ import math
 
 import numpy as np
 
+from ..backend import is_array
 from ..runtime import _is_user_rule, _make_rule_forward, check_rule_cotangents
 from ..tangents import Tangent
 from . import augmented
@@ -342,6 +343,9 @@ def _augmented_rule_jvp(plain_jvp):
     def augmented_rule_jvp(args, targs, kwargs):
         if kwargs or not _numeric_operands(args) or getattr(args[0], "base", None) is not None:
             return None  # an array viewing another: the rule's own code refuses it (or a temporary's view)
+        a = args[0]
+        if is_array(a) and (a.ndim == 0 or np.result_type(*args) != a.dtype):
+            return None  # the rule's own code keeps NumPy's in-place dtype and shape
         return plain_jvp(args, targs, kwargs)
 
     return augmented_rule_jvp

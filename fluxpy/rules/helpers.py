@@ -13,10 +13,13 @@ array([2., 2., 2.])
 (True, (1-2j))
 """
 
+import operator
+
 import numpy as np
 
 from ..backend import is_array, xp_of
-from .registry import adjoint, nograd
+from .forward_core import _forward_mode
+from .registry import adjoint, forward_rule, nograd
 
 nograd(xp_of, is_array)
 
@@ -202,3 +205,304 @@ def is_python_scalar(*xs):
         if t is not float and t is not int:
             return False
     return True
+
+
+# ---------------------------------------------------------------------------------------------------------
+# arrays read from lists and tuples, and back: NumPy reads a nested list or tuple as an array (``np.trace(
+# [[a, b], [c, d]])``), and splatting an array (``f(*x)``, ``[*x]``) reads it as a tuple of its items
+
+
+def stacked(items, like):
+    """The nested list or tuple ``items`` (cotangents or tangents of ``like``'s items; None is a zero) as one
+    array of the array ``like``'s shape: the cotangent of an array splatted (``f(*x)``) from those of its
+    items, the tangent of a list NumPy reads as an array from its items'. None when ``items`` is.
+
+    >>> stacked((None, 2.0, None), np.zeros(3))
+    array([0., 2., 0.])
+    """
+    if items is None:
+        return None
+    xp = xp_of(like)
+    dtype = like.dtype if like.dtype.kind in "fc" else np.dtype(float)
+    return _stack(items, like.shape, xp, dtype)
+
+
+@nograd
+def _stack(t, shape, xp, dtype):
+    if t is None:
+        return xp.zeros(shape, dtype=dtype)
+    if type(t) is list or type(t) is tuple:
+        if not t:
+            return xp.zeros(shape, dtype=dtype)
+        out = xp.stack([_stack(v, shape[1:], xp, dtype) for v in t])
+    else:
+        out = xp.broadcast_to(xp.asarray(t), shape)  # a tangent may be anything broadcasting to the item
+    if out.dtype.kind == "c" and dtype.kind == "f":  # a real array's complex cotangent stays complex
+        dtype = np.result_type(dtype, np.complex64)
+    return out if out.dtype == dtype else out.astype(dtype)
+
+
+def unstacked(g, like):
+    """The array ``g`` as nested lists and tuples with the structure of ``like`` (items that are None get
+    None): the cotangent of a list or tuple that NumPy read as an array, from that array's cotangent; the
+    inverse of :func:`stacked`.
+
+    >>> unstacked(np.array([[1.0, 2.0], [3.0, 4.0]]), [(0.5, None), (0.5, 0.5)])
+    [(np.float64(1.0), None), (np.float64(3.0), np.float64(4.0))]
+    """
+    if like is None:
+        return None
+    if g is None or not (type(like) is list or type(like) is tuple):
+        return g
+    if not is_array(g) or g.ndim == 0:  # a tangent broadcasting to the array: one per item
+        g = xp_of(g).broadcast_to(g, (len(like),) + tuple(getattr(g, "shape", ())))
+    items = [unstacked(g[i], like[i]) for i in range(len(like))]
+    return items if type(like) is list else tuple(items)
+
+
+@adjoint(stacked)
+def stacked_rule(items, like):
+    def stacked_pullback(dy):
+        return (unstacked(dy, items), None)
+
+    return stacked(items, like), stacked_pullback
+
+
+@adjoint(unstacked)
+def unstacked_rule(g, like):
+    def unstacked_pullback(dd):
+        return (None if g is None else stacked(dd, g), None)
+
+    return unstacked(g, like), unstacked_pullback
+
+
+@forward_rule(stacked)
+def stacked_jvp(args, targs):
+    """Linear in ``items``: the tangent is the same map of theirs."""
+    return stacked(*args), stacked(targs[0], args[1])
+
+
+@forward_rule(unstacked)
+def unstacked_jvp(args, targs):
+    return unstacked(*args), unstacked(targs[0], args[1])
+
+
+@nograd
+def _sequence_shape(a):
+    """``(shape, inexact)`` of ``a`` read as an array: a number, a numeric array, or a nested list or tuple of
+    them that NumPy reads as one numeric array (items of one shape); ``inexact`` when one of them is a float
+    or complex. None for anything else (strings, objects, ragged or empty sequences)."""
+    t = type(a)
+    if t is list or t is tuple:
+        if not a:
+            return None
+        first = _sequence_shape(a[0])
+        if first is None:
+            return None
+        inexact = first[1]
+        for v in a[1:]:
+            s = _sequence_shape(v)
+            if s is None or s[0] != first[0]:
+                return None
+            inexact = inexact or s[1]
+        return (len(a),) + first[0], inexact
+    if t is float or t is complex:
+        return (), True
+    if t is int or t is bool:
+        return (), False
+    dtype = getattr(a, "dtype", None)
+    if dtype is None or dtype.kind not in "biufc":
+        return None
+    return tuple(a.shape), dtype.kind in "fc"
+
+
+@nograd
+def _array_flags(args, named):
+    """Which of ``args`` a NumPy rule reads as arrays from lists and tuples: those in a parameter ``named``
+    holds True for (an array parameter), and any other holding a float (a float is never a shape, an axis
+    or an index); None when none is."""
+    flags = None
+    for i in range(len(args)):
+        a = args[i]
+        if type(a) is list or type(a) is tuple:
+            read = _sequence_shape(a)
+            if read is not None and (read[1] or (i < len(named) and named[i])):
+                if flags is None:
+                    flags = [False] * len(args)
+                flags[i] = True
+    return None if flags is None else tuple(flags)
+
+
+def array_of(a, xp=np):
+    """``xp.asarray(a)`` for a nested list or tuple ``a`` of numbers and arrays (``xp``: NumPy, or CuPy where
+    the call has CuPy arrays); its cotangent has ``a``'s structure (:func:`unstacked`)."""
+    if xp is np:
+        return np.asarray(a)
+    return xp.stack([array_of(v, xp) if type(v) is list or type(v) is tuple else xp.asarray(v) for v in a])
+
+
+@nograd
+def _sequence_xp(a):
+    """CuPy when a CuPy array is among ``a``'s items, at any depth; else NumPy."""
+    if type(a) is list or type(a) is tuple:
+        for v in a:
+            xp = _sequence_xp(v)
+            if xp is not np:
+                return xp
+        return np
+    return xp_of(a)
+
+
+@adjoint(array_of)
+def array_of_rule(a, xp=np):
+    def array_of_pullback(dy):
+        return (unstacked(dy, a), None)
+
+    return array_of(a, xp), array_of_pullback
+
+
+@forward_rule(array_of)
+def array_of_jvp(args, targs):
+    y = array_of(*args)
+    return y, stacked(targs[0], y)
+
+
+def array_args(args, flags):
+    """``args`` with those ``flags`` marks (see :func:`_array_flags`) read as arrays: CuPy's where one of
+    ``args`` holds a CuPy array (as the NumPy function called dispatches to CuPy's)."""
+    xp = _sequence_xp(args)
+    out = ()
+    for i in range(len(args)):
+        out = out + ((array_of(args[i], xp) if flags[i] else args[i]),)
+    return out
+
+
+def array_tangents(targs, arrays, flags):
+    """The tangents of :func:`array_args`' arrays from those of the lists and tuples they were read from."""
+    out = ()
+    for i in range(len(targs)):
+        out = out + ((stacked(targs[i], arrays[i]) if i < len(flags) and flags[i] else targs[i]),)
+    return out
+
+
+def sequence_grads(g, args, flags):
+    """A pullback's result for :func:`array_args`' arrays as the cotangents of the lists and tuples they
+    were read from (the same nesting: a list's gradient is a list)."""
+    out = ()
+    for i in range(len(g)):
+        out = out + ((unstacked(g[i], args[i]) if i < len(flags) and flags[i] else g[i]),)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------------------
+# NumPy's rules take what NumPy takes: lists and tuples where it reads arrays
+
+# positional parameters that NumPy reads as arrays, by the names the rules give them as NumPy does: a list or
+# tuple there becomes an array even when it holds integers only (``np.cross([0, 0, 1], v)``); one holding a
+# float does anywhere (``np.einsum("i,i", [a, b], v)``, ``np.clip(x, [lo, 0.0], hi)``)
+ARRAY_PARAMETERS = frozenset(
+    {"a", "b", "x", "y", "z", "m", "v", "A", "x1", "x2", "y1", "h0", "e", "ar", "ary", "arr", "array"}
+    | {"values", "condition", "xp_knots", "fp", "q"}
+)
+
+array_like_primals = {}  # NumPy callable -> its rule's ARRAY_PARAMETERS flags (fluxpy/forward.py reads it)
+
+
+def accept_array_likes(module, skip=()):
+    """Let the rules the NumPy rule module ``module`` registered for NumPy's callables take lists and tuples
+    where NumPy takes arrays: each is registered wrapped (:func:`takes_array_likes`), except for the
+    callables in ``skip`` (those reading a list as a sequence of arrays, ``np.concatenate``, or building an
+    array, ``np.array``). Called at the end of each such module. Forward mode converts in dispatch
+    (fluxpy/forward.py's ``jvp_call`` reads ``array_like_primals``)."""
+    from . import registry
+
+    skip = {registry._key(p) for p in skip}
+    wrapped = {}
+    for key, rule in list(registry._rules.items()):
+        if key in skip or getattr(rule, "__module__", None) != module or not _numpy_callable(key):
+            continue
+        if rule not in wrapped:
+            wrapped[rule] = takes_array_likes(rule)
+        registry.register(key, wrapped[rule])
+        array_like_primals[key] = wrapped[rule].array_parameters
+
+
+@nograd
+def _numpy_callable(f):
+    if isinstance(f, np.ufunc) or f is operator.matmul:
+        return True
+    module = getattr(f, "__module__", None)
+    return type(module) is str and (module == "numpy" or module.startswith("numpy."))
+
+
+def takes_array_likes(rule):
+    """``rule`` (a NumPy rule) reading lists and tuples as NumPy does, as arrays (:func:`_array_flags`): their
+    cotangents come back with their structure. Its partial form, if it has one, likewise."""
+    named = _named_array_parameters(rule, 0)
+
+    def array_like_rule(*args, **kwargs):
+        sequences = False
+        for a in args:  # inline: every call of the rule pays this test
+            if type(a) is list or type(a) is tuple:
+                sequences = True
+        flags = _array_flags(args, named) if sequences else None
+        if flags is None:
+            return rule(*args, **kwargs)
+        y, back = rule(*array_args(args, flags), **kwargs)
+
+        def array_like_pullback(dy):
+            return sequence_grads(tuple(back(dy)), args, flags)
+
+        return y, array_like_pullback
+
+    array_like_rule.__module__ = rule.__module__  # its registration stays the module's own
+    array_like_rule.array_parameters = named
+    _forward_through(array_like_rule, rule, named, 0)
+    partial = getattr(rule, "partial", None)
+    if partial is not None:
+        array_like_rule.partial = _partial_taking_array_likes(partial)
+    return array_like_rule
+
+
+def _partial_taking_array_likes(partial):
+    named = _named_array_parameters(partial, 1)
+
+    def array_like_partial(mask, *args, **kwargs):
+        sequences = False
+        for a in args:
+            if type(a) is list or type(a) is tuple:
+                sequences = True
+        flags = _array_flags(args, named) if sequences else None
+        if flags is None:
+            return partial(mask, *args, **kwargs)
+        y, back = partial(mask, *array_args(args, flags), **kwargs)
+
+        def array_like_partial_pullback(dy):
+            return sequence_grads(tuple(back(dy)), args, flags)
+
+        return y, array_like_partial_pullback
+
+    array_like_partial.__module__ = partial.__module__
+    _forward_through(array_like_partial, partial, named, 1)
+    return array_like_partial
+
+
+def _forward_through(wrapper, rule, named, skip):
+    """Forward over reverse (``fx.hvp``) runs the rule of ``wrapper`` (a rule or a partial form taking
+    array-likes) by the rule's own forward rule where no argument is read as an array: the wrapper adds
+    nothing there, and running its code in forward mode would cost every call."""
+
+    def array_like_rule_jvp(args, targs, kwargs, tkwargs):
+        forward = _forward_mode()
+        if _array_flags(args[skip:], named) is None:
+            return forward.jvp_call(rule, None, args, targs, kwargs, tkwargs)
+        return forward._python_jvp(wrapper, None, args, targs, kwargs, tkwargs)
+
+    array_like_rule_jvp.takes_keywords = True
+    forward_rule(wrapper)(array_like_rule_jvp)
+
+
+@nograd
+def _named_array_parameters(rule, skip):
+    code = rule.__code__
+    return tuple(name in ARRAY_PARAMETERS for name in code.co_varnames[skip : code.co_argcount])

@@ -46,7 +46,7 @@ from numpy.lib import _function_base_impl as _numpy_function_base
 
 from ..backend import is_array, to_numpy, xp_of
 from ..errors import FluxpyError
-from .helpers import cast_back, unbroadcast
+from .helpers import accept_array_likes, cast_back, unbroadcast
 from .numpy_implemented import implemented
 from .numpy_shape import (
     _gather,
@@ -1654,3 +1654,10 @@ nograd(
     np.get_printoptions, np.set_printoptions, np.printoptions, np.getbufsize, np.setbufsize, np.geterrcall,
     np.seterrcall, np.get_include, np.show_config, np.show_runtime, np.test, np.linalg.test,
 )  # fmt: skip
+
+
+# lists and tuples where NumPy reads arrays (rules/helpers.py); not in the in-place writers, where NumPy
+# refuses a list to write into
+accept_array_likes(
+    __name__, skip=(np.copyto, np.fill_diagonal, np.put, np.put_along_axis, np.putmask, np.place)
+)

@@ -32,7 +32,7 @@ import numpy as np
 
 from ..backend import is_array, xp_of
 from ..errors import FluxpyError
-from .helpers import conj, is_real, shape_of, unbroadcast
+from .helpers import accept_array_likes, conj, is_real, shape_of, unbroadcast
 from .numpy_implemented import implemented
 from .numpy_indexing import _nones, _options
 from .numpy_linalg import _all_none, _is_complex_value, _mT
@@ -528,7 +528,7 @@ def _core_pullback(name, cotangents, a, b, y, kwargs, cores, out_core):
 def _vecdot_cotangents(dy, a, b):
     """``y = sum(conj(a) * b)``: holomorphic in ``b`` (``db = dy a``), antiholomorphic in ``a``
     (``da = conj(dy) b``)."""
-    dyk = dy[..., None]
+    dyk = xp_of(a, b).asarray(dy)[..., None]  # a number where forward mode transposes this (a 0-d result)
     return unbroadcast(conj(dyk) * b, a), unbroadcast(dyk * a, b)
 
 
@@ -616,3 +616,6 @@ def _matvec_fallback(x1, x2, kwargs, vecmat):
     else:
         y = xp.matmul(a, b[..., :, None])[..., 0]
     return _from_end(y, out)
+
+
+accept_array_likes(__name__)  # lists and tuples where NumPy reads arrays (rules/helpers.py)

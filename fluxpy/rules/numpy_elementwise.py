@@ -25,7 +25,7 @@ import math
 import numpy as np
 
 from ..backend import is_array, xp_of
-from .helpers import cast_back, conj, in_dtype, is_inexact, unbroadcast
+from .helpers import accept_array_likes, cast_back, conj, in_dtype, is_inexact, unbroadcast
 from .registry import adjoint, nograd, register_attribute, register_method
 
 _LN2 = math.log(2.0)
@@ -927,3 +927,7 @@ _NOGRAD_NAMES = """
 """.split()
 
 nograd(*[getattr(np, name) for name in _NOGRAD_NAMES if hasattr(np, name)])
+
+
+# lists and tuples where NumPy reads arrays (rules/helpers.py); not in np.astype, which takes arrays only
+accept_array_likes(__name__, skip=(np.astype,))

@@ -28,7 +28,7 @@ import numpy as np
 from ..backend import is_array, xp_of
 from ..errors import FluxpyError
 from .forward_core import _like, keyword_forward_rule
-from .helpers import is_real, shape_of
+from .helpers import accept_array_likes, is_real, shape_of
 from .numpy_implemented import implemented
 from .numpy_indexing import _nones, _options
 from .registry import adjoint, nograd
@@ -374,3 +374,6 @@ def ifftshift_impl(x, axes=None):
 
 
 nograd(np.fft.fftfreq, np.fft.rfftfreq)
+
+
+accept_array_likes(__name__)  # lists and tuples where NumPy reads arrays (rules/helpers.py)

@@ -13,7 +13,7 @@ array([2., 0., 0., 1.])
 import numpy as np
 
 from ..backend import xp_of
-from .helpers import shape_of, unbroadcast
+from .helpers import accept_array_likes, shape_of, unbroadcast
 from .registry import adjoint, nograd, register_method
 
 # ---------------------------------------------------------------------------------------------------------
@@ -299,3 +299,6 @@ def item_rule(x, *index):
 
 
 register_method("item", item_rule)
+
+
+accept_array_likes(__name__)  # lists and tuples where NumPy reads arrays (rules/helpers.py)

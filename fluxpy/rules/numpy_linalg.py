@@ -25,7 +25,7 @@ import numpy as np
 
 from ..backend import is_array, xp_of
 from ..errors import FluxpyError
-from .helpers import conj, shape_of, unbroadcast
+from .helpers import accept_array_likes, conj, shape_of, unbroadcast
 from .numpy_elementwise import divide_or_zero
 from .numpy_indexing import _nones, _options
 from .numpy_reductions import _prod_others
@@ -1055,3 +1055,6 @@ def svdvals_rule(a):
         return (_svd_back(xp, usv[0], usv[1], usv[2], None, ds, None),)
 
     return xp.linalg.svd(a, compute_uv=False), svdvals_pullback
+
+
+accept_array_likes(__name__)  # lists and tuples where NumPy reads arrays (rules/helpers.py)

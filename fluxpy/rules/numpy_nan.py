@@ -26,7 +26,7 @@ import numpy as np
 
 from ..backend import to_numpy, xp_of
 from ..errors import FluxpyError
-from .helpers import unbroadcast
+from .helpers import accept_array_likes, unbroadcast
 from .numpy_assembly import device_call
 from .numpy_implemented import implemented
 from .numpy_shape import _gather, _scatter, array_shape, bind, normalize_axes
@@ -371,3 +371,6 @@ def _nan_quantile_rule(name, scale):
 
 nanquantile_rule = _nan_quantile_rule("nanquantile", 1.0)
 nanpercentile_rule = _nan_quantile_rule("nanpercentile", 100.0)
+
+
+accept_array_likes(__name__)  # lists and tuples where NumPy reads arrays (rules/helpers.py)

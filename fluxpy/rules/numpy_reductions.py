@@ -23,7 +23,7 @@ import math
 import numpy as np
 
 from ..backend import is_array, xp_of
-from .helpers import conj, unbroadcast
+from .helpers import accept_array_likes, conj, unbroadcast
 from .numpy_shape import array_shape, bind, count_args, grads_first, normalize_axes, normalize_axis, place
 from .registry import adjoint, nograd, register_method
 
@@ -591,3 +591,6 @@ def _nograd_method(name):
 
 for _name in ("argmax", "argmin", "argsort", "argpartition", "nonzero", "any", "all", "searchsorted"):
     register_method(_name, _nograd_method(_name))
+
+
+accept_array_likes(__name__)  # lists and tuples where NumPy reads arrays (rules/helpers.py)

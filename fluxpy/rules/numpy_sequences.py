@@ -21,7 +21,7 @@ import numpy as np
 from ..backend import xp_of
 from ..errors import FluxpyError
 from .forward_core import _like, keyword_forward_rule
-from .helpers import conj, is_inexact, unbroadcast
+from .helpers import accept_array_likes, conj, is_inexact, unbroadcast
 from .numpy_shape import _join_layout, _scatter, _unjoin, array_shape, bind, normalize_axis
 from .registry import adjoint, forward_rule, nograd
 
@@ -442,3 +442,6 @@ def _linspace_grad(g, value):
 
 
 linear_forward(np.linspace, ("start", "stop") + _LINSPACE, ("start", "stop"))
+
+
+accept_array_likes(__name__)  # lists and tuples where NumPy reads arrays (rules/helpers.py)

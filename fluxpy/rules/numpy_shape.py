@@ -23,7 +23,7 @@ from ..backend import xp_of
 from ..errors import FluxpyError
 from ..tangents import KeywordGrads
 from .forward_core import keyword_forward_rule
-from .helpers import is_number, unbroadcast
+from .helpers import accept_array_likes, is_number, unbroadcast
 from .registry import adjoint, device_rule, nograd, register_attribute, register_method
 
 OUT_UNSUPPORTED = (
@@ -1385,3 +1385,12 @@ def _full_rule(full, shape, fill_value, *rest, **kwargs):
         return (None, xp_of(dy).sum(dy)) + (None,) * len(rest)
 
     return y, full_pullback
+
+
+# lists and tuples where NumPy reads arrays (rules/helpers.py); not where it reads sequences of arrays, nor in
+# the constructors, nor in np.unstack (NumPy's takes arrays only)
+accept_array_likes(
+    __name__,
+    skip=(np.concatenate, np.stack, np.vstack, np.hstack, np.column_stack, np.dstack, np.unstack)
+    + (np.array, np.asarray, np.asanyarray, np.ascontiguousarray, np.asfortranarray, np.copy),
+)

@@ -16,7 +16,7 @@ import numpy as np
 
 from ..backend import to_numpy, xp_of
 from ..errors import FluxpyError
-from .helpers import unbroadcast
+from .helpers import accept_array_likes, unbroadcast
 from .numpy_reductions import _axes, _spread, _tie_share
 from .numpy_shape import _gather, _scatter, array_shape, bind, normalize_axes
 from .registry import adjoint, nograd
@@ -172,3 +172,6 @@ def _quantile_rule(name, scale):
 
 quantile_rule = _quantile_rule("quantile", 1.0)
 percentile_rule = _quantile_rule("percentile", 100.0)
+
+
+accept_array_likes(__name__)  # lists and tuples where NumPy reads arrays (rules/helpers.py)

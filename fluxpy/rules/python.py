@@ -10,6 +10,7 @@ a list's a list, a dict's a dict, a namedtuple's a tuple of its fields.
 (12.0, (4.0, 3.0))
 """
 
+import bisect
 import builtins
 import collections
 import contextlib
@@ -18,6 +19,7 @@ import dataclasses
 import math
 import operator
 import os
+import types
 
 import numpy as np
 
@@ -25,7 +27,7 @@ from ..backend import is_array, xp_of
 from ..errors import FluxpyError
 from ..tangents import KeywordGrads, Tangent, accum, is_differentiable
 from . import attributes, augmented
-from .helpers import conj, in_dtype, unbroadcast
+from .helpers import cast_back, conj, in_dtype, unbroadcast
 from .higher_order import iterating
 from .mutation import check_in_place_view, sequence_indices
 from .numpy_elementwise import divide_or_zero
@@ -826,16 +828,19 @@ def _writes_into(target, name):
     return False
 
 
-def _functional_in_place_rule(fn, plain, symbol, dunder):
+def _functional_in_place_rule(op, fn, plain, symbol, dunder):
     """The rule of ``fn``, fluxpy's ``a op= b`` (rules/augmented.py: ``iadd``), from ``plain``, the rule of
     ``a op b``. An array ``a`` is updated functionally (a new array), so one that views another array is
-    refused: Python would write into the data they share."""
+    refused: Python would write into the data they share; the new array is what NumPy's in-place ``op``
+    (``operator.iadd``) stores, of ``a``'s dtype and shape (:func:`in_place_array`)."""
 
     def augmented_rule(a, b):
         if type(a) in _SCALARS:
             return plain(a, b)
         if _numeric(a) or _is_seq(a):
             check_in_place_view(a, symbol)
+            if is_array(a):
+                return in_place_array(op, plain, a, b)
             return plain(a, b)
         found = in_place_method(a, dunder)
         if found is None:
@@ -856,6 +861,47 @@ def _functional_in_place_rule(fn, plain, symbol, dunder):
 
     augmented_rule.__name__ = f"{fn.__name__}_rule"
     return augmented_rule
+
+
+def in_place_array(op, plain, a, b):
+    """``a op= b`` on array ``a`` as a new array (``plain``: the rule of ``a op b``) holding what NumPy's
+    in-place ``op`` writes into ``a``: ``a``'s dtype (cast as NumPy casts, "same_kind": a float64 result
+    into a float32 ``a``; a float one into an integer ``a`` raises NumPy's own error) and ``a``'s shape (a
+    0-d ``a`` stays a 0-d array, where ``a op b`` gives a NumPy scalar; a result broadcast beyond ``a``'s
+    shape raises). ``a``'s cotangent keeps ``a``'s dtype."""
+    y, pb = plain(a, b)
+    if is_array(y) and y.dtype == a.dtype and y.shape == a.shape:
+        return y, pb
+    check_in_place_fits(op, a, b, y)
+    stored = stored_as(y, a)
+
+    def in_place_array_pullback(dy):
+        g = pb(cast_back(dy, y))
+        return (cast_back(g[0], a), g[1])
+
+    return stored, in_place_array_pullback
+
+
+@nograd
+def check_in_place_fits(op, a, b, y):
+    """Raise what NumPy raises for ``op(a, b)`` (``a += b`` on an array) when its result ``y`` (of ``a op
+    b``) does not fit into ``a``: a shape ``a`` does not have, a dtype NumPy does not cast into ``a``'s."""
+    xp = xp_of(a)
+    if getattr(y, "shape", ()) != a.shape or not xp.can_cast(y.dtype, a.dtype, casting="same_kind"):
+        op(a.copy(), b)  # NumPy's own error, on a copy (``a`` itself is never written)
+
+
+def stored_as(y, a):
+    """``y`` as NumPy's in-place operation stores it into array ``a``: an array of ``a``'s dtype."""
+    return xp_of(a).asarray(y, dtype=a.dtype)
+
+
+@adjoint(stored_as)
+def stored_as_rule(y, a):
+    def stored_as_pullback(dd):
+        return (cast_back(dd, y), None)
+
+    return stored_as(y, a), stored_as_pullback
 
 
 def _in_place_operator_rule(op, functional, dunder):
@@ -898,7 +944,7 @@ _PLAIN_RULES = {
 }
 AUGMENTED_RULES = {}  # rules/augmented.py's iadd, ... -> its rule (transform/inline.py inlines + - * /'s)
 for _op, _fn, _symbol, _dunder in augmented.TABLE:
-    _rule = _functional_in_place_rule(_fn, _PLAIN_RULES[_symbol], _symbol, _dunder)
+    _rule = _functional_in_place_rule(_op, _fn, _PLAIN_RULES[_symbol], _symbol, _dunder)
     AUGMENTED_RULES[_fn] = adjoint(_fn)(_rule)
     adjoint(_op)(_in_place_operator_rule(_op, _rule, _dunder))
 
@@ -936,6 +982,8 @@ nograd(
     math.isnan,
     math.isinf,
     math.isfinite,
+    bisect.bisect_left,  # a position (an int); bisect.insort changes its list: refused (runtime.py)
+    bisect.bisect_right,
 )
 
 
@@ -1858,6 +1906,37 @@ def dict_rule(*args, **kwargs):
     return y, dict_pullback
 
 
+@adjoint(dict.fromkeys)
+def dict_fromkeys_rule(keys, value=None):
+    """``dict.fromkeys(keys, value)``: every key holds ``value``, whose cotangent sums theirs."""
+    y = dict.fromkeys(keys, value)
+    names = list(y)
+
+    def dict_fromkeys_pullback(dy):
+        total = None
+        if dy is not None:
+            for k in names:
+                total = accum(total, dy.get(k))
+        return (None, total)
+
+    return y, dict_fromkeys_pullback
+
+
+@adjoint(types.SimpleNamespace)
+def simple_namespace_rule(*args, **kwargs):
+    """``types.SimpleNamespace(**fields)`` (and a mapping first, where Python takes one): an object whose
+    attributes are the fields, its cotangent a Tangent of theirs."""
+    y = types.SimpleNamespace(*args, **kwargs)
+
+    def simple_namespace_pullback(dy):
+        out = ()
+        if args:
+            out = ({k: None if k in kwargs else field_of(dy, k) for k in args[0]},)
+        return out + (KeywordGrads({k: field_of(dy, k) for k in kwargs}),)
+
+    return y, simple_namespace_pullback
+
+
 def _float_scalar_rule(kind):
     """The rule of a NumPy float type called as a function (``np.float64(x)``)."""
 
@@ -1889,7 +1968,17 @@ def getattr_rule(obj, name, *default):
                 return (back(dy)[0], None) + (None,) * len(default)
 
             return y, array_attribute_pullback
-        return getattr(obj, name, *default), _none_pullback(2 + len(default))
+        y = getattr(obj, name, *default)
+        if runtime.bound_to(y, obj):
+            # ``a.sum`` taken as a value: calling it gives the array's cotangent as the method's own
+            # (runtime.array_method_forward), which is the array's
+            return y, _receiver_pullback(len(default))
+        return y, _none_pullback(2 + len(default))
+    if (type(obj) is float or type(obj) is int) and (name == "real" or name == "imag"):
+        # a Python number's real part is itself, its imaginary part a constant 0
+        if name == "imag":
+            return obj.imag, _none_pullback(2 + len(default))
+        return obj.real, _receiver_pullback(len(default))
     hook = attributes.read_hook(obj, name)
     if hook is not None:  # a property, a descriptor, __getattr__: their code is differentiated
         from ..runtime import call
@@ -1908,6 +1997,16 @@ def getattr_rule(obj, name, *default):
         return (runtime.field_cotangent(obj, name, dy), None) + (None,) * len(default)
 
     return y, getattr_pullback
+
+
+def _receiver_pullback(ndefault):
+    """The pullback of ``getattr(obj, name, *default)`` whose value's cotangent is ``obj``'s (a method bound
+    to it, a real number's ``real``)."""
+
+    def receiver_pullback(dy):
+        return (dy, None) + (None,) * ndefault
+
+    return receiver_pullback
 
 
 @nograd
@@ -2507,19 +2606,34 @@ def check_try_step(step, compound, untouched):
 nograd(check_try_step)
 
 
-def starred_grads(g, start):
-    """The gradients of ``*args`` in a pullback result that may end with a keyword dict."""
-    if g and type(g[-1]) is KeywordGrads:
-        return g[start:-1]
-    return g[start:]
+def starred_grads(g, start, like=None):
+    """The gradients of ``*args`` in a pullback result that may end with a keyword dict. Given the value
+    splatted, ``like``: an array's (``f(*x)``, ``[*x]``) is one array of its shape, zeros for the items
+    given none, or None when none is given one; a tuple of items' gradients would not add to the array's
+    other gradients, and its Nones would become NaN."""
+    items = g[start:-1] if g and type(g[-1]) is KeywordGrads else g[start:]
+    if like is None or not is_array(like):
+        return items
+    for d in items:
+        if d is not None:
+            from .helpers import stacked
+
+            return stacked(items, like)
+    return None
 
 
 @adjoint(starred_grads)
-def starred_grads_rule(g, start):
-    def starred_grads_pullback(dd):
-        return ((None,) * start + tuple(dd) + (None,) * (len(g) - start - len(dd)), None)
+def starred_grads_rule(g, start, *like):
+    items = starred_grads(g, start)
+    whole = bool(like) and is_array(like[0])
 
-    return starred_grads(g, start), starred_grads_pullback
+    def starred_grads_pullback(dd):
+        if whole:  # the array's cotangent: its rows, to the items that had a gradient
+            dd = tuple(None if dd is None or items[i] is None else dd[i] for i in range(len(items)))
+        dg = (None,) * start + tuple(dd) + (None,) * (len(g) - start - len(dd))
+        return (dg, None) + (None,) * len(like)
+
+    return starred_grads(g, start, *like), starred_grads_pullback
 
 
 @adjoint(accum)

@@ -5,13 +5,16 @@ the user's line.
 source edits the filter list in place, which fluxpy would refuse to differentiate. Nothing differentiable
 passes through these calls, so they run untransformed. ``warnings.warn(message)`` issued inside a
 differentiated function would name fluxpy's own frame (``stacklevel`` counts the frames fluxpy adds), so it
-goes through :func:`warn`, which counts user frames only and maps generated code back to the user's line.
+goes through :func:`warn`, which counts user frames only and maps generated code back to the user's line,
+in reverse mode (its rule) and forward mode (its forward rule, which fx.jvp runs even where no tangent
+moves).
 """
 
 import os
 import sys
 import warnings
 
+from .forward_core import runs_without_tangents
 from .registry import adjoint, nograd
 
 _PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -26,9 +29,9 @@ def _user_frames():
     while frame is not None:
         filename, lineno = frame.f_code.co_filename, frame.f_lineno
         mapped = map_location(filename, lineno)
-        if mapped is not None:
-            yield mapped[0], mapped[1], frame.f_globals
-        elif not os.path.abspath(filename).startswith(_PACKAGE_DIR):
+        if mapped is not None:  # generated code: of the user's function, or of a rule (fx.hvp runs them)
+            filename, lineno = mapped[0], mapped[1]
+        if not os.path.abspath(filename).startswith(_PACKAGE_DIR):
             yield filename, lineno, frame.f_globals
         frame = frame.f_back
 
@@ -58,6 +61,14 @@ def warn_rule(*args, **kwargs):
         return nones
 
     return None, warn_pullback
+
+
+@runs_without_tangents(warnings.warn)
+def warn_jvp(args, targs, kwargs, tkwargs):
+    """Forward mode (fx.jvp): the same :func:`warn`, run where no tangent moves too (a plain call would
+    name fluxpy/forward.py's line)."""
+    warn(*args, **kwargs)
+    return None, None
 
 
 nograd(

@@ -19,6 +19,8 @@ mask of the positions to skip. ``a, b = v`` gets one tuple cotangent (``mark_unp
 ``rev_unpack``), and a local closure called directly gives its captured variables their gradients.
 """
 
+import copy
+
 import gast
 
 from . import nodes as n
@@ -211,7 +213,8 @@ class Calls:
             # *args: up to the trailing keyword dict, if there is one
             if index[2] is None:
                 return n.subscript(g, gast.Slice(lower=n.const(index[1]), upper=None, step=None))
-            return n.call("__fx_starred_grads", [g, n.const(index[1])])
+            # with the value splatted: an array's gradient is one array (rules/python.py's starred_grads)
+            return n.call("__fx_starred_grads", [g, n.const(index[1]), copy.deepcopy(index[2])])
         if isinstance(index, tuple) and index[0] == "keyword":
             return n.call("__fx_kwgrad", [g, index[1], index[2]])
         if isinstance(index, tuple) and index[0] == "field":
@@ -255,9 +258,9 @@ class Calls:
                 starred = a.value
                 if isinstance(a.value, gast.Name) and a.value.id in self.active:
                     # up to a trailing KeywordGrads, which callees with **kwargs always return
-                    out.append((a.value.id, ("slice", first + i, n.const(None))))
+                    out.append((a.value.id, ("slice", first + i, a.value)))
                 elif self.global_active(a.value):
-                    out.append((("global", a.value), ("slice", first + i, n.const(None))))
+                    out.append((("global", a.value), ("slice", first + i, a.value)))
             elif isinstance(a, gast.Name) and a.id in self.active:
                 out.append((a.id, first + i))
             elif self.global_active(a):

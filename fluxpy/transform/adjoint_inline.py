@@ -92,8 +92,10 @@ class InlinedArithmetic:
         rules' pullbacks)."""
         out, scalar, general = [], [], []
         produced, guarded, updated = set(), [], []
+        in_place = False
         for s in run:
             name, operands = s._fx_inline_op
+            in_place = in_place or inline.in_place(name)
             out += self.comment(s, "")
             for o in operands:
                 if isinstance(o, gast.Name) and o.id not in produced and o.id not in guarded:
@@ -120,7 +122,7 @@ class InlinedArithmetic:
             marker = None
         for s in run:
             s._fx_run = (marker, run)
-        return out + [n.if_(inline.guard(guarded, updated), scalar, general)]
+        return out + [n.if_(inline.guard(guarded, updated, in_place), scalar, general)]
 
     def saved_values(self, run):
         """The names whose values a run's written-out pullback reads (in a loop: kept on the tape)."""

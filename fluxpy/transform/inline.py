@@ -141,7 +141,7 @@ def in_place(name):
     return name in ("iadd", "isub", "imul", "itruediv")
 
 
-def guard(names, updated=()):
+def guard(names, updated=(), in_place=False):
     """The test that the run can be inlined: every value it reads is a real scalar, or every one is a real
     NumPy array and all have one shape (then no operand is broadcast, and each cotangent has its operand's
     shape)::
@@ -153,20 +153,33 @@ def guard(names, updated=()):
     Complex values take the rules: a product's cotangent reads the other factor's conjugate
     (``fluxpy.rules.helpers.conj``), which the written-out ``d * b`` does not. An array ``x`` that ``x += y``
     updates (``updated``) must own its data (``x.base is None``): Python would write into the array a view
-    shares its data with, which the rules refuse. Only comparisons, which a gradient of this code evaluates
-    as they are (no dispatch, no pullback)."""
+    shares its data with, which the rules refuse. A run with an augmented assignment (``in_place``) must
+    also give what NumPy's in-place operation stores, which keeps the array's dtype and its 0-d shape, where
+    ``x = x + y`` would promote or make a scalar: so its arrays are all float with one dtype (``x.dtype is
+    y.dtype``: the same dtype object; equal ones that are not take the rules, which cast), and an array it
+    updates has a dimension (``x.ndim != 0``). Only comparisons, which a gradient of this code evaluates as
+    they are (no dispatch, no pullback)."""
+    in_place = in_place or bool(updated)
     scalars = [_compare(n.call("__fx_type", [n.name(v)]), gast.In(), n.name("__fx_scalars")) for v in names]
     arrays = []
-    for v in names:
+    for i, v in enumerate(names):
         arrays.append(_compare(n.call("__fx_type", [n.name(v)]), gast.Is(), n.name("__fx_ndarray")))
         kind = n.attr(n.attr(n.name(v), "dtype"), "kind")
-        arrays.append(_compare(kind, gast.NotEq(), n.const("c")))
+        if not in_place:
+            arrays.append(_compare(kind, gast.NotEq(), n.const("c")))
+        elif i == 0:  # the others have this very dtype (below)
+            arrays.append(_compare(kind, gast.Eq(), n.const("f")))
     for v in updated:
         arrays.append(_compare(n.attr(n.name(v), "base"), gast.Is(), n.const(None)))
+        arrays.append(_compare(n.attr(n.name(v), "ndim"), gast.NotEq(), n.const(0)))
     if len(names) > 1:
         shapes = [n.attr(n.name(v), "shape") for v in names]
         same = gast.Compare(left=shapes[0], ops=[gast.Eq() for _ in shapes[1:]], comparators=shapes[1:])
         arrays.append(same)
+        if in_place:
+            dtypes = [n.attr(n.name(v), "dtype") for v in names]
+            one = gast.Compare(left=dtypes[0], ops=[gast.Is() for _ in dtypes[1:]], comparators=dtypes[1:])
+            arrays.append(one)
     return gast.BoolOp(op=gast.Or(), values=[_all(scalars), _all(arrays)])
 
 
