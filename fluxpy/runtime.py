@@ -109,6 +109,8 @@ def call_method(obj, name, /, *args, **kwargs):
         kind = "attribute"
     if kind == "array" or kind == "container":
         if kind == "array":
+            if kwargs.get("out") is not None:  # ``a.clip(lo, hi, out=a)``: as np.clip(..., out=a)
+                check_no_out(getattr(obj, name))
             rule = array_method_rule(obj, name)
         else:
             rule = registry.lookup_container_method(type(obj), name)
@@ -870,6 +872,8 @@ def callable_object_forward(obj, /, *args, **kwargs):
 
 def array_method_forward(m, /, *args, **kwargs):
     """Forward of a bound array method (``x.sum`` taken as a value): its cotangent is ``x``'s."""
+    if kwargs.get("out") is not None:
+        check_no_out(m)
     rule = registry.lookup_method(m.__name__)
     return rule(m.__self__, *args, **kwargs)
 

@@ -200,3 +200,17 @@ def mixed_precision(x, a):
 def test_check_grads_promotes_every_argument():
     """A float32 array beside a perturbed Python float: finite differences in float32 lost the step."""
     check_grads(mixed_precision, np.array([0.5, 0.7], dtype=np.float32), 2.0, order=2)
+
+
+def clip_into_itself(x):
+    a = x * 2.0
+    a.clip(1.0, 3.0, out=a)
+    return np.sum(a * x)
+
+
+def test_an_array_methods_out_is_refused_as_np_clips():
+    """``a.clip(lo, hi, out=a)`` ignored the write (a wrong gradient); refused as ``np.clip(..., out=a)``."""
+    with pytest.raises(fx.FluxpyError, match=r"clip\(\.\.\., out=\.\.\.\)"):
+        fx.gradient(clip_into_itself, X)
+    with pytest.raises(fx.FluxpyError, match=r"clip\(\.\.\., out=\.\.\.\)"):
+        fx.jvp(clip_into_itself, (X,), (X,))
