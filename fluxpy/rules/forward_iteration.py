@@ -79,10 +79,11 @@ def _stream(x, tx):
         return iter(x), None
     if _user_iterable(x):
         items, titems = _iterate(x, tx)
-        return iter(items), None if titems is None else iter(titems)
+        return _paired(items, titems)
     if isinstance(x, Iterator):
         if not isinstance(tx, Iterator):
             raise _forward_error(f"iterate a {type(x).__name__}", f"its tangent is a {type(tx).__name__}")
+        _same_position(x, tx)
         return x, tx
     shape = getattr(tx, "shape", None)
     if isinstance(tx, (list, tuple)) or (shape is not None and shape == getattr(x, "shape", shape)):
@@ -113,12 +114,22 @@ def iter_jvp(args, targs):
     if isinstance(x, (list, tuple)) or is_array(x):
         # as in reverse mode, an iterator that knows its position (rules/python.py's rewind moves it back
         # after a loop that broke early), its tangent kept at the same position
-        it = SequenceIterator(x)
         _, tit = sequence_iterator_jvp((x,), (tx,))
-        it.tangent = tit
-        return it, tit
+        return _paired(x, tit)
     it, tit = _stream(x, tx)
     return it, tit
+
+
+def _paired(seq, tangent):
+    """``iter(seq)`` as a SequenceIterator, with the tangent iterator (a SequenceIterator, or a sequence of
+    the items' tangents) kept at its position: code that advances the iterator alone (``int(next(it))``
+    needs no tangent, so it runs plainly) moves both (``_same_position``), as rewind after a loop that
+    broke early does (rules/python.py)."""
+    it = SequenceIterator(seq)
+    if tangent is not None and type(tangent) is not SequenceIterator:
+        tangent = SequenceIterator(tangent)
+    it.tangent = tangent
+    return it, tangent
 
 
 @forward_rule(next)
@@ -137,6 +148,10 @@ def next_jvp(args, targs):
             f"follow next() of a {type(it).__name__}",
             f"its tangent is a {type(tit).__name__}",
         )
+    if type(it) is SequenceIterator:  # y was the item before it.pos
+        it.pos -= 1
+        _same_position(it, tit)
+        it.pos += 1
     return y, next(tit)
 
 
@@ -154,8 +169,9 @@ def sequence_iterator_jvp(args, targs):
 
 
 def _same_position(it, tit):
-    """Move tangent iterator ``tit`` to ``it``'s position (fluxpy's own code moved ``it`` alone)."""
-    if type(tit) is SequenceIterator:
+    """Move tangent iterator ``tit`` to ``it``'s position (fluxpy's own code, or a plain call whose result
+    needs no tangent, moved ``it`` alone)."""
+    if type(tit) is SequenceIterator and type(it) is SequenceIterator:
         tit.pos = it.pos
 
 
@@ -389,8 +405,8 @@ def _iterating_jvp(impl):
     def iterating_jvp(args, targs, kwargs, tkwargs):
         y, t = jvp(args, targs, kwargs, tkwargs)
         if t is None or all(v is None for v in t):
-            return iter(y), None
-        return iter(y), iter(t)
+            return SequenceIterator(y), None
+        return _paired(y, t)
 
     iterating_jvp.__name__ = f"{impl.__name__}_iterating_jvp"
     return iterating_jvp
