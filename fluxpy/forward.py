@@ -500,6 +500,8 @@ def _zero_like(y):
         return Tangent(y.primal_type, {k: _zero_like(v) for k, v in y.items()})
     if isinstance(y, dict):
         return type(y)({k: _zero_like(v) for k, v in y.items()})
+    if isinstance(y, complex):
+        return 0j
     if isinstance(y, (int, float)) or hasattr(y, "dtype"):
         return 0.0
     return None

@@ -27,6 +27,7 @@ from . import (
     numpy_ufunc_methods,  # noqa: F401
     numpy_vectorize,  # noqa: F401
     python,  # noqa: F401
+    python_cmath,  # noqa: F401
     python_stdlib,  # noqa: F401
     python_warnings,  # noqa: F401
     registry,  # noqa: F401
