@@ -16,7 +16,7 @@ import numpy as np
 
 from . import functors
 from .backend import is_array, xp_of
-from .errors import FluxpyError
+from .errors import FluxpyError, note_user_lines
 from .interface import gradient, pullback
 from .rules.registry import nograd
 from .tangents import Tangent, project
@@ -108,7 +108,11 @@ def jvp(f, primals, tangents):
     check_jvp_arguments(primals, tangents)
     primals, tangents = tuple(primals), tuple(tangents)
     tangents = tuple(_as_tangent(t, p) for t, p in zip(tangents, primals, strict=True))
-    y, dy = jvp_call(f, None, primals, tangents, {}, {})
+    try:
+        y, dy = jvp_call(f, None, primals, tangents, {}, {})
+    except Exception as error:
+        note_user_lines(error)
+        raise
     if dy is None:
         dy = _zero_like(y)
     return y, project(dy, y)

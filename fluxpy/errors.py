@@ -155,3 +155,45 @@ def add_call_sites(error, sites, user=None):
         lines.append(f'  File "{file}", line {line}{mark}' + (f"\n    {source}" if source else ""))
     message = f"{error.args[0]}\n" + CALL_SITES.format(sites="\n".join(lines))
     error.args = (message,) + error.args[1:]
+
+
+USER_LINES = "raised in differentiated code (most recent call last):\n{frames}"
+_SUFFIXES = ("__gradient", "__forward", "__jvp")
+
+
+def note_user_lines(error):
+    """Add to ``error`` (an exception from NumPy, Python or user code, raised while fluxpy ran generated
+    code) a note naming the user's lines it passed through: Python's own traceback shows the generated
+    code's frames without their text, as its files are not on disk. FluxpyErrors name their location
+    already; an error is noted once."""
+    if isinstance(error, FluxpyError) or getattr(error, "_fluxpy_noted", False):
+        return
+    import linecache
+
+    from .transform.codegen import map_location  # (late: codegen imports the runtime)
+
+    frames, tb = [], error.__traceback__
+    while tb is not None:
+        code = tb.tb_frame.f_code
+        mapped = map_location(code.co_filename, tb.tb_lineno)
+        if mapped is not None:
+            name = code.co_name
+            for suffix in _SUFFIXES:
+                name = name.removesuffix(suffix)
+            if name.startswith("lambda_L"):  # a lambda's generated name (transform/parse.py)
+                name = "<lambda>" + (" (its pullback)" if name.endswith("_pullback") else "")
+            elif name.endswith("_pullback"):
+                name = f"{name.removesuffix('_pullback')} (its pullback)"
+            file, line = mapped
+            source = linecache.getline(file, line).strip()
+            frame = f'  File "{file}", line {line}, in {name}' + (f"\n    {source}" if source else "")
+            if not frames or frames[-1] != frame:
+                frames.append(frame)
+        tb = tb.tb_next
+    if not frames:
+        return
+    try:
+        error._fluxpy_noted = True
+        error.add_note(USER_LINES.format(frames="\n".join(frames)))
+    except (AttributeError, TypeError):  # an exception type that takes no attributes
+        pass

@@ -12,6 +12,7 @@ import numpy as np
 
 from . import errors
 from .backend import is_array, xp_of
+from .errors import note_user_lines
 from .rules import registry
 from .rules.registry import adjoint, forward_rule, nograd
 from .runtime import call, call_masked, resolve, resolve_masked
@@ -30,19 +31,28 @@ def pullback(f, /, *args, **kwargs):
     """
     if _is_params(args):
         return implicit("pullback", f, args[0], kwargs)
-    y, pb = call_masked(explicit_mask(len(args)), f, *args, **kwargs)
+    try:
+        y, pb = call_masked(explicit_mask(len(args)), f, *args, **kwargs)
+    except Exception as error:
+        note_user_lines(error)
+        raise
 
     t = type(y)
 
     def back(dy):
         if dy is not None and not (type(dy) is t and (t is float or t is np.ndarray and dy.shape == y.shape)):
             dy = fit_cotangent(dy, y)  # the common cases above need no check
-        return project_all(pb(dy)[1 : len(args) + 1], args)
+        try:
+            grads = pb(dy)
+        except Exception as error:
+            note_user_lines(error)
+            raise
+        return project_all(grads[1 : len(args) + 1], args)
 
     return y, back
 
 
-nograd(check_cotangent, broadcast_needed)
+nograd(check_cotangent, broadcast_needed, note_user_lines)
 
 
 def _implicit_pullback(f, ps, kwargs):
@@ -102,12 +112,17 @@ def gradient(f, /, *args, **kwargs):
     n = len(args)
     if n == 1 and type(args[0]).__name__ == "Params" and _is_params(args):
         return implicit("gradient", f, args[0], kwargs)
-    if type(f) is FunctionType and not kwargs and f.__defaults__ is None and f.__kwdefaults__ is None:
-        # f's gradient function: its forward pass, the seed and its pullback fused into one
-        grads = _gradient_function(f, n)(f, *args)
-        return project_all(grads[1 : n + 1], args)
-    y, pb = call_masked(explicit_mask(len(args)), f, *args, **kwargs)
-    return project_all(pb(sensitivity(y, f))[1 : len(args) + 1], args)
+    try:
+        if type(f) is FunctionType and not kwargs and f.__defaults__ is None and f.__kwdefaults__ is None:
+            # f's gradient function: its forward pass, the seed and its pullback fused into one
+            grads = _gradient_function(f, n)(f, *args)
+        else:
+            y, pb = call_masked(explicit_mask(n), f, *args, **kwargs)
+            grads = pb(sensitivity(y, f))
+    except Exception as error:
+        note_user_lines(error)
+        raise
+    return project_all(grads[1 : n + 1], args)
 
 
 @adjoint(gradient)
@@ -237,12 +252,13 @@ def withgradient(f, /, *args, **kwargs):
     """
     if _is_params(args):
         return implicit("withgradient", f, args[0], kwargs)
-    y, pb = call_masked(explicit_mask(len(args)), f, *args, **kwargs)
-    if type(y) is tuple:
-        seed = seed_first(y, f)
-    else:
-        seed = sensitivity(y, f)
-    return WithGradient(y, project_all(pb(seed)[1 : len(args) + 1], args))
+    try:
+        y, pb = call_masked(explicit_mask(len(args)), f, *args, **kwargs)
+        grads = pb(seed_first(y, f) if type(y) is tuple else sensitivity(y, f))
+    except Exception as error:
+        note_user_lines(error)
+        raise
+    return WithGradient(y, project_all(grads[1 : len(args) + 1], args))
 
 
 _explicit_masks = {}

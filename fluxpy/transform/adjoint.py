@@ -228,19 +228,7 @@ class _Adjoint(Calls, InlinedArithmetic, RecordedBodies, DefaultChecks, Activity
         return [s]
 
     def mark_locations(self, stmts):
-        """A location marker (no comment line) before each statement of a nested function, in place: the
-        code generated for it when it is differentiated in turn maps back to the user's lines."""
-        file = self.ctx.source.file
-        for i in reversed(range(len(stmts))):
-            stmt = stmts[i]
-            for field in ("body", "orelse", "finalbody"):
-                if isinstance(getattr(stmt, field, None), list):
-                    self.mark_locations(getattr(stmt, field))
-            for handler in getattr(stmt, "handlers", None) or []:
-                self.mark_locations(handler.body)
-            if getattr(stmt, "lineno", None) is not None:
-                self.comments.append((None, file, stmt.lineno))
-                stmts.insert(i, gast.Expr(value=n.const(f"__fx_comment__{len(self.comments) - 1}")))
+        mark_locations(stmts, self.comments, self.ctx.source.file)
 
     def push(self, item):
         self.uses_tape = True
@@ -441,6 +429,22 @@ class _Adjoint(Calls, InlinedArithmetic, RecordedBodies, DefaultChecks, Activity
             text = self.ctx.source.line(line).strip()
             self.comments.append((f"{prefix}{text}  ({os.path.basename(file)}:{line})", file, line))
         return [gast.Expr(value=n.const(f"__fx_comment__{len(self.comments) - 1}"))]
+
+
+def mark_locations(stmts, comments, file):
+    """A location marker (no comment line) before each statement of a nested function, in place: the code
+    generated for it when it is differentiated in turn (in either mode) maps back to the user's lines.
+    ``comments``: the generated function's list of comments and locations (codegen.generate)."""
+    for i in reversed(range(len(stmts))):
+        stmt = stmts[i]
+        for field in ("body", "orelse", "finalbody"):
+            if isinstance(getattr(stmt, field, None), list):
+                mark_locations(getattr(stmt, field), comments, file)
+        for handler in getattr(stmt, "handlers", None) or []:
+            mark_locations(handler.body, comments, file)
+        if getattr(stmt, "lineno", None) is not None:
+            comments.append((None, file, stmt.lineno))
+            stmts.insert(i, gast.Expr(value=n.const(f"__fx_comment__{len(comments) - 1}")))
 
 
 # -- analysis helpers ---------------------------------------------------------------------------------

@@ -36,7 +36,7 @@ import gast
 from ..forward import DEFAULTS, LIVE, UNKNOWN
 from . import nodes as n
 from .activity import _captured, _is_active_call
-from .adjoint import Signature
+from .adjoint import Signature, mark_locations
 from .normalize.anf_names import CALL
 
 
@@ -182,6 +182,7 @@ class _Tangents(Signature):
                 )
             ]
         if isinstance(s, gast.FunctionDef):
+            mark_locations(s.body, self.ctx.comments, self.ctx.source.file)
             return [s, n.assign(self.t(s.name), self.closure_tangent(s))]
         return [s]
 
