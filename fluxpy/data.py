@@ -1,4 +1,5 @@
-"""``fx.DataLoader``: mini-batches along the first axis of an array, a tuple of arrays or a dict of arrays.
+"""``fx.DataLoader``: mini-batches along the first axis of an array, a tuple of arrays or a dict of arrays
+(or a list of observations, stacked into one).
 
 >>> import numpy as np, fluxpy as fx
 >>> X, y = np.arange(10.0).reshape(5, 2), np.arange(5)
@@ -16,7 +17,7 @@ from numbers import Integral
 
 import numpy as np
 
-from .backend import is_array
+from .backend import is_array, xp_of
 from .errors import FluxpyError
 
 
@@ -24,10 +25,13 @@ class DataLoader:
     """Iterate over ``data`` in mini-batches of ``batchsize`` observations (Flux's ``DataLoader``).
 
     ``data`` is an array (observations along its first axis), a tuple of arrays or a dict of arrays; every
-    array must have the same number of observations. Each batch is an array, a tuple of arrays or a dict of
-    arrays, as ``data`` is. ``shuffle=True`` draws a new order every epoch (every ``iter``) from ``rng``: a
-    NumPy ``Generator`` or an int seed (a seeded loader gives the same sequence of epochs each time it is
-    built). ``partial=False`` drops a last batch shorter than ``batchsize``.
+    array must have the same number of observations. A list of observations, each a tuple (or dict) such as
+    ``[(x1, y1), (x2, y2), ...]`` (MLUtils' vector of observations), is stacked into a tuple of arrays
+    ``(X, Y)`` first, so that a batch is a tuple of arrays with the observations along the first axis. Each
+    batch is an array, a tuple of arrays or a dict of arrays, as ``data`` is. ``shuffle=True`` draws a new
+    order every epoch (every ``iter``) from ``rng``: a NumPy ``Generator`` or an int seed (a seeded loader
+    gives the same sequence of epochs each time it is built). ``partial=False`` drops a last batch shorter
+    than ``batchsize``.
 
     >>> import numpy as np
     >>> X = np.arange(12.0).reshape(6, 2)
@@ -83,7 +87,11 @@ def _check_array(x, where):
         try:
             x = np.asarray(x)
         except ValueError as err:
-            raise FluxpyError(f"DataLoader could not make an array of {where} (a list): {err}") from err
+            raise FluxpyError(
+                f"DataLoader could not make an array of {where} (a list): {err}. Pass arrays with the "
+                "observations along their first axis, a tuple of them (X, Y), or a list of observations "
+                "[(x1, y1), (x2, y2), ...]"
+            ) from err
     if not is_array(x):
         raise FluxpyError(
             f"DataLoader batches arrays (or tuples/dicts of arrays), but {where} is a {type(x).__name__}"
@@ -94,6 +102,9 @@ def _check_array(x, where):
 
 
 def _check_data(data):
+    stacked = _stacked_observations(data)
+    if stacked is not None:
+        data = stacked
     if isinstance(data, tuple):
         if not data:
             raise FluxpyError("DataLoader got an empty tuple: there is no data to batch")
@@ -112,6 +123,48 @@ def _check_data(data):
             f"got {shown}"
         )
     return data
+
+
+def _stacked_observations(data):
+    """A list of observations, each a tuple (or namedtuple, or dict) of arrays or numbers, as MLUtils'
+    ``DataLoader`` takes one (``[(x1, y1), (x2, y2), ...]``): the same container of arrays, each the
+    observations' entries stacked along a new first axis (``(X, Y)``). None when ``data`` is not one."""
+    if not isinstance(data, list) or not data or not isinstance(data[0], (tuple, dict)):
+        return None
+    first = data[0]
+    keys = list(first) if isinstance(first, dict) else list(range(len(first)))
+    for i, obs in enumerate(data):
+        same = isinstance(obs, dict) and set(obs) == set(keys) if isinstance(first, dict) else None
+        if same is None:
+            same = isinstance(obs, tuple) and len(obs) == len(keys)
+        if not same:
+            raise FluxpyError(
+                f"DataLoader got a list of observations whose first is {_show_obs(first)} but observation "
+                f"{i} is {_show_obs(obs)}: every observation must have the same entries"
+            )
+    columns = {k: _stack([obs[k] for obs in data], k) for k in keys}
+    if isinstance(first, dict):
+        return columns
+    return _same_tuple(first, list(columns.values()))
+
+
+def _show_obs(obs):
+    if isinstance(obs, dict):
+        return f"a dict with keys {sorted(obs, key=repr)}"
+    if isinstance(obs, tuple):
+        return f"a tuple of {len(obs)}"
+    name = type(obs).__name__
+    return f"{'an' if name[:1] in 'aeiou' else 'a'} {name}"
+
+
+def _stack(values, key):
+    shapes = {np.shape(v) for v in values}
+    if len(shapes) > 1:
+        raise FluxpyError(
+            f"DataLoader got a list of observations whose entry {key!r} has different shapes "
+            f"{sorted(shapes)}: they are stacked into one array, so each must have the same shape"
+        )
+    return xp_of(*values[:1]).stack([xp_of(v).asarray(v) for v in values])
 
 
 def _items(data):

@@ -23,6 +23,8 @@ array([10., 10.])
 
 import copy
 import dataclasses
+import functools
+from types import FunctionType, MethodType, ModuleType
 
 FIELDS = "__fluxpy_functor_fields__"
 TRAINABLE = "__fluxpy_trainable_fields__"
@@ -153,11 +155,44 @@ def fields_of(x):
     return out
 
 
+def closure_children(f):
+    """Where a function holds its parameters, by name, as its gradient (an ``fx.Tangent``) names them: a
+    closure's captured variables (an unbound cell left out; ``{}`` for a function capturing nothing), or a
+    ``functools.partial``'s ``func``, ``args`` and ``keywords``. None when ``f`` is neither. Optimisers and
+    ``fx.state`` look inside them (Functors.jl 0.5 walks closures too); ``fmap`` keeps functions as leaves.
+
+    >>> import numpy as np
+    >>> def linear(W):
+    ...     return lambda x: W @ x
+    >>> closure_children(linear(np.ones(2)))
+    {'W': array([1., 1.])}
+    """
+    if type(f) is FunctionType:
+        out = {}
+        for name, cell in zip(f.__code__.co_freevars, f.__closure__ or (), strict=True):
+            try:
+                out[name] = cell.cell_contents
+            except ValueError:  # a variable not bound yet
+                pass
+        return out
+    if isinstance(f, functools.partial):
+        return {"func": f.func, "args": f.args, "keywords": f.keywords}
+    return None
+
+
+def unbound(x):
+    """The object a bound method belongs to (its gradient is that object's, a ``Tangent`` of its class),
+    else ``x`` itself. Methods of classes and modules are left as they are."""
+    if type(x) is MethodType and not isinstance(x.__self__, (type, ModuleType)):
+        return x.__self__
+    return x
+
+
 def children(x):
     """The children of ``x`` as a dict (empty for a leaf). A gradient's (``fx.Tangent``) are its fields.
 
     >>> import numpy as np, fluxpy as fx
-    >>> g = fx.gradient(lambda m: np.sum(m(np.ones(2))), fx.Dense(2, 1))[0]
+    >>> g = fx.gradient(lambda m: np.sum(m(np.ones(2, np.float32))), fx.Dense(2, 1))[0]
     >>> list(fx.children(g))
     ['weight', 'bias', 'activation']
     """
@@ -183,7 +218,7 @@ def fmap(f, x, cache=None):
     (``fx.Tangent``: a Tangent of the same primal type comes back) are walked, not passed to ``f``.
 
     >>> import numpy as np, fluxpy as fx
-    >>> g = fx.gradient(lambda m: np.sum(m(np.ones(2))), fx.Dense(2, 1))[0]
+    >>> g = fx.gradient(lambda m: np.sum(m(np.ones(2, np.float32))), fx.Dense(2, 1))[0]
     >>> half = fx.fmap(lambda v: v * 0.5 if isinstance(v, np.ndarray) else v, g)
     >>> type(half).__name__, half.primal_type.__name__, half.weight, half.activation
     ('Tangent', 'Dense', array([[0.5, 0.5]], dtype=float32), None)

@@ -14,6 +14,7 @@ array([[2., 2., 2.],
 """
 
 import contextvars
+import functools
 import threading
 from types import BuiltinMethodType, FunctionType, MethodType, ModuleType
 
@@ -21,6 +22,7 @@ import numpy as np
 
 from .backend import is_array, xp_of
 from .errors import FluxpyError
+from .functors import closure_children, unbound
 from .rules.registry import nograd
 from .tangents import Tangent, accum, project
 
@@ -94,12 +96,11 @@ def _collect(x, ps, seen):
     elif isinstance(x, dict):
         for v in x.values():
             _collect(v, ps, seen)
-    elif type(x) is FunctionType:
-        for cell in x.__closure__ or ():
-            try:
-                _collect(cell.cell_contents, ps, seen)
-            except ValueError:  # an empty cell (a variable not yet bound): nothing to collect
-                pass
+    elif type(x) is FunctionType or isinstance(x, functools.partial):
+        for v in closure_children(x).values():
+            _collect(v, ps, seen)
+    elif type(x) is MethodType:
+        _collect(unbound(x), ps, seen)
     else:
         for v in _fields(x).values():
             _collect(v, ps, seen)

@@ -315,7 +315,8 @@ def focal_loss(yhat, y, *, axis=-1, agg=np.mean, gamma=2, eps=None):
     if eps is None:
         eps = epseltype(yhat)
     yhat = yhat + eps
-    return agg(np.sum(-y * (1 - yhat) ** gamma * np.log(yhat), axis=axis))
+    # -(y * ...), not -y * ...: NumPy has no negative of a bool array (one-hot targets, fx.onehot's)
+    return agg(np.sum(-(y * (1 - yhat) ** gamma * np.log(yhat)), axis=axis))
 
 
 def siamese_contrastive_loss(yhat, y, *, agg=np.mean, margin=1):

@@ -1,8 +1,9 @@
 """Saving and loading a model's arrays: ``fx.state``, ``fx.savemodel``, ``fx.loadmodel``.
 
 A model's state is a flat dict from a dotted path (``"layers.0.weight"``) to each array inside it, found as
-``fx.params`` finds them (functor children, tuples, lists, dicts, object fields); an array shared in two
-places is listed once, at its first path. ``savemodel`` writes it as an ``.npz`` archive (as ``np.savez``);
+``fx.params`` finds them (functor children, tuples, lists, dicts, object fields, the variables a closure
+captures: ``"layers.0.W"`` for ``lambda x: W @ x``); an array shared in two places is listed once, at its
+first path. ``savemodel`` writes it as an ``.npz`` archive (as ``np.savez``);
 ``loadmodel`` copies the arrays back into a model of the same structure, in place. Files are read with
 ``allow_pickle=False``: a pickle, or an archive holding object arrays, is refused and never unpickled.
 
@@ -17,7 +18,6 @@ places is listed once, at its first path. ``savemodel`` writes it as an ``.npz``
 
 import os
 import zipfile
-from types import FunctionType
 
 import numpy as np
 
@@ -42,6 +42,9 @@ def state(model):
 
 
 def _walk(x, path, out, seen):
+    from .functors import unbound
+
+    x = unbound(x)  # a bound method's arrays are its object's, at the same path (as its gradient)
     if id(x) in seen:
         return
     if is_array(x):
@@ -54,7 +57,7 @@ def _walk(x, path, out, seen):
                 )
             out[path] = x
         return
-    if isinstance(x, (str, bytes, type, FunctionType)) or x is None:
+    if isinstance(x, (str, bytes, type)) or x is None:
         return
     from .optimise.tree import Leaf, Tree
 
@@ -69,12 +72,13 @@ def _walk(x, path, out, seen):
 
 
 def _children(x):
-    from .functors import children, is_functor
+    from .functors import children, closure_children, is_functor
     from .implicit import _fields
 
     if is_functor(x) or isinstance(x, (tuple, list, dict)):
         return children(x)
-    return _fields(x)
+    captured = closure_children(x)  # a closure's variables by name (``layers.0.W``), a partial's arguments
+    return _fields(x) if captured is None else captured
 
 
 def savemodel(path, model):
@@ -108,7 +112,8 @@ def loadmodel(model, path_or_state):
 
     ``path_or_state`` is a path to (or an open file of) an ``.npz`` archive written by ``savemodel``, or a
     dict such as ``state(other_model)``. Every array of ``model`` must be given, with the same shape and
-    dtype, and nothing else: otherwise a ``FluxpyError`` names the differences and ``model`` is unchanged.
+    dtype, and nothing else, and be writable: otherwise a ``FluxpyError`` names the differences and
+    ``model`` is unchanged.
 
     >>> import numpy as np, fluxpy as fx
     >>> m = fx.Dense(2, 1)
@@ -151,7 +156,12 @@ def loadmodel(model, path_or_state):
                 f"{key!r} is {src.dtype} in {source}, but {dst.dtype} in the model "
                 "(convert the model first, e.g. with fx.f32 or fx.f64)"
             )
-    if problems:
+        elif isinstance(dst, np.ndarray) and not dst.flags.writeable:
+            problems.append(
+                f"{key!r} is read-only in the model (np.load(..., mmap_mode='r'), np.broadcast_to, or "
+                "writeable=False), so it cannot be loaded into in place; give the model a writable copy"
+            )
+    if problems:  # all checked before anything is copied: a refused load leaves the model unchanged
         raise FluxpyError(f"cannot load into {what}: " + "; ".join(problems))
     for key, dst in target.items():
         src = saved[key]

@@ -14,6 +14,8 @@ Chain(
 ((2,), True)
 """
 
+import warnings
+
 import numpy as np
 
 from ..backend import is_array
@@ -60,7 +62,14 @@ class Dense:
         weight = self.weight
         bias = self.bias
         activation = self.activation
-        act = _fused(self, x, weight, bias, activation)
+        act = _fused(self, x, weight, bias, activation)  # checks x's shape first, as Flux's _size_check
+        cast = input_cast(self, x, weight)  # Flux's _match_eltype: float64 data into a float32 layer
+        if cast == "float32":
+            x = x.astype(np.float32)
+            act = _fused(self, x, weight, bias, activation)
+        elif cast == "float16":
+            x = x.astype(np.float16)
+            act = _fused(self, x, weight, bias, activation)
         if act is not None:  # one rule for the product, the bias and the activation
             return dense_bias_act(x, weight, bias, act)
         y = x @ weight.T
@@ -73,6 +82,53 @@ class Dense:
         extra = "" if self.activation is identity else f", {_name(self.activation)}"
         bias = "" if self.bias is not False else ", bias=False"
         return f"Dense({n_in}, {out}{extra}{bias})"
+
+
+MATCH_ELTYPE_WARNING = (
+    "Layer with {param} parameters got {given} input. The input will be converted, but any earlier layers "
+    "may be very slow. (layer: {layer}, input: {shape} {given}; Flux's _match_eltype, shown once)"
+)
+_warned_eltypes = set()  # (parameter dtype, input dtype) pairs warned about: once each, as Flux's maxlog=1
+
+
+@nograd
+def input_cast(layer, x, weight):
+    """How ``layer`` converts its input ``x`` (Flux's ``_match_eltype``): ``"float32"`` or ``"float16"``, the
+    dtype of its ``weight``, when ``x`` is a real float, integer or bool array of another dtype; None to
+    leave it (the dtypes match; a float64 or complex layer, whose dtype NumPy's promotion gives anyway; a
+    complex input, a list, a NumPy scalar). A float input of higher precision than the layer (float64 data,
+    NumPy's default, into a float32 layer) also warns, once per pair of dtypes. One dtype comparison when
+    they already match.
+
+    The layer converts with ``x.astype(np.float32)`` written out, reading no name but ``x``: the activity
+    analysis then keeps a data batch (an ``x`` that needs no gradient) constant, and an input gradient comes
+    back in ``x``'s own dtype at the API boundary, as Flux's ``ProjectTo``."""
+    given = getattr(x, "dtype", None)
+    param = weight.dtype
+    if given is None or given is param or given == param:
+        return None
+    if param.kind != "f" or param.itemsize > 4 or given.kind not in "fiub" or not is_array(x):
+        return None
+    if given.kind == "f" and given.itemsize > param.itemsize:
+        _warn_eltype(layer, x, param)
+    return param.name
+
+
+def _warn_eltype(layer, x, param):
+    key = (param.str, x.dtype.str)
+    if key in _warned_eltypes:
+        return
+    _warned_eltypes.add(key)
+    shape = "×".join(str(n) for n in x.shape) or "0-d"
+    message = MATCH_ELTYPE_WARNING.format(
+        param=param.name.capitalize(), given=x.dtype.name.capitalize(), layer=_short_repr(layer), shape=shape
+    )
+    warnings.warn(message, UserWarning, stacklevel=4)
+
+
+def _short_repr(layer):
+    text = repr(layer)
+    return text if "\n" not in text and len(text) <= 60 else type(layer).__name__
 
 
 @nograd

@@ -44,8 +44,8 @@ from ..nnlib.conv import (
 )
 from ..rules.registry import nograd
 from .activations import identity, relu
-from .basic import check_activation
-from .extra import _UNSET_ACTIVATION, _UNSET_BIAS, _bias_argument, _given, _weight_form
+from .basic import check_activation, input_cast
+from .extra import _UNSET_ACTIVATION, _UNSET_BIAS, _bias_argument, _given, _Unset, _weight_form
 from .init import create_bias, glorot_uniform
 
 
@@ -352,6 +352,11 @@ class _ConvBase:
         # applied to the result, as written
         x = _as_input(x)
         _check_channels(self, x, self._in_channels())
+        cast = input_cast(self, x, self.weight)  # Flux's _match_eltype: float64 data into a float32 layer
+        if cast == "float32":
+            x = x.astype(np.float32)
+        elif cast == "float16":
+            x = x.astype(np.float16)
         fused = self.activation is relu
         y = conv_bias_act(
             x,
@@ -491,6 +496,12 @@ class ConvTranspose(_ConvBase):
     def __call__(self, x):
         x = _as_input(x)
         _check_channels(self, x, self._in_channels())
+        out_size = _transpose_outsize(self, np.shape(x))
+        cast = input_cast(self, x, self.weight)
+        if cast == "float32":
+            x = x.astype(np.float32)
+        elif cast == "float16":
+            x = x.astype(np.float16)
         y = conv_transpose(
             x,
             self.weight,
@@ -499,7 +510,7 @@ class ConvTranspose(_ConvBase):
             dilation=self.dilation,
             groups=self.groups,
             flip=True,
-            out_size=_transpose_outsize(self, np.shape(x)),
+            out_size=out_size,
         )
         return self.activation(_add_bias(y, self.bias, self.weight.ndim - 2))
 
@@ -508,18 +519,30 @@ class ConvTranspose(_ConvBase):
         return _transpose_outsize(self, isize)
 
 
-def DepthwiseConv(kernel, in_ch=None, out_ch=None, activation=identity, **kw):
+def DepthwiseConv(kernel, in_ch=None, out_ch=None, activation=_UNSET_ACTIVATION, **kw):
     """A ``Conv`` with ``groups=in_ch`` (Flux's ``DepthwiseConv``); ``out_ch``: a multiple of ``in_ch``
     (default ``in_ch``).
+
+    From a weight array, as Flux's ``DepthwiseConv(weight, bias=true, σ=identity; stride, pad, dilation)``:
+    ``DepthwiseConv(weight, bias=True, activation=identity, *, stride=1, pad=0, dilation=1)`` with ``weight``
+    of shape ``(out_ch, 1, *kernel)``, the shape of ``DepthwiseConv(kernel, in_ch, out_ch).weight``: one
+    filter per output channel, each seeing one input channel. There are ``out_ch`` input channels unless
+    ``groups=in_ch`` says otherwise (a divisor of ``out_ch``: ``out_ch // in_ch`` filters per channel).
 
     >>> import numpy as np
     >>> d = DepthwiseConv((3, 3), 4, 8)
     >>> d, d.weight.shape
     (Conv((3, 3), 4, 8, groups=4), (8, 1, 3, 3))
+    >>> DepthwiseConv(np.ones((4, 1, 3, 3), dtype=np.float32), pad=1)
+    Conv((3, 3), 4, 4, pad=1, groups=4)
     """
+    if _is_weight(kernel):
+        return _depthwise_from_weight(kernel, in_ch, out_ch, activation, dict(kw))
+    activation = _given(activation)
     if in_ch is None:
         raise FluxpyError(
-            f"DepthwiseConv({kernel!r}) needs the input channels: DepthwiseConv(kernel, in_ch, out_ch=in_ch)"
+            f"DepthwiseConv({kernel!r}) needs the input channels: DepthwiseConv(kernel, in_ch, "
+            "out_ch=in_ch), or DepthwiseConv(weight) with a weight array"
         )
     out_ch = in_ch if out_ch is None else out_ch
     _check_channel_counts("DepthwiseConv", _kernel(kernel), in_ch, out_ch)
@@ -529,6 +552,48 @@ def DepthwiseConv(kernel, in_ch=None, out_ch=None, activation=identity, **kw):
     if out_ch % in_ch:
         raise FluxpyError(f"DepthwiseConv: out_ch={out_ch} must be a multiple of in_ch={in_ch}")
     return Conv(kernel, in_ch, out_ch, activation, groups=in_ch, **kw)
+
+
+def _is_weight(kernel):
+    return is_array(kernel) or (hasattr(kernel, "shape") and hasattr(kernel, "dtype"))
+
+
+def _depthwise_from_weight(weight, positional_bias, positional_activation, keyword_activation, kw):
+    """``DepthwiseConv(weight, bias, activation; ...)``: a ``Conv(weight, ...)`` with one group per input
+    channel, after checking that ``weight`` has a depthwise convolution's shape."""
+    activation = positional_activation
+    if not isinstance(keyword_activation, _Unset):
+        if activation is not None:
+            raise TypeError(
+                "DepthwiseConv() got multiple values for argument 'activation': built from a weight array "
+                "it takes DepthwiseConv(weight, bias, activation) positionally, or bias= and activation= "
+                "as keywords"
+            )
+        activation = keyword_activation
+    shape = tuple(weight.shape)
+    if len(shape) < 3 or shape[1] != 1:
+        raise FluxpyError(
+            f"DepthwiseConv(weight): the weight must have shape (out_ch, 1, *kernel), one input channel per "
+            f"filter, got {shape}; for other groupings use Conv(weight, groups=...)"
+        )
+    for name in ("init", "rng", "outpad"):
+        if name in kw:
+            raise FluxpyError(f"DepthwiseConv(weight) takes no {name}=: the weight array is the layer's")
+    groups = kw.pop("groups", shape[0])
+    if (
+        isinstance(groups, bool)
+        or not isinstance(groups, (int, np.integer))
+        or groups < 1
+        or shape[0] % groups
+    ):
+        raise FluxpyError(
+            f"DepthwiseConv(weight): groups={groups!r} is the number of input channels, a positive divisor "
+            f"of the {shape[0]} output channels of a weight of shape {shape}"
+        )
+    args = (weight,) if positional_bias is None else (weight, positional_bias)
+    if activation is not None:
+        kw["activation"] = activation
+    return Conv(*args, groups=groups, **kw)
 
 
 # ---------------------------------------------------------------------------------------------------------

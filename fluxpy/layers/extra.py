@@ -8,8 +8,8 @@ differentiates; containers print as Flux does (see ``fluxpy.layers.basic.big_rep
 >>> m = SkipConnection(Dense(3, 3), lambda y, x: y + x)
 >>> m(np.ones(3, dtype=np.float32)).shape
 (3,)
->>> Diagonal(3)(np.arange(3.0))
-array([0., 1., 2.])
+>>> Diagonal(3)(np.arange(3.0, dtype=np.float32))
+array([0., 1., 2.], dtype=float32)
 """
 
 import numpy as np
@@ -19,7 +19,7 @@ from ..errors import FluxpyError
 from ..functors import functor
 from ..rules.registry import nograd
 from .activations import identity
-from .basic import _name, big_repr
+from .basic import _name, big_repr, input_cast
 from .init import create_bias, glorot_uniform, init_with_fans, ones32
 
 
@@ -107,6 +107,11 @@ class Diagonal:
 
     def __call__(self, x):
         _check_diagonal(self, x)
+        cast = input_cast(self, x, self.scale)  # Flux's _match_eltype
+        if cast == "float32":
+            x = x.astype(np.float32)
+        elif cast == "float16":
+            x = x.astype(np.float16)
         y = x * self.scale
         if self.bias is not False:
             y = y + self.bias
@@ -412,6 +417,16 @@ class Bilinear:
             else:
                 y = x
         _check_bilinear(self, x, y)
+        cast = input_cast(self, x, self.weight)  # Flux's _match_eltype, on both inputs
+        if cast == "float32":
+            x = x.astype(np.float32)
+        elif cast == "float16":
+            x = x.astype(np.float16)
+        cast = input_cast(self, y, self.weight)
+        if cast == "float32":
+            y = y.astype(np.float32)
+        elif cast == "float16":
+            y = y.astype(np.float16)
         if np.ndim(x) == 1:
             z = np.einsum("oij,i,j->o", self.weight, x, y)
         else:

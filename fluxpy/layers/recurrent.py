@@ -44,7 +44,7 @@ from ..errors import FluxpyError
 from ..functors import functor
 from ..rules.registry import nograd
 from .activations import sigmoid, tanh
-from .basic import _name, check_activation, check_sizes
+from .basic import _name, check_activation, check_sizes, input_cast
 from .init import create_bias, glorot_uniform, randn32
 
 
@@ -194,6 +194,11 @@ class _Cell:
         if h is None:
             h = _zeros(self, x)
         _check_state(self, x, h)
+        cast = input_cast(self, x, self.Wi)  # Flux's _match_eltype (the input, not the state)
+        if cast == "float32":
+            x = x.astype(np.float32)
+        elif cast == "float16":
+            x = x.astype(np.float16)
         return self._step(x, h)
 
     def _show_extra(self):
@@ -272,6 +277,11 @@ class LSTMCell(_Cell):
         _check_lstm_state(self, state)
         _check_state(self, x, state[0], "h")
         _check_state(self, x, state[1], "c")
+        cast = input_cast(self, x, self.Wi)
+        if cast == "float32":
+            x = x.astype(np.float32)
+        elif cast == "float16":
+            x = x.astype(np.float16)
         return self._step(x, state)
 
     def _step(self, x, state):

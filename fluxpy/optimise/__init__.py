@@ -10,6 +10,7 @@
 array([0.7, 0.7])
 """
 
+from .more_rules import AccumGrad, AdaBelief, OAdam, Rprop
 from .rules import (
     AdaDelta,
     AdaGrad,
@@ -35,6 +36,8 @@ from .tree import Leaf, Tied, Tree, adjust, freeze, setup, thaw, update
 
 __all__ = [
     "AMSGrad",
+    "AccumGrad",
+    "AdaBelief",
     "AdaDelta",
     "AdaGrad",
     "AdaMax",
@@ -48,9 +51,11 @@ __all__ = [
     "Momentum",
     "NAdam",
     "Nesterov",
+    "OAdam",
     "OptimiserChain",
     "RAdam",
     "RMSProp",
+    "Rprop",
     "Rule",
     "SignDecay",
     "Tied",

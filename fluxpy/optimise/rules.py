@@ -18,6 +18,7 @@ array([ 0.19, -0.19])
 """
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -52,12 +53,20 @@ def _zeros(x):
     return xp_of(x).zeros_like(x)
 
 
+def _filled(x, value):
+    """An array like ``x`` holding ``value`` everywhere (Optimisers.jl's ``onevalue``), 0-d arrays too."""
+    out = _zeros(x)
+    out += value
+    return out
+
+
 def _abs2(dx):
     return (dx * dx.conj()).real if dx.dtype.kind == "c" else dx * dx
 
 
 class Rule:
-    """Base class of the optimisation rules: a repr with the hyperparameters in order, as Julia shows them."""
+    """Base class of the optimisation rules: a repr with the hyperparameters in order, as Julia shows them.
+    ``apply`` may return the step None: the parameter is left alone this time (``AccumGrad``)."""
 
     def init(self, x):
         """The state for array ``x`` (None for a stateless rule)."""
@@ -342,8 +351,8 @@ class AMSGrad(Rule):
     epsilon: float = 1e-8
 
     def init(self, x):
-        e = _eps(x, self.epsilon)
-        return (_zeros(x) + e, _zeros(x) + e, _zeros(x) + e)
+        # built in place: ``zeros + e`` would be a NumPy scalar for a 0-d parameter, not an array
+        return tuple(_filled(x, _eps(x, self.epsilon)) for _ in range(3))
 
     def apply(self, state, x, dx):
         eta, eps, b1, b2 = _scalars(x, self.eta, _eps(x, self.epsilon), *self.beta)
@@ -408,13 +417,31 @@ class ClipNorm(Rule):
     throw: bool = field(default=True, kw_only=True)
 
     def apply(self, state, x, dx):
-        xp = xp_of(x)
-        nrm = float(xp.linalg.norm(dx.ravel(), ord=self.p))
+        nrm = _pnorm(dx, self.p)
         if self.throw and not np.isfinite(nrm):
             raise FluxpyError(f"ClipNorm: the gradient's {self.p}-norm is {nrm}, not finite")
         scale = min(self.omega / nrm, 1.0) if nrm > 0 else 1.0
         (scale,) = _scalars(x, scale)
         return state, dx * scale
+
+
+def _pnorm(dx, p):
+    """The ``p``-norm of ``dx`` without overflow (Julia's ``norm`` rescales): float16 and float32 are summed
+    in float64, where their squares cannot overflow (float16's ``300**2`` can); a float64 norm that
+    overflows all the same is taken again of ``dx / max|dx|`` and scaled back."""
+    xp = xp_of(dx)
+    flat = dx.ravel()
+    if flat.dtype.kind == "f" and flat.dtype.itemsize < 8:
+        flat = flat.astype(np.float64)
+    elif flat.dtype.kind == "c" and flat.dtype.itemsize < 16:
+        flat = flat.astype(np.complex128)
+    with np.errstate(over="ignore"):  # an overflow is caught just below
+        nrm = float(xp.linalg.norm(flat, ord=p))
+    if math.isinf(nrm) and math.isfinite(p) and flat.size:
+        top = float(xp.max(xp.abs(flat)))
+        if math.isfinite(top):
+            nrm = top * float(xp.linalg.norm(flat / top, ord=p))
+    return nrm
 
 
 @dataclass(repr=False)
@@ -463,7 +490,8 @@ class OptimiserChain(Rule):
     def apply(self, state, x, dx):
         new = []
         for o, s in zip(self.opts, state, strict=True):
-            s, dx = o.apply(s, x, dx)
+            if dx is not None:  # None: no step this time (AccumGrad); the later rules keep their state
+                s, dx = o.apply(s, x, dx)
             new.append(s)
         return tuple(new), dx
 

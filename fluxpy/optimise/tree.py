@@ -18,7 +18,7 @@ from types import BuiltinFunctionType, FunctionType, MethodType, ModuleType
 
 from ..backend import is_array, xp_of
 from ..errors import FluxpyError
-from ..functors import children, fields_of, is_functor
+from ..functors import children, closure_children, fields_of, is_functor, unbound
 from ..tangents import Tangent, accum
 from .rules import adjusted, is_rule
 from .ties import tie_owners, to_owner
@@ -122,8 +122,11 @@ def _trainable_array(x):
 
 def setup(rule, model):
     """The optimiser state for ``model``: a tree mirroring it, with a :class:`Leaf` (``rule`` and its state)
-    at every trainable float array — reached through functor children, tuples, lists and dicts — and None
-    elsewhere. An array (or layer) used in two places gets one shared Leaf (tied weights).
+    at every trainable float array — reached through functor children, tuples, lists, dicts, and the
+    variables a closure captures (``lambda x: W @ x + b``; a ``Tree[function]`` by variable name, as its
+    gradient is a ``Tangent[function]``) — and None elsewhere. A bound method's state is its object's,
+    a ``functools.partial``'s is a ``Tree[partial]`` of ``func``, ``args`` and ``keywords``. An array (or
+    layer) used in two places gets one shared Leaf (tied weights).
 
     >>> import numpy as np, fluxpy as fx
     >>> W = np.zeros(2)
@@ -143,6 +146,7 @@ def setup(rule, model):
 
 def _reach(x, out, seen):
     """The trainable arrays of ``x`` in the order :func:`_setup` meets them, each once."""
+    x = unbound(x)
     if id(x) in seen:
         return
     seen.add(id(x))
@@ -151,6 +155,9 @@ def _reach(x, out, seen):
             out.append(x)
     elif is_functor(x):
         for v in _trainable(x).values():
+            _reach(v, out, seen)
+    elif closure_children(x) is not None:
+        for v in closure_children(x).values():
             _reach(v, out, seen)
     elif isinstance(x, (tuple, list)):
         for v in x:
@@ -161,6 +168,7 @@ def _reach(x, out, seen):
 
 
 def _setup(rule, x, cache):
+    x = unbound(x)
     key = id(x)
     if key in cache:
         return cache[key]
@@ -169,6 +177,8 @@ def _setup(rule, x, cache):
         out = Tied(_setup(rule, owner, cache), owner)
     elif is_array(x):
         out = Leaf(rule, rule.init(x)) if _trainable_array(x) else None
+    elif closure_children(x) is not None:
+        out = _setup_closure(rule, x, cache)
     elif is_functor(x):
         train = _trainable(x)
         out = Tree(
@@ -185,6 +195,16 @@ def _setup(rule, x, cache):
         out = None
     if is_array(x) or isinstance(x, (list, dict)) or is_functor(x):
         cache[key] = out  # mutable things can be shared; tuples and numbers are not cached by identity
+    return out
+
+
+def _setup_closure(rule, f, cache):
+    """A ``Tree[function]`` (or ``Tree[partial]``) of the state of what ``f`` captures, by the names its
+    gradient uses; None when nothing in it is trainable (an activation function, ``fx.relu``)."""
+    cache[id(f)] = None  # a closure that reaches itself (a recursive local function) stops here
+    fields = {k: _setup(rule, v, cache) for k, v in closure_children(f).items()}
+    out = Tree(type(f), fields) if _leaves(fields) else None
+    cache[id(f)] = out
     return out
 
 
@@ -212,6 +232,7 @@ def _hidden_array(fields, seen, depth):
     """The attribute path to a trainable array among ``fields`` (a plain object's ``vars``), looking into
     containers and plain objects ``depth`` levels down; None when there is none."""
     for key, value in fields.items():
+        value = unbound(value)
         if id(value) in seen:
             continue
         seen.add(id(value))
@@ -220,6 +241,8 @@ def _hidden_array(fields, seen, depth):
             return label
         if depth == 0:
             found = None
+        elif closure_children(value) is not None:
+            found = _hidden_array(closure_children(value), seen, depth - 1)
         elif is_functor(value):
             found = _hidden_array(_trainable(value), seen, depth - 1)
         elif isinstance(value, (list, tuple)):
@@ -326,6 +349,7 @@ def _describe(v):
 def _collect(st, x, g, pending):
     if st is None or g is None:
         return
+    x = unbound(x)
     _check_grad(st, x, g)
     if isinstance(st, Tied):
         if st.frozen:
@@ -353,7 +377,8 @@ def _collect(st, x, g, pending):
             entry[2] = accum(entry[2], g)
         return
     if isinstance(st, Tree):
-        kids = children(x)
+        kids = closure_children(x)
+        kids = children(x) if kids is None else kids
         for name, sub in st.items():
             if sub is not None:
                 if name not in kids:
@@ -389,6 +414,8 @@ def _as_grad(x, dx):
 
 
 def _step(x, step):
+    if step is None:  # a rule taking no step this time (AccumGrad between its gradients)
+        return
     if x.dtype.kind in "iub":
         _check_whole_step(x, step)
     if is_array(step) and step.dtype != x.dtype:

@@ -67,12 +67,12 @@ def test_layers_list_folded_with_reduce_and_compose():
 
 def test_dense_gradient_fields_and_finite_differences():
     d = fx.Dense(4, 3, fx.tanh)
-    x = rng.standard_normal(4)
+    x = rng.standard_normal(4).astype(np.float32)
     (dd, dx) = fx.gradient(lambda d, x: np.sum(d(x) ** 2), d, x)
     assert set(dd) == {"weight", "bias", "activation"} and dd.activation is None
     assert dd.weight.dtype == np.float32
     w, b = d.weight.astype(np.float64), d.bias.astype(np.float64)
-    check_grads(lambda w, b, x: np.sum(fx.tanh(x @ w.T + b) ** 2), w, b, x)
+    check_grads(lambda w, b, x: np.sum(fx.tanh(x @ w.T + b) ** 2), w, b, x.astype(np.float64))
 
 
 def test_chain_gradient_is_a_tangent_with_layers():

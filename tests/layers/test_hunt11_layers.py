@@ -121,7 +121,7 @@ def test_global_pools_on_batched_1d_data_match_torch(kind):
     v = rng.standard_normal((2, 3, 2, 3, 4))
     red = np.mean if kind == "mean" else np.max
     np.testing.assert_allclose(layer(v)[..., 0, 0, 0], red(v, axis=(2, 3, 4)))
-    m = fx.Chain(fx.Conv((3,), 3, 5), layer, fx.flatten)
+    m = fx.Chain(fx.f64(fx.Conv((3,), 3, 5)), layer, fx.flatten)
     assert m(x).shape == (2, 5) == fx.outputsize(m, x.shape)
 
 
@@ -266,7 +266,11 @@ def test_convtranspose_samepad_with_dilation_follows_flux():
     # Flux: calc_padding(Conv, SamePad(), k - s + 1, d, s): total padding d * (k - s)
     m = fx.ConvTranspose((3,), 1, 1, stride=2, dilation=2, pad=fx.SamePad())
     assert m.pad == (1, 1)
-    assert m(np.ones((1, 1, 5))).shape == (1, 1, 5 * 2 - 2 + 2 * (2 - 1) + 1) == (1, 1) + m.outdims((5,))
+    assert (
+        m(np.ones((1, 1, 5), np.float32)).shape
+        == (1, 1, 5 * 2 - 2 + 2 * (2 - 1) + 1)
+        == (1, 1) + m.outdims((5,))
+    )
     with pytest.raises(FluxpyError, match="at least as large as the stride"):
         fx.ConvTranspose((2, 2), 1, 1, stride=3, pad=fx.SamePad())
 
@@ -328,15 +332,15 @@ def test_upsample_real_scale_second_order_repr_and_nearest_errors():
 def test_scale_on_inputs_of_the_wrong_width_raises_a_fluxpy_error():
     with pytest.raises(FluxpyError, match=r"Diagonal\(3\).*\(2, 4\)"):
         fx.Scale(3)(np.ones((2, 4)))
-    assert fx.Scale((2, 3))(np.ones((4, 2, 3))).shape == (4, 2, 3)  # broadcasting still works
+    assert fx.Scale((2, 3))(np.ones((4, 2, 3), np.float32)).shape == (4, 2, 3)  # broadcasting still works
 
 
 def test_maxout_of_mismatched_layers_raises_a_fluxpy_error():
     m = fx.Maxout(fx.Dense(3, 2), fx.Dense(3, 4))
     with pytest.raises(FluxpyError, match=r"Maxout.*Dense\(3, 2\).*\(2,\).*layer 1.*\(4,\)"):
-        m(np.ones(3))
+        m(np.ones(3, np.float32))
     with pytest.raises(FluxpyError, match=r"\(5, 2\).*\(5, 4\)"):
-        m(np.ones((5, 3)))
+        m(np.ones((5, 3), np.float32))
 
 
 @pytest.mark.parametrize(
@@ -372,7 +376,7 @@ def test_nnlib_conv_with_stride_zero_raises_a_fluxpy_error():
 def test_too_small_inputs_name_the_layer_and_the_input_shape():
     chain = fx.Chain(fx.Dense(2, 2), lambda x: x.reshape(1, 1, 2, 1), fx.Conv((3, 3), 1, 1))
     with pytest.raises(FluxpyError, match=r"Conv\(\(3, 3\), 1, 1\).*shape \(1, 1, 2, 1\).*larger than"):
-        chain(np.ones(2))
+        chain(np.ones(2, np.float32))
     with pytest.raises(FluxpyError, match=r"dilated kernel \(5, 5\).*padded to \(4, 4\)"):
         fx.Conv((3, 3), 1, 1, dilation=2, pad=1)(np.ones((1, 1, 2, 2)))
     with pytest.raises(FluxpyError, match=r"MaxPool\(\(3, 3\)\).*shape \(2, 2, 4\)"):

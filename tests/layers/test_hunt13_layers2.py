@@ -479,7 +479,7 @@ def test_a_data_batch_gets_no_input_gradient(monkeypatch):
     calls = []
     original = nnconv.conv_transpose
     monkeypatch.setattr(nnconv, "conv_transpose", lambda *a, **k: calls.append(1) or original(*a, **k))
-    model = fx.Chain(fx.Conv((3, 3), 2, 4, fx.relu, pad=1), fx.Conv((3, 3), 4, 2, pad=1))
+    model = fx.f64(fx.Chain(fx.Conv((3, 3), 2, 4, fx.relu, pad=1), fx.Conv((3, 3), 4, 2, pad=1)))
     x = np.random.default_rng(0).standard_normal((2, 2, 6, 6))
     fx.gradient(lambda m: np.sum(m(x) ** 2), model)
     assert len(calls) == 1  # the second convolution's input gradient only

@@ -183,7 +183,7 @@ def test_an_unbatched_input_is_one_part(split):
 
 def cnn(seed):
     r = np.random.default_rng(seed)
-    return fx.Chain(
+    model = fx.Chain(
         fx.Conv((3, 3), 3, 6, fx.relu, pad=1, rng=r),
         fx.MaxPool((2, 2)),
         fx.Conv((3, 3), 6, 8, fx.relu, pad=1, stride=2, rng=r),
@@ -191,6 +191,7 @@ def cnn(seed):
         fx.flatten,
         fx.Dense(8, 3, rng=r),
     )
+    return fx.f64(model)  # float64 throughout: the inputs are float64
 
 
 def cnn_loss(model, x):

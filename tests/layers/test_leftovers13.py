@@ -227,7 +227,7 @@ def test_instancenorm_tracked_gradients_in_test_mode():
 
 def test_instancenorm_tracked_gradients_in_automatic_mode():
     # automatic mode trains where it is differentiated: check_grads evaluates it so (batch statistics)
-    m = fx.Chain(fx.Conv((2,), 1, 2), fx.InstanceNorm(2, track_stats=True), fx.Dense(3, 1))
+    m = fx.f64(fx.Chain(fx.Conv((2,), 1, 2), fx.InstanceNorm(2, track_stats=True), fx.Dense(3, 1)))
     x = rng.standard_normal((2, 1, 4))
     check_grads(lambda x: np.sum(m(x) ** 2), x, order=2, forward=True)
     (dm,) = fx.gradient(lambda m: np.sum(m(x) ** 2), m)
@@ -323,7 +323,9 @@ def test_outputsize_bilinear_single_input_and_padbatch():
     assert fx.outputsize(b, (6, 3)) == np.shape(b(x)) == (6, 5)
     assert fx.outputsize(b, (3,), padbatch=True) == (1, 5)
     b2 = fx.Bilinear(3, 2, 4)
-    assert fx.outputsize(b2, (3,), (2,), padbatch=True) == np.shape(b2(np.ones((1, 3)), np.ones((1, 2))))
+    assert fx.outputsize(b2, (3,), (2,), padbatch=True) == np.shape(
+        b2(np.ones((1, 3), np.float32), np.ones((1, 2), np.float32))
+    )
     assert fx.outputsize(fx.Chain(b2, fx.Dense(4, 2), fx.softmax), (3,), (2,), padbatch=True) == (1, 2)
 
 
@@ -347,7 +349,7 @@ def test_outputsize_parallel_with_several_inputs_as_flux():
     m = fx.Chain(par, fx.Dense(20, 13), fx.softmax)
     assert fx.outputsize(m, (5,), (7,), padbatch=True) == np.shape(m((x[:1], y[:1]))) == (1, 13)
     shared = fx.Parallel(lambda a, b: a + b, fx.Dense(5, 3), fx.Dense(5, 3))
-    assert fx.outputsize(shared, (4, 5)) == np.shape(shared(np.ones((4, 5)))) == (4, 3)
+    assert fx.outputsize(shared, (4, 5)) == np.shape(shared(np.ones((4, 5), np.float32))) == (4, 3)
     with pytest.raises(FluxpyError, match="Parallel with 2 layers got 3 inputs"):
         fx.outputsize(par, (1, 5), (1, 7), (1, 7))
     with pytest.raises(FluxpyError, match=r"Dense\(7, 11\)"):

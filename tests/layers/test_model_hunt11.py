@@ -37,7 +37,7 @@ def test_a_recurrent_state_of_the_wrong_shape_is_named(call, shape):
 
 
 def test_a_recurrent_state_shared_by_the_batch_broadcasts():
-    cell = fx.GRUCell(3, 4)
+    cell = fx.f64(fx.GRUCell(3, 4))
     x, h = np.ones((2, 3)), np.linspace(-1, 1, 4)
     np.testing.assert_allclose(cell(x, h)[0], cell(x, np.stack([h, h]))[0])
     check_grads(lambda h: np.sum(cell(x, h)[0] ** 2), h, order=2)

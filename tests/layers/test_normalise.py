@@ -395,7 +395,7 @@ def test_a_model_with_normalisation_trains_inside_a_gradient():
 def test_check_grads_on_an_automatic_mode_batchnorm_model():
     # finite differences evaluate the model as it is differentiated (batch statistics), not as a plain call
     # does (running statistics): check_grads gave a false alarm on every automatic-mode BatchNorm model
-    m = fx.Chain(fx.Dense(3, 4), BatchNorm(4), fx.Dense(4, 1))
+    m = fx.f64(fx.Chain(fx.Dense(3, 4), BatchNorm(4), fx.Dense(4, 1)))
     x = np.random.default_rng(0).standard_normal((5, 3))
 
     def loss(x):

@@ -4,8 +4,10 @@ Python and in order, each with a gradient checked against finite differences whe
 import functools
 
 import numpy as np
+import pytest
 
 import fluxpy as fx
+import fluxpy.layers.basic
 from fluxpy.testing import check_grads
 
 rng = np.random.default_rng(1)
@@ -71,21 +73,24 @@ def test_affine_struct_then_functor():
     assert set(fx.children(a)) == {"W", "b"}
 
 
-def test_stacking_it_up():
-    x = rng.random(10)
+def test_stacking_it_up(monkeypatch):
+    monkeypatch.setattr(fluxpy.layers.basic, "_warned_eltypes", set())
+    x = rng.random(10)  # float64, as Flux's rand(10): the float32 layers convert it, with Flux's warning
     layers = [fx.Dense(10, 5, fx.σ), fx.Dense(5, 2), fx.softmax]
 
     def model(x):
         return functools.reduce(lambda x, m: m(x), layers, x)
 
-    assert model(x).shape == (2,)
+    with pytest.warns(UserWarning, match="Layer with Float32 parameters got Float64 input"):
+        assert model(x).shape == (2,)
     model2 = fx.Chain(fx.Dense(10, 5, fx.σ), fx.Dense(5, 2), fx.softmax)
     y = model2(x)
     assert y.shape == (2,) and np.isclose(y.sum(), 1.0)
     m = fx.compose(fx.Dense(5, 2), fx.Dense(10, 5, fx.σ))
     assert m(x).shape == (2,)
     assert fx.Chain(lambda x: x**2, lambda x: x + 1)(5) == 26
-    check_grads(lambda x: np.log(model(x)[0]), x, order=1, rtol=1e-3, atol=1e-4)  # float32 weights
+    # float32 weights, and x converted to float32: steps of 1e-3 survive the conversion
+    check_grads(lambda x: np.log(model(x)[0]), x, order=1, eps=1e-3, rtol=1e-3, atol=1e-4)
 
 
 def test_outdims_examples():

@@ -66,7 +66,7 @@ def test_call_masked_returns_none_for_unwanted_positions():
 
 
 def test_chain_first_layer_computes_no_input_gradient():
-    m = fx.Chain(fx.Dense(4, 3, fx.relu), fx.Dense(3, 2, fx.tanh))
+    m = fx.f64(fx.Chain(fx.Dense(4, 3, fx.relu), fx.Dense(3, 2, fx.tanh)))
     x = RNG.normal(size=(5, 4))
     g_full = fx.gradient(lambda m, x: np.sum(m(x) ** 2), m, x)[0]
     (g,) = fx.gradient(lambda m: np.sum(m(x) ** 2), m)

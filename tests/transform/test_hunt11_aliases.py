@@ -610,7 +610,7 @@ def writes_a_method_view(x):
 
 def test_a_write_into_a_layer_fields_result_works_and_a_receivers_array_is_refused():
     # h = self.fc(x) is a new array: the run-time check passes it (it was refused when transformed)
-    m, x = _TwoLayers(), np.ones((2, 3))
+    m, x = _TwoLayers(), np.ones((2, 3), np.float32)
     g = fx.gradient(lambda m: m(x), m)[0]
     assert np.all(g.fc.weight[0] == 0) and np.any(g.fc.weight[1] != 0)
     assert np.allclose(g.fc.weight, fx.gradient(lambda m: m.copied(x), m)[0].fc.weight)
