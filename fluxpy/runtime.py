@@ -258,6 +258,61 @@ def _refuse_write(func, position, name):
     )
 
 
+def owned_view(x, name):
+    """Whether parameter ``name`` (value ``x``) of the differentiated function that calls this (its first
+    statements; the function does ``x op= v``) is an array viewing another one that only the user's code
+    around ``fx.gradient`` (``pullback``, ``jvp``, ...) can see: ``fx.gradient(f, data[0])``. fluxpy never
+    writes into the caller's arrays, so the function may work on a copy of its own (normalize/parameters.py)
+    and ``x op= v`` need not be refused as a write into a view (rules/mutation.check_in_place_view). Not when
+    differentiated code made the call (it may read the array viewed afterwards, where Python shows the write),
+    or when another parameter, a global or a captured variable of the function shares memory with ``x``."""
+    if getattr(x, "base", None) is None or not is_array(x):
+        return False
+    frame = sys._getframe(1)
+    while frame is not None and not frame.f_code.co_filename.startswith("<fluxpy"):
+        frame = frame.f_back  # (through the dispatch, if the call went through it)
+    if frame is None:
+        return False
+    caller = frame.f_back
+    while caller is not None:
+        file = caller.f_code.co_filename
+        if file.startswith("<fluxpy"):
+            return False  # differentiated code passed the view
+        if not file.startswith(_PACKAGE_DIR):
+            break  # the user's code (fluxpy's own frames in between: interface, testing, ...)
+        caller = caller.f_back
+    others = [v for k, v in frame.f_locals.items() if k != name]
+    g = frame.f_globals
+    others += [g[k] for k in frame.f_code.co_names if k in g and not isinstance(g[k], ModuleType)]
+    return not any(_shares_memory(x, v, 3) for v in others)
+
+
+def _shares_memory(x, v, depth):
+    """Whether ``v`` (an array, or a container or object holding one, ``depth`` levels down) may share
+    memory with the array ``x``."""
+    if is_array(v):
+        if isinstance(x, np.ndarray) and isinstance(v, np.ndarray):
+            return bool(np.may_share_memory(x, v))
+        return _root(x) is _root(v)
+    if depth == 0 or isinstance(v, (str, bytes, int, float, complex, type, FunctionType, ModuleType)):
+        return False
+    if isinstance(v, dict):
+        items = list(v.values())
+    elif isinstance(v, (list, tuple, set, frozenset)):
+        items = list(v)
+    else:
+        items = list(getattr(v, "__dict__", {}).values())
+    if len(items) > 10_000:
+        return True  # (not worth the look: the function keeps the view, and x op= v is refused on it)
+    return any(_shares_memory(x, item, depth - 1) for item in items)
+
+
+def _root(a):
+    while getattr(a, "base", None) is not None:
+        a = a.base
+    return a
+
+
 # ---------------------------------------------------------------------------------------------------------
 # dispatch
 
@@ -1920,6 +1975,7 @@ def _ufunc_path(u):
 registry.nograd(
     rule_of,
     check_writes,
+    owned_view,
     check_method_writes,
     _record_fields,
     _python_init,

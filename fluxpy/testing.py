@@ -139,7 +139,9 @@ def _shifted(x, d, h):
         if d is _PROMOTE:
             return x.astype(np.float64) if is_array(x) else np.float64(x) if isinstance(x, np.generic) else x
         if is_array(x):
-            return (x.astype(np.float64) + h * d).reshape(x.shape)  # keeps 0-d arrays as arrays
+            out = x.astype(np.float64, copy=True)  # a new array of its own, never a view: a function's
+            out += h * d  # `x -= ...` on it writes into nothing else (and a 0-d array stays an array)
+            return out
         return np.float64(x) + h * float(d) if isinstance(x, np.generic) else float(x + h * d)
 
     def part(parts, key):

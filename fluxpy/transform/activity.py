@@ -296,10 +296,12 @@ class Activity:
                 fdef = defs[name]
                 rebound = _assigned_after(fdef, set().union(*[found[d][1] for d in below]), self.body)
                 if rebound:
+                    what = "a lambda" if name.startswith("lambda_L") else repr(name)  # (parse.lambda_name)
+                    shown = self.ctx.user_names.get(rebound, rebound)
+                    through = "" if rebound in captured else ", through the local functions it calls"
                     raise unsupported(
-                        f"a closure that escapes ({name!r}) while a variable it captures ({rebound!r}"
-                        f"{'' if rebound in captured else ', through the local functions it calls'}) is "
-                        "assigned again later",
+                        f"a closure that escapes ({what}: stored, returned or passed on) while a variable it "
+                        f"captures ({shown!r}{through}) is assigned again later",
                         file=self.ctx.source.file,
                         line=fdef.lineno,
                         col=fdef.col_offset,

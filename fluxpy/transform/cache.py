@@ -65,6 +65,9 @@ class Context:
     first_assignments: dict = field(default_factory=dict)  # parameter -> position of its first ``x = ...``
     mask: tuple = None  # per position (self, then the arguments): whether its gradient is wanted; None: all
     module_rule: object = None  # callee node -> the rule of the module function it names, or None
+    user_names: dict = field(
+        default_factory=dict
+    )  # a variable renamed by a pass -> the user's name, for messages
 
 
 def forward_function(fn, constructor=False, mode="reverse", mask=None):

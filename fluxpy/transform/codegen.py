@@ -48,6 +48,7 @@ HELPERS = {
     "__fx_call_method_masked": runtime.call_method_masked,
     "__fx_check_writes": runtime.check_writes,
     "__fx_check_method_writes": runtime.check_method_writes,
+    "__fx_owned_view": runtime.owned_view,
     "__fx_accum": tangents.accum,
     "__fx_type": builtins.type,
     "__fx_scalars": inline.SCALARS,

@@ -16,6 +16,8 @@ from ..errors import unsupported
 from . import nodes as n
 from .alias_sources import IN_PLACE_DUNDERS, in_place_update
 from .aliases import first_shared_write, kept_views
+from .lazy_generators import first_late_read
+from .local_lists import local_lists as flow_local_lists
 
 HELPER_PREFIX = "__fx_"
 
@@ -51,6 +53,7 @@ def check(fdef, source, writable=None, classes=frozenset()):
     fence.objects = local_objects(fdef, classes, body)
     fence.classes = classes
     fence.check_function(fdef, top=True)
+    fence.check_late_reads(fdef)
     fence.check_item_targets(fdef, body)
 
 
@@ -154,6 +157,24 @@ class _Fence:
                 node, "a comprehension in a while condition", hint="compute it before the loop and at its end"
             )
 
+    def check_late_reads(self, fdef):
+        """A generator expression whose items read a name assigned again before they are taken: fluxpy
+        makes the items where the expression is (lazy_generators.py)."""
+        found = first_late_read(fdef)
+        if found is None:
+            return
+        gen, name, rebinding = found
+        raise self.error(
+            gen,
+            f"a generator expression whose items read {name!r}, which is assigned again (line "
+            f"{rebinding.lineno}) before its items are all taken",
+            why="Python computes each item when it is taken, reading the new value; fluxpy computes them "
+            "all where the expression is",
+            hint=f"write the generator expression where its items are taken, after {name!r} is assigned "
+            f"(`sum(... for ...)`), or take its items before that (`total = sum(g)`) if the old value "
+            "is meant",
+        )
+
     def check_item_targets(self, fdef, body):
         """``x[i] = v`` (and ``lst.append(v)``, ``obj.a = v``) rebind ``x`` to an updated value: refuse a
         write into a value that may be shared, since plain Python would show it through the other
@@ -193,13 +214,15 @@ class _Fence:
             and (target.value.id == self.writable or target.value.id in self.objects)
         ):
             return
-        if isinstance(target, (gast.Attribute, gast.Subscript)):
-            kind = "an attribute" if isinstance(target, gast.Attribute) else "an item or slice"
+        if isinstance(target, gast.Subscript):
+            raise self.error(target, *_ITEM_OF_EXPRESSION[isinstance(target.value, gast.Subscript)])
+        if isinstance(target, gast.Attribute):
             raise self.error(
                 target,
-                f"assigning to {kind}",
-                why="mutation is not differentiated yet",
-                hint="build a new value instead (e.g. np.where, np.concatenate, a new list)",
+                "assigning to an attribute of an object the function did not create",
+                why="fluxpy writes attributes only on `self` in `__init__` and on objects the function made "
+                "with `C(...)`: another object may be seen by other code",
+                hint="build a new object (`dataclasses.replace(obj, a=v)`, `C(...)`) or return the value",
             )
         if isinstance(target, gast.Starred):  # a, *rest = x: rest is bound to a new list
             self.check_target(target.value)
@@ -207,6 +230,24 @@ class _Fence:
         if isinstance(target, (gast.Tuple, gast.List)):
             for elt in target.elts:
                 self.check_target(elt)
+
+
+# (what, why, hint) for an item assignment whose target is not an item of a name: [other, ``R[i][j] = v``]
+_ITEM_OF_EXPRESSION = [
+    (
+        "assigning to an item of an expression that is not a plain name (`obj.w[i] = v`, `f(x)[i] = v`)",
+        "fluxpy writes an item by binding a name to an updated copy (`x[i] = v` works), and here there is "
+        "no name to bind",
+        "copy it into a name, write there and use that name (`w = obj.w.copy(); w[i] = v`)",
+    ),
+    (
+        "assigning to an item of an item (`R[i][j] = v`)",
+        "fluxpy writes an item by binding a name to an updated copy (`R[i] = v` works), and `R[i]` has no "
+        "name of its own",
+        "for an array write `R[i, j] = v`; for a list of lists (or a dict of dicts) update a copy of the "
+        "inner one and store it back: `row = list(R[i]); row[j] = v; R[i] = row`",
+    ),
+]
 
 
 # NumPy functions that write into their first argument, and the codegen helpers for their functional forms
@@ -537,36 +578,15 @@ def local_objects(fdef, classes, body=None):
 
 
 def local_lists(fdef, body=None):
-    """Names bound only to new lists in ``fdef`` (list displays, list comprehensions, ``list(...)`` and
-    ``sorted(...)``): their list-method calls (append, pop, sort, ...) become rebindings to new lists
-    (aliasing is refused as for item assignment). ``body``: ``body_nodes(fdef)``, when the caller has
-    it."""
-    kinds = {}
-    for node in body_nodes(fdef) if body is None else body:
-        if (
-            isinstance(node, gast.Assign)
-            and len(node.targets) == 1
-            and isinstance(node.targets[0], gast.Name)
-        ):
-            name = node.targets[0].id
-            ok = isinstance(node.value, (gast.List, gast.ListComp)) or _new_list_call(node.value)
-            kinds[name] = kinds.get(name, True) and ok
-        elif (
-            isinstance(node, gast.AugAssign)
-            and isinstance(node.op, gast.Add)
-            and isinstance(node.target, gast.Name)
-        ) or _list_iadd_call(node):
-            pass  # lst += values extends a list in place: still a list (see anf.aug_assign_name)
-        else:
-            for t in _assign_targets(node):
-                for name in _names(t):
-                    if not isinstance(t, gast.Subscript):
-                        kinds[name] = False
-        if isinstance(node, (gast.For, gast.comprehension)):
-            for name in _names(node.target):
-                kinds[name] = False
-    params = {a.id for a in fdef.args.args + fdef.args.posonlyargs + fdef.args.kwonlyargs}
-    return {name for name, ok in kinds.items() if ok and name not in params}
+    """Names bound to new lists in ``fdef`` (list displays, list comprehensions, ``list(...)`` and
+    ``sorted(...)``) wherever a list method is called on them (local_lists.py): their list-method calls
+    (append, pop, sort, ...) become rebindings to new lists (aliasing is refused as for item assignment).
+    ``body``: unused (the analysis follows the statements)."""
+    return flow_local_lists(fdef, _new_list)
+
+
+def _new_list(node):
+    return isinstance(node, (gast.List, gast.ListComp)) or _new_list_call(node)
 
 
 def _list_iadd_call(node):

@@ -21,6 +21,10 @@ After::
         _comp = __fx_cons_to_list(_acc)
         return sum(_comp)
 
+A generator expression kept for later (``g = (x * i for i in r)``) is computed here, in full: the fence
+refuses one whose items read a name assigned again before they are taken (lazy_generators.py), and items
+Python would never take are computed too (docs/limitations.md).
+
 A comprehension is evaluated where Python evaluates it: one in a lambda's body stays there (the lambda
 becomes a function of its own, lambdas.py, normalized when it is called), one in a part of an expression
 evaluated only sometimes (``c and any(...)``, ``[...] if c else []``, an ``assert``'s message, an outer
@@ -144,7 +148,7 @@ class _Desugar(StatementRewriter):
         loops = []
         for gen in node.generators:
             iter_ = _Rename(renames).visit(gen.iter)
-            target = _rename_target(gen.target, renames, self.ctx.namer)
+            target = _rename_target(gen.target, renames, self.ctx.namer, self.ctx.user_names)
             ifs = [_Rename(renames).visit(c) for c in gen.ifs]
             loops.append((target, iter_, ifs))
         parts = [_Rename(renames).visit(p) for p in parts]
@@ -167,13 +171,15 @@ def _reads_once(func):
     return isinstance(func, gast.Attribute) and func.attr == "join" and isinstance(func.value, gast.Constant)
 
 
-def _rename_target(target, renames, namer):
+def _rename_target(target, renames, namer, user_names):
     if isinstance(target, gast.Name):
         new = namer.fresh(f"_{target.id}")
         renames[target.id] = new
+        user_names[new] = user_names.get(target.id, target.id)
         return n.name(new, store=True)
     if isinstance(target, (gast.Tuple, gast.List)):
-        return gast.Tuple(elts=[_rename_target(e, renames, namer) for e in target.elts], ctx=gast.Store())
+        elts = [_rename_target(e, renames, namer, user_names) for e in target.elts]
+        return gast.Tuple(elts=elts, ctx=gast.Store())
     return target
 
 

@@ -86,10 +86,15 @@ def copy_written_parameters(fdef, ctx):
         return fdef
     user_globals = _user_globals(ctx)
     written = _written(fdef, params, user_globals)
+    updated = _updated(fdef, params) - written
+    if updated:
+        updated -= _rebound_first(fdef.body, updated, user_globals)
+    owned = [_own_view(a.id, fdef) for a in args.posonlyargs + args.args + args.kwonlyargs if a.id in updated]
     if not written:
+        fdef.body = owned + fdef.body
         return fdef
     rebound = _rebound_first(fdef.body, written, user_globals)
-    copies = []
+    copies = owned
     for a in args.posonlyargs + args.args + args.kwonlyargs:
         name = a.id
         if name not in written or name in rebound:
@@ -98,6 +103,27 @@ def copy_written_parameters(fdef, ctx):
         ctx.augmented_params.setdefault(name, set()).update(_COPIED_KINDS)
     fdef.body = copies + fdef.body
     return fdef
+
+
+def _updated(tree, params):
+    """The parameters that ``x op= v`` (or ``x = operator.iadd(x, v)``) updates somewhere in ``tree``."""
+    out = set()
+    for node in n.walk(tree):
+        if isinstance(node, gast.AugAssign) and isinstance(node.target, gast.Name):
+            out.add(node.target.id)
+        elif isinstance(node, gast.Assign):
+            found = in_place_update(node)
+            if found is not None and isinstance(found[0], str):
+                out.add(found[0])
+    return out & params
+
+
+def _own_view(name, fdef):
+    """``if __fx_owned_view(x, 'x'): x = x.copy()``: an array parameter viewing an array that only the
+    user's code around ``fx.gradient`` sees (``fx.gradient(f, data[0])``) becomes the function's own, so
+    that ``x -= x.mean()`` is not refused as a write into a view (runtime.owned_view says when)."""
+    test = n.call("__fx_owned_view", [n.name(name), n.const(name)])
+    return n.located(n.if_(test, [_copy(name, fdef)]), fdef)
 
 
 def _written(tree, params, user_globals):
