@@ -52,6 +52,12 @@ IN_PLACE_HINTS = {
     ),
     "dict": "Build a new dict instead: `d = {**d, key: value}`, or `{k: v for k, v in d.items() if ...}`.",
     "other": "Build a new one instead, e.g. `items = items + [value]` or a comprehension.",
+    "ufunc.at": (
+        "Compute a new array instead. A scatter-add `np.add.at(a, idx, v)` is "
+        "`a = a + np.bincount(idx, weights=v, minlength=len(a))` for a 1-d `a`, or "
+        "`a = a + np.eye(len(a))[idx].T @ v` to add rows; a loop `for k, i in enumerate(idx): a[i] += v[k]` "
+        "works too. (`a[idx] += v` is differentiated only when `idx` has no repeated index.)"
+    ),
     "operator": (
         "Write the statement instead (`a += b`, `a -= b`, `a *= b`, `d |= e`: fluxpy rebinds `a` to the new "
         "value), or compute a new value (`c = a + b`)."
@@ -65,6 +71,8 @@ IN_PLACE_HINTS = {
 def in_place_error(method, kind, where, hint=None):
     """The FluxpyError for an in-place change that fluxpy refuses; ``hint``: a key of IN_PLACE_HINTS
     (by default ``kind``, or "other")."""
+    if hint is None and method.endswith("ufunc.at"):  # np.add.at(a, idx, v): an array, not a list
+        hint = "ufunc.at"
     hint = IN_PLACE_HINTS.get(hint or kind, IN_PLACE_HINTS["other"])
     article = "an" if kind[:1].lower() in ("a", "e", "i", "o", "u") or kind == "ndarray" else "a"
     return FluxpyError(IN_PLACE.format(method=method, article=article, kind=kind, where=where, hint=hint))

@@ -12,6 +12,8 @@ belongs to, at the API boundary (Zygote's ``ProjectTo``).
 """
 
 import copy
+import enum
+from collections import defaultdict
 from collections.abc import Mapping
 from numbers import Number
 from types import FunctionType
@@ -156,8 +158,13 @@ def accum_many(*xs):
 def is_differentiable(x):
     """True when ``x`` may carry a gradient: numbers (not bools), numeric arrays, containers of them, objects.
 
-    Ints count (ints are treated as reals, as in Flux). Strings, ``None``, bools, types, modules and plain
-    functions without a closure do not.
+    Ints count (ints are treated as reals, as in Flux). Strings, ``None``, bools, types, modules, plain
+    functions without a closure, enum members (``np._CopyMode.IF_NEEDED``, an ``IntEnum`` too: a label,
+    not a quantity) and NumPy's random generators do not.
+
+    >>> import enum
+    >>> is_differentiable(enum.Enum("Mode", "A B").A), is_differentiable(np.dtype("f4"))
+    (False, False)
     """
     t = type(x)
     if t is float or t is int:
@@ -178,9 +185,20 @@ def is_differentiable(x):
         return bool(x.__closure__)
     if t.__module__ == "builtins" and t.__name__ in ("builtin_function_or_method", "module"):
         return False
-    if isinstance(x, (np.ufunc, np.dtype)):
+    if isinstance(x, _NON_NUMERIC):
         return False
     return True
+
+
+_NON_NUMERIC = (
+    np.ufunc,
+    np.dtype,
+    enum.Enum,
+    np.random.Generator,
+    np.random.RandomState,
+    np.random.BitGenerator,
+    np.random.SeedSequence,
+)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -213,7 +231,7 @@ def project(dx, x):
         return _project_namedtuple(dx, x)
     if t is tuple or t is list:
         return _project_sequence(dx, x)
-    if t is dict:
+    if isinstance(x, dict) and type(dx) is not Tangent and t is not KeywordGrads:
         return _project_dict(dx, x)
     if type(dx) is Tangent:
         return _project_object(dx, x)
@@ -276,10 +294,22 @@ def _project_namedtuple(dx, x):
 
 
 def _project_dict(dx, x):
+    """The gradient of a dict: the same keys in the same order (``None`` for a key that got none), and the
+    same type for a subclass (``OrderedDict``; a ``defaultdict`` keeps its ``default_factory``)."""
     out = {k: project(dx.get(k), v) for k, v in x.items()}
     if all(v is None for v in out.values()):
         return None
-    return out
+    return _same_dict_type(x, out)
+
+
+def _same_dict_type(x, items):
+    t = type(x)
+    if t is dict:
+        return items
+    try:
+        return t(x.default_factory, items) if isinstance(x, defaultdict) else t(items)
+    except TypeError:  # a subclass whose constructor takes other arguments: a plain dict, same keys
+        return items
 
 
 def _project_object(dx, x):

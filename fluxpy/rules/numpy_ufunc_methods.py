@@ -5,17 +5,26 @@ products go to the functions with rules (``np.sum``, ``np.cumsum``, ...); a runn
 a loop of ``np.maximum`` (``np.minimum``) along the axis, whose rules split a tie evenly between the running
 value and the new entry. The transformer differentiates these implementations as any Python function.
 
+``np.logaddexp.reduce`` (a stable log-sum-exp) and ``np.logaddexp.accumulate`` (and their base-2 forms) have
+rules: the value is NumPy's own, and the pullback never exponentiates anything but a difference that is at
+most zero, so it is stable for any magnitude (see :func:`logaddexp_accumulate_rule`).
+
 >>> import numpy as np, fluxpy as fx
 >>> fx.gradient(lambda x: np.sum(np.maximum.accumulate(x)), np.array([1.0, 3.0, 2.0, 5.0]))[0]
 array([1., 2., 0., 1.])
+>>> fx.gradient(np.logaddexp.reduce, np.array([1000.0, 1000.0]))[0]
+array([0.5, 0.5])
 """
 
 import numpy as np
 
 from ..backend import xp_of
 from ..errors import FluxpyError
+from .helpers import takes_array_likes
 from .higher_order import implemented_by
-from .registry import register
+from .numpy_reductions import _linear_scan, _shift
+from .numpy_shape import bind, grads_first, normalize_axes, normalize_axis
+from .registry import nograd, register
 
 
 def _options(ufunc, method, dtype, out):
@@ -78,6 +87,100 @@ def maximum_accumulate(x, axis=0, dtype=None, out=None):
 def minimum_accumulate(x, axis=0, dtype=None, out=None):
     _options(np.minimum, "accumulate", dtype, out)
     return _running(np.minimum, x, axis)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# logaddexp and logaddexp2: reduce and accumulate
+
+_REDUCE = ("axis", "dtype", "out", "keepdims", "initial", "where")
+_ACCUMULATE = ("axis", "dtype", "out")
+
+
+@nograd
+def _bound(ufunc, method, args, kwargs):
+    """The options of ``ufunc.method(x, *args, **kwargs)`` by name (refusing ``out=``, and a ``where=``
+    passed by position; :func:`_mask` reads the keyword)."""
+    kwargs = {k: v for k, v in kwargs.items() if k != "where"}
+    return bind(f"{ufunc.__name__}.{method}", args, kwargs, _REDUCE if method == "reduce" else _ACCUMULATE)
+
+
+@nograd
+def _mask(kwargs):
+    """The ``where=`` mask of a reduction (``True``: every entry)."""
+    return kwargs.get("where", True)
+
+
+@nograd
+def _reduced_shape(ufunc, x, args, kwargs):
+    """The shape of ``x`` with the axes ``ufunc.reduce(x, *args, **kwargs)`` reduces set to 1."""
+    opts = _bound(ufunc, "reduce", args, kwargs)
+    shape = np.shape(x)
+    axes = normalize_axes(opts.get("axis", 0), len(shape))
+    return tuple(1 if i in axes else n for i, n in enumerate(shape))
+
+
+@nograd
+def _accumulated_axis(ufunc, x, args, kwargs):
+    """The axis ``ufunc.accumulate(x, *args, **kwargs)`` runs along (``None`` reads a 1-d ``x``'s one)."""
+    axis = _bound(ufunc, "accumulate", args, kwargs).get("axis", 0)
+    return 0 if axis is None else normalize_axis(axis, np.ndim(x))
+
+
+@nograd
+def _exponential(ufunc, xp):
+    """``exp`` for ``logaddexp``, ``exp2`` for ``logaddexp2``: the inverse of the ufunc's logarithm."""
+    return xp.exp if ufunc is np.logaddexp else xp.exp2
+
+
+def _logaddexp_reduce_rule(ufunc):
+    def logaddexp_reduce_rule(x, *args, **kwargs):
+        xp = xp_of(x)
+        _bound(ufunc, "reduce", args, kwargs)  # out= and where= refused before NumPy writes or masks
+        y = getattr(xp, ufunc.__name__).reduce(x, *args, **kwargs)  # NumPy's errors for bad options
+        kept = _reduced_shape(ufunc, x, args, kwargs)
+        exp = _exponential(ufunc, xp)
+        where = _mask(kwargs)
+
+        def logaddexp_reduce_pullback(dy):
+            # d y / d x_i = exp(x_i - y): each entry's share of the sum, at most 1
+            shifted = x - xp.reshape(y, kept)
+            if where is not True:
+                shifted = xp.where(where, shifted, -np.inf)  # a masked entry gets none, and never overflows
+            return grads_first(xp.reshape(dy, kept) * exp(shifted), args)
+
+        return y, logaddexp_reduce_pullback
+
+    logaddexp_reduce_rule.__name__ = f"{ufunc.__name__}_reduce_rule"
+    return logaddexp_reduce_rule
+
+
+def _logaddexp_accumulate_rule(ufunc):
+    def logaddexp_accumulate_rule(x, *args, **kwargs):
+        """``y[k] = log(sum(exp(x[:k+1])))`` along the axis, so the cotangent of ``x[i]`` is
+        ``sum(dy[k] * exp(x[i] - y[k]) for k >= i) = exp(x[i] - y[i]) * s[i]``, where ``s`` is the reverse
+        linear recurrence ``s[i] = dy[i] + exp(y[i] - y[i+1]) * s[i+1]``: as ``y`` never decreases, every
+        exponent is at most zero (stable however large or small ``x`` is), and the scan is differentiable
+        again."""
+        xp = xp_of(x)
+        _bound(ufunc, "accumulate", args, kwargs)
+        y = getattr(xp, ufunc.__name__).accumulate(x, *args, **kwargs)
+        axis = _accumulated_axis(ufunc, x, args, kwargs)
+        exp = _exponential(ufunc, xp)
+
+        def logaddexp_accumulate_pullback(dy):
+            decay = exp(y - _shift(y, axis, -1, np.inf))  # exp(y[i] - y[i+1]); 0 after the last entry
+            s = _linear_scan(dy, decay, axis, True)
+            return grads_first(exp(x - y) * s, args)
+
+        return y, logaddexp_accumulate_pullback
+
+    logaddexp_accumulate_rule.__name__ = f"{ufunc.__name__}_accumulate_rule"
+    return logaddexp_accumulate_rule
+
+
+for _ufunc in (np.logaddexp, np.logaddexp2):
+    register(_ufunc.reduce, takes_array_likes(_logaddexp_reduce_rule(_ufunc)))
+    register(_ufunc.accumulate, takes_array_likes(_logaddexp_accumulate_rule(_ufunc)))
 
 
 for _method, _impl in [
