@@ -37,7 +37,7 @@ import numpy as np
 from ..backend import xp_of
 from ..errors import FluxpyError
 from ..rules.registry import adjoint, nograd, partial_of
-from . import threads, workspace
+from . import workspace
 
 # ---------------------------------------------------------------------------------------------------------
 # option handling (plain Python, never differentiated)
@@ -247,11 +247,9 @@ def _check_channels(c, w, groups):
         )
 
 
-def _xcorr(x, w, stride, pads, dilation, groups, then=None):
+def _xcorr(x, w, stride, pads, dilation, groups):
     """Cross-correlation of batched ``x`` (N, C, ...) with ``w`` (O, C // groups, *k): for each chunk of the
-    batch, its im2col columns times the weight, written straight into the output; the parts of the batch
-    (:mod:`fluxpy.nnlib.threads`) at once. ``then``: a function that finishes a part of the output in place
-    (the bias and activation), while it is still in cache."""
+    batch, its im2col columns times the weight, written straight into the output."""
     xp = xp_of(x, w)
     n, c = x.shape[:2]
     o = w.shape[0]
@@ -262,22 +260,9 @@ def _xcorr(x, w, stride, pads, dilation, groups, then=None):
     y = workspace.empty(xp, (n, o) + out, np.result_type(x.dtype, w.dtype))
     rows = xp.reshape(y, (n, groups, o // groups, -1))  # (N, G, Og, P)
     wmat = xp.reshape(w, (groups, o // groups, -1))
-
-    def part(batch):
-        part_rows = rows[batch]
-        for chunk, cols in _column_chunks(xp, x[batch], kernel, plan, groups):
-            xp.matmul(wmat, cols, out=part_rows[chunk])
-        if then is not None:
-            then(y[batch])
-
-    threads.run(part, threads.parts(xp, n, _column_bytes(x, kernel, out) + y.nbytes))
+    for chunk, cols in _column_chunks(xp, x, kernel, plan, groups):
+        xp.matmul(wmat, cols, out=rows[chunk])
     return y
-
-
-@nograd
-def _column_bytes(x, kernel, out):
-    """The bytes of ``x``'s im2col columns: the work of a correlation, as :func:`threads.parts` weighs it."""
-    return x.shape[0] * x.shape[1] * math.prod(kernel) * math.prod(out) * x.dtype.itemsize
 
 
 def _columns_product(cols, w, n, out, groups):
@@ -300,25 +285,14 @@ def _xcorr_filter(x, dy, kernel, stride, pads, dilation, groups, cols=None):
     if tuple(out) != tuple(dy.shape[2:]) or (cols is not None and cols.shape[-1] != math.prod(out)):
         raise FluxpyError(f"conv_filter_grad: output gradient of shape {dy.shape} does not match {out}")
     g = xp.reshape(dy, (n, groups, o // groups, -1))  # (N, G, Og, P)
-    dtype = np.result_type(x.dtype, dy.dtype)
-
-    def part(batch):
-        if cols is not None:
-            chunks = [(slice(None), cols[batch])]
-        else:
-            chunks = _column_chunks(xp, x[batch], kernel, plan, groups)
-        part_g = g[batch]
-        dw = xp.zeros((groups, c // groups * math.prod(kernel), o // groups), dtype=dtype)
-        for chunk, columns in chunks:
-            # (Cg*K, P) @ (P, Og) per image: the large columns as they lie, the small dy transposed (a
-            # quarter faster than dy @ columns' transpose on the CNN's second layer)
-            dw += xp.matmul(columns, xp.swapaxes(part_g[chunk], 2, 3)).sum(axis=0)
-        return dw
-
-    sums = threads.run(part, threads.parts(xp, n, _column_bytes(x, kernel, out) + dy.nbytes))
-    dw = sums[0]
-    for more in sums[1:]:  # in order: the same sum whichever part finished first
-        dw += more
+    chunks = [(slice(None), cols)] if cols is not None else _column_chunks(xp, x, kernel, plan, groups)
+    dw = xp.zeros(
+        (groups, c // groups * math.prod(kernel), o // groups), dtype=np.result_type(x.dtype, dy.dtype)
+    )
+    for chunk, part in chunks:
+        # (Cg*K, P) @ (P, Og) per image: the large columns as they lie, the small dy transposed (a quarter
+        # faster than dy @ columns' transpose on the CNN's second layer)
+        dw += xp.matmul(part, xp.swapaxes(g[chunk], 2, 3)).sum(axis=0)
     return xp.reshape(xp.swapaxes(dw, 1, 2), (o, c // groups) + tuple(kernel))
 
 
@@ -354,23 +328,17 @@ def _xcorr_transpose(dy, w, size, stride, pads, dilation, groups):
         (every + source, every + offset + target)
         for offset, source, target in _window_slices(kernel, stride, pads, dilation, size, out)
     ]
-    per_image = groups * cg * math.prod(kernel) * math.prod(out) * dtype.itemsize
-
-    def part(batch):
-        part_dy, part_dx = dy[batch], dx[batch]
-        chunks = _chunks(part_dy.shape[0], per_image)
-        buffer = workspace.empty(
-            xp, (chunks[0].stop if chunks else 0, groups, wmat.shape[1], math.prod(out)), dtype
-        )
-        for chunk in chunks:
-            m = chunk.stop - chunk.start
-            cols = xp.matmul(wmat, xp.reshape(part_dy[chunk], (m, groups, og, -1)), out=buffer[:m])
-            cols = xp.reshape(cols, (m, groups * cg) + kernel + out)  # (M, C, *kernel, *out)
-            into = part_dx[chunk]
-            for source, target in adds:
-                into[source] += cols[target]
-
-    threads.run(part, threads.parts(xp, n, n * per_image + dx.nbytes))
+    chunks = _chunks(n, groups * cg * math.prod(kernel) * math.prod(out) * dtype.itemsize)
+    buffer = workspace.empty(
+        xp, (chunks[0].stop if chunks else 0, groups, wmat.shape[1], math.prod(out)), dtype
+    )
+    for chunk in chunks:
+        m = chunk.stop - chunk.start
+        cols = xp.matmul(wmat, xp.reshape(dy[chunk], (m, groups, og, -1)), out=buffer[:m])  # (M, G, Cg*K, P)
+        cols = xp.reshape(cols, (m, groups * cg) + kernel + out)
+        part = dx[chunk]
+        for source, target in adds:
+            part[source] += cols[target]
     return dx
 
 
@@ -628,20 +596,13 @@ def conv_bias_act(x, w, b, *, act="identity", stride=1, pad=0, dilation=1, group
     s, p, d = _conv_options(nd, stride, pad, dilation)
     xb, unbatched = _batched(x, nd)
     wf = _flipped(w) if flip else w
-    if columns is None and _in_place(np.result_type(xb.dtype, wf.dtype), b):
-        y = _xcorr(xb, wf, s, p, d, groups, then=lambda part: _add_bias_act(part, b, act, nd))
-    elif columns is None:
-        y = _add_bias_act(_xcorr(xb, wf, s, p, d, groups), b, act, nd)
+    if columns is None:
+        y = _xcorr(xb, wf, s, p, d, groups)
     else:
         out = conv_outsize(xb.shape[2:], w.shape[2:], stride=s, pad=p, dilation=d)
-        y = _add_bias_act(_columns_product(columns, wf, xb.shape[0], out, groups), b, act, nd)
+        y = _columns_product(columns, wf, xb.shape[0], out, groups)
+    y = _add_bias_act(y, b, act, nd)
     return y[0] if unbatched else y
-
-
-@nograd
-def _in_place(dtype, b):
-    """Whether :func:`_add_bias_act` finishes a float output of ``dtype`` in place."""
-    return dtype.kind == "f" and (b is None or b is False or np.result_type(dtype, b.dtype) == dtype)
 
 
 @adjoint(conv_bias_act)
@@ -723,14 +684,9 @@ def _max_windows(x, window, stride, pad, maxima=None):
     if maxima is not None:
         return maxima, xpad, slices, pads
     y = workspace.empty(xp, xpad[slices[0]].shape, xpad.dtype)
-
-    def part(batch):
-        into, source = y[batch], xpad[batch]
-        into[...] = source[slices[0]]
-        for index in slices[1:]:
-            xp.maximum(into, source[index], out=into)
-
-    threads.run(part, threads.parts(xp, y.shape[0], xpad.nbytes + y.nbytes))
+    y[...] = xpad[slices[0]]
+    for index in slices[1:]:
+        xp.maximum(y, xpad[index], out=y)
     return y, xpad, slices, pads
 
 
@@ -803,18 +759,14 @@ def maxpool_scatter(dy, x, *, window, stride=None, pad=0, maxima=None):
     y, xpad, slices, pads = _max_windows(xb, window, stride, pad, maxima)
     # dy * mask rather than where(mask, dy, 0): several times faster (an inf or nan in dy then reaches the
     # window's other entries as nan, as in relu's pullback)
-    tiles = _tiles(window, stride, pads, xb.shape[2:])  # windows side by side covering x: each entry set once
-    dx = (workspace.empty if tiles else workspace.zeros)(xp, xpad.shape, dy.dtype)
-
-    def part(batch):
-        part_dy, part_dx = dyb[batch], dx[batch]
-        for index, mask in _first_max_masks(y[batch], xpad[batch], slices):
-            if tiles:
-                xp.multiply(part_dy, mask, out=part_dx[index])
-            else:
-                part_dx[index] += part_dy * mask
-
-    threads.run(part, threads.parts(xp, dx.shape[0], 2 * xpad.nbytes + dx.nbytes))
+    if _tiles(window, stride, pads, xb.shape[2:]):  # windows side by side covering x: each entry set once
+        dx = workspace.empty(xp, xpad.shape, dy.dtype)
+        for index, mask in _first_max_masks(y, xpad, slices):
+            xp.multiply(dyb, mask, out=dx[index])
+    else:
+        dx = workspace.zeros(xp, xpad.shape, dy.dtype)
+        for index, mask in _first_max_masks(y, xpad, slices):
+            dx[index] += dyb * mask
     crop = (slice(None),) * 2 + tuple(
         slice(lo, lo + i) for i, (lo, _) in zip(xb.shape[2:], pads, strict=True)
     )
