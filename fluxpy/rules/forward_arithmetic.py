@@ -239,16 +239,15 @@ ELEMENTWISE = {
     np.sin: np.cos,
     np.cos: lambda x: -np.sin(x),
     np.exp: np.exp,
-    np.log: lambda x: 1 / x,
     np.tanh: lambda x: 1 - np.tanh(x) ** 2,
-    np.sqrt: lambda x: 0.5 / np.sqrt(x),
 }
 
 
 def _elementwise_jvp(f, df):
     def elementwise_jvp(args, targs):
         (x,) = args
-        return f(x), _scale(targs[0], df(x))
+        t = targs[0]
+        return f(x), None if t is None else _scale(t, df(x))
 
     return elementwise_jvp
 
@@ -277,6 +276,8 @@ def _from_pullback_jvp(f, rule):
 
 
 for _f, _rule in [
+    (np.sqrt, ew.sqrt_rule),  # 0 where the tangent is 0, at x == 0 too (divide_or_zero), as reverse mode
+    (np.log, ew.log_rule),
     (np.tan, ew.tan_rule),
     (np.arcsin, ew.arcsin_rule),
     (np.arccos, ew.arccos_rule),

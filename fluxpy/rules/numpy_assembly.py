@@ -1052,6 +1052,37 @@ def i0_impl(x):
     return xp.where(small, inner, outer)
 
 
+# window functions of a length alone carry no gradient; Kaiser's depends on beta (NumPy's steps)
+nograd(np.bartlett, np.blackman, np.hamming, np.hanning)
+
+
+@implemented(np.kaiser)
+def kaiser_impl(M, beta):
+    """``np.kaiser``: ``i0(beta sqrt(1 - ((n - alpha) / alpha)**2)) / i0(beta)``, as NumPy computes it."""
+    values = np.array([0.0, M, beta])
+    M = values[1]
+    beta = values[2]
+    if M == 1:
+        return np.ones(1, dtype=values.dtype)
+    n = np.arange(0, M)
+    alpha = (M - 1) / 2.0
+    return np.i0(beta * np.sqrt(1 - ((n - alpha) / alpha) ** 2.0)) / np.i0(beta)
+
+
+@nograd
+def _refuse_nonfinite(a):
+    if a.dtype.char in np.typecodes["AllFloat"] and not np.isfinite(a).all():
+        raise ValueError("array must not contain infs or NaNs")
+
+
+@implemented(np.asarray_chkfinite)
+def asarray_chkfinite_impl(a, dtype=None, order=None):
+    """``np.asarray_chkfinite``: ``np.asarray`` and NumPy's ValueError for infs and NaNs."""
+    a = np.asarray(a, dtype=dtype, order=order)
+    _refuse_nonfinite(a)
+    return a
+
+
 # ---------------------------------------------------------------------------------------------------------
 # apply_along_axis, apply_over_axes: the user's function called in a Python loop
 
