@@ -27,6 +27,7 @@ from .rules.registry import nograd
 from .tangents import Tangent, accum, project
 
 _active = [0]  # implicit gradients running now, in any thread (generated code tests this first)
+_forward = [0]  # forward passes of implicit gradients running now (runtime.construct_forward reads it)
 _recorder = contextvars.ContextVar("fluxpy_implicit_recorder", default=None)
 _lock = threading.Lock()
 

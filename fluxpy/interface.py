@@ -57,9 +57,13 @@ nograd(check_cotangent, broadcast_needed, note_user_lines)
 
 def _implicit_pullback(f, ps, kwargs):
     """``(y, back)`` for ``f()`` with gradients collected for the parameters ``ps`` (a ``Grads``)."""
-    from .implicit import recording
+    from .implicit import _forward, recording
 
-    y, pb = call(f, **kwargs)
+    _forward[0] += 1  # (a count: implicit gradients in several threads at once only make it conservative)
+    try:
+        y, pb = call(f, **kwargs)
+    finally:
+        _forward[0] -= 1
 
     def back(dy):
         with recording(ps) as recorder:
@@ -113,7 +117,7 @@ def gradient(f, /, *args, **kwargs):
     if n == 1 and type(args[0]).__name__ == "Params" and _is_params(args):
         return implicit("gradient", f, args[0], kwargs)
     try:
-        if type(f) is FunctionType and not kwargs and f.__defaults__ is None and f.__kwdefaults__ is None:
+        if not kwargs and _transformed_plainly(f):
             # f's gradient function: its forward pass, the seed and its pullback fused into one
             grads = _gradient_function(f, n)(f, *args)
         else:
@@ -123,6 +127,22 @@ def gradient(f, /, *args, **kwargs):
         note_user_lines(error)
         raise
     return project_all(grads[1 : n + 1], args)
+
+
+def _transformed_plainly(f, keyword_defaults=False):
+    """Whether ``f`` is a Python function differentiated from its source with no defaults to bind (keyword
+    defaults allowed when ``keyword_defaults``): then its gradient function fuses its forward pass, seed and
+    pullback. Not when a rule is registered for ``f`` or ``f`` is marked ``nograd``: those are used."""
+    return (
+        type(f) is FunctionType
+        and f.__defaults__ is None
+        and (keyword_defaults or f.__kwdefaults__ is None)
+        and f not in registry._rules
+        and f not in registry._nondiff
+    )
+
+
+nograd(_transformed_plainly)
 
 
 @adjoint(gradient)
@@ -135,7 +155,7 @@ def gradient_rule(f, /, *args, **kwargs):
     forward function, to ``f``'s captured variables and to the arguments.
     """
     nargs = len(args)
-    if type(f) is FunctionType and not kwargs and f.__defaults__ is None and f.__kwdefaults__ is None:
+    if not kwargs and _transformed_plainly(f):
         if nargs != 1 or type(args[0]).__name__ != "Params" or not _is_params(args):
             # f's gradient function (its forward and pullback fused into one), differentiated
             g, g_forward = _gradient_forward(f, nargs)
@@ -156,7 +176,7 @@ def gradient_rule(f, /, *args, **kwargs):
 
         return y, gradient_code_pullback
     mask = explicit_mask(nargs)
-    if type(f) is FunctionType and f.__defaults__ is None:  # what call_masked would run
+    if _transformed_plainly(f, keyword_defaults=True):  # what call_masked would run
         (y, pb), forward_pb = call(resolve_masked(f, mask), f, *args)
         first = 1  # the forward function's own cotangent, then f's, then the arguments'
     else:
@@ -228,7 +248,7 @@ def gradient_jvp(args, targs, kwargs, tkwargs):
     if kwargs or _is_params(xs):
         return _python_jvp(gradient, None, args, targs, kwargs, tkwargs)
     n = len(xs)
-    if type(f) is FunctionType and f.__defaults__ is None and f.__kwdefaults__ is None:
+    if _transformed_plainly(f):
         g = _gradient_function(f, n)  # f's gradient function, in forward mode
         grads, tgrads = jvp_call(g, None, args, tuple(targs), {}, {})
     else:

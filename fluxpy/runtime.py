@@ -1057,12 +1057,20 @@ def post_init_of(cls):
     return cls.__post_init__
 
 
+def _implicit_running():
+    """Whether an implicit gradient's forward pass (fx.gradient(f, fx.params(...))) may be running."""
+    from .implicit import _forward  # (late: implicit imports this module)
+
+    return _forward[0] > 0
+
+
 def construct_forward(cls, /, *args, **kwargs):
     """Forward of ``cls(*args)``: ``__init__`` transformed as a function returning the fresh ``self``."""
     from .transform.cache import forward_function
 
-    if not any(_carries_float(v) for v in list(args) + list(kwargs.values())):
-        # nothing differentiable goes in (np.ndindex(shape), Layer(3, 4)): build it as Python does
+    if not any(_carries_float(v) for v in list(args) + list(kwargs.values())) and not _implicit_running():
+        # nothing differentiable goes in (np.ndindex(shape), Layer(3, 4)): build it as Python does. Not
+        # for implicit gradients: __init__ may read a parameter from a global (self.p = W)
         return cls(*args, **kwargs), none_pullback(len(args) + 1 + (1 if kwargs else 0))
     obj = new_object(cls)
     init = _python_init(cls)

@@ -23,15 +23,17 @@ EPS = 1e-6
 
 
 def check_grads(f, *args, order=2, eps=EPS, rtol=1e-5, atol=1e-6, seed=0, forward=False, **kwargs):
-    """Raise ``AssertionError`` unless reverse derivatives of ``f`` up to ``order`` match finite differences.
+    """Raise ``AssertionError`` unless reverse derivatives of ``f`` up to ``order`` (and forward ones, with
+    ``forward=True``) match finite differences.
 
     The float values of the arguments are perturbed: numbers, float arrays, and those inside dicts, lists,
     tuples (namedtuples too) and the fields of models and dataclasses; others are passed through. Finite
     differences run in float64 (a float32 value is perturbed as float64, and the comparison then allows
-    float32's rounding). Keyword arguments are passed to ``f`` and not differentiated. ``forward=True`` also
-    checks forward mode (``fx.jvp``) along a random direction. A function that asks ``fx.istraining()`` (a
-    model with an automatic-mode BatchNorm) is evaluated as it is differentiated, in training mode, where
-    its plain calls would differ.
+    float32's rounding). Keyword arguments are passed to ``f`` and not differentiated. ``forward=True``
+    checks forward mode (``fx.jvp``) too, along a random direction, keywords bound. Each comparison
+    is of derivatives projected on random directions (a number each), as the message says. A function that
+    asks ``fx.istraining()`` (a model with an automatic-mode BatchNorm) is evaluated as it is
+    differentiated, in training mode, where its plain calls would differ.
 
     >>> check_grads(lambda p: np.sum(p["w"] ** 2) * p["s"], {"w": np.array([1.0, 2.0]), "s": 3.0})
     """
@@ -39,8 +41,8 @@ def check_grads(f, *args, order=2, eps=EPS, rtol=1e-5, atol=1e-6, seed=0, forwar
     if _has_low_precision(args):
         rtol, atol = max(rtol, 2e-3), max(atol, 1e-4)
     _check_first(f, args, kwargs, eps, rtol, atol, rng)
-    if forward and not kwargs:
-        _check_forward(f, args, eps, rtol, atol, rng)
+    if forward:
+        _check_forward(f, args, kwargs, eps, rtol, atol, rng)
     if order >= 2:
         _check_second(f, args, kwargs, eps, rtol, atol, rng)
 
@@ -220,20 +222,22 @@ def _check_first(f, args, kwargs, eps, rtol, atol, rng):
         _assert_close(rev, fd, rtol, atol, f"first derivative wrt argument {i}")
 
 
-def _check_forward(f, args, eps, rtol, atol, rng):
+def _check_forward(f, args, kwargs, eps, rtol, atol, rng):
     from .derivatives import jvp
 
     positions = _float_positions(args)
     tangents = tuple(_random_tree(a, rng, True) if i in positions else None for i, a in enumerate(args))
     answers = TRAINING_ANSWERS[0]
-    y, dy = jvp(f, args, tangents)
-    f = _differentiated_values(f, args, {}, y, answers)
+    y, dy = jvp(_with_keywords(f, kwargs), args, tangents)
+    f = _differentiated_values(f, args, kwargs, y, answers)
     plus, minus = args, args
     for i in positions:
         plus = _perturb(plus, i, tangents[i], eps)
         minus = _perturb(minus, i, tangents[i], -eps)
     probe = _random_cotangent(y, rng)
-    fd = (_inner(probe, _as_float64(f(*plus))) - _inner(probe, _as_float64(f(*minus)))) / (2 * eps)
+    fd = (
+        _inner(probe, _as_float64(f(*plus, **kwargs))) - _inner(probe, _as_float64(f(*minus, **kwargs)))
+    ) / (2 * eps)
     _assert_close(_inner(probe, dy), fd, rtol, atol, "forward mode (jvp)")
 
 
@@ -291,6 +295,17 @@ def _random_cotangent(y, rng):
     return None
 
 
-def _assert_close(rev, fd, rtol, atol, what):
-    if not np.isclose(rev, fd, rtol=rtol, atol=atol):
-        raise AssertionError(f"{what}: reverse mode gives {rev!r}, finite differences give {fd!r}")
+def _with_keywords(f, kwargs):
+    """``f`` with ``kwargs`` bound (fx.jvp passes positional arguments only)."""
+    if not kwargs:
+        return f
+    return lambda *args: f(*args, **kwargs)
+
+
+def _assert_close(derivative, fd, rtol, atol, what):
+    if not np.isclose(derivative, fd, rtol=rtol, atol=atol):
+        mode = "forward mode" if what.startswith("forward") else "reverse mode"
+        raise AssertionError(
+            f"{what}: {mode} gives {derivative!r}, finite differences give {fd!r} (both projected on "
+            "random directions: one number each)"
+        )
