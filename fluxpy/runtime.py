@@ -1878,11 +1878,12 @@ _PROXIES = (MethodType, BuiltinMethodType, MethodWrapperType, super)  # their __
 
 def bound_to(value, obj):
     """Whether ``value`` is a method bound to ``obj`` (whose cotangent is ``obj``'s): a Python method, or a
-    builtin one (``a.sum``, ``d.get``, ``x.__neg__``)."""
+    builtin one (``a.sum``, ``d.get``, ``x.__neg__``). A method bound to another object (``p.func`` of
+    ``functools.partial(k.f)``) is a field like any other: its cotangent goes under its name."""
     t = type(value)
-    if t is MethodType:
-        return True
-    return (t is BuiltinMethodType or t is MethodWrapperType) and value.__self__ is obj
+    if t is not MethodType and t is not BuiltinMethodType and t is not MethodWrapperType:
+        return False
+    return value.__self__ is (obj.__self__ if type(obj) is super else obj)  # super().f is bound to the object
 
 
 def check_no_function_gradient(dfunc, func):
@@ -1912,9 +1913,8 @@ def user_location():
         mapped = map_location(filename, lineno)
         if mapped is not None:
             filename, lineno = mapped
-            break
         if not os.path.abspath(filename).startswith(_PACKAGE_DIR):
-            break
+            break  # generated code of fluxpy's own (call_method differentiated by fx.hvp) is not the user's
         frame = frame.f_back
     else:
         return "<unknown location>"

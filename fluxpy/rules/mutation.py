@@ -363,11 +363,21 @@ RECEIVER_PART = (
 )
 
 
+SHARED_PART = (
+    "changing {name!r} in place while {receiver!r} (bound at line {line}) holds {what} and is read "
+    "afterwards: in Python the change would show through {receiver!r}, while fluxpy gives {name!r} a new "
+    "value.\n  {where}\nWrite `{name} = {name} + ...` (a new object) instead of the in-place operator, or "
+    "store a copy in {receiver!r} (`{name}.copy()`)."
+)
+
+
 @nograd
-def check_receiver_part(value, receiver, names, line):
+def check_receiver_part(value, receiver, names, line, shared=False):
     """Refuse ``value[i] = v`` where ``value`` came from a method of ``receiver`` (``h = obj.get()``) and is
     one of the objects ``receiver`` holds (three levels down: fields, items, values), or an array sharing
-    memory with one of its arrays; a new array (``h = self.fc(x)``, a layer's output) passes."""
+    memory with one of its arrays; a new array (``h = self.fc(x)``, a layer's output) passes. ``shared``:
+    the in-place ``value op= v`` while the container or object ``receiver[0]`` holding it is read afterwards
+    (``d = {"k": a}; a += x``; transform/fence._shared_object_checks), with its own message."""
     seen, stack = set(), [(receiver, 0)]
     while stack and len(seen) < 10_000:
         x, depth = stack.pop()
@@ -385,10 +395,12 @@ def check_receiver_part(value, receiver, names, line):
         if what is not None:
             from ..runtime import user_location
 
+            if shared:
+                what = "it" if what == "a part of" else "a view of it"
+            text = SHARED_PART if shared else RECEIVER_PART
+            where = user_location()
             raise FluxpyError(
-                RECEIVER_PART.format(
-                    name=names[0], what=what, receiver=names[1], line=line, where=user_location()
-                )
+                text.format(name=names[0], what=what, receiver=names[1], line=line, where=where)
             )
         if depth < 3 and not is_array(x):
             stack.extend((v, depth + 1) for v in _held(x))

@@ -2314,9 +2314,22 @@ def expand_rule(d, count):
 @adjoint(Tangent)
 def tangent_type_rule(primal_type, fields):
     def tangent_type_pullback(dt):
-        return (None, None if dt is None else dict(dt))
+        return (None, None if dt is None else tangent_fields(dt))
 
     return Tangent(primal_type, fields), tangent_type_pullback
+
+
+def tangent_fields(t):
+    """The fields of a Tangent cotangent (or of a dict one) as a dict."""
+    return dict(t._fields) if isinstance(t, Tangent) else dict(t)
+
+
+@adjoint(tangent_fields)
+def tangent_fields_rule(t):
+    def tangent_fields_pullback(dd):
+        return (Tangent(t.primal_type, dd) if isinstance(t, Tangent) and dd is not None else dd,)
+
+    return tangent_fields(t), tangent_fields_pullback
 
 
 @adjoint(Tangent.get)
@@ -2325,6 +2338,16 @@ def tangent_get_rule(t, name, default=None):
         return (Tangent(t.primal_type, {name: dd}), None, None)
 
     return t.get(name, default), tangent_get_pullback
+
+
+@adjoint(Tangent.__getitem__)
+def tangent_getitem_rule(t, name):
+    """``t[name]`` (a gradient's field read inside a differentiated function: gradient of a gradient)."""
+
+    def tangent_getitem_pullback(dd):
+        return (Tangent(t.primal_type, {name: dd}), None)
+
+    return t[name], tangent_getitem_pullback
 
 
 @adjoint(KeywordGrads)

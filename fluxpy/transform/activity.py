@@ -235,8 +235,6 @@ class Activity:
     def global_root_active(self, name):
         """Whether a nested function reading ``name`` may read a parameter there: a global name, or a user's
         module (``mod.W``)."""
-        if name in self.ctx.inactive_builtins:  # ``len``, ``range``: the builtins themselves
-            return False
         return self.global_name_active(name) or (self.self_active and name in self.user_modules)
 
     @property
@@ -249,12 +247,16 @@ class Activity:
         return modules
 
     def global_name_active(self, name):
-        """``global_active`` of a read of the name ``name``."""
+        """``global_active`` of a read of the name ``name``. The builtins ``len``, ``range``, ... hold no
+        parameter: the loop variable of ``for i in range(n)`` in generated code (a gradient function,
+        differentiated again with its own cotangent wanted) carries no gradient, and neither does a default
+        ``i=i`` read from it."""
         return (
             self.self_active
             and name not in self.locals
             and not name.startswith(HELPER_PREFIX)
             and name not in self.ctx.static_roots
+            and name not in self.ctx.inactive_builtins
         )
 
     def _direct_closures(self):

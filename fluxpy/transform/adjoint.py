@@ -390,6 +390,8 @@ class _Adjoint(Calls, InlinedArithmetic, RecordedBodies, DefaultChecks, Activity
             flag = self.namer.fresh("_fx_branch") if not hasattr(self, "_branch") else self._branch
             self._branch = flag
             return [self.pop(flag), n.if_(n.name(flag), body, orelse)]
+        if not body and not orelse:
+            return []  # no gradient flows through either branch (a check's ``if``): no dead ``if c: pass``
         return [n.if_(n.name(s._fx_flag), body, orelse)]
 
     def rev_loop(self, s, in_loop, known_none):

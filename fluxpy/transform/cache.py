@@ -124,10 +124,12 @@ def defaulted(entry, fn):
 
 
 def generated_source(fn):
-    """The generated module text for ``fn`` (transforming it if needed)."""
+    """The generated module text for ``fn`` (transforming it if needed). A class's ``__init__`` is shown
+    as fluxpy differentiates it, as a constructor writing ``self``'s attributes and returning ``self``."""
     fn = _function_of(fn)
-    forward_function(fn)
-    return _cache[fn.__code__].text
+    constructor = fn.__name__ == "__init__" and "." in fn.__qualname__
+    forward_function(fn, constructor=constructor)
+    return _cache[(fn.__code__, "constructor") if constructor else fn.__code__].text
 
 
 def _function_of(f):

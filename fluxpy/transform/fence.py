@@ -485,8 +485,8 @@ def _shared_object_checks(stmt, view, array, names, line, arrays=True):
     else:
         return []
     receiver = gast.Tuple(elts=[n.name(view)], ctx=gast.Load())
-    args = [copy.deepcopy(obj), receiver, n.const((label, names[0])), n.const(line)]
-    check = gast.Expr(value=n.call("__fx_check_receiver_part", args))
+    args = [copy.deepcopy(obj), receiver, n.const((label, names[0])), n.const(line), n.const(True)]
+    check = gast.Expr(value=n.call("__fx_check_receiver_part", args))  # shared: its own message
     test = _builtin_in_place(obj, dunder)
     if not arrays:
         array_test = n.call(
