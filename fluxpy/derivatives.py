@@ -9,17 +9,15 @@ array([[2., 0.],
 12.0
 """
 
-import numbers
-import types
-
 import numpy as np
 
-from . import functors
 from .backend import is_array, xp_of
 from .errors import FluxpyError, note_user_lines
-from .interface import gradient, pullback
+from .interface import gradient, name_the_function, pullback
+from .jvp_tangents import as_tangent, check_tangents, filled, has_fields, own_containers, unshared
+from .jvp_tangents import is_leaf as _is_leaf
 from .rules.registry import nograd
-from .tangents import Tangent, project
+from .tangents import project
 
 
 def jacobian(f, /, *args, **kwargs):
@@ -29,7 +27,9 @@ def jacobian(f, /, *args, **kwargs):
     them: its Jacobian then has the same structure, one array per leaf (as JAX's). ``f``'s forward pass runs
     once, as ``pullback`` runs it (the caller's arrays never change, even when ``f`` writes into them; its
     side effects, a Dropout's mask or BatchNorm's statistics, happen once, as PyTorch's ``jacobian``); then
-    one reverse pass per element of ``y``. Plain Python with no in-place changes: a gradient or a ``jvp``
+    one reverse pass per element of ``y``. Arguments are real (a complex one raises: its Jacobian has several
+    conventions); a complex ``y``'s Jacobian is ``d re(y) + i d im(y)``, two reverse passes per element, as
+    ``jvp`` along each basis vector gives it. Plain Python with no in-place changes: a gradient or a ``jvp``
     of a Jacobian differentiates it.
     """
     leaves = [_jacobian_leaves(x, i) for i, x in enumerate(args)]
@@ -41,6 +41,15 @@ def jacobian(f, /, *args, **kwargs):
         [_reverse_block(rows, i, j, args[i], leaf, y_arr.shape, xp) for j, leaf in enumerate(leaves[i])]
         for i in range(len(args))
     ]
+    if y_arr.dtype.kind == "c":  # the cotangent 1j picks the imaginary part: J = d re(y) + i d im(y)
+        rows = [back(_seed(y, y_arr, k, xp, 1j)) for k in range(y_arr.size)]
+        blocks = [
+            [
+                xp.asarray(block + 1j * _reverse_block(rows, i, j, args[i], leaf, y_arr.shape, xp))
+                for j, (block, leaf) in enumerate(zip(blocks[i], leaves[i], strict=True))
+            ]
+            for i in range(len(args))
+        ]
     return tuple(b[0] if _is_leaf(x) else _rebuild(x, b) for x, b in zip(args, blocks, strict=True))
 
 
@@ -49,11 +58,13 @@ def hessian(f, x, *more, **kwargs):
 
     Reverse over reverse: the Jacobian of ``gradient``, one pullback of it (``f``'s forward pass runs once:
     a Dropout's mask or BatchNorm's statistics are drawn or updated once, as for ``gradient``) and one
-    reverse pass per element of ``x``. ``x`` is one array or number (zeros for a bool, which gets no
+    reverse pass per element of ``x``. ``x`` is one real array or number (zeros for a bool, which gets no
     gradient). A single Hessian-vector product without forming ``H``: :func:`hvp`.
     """
     if more or not _is_leaf(x):
         raise FluxpyError(_hessian_message(x, more))
+    if _is_complex(x):
+        raise FluxpyError(COMPLEX_ARGUMENT.format(call="hessian", what="x"))
     if isinstance(x, (bool, np.bool_)):
         return 0.0
     dtype = _leaf_dtype(x)
@@ -68,6 +79,19 @@ def hessian(f, x, *more, **kwargs):
     if not is_array(x):
         return float(np.asarray(h))
     return xp_of(x).asarray(h, dtype=dtype).reshape(x.shape + x.shape)
+
+
+COMPLEX_ARGUMENT = (
+    "{call} takes real arguments, but {what} is complex: a complex Jacobian has more than one convention "
+    "(a holomorphic f's df/dz, the pair d/d re and d/d im, or the conjugate one reverse mode's gradient "
+    "gives). Split it into real and imaginary parts (f(re + 1j * im) of two real arrays), or take "
+    "directional derivatives with fx.jvp(f, (z,), (dz,)) (a holomorphic f's df/dz is the jvp along 1) or "
+    "fx.pullback. A real argument with a complex output is fine: its Jacobian is d re(y) + i d im(y)"
+)
+
+
+def _is_complex(x):
+    return isinstance(x, complex) or (hasattr(x, "dtype") and x.dtype.kind == "c")
 
 
 def _hessian_message(x, more):
@@ -95,7 +119,9 @@ def hvp(f, x, v, **kwargs):
 def jvp(f, primals, tangents):
     """``(y, dy)``: ``f(*primals)`` and its directional derivative along ``tangents`` (a Jacobian-vector
     product), by forward mode: a source transformation with one tangent statement per statement.
-    ``primals`` and ``tangents`` are tuples of the same length.
+    ``primals`` and ``tangents`` are tuples of the same length; each tangent mirrors its primal (see
+    fluxpy/jvp_tangents.py: an array's has its shape, an object's is an ``fx.Tangent`` or a dict of its
+    fields). The caller's primals and tangents never change, and ``dy`` is never one of them.
 
     >>> import numpy as np, fluxpy as fx
     >>> fx.jvp(lambda x: x**3, (2.0,), (1.0,))
@@ -103,149 +129,26 @@ def jvp(f, primals, tangents):
     >>> fx.jvp(lambda x, y: x * y, (np.array([1.0, 2.0]), 3.0), (np.array([1.0, 0.0]), 0.5))
     (array([3., 6.]), array([3.5, 1. ]))
     """
-    from .forward import _zero_like, jvp_call
+    from .forward import jvp_call
 
-    check_jvp_arguments(primals, tangents)
-    primals, tangents = tuple(primals), tuple(tangents)
-    tangents = tuple(_as_tangent(t, p) for t, p in zip(tangents, primals, strict=True))
+    check_tangents(primals, tangents)
+    primals = tuple([own_containers(p) for p in primals])  # f may append to a list: never the caller's
+    tangents = tuple([as_tangent(t, p) for t, p in zip(tangents, primals, strict=True)])
     try:
         y, dy = jvp_call(f, None, primals, tangents, {}, {})
     except Exception as error:
+        name_the_function(error, f)
         note_user_lines(error)
         raise
-    if dy is None:
-        dy = _zero_like(y)
-    return y, project(dy, y)
-
-
-def check_jvp_arguments(primals, tangents):
-    """A FluxpyError unless ``primals`` and ``tangents`` are tuples (or lists) of the same length whose
-    arrays' tangents broadcast to their primals' shapes."""
-    for name, value in (("primals", primals), ("tangents", tangents)):
-        if not isinstance(value, (tuple, list)):
-            raise FluxpyError(
-                f"fx.jvp(f, primals, tangents) takes tuples, one primal and one tangent per positional "
-                f"argument of f (fx.jvp(f, (x,), (t,))), but {name} is {_a(value)}"
-            )
-    if len(primals) != len(tangents):
-        raise FluxpyError(
-            f"fx.jvp: {len(primals)} primals but {len(tangents)} tangents: give one tangent per primal"
-        )
-    for i, (t, p) in enumerate(zip(tangents, primals, strict=True)):
-        _check_tangent_shape(t, p, f"[{i}]")
-
-
-def _check_tangent_shape(t, p, path):
-    if (is_array(t) or isinstance(t, np.generic)) and _is_leaf(p):
-        shape, primal_shape = np.shape(t), np.shape(p)
-        if shape == primal_shape or (t.size == 1 and not is_array(p)):
-            return
-        try:
-            fits = np.broadcast_shapes(shape, primal_shape) == primal_shape
-        except ValueError:
-            fits = False
-        if not fits:
-            raise FluxpyError(
-                f"fx.jvp: tangents{path} has shape {shape}, but primals{path} has shape {primal_shape}: "
-                "give each tangent its primal's shape"
-            )
-    elif isinstance(t, (tuple, list)) and isinstance(p, (tuple, list)) and len(t) == len(p):
-        for i, (a, b) in enumerate(zip(t, p, strict=True)):
-            _check_tangent_shape(a, b, f"{path}[{i}]")
-    elif type(t) is dict and type(p) is dict:
-        for k, v in t.items():
-            if k in p:
-                _check_tangent_shape(v, p[k], f"{path}[{k!r}]")
-
-
-nograd(check_jvp_arguments)
-
-
-def _as_tangent(t, p, in_object=False):
-    """The tangent ``t`` of the primal ``p`` as forward mode reads it. For an object (a layer, a model), an
-    ``fx.Tangent`` is read as it is; an object of the same type (what ``fx.fmap`` builds: the same structure,
-    as JAX's tangents) or a dict of its fields becomes an ``fx.Tangent`` of those fields. Inside an object,
-    leaves that are no direction (functions, strings, flags, numbers left equal to the primal's, as
-    ``fx.fmap`` maps arrays only) get none. Anything else for an object raises a ``FluxpyError``: never a
-    silent zero."""
-    if t is None or isinstance(t, Tangent):
-        return t
-    if is_array(t) or isinstance(t, (numbers.Number, np.generic)):
-        if _has_fields(p) and not is_array(p):
-            raise _tangent_error(t, p)
-        if in_object and not is_array(t) and _unmapped_number(t, p):
-            return None
-        return t
-    if isinstance(t, (str, bytes)) and in_object:
-        return None
-    if isinstance(t, (tuple, list)):
-        if not isinstance(p, (tuple, list)) or len(t) != len(p):
-            return t
-        items = [_as_tangent(a, b, in_object) for a, b in zip(t, p, strict=True)]
-        return type(t)(*items) if hasattr(type(t), "_fields") else type(t)(items)
-    if isinstance(t, dict):
-        if isinstance(p, dict):
-            return {k: _as_tangent(v, p[k], in_object) if k in p else v for k, v in t.items()}
-        if not _has_fields(p):
-            return t
-        fields = _fields_of(p)
-        unknown = [k for k in t if k not in fields]
-        if unknown:
-            raise FluxpyError(
-                f"jvp: the tangent dict for a {type(p).__name__} names {unknown}, which are not its fields "
-                f"({list(fields)})"
-            )
-        return Tangent(type(p), {k: _as_tangent(v, fields[k], True) for k, v in t.items()})
-    if type(t) is type(p) and _has_fields(p):
-        return Tangent(
-            type(p), {k: _as_tangent(getattr(t, k, None), v, True) for k, v in _fields_of(p).items()}
-        )
-    if t is p:  # a function, a string: no direction
-        return None
-    raise _tangent_error(t, p)
-
-
-def _unmapped_number(t, p):
-    """A number in an object's tangent that is no direction: a flag, or one left equal to the primal's."""
-    if isinstance(t, (bool, np.bool_)) or isinstance(p, (bool, np.bool_)):
-        return True
-    return not isinstance(p, (numbers.Number, np.generic)) or t == p
-
-
-def _tangent_error(t, p):
-    name = type(p).__name__
-    return FluxpyError(
-        f"jvp: the tangent of a {name} primal is a {type(t).__name__}; give an fx.Tangent({name}, "
-        "{field: direction}), an object of the same type (as fx.fmap builds) or a dict of its fields"
-    )
-
-
-_NO_FIELDS = (type, types.ModuleType, types.FunctionType, types.BuiltinFunctionType, types.MethodType)
-
-
-def _has_fields(p):
-    if functors.is_functor(p):
-        return True
-    if isinstance(p, _NO_FIELDS):
-        return False
-    return isinstance(getattr(p, "__dict__", None), dict) or bool(getattr(type(p), "__slots__", ()))
-
-
-def _fields_of(p):
-    return functors.children(p) if functors.is_functor(p) else functors.fields_of(p)
-
-
-_NUMBERS = (numbers.Number, np.generic)
-
-
-def _is_leaf(x):
-    """An array or a number: what has a Jacobian of its own."""
-    return is_array(x) or (isinstance(x, _NUMBERS) and not isinstance(x, (str, bytes)))
+    return y, unshared(project(filled(dy, y), y), tangents)
 
 
 def _jacobian_leaves(x, position, path=""):
     """The arrays and numbers of argument ``x`` (containers flattened, in order); anything else raises."""
     if _is_leaf(x):
+        if _is_complex(x):
+            what = f"argument {position + 1}{path}" if path else f"argument {position + 1}"
+            raise FluxpyError(COMPLEX_ARGUMENT.format(call="jacobian", what=what))
         return [x]
     if x is None:
         return []
@@ -257,7 +160,7 @@ def _jacobian_leaves(x, position, path=""):
     hint = (
         "for a model, differentiate with respect to its arrays (pass them as arguments), or use "
         "fx.pullback/fx.jvp"
-        if _has_fields(x)
+        if has_fields(x)
         else "pass values that get no Jacobian as keyword arguments, or capture them in a closure"
     )
     raise FluxpyError(
@@ -299,10 +202,10 @@ def _array_module(y_arr, leaves):
     return xp_of(y_arr, *[leaf for ls in leaves for leaf in ls])
 
 
-def _seed(y, y_arr, k, xp):
-    """The cotangent of ``y`` that is 1 at its ``k``-th element and 0 elsewhere."""
+def _seed(y, y_arr, k, xp, one=1):
+    """The cotangent of ``y`` that is ``one`` at its ``k``-th element and 0 elsewhere."""
     seed = xp.zeros(y_arr.size, dtype=_float_dtype(y_arr))
-    seed[k] = 1
+    seed[k] = one
     return seed.reshape(y_arr.shape) if is_array(y) else seed[0].item()
 
 
@@ -351,7 +254,7 @@ def _rebuild_from(x, items, start):
     return type(x)(parts), start
 
 
-nograd(_jacobian_leaves, _jacobian_output, _array_module, _seed)
+nograd(_jacobian_leaves, _jacobian_output, _array_module, _seed, _is_complex)
 
 
 def _float_dtype(a):

@@ -5,6 +5,7 @@
 (14.0,)
 """
 
+import re
 from collections import namedtuple
 from types import FunctionType
 
@@ -34,6 +35,7 @@ def pullback(f, /, *args, **kwargs):
     try:
         y, pb = call_masked(explicit_mask(len(args)), f, *args, **kwargs)
     except Exception as error:
+        name_the_function(error, f)
         note_user_lines(error)
         raise
 
@@ -53,6 +55,30 @@ def pullback(f, /, *args, **kwargs):
 
 
 nograd(check_cotangent, broadcast_needed, note_user_lines)
+
+
+# ``__fx_factory.<locals>.g__jvp()``: the generated function Python names in a TypeError for arguments that
+# do not fit (a missing keyword-only argument), where a plain call reads ``g()``
+_GENERATED_CALL = re.compile(r"(?:[\w<>]+\.)*__fx_factory\.<locals>\.(\w+?)__(?:jvp|gradient|forward)\(\)")
+
+
+def name_the_function(error, f):
+    """A TypeError raised calling the generated code of ``f`` (or of a function it calls) with arguments that
+    do not fit names the function as a plain call does (``g() missing 1 required keyword-only argument``),
+    not its generated code. Only on the error path."""
+    if type(error) is not TypeError or not error.args or type(error.args[0]) is not str:
+        return
+    message = _GENERATED_CALL.sub(_plain_name, error.args[0])
+    if message != error.args[0]:
+        error.args = (message,) + error.args[1:]
+
+
+def _plain_name(match):
+    name = match.group(1)
+    return ("<lambda>" if name.startswith("lambda_L") else name) + "()"
+
+
+nograd(name_the_function)
 
 
 def _implicit_pullback(f, ps, kwargs):
@@ -76,13 +102,38 @@ def _implicit_pullback(f, ps, kwargs):
 
 def implicit(kind, f, ps, kwargs):
     """``gradient``/``withgradient``/``pullback`` of ``f()`` with respect to the parameters ``ps``."""
-    y, back = _implicit_pullback(f, ps, kwargs)
+    _check_no_arguments(kind, f, kwargs)
+    try:
+        y, back = _implicit_pullback(f, ps, kwargs)
+    except TypeError as error:
+        name_the_function(error, f)
+        raise
     if kind == "pullback":
         return y, back
     seed = seed_first(y, f) if type(y) is tuple else sensitivity(y, f)
     if kind == "gradient":
         return back(seed)
     return WithGradient(y, back(seed))
+
+
+def _check_no_arguments(kind, f, kwargs):
+    """A FluxpyError when ``f`` needs a positional argument: with implicit parameters it takes none."""
+    code = getattr(f, "__code__", None)
+    if type(f) is not FunctionType or code.co_argcount == 0:
+        return
+    required = code.co_varnames[: code.co_argcount - len(f.__defaults__ or ())]
+    missing = [name for i, name in enumerate(required) if i < code.co_posonlyargcount or name not in kwargs]
+    if missing:
+        name = "<lambda>" if f.__name__ == "<lambda>" else f.__name__
+        raise errors.FluxpyError(
+            f"fx.{kind}(f, fx.params(...)) calls f with no arguments: its parameters are read where f finds "
+            f"them (globals, closures, a model's arrays), and gs[W] is W's gradient. But {name} takes the "
+            f"argument{'s' if len(missing) > 1 else ''} {', '.join(missing)}. Write "
+            f"fx.{kind}(lambda: loss(W, x), fx.params(W)), or pass the arrays themselves: fx.{kind}(loss, W)"
+        )
+
+
+nograd(_check_no_arguments)
 
 
 @adjoint(implicit)
@@ -124,6 +175,7 @@ def gradient(f, /, *args, **kwargs):
             y, pb = call_masked(explicit_mask(n), f, *args, **kwargs)
             grads = pb(sensitivity(y, f))
     except Exception as error:
+        name_the_function(error, f)
         note_user_lines(error)
         raise
     return project_all(grads[1 : n + 1], args)
@@ -276,6 +328,7 @@ def withgradient(f, /, *args, **kwargs):
         y, pb = call_masked(explicit_mask(len(args)), f, *args, **kwargs)
         grads = pb(seed_first(y, f) if type(y) is tuple else sensitivity(y, f))
     except Exception as error:
+        name_the_function(error, f)
         note_user_lines(error)
         raise
     return WithGradient(y, project_all(grads[1 : len(args) + 1], args))

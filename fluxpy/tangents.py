@@ -26,6 +26,18 @@ from .errors import FluxpyError
 
 _NUMBER_TYPES = (int, float, np.integer, np.floating)
 
+# (here rather than in errors.py: the messages of the cotangents' own checks, on the error path only)
+COTANGENT_SUM = (
+    "two cotangents of one value have the shapes {a} and {b}, which do not broadcast together: a rule's "
+    "pullback (@fx.adjoint) returned a cotangent of the wrong shape; back(dy) must give each argument's "
+    "cotangent that argument's shape. Summed at:\n  {where}"
+)
+GRADIENT_SHAPE = (
+    "the gradient of an argument of shape {x} came back with shape {shape}: a rule's pullback "
+    "(@fx.adjoint) returned a cotangent of the wrong shape; back(dy) must give each argument's cotangent "
+    "that argument's shape"
+)
+
 
 class Tangent(Mapping):
     """The gradient of an object: a read-only mapping from field names to gradients.
@@ -140,7 +152,18 @@ def accum(a, b):
         for k, v in other.items():
             fields[k] = accum(fields.get(k), v)
         return Tangent(a._type, fields)
-    return a + b
+    try:
+        return a + b
+    except ValueError as error:  # the error path only: the sum above costs nothing more
+        raise _sum_error(a, b) from error
+
+
+def _sum_error(a, b):
+    """Two cotangents of one value whose shapes do not broadcast: a rule's pullback (``@fx.adjoint``) gave a
+    cotangent of the wrong shape for one of its arguments."""
+    from .runtime import user_location  # (late: the runtime imports this module)
+
+    return FluxpyError(COTANGENT_SUM.format(a=np.shape(a), b=np.shape(b), where=user_location()))
 
 
 def accum_many(*xs):
@@ -257,7 +280,10 @@ def _project_array(dx, x):
         dx = dx.get()  # a host argument moved to the device inside f: its gradient comes back to the host
     dx = xp.asarray(dx)
     if dx.shape != x.shape:
-        dx = xp.broadcast_to(dx, x.shape)
+        try:
+            dx = xp.broadcast_to(dx, x.shape)
+        except ValueError as error:
+            raise FluxpyError(GRADIENT_SHAPE.format(shape=dx.shape, x=x.shape)) from error
     if dtype.kind == "f" and dx.dtype.kind == "c":
         dx = dx.real
     if dx.dtype != dtype:
