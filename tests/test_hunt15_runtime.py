@@ -8,21 +8,13 @@ import functools
 import os
 import re
 
-import jax
-import jax.numpy as jnp
 import numpy as np
 import pytest
 
 import fluxpy as fx
 from fluxpy.testing import check_grads
 
-jax.config.update("jax_enable_x64", True)
-
 X = np.array([0.5, -1.0])
-
-
-def jax_hessian(f, x):
-    return np.asarray(jax.hessian(f)(jnp.asarray(x)))
 
 
 # -- second order through functools.partial of a bound method ---------------------------------------------
@@ -57,11 +49,13 @@ def field_holding_another_objects_method(x):
 
 
 def partial_bound_method_reference(x):
-    return jnp.sum(x**4)
+    """The Hessian of sum(x**4)."""
+    return np.diag(12.0 * x**2)
 
 
 def partial_with_argument_reference(x):
-    return jnp.sum(x**5)
+    """The Hessian of sum(x**5)."""
+    return np.diag(20.0 * x**3)
 
 
 SECOND_ORDER = [
@@ -73,7 +67,7 @@ SECOND_ORDER = [
 
 @pytest.mark.parametrize("f, reference", SECOND_ORDER, ids=[f.__name__ for f, _ in SECOND_ORDER])
 def test_second_order_through_a_method_bound_to_another_object(f, reference):
-    expected = jax_hessian(reference, X)
+    expected = reference(X)
     assert np.allclose(fx.hessian(f, X), expected)  # the fused gradient function, differentiated
     assert np.allclose(fx.gradient(lambda v: np.sum(fx.gradient(f, v)[0]), X)[0], expected.sum(axis=0))
     assert np.allclose(fx.hvp(f, X, np.array([1.0, 0.0])), expected[:, 0])
