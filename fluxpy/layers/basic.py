@@ -14,14 +14,13 @@ Chain(
 ((2,), True)
 """
 
-import warnings
-
 import numpy as np
 
 from ..backend import is_array
 from ..errors import FluxpyError
 from ..functors import children, functor
 from ..nnlib.dense import dense_bias_act
+from ..rules.python_warnings import warn
 from ..rules.registry import nograd
 from .activations import identity, relu, sigmoid, tanh
 from .init import create_bias, glorot_uniform
@@ -123,7 +122,7 @@ def _warn_eltype(layer, x, param):
     message = MATCH_ELTYPE_WARNING.format(
         param=param.name.capitalize(), given=x.dtype.name.capitalize(), layer=_short_repr(layer), shape=shape
     )
-    warnings.warn(message, UserWarning, stacklevel=4)
+    warn(message, UserWarning)  # names the user's line, through generated code too
 
 
 def _short_repr(layer):
