@@ -543,8 +543,10 @@ def _holds_sequence(args):
 
 
 def _moving(ts):
+    """Whether any of the tangents ``ts`` is not zero: None, and a tuple of zeros (``(2, 2)``'s ``(None,
+    None)``), are zero (a list's tangent is not: in-place changes may fill it)."""
     for t in ts:
-        if t is not None:
+        if t is not None and not (type(t) is tuple and not _moving(t)):
             return True
     return False
 

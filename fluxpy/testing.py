@@ -1,8 +1,9 @@
 """Checking derivatives against central finite differences (float64).
 
 ``check_grads(f, *args, order=2)`` compares reverse-mode vector-Jacobian products with central finite
-differences along random directions, for every differentiable argument, and at ``order=2`` also the
-derivative of the gradient (gradient of gradient) against finite differences of the gradient.
+differences along random directions, for every differentiable argument, forward-mode Jacobian-vector
+products (``fx.jvp``) likewise (``forward=False`` skips them), and at ``order=2`` also the derivative of the
+gradient (gradient of gradient) against finite differences of the gradient.
 
 >>> import numpy as np
 >>> check_grads(np.sin, np.array([0.1, 0.2]), order=1)
@@ -22,18 +23,18 @@ from .tangents import Tangent
 EPS = 1e-6
 
 
-def check_grads(f, *args, order=2, eps=EPS, rtol=1e-5, atol=1e-6, seed=0, forward=False, **kwargs):
-    """Raise ``AssertionError`` unless reverse derivatives of ``f`` up to ``order`` (and forward ones, with
-    ``forward=True``) match finite differences.
+def check_grads(f, *args, order=2, eps=EPS, rtol=1e-5, atol=1e-6, seed=0, forward=True, **kwargs):
+    """Raise ``AssertionError`` unless reverse (and forward) derivatives of ``f`` up to ``order`` match finite
+    differences.
 
     The float values of the arguments are perturbed: numbers, float arrays, and those inside dicts, lists,
     tuples (namedtuples too) and the fields of models and dataclasses; others are passed through. Finite
     differences run in float64 (a float32 value is perturbed as float64, and the comparison then allows
-    float32's rounding). Keyword arguments are passed to ``f`` and not differentiated. ``forward=True``
-    checks forward mode (``fx.jvp``) too, along a random direction, keywords bound. Each comparison
-    is of derivatives projected on random directions (a number each), as the message says. A function that
-    asks ``fx.istraining()`` (a model with an automatic-mode BatchNorm) is evaluated as it is
-    differentiated, in training mode, where its plain calls would differ.
+    float32's rounding). Keyword arguments are passed to ``f`` and not differentiated. Forward mode
+    (``fx.jvp``) is checked too, along a random direction, keywords bound; ``forward=False`` checks reverse
+    mode only. Each comparison is of derivatives projected on random directions (a number each), as the
+    message says. A function that asks ``fx.istraining()`` (a model with an automatic-mode BatchNorm) is
+    evaluated as it is differentiated, in training mode, where its plain calls would differ.
 
     >>> check_grads(lambda p: np.sum(p["w"] ** 2) * p["s"], {"w": np.array([1.0, 2.0]), "s": 3.0})
     """

@@ -116,3 +116,9 @@ def test_check_grads_checks_forward_mode_with_keywords():
         AssertionError, match=r"forward mode \(jvp\): forward mode gives .* random directions"
     ):
         check_grads(lambda x, k=1.0: misruled(x) * k, 2.0, forward=True, k=1.0)
+
+
+def test_check_grads_checks_forward_mode_by_default():
+    with pytest.raises(AssertionError, match=r"forward mode \(jvp\): forward mode gives"):
+        check_grads(misruled, 2.0, order=1)
+    check_grads(misruled, 2.0, order=2, forward=False)  # reverse mode only: its rule is right

@@ -377,3 +377,20 @@ def test_a_missing_keyword_only_argument_names_the_function():
         ):
             call()
     assert fx.jvp(lambda v: keyword_only(v, k=2.0), (1.0,), (1.0,)) == (2.0, 2.0)
+
+
+def loops_over_ndindex(x):
+    total = 0.0
+    for i, j in np.ndindex((2, 2)):
+        total = total + x[i] * x[j] ** 2
+    return total
+
+
+def test_a_call_whose_tuple_arguments_carry_no_tangent_runs_plainly_in_forward_mode():
+    # `np.ndindex((2, 2))`: the tuple's tangent is (None, None), zero; forward mode used to follow
+    # ndindex.__init__, whose `product(*map(range, shape))` failed with "SequenceIterator has no len()"
+    x = np.array([0.5, -1.5])
+    y, dy = fx.jvp(loops_over_ndindex, (x,), (np.array([1.0, 2.0]),))
+    assert np.isclose(y, loops_over_ndindex(x))
+    assert np.isclose(dy, fx.gradient(loops_over_ndindex, x)[0] @ [1.0, 2.0])
+    check_grads(loops_over_ndindex, x, order=1)

@@ -6,8 +6,8 @@ supported subset of docs/limitations.md: arithmetic on floats and small float64 
 ``range(k)``, ``while`` loops with a counter, lists built with ``append`` and summed, item assignment into
 ``np.zeros(n)``, augmented assignment on local names, tuple packing and unpacking, nested functions called
 once and early returns in branches. Each program is written to a module file of its own (fluxpy reads
-source files), imported, and checked with ``check_grads`` at first order, and for fewer examples at second
-order. See docs/random-programs.md for the long run (``FLUXPY_RANDOM_PROGRAMS=2000``) and reproducing a
+source files), imported, and checked with ``check_grads`` (reverse and forward mode) at first order, and for
+fewer examples at second order. See docs/random-programs.md for the long run (``FLUXPY_RANDOM_PROGRAMS=2000``) and reproducing a
 failure.
 """
 

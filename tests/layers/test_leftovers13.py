@@ -190,7 +190,8 @@ def _check_layer_grads(layer, x):
     def f(x, gamma, beta):
         return np.sum(np.sin(with_params(layer, gamma, beta)(x)) ** 2)
 
-    check_grads(f, x, rng.standard_normal(2), rng.standard_normal(2), order=2)
+    # forward mode cannot carry a tangent through with_params's rule, which returns a layer (limitations.md)
+    check_grads(f, x, rng.standard_normal(2), rng.standard_normal(2), order=2, forward=False)
     check_grads(lambda x: np.sum(np.sin(layer(x)) ** 2), x, order=2, forward=True)
 
 
