@@ -394,3 +394,30 @@ def test_a_call_whose_tuple_arguments_carry_no_tangent_runs_plainly_in_forward_m
     assert np.isclose(y, loops_over_ndindex(x))
     assert np.isclose(dy, fx.gradient(loops_over_ndindex, x)[0] @ [1.0, 2.0])
     check_grads(loops_over_ndindex, x, order=1)
+
+
+def times(a, b):
+    return a * b
+
+
+def splat_map(x):
+    return times(*map(lambda v: v * 2.0, [x, x]))
+
+
+def splat_iter(x):
+    return times(*iter([x, x * 3.0]))
+
+
+def splat_generator(x):
+    return times(*(v * 1.0 for v in (x, x * x)))
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="known crash: a masked call's mask reads len() of the splatted iterator (TypeError in both modes); "
+    "normalize/anf.py should read a splatted value that is not the function's own *args into a tuple once",
+)
+@pytest.mark.parametrize("f", [splat_map, splat_iter, splat_generator])
+def test_an_iterator_splatted_into_a_call(f):
+    """``g(*it)`` of an iterator: its items must be read once, for the call, its mask and its gradients."""
+    check_grads(f, 1.5, order=2, forward=True)
