@@ -18,6 +18,7 @@ import numpy as np
 
 from .errors import FluxpyError
 from .layers.activations import logsoftmax
+from .nnlib.ctc import ctc_nll, ctc_plan
 from .rules.registry import nograd
 
 __all__ = [
@@ -39,6 +40,7 @@ __all__ = [
     "binary_focal_loss",
     "focal_loss",
     "siamese_contrastive_loss",
+    "ctc_loss",
     "epseltype",
 ]
 
@@ -332,3 +334,33 @@ def siamese_contrastive_loss(yhat, y, *, agg=np.mean, margin=1):
     if margin < 0:
         raise FluxpyError(f"siamese_contrastive_loss needs a margin >= 0, got margin = {margin!r}")
     return agg((1 - y) * yhat**2 + y * np.maximum(0.0, margin - yhat) ** 2)
+
+
+def ctc_loss(yhat, y, *, agg=np.mean, input_lengths=None, blank=-1, zero_infinity=False):
+    """Connectionist temporal classification loss (Graves et al. 2006): ``-log p(y | yhat)``, summed over
+    every alignment of the label sequence ``y`` to the frames of ``yhat``.
+
+    ``yhat`` holds unnormalised scores (logits; ``logsoftmax`` is applied here), ``(time, classes)`` for one
+    sequence as Flux's ``ctc_loss(ŷ, y)`` (transposed), with ``y`` a sequence of integer class indices (not
+    one-hot); or ``(batch, time, classes)`` with ``y`` a list of ``batch`` such sequences, of any lengths.
+    ``agg`` reduces the per-sequence losses (one sequence: its loss as it is). The blank is the last class
+    (Flux's); ``blank`` picks another (PyTorch's default is ``blank=0``). ``input_lengths`` (PyTorch's
+    ``input_lengths``) gives each sequence's number of frames; frames after it are ignored. A repeated label
+    needs a blank between its copies, so ``y`` fits ``time`` frames only if ``len(y) + repeats <= time``;
+    otherwise the loss is ``inf`` and its gradient ``nan``, as PyTorch's; ``zero_infinity=True`` makes both
+    0. The empty sequence is all blanks.
+
+    Unlike PyTorch's ``reduction="mean"``, ``np.mean`` does not divide each loss by its label length: pass
+    ``agg=lambda l: np.mean(l / lengths)`` for that. The gradient (``softmax - posterior class occupancy``)
+    and its derivative (gradient of gradient) come from rules (``fluxpy.nnlib.ctc``); third derivatives raise
+    a FluxpyError.
+
+    >>> yhat = np.zeros((3, 3))  # 3 frames, uniform over the classes a, b and the blank
+    >>> round(float(np.exp(-ctc_loss(yhat, [0, 1])) * 27), 9)  # 5 of the 27 paths: ab-, a-b, -ab, aab, abb
+    5.0
+    >>> batch = np.zeros((2, 3, 3))
+    >>> ctc_loss(batch, [[0, 1], [0, 0, 0]], agg=lambda l: l)  # "aaa" needs 5 frames
+    array([1.68639895,        inf])
+    """
+    plan = ctc_plan(y, np.shape(yhat), input_lengths=input_lengths, blank=blank, zero_infinity=zero_infinity)
+    return agg(ctc_nll(logsoftmax(yhat), plan=plan))

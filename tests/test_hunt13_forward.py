@@ -58,8 +58,13 @@ def splat_rows(m):
 
 
 def test_generated_code_hands_starred_grads_the_value():
-    """Without the value splatted the rule cannot know an array was splatted (its gradient was a tuple)."""
-    assert "__fx_starred_grads(_fx_g, 1, x)" in fx.adjoint_source(splat_call)
+    """Without the value splatted the rule cannot know an array was splatted (its gradient was a tuple).
+
+    The value splatted is read into a tuple once first (an iterator can be read only once); that tuple's
+    pullback gives the array's gradient an array again."""
+    source = fx.adjoint_source(splat_call)
+    assert "_args, _args_pb = __fx_call(__fx_tuple, x)" in source
+    assert "__fx_starred_grads(_fx_g, 1, _args)" in source
 
 
 def test_starred_grads_of_an_array_is_an_array_with_zeros():

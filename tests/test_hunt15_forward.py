@@ -412,11 +412,6 @@ def splat_generator(x):
     return times(*(v * 1.0 for v in (x, x * x)))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known crash: a masked call's mask reads len() of the splatted iterator (TypeError in both modes); "
-    "normalize/anf.py should read a splatted value that is not the function's own *args into a tuple once",
-)
 @pytest.mark.parametrize("f", [splat_map, splat_iter, splat_generator])
 def test_an_iterator_splatted_into_a_call(f):
     """``g(*it)`` of an iterator: its items must be read once, for the call, its mask and its gradients."""

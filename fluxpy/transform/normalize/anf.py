@@ -57,9 +57,22 @@ def normalize_anf(fdef, ctx):
     args = fdef.args
     anf.bound = {a.id for a in args.posonlyargs + args.args + args.kwonlyargs}
     anf.bound |= {a.id for a in (args.vararg, args.kwarg) if a is not None}
+    anf.own_varargs = _own_varargs(fdef)
     anf.local_names, anf.built_lists = _local_names(fdef, ctx)
     fdef.body = anf.block(fdef.body)
     return fdef
+
+
+def _own_varargs(fdef):
+    """The name of ``fdef``'s ``*args`` where its body never rebinds it (it is then surely a tuple)."""
+    vararg = fdef.args.vararg
+    if vararg is None:
+        return None
+    for node in n.walk(fdef):
+        rebinds = isinstance(node, gast.Name) and isinstance(node.ctx, (gast.Store, gast.Del))
+        if rebinds and node.id == vararg.id:
+            return None
+    return vararg.id
 
 
 def _local_names(fdef, ctx):
@@ -95,6 +108,7 @@ class _ANF(InPlaceUpdates, ForLoops):
         self.positions = None  # where each statement is, to tell which names are read after it
         self.local_names = set()  # the function's own names (a callee not among them may be operator.iadd)
         self.built_lists = set()  # the names bound to a comprehension's new list (see _local_names)
+        self.own_varargs = None  # the function's ``*args`` where never rebound (see _own_varargs)
 
     # -- blocks and statements ------------------------------------------------------------------------
     def block(self, stmts):
@@ -175,7 +189,7 @@ class _ANF(InPlaceUpdates, ForLoops):
 
     def emit_init_into(self, self_name, init, args, keywords):
         """``self = init_into(init, self, *args, **keywords)``: a parent's ``__init__`` run on ``self``."""
-        args = self.arguments(args)
+        args = self.arguments(args, call=True)
         keywords = [gast.keyword(arg=k.arg, value=self.atom(k.value)) for k in keywords]
         call = n.call(CALL, [n.name("__fx_init_into"), init, n.name(self_name)] + args, keywords)
         self.emit(n.assign(self_name, call))
@@ -499,7 +513,7 @@ class _ANF(InPlaceUpdates, ForLoops):
                 obj = self.atom(func.value)
             else:
                 callee = self.callee(func)
-        args = self.arguments(e.args)
+        args = self.arguments(e.args, call=True)
         keywords = [gast.keyword(arg=k.arg, value=self.atom(k.value)) for k in e.keywords]
         if functional is not None:
             return self.op_call(functional, args)
@@ -512,11 +526,22 @@ class _ANF(InPlaceUpdates, ForLoops):
             return func
         return self.atom(func)
 
-    def arguments(self, elts):
-        """Atoms for call arguments or container items; starred items become one trailing ``*t``."""
+    def arguments(self, elts, call=False):
+        """Atoms for call arguments or container items; starred items become one trailing ``*t``.
+
+        A call's single splatted value is read into a tuple first (``__fx_tuple``) unless it is the
+        function's own ``*args``: an iterator (``g(*map(f, xs))``) can be read only once, and the adjoint
+        reads a splatted value's length and items again for the call's mask and gradients."""
         starred = [i for i, a in enumerate(elts) if isinstance(a, gast.Starred)]
         if not starred:
             return [self.atom(a) for a in elts]
+        if starred == [len(elts) - 1] and call and not self.is_own_varargs(elts[-1].value):
+            return [self.atom(a) for a in elts[:-1]] + [
+                gast.Starred(
+                    value=self.atom_of_value(n.call(CALL, [n.name("__fx_tuple"), self.atom(elts[-1].value)])),
+                    ctx=gast.Load(),
+                )
+            ]
         if starred == [len(elts) - 1]:
             return [self.atom(a) for a in elts[:-1]] + [
                 gast.Starred(value=self.atom(elts[-1].value), ctx=gast.Load())
@@ -537,6 +562,9 @@ class _ANF(InPlaceUpdates, ForLoops):
         for piece in pieces[1:]:
             total = self.atom_of_value(self.op_call("add", [total, self.atom_of_value(piece)]))
         return [gast.Starred(value=total, ctx=gast.Load())]
+
+    def is_own_varargs(self, e):
+        return isinstance(e, gast.Name) and e.id == self.own_varargs
 
     def atom_of_value(self, value):
         target = self.ctx.namer.fresh("_args")
