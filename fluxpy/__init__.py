@@ -3,6 +3,8 @@
 The public surface of ``shared/API.md``: explicit re-exports, no logic.
 """
 
+import sys as _sys
+
 from . import (
     losses,
     optimise,
@@ -16,11 +18,13 @@ from .errors import FluxpyError, NoAdjointError, NonScalarError, TransformError
 from .functors import children, fmap, functor, trainable
 from .implicit import Grads, Params, params
 from .interface import (
+    adjoint,
     adjoint_source,
     checkpointed,
     differentiable,
     dropgrad,
     gradient,
+    nograd,
     pullback,
     withgradient,
 )
@@ -93,7 +97,6 @@ from .layers import (
 )
 from .onehot import onecold, onehot
 from .optimise import adjust, freeze, setup, thaw, update
-from .rules.registry import adjoint, nograd
 from .serialise import loadmodel, savemodel, state
 from .tangents import Tangent
 from .training import train
@@ -211,3 +214,17 @@ __all__ = [
 ]
 
 __version__ = "0.1.0"
+
+
+def __getattr__(name):
+    """``fx.Adam`` for a Flux user: an AttributeError naming ``fx.optimise.Adam`` (or ``fx.losses.mse``). The
+    optimisers and losses stay in their namespaces (API.md): this only says where a name is."""
+    me = _sys.modules[__name__]
+    for module, what in (
+        (optimise, "optimisers are in fx.optimise, as in Optimisers.jl"),
+        (losses, "losses are in fx.losses, as in Flux.Losses"),
+    ):
+        if name in module.__all__:
+            hint = f"; the {what}: use {module.__name__.replace('fluxpy', 'fx', 1)}.{name}"
+            raise AttributeError(f"module 'fluxpy' has no attribute {name!r}{hint}", name=name, obj=me)
+    raise AttributeError(f"module 'fluxpy' has no attribute {name!r}", name=name, obj=me)

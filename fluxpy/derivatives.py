@@ -132,7 +132,7 @@ def jvp(f, primals, tangents):
     from .forward import jvp_call
 
     check_tangents(primals, tangents)
-    primals = tuple([own_containers(p) for p in primals])  # f may append to a list: never the caller's
+    primals = own_containers(tuple(primals))  # f may append to a list: never the caller's
     tangents = tuple([as_tangent(t, p) for t, p in zip(tangents, primals, strict=True)])
     try:
         y, dy = jvp_call(f, None, primals, tangents, {}, {})

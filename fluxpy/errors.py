@@ -4,10 +4,26 @@ Message texts are named constants so that tests and docs can refer to them.
 """
 
 NON_SCALAR = (
-    "gradient needs a function that returns a real scalar (a Python number, a NumPy scalar or a 0-d array), "
-    "but {name} returned {what}. For a vector-valued function use fx.pullback(f, *args) and call "
-    "back(dy) with a cotangent of the output's shape, or fx.jacobian(f, *args)."
+    "{call} needs a function that returns a real scalar (a Python number, a NumPy scalar or a 0-d array), "
+    "but {name} returned {what}. {hint}"
 )
+# the last sentence of NON_SCALAR, by what came back
+NON_SCALAR_HINTS = {
+    "vector": (
+        "For a vector-valued function use fx.pullback(f, *args) and call back(dy) with a cotangent of the "
+        "output's shape, or fx.jacobian(f, *args)."
+    ),
+    "complex": (
+        "A complex number has no gradient of its own: return a real quantity of it, such as its real part "
+        "(`y.real`) or its modulus (`abs(y)`, `abs(y) ** 2`); fx.pullback(f, *args) takes a complex "
+        "cotangent, and fx.jvp gives a complex derivative."
+    ),
+    "number": (
+        "Return a float (`float(y)`): fluxpy differentiates floats, ints and NumPy numbers, not "
+        "Fraction or Decimal arithmetic."
+    ),
+    "empty": "withgradient differentiates a tuple output's first element (the loss): return (loss, aux...).",
+}
 NO_ADJOINT = (
     "fluxpy cannot differentiate {qualname}: {why},\n"
     "and a gradient has to flow through it. It was called at:\n"
@@ -21,6 +37,57 @@ NO_ADJOINT = (
     "        return y, {pbname}\n\n"
     "or, if it has no derivative, mark it with fx.nograd({qualname})."
 )
+# indexing (``q[i]``) an object whose ``__getitem__`` is C code with no rule: a rule for operator.getitem
+# would replace indexing everywhere, so the advice is to convert the object
+NO_ADJOINT_ITEM = (
+    "fluxpy cannot differentiate indexing a {kind} ({expr}): its __getitem__ is C code with no registered "
+    "rule, and a gradient has to flow through it. It was called at:\n"
+    "  {where}\n"
+    "Convert it to a type fluxpy differentiates first ({fix}), or register a rule for a function of your "
+    "own that does the read (@fx.adjoint(my_read))."
+)
+# the conversion NO_ADJOINT_ITEM suggests, by the receiver's type name
+NO_ADJOINT_ITEM_FIXES = {
+    "numpy.flatiter": "`x.ravel()[i]` for `x.flat[i]`",
+    "collections.deque": "`list(obj)[i]`",
+}
+# an attribute of an array that carries its values in a form fluxpy does not follow (x.data, x.base)
+NO_ADJOINT_ATTRIBUTE = (
+    "fluxpy cannot differentiate the array attribute `.{name}` ({what}), and a gradient has to flow "
+    "through it. It was called at:\n  {where}\n"
+    "Read the values as an array instead ({fix})."
+)
+# a NumPy masked array reaching a rule: the rules compute with its data and would ignore its mask
+MASKED_ARRAY = (
+    "fluxpy does not differentiate NumPy masked arrays (numpy.ma.MaskedArray): its rules compute with the "
+    "data and would ignore the mask, so masked entries would get gradients. It was used at:\n  {where}\n"
+    "Pass the data and the mask as arrays and apply the mask yourself: `np.where(mask, 0.0, x)` for "
+    "`np.ma.array(x, mask=mask).filled(0.0)`, `np.sum(np.where(mask, 0.0, x)) / np.sum(~mask)` for a masked "
+    "mean."
+)
+# exec (or eval) of source text in differentiated code, given values that carry floats
+EXEC_CALL = (
+    "{name}() runs source text that fluxpy cannot see, {why}.\n  {where}\n"
+    "Write the computation as code in a function instead (fluxpy differentiates functions defined in a "
+    "file), or pass values that need no gradient (`fx.dropgrad(x)`)."
+)
+# EXEC_CALL's why, with or without namespace dicts
+EXEC_WHY = {
+    "floats": (
+        "and it writes its results into its namespace dicts in place, which hold floating-point values here: "
+        "their gradient would be lost without an error"
+    ),
+    "frame": (
+        "and without namespace dicts it would read and change the calling function's variables, which "
+        "differentiated code does not keep where exec can reach them"
+    ),
+}
+# added to a TransformError raised in a library's code (the standard library, an installed package)
+LIBRARY_HINT = (
+    "This code is in a library ({file}), not in your files: rather than changing it, give the function your "
+    "code calls a rule, `@fx.adjoint({qualname})` (see docs/writing-rules.md), or mark it "
+    "`fx.nograd({qualname})` if no gradient has to flow through it."
+)
 COTANGENT_SHAPE = (
     "back(dy): dy{path} has shape {shape}, but the output y{path} has shape {out}: give dy the output's "
     "shape (the cotangent of y; a number is broadcast)"
@@ -29,10 +96,29 @@ COTANGENT_STRUCTURE = (
     "back(dy): the output y{path} is {what}, but dy{path} is {given}: give dy the output's structure, "
     "one cotangent (or None) per entry"
 )
+COTANGENT_TYPE = (
+    "back(dy): dy{path} is {given}, which is not a number: the output y{path} is {what}, and its cotangent "
+    "is a number or an array of numbers (None: no cotangent)"
+)
 RULE_COTANGENTS = (
     "the pullback of the rule {rule} (defined at {where}) returned {got}, but it was called with {n} "
     "positional argument{s}: back(dy) must return a tuple with one entry per positional argument, None for "
-    "no gradient, e.g. `return ({example})`. It was called at:\n  {called}"
+    "no gradient, e.g. `return ({example})`.{extra} It was called at:\n  {called}"
+)
+# added to RULE_COTANGENTS for a pullback that returned more entries than arguments
+RULE_COTANGENTS_EXTRA = (
+    " There is no entry for the function itself (ChainRules' and Zygote's rules start with one for it, "
+    "NoTangent() or nothing): fluxpy's first entry is the first argument's, so the extra ones would shift "
+    "every gradient onto the wrong argument."
+)
+RULE_RESULT = (
+    "the rule {rule} (defined at {where}) returned {got}, but a rule returns a pair (y, back): the primal's "
+    "value and its pullback, a function of the output's cotangent dy that returns one cotangent per "
+    "positional argument (`return y, {short}_pullback`). It was called at:\n  {called}"
+)
+RULE_ENTRY = (
+    "the pullback of the rule {rule} (defined at {where}) returned {got} as the cotangent of its "
+    "argument {i}, which is {arg}: {why}. It was called at:\n  {called}"
 )
 IN_PLACE = (
     "{method} changes {article} {kind} in place, and fluxpy does not differentiate in-place changes of "
@@ -107,7 +193,13 @@ class TransformError(FluxpyError):
 
 
 class NoAdjointError(FluxpyError):
-    """A callee with no source and no rule was asked for a gradient."""
+    """A callee with no source and no rule was asked for a gradient.
+
+    ``call_sites``: as :class:`TransformError`'s, the calls in differentiated code that led to the callee
+    (see :func:`add_call_sites`), when it was reached through functions of other files.
+    """
+
+    call_sites = ()
 
 
 class NonScalarError(FluxpyError):
@@ -133,7 +225,8 @@ def unsupported(what, *, file, line, col, source_line, why="", hint=""):
 
 
 def add_call_sites(error, sites, user=None):
-    """Append to TransformError ``error``'s message the calls that led to the function it refuses.
+    """Append to TransformError (or NoAdjointError) ``error``'s message the calls that led to the function it
+    refuses.
 
     ``sites``: ``(file, line, source line)`` of each call in differentiated code, outermost first; ``user``:
     the index of the innermost call written in the user's code (not in a library), else None. A long chain
@@ -141,6 +234,8 @@ def add_call_sites(error, sites, user=None):
     library calls that reached the refused function); the calls between are counted. Does nothing with no
     sites, or when ``error`` has its call sites already.
     """
+    if isinstance(error, TransformError):
+        add_library_hint(error, sites, user)  # before the sites: library code gets a rule, not an edit
     if not sites or error.call_sites:
         return
     error.call_sites = tuple((file, line) for file, line, _ in sites)
@@ -205,3 +300,103 @@ def note_user_lines(error):
         error.add_note(USER_LINES.format(frames="\n".join(frames)))
     except (AttributeError, TypeError):  # an exception type that takes no attributes
         pass
+
+
+# -- refused code in a library: the fix is a rule for the function, not an edit of the library's code ------
+
+
+def add_library_hint(error, sites=(), user=None):
+    """Append LIBRARY_HINT to TransformError ``error`` when the code it refuses is in the standard library or
+    an installed package (the fence's own hint, "write into a copy first", would have the user edit it):
+    name, as the user would import it, the library function the user's code called (``sites[user + 1]`` is
+    a line in its body: see add_call_sites), else the refused function, for ``@fx.adjoint`` or
+    ``fx.nograd``. Once."""
+    file = getattr(error, "file", None)
+    if not file or getattr(error, "_library_hint", False) or not _in_library(file):
+        return
+    fn = None
+    if user is not None and user + 1 < len(sites) and _in_library(sites[user + 1][0]):
+        fn = _function_at(sites[user + 1][0], sites[user + 1][1])
+    if fn is None:
+        fn = _function_at(file, error.line)
+    qualname = _import_path(fn) if fn is not None else "the_library_function"
+    hint = LIBRARY_HINT.format(file=_library_name(fn, file), qualname=qualname)
+    error._library_hint = True
+    error.args = (f"{error.args[0]}\n{hint}",) + error.args[1:]
+
+
+def _in_library(file):
+    """Whether ``file`` lies in Python's standard library or an installed package (site-packages)."""
+    import os
+
+    path = os.path.realpath(file)
+    return any(path.startswith(folder + os.sep) for folder in _library_folders())
+
+
+def _library_folders():
+    import os
+    import sys
+    import sysconfig
+
+    folders = {sysconfig.get_paths().get(key) for key in ("stdlib", "platstdlib", "purelib", "platlib")}
+    folders |= {p for p in sys.path if os.path.basename(p) in ("site-packages", "dist-packages")}
+    return tuple(os.path.realpath(f) for f in folders if f)
+
+
+def _function_at(file, line):
+    """The function whose code holds ``file``'s ``line``, found among the local variables of the frames on
+    the stack: the transform that refused it holds it (``fn`` of transform/cache.py's ``forward_function``),
+    and so does the generated code running a function (its first parameter). None when none is found."""
+    import os
+    import sys
+
+    target = os.path.realpath(file)
+    frame = sys._getframe(1)
+    while frame is not None:
+        for value in list(frame.f_locals.values()):
+            code = getattr(value, "__code__", None)
+            if code is None or not isinstance(getattr(code, "co_filename", None), str):
+                continue
+            if os.path.realpath(code.co_filename) == target and _spans(code, line):
+                return value
+        frame = frame.f_back
+    return None
+
+
+def _spans(code, line):
+    lines = [n for _, _, n in code.co_lines() if n is not None]
+    return bool(lines) and code.co_firstlineno <= (line or 0) <= max(lines)
+
+
+def _import_path(fn):
+    """``module.qualname`` of ``fn`` as a loaded public module exposes it (``scipy.special.logsumexp``, not
+    ``scipy.special._logsumexp.logsumexp``): the shortest path whose parts have no leading underscore."""
+    import sys
+
+    qualname = getattr(fn, "__qualname__", None) or getattr(fn, "__name__", "?")
+    head, _, rest = qualname.partition(".")
+    module = getattr(fn, "__module__", None) or ""
+    owner = sys.modules.get(module)
+    obj = getattr(owner, head, None) if owner is not None else None
+    found = [module] if obj is not None else []
+    public = not any(p.startswith("_") for p in module.split("."))
+    if obj is not None and "<locals>" not in qualname and not public:  # (a public home is the best one)
+        for name, mod in list(sys.modules.items()):
+            namespace = getattr(mod, "__dict__", None)
+            if isinstance(namespace, dict) and namespace.get(head) is obj:
+                found.append(name)
+    if not found:
+        return f"{module}.{qualname}" if module else qualname
+    best = min(found, key=lambda m: (any(p.startswith("_") for p in m.split(".")), m.count("."), m))
+    return f"{best}.{qualname}" if rest or head else best
+
+
+def _library_name(fn, file):
+    """The library a refused function belongs to, for the message: its top package, or the file."""
+    module = getattr(fn, "__module__", None) if fn is not None else None
+    if not module:
+        return file
+    import sys
+
+    root = module.partition(".")[0]
+    return "Python's standard library" if root in sys.stdlib_module_names else root

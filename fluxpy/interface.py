@@ -5,7 +5,10 @@
 (14.0,)
 """
 
+import numbers
+import os
 import re
+import sys
 from collections import namedtuple
 from types import FunctionType
 
@@ -14,8 +17,9 @@ import numpy as np
 from . import errors
 from .backend import is_array, xp_of
 from .errors import note_user_lines
+from .jvp_tangents import own_containers
 from .rules import registry
-from .rules.registry import adjoint, forward_rule, nograd
+from .rules.registry import forward_rule
 from .runtime import call, call_masked, resolve, resolve_masked
 from .tangents import broadcast_needed, check_cotangent, fit_cotangent, project
 
@@ -33,8 +37,9 @@ def pullback(f, /, *args, **kwargs):
     if _is_params(args):
         return implicit("pullback", f, args[0], kwargs)
     try:
-        y, pb = call_masked(explicit_mask(len(args)), f, *args, **kwargs)
+        y, pb = call_masked(explicit_mask(len(args)), f, *owned(args), **kwargs)
     except Exception as error:
+        check_callable("pullback", f)
         name_the_function(error, f)
         note_user_lines(error)
         raise
@@ -47,6 +52,7 @@ def pullback(f, /, *args, **kwargs):
         try:
             grads = pb(dy)
         except Exception as error:
+            check_cotangent(dy, y)  # a str array of the output's shape passes the quick test above
             note_user_lines(error)
             raise
         return project_all(grads[1 : len(args) + 1], args)
@@ -54,12 +60,28 @@ def pullback(f, /, *args, **kwargs):
     return y, back
 
 
-nograd(check_cotangent, broadcast_needed, note_user_lines)
+registry.nograd(check_cotangent, broadcast_needed, note_user_lines)
 
 
 # ``__fx_factory.<locals>.g__jvp()``: the generated function Python names in a TypeError for arguments that
 # do not fit (a missing keyword-only argument), where a plain call reads ``g()``
 _GENERATED_CALL = re.compile(r"(?:[\w<>]+\.)*__fx_factory\.<locals>\.(\w+?)__(?:jvp|gradient|forward)\(\)")
+
+
+def check_callable(kind, f):
+    """A FluxpyError when ``f``, given to ``fx.<kind>``, is not a function (``fx.gradient(3.0, 1.0)``). Called
+    on the error path: calling ``f`` failed already."""
+    if callable(f):
+        return
+    raise errors.FluxpyError(
+        f"fx.{kind} takes the function to differentiate first, fx.{kind}(f, *args), but it was given "
+        f"{_a_kind(f)} ({_short(f)}), which is not callable"
+    )
+
+
+def _a_kind(value):
+    name = type(value).__name__
+    return f"{'an' if name[:1] in 'aeiou' or name == 'ndarray' else 'a'} {name}"
 
 
 def name_the_function(error, f):
@@ -73,12 +95,19 @@ def name_the_function(error, f):
         error.args = (message,) + error.args[1:]
 
 
+# a function defined in differentiated code is made by its generated code:
+# ``__fx_factory.<locals>.g__forward.<locals>.h``
+_GENERATED_NAME = re.compile(
+    r"(?:[\w<>]+\.)*__fx_factory\.<locals>\.\w+?__(?:jvp|gradient|forward)\.<locals>\.(\w+)"
+)
+
+
 def _plain_name(match):
     name = match.group(1)
     return ("<lambda>" if name.startswith("lambda_L") else name) + "()"
 
 
-nograd(name_the_function)
+registry.nograd(name_the_function, check_callable)
 
 
 def _implicit_pullback(f, ps, kwargs):
@@ -106,6 +135,7 @@ def implicit(kind, f, ps, kwargs):
     try:
         y, back = _implicit_pullback(f, ps, kwargs)
     except TypeError as error:
+        check_callable(kind, f)
         name_the_function(error, f)
         raise
     if kind == "pullback":
@@ -133,10 +163,10 @@ def _check_no_arguments(kind, f, kwargs):
         )
 
 
-nograd(_check_no_arguments)
+registry.nograd(_check_no_arguments)
 
 
-@adjoint(implicit)
+@registry.adjoint(implicit)
 def implicit_rule(kind, f, ps, kwargs):
     def implicit_gradient_pullback(d):
         raise errors.FluxpyError(
@@ -170,15 +200,31 @@ def gradient(f, /, *args, **kwargs):
     try:
         if not kwargs and _transformed_plainly(f):
             # f's gradient function: its forward pass, the seed and its pullback fused into one
-            grads = _gradient_function(f, n)(f, *args)
+            grads = _gradient_function(f, n)(f, *owned(args))
         else:
-            y, pb = call_masked(explicit_mask(n), f, *args, **kwargs)
+            y, pb = call_masked(explicit_mask(n), f, *owned(args), **kwargs)
             grads = pb(sensitivity(y, f))
     except Exception as error:
+        check_callable("gradient", f)
         name_the_function(error, f)
         note_user_lines(error)
         raise
     return project_all(grads[1 : n + 1], args)
+
+
+_CONTAINERS = frozenset({list, tuple, dict, set})
+
+
+def owned(args):
+    """``args`` with the lists, dicts and sets among them (in tuples too) copied, their items shared: ``f``
+    may change one in place (``labels.append(k)``: floats are refused, ints and strings are bookkeeping),
+    and the caller's arguments never change (API.md). Arrays need no copy here: fluxpy never writes into
+    them (normalize/parameters.py)."""
+    for a in args:
+        if type(a) in _CONTAINERS:
+            memo = {}  # one list passed twice stays one list (see own_containers)
+            return tuple([own_containers(a, memo) for a in args])
+    return args
 
 
 def _transformed_plainly(f, keyword_defaults=False):
@@ -194,10 +240,10 @@ def _transformed_plainly(f, keyword_defaults=False):
     )
 
 
-nograd(_transformed_plainly)
+registry.nograd(_transformed_plainly)
 
 
-@adjoint(gradient)
+@registry.adjoint(gradient)
 def gradient_rule(f, /, *args, **kwargs):
     """``fx.gradient`` inside differentiated code (a gradient of a gradient): ``f``'s forward function and
     its pullback are differentiated directly, which is what differentiating ``gradient``'s own code amounts
@@ -207,6 +253,8 @@ def gradient_rule(f, /, *args, **kwargs):
     forward function, to ``f``'s captured variables and to the arguments.
     """
     nargs = len(args)
+    if not callable(f):
+        check_callable(_entry_point(), f)
     if not kwargs and _transformed_plainly(f):
         if nargs != 1 or type(args[0]).__name__ != "Params" or not _is_params(args):
             # f's gradient function (its forward and pullback fused into one), differentiated
@@ -255,7 +303,7 @@ def gradient_function(f, mask):
     return forward_function(f, mode="gradient", mask=mask)
 
 
-nograd(gradient_function)
+registry.nograd(gradient_function)
 
 _gradient_forwards = {}  # (code, nargs) -> (globals, G, G's forward function); cleared by registrations
 registry.on_change(_gradient_forwards.clear)
@@ -285,7 +333,7 @@ def _gradient_forward(f, nargs):
     return hit[1], hit[2]
 
 
-nograd(_gradient_forward, _gradient_function)
+registry.nograd(_gradient_forward, _gradient_function)
 
 
 @forward_rule(gradient)
@@ -325,9 +373,10 @@ def withgradient(f, /, *args, **kwargs):
     if _is_params(args):
         return implicit("withgradient", f, args[0], kwargs)
     try:
-        y, pb = call_masked(explicit_mask(len(args)), f, *args, **kwargs)
+        y, pb = call_masked(explicit_mask(len(args)), f, *owned(args), **kwargs)
         grads = pb(seed_first(y, f) if type(y) is tuple else sensitivity(y, f))
     except Exception as error:
+        check_callable("withgradient", f)
         name_the_function(error, f)
         note_user_lines(error)
         raise
@@ -356,7 +405,7 @@ def project_all(grads, args):
     return tuple(map(project, grads, args))  # lengths checked above
 
 
-@adjoint(project_all)
+@registry.adjoint(project_all)
 def project_all_rule(grads, args):
     def project_all_pullback(dd):
         return (dd, None)
@@ -374,10 +423,12 @@ def project_all_jvp(args, targs):
 
 def seed_first(y, f):
     """The seed for a tuple output whose first element is the loss (auxiliary outputs get none)."""
+    if not y:
+        _non_scalar(y, f)
     return (sensitivity(y[0], f),) + (None,) * (len(y) - 1)
 
 
-nograd(seed_first, _is_params, explicit_mask)
+registry.nograd(seed_first, _is_params, explicit_mask)
 
 
 _ONES = {np.float64: np.float64(1.0), np.float32: np.float32(1.0)}  # the seeds of NumPy scalar losses
@@ -397,15 +448,68 @@ def sensitivity(y, f=None):
     if is_array(y) and y.ndim == 0 and y.dtype.kind in "fiu":
         xp = xp_of(y)
         return xp.ones((), dtype=y.dtype if y.dtype.kind == "f" else np.float64)
-    name = getattr(f, "__qualname__", None) or repr(f)
+    if isinstance(y, float):
+        return 1.0  # a float subclass: a real scalar (its arithmetic gives plain floats)
+    _non_scalar(y, f)
+
+
+def _non_scalar(y, f):
+    """Raise the NonScalarError for the output ``y`` of ``f``, naming the function the user called
+    (``gradient``, ``withgradient``, ``hessian``) and how to get a real scalar."""
+    name = _GENERATED_NAME.sub(_plain_name, getattr(f, "__qualname__", None) or repr(f)).removesuffix("()")
+    hint = "vector"
     if is_array(y):
         what = f"an array of shape {y.shape} and dtype {y.dtype}"
+        if y.ndim == 0 and y.dtype.kind == "c":
+            hint = "complex"
+    elif type(y) is tuple and not y:
+        what, hint = "an empty tuple", "empty"
     else:
         what = f"a value of type {type(y).__name__}"
-    raise errors.NonScalarError(errors.NON_SCALAR.format(name=name, what=what))
+        if isinstance(y, (complex, np.complexfloating)):
+            hint = "complex"
+        elif isinstance(y, numbers.Number) and not isinstance(y, bool):
+            hint = "number"  # Fraction, Decimal
+    hint = errors.NON_SCALAR_HINTS[hint]
+    raise errors.NonScalarError(
+        errors.NON_SCALAR.format(call=_entry_point(), name=name, what=what, hint=hint)
+    )
 
 
-nograd(sensitivity)
+def _entry_point():
+    """The function of fluxpy's API the user called that wants a real scalar: ``gradient`` (also for a
+    gradient inside differentiated code), ``withgradient``, or ``hessian``/``hvp`` when that gradient is
+    theirs (no user code between). Walks the stack: the error path only."""
+    from . import derivatives
+    from .transform.codegen import map_location
+
+    api = {gradient.__code__, gradient_rule.__code__, gradient_jvp.__code__, implicit.__code__}
+    outer = {derivatives.hessian.__code__: "hessian", derivatives.hvp.__code__: "hvp"}
+    found = None
+    frame = sys._getframe(1)
+    while frame is not None:
+        code = frame.f_code
+        if found is not None and code in outer:
+            return outer[code]
+        mapped = map_location(code.co_filename, frame.f_lineno)
+        file = os.path.abspath(mapped[0] if mapped is not None else code.co_filename)
+        if found is None:
+            if code is withgradient.__code__:
+                return "withgradient"
+            # gradient's code, or gradient_rule's differentiated (generated code mapped to this file)
+            if code in api or (mapped is not None and file == _THIS_FILE):
+                found = "gradient"
+        elif not file.startswith(_PACKAGE_DIR):
+            return found  # the user's code called gradient
+        frame = frame.f_back
+    return found or "gradient"
+
+
+_THIS_FILE = os.path.abspath(__file__)
+_PACKAGE_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "")
+
+
+registry.nograd(sensitivity, _non_scalar, _entry_point)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -415,6 +519,11 @@ nograd(sensitivity)
 def differentiable(f):
     """Decorator: transform ``f`` now (unsupported code fails here) and return it, callable as before.
 
+    A method (bound, static or class), a ``functools.partial`` or an object with a Python ``__call__`` has
+    that function transformed. A callable with a derivative rule (``np.sin``, a function under
+    ``@fx.adjoint``) or marked ``fx.nograd`` is returned as it is: it is differentiated by its rule. A class,
+    or a C function with no rule, raises a ``FluxpyError``.
+
     >>> import fluxpy as fx
     >>> @fx.differentiable
     ... def square(x):
@@ -422,10 +531,83 @@ def differentiable(f):
     >>> square(3.0), fx.gradient(square, 3.0)
     (9.0, (6.0,))
     """
-    from .transform.cache import forward_function
+    from .transform.cache import forward_function, function_of
 
-    forward_function(f)
+    if type(f) is not FunctionType and _has_rule(f):
+        return f
+    forward_function(function_of(f, "differentiable"))
     return f
+
+
+def _has_rule(f):
+    """Whether ``f`` is differentiated by a rule, or marked nograd: there is no source of its to transform."""
+    try:
+        return registry.lookup(f) is not None or registry.is_nondiff(f)
+    except TypeError:  # unhashable
+        return False
+
+
+def adjoint(*primals):
+    """Decorator: register ``rule(*args, **kwargs) -> (y, back)`` as the derivative rule of each of
+    ``primals``; ``back(dy)`` returns a tuple with one cotangent per positional argument (None: no gradient).
+    See docs/writing-rules.md.
+
+    >>> import fluxpy as fx
+    >>> def cube(x):
+    ...     return x**3
+    >>> @fx.adjoint(cube)
+    ... def cube_rule(x):
+    ...     return cube(x), lambda dy: (3 * x**2 * dy,)
+    >>> fx.gradient(cube, 2.0)
+    (12.0,)
+    """
+    if not primals:
+        raise errors.FluxpyError(
+            "fx.adjoint takes the function the rule is for: write @fx.adjoint(f) above def f_rule(...)"
+        )
+    for p in primals:
+        if not callable(p):
+            raise errors.FluxpyError(
+                f"fx.adjoint(f) registers a rule for the function f, but it was given {_a_kind(p)} "
+                f"({_short(p)}), which is not callable: write @fx.adjoint(f) above def f_rule(...)"
+            )
+    register = registry.adjoint(*primals)
+
+    def adjoint_decorator(rule):
+        if not callable(rule):
+            raise errors.FluxpyError(
+                f"fx.adjoint({_short(primals[0])}) returns a decorator, which takes the rule function, but "
+                f"it was given {_a_kind(rule)} ({_short(rule)}). Write @fx.adjoint(f) above def f_rule(...) "
+                "(a bare @fx.adjoint above the rule registers the rule for itself)"
+            )
+        return register(rule)
+
+    return adjoint_decorator
+
+
+def nograd(*fs):
+    """Mark callables as non-differentiable: their results carry no gradient. Returns the first.
+
+    Usable as a decorator (``@fx.nograd``) or a call (``fx.nograd(np.argmax)``).
+    """
+    for f in fs:
+        if not callable(f):
+            raise errors.FluxpyError(
+                f"fx.nograd(f) marks the function f non-differentiable, but it was given {_a_kind(f)} "
+                f"({_short(f)}), which is not callable. To stop the gradient at a value, write fx.dropgrad(x)"
+            )
+        registry._refuse_ruled(f)  # here, so that its look at the caller sees the user's frame
+    return registry.nograd(*fs)
+
+
+def _short(value):
+    text = getattr(value, "__qualname__", None) if callable(value) else None
+    text = text or repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+# registering is bookkeeping, also when a differentiated function does it (``record = fx.nograd(log.append)``)
+registry.nograd(adjoint, nograd)
 
 
 def adjoint_source(f):
@@ -457,7 +639,7 @@ def dropgrad(x):
 # differentiated again at second order (fx.hessian, a gradient of a gradient, fx.jvp), and the tangent
 # would ride through its output. Marked nograd, its value is a constant at every order (JAX's
 # stop_gradient): fx.hessian(lambda x: fx.dropgrad(x) * x**2, 2.0) == 4.0.
-nograd(dropgrad)
+registry.nograd(dropgrad)
 
 
 def checkpointed(f, *args):
@@ -475,7 +657,7 @@ def checkpointed(f, *args):
     return f(*args)
 
 
-@adjoint(checkpointed)
+@registry.adjoint(checkpointed)
 def checkpointed_rule(f, *args):
     from .layers.normalise import recomputing, restore_rngs, rng_snapshot
 

@@ -101,6 +101,13 @@ def _check_leaf(t, p, path, mapped):
             "m)), or give an fx.Tangent(type(m), {field: direction}) or a dict of the fields that move"
         )
     if is_array(t) or isinstance(t, _NUMBERS):
+        if _complex(t) and not _complex(p) and not isinstance(p, (bool, np.bool_)):
+            raise FluxpyError(
+                f"fx.jvp: tangents{path} is complex, but primals{path} is real ({_a(p)}): a real primal "
+                "moves along real directions only, and the imaginary part would be dropped without a word. "
+                "For a complex direction make the primal complex (x + 0j, x.astype(complex)); for two real "
+                "directions call fx.jvp once with each (the real and the imaginary part)"
+            )
         shape, primal_shape = np.shape(t), np.shape(p)
         if shape == primal_shape or shape == () or (np.size(t) == 1 and not is_array(p)):
             return
@@ -109,6 +116,11 @@ def _check_leaf(t, p, path, mapped):
             "give each tangent its primal's shape (or a number, the same in every element)"
         )
     raise FluxpyError(f"fx.jvp: tangents{path} is {_a(t)}, but primals{path} is {_expected_leaf(p)}")
+
+
+def _complex(x):
+    """Whether the number or array ``x`` is complex."""
+    return isinstance(x, (complex, np.complexfloating)) or (is_array(x) and x.dtype.kind == "c")
 
 
 def _expected_leaf(p):
@@ -241,17 +253,27 @@ def fields_of(p):
 # the primals: f may change a list argument in place, the caller's never changes
 
 
-def own_containers(x):
-    """``x`` with its lists and dicts copied (their items shared): ``f`` may change a list argument in place
-    (``L.append(v)``), and the caller's never changes (API.md), as reverse mode's copies of written arrays."""
+def own_containers(x, memo=None):
+    """``x`` with its lists, dicts and sets copied (their items shared): ``f`` may change a list argument in
+    place (``L.append(v)``), and the caller's never changes (API.md), as reverse mode's copies of written
+    arrays."""
     kind = type(x)
-    if kind is list:
-        return [own_containers(v) for v in x]
+    if kind is not tuple and kind is not set and kind is not list and kind is not dict:
+        return x
+    if memo is None:
+        memo = {}
     if kind is tuple:
-        return tuple([own_containers(v) for v in x])
-    if kind is dict:
-        return {k: own_containers(v) for k, v in x.items()}
-    return x
+        return tuple([own_containers(v, memo) for v in x])
+    if id(x) in memo:  # one list passed twice (f(lst, lst)) stays one list, as in Python
+        return memo[id(x)]
+    if kind is set:
+        copy = set(x)
+    elif kind is list:
+        copy = [own_containers(v, memo) for v in x]
+    else:
+        copy = {k: own_containers(v, memo) for k, v in x.items()}
+    memo[id(x)] = copy
+    return copy
 
 
 # ---------------------------------------------------------------------------------------------------------

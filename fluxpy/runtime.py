@@ -111,6 +111,10 @@ def call_method(obj, name, /, *args, **kwargs):
         if kind == "array":
             if kwargs.get("out") is not None:  # ``a.clip(lo, hi, out=a)``: as np.clip(..., out=a)
                 check_no_out(getattr(obj, name))
+            if type(obj) is not np.ndarray:  # ``a.sum()`` of a masked array: refused (its mask is ignored)
+                from .rules.helpers import refuse_masked
+
+                refuse_masked((obj,))
             rule = array_method_rule(obj, name)
         else:
             rule = registry.lookup_container_method(type(obj), name)
@@ -313,6 +317,100 @@ def _root(a):
     return a
 
 
+ALIASED_PARAMETER = (
+    "{function} writes into its parameter {name!r} ({file}:{line}{source}) while {other!r}, {kind} it reads "
+    "afterwards, {how}: in Python the write would show through {other!r}, while fluxpy writes into a new "
+    "copy of {name!r} and {other!r} keeps the old values.\n  {where}\nPass a copy "
+    "(`{function}({name}.copy(), ...)`), or make {name!r} {function}'s own first: `{name} = {name}.copy()`."
+)
+
+
+_ATOMS = frozenset({float, int, bool, complex, str, type(None)})  # values that hold nothing
+
+
+def check_param_aliases(x, name, others, names, global_names, where, arrays_only):
+    """Refuse a call of a differentiated function that writes into its parameter ``name`` (value ``x``) in
+    place (``x[i] = v``, ``x op= v``; ``arrays_only``: only ``x.sort()``, ``out=x``, which run on a copy of
+    an array and in place on a list) while another name it reads afterwards (``others``, the values of the
+    parameters and captured variables ``names``; the globals ``global_names``) is ``x``, shares memory with
+    it or holds it: Python shows the write through that name, fluxpy's write goes to a copy. Numbers and
+    tuples are rebound by Python too, and pass. ``where``: ``(function, file, line)`` of the first write.
+    Generated code calls it first thing (normalize/parameter_aliases.py)."""
+    if not is_array(x) and (arrays_only or not isinstance(x, (list, dict, set, bytearray))):
+        return
+    owner = type(x) is np.ndarray and x.base is None
+    for other, value in zip(names, others, strict=True):
+        kind = type(value)
+        if kind in _ATOMS or (owner and kind is np.ndarray and value is not x and value.base is None):
+            continue  # (two arrays that own their data share none)
+        how = _aliasing(x, value, 3)
+        if how is not None:
+            _refuse_aliased_param(x, name, other, how, where, None)
+    if global_names:
+        frame = sys._getframe(1)
+        namespace = frame.f_globals
+        for other in global_names:
+            value = namespace.get(other, namespace)  # (not defined yet: nothing to share)
+            how = None if value is namespace else _aliasing(x, value, 3)
+            if how is not None:
+                _refuse_aliased_param(x, name, other, how, where, "a global")
+
+
+def _aliasing(x, v, depth):
+    """How ``v`` shows a write into ``x`` (a phrase), or None: ``v`` is ``x``, an array sharing memory with
+    the array ``x``, or a container or object holding one ``depth`` levels down (10,000 items at most)."""
+    if v is x:
+        return f"is the same {'array' if is_array(x) else type(x).__name__}"
+    if is_array(v):
+        if not is_array(x) or not _shares_memory(x, v, 0):
+            return None
+        if isinstance(x, np.ndarray) and isinstance(v, np.ndarray):
+            try:
+                if not np.shares_memory(x, v, max_work=100_000):
+                    return None  # (interleaved slices: may_share_memory's bounds overlap, the cells do not)
+            except np.exceptions.TooHardError:
+                pass
+        return "shares memory with it"
+    if depth == 0 or isinstance(v, (str, bytes, int, float, complex, type, FunctionType, ModuleType)):
+        return None
+    if isinstance(v, dict):
+        items = list(v.values())
+    elif isinstance(v, (list, tuple, set, frozenset)):
+        items = list(v)
+    else:
+        items = list(getattr(v, "__dict__", {}).values())
+    if len(items) > 10_000:
+        return None
+    for item in items:
+        if _aliasing(x, item, depth - 1) is not None:
+            return "holds it"
+    return None
+
+
+def _refuse_aliased_param(x, name, other, how, where, kind):
+    function, file, line = where
+    if kind is None:  # a parameter of the generated function that called the check, or a captured variable
+        frame = sys._getframe(2)
+        code = frame.f_code
+        extra = bool(code.co_flags & inspect.CO_VARARGS) + bool(code.co_flags & inspect.CO_VARKEYWORDS)
+        params = code.co_varnames[: code.co_argcount + code.co_kwonlyargcount + extra]
+        kind = "a parameter" if other in params else "a captured variable"
+    source = linecache.getline(file, line).strip()
+    raise errors.FluxpyError(
+        ALIASED_PARAMETER.format(
+            function=function,
+            name=name,
+            file=os.path.basename(file),
+            line=line,
+            source=f": `{source}`" if source else "",
+            other=other,
+            kind=kind,
+            how=how,
+            where=user_location(),
+        )
+    )
+
+
 # ---------------------------------------------------------------------------------------------------------
 # dispatch
 
@@ -506,6 +604,8 @@ def _resolve_other(f):
         return unbound_mutation_forward, True  # ``np.random.Generator.shuffle(rng, a)``
     if t is functools.partial:
         return partial_forward, False
+    if isinstance(f, type) and _plain_number_subclass(f):
+        return number_subclass_forward, True  # ``MyFloat(x)``: a float, as ``float(x)`` is
     if isinstance(f, type) and _record_fields(f) is not None:
         return record_forward, True
     if isinstance(f, type) and _python_init(f) is not None:
@@ -515,6 +615,28 @@ def _resolve_other(f):
     return foreign_forward, not isinstance(f, BuiltinFunctionType) or f.__self__ is None or isinstance(
         f.__self__, ModuleType
     )
+
+
+def _plain_number_subclass(cls):
+    """Whether ``cls`` subclasses float or complex and makes its values as they do: no ``__new__`` or
+    ``__init__`` of its own (``class MyFloat(float): pass``)."""
+    if not issubclass(cls, (float, complex)) or cls is float or cls is complex:
+        return False
+    for klass in cls.__mro__:
+        if klass is float or klass is complex:
+            return True
+        if "__new__" in vars(klass) or "__init__" in vars(klass):
+            return False
+    return False
+
+
+def number_subclass_forward(f, /, *args, **kwargs):
+    """``MyFloat(x)`` for a float (or complex) subclass without a constructor of its own: its value, and
+    the pullback of ``float(x)`` (``complex(x)``)."""
+    base = float if issubclass(f, float) else complex
+    y = f(*args, **kwargs)
+    _, pb = resolve(base)(base, *args, **kwargs)
+    return y, pb
 
 
 def rule_forward(rule):
@@ -563,17 +685,24 @@ def _is_user_rule(rule):
 
 
 def checked_rule(rule):
-    """A user's ``rule`` whose pullback's result is checked: a tuple with one entry per positional argument,
-    else a FluxpyError naming the rule (generated code would fail on it later with an IndexError or a
-    TypeError). fluxpy's own rules are called unchecked: the hot path pays nothing."""
+    """A user's ``rule`` whose result is checked: a pair ``(y, back)`` with a callable ``back``, which returns
+    a tuple with one cotangent per positional argument (:func:`check_rule_cotangents`), each a number or an
+    array that fits its argument (:func:`check_rule_entries`); else a FluxpyError naming the rule and where
+    it is defined (generated code would fail on it later with an IndexError, a TypeError, or a gradient on
+    the wrong argument). fluxpy's own rules are called unchecked: the hot path pays nothing."""
 
     def checked_rule_call(*args, **kwargs):
-        y, back = rule(*args, **kwargs)
+        out = rule(*args, **kwargs)
+        if type(out) is not tuple or len(out) != 2 or not callable(out[1]):
+            out = checked_rule_result(rule, out)
+        y, back = out
         n = len(args)
 
         def checked_rule_pullback(dy):
             g = back(dy)
-            check_rule_cotangents(rule, g, n)
+            if (type(g) is not tuple and type(g) is not list) or len(g) != n:
+                check_rule_cotangents(rule, g, n, bool(kwargs))
+            check_rule_entries(rule, g, args)
             return g
 
         return y, checked_rule_pullback
@@ -581,29 +710,123 @@ def checked_rule(rule):
     return checked_rule_call
 
 
-def check_rule_cotangents(rule, g, n):
-    """Raise a FluxpyError unless ``g``, what ``rule``'s pullback returned, is a tuple (or a list) of at
-    least ``n`` entries: one per positional argument the rule was called with."""
-    if (type(g) is tuple or type(g) is list) and len(g) >= n:
-        return
+def _rule_where(rule):
+    """``(name, file:line)`` of a user's rule, for messages."""
     code = getattr(rule, "__code__", None)
     where = f"{code.co_filename}:{code.co_firstlineno}" if code is not None else "<unknown location>"
+    return getattr(rule, "__qualname__", repr(rule)), where
+
+
+def checked_rule_result(rule, out):
+    """``(y, back)`` from what ``rule`` returned (any pair whose second item is callable); else the
+    FluxpyError saying what a rule returns. The error path of :func:`checked_rule`'s quick test."""
+    try:
+        y, back = out
+    except (TypeError, ValueError):
+        back = None
+    if callable(back):
+        return y, back
+    name, where = _rule_where(rule)
+    if type(out) is tuple and len(out) == 2:
+        got = f"a pair whose second item is {_a_kind(back)}, not a function"
+    else:
+        got = _a_kind(out)
+        if isinstance(out, (tuple, list)):
+            got += f" of {len(out)} entr{'y' if len(out) == 1 else 'ies'}"
+    short = "".join(c for c in getattr(rule, "__name__", "rule") if c.isalnum() or c == "_")
+    raise errors.FluxpyError(
+        errors.RULE_RESULT.format(
+            rule=name, where=where, got=got, short=short.removesuffix("_rule"), called=user_location()
+        )
+    )
+
+
+def _a_kind(value):
+    kind = type(value).__name__
+    return f"{'an' if kind[:1] in 'aeiou' or kind == 'ndarray' else 'a'} {kind}"
+
+
+def check_rule_cotangents(rule, g, n, keywords=False):
+    """Raise a FluxpyError unless ``g``, what ``rule``'s pullback returned, is a tuple (or a list) of ``n``
+    entries: one per positional argument the rule was called with. Also accepted after those: entries
+    for the rule's defaulted positional parameters that were not passed, and a trailing ``KeywordGrads``
+    (or, for a call with ``keywords``, a dict or None: the keyword arguments' gradients)."""
+    if type(g) is tuple or type(g) is list:
+        extra = len(g) - n
+        last = g[-1] if g else None
+        if extra > 0 and (type(last) is KeywordGrads or (keywords and (last is None or type(last) is dict))):
+            extra -= 1
+        if extra == 0 or 0 < extra <= len(_positional_params(rule)) - n:
+            return
+    name, where = _rule_where(rule)
     if type(g) is tuple or type(g) is list:
         got = f"a {type(g).__name__} of {len(g)} entr{'y' if len(g) == 1 else 'ies'}"
     else:
-        kind = type(g).__name__
-        got = f"{'an' if kind[0] in 'aeiou' or kind == 'ndarray' else 'a'} {kind}, not a tuple"
+        got = f"{_a_kind(g)}, not a tuple"
     raise errors.FluxpyError(
         errors.RULE_COTANGENTS.format(
-            rule=getattr(rule, "__qualname__", repr(rule)),
+            rule=name,
             where=where,
             got=got,
             n=n,
             s="" if n == 1 else "s",
             example=", ".join(f"d{i}" for i in range(n)) + ("," if n == 1 else ""),
+            extra=errors.RULE_COTANGENTS_EXTRA if isinstance(g, (tuple, list)) and len(g) > n else "",
             called=user_location(),
         )
     )
+
+
+def check_rule_entries(rule, g, args):
+    """Raise a FluxpyError when a cotangent in ``g``, what ``rule``'s pullback returned, cannot be its
+    argument's: a string, or an array whose shape is not the argument's (an array of more than one element
+    for a number). It runs on every call of a user's pullback: floats and None, the common entries, cost
+    one type test each, and only other entries are compared with their arguments."""
+    for d in g:
+        if d is not None and type(d) is not float:
+            _check_rule_entries(rule, g, args)
+            return
+
+
+def _check_rule_entries(rule, g, args):
+    i = 0
+    for a in args:  # ``g`` has an entry per argument (checked first); those after, for defaults, are not read
+        d = g[i]
+        i += 1
+        td = type(d)
+        if td is np.ndarray:
+            ta = type(a)
+            if ta is np.ndarray:
+                if d.shape != a.shape and d.ndim:
+                    _rule_entry_error(rule, g, args)
+            elif (ta is float or ta is int) and d.size != 1:
+                _rule_entry_error(rule, g, args)
+        elif td is str or td is bytes:
+            _rule_entry_error(rule, g, args)
+
+
+def _rule_entry_error(rule, g, args):
+    """The FluxpyError for the first entry of ``g`` that :func:`check_rule_entries` refuses."""
+    for i, (d, a) in enumerate(zip(g, args, strict=False)):
+        if type(d) is str or type(d) is bytes:
+            got, why = _a_kind(d), "a cotangent is a number, an array or None (no gradient)"
+        elif type(d) is np.ndarray and type(a) is np.ndarray and d.shape != a.shape and d.ndim:
+            got = f"an array of shape {d.shape}"
+            why = (
+                "back(dy) must give each argument's cotangent that argument's shape (sum over the axes "
+                "along which the primal broadcast it)"
+            )
+        elif type(d) is np.ndarray and type(a) in (float, int) and d.size != 1:
+            got = f"an array of shape {d.shape}"
+            why = "the cotangent of a number is a number (sum the array, if the primal broadcast the number)"
+        else:
+            continue
+        arg = f"an array of shape {a.shape}" if type(a) is np.ndarray else _a_kind(a)
+        name, where = _rule_where(rule)
+        called = user_location()
+        raise errors.FluxpyError(
+            errors.RULE_ENTRY.format(rule=name, where=where, got=got, i=i, arg=arg, why=why, called=called)
+        )
 
 
 def _positional_params(rule, skip=0):
@@ -775,10 +998,12 @@ def mark_dropped_keywords_jvp(args, targs):
     return y, KeywordGrads({k: t.get(k) for k in y if type(y[k]) is not DroppedKeyword})
 
 
-def check_no_out(f):
-    """``out=`` writes a result into an existing array: refused, as other in-place changes."""
+def check_no_out(f, positional=False):
+    """``out=`` writes a result into an existing array: refused, as other in-place changes. ``positional``:
+    a ufunc's output passed by position (``np.negative(x, x)``, ``np.add(a, b, out)``), refused alike."""
     name = getattr(f, "__name__", repr(f))
-    raise errors.in_place_error(f"{name}(..., out=...)", "array", user_location())
+    call = f"{name}(..., out) (an output array passed by position)" if positional else f"{name}(..., out=...)"
+    raise errors.in_place_error(call, "array", user_location())
 
 
 def nondiff_forward(f, /, *args, **kwargs):
@@ -1616,7 +1841,7 @@ def _receiver_carries_float(f):
     kind = type(owner)
     if kind is float or kind is complex:
         return True
-    if _is_array_like(owner) or kind is list or kind is dict or kind is tuple:
+    if _is_array_like(owner) or isinstance(owner, (list, dict, tuple)):  # OrderedDict's C methods too
         return _carries_float(owner)
     return False
 
@@ -1775,6 +2000,9 @@ _MUTATORS = {
     | _DEQUE_REARRANGING,
     **_ARGUMENT_MUTATORS,
 }
+# the C subclasses of dict change in place as dict does (OrderedDict overrides these in C)
+_MUTATORS[collections.OrderedDict] = _MUTATORS[dict] | {"move_to_end"}
+_MUTATORS[collections.defaultdict] = _MUTATORS[dict]
 
 
 def _mutators_of(cls):
@@ -1791,6 +2019,8 @@ _REARRANGING = {
     dict: {"pop", "popitem", "setdefault", "clear"},
     collections.deque: _DEQUE_REARRANGING,
 }
+_REARRANGING[collections.OrderedDict] = _REARRANGING[dict] | {"move_to_end"}
+_REARRANGING[collections.defaultdict] = _REARRANGING[dict]
 
 
 def check_no_mutation(obj, name, args, kwargs):
@@ -1922,6 +2152,17 @@ def user_location():
     return f'File "{filename}", line {lineno}' + (f"\n    {source}" if source else "")
 
 
+def _source_changed(f):
+    """The reason ``f``'s source is not used when its file changed after import, else None."""
+    from .transform import source
+
+    return (
+        source.CHANGED.format(file=f.__code__.co_filename)
+        if source.changed_since_import(f.__code__)
+        else None
+    )
+
+
 def raise_no_adjoint(f, where, qualname=None):
     """Raise the NoAdjointError for callee ``f`` called at ``where``."""
     module = getattr(f, "__module__", None) or type(f).__module__
@@ -1936,7 +2177,9 @@ def raise_no_adjoint(f, where, qualname=None):
     if qualname is None:
         qualname = f"{module}.{name}" if module and module != "builtins" else name
     short = "".join(c if c.isalnum() or c == "_" else "" for c in name.split(".")[-1]) or "primal"
-    if type(f) is FunctionType:
+    if type(f) is FunctionType and _source_changed(f):
+        why = f"its source cannot be used: {_source_changed(f)}; and it has no registered rule"
+    elif type(f) is FunctionType:
         why = (
             "its source is not available (functions made by exec/eval or typed at `python -c` or a plain "
             "interactive prompt have none: define it in a file) and it has no registered rule"
@@ -1955,7 +2198,7 @@ def raise_no_adjoint(f, where, qualname=None):
         why = f"fluxpy differentiates {module.split('.')[0]} by rules only, and none is registered for it"
     else:
         why = "it has no Python source to transform and no registered rule"
-    raise errors.NoAdjointError(
+    error = errors.NoAdjointError(
         errors.NO_ADJOINT.format(
             why=why,
             where=where,
@@ -1964,6 +2207,35 @@ def raise_no_adjoint(f, where, qualname=None):
             pbname=f"{short}_pullback",
         )
     )
+    note_call_chain(error, where)
+    raise error
+
+
+def note_call_chain(error, where):
+    """Add to ``error`` (a NoAdjointError for a callee called at ``where``, in a helper of another file) the
+    calls in differentiated code that led there, the user's own call first, as a TransformError has them
+    (``errors.add_call_sites``): the frames of generated code on the stack, forward functions or pullbacks,
+    mapped to the user's lines; fluxpy's own are left out. Nothing is added when ``where`` is the only one.
+    On the error path only."""
+    from .transform.codegen import map_location
+    from .transform.source import _in_library
+
+    sites = []
+    frame = sys._getframe(1)
+    while frame is not None:
+        mapped = map_location(frame.f_code.co_filename, frame.f_lineno)
+        if mapped is not None and not os.path.abspath(mapped[0]).startswith(_PACKAGE_DIR):
+            if not sites or sites[-1][:2] != mapped:
+                sites.append((mapped[0], mapped[1], linecache.getline(mapped[0], mapped[1]).strip()))
+        frame = frame.f_back
+    sites.reverse()
+    if sites and where.startswith(f'File "{sites[-1][0]}", line {sites[-1][1]}'):
+        sites.pop()  # the call the message names already
+    user = None
+    for i, (file, _, _) in enumerate(sites):
+        if not _in_library(file):
+            user = i
+    errors.add_call_sites(error, sites, user)
 
 
 def _ufunc_path(u):
@@ -1984,6 +2256,7 @@ registry.nograd(
     rule_of,
     check_writes,
     owned_view,
+    check_param_aliases,
     check_method_writes,
     _record_fields,
     _python_init,
@@ -2007,6 +2280,9 @@ registry.nograd(
     array_method_rule,
     check_no_function_gradient,
     check_rule_cotangents,
+    checked_rule_result,
+    check_rule_entries,
+    _plain_number_subclass,
     bound_to,
     getter_arguments,
     scalar_plan,
@@ -2015,6 +2291,7 @@ registry.nograd(
     _is_user_rule,
     user_location,
     raise_no_adjoint,
+    note_call_chain,
     none_pullback,
 )
 

@@ -113,7 +113,8 @@ def loadmodel(model, path_or_state):
     ``path_or_state`` is a path to (or an open file of) an ``.npz`` archive written by ``savemodel``, or a
     dict such as ``state(other_model)``. Every array of ``model`` must be given, with the same shape and
     dtype, and nothing else, and be writable: otherwise a ``FluxpyError`` names the differences and
-    ``model`` is unchanged.
+    ``model`` is unchanged. An archive's arrays are checked from their headers before any is read, so a
+    damaged or crafted file never makes an array the model does not have room for.
 
     >>> import numpy as np, fluxpy as fx
     >>> m = fx.Dense(2, 1)
@@ -125,14 +126,39 @@ def loadmodel(model, path_or_state):
     ...
     fluxpy.errors.FluxpyError: cannot load into Dense: 'weight' has shape (1, 3) in the saved state, but ...
     """
-    if isinstance(path_or_state, dict):
-        saved = dict(path_or_state)
-        source = "the saved state"
-    else:
-        saved = _read(path_or_state)
-        source = f"{_name(path_or_state)}"
+    _check_arguments(model, path_or_state)
     target = state(model)
     what = type(model).__name__
+    if isinstance(path_or_state, dict):
+        saved = dict(path_or_state)
+        _check_saved(target, saved, "the saved state", what)
+    else:
+        saved = _read(path_or_state, target, what)
+    for key, dst in target.items():
+        src = saved[key]
+        xp = xp_of(dst)
+        dst[...] = src if xp is np else xp.asarray(src)
+    return model
+
+
+def _check_arguments(model, source):
+    """A FluxpyError for arguments in the wrong order (``loadmodel(path, model)``) or of the wrong kinds."""
+    if isinstance(model, (str, bytes, os.PathLike)):
+        raise FluxpyError(
+            f"loadmodel(model, path) takes the model first and the file second (as Flux's loadmodel!), but "
+            f"the first argument is the path {_name(model)}: write fx.loadmodel(model, {_name(model)})"
+        )
+    if not isinstance(source, (dict, str, bytes, os.PathLike)) and not hasattr(source, "read"):
+        raise FluxpyError(
+            f"loadmodel(model, path_or_state) takes a path, an open file or a dict of arrays (fx.state(m)) "
+            f"second, not a {type(source).__name__}"
+        )
+
+
+def _check_saved(target, saved, source, what):
+    """A FluxpyError naming every difference between the model's arrays ``target`` and ``saved`` (arrays,
+    or an archive's :class:`_Header`), before anything is read or copied: a refused load leaves the model
+    unchanged."""
     missing = [k for k in target if k not in saved]
     extra = [k for k in saved if k not in target]
     if missing or extra:
@@ -145,7 +171,7 @@ def loadmodel(model, path_or_state):
     problems = []
     for key, dst in target.items():
         src = saved[key]
-        if not is_array(src):
+        if not is_array(src) and not isinstance(src, _Header):
             problems.append(f"{key!r} is a {type(src).__name__} in {source}, not an array")
         elif src.dtype.kind not in _KINDS:
             problems.append(f"{key!r} is a {src.dtype} array in {source}; only numeric arrays are loaded")
@@ -161,53 +187,101 @@ def loadmodel(model, path_or_state):
                 f"{key!r} is read-only in the model (np.load(..., mmap_mode='r'), np.broadcast_to, or "
                 "writeable=False), so it cannot be loaded into in place; give the model a writable copy"
             )
-    if problems:  # all checked before anything is copied: a refused load leaves the model unchanged
+    if problems:
         raise FluxpyError(f"cannot load into {what}: " + "; ".join(problems))
-    for key, dst in target.items():
-        src = saved[key]
-        xp = xp_of(dst)
-        dst[...] = src if xp is np else xp.asarray(src)
-    return model
 
 
 def _name(path):
-    if isinstance(path, (str, os.PathLike)):
+    if isinstance(path, (str, bytes, os.PathLike)):
         return repr(os.fspath(path))
     return repr(getattr(path, "name", type(path).__name__))
 
 
-def _read(path):
-    """The arrays of an ``.npz`` archive, read without ever unpickling."""
-    if isinstance(path, (str, os.PathLike)):
-        path = os.fspath(path)
-        if not os.path.exists(path) and os.path.exists(path + ".npz"):
-            path += ".npz"
+class _Header(tuple):
+    """``(shape, dtype)`` of an archive member, read from its ``.npy`` header (no data read)."""
+
+    shape = property(lambda self: self[0])
+    dtype = property(lambda self: self[1])
+
+
+def _read(path, target, what):
+    """The arrays of an ``.npz`` archive (a path or an open file) for the model arrays ``target``, read
+    without ever unpickling: every member's header is checked against the model (:func:`_check_saved`)
+    before any data is read."""
+    if not isinstance(path, (str, bytes, os.PathLike)):
+        return _read_archive(path, _name(path), target, what)
+    path = os.fspath(path)
+    suffix = b".npz" if isinstance(path, bytes) else ".npz"
+    if not os.path.exists(path) and os.path.exists(path + suffix):
+        path += suffix
+    source = _name(path)
+    try:
+        file = open(path, "rb")  # noqa: SIM115  (closed by the with below)
+    except FileNotFoundError as err:
+        raise FluxpyError(f"cannot load {source}: no such file") from err
+    except IsADirectoryError as err:
+        raise FluxpyError(f"cannot load {source}: it is a directory") from err
+    except OSError as err:
+        raise FluxpyError(f"cannot load {source}: {type(err).__name__}: {err}") from err
+    with file:
+        return _read_archive(file, source, target, what)
+
+
+def _read_archive(file, source, target, what):
     refused = (
-        f"cannot load {_name(path)}: it is not an .npz archive of plain arrays ({{why}}). fluxpy never "
+        f"cannot load {source}: it is not an .npz archive of plain arrays ({{why}}). fluxpy never "
         "unpickles a file, since unpickling can run arbitrary code; save models with fx.savemodel"
     )
     try:
-        loaded = np.load(path, allow_pickle=False)
-    except ValueError as err:
-        raise FluxpyError(refused.format(why="it is a pickle, or not a NumPy file at all")) from err
-    except (OSError, EOFError) as err:
-        if isinstance(err, FileNotFoundError):
-            raise FluxpyError(f"cannot load {_name(path)}: no such file") from err
-        raise FluxpyError(refused.format(why=f"{type(err).__name__}: {err}")) from err
-    if not isinstance(loaded, np.lib.npyio.NpzFile):
+        start = file.tell()
+        magic = file.read(6)
+        file.seek(start)
+    except (OSError, ValueError, AttributeError) as err:
+        raise FluxpyError(refused.format(why=f"it could not be read: {err}")) from err
+    if magic == b"\x93NUMPY":
         raise FluxpyError(refused.format(why="it holds a single array, not named arrays"))
-    with loaded:
-        out = {}
-        for key in loaded.files:
-            try:
-                out[key] = loaded[key]
-            except ValueError as err:
-                raise FluxpyError(
-                    refused.format(why=f"{key!r} is an object array, which would need unpickling")
-                ) from err
-            except (OSError, EOFError, zipfile.BadZipFile) as err:
-                raise FluxpyError(refused.format(why=f"{key!r} could not be read: {err}")) from err
-    return out
+    if magic[:2] != b"PK":  # a zip archive's first bytes (np.load tells them apart so too)
+        why = "it is empty" if not magic else "it is a pickle, or not a NumPy file at all"
+        raise FluxpyError(refused.format(why=why))
+    try:
+        archive = zipfile.ZipFile(file)
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError) as err:
+        raise FluxpyError(refused.format(why=f"it is damaged or truncated: {err}")) from err
+    with archive:
+        members = {name.removesuffix(".npy"): name for name in archive.namelist()}  # as np.load names them
+        headers = {key: _header(archive, name, key, refused) for key, name in members.items()}
+        _check_saved(target, headers, source, what)
+        return {key: _member(archive, name, key, refused) for key, name in members.items()}
+
+
+def _header(archive, name, key, refused):
+    """The shape and dtype of the member ``name`` (array ``key``) from its header, refusing what would need
+    unpickling."""
+    try:
+        with archive.open(name) as member:
+            version = np.lib.format.read_magic(member)
+            if version == (1, 0):
+                shape, _, dtype = np.lib.format.read_array_header_1_0(member)
+            elif version == (2, 0):
+                shape, _, dtype = np.lib.format.read_array_header_2_0(member)
+            else:
+                raise ValueError(
+                    f"an .npy format version {version[0]}.{version[1]}, which fluxpy does not read"
+                )
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile, KeyError) as err:
+        raise FluxpyError(refused.format(why=f"{key!r} could not be read: {err}")) from err
+    if dtype.hasobject:
+        raise FluxpyError(refused.format(why=f"{key!r} is an object array, which would need unpickling"))
+    return _Header((tuple(shape), dtype))
+
+
+def _member(archive, name, key, refused):
+    """The array of the member ``name`` (array ``key``; its header checked already)."""
+    try:
+        with archive.open(name) as member:
+            return np.lib.format.read_array(member, allow_pickle=False)
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as err:
+        raise FluxpyError(refused.format(why=f"{key!r} could not be read: {err}")) from err
 
 
 __all__ = ["loadmodel", "savemodel", "state"]

@@ -73,6 +73,10 @@ class Tangent(Mapping):
     def __deepcopy__(self, memo):
         return Tangent(self._type, {k: copy.deepcopy(v, memo) for k, v in self._fields.items()})
 
+    def __reduce__(self):
+        # pickle rebuilds a Tangent through __init__ (__setattr__ refuses: it is read-only)
+        return (Tangent, (self._type, self._fields))
+
     def get(self, name, default=None):
         """Field ``name``, or ``default`` when absent."""
         return self._fields.get(name, default)
@@ -304,6 +308,8 @@ def _read_only(dx):
 def _project_sequence(dx, x):
     if isinstance(dx, Tangent) or dx is None:
         return dx
+    if len(dx) > len(x) and type(x) is list and all(d is None for d in dx[len(x) :]):
+        dx = dx[: len(x)]  # f appended ints or strings to its copy of the list (interface.owned)
     items = [project(d, v) for d, v in zip(dx, x, strict=True)]
     if all(i is None for i in items):
         return None
@@ -378,6 +384,8 @@ def check_cotangent(dy, y, path=""):
     """A FluxpyError unless the cotangent ``dy`` given to ``back`` fits the output ``y``: an array's
     broadcasts to its shape, a tuple's or list's has one entry per item (None: no cotangent), a dict's has
     no other keys. Cheap checks only: ``back`` may run once per output element (``fx.jacobian``)."""
+    if isinstance(dy, (str, bytes)) or (is_array(dy) and dy.dtype.kind in "USV"):
+        raise FluxpyError(errors.COTANGENT_TYPE.format(path=path, given=_describe(dy), what=_describe(y)))
     if is_array(y):
         if is_array(dy) or isinstance(dy, np.generic):
             if dy.shape != y.shape and not _broadcasts(dy.shape, y.shape) and (y.ndim or dy.size != 1):

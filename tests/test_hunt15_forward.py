@@ -352,11 +352,11 @@ def twice_summed(x):
 
 
 def test_a_rules_cotangent_of_the_wrong_shape_names_the_shapes():
-    with pytest.raises(
-        FluxpyError, match=r"argument of shape \(2,\) came back with shape \(3,\).*@fx.adjoint"
-    ):
+    # checked where the user's rule returns it (hunt 16): the rule, its file and line, and the caller's line
+    shapes = r"summed_rule \(defined at .*test_hunt15_forward.py:\d+\) returned an array of shape \(3,\)"
+    with pytest.raises(FluxpyError, match=shapes + r".*array of shape \(2,\)"):
         fx.gradient(sum_of, np.ones(2))
-    with pytest.raises(FluxpyError, match=r"shapes \(2,\) and \(3,\).*@fx.adjoint.*\n.*\n.*summed\(y\)"):
+    with pytest.raises(FluxpyError, match=shapes + r"(.|\n)*summed\(y\)"):
         fx.gradient(twice_summed, np.ones(2))
     assert fx.gradient(lambda x: x * 2.0, 1.0) == (2.0,)
 

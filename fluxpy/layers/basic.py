@@ -393,11 +393,11 @@ def _big_finale(model):
     running statistics) on a line of their own when there are any."""
     from ..implicit import params
 
-    ps = list(params(model))
+    ps = _untied(list(params(model)))
     if len(ps) <= 2:
         return ""
     total = _underscorise(sum(int(np.size(p)) for p in ps))
-    arrays = _arrays(model)
+    arrays = _untied(_arrays(model))
     size = _format_bytes(sum(int(getattr(a, "nbytes", 0)) for a in arrays))
     trainable = {id(p) for p in ps}
     others = [a for a in arrays if id(a) not in trainable]
@@ -411,6 +411,17 @@ def _big_finale(model):
         + " " * 10
         + f"# plus {len(others)} non-trainable, {rest} parameters, summarysize {size}."
     )
+
+
+def _untied(arrays):
+    """``arrays`` less those that view another's memory (``Dense(enc.weight.T)``'s weight): one parameter, as
+    the optimisers see it (``optimise/ties.py``) and Flux counts ``transpose(W)``."""
+    if all(getattr(a, "base", None) is None for a in arrays):
+        return arrays  # each owns its memory: nothing is tied (the common case, and no pairwise look)
+    from ..optimise.ties import tie_owners
+
+    owners = tie_owners(arrays)
+    return [a for a in arrays if id(a) not in owners] if owners else arrays
 
 
 def _underscorise(n):

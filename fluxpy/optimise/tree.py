@@ -21,7 +21,7 @@ from ..errors import FluxpyError
 from ..functors import children, closure_children, fields_of, is_functor, unbound
 from ..tangents import Tangent, accum
 from .rules import adjusted, is_rule
-from .ties import tie_owners, to_owner
+from .ties import _root, tie_owners, to_owner
 
 try:  # the functors module may narrow a layer's parameters (Optimisers.jl's ``trainable``)
     from ..functors import trainable as _trainable
@@ -81,6 +81,8 @@ class Tree:
         object.__setattr__(self, "_fields", dict(fields))
 
     def __getattr__(self, name):
+        if name in Tree.__slots__:  # not set yet (an instance copy or pickle made without __init__)
+            raise AttributeError(name)
         try:
             return self._fields[name]
         except KeyError:
@@ -88,6 +90,11 @@ class Tree:
 
     def __setattr__(self, name, value):
         raise AttributeError("a state Tree's fields are fixed; adjust or freeze its leaves instead")
+
+    def __reduce__(self):
+        # copy.copy, copy.deepcopy (Leaf objects shared by tied weights stay shared) and pickle (to checkpoint
+        # Adam's moments; fx.savemodel saves models only) rebuild a Tree through __init__: __setattr__ refuses
+        return (Tree, (self._type, self._fields))
 
     def __getitem__(self, name):
         return self._fields[name]
@@ -292,8 +299,10 @@ def update(*args):
 
         return update_implicit(*args)
     state, model, grad = args
-    pending = {}
-    _collect(state, model, grad, pending)
+    pending, tied = {}, []
+    _collect(state, model, grad, pending, tied)
+    for st, view, g in tied:
+        _collect_tied(st, view, g, pending)
     for leaf, x, dx in pending.values():
         _apply(leaf, x, dx)
     return state, model
@@ -346,7 +355,7 @@ def _describe(v):
     return f"{'an' if name[:1].lower() in 'aeiou' else 'a'} {name}"
 
 
-def _collect(st, x, g, pending):
+def _collect(st, x, g, pending, tied):
     if st is None or g is None:
         return
     x = unbound(x)
@@ -358,7 +367,8 @@ def _collect(st, x, g, pending):
             raise FluxpyError(
                 f"update: the state has a Tied leaf where the model has {type(x).__name__}, not an array"
             )
-        x, g, st = st.owner, to_owner(x, st.owner, _as_grad(x, g)), st.leaf
+        tied.append((st, x, g))  # added to its owner's gradient once every owner is known
+        return
     if isinstance(st, Leaf):
         if st.frozen:
             return
@@ -383,19 +393,40 @@ def _collect(st, x, g, pending):
             if sub is not None:
                 if name not in kids:
                     raise FluxpyError(f"update: the model has no field {name!r} that its state has")
-                _collect(sub, kids[name], _field(g, name), pending)
+                _collect(sub, kids[name], _field(g, name), pending, tied)
         return
     if isinstance(st, (tuple, list)):
         if not isinstance(x, (tuple, list)) or len(x) != len(st):
             raise FluxpyError("update: the state and the model have a different structure")
         for i, sub in enumerate(st):
-            _collect(sub, x[i], _field(g, i), pending)
+            _collect(sub, x[i], _field(g, i), pending, tied)
         return
     if isinstance(st, dict):
         for k, sub in st.items():
-            _collect(sub, x[k], _field(g, k), pending)
+            _collect(sub, x[k], _field(g, k), pending, tied)
         return
     raise FluxpyError(f"update: {type(st).__name__} is not an optimiser state (use setup(rule, model))")
+
+
+def _collect_tied(st, view, g, pending):
+    """Add the gradient ``g`` of ``view``, a model array tied to another (``st``, its :class:`Tied` state), to
+    its owner's, laid out as the owner. The owner is the model's array that ``st.leaf`` was collected for: a
+    state copied or unpickled apart from its model (``copy.deepcopy(state)``) holds a copy of the array it
+    was set up with, not the model's. When the owner got no gradient, that array is used if the view lies in
+    its memory."""
+    entry = pending.get(id(st.leaf))
+    owner = entry[1] if entry is not None else st.owner
+    if _root(owner) is not _root(view):
+        raise FluxpyError(
+            f"update: the array of shape {view.shape} is tied to another in the state (Tied), but does not "
+            "share its memory in this model: is this the model's state? (a state deep-copied or unpickled "
+            "without its model can update that model only when the tied array's owner gets a gradient too)"
+        )
+    dx = to_owner(view, owner, _as_grad(view, g))
+    if entry is None:
+        pending[id(st.leaf)] = [st.leaf, owner, dx]
+    else:
+        entry[2] = accum(entry[2], dx)
 
 
 def _as_grad(x, dx):

@@ -26,6 +26,7 @@ from . import (
     numpy_statistics,  # noqa: F401
     numpy_ufunc_methods,  # noqa: F401
     numpy_vectorize,  # noqa: F401
+    optional,  # noqa: F401  (the rules of SciPy, when it is imported)
     python,  # noqa: F401
     python_cmath,  # noqa: F401
     python_stdlib,  # noqa: F401

@@ -21,6 +21,7 @@ return their object, so that the writes in their body (``self._w = v``) are diff
 True
 """
 
+import enum
 import functools
 from types import FunctionType
 
@@ -55,6 +56,8 @@ def read_hook(obj, name):
         return _super_read_hook(obj, name)
     if is_array(obj) or issubclass(cls, np.generic):
         return None  # arrays have attribute rules of their own
+    if isinstance(obj, enum.Enum):
+        return None  # a member's ``value`` and ``name`` (enum's own descriptors) are constants: read plainly
     attr = class_attribute(cls, name)
     if type(attr) is property:
         return (attr.fget, (1,), 1) if type(attr.fget) is FunctionType else None

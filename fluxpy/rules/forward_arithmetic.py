@@ -27,7 +27,7 @@ from .forward_core import (
     _seq,
     keyword_forward_rule,
 )
-from .helpers import cast, cast_back, conj, unbroadcast
+from .helpers import cast, cast_back, conj, refuse_masked, unbroadcast
 from .mutation import check_in_place_view
 from .numpy_reductions import spread
 from .numpy_shape import grads_first
@@ -548,6 +548,8 @@ def _linear_jvp(f, others_constant):
 
     def linear_jvp(args, targs, kwargs, tkwargs):
         x, t = args[0], targs[0]
+        if type(x) is not np.ndarray:
+            refuse_masked((x,))  # np.sum of a masked array: its mask would be ignored
         if (
             not (is_array(x) or isinstance(x, (int, float, complex, np.generic)))
             or (not others_constant and (any(v is not None for v in targs[1:]) or any(tkwargs.values())))

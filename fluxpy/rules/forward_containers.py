@@ -5,6 +5,7 @@ In-place changes of a list or dict are in forward_in_place.py; objects, closures
 forward_objects.py.
 """
 
+import collections
 import copy
 import functools
 import operator
@@ -158,6 +159,22 @@ def dict_jvp(args, targs, kwargs, tkwargs):
     return y, t
 
 
+@keyword_forward_rule(collections.OrderedDict)
+@makes_container
+def ordered_dict_jvp(args, targs, kwargs, tkwargs):
+    """``OrderedDict(...)``: as ``dict(...)``, its tangent a dict of the same keys."""
+    y, t = dict_jvp(args, targs, kwargs, tkwargs)
+    return collections.OrderedDict(y), t
+
+
+@keyword_forward_rule(collections.defaultdict)
+@makes_container
+def defaultdict_jvp(args, targs, kwargs, tkwargs):
+    """``defaultdict(factory, ...)``: the items as ``dict(...)`` has them; the factory has no tangent."""
+    y, t = dict_jvp(tuple(args[1:]), tuple(targs[1:]), kwargs, tkwargs)
+    return collections.defaultdict(args[0] if args else None, y), t
+
+
 @forward_rule(cons_to_list)
 @makes_container
 def cons_to_list_jvp(args, targs):
@@ -204,7 +221,7 @@ def partial_jvp(args, targs, kwargs, tkwargs):
 # methods of dict and list (fluxpy/forward.py finds them by the class's method: ``dict.items``)
 
 
-@forward_rule(dict.items)
+@forward_rule(dict.items, collections.OrderedDict.items)
 def dict_items_jvp(args, targs):
     _arity(dict.items, args, {}, 1, 1)
     d = args[0]
@@ -213,7 +230,7 @@ def dict_items_jvp(args, targs):
     return y, None if td is None else [(None, td.get(k)) for k in d]
 
 
-@forward_rule(dict.values)
+@forward_rule(dict.values, collections.OrderedDict.values)
 def dict_values_jvp(args, targs):
     _arity(dict.values, args, {}, 1, 1)
     d = args[0]

@@ -102,11 +102,22 @@ def _seq(x):
 
 
 def _plain(x):
-    return (
-        _seq(x)
-        or isinstance(x, (int, float, complex, np.generic))
-        or is_array(x)  # NumPy or CuPy (not CuPy's ufuncs)
-    )
+    if _seq(x):
+        return True
+    if isinstance(x, (int, float, complex, np.generic)):
+        t = type(x)
+        if t is float or t is int or t is bool or t is complex or isinstance(x, np.generic):
+            return True
+        from .helpers import custom_arithmetic
+
+        return not custom_arithmetic(x)  # a float subclass with its own __mul__: its dunders run
+    if is_array(x):  # NumPy or CuPy (not CuPy's ufuncs)
+        if type(x) is not np.ndarray:  # a masked array is refused: the rules would ignore its mask
+            from .helpers import refuse_masked
+
+            refuse_masked((x,))
+        return True
+    return False
 
 
 def _items(t, x):

@@ -27,6 +27,7 @@ from .forward_core import (
     keyword_forward_rule,
     makes_container,
 )
+from .helpers import refuse_masked
 from .higher_order import chain_impl, filter_impl, groupby_impl, map_impl, product_impl, reduce_impl
 from .itertools_impl import IMPLEMENTATIONS as ITERTOOLS
 from .math import prod_impl
@@ -77,6 +78,8 @@ def _stream(x, tx):
     """``(iter(x), an iterator over the items' tangents or None)``, to be advanced in step."""
     if tx is None or _no_item_tangents(x):
         return iter(x), None
+    if type(x) is not np.ndarray and is_array(x):
+        refuse_masked((x,))  # a masked array's masked items would get tangents
     if _user_iterable(x):
         items, titems = _iterate(x, tx)
         return _paired(items, titems)

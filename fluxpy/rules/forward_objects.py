@@ -13,13 +13,23 @@ from collections.abc import Mapping
 import numpy as np
 
 from ..backend import is_array
-from ..runtime import bound_values, kwgrad, remaining_keywords, run_method, scalar_plan, trailing_keywords
+from ..runtime import (
+    bound_values,
+    kwgrad,
+    remaining_keywords,
+    run_method,
+    scalar_plan,
+    trailing_keywords,
+    user_location,
+)
 from ..tangents import Tangent, accum
 from . import attributes
 from .forward_arithmetic import _NUMERIC, negative_jvp
 from .forward_core import _arity, _forward_mode, _like, _plain
 from .helpers import stacked
+from .numpy_shape import flat_attribute_rule
 from .python import (
+    VALUE_ATTRIBUTES,
     _python_dunder,
     caught,
     closure_tangent,
@@ -27,6 +37,7 @@ from .python import (
     expand,
     field_of,
     freevars,
+    no_adjoint_attribute,
     object_setattr,
     parent_setattr,
     seq_scatter,
@@ -56,7 +67,11 @@ def getattr_jvp(args, targs):
         hook_args = tuple(target if p == 1 else p for p in positions)
         hook_targs = tuple(t if p == 1 else None for p in positions)
         return _forward_mode().jvp_call(fn, None, hook_args, hook_targs, {}, {})
+    if name == "flat" and (type(obj) is np.ndarray or isinstance(obj, np.generic)):
+        return flat_attribute_rule(obj)[0], None if t is None else flat_attribute_rule(_like(t, obj))[0]
     y = getattr(obj, *args[1:])
+    if t is not None and name in VALUE_ATTRIBUTES and y is not None and is_array(obj):
+        raise no_adjoint_attribute(name, user_location())  # ``x.data``, ``x.base``: no tangent to give
     methods = (types.MethodType, types.BuiltinMethodType, types.MethodWrapperType)
     if isinstance(y, methods) and (getattr(y, "__self__", None) is obj or type(obj) is super):
         return y, t  # a bound method's tangent is its object's (``x.sum``, ``d.get`` taken as values)

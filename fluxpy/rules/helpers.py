@@ -14,6 +14,8 @@ array([2., 2., 2.])
 """
 
 import operator
+import sys
+from types import FunctionType
 
 import numpy as np
 
@@ -114,6 +116,14 @@ def is_inexact(x):
 
 
 @nograd
+def carries_values(y):
+    """True when a cast's or a constructor's result ``y`` holds its input's values: a float or complex dtype,
+    or ``object`` (the Python numbers themselves, as ``np.vectorize`` makes them). An integer or boolean
+    result (``x.astype(int)``, ``np.asarray(x, dtype=bool)``) is piecewise constant: no gradient."""
+    return is_inexact(y) or getattr(getattr(y, "dtype", None), "kind", None) == "O"
+
+
+@nograd
 def _cotangent_dtype(g, x):
     """The dtype ``x``'s cotangent ``g`` is cast back to: ``x``'s float or complex dtype (complex for a
     complex ``g``: a real ``x``'s cotangent keeps its imaginary part until the end); None for no cast."""
@@ -189,6 +199,27 @@ def _no_grads(n):
         return (None,) * n
 
     return no_grads_pullback
+
+
+_ARITHMETIC_DUNDERS = frozenset(
+    "__add__ __radd__ __sub__ __rsub__ __mul__ __rmul__ __truediv__ __rtruediv__ __floordiv__ __rfloordiv__ "
+    "__mod__ __rmod__ __pow__ __rpow__ __matmul__ __rmatmul__ __neg__ __pos__ __abs__".split()
+)
+_custom_arithmetic_types = {}  # number subclass -> whether Python code of it overrides an operator
+
+
+@nograd
+def custom_arithmetic(x):
+    """Whether ``x`` is a number of a Python subclass of int, float or complex that overrides an operator
+    (``class MyFloat(float): def __mul__(...)``): the arithmetic rules then run its Python methods, as
+    Python does, rather than computing as with a float."""
+    t = type(x)
+    known = _custom_arithmetic_types.get(t)
+    if known is None:
+        known = _custom_arithmetic_types[t] = any(
+            type(vars(k).get(name)) is FunctionType for k in t.__mro__ for name in _ARITHMETIC_DUNDERS
+        )
+    return known
 
 
 @nograd
@@ -421,10 +452,11 @@ def accept_array_likes(module, skip=()):
     for key, rule in list(registry._rules.items()):
         if key in skip or getattr(rule, "__module__", None) != module or not _numpy_callable(key):
             continue
-        if rule not in wrapped:
-            wrapped[rule] = takes_array_likes(rule)
-        registry.register(key, wrapped[rule])
-        array_like_primals[key] = wrapped[rule].array_parameters
+        ufunc = key if isinstance(key, np.ufunc) else None  # its positional arguments past nin are outputs
+        if (rule, ufunc) not in wrapped:
+            wrapped[rule, ufunc] = takes_array_likes(rule, ufunc)
+        registry.register(key, wrapped[rule, ufunc])
+        array_like_primals[key] = wrapped[rule, ufunc].array_parameters
 
 
 @nograd
@@ -435,56 +467,172 @@ def _numpy_callable(f):
     return type(module) is str and (module == "numpy" or module.startswith("numpy."))
 
 
-def takes_array_likes(rule):
+def takes_array_likes(rule, ufunc=None):
     """``rule`` (a NumPy rule) reading lists and tuples as NumPy does, as arrays (:func:`_array_flags`): their
-    cotangents come back with their structure. Its partial form, if it has one, likewise."""
+    cotangents come back with their structure. Its partial form, if it has one, likewise.
+
+    The other arguments NumPy reads otherwise than fluxpy's rules are caught on the same (rare) path: a user
+    object whose ``__array__`` is Python code (:func:`array_of_object`), a masked array (refused), and, for a
+    ``ufunc``, an output array passed by position (``np.negative(x, x)``: refused as ``out=`` is)."""
     named = _named_array_parameters(rule, 0)
+    most = _MANY if ufunc is None else ufunc.nin
 
     def array_like_rule(*args, **kwargs):
-        sequences = False
+        unusual = len(args) > most
         for a in args:  # inline: every call of the rule pays this test
-            if type(a) is list or type(a) is tuple:
-                sequences = True
-        flags = _array_flags(args, named) if sequences else None
-        if flags is None:
+            if type(a) not in _PLAIN_ARGUMENTS:
+                unusual = True
+        if not unusual:
             return rule(*args, **kwargs)
-        y, back = rule(*array_args(args, flags), **kwargs)
-
-        def array_like_pullback(dy):
-            return sequence_grads(tuple(back(dy)), args, flags)
-
-        return y, array_like_pullback
+        return _unusual_call(rule, (), ufunc, named, args, kwargs)
 
     array_like_rule.__module__ = rule.__module__  # its registration stays the module's own
     array_like_rule.array_parameters = named
     _forward_through(array_like_rule, rule, named, 0)
     partial = getattr(rule, "partial", None)
     if partial is not None:
-        array_like_rule.partial = _partial_taking_array_likes(partial)
+        array_like_rule.partial = _partial_taking_array_likes(partial, ufunc)
     return array_like_rule
 
 
-def _partial_taking_array_likes(partial):
+def _partial_taking_array_likes(partial, ufunc=None):
     named = _named_array_parameters(partial, 1)
+    most = _MANY if ufunc is None else ufunc.nin
 
     def array_like_partial(mask, *args, **kwargs):
-        sequences = False
+        unusual = len(args) > most
         for a in args:
-            if type(a) is list or type(a) is tuple:
-                sequences = True
-        flags = _array_flags(args, named) if sequences else None
-        if flags is None:
+            if type(a) not in _PLAIN_ARGUMENTS:
+                unusual = True
+        if not unusual:
             return partial(mask, *args, **kwargs)
-        y, back = partial(mask, *array_args(args, flags), **kwargs)
-
-        def array_like_partial_pullback(dy):
-            return sequence_grads(tuple(back(dy)), args, flags)
-
-        return y, array_like_partial_pullback
+        return _unusual_call(partial, (mask,), ufunc, named, args, kwargs)
 
     array_like_partial.__module__ = partial.__module__
     _forward_through(array_like_partial, partial, named, 1)
     return array_like_partial
+
+
+_MANY = 1 << 30  # no limit on the positional arguments (not a ufunc)
+
+# the types of the arguments NumPy's rules take as they are (anything else takes :func:`_unusual_call`)
+_PLAIN_ARGUMENTS = frozenset(
+    {np.ndarray, float, int, bool, complex, str, bytes, type(None), type, slice, type(Ellipsis)}
+    | {np.float64, np.float32, np.float16, np.int64, np.int32, np.intp, np.bool_, np.complex128, np.complex64}
+)
+
+
+def _unusual_call(rule, head, ufunc, named, args, kwargs):
+    """``rule(*head, *args, **kwargs)`` where an argument is not an array or a number: lists and tuples read
+    as arrays, user objects read through their Python ``__array__``; a positional output of a ``ufunc`` and
+    a masked array are refused."""
+    if ufunc is not None and len(args) > ufunc.nin:
+        refuse_positional_out(ufunc)
+    refuse_masked(args)
+    flags = _array_flags(args, named)
+    objects = _array_objects(args)
+    if flags is None and objects is None:
+        return rule(*head, *args, **kwargs)
+    converted = args
+    object_pbs = ()
+    if objects is not None:
+        converted, object_pbs = arrays_of_objects(args, objects)
+    if flags is not None:
+        converted = array_args(converted, flags)
+    y, back = rule(*head, *converted, **kwargs)
+
+    def array_like_pullback(dy):
+        g = tuple(back(dy))
+        if flags is not None:
+            g = sequence_grads(g, args, flags)
+        if objects is not None:
+            g = object_grads(g, object_pbs)
+        return g
+
+    return y, array_like_pullback
+
+
+# ---------------------------------------------------------------------------------------------------------
+# user objects NumPy reads as arrays through their Python ``__array__`` (C4 of the bad-input hunt)
+
+
+@nograd
+def has_array_method(a):
+    """Whether NumPy reads ``a`` through a Python ``__array__`` of its class (a user's array-like): fluxpy
+    then differentiates that method. Not a class that takes over NumPy's functions (``__array_function__``,
+    ``__array_ufunc__``): NumPy hands those the call instead."""
+    cls = type(a)
+    return (
+        type(getattr(cls, "__array__", None)) is FunctionType
+        and getattr(cls, "__array_function__", None) is None
+        and getattr(cls, "__array_ufunc__", None) is None
+    )
+
+
+@nograd
+def _array_objects(args):
+    """The positions of the arguments that :func:`has_array_method`; None when none is."""
+    found = tuple(i for i in range(len(args)) if has_array_method(args[i]))
+    return found or None
+
+
+def array_of_object(a):
+    """``(np.asarray(a), pullback)`` for a user object ``a`` with a Python ``__array__``: the method is
+    differentiated, so the array's cotangent reaches ``a``'s fields (an ``fx.Tangent``)."""
+    from ..runtime import call_method
+
+    return call_method(a, "__array__")
+
+
+def arrays_of_objects(args, positions):
+    """``args`` with the objects at ``positions`` read as arrays, and the pullbacks of those reads."""
+    out = list(args)
+    pbs = []
+    for i in positions:
+        value, pb = array_of_object(args[i])
+        out[i] = value
+        pbs.append((i, pb))
+    return tuple(out), pbs
+
+
+def object_grads(g, object_pbs):
+    """A pullback's result ``g`` with the arrays' cotangents taken back to the objects they were read from."""
+    out = list(g)
+    for i, pb in object_pbs:
+        if i < len(out) and out[i] is not None:
+            out[i] = pb(out[i])[0]
+    return tuple(out)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# refused: an output passed by position, masked arrays
+
+
+@nograd
+def refuse_positional_out(ufunc):
+    """``np.negative(x, x)``: NumPy writes into the array passed after the inputs, as ``out=`` would."""
+    from ..runtime import check_no_out
+
+    check_no_out(ufunc, positional=True)
+
+
+@nograd
+def is_masked(x):
+    """Whether ``x`` is a NumPy masked array (``numpy.ma`` is loaded only where one was made)."""
+    ma = sys.modules.get("numpy.ma")
+    return ma is not None and type(x) is not np.ndarray and isinstance(x, ma.MaskedArray)
+
+
+@nograd
+def refuse_masked(values):
+    """Raise a FluxpyError when one of ``values`` is a masked array: the rules compute with its data and
+    would ignore its mask."""
+    for v in values:
+        if is_masked(v):
+            from ..errors import MASKED_ARRAY, FluxpyError
+            from ..runtime import user_location
+
+            raise FluxpyError(MASKED_ARRAY.format(where=user_location()))
 
 
 def _forward_through(wrapper, rule, named, skip):
@@ -494,7 +642,7 @@ def _forward_through(wrapper, rule, named, skip):
 
     def array_like_rule_jvp(args, targs, kwargs, tkwargs):
         forward = _forward_mode()
-        if _array_flags(args[skip:], named) is None:
+        if _array_flags(args[skip:], named) is None and _array_objects(args[skip:]) is None:
             return forward.jvp_call(rule, None, args, targs, kwargs, tkwargs)
         return forward._python_jvp(wrapper, None, args, targs, kwargs, tkwargs)
 

@@ -329,6 +329,27 @@ KEPT_VIEW = (
 )
 
 
+SAME_ARRAY = (
+    "writing into {array!r} while {view!r}, which {relation} (see line {line}), is read afterwards: in "
+    "Python the write would show through {view!r}, while fluxpy writes into a new copy of {array!r} and "
+    "{view!r} keeps the old values.\n  {where}\n"
+    "Add `.copy()` to the value bound at line {line}, or bind {view!r} again after the write."
+)
+
+
+def _linked(view, array):
+    """How ``view`` relates to ``array`` where it is not a view of it (``array`` is ``view`` or views it:
+    ``array = np.asarray(view)``, ``array = view.ravel()``), else None."""
+    if view is array:
+        return "is the same array"
+    base = getattr(array, "base", None)
+    while base is not None:
+        if base is view:
+            return "it views"
+        base = getattr(base, "base", None)
+    return None
+
+
 @nograd
 def check_kept_view(view, array, names, line, *index):
     """Refuse ``array[*index] = v`` while ``view``, bound earlier from ``array`` (``view = array[:2]``,
@@ -348,7 +369,9 @@ def check_kept_view(view, array, names, line, *index):
         return  # (a host array and a device one share nothing)
     from ..runtime import user_location
 
-    message = KEPT_VIEW.format(view=names[0], array=names[1], line=line, where=user_location())
+    relation = _linked(view, array)  # b = np.asarray(a), b = ident(a), b = a.ravel(): written through b
+    text = KEPT_VIEW if relation is None else SAME_ARRAY
+    message = text.format(view=names[0], array=names[1], line=line, relation=relation, where=user_location())
     if names[0].startswith(names[1] + "["):  # A[0], A[1] = A[1], A[0]: the values are views of A
         message += (
             f" For a swap of rows or columns, index with lists: `{names[1]}[[0, 1]] = {names[1]}[[1, 0]]`."
@@ -357,9 +380,9 @@ def check_kept_view(view, array, names, line, *index):
 
 
 RECEIVER_PART = (
-    "writing into {name!r}, which is {what} {receiver!r} (bound at line {line}, from a method of "
-    "{receiver!r}): in Python the write would show through {receiver!r}, while fluxpy writes into a new "
-    "copy.\n  {where}\nWrite into a copy: `{name} = {name}.copy()` where it is bound."
+    "writing into {name!r}, which is {what} {receiver!r} (bound at line {line}, {origin}): in Python the "
+    "write would show through {receiver!r}, while fluxpy writes into a new copy.\n  {where}\n"
+    "Write into a copy: `{name} = {name}.copy()` where it is bound."
 )
 
 
@@ -374,22 +397,25 @@ SHARED_PART = (
 @nograd
 def check_receiver_part(value, receiver, names, line, shared=False):
     """Refuse ``value[i] = v`` where ``value`` came from a method of ``receiver`` (``h = obj.get()``) and is
-    one of the objects ``receiver`` holds (three levels down: fields, items, values), or an array sharing
-    memory with one of its arrays; a new array (``h = self.fc(x)``, a layer's output) passes. ``shared``:
-    the in-place ``value op= v`` while the container or object ``receiver[0]`` holding it is read afterwards
-    (``d = {"k": a}; a += x``; transform/fence._shared_object_checks), with its own message."""
+    ``receiver`` itself or one of the objects it holds (three levels down: fields, items, values), or an
+    array sharing memory with it or one of its arrays; a new array (``h = self.fc(x)``, a layer's output)
+    passes. ``line``: the line that bound ``value``, or ``(line, call)`` where a call that may return its
+    argument or a view of it did (``v = np.asarray(y)``, ``np.ravel(d["k"])``: alias_reasons.of_view_maker;
+    a new array, ``np.asarray`` of a list, passes). ``shared``: the in-place ``value op= v`` while the
+    container or object ``receiver[0]`` holding it is read afterwards (``d = {"k": a}; a += x``;
+    transform/fence._shared_object_checks), with its own message."""
     seen, stack = set(), [(receiver, 0)]
     while stack and len(seen) < 10_000:
         x, depth = stack.pop()
         if id(x) in seen:
             continue
         seen.add(id(x))
-        if x is value and depth:
-            what = "a part of"
-        elif depth and is_array(x) and is_array(value) and x.size and value.size and xp_of(x) is xp_of(value):
+        if x is value:
+            what = "a part of" if depth else "the same object as"
+        elif is_array(x) and is_array(value) and x.size and value.size and xp_of(x) is xp_of(value):
             if not xp_of(x).shares_memory(x, value):
                 continue
-            what = "a view of an array of"
+            what = "a view of an array of" if depth else "a view of"
         else:
             what = None
         if what is not None:
@@ -398,9 +424,14 @@ def check_receiver_part(value, receiver, names, line, shared=False):
             if shared:
                 what = "it" if what == "a part of" else "a view of it"
             text = SHARED_PART if shared else RECEIVER_PART
+            origin = f"from a method of {names[1]!r}"
+            if type(line) is tuple:
+                line, origin = line[0], f"as `{line[1]}`"
             where = user_location()
             raise FluxpyError(
-                text.format(name=names[0], what=what, receiver=names[1], line=line, where=where)
+                text.format(
+                    name=names[0], what=what, receiver=names[1], line=line, origin=origin, where=where
+                )
             )
         if depth < 3 and not is_array(x):
             stack.extend((v, depth + 1) for v in _held(x))

@@ -25,7 +25,14 @@ import math
 import numpy as np
 
 from ..backend import is_array, xp_of
-from .helpers import accept_array_likes, cast_back, conj, in_dtype, is_inexact, unbroadcast
+from .helpers import (
+    accept_array_likes,
+    carries_values,
+    cast_back,
+    conj,
+    in_dtype,
+    unbroadcast,
+)
 from .registry import adjoint, nograd, register_attribute, register_method
 
 _LN2 = math.log(2.0)
@@ -885,11 +892,7 @@ def astype_method_rule(self, *args, **kwargs):
     return y, astype_pullback
 
 
-@nograd
-def _carries_values(y):
-    """True when a cast's result ``y`` holds the input's values: a float or complex dtype, or ``object`` (the
-    Python numbers themselves, as ``np.vectorize`` makes them)."""
-    return is_inexact(y) or getattr(getattr(y, "dtype", None), "kind", None) == "O"
+_carries_values = carries_values  # a cast's result that holds the input's values (helpers.py)
 
 
 def copy_method_rule(self, *args, **kwargs):

@@ -29,17 +29,13 @@ from ..errors import FluxpyError
 from .helpers import accept_array_likes, unbroadcast
 from .numpy_assembly import device_call
 from .numpy_implemented import implemented
-from .numpy_shape import _gather, _scatter, array_shape, bind, normalize_axes
+from .numpy_shape import _gather, _scatter, array_shape, bind, normalize_axes, where_unsupported
 from .numpy_statistics import _unsupported
 from .registry import adjoint, nograd
 
 OUT_UNSUPPORTED = (
     "np.{name}(..., out=...) writes into an existing array, which fluxpy cannot differentiate; drop out= and "
     "use the returned array"
-)
-WHERE_UNSUPPORTED = (
-    "np.{name}(..., where=...) has no rule in fluxpy; put NaN where the mask is False instead "
-    "(np.{name}(np.where(mask, x, np.nan)))"
 )
 _QUANTILE = ("axis", "out", "overwrite_input", "method", "keepdims")
 _MEDIAN = ("axis", "out", "overwrite_input", "keepdims")
@@ -54,7 +50,9 @@ def _refuse_options(name, out, where=np._NoValue):
     if out is not None:
         raise FluxpyError(OUT_UNSUPPORTED.format(name=name))
     if where is not np._NoValue and where is not True:
-        raise FluxpyError(WHERE_UNSUPPORTED.format(name=name))
+        raise where_unsupported(
+            name
+        )  # (with a rewrite that gives NumPy's value: NaN where the mask is False)
 
 
 @nograd

@@ -23,7 +23,14 @@ from ..backend import xp_of
 from ..errors import FluxpyError
 from ..tangents import KeywordGrads
 from .forward_core import keyword_forward_rule
-from .helpers import accept_array_likes, is_number, unbroadcast
+from .helpers import (
+    accept_array_likes,
+    array_of_object,
+    carries_values,
+    has_array_method,
+    is_number,
+    unbroadcast,
+)
 from .registry import adjoint, device_rule, nograd, register_attribute, register_method
 
 OUT_UNSUPPORTED = (
@@ -31,9 +38,31 @@ OUT_UNSUPPORTED = (
     "drop out= and use the returned array."
 )
 WHERE_UNSUPPORTED = (
-    "{name}(..., where=...) has no rule in fluxpy; apply the mask to the input instead "
-    "(for example np.{name}(np.where(mask, x, 0)))."
+    "np.{name}(..., where=mask) has no rule in fluxpy.\n  {where}\nApply the mask to the input instead; "
+    "with the same axis= and keepdims= (and `mask` of x's shape: np.broadcast_to(mask, x.shape)) this gives "
+    "NumPy's value:\n    {rewrite}"
 )
+# per reduction, an expression of ``x`` and ``mask`` (broadcast to x's shape) without ``where=`` that equals
+# ``np.<name>(x, where=mask)``: masked entries are the reduction's identity (``initial`` for max/min, which
+# NumPy requires with where=), a mean or variance counts the unmasked entries only
+WHERE_REWRITES = {
+    "sum": "np.sum(np.where(mask, x, 0))",
+    "prod": "np.prod(np.where(mask, x, 1))",
+    "max": "np.max(np.where(mask, x, initial))  (`initial` as you pass it to np.max)",
+    "min": "np.min(np.where(mask, x, initial))  (`initial` as you pass it to np.min)",
+    "mean": "np.sum(np.where(mask, x, 0)) / np.sum(mask)",
+    "var": "np.sum(np.where(mask, x - m, 0) ** 2) / (np.sum(mask) - ddof)  with  "
+    "m = np.sum(np.where(mask, x, 0), keepdims=True) / np.sum(mask, keepdims=True)",
+    "std": "np.sqrt(np.sum(np.where(mask, x - m, 0) ** 2) / (np.sum(mask) - ddof))  with  "
+    "m = np.sum(np.where(mask, x, 0), keepdims=True) / np.sum(mask, keepdims=True)",
+    "nansum": "np.nansum(np.where(mask, x, np.nan))",
+    "nanprod": "np.nanprod(np.where(mask, x, np.nan))",
+    "nanmean": "np.nanmean(np.where(mask, x, np.nan))",
+    "nanvar": "np.nanvar(np.where(mask, x, np.nan))",
+    "nanstd": "np.nanstd(np.where(mask, x, np.nan))",
+    "nanmax": "np.nanmax(np.where(mask, x, initial))  (`initial` as you pass it to np.nanmax)",
+    "nanmin": "np.nanmin(np.where(mask, x, initial))  (`initial` as you pass it to np.nanmin)",
+}
 ORDER_K_UNSUPPORTED = (
     "{name}(..., order='K') of an array that is neither C- nor Fortran-contiguous has no rule in fluxpy; "
     "use order='C' (the default) or order='F'."
@@ -93,8 +122,19 @@ def bind(name, args, kwargs, names):
     if opts.get("out") is not None:
         raise FluxpyError(OUT_UNSUPPORTED.format(name=name))
     if "where" in opts and opts["where"] is not True:
-        raise FluxpyError(WHERE_UNSUPPORTED.format(name=name))
+        raise where_unsupported(name)
     return opts
+
+
+@nograd
+def where_unsupported(name):
+    """The FluxpyError for ``np.<name>(..., where=mask)``: where (the user's line), and a rewrite without
+    ``where=`` that gives NumPy's value (WHERE_REWRITES), to differentiate instead."""
+    from ..runtime import user_location
+
+    fallback = f"np.{name}(np.where(mask, x, <a value that leaves the result as is>))"
+    rewrite = WHERE_REWRITES.get(name, fallback)
+    return FluxpyError(WHERE_UNSUPPORTED.format(name=name, where=user_location(), rewrite=rewrite))
 
 
 @nograd
@@ -428,6 +468,15 @@ def ravel_rule(a, *args, **kwargs):
 
 
 register_method("ravel", ravel_rule)
+
+
+def flat_attribute_rule(self):
+    """``x.flat`` read as ``x.ravel()``: a 1-D array of the entries in C order, which iterating, indexing
+    and ``np.asarray`` read as they read the flat iterator (its ``index`` and ``coords`` are not kept)."""
+    return ravel_rule(self)
+
+
+register_attribute("flat", flat_attribute_rule)
 
 
 def flatten_rule(self, *args, **kwargs):
@@ -831,44 +880,94 @@ def unstack_rule(x, **kwargs):
 # array construction and copies: the cotangent of a nested list is a nested list (numbers get floats)
 
 
+def _via_array_method(rule, obj, args, kwargs):
+    """``rule(np.asarray(obj), *args, **kwargs)`` for a user object ``obj`` with a Python ``__array__``
+    (helpers.has_array_method): the method is differentiated, so the cotangent reaches ``obj``'s fields."""
+    a, a_pb = array_of_object(obj)
+    y, back = rule(a, *args, **kwargs)
+
+    def array_method_pullback(dy):
+        g = tuple(back(dy))
+        if g[0] is None:
+            return g
+        return (a_pb(g[0])[0],) + g[1:]
+
+    return y, array_method_pullback
+
+
 @adjoint(np.array)
 def array_rule(obj, *args, **kwargs):
+    if has_array_method(obj):
+        return _via_array_method(array_rule, obj, args, kwargs)
+    y = np.array(obj, *args, **kwargs)
+    carries = carries_values(y)  # an integer or boolean dtype= gives no gradient, as x.astype(int)
+
     def array_pullback(dy):
+        if not carries:
+            return grads_first(None, args)
         return grads_first(_unpack(dy, obj), args)
 
-    return np.array(obj, *args, **kwargs), array_pullback
+    return y, array_pullback
 
 
 @adjoint(np.asarray)
 def asarray_rule(a, *args, **kwargs):
+    if has_array_method(a):
+        return _via_array_method(asarray_rule, a, args, kwargs)
+    y = np.asarray(a, *args, **kwargs)
+    carries = carries_values(y)
+
     def asarray_pullback(dy):
+        if not carries:
+            return grads_first(None, args)
         return grads_first(_unpack(dy, a), args)
 
-    return np.asarray(a, *args, **kwargs), asarray_pullback
+    return y, asarray_pullback
 
 
 @adjoint(np.asanyarray)
 def asanyarray_rule(a, *args, **kwargs):
+    if has_array_method(a):
+        return _via_array_method(asanyarray_rule, a, args, kwargs)
+    y = np.asanyarray(a, *args, **kwargs)
+    carries = carries_values(y)
+
     def asanyarray_pullback(dy):
+        if not carries:
+            return grads_first(None, args)
         return grads_first(_unpack(dy, a), args)
 
-    return np.asanyarray(a, *args, **kwargs), asanyarray_pullback
+    return y, asanyarray_pullback
 
 
 @adjoint(np.ascontiguousarray)
 def ascontiguousarray_rule(a, *args, **kwargs):
+    if has_array_method(a):
+        return _via_array_method(ascontiguousarray_rule, a, args, kwargs)
+    y = np.ascontiguousarray(a, *args, **kwargs)
+    carries = carries_values(y)
+
     def ascontiguousarray_pullback(dy):
+        if not carries:
+            return grads_first(None, args)
         return grads_first(_unpack(dy, a), args)
 
-    return np.ascontiguousarray(a, *args, **kwargs), ascontiguousarray_pullback
+    return y, ascontiguousarray_pullback
 
 
 @adjoint(np.asfortranarray)
 def asfortranarray_rule(a, *args, **kwargs):
+    if has_array_method(a):
+        return _via_array_method(asfortranarray_rule, a, args, kwargs)
+    y = np.asfortranarray(a, *args, **kwargs)
+    carries = carries_values(y)
+
     def asfortranarray_pullback(dy):
+        if not carries:
+            return grads_first(None, args)
         return grads_first(_unpack(dy, a), args)
 
-    return np.asfortranarray(a, *args, **kwargs), asfortranarray_pullback
+    return y, asfortranarray_pullback
 
 
 @device_rule("array", "asarray", "asanyarray", "ascontiguousarray", "asfortranarray")
@@ -876,10 +975,15 @@ def device_constructor_rule(f):
     """The rule of CuPy's ``f`` (``cupy.asarray``...): the value on the device, the cotangent as NumPy's."""
 
     def device_constructor(a, *args, **kwargs):
+        y = f(a, *args, **kwargs)
+        carries = carries_values(y)
+
         def device_constructor_pullback(dy):
+            if not carries:
+                return grads_first(None, args)
             return grads_first(_unpack(dy, a), args)
 
-        return f(a, *args, **kwargs), device_constructor_pullback
+        return y, device_constructor_pullback
 
     return device_constructor
 

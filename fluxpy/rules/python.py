@@ -27,7 +27,15 @@ from ..backend import is_array, xp_of
 from ..errors import FluxpyError
 from ..tangents import KeywordGrads, Tangent, accum, is_differentiable
 from . import attributes, augmented
-from .helpers import cast_back, conj, in_dtype, unbroadcast
+from .helpers import (
+    cast_back,
+    conj,
+    custom_arithmetic,
+    in_dtype,
+    refuse_masked,
+    refuse_positional_out,
+    unbroadcast,
+)
 from .higher_order import iterating
 from .mutation import check_in_place_view, sequence_indices
 from .numpy_elementwise import divide_or_zero
@@ -58,8 +66,18 @@ def _is_int(x):
 
 
 def _numeric(x):
-    """Numbers and arrays: what the arithmetic rules below compute with directly."""
-    return isinstance(x, (int, float, complex, np.generic)) or is_array(x)
+    """Numbers and arrays: what the arithmetic rules below compute with directly (a masked array is refused:
+    they would ignore its mask)."""
+    if isinstance(x, (int, float, complex, np.generic)):
+        t = type(x)
+        if t is float or t is int or t is bool or t is complex or isinstance(x, np.generic):
+            return True
+        return not custom_arithmetic(x)  # a float subclass with its own __mul__: its dunders run
+    if is_array(x):
+        if type(x) is not np.ndarray:
+            refuse_masked((x,))
+        return True
+    return False
 
 
 def _plain(a, b):
@@ -132,7 +150,9 @@ def numpy_semantics(rule, op, name, ufunc):
     """The rule of NumPy's ``ufunc``: like the operator's, except that lists and tuples are arrays; a
     ``dtype=`` keyword casts the inputs (and their cotangents back)."""
 
-    def ufunc_rule(a, b, **kwargs):
+    def ufunc_rule(a, b, *out, **kwargs):
+        if out:  # ``np.add(a, b, a)``: an output passed by position, refused as ``out=`` is
+            refuse_positional_out(ufunc)
         if kwargs.get("dtype") is not None:
             return in_dtype(ufunc, ufunc_rule, kwargs["dtype"], a, b)
         if kwargs.get("out") is not None or _is_seq(a) or _is_seq(b):
@@ -453,7 +473,9 @@ def _other_unary(name, a):
 
 
 @adjoint(operator.neg, np.negative)
-def negative_rule(a, *, dtype=None):
+def negative_rule(a, *out, dtype=None):
+    if out:  # ``np.negative(x, x)``: an output passed by position
+        refuse_positional_out(np.negative)
     if dtype is not None:  # np.negative(x, dtype=...)
         return in_dtype(np.negative, negative_rule, dtype, a)
     if not _numeric(a):
@@ -466,7 +488,9 @@ def negative_rule(a, *, dtype=None):
 
 
 @adjoint(operator.pos, np.positive)
-def positive_rule(a, *, dtype=None):
+def positive_rule(a, *out, dtype=None):
+    if out:  # ``np.positive(x, y)``: an output passed by position
+        refuse_positional_out(np.positive)
     if dtype is not None:  # np.positive(x, dtype=...)
         return in_dtype(np.positive, positive_rule, dtype, a)
     if not _numeric(a):
@@ -1868,6 +1892,12 @@ register_container_method(dict, "copy", copy_rule)
 register_container_method(list, "copy", copy_rule)
 for _kind, _name in [(dict, "keys"), (list, "index"), (list, "count"), (tuple, "index"), (tuple, "count")]:
     register_container_method(_kind, _name, _nondiff_method(_name))
+# the C subclasses of dict that override these methods (in C) read their items as dict's do
+register_container_method(collections.OrderedDict, "items", dict_items_rule)
+register_container_method(collections.OrderedDict, "values", dict_values_rule)
+register_container_method(collections.OrderedDict, "keys", _nondiff_method("keys"))
+for _kind in (collections.OrderedDict, collections.defaultdict):
+    register_container_method(_kind, "copy", copy_rule)
 
 
 @adjoint(dict)
@@ -1904,6 +1934,26 @@ def dict_rule(*args, **kwargs):
         return out
 
     return y, dict_pullback
+
+
+@adjoint(collections.OrderedDict)
+def ordered_dict_rule(*args, **kwargs):
+    """``OrderedDict(...)``: built from its arguments as ``dict(...)`` is, in the same order."""
+    d, back = dict_rule(*args, **kwargs)
+    return collections.OrderedDict(d), back
+
+
+@adjoint(collections.defaultdict)
+def defaultdict_rule(*args, **kwargs):
+    """``defaultdict(factory, ...)``: the items from the other arguments, as ``dict(...)``; the factory gets
+    no gradient."""
+    d, back = dict_rule(*args[1:], **kwargs)
+    y = collections.defaultdict(args[0] if args else None, d)
+
+    def defaultdict_pullback(dy):
+        return (None,) + tuple(back(dy))
+
+    return y, defaultdict_pullback
 
 
 @adjoint(dict.fromkeys)
@@ -1960,6 +2010,8 @@ for _kind in (np.float64, np.float32, np.float16):
 @adjoint(builtins.getattr)
 def getattr_rule(obj, name, *default):
     if is_array(obj) or isinstance(obj, np.generic) or type(obj) is complex and name in ("real", "imag"):
+        if type(obj) is not np.ndarray and name not in _MASK_METADATA:
+            refuse_masked((obj,))  # ``a.data``, ``a.filled`` of a masked array: the values without the mask
         rule = lookup_attribute(name)
         if rule is not None:
             y, back = rule(obj)
@@ -1973,6 +2025,8 @@ def getattr_rule(obj, name, *default):
             # ``a.sum`` taken as a value: calling it gives the array's cotangent as the method's own
             # (runtime.array_method_forward), which is the array's
             return y, _receiver_pullback(len(default))
+        if name in VALUE_ATTRIBUTES and y is not None:
+            return y, _value_attribute_pullback(name, len(default), runtime.user_location())
         return y, _none_pullback(2 + len(default))
     if (type(obj) is float or type(obj) is int) and (name == "real" or name == "imag"):
         # a Python number's real part is itself, its imaginary part a constant 0
@@ -1999,6 +2053,42 @@ def getattr_rule(obj, name, *default):
     return y, getattr_pullback
 
 
+# what may be read of a masked array (refused otherwise): its layout and its mask, which carry no gradient
+_MASK_METADATA = frozenset(
+    {"shape", "dtype", "ndim", "size", "strides", "itemsize", "nbytes", "flags", "mask", "_mask"}
+)
+
+# array attributes that hold its values in a form no rule follows: a gradient reaching them is refused (the
+# others, ``shape``, ``dtype``, ``strides``, ``flags``, ..., describe the array and carry none); ``x.flat``,
+# ``x.T``, ``x.real`` and ``x.imag`` have rules
+VALUE_ATTRIBUTES = {
+    "data": ("a memoryview of its buffer", "`x` itself, or `np.asarray(x)`"),
+    "base": ("the array it views", "the array itself, or `x.reshape(...)` of it"),
+}
+
+
+@nograd
+def _value_attribute_pullback(name, ndefault, where):
+    """The pullback of ``x.data`` or ``x.base`` (VALUE_ATTRIBUTES): a NoAdjointError when a gradient reaches
+    it (reading ``x.base is None`` needs none)."""
+
+    def value_attribute_pullback(dy):
+        if dy is not None:
+            raise no_adjoint_attribute(name, where)
+        return (None,) * (2 + ndefault)
+
+    return value_attribute_pullback
+
+
+@nograd
+def no_adjoint_attribute(name, where):
+    """The NoAdjointError for a gradient through the array attribute ``name`` (VALUE_ATTRIBUTES)."""
+    from ..errors import NO_ADJOINT_ATTRIBUTE, NoAdjointError
+
+    what, fix = VALUE_ATTRIBUTES[name]
+    return NoAdjointError(NO_ADJOINT_ATTRIBUTE.format(name=name, what=what, fix=fix, where=where))
+
+
 def _receiver_pullback(ndefault):
     """The pullback of ``getattr(obj, name, *default)`` whose value's cotangent is ``obj``'s (a method bound
     to it, a real number's ``real``)."""
@@ -2022,6 +2112,8 @@ def _none_pullback(n):
 @adjoint(operator.getitem)
 def getitem_rule(x, idx):
     if is_array(x) or isinstance(x, np.generic):
+        if type(x) is not np.ndarray:
+            refuse_masked((x,))  # ``a[i]`` of a masked array may be ``np.ma.masked``
         return array_getitem_rule(x, sequence_indices(idx))
     if isinstance(x, dict):
 
@@ -2049,6 +2141,8 @@ def _user_getitem(x, idx):
     method = _python_dunder(x, "__getitem__")
     if method is None:
         y, pb = foreign_forward(operator.getitem, x, idx)
+        if pb.__name__ == "no_adjoint_pullback":  # a gradient would have to pass: say which object it was
+            pb = _c_getitem_pullback(x, runtime.user_location())
     else:
         y, pb = call(method, x, idx)
 
@@ -2056,6 +2150,23 @@ def _user_getitem(x, idx):
         return pb(dy)[1:]
 
     return y, user_getitem_pullback
+
+
+@nograd
+def _c_getitem_pullback(x, where):
+    """The pullback of ``x[i]`` on an object whose ``__getitem__`` is C code with no rule (a
+    ``collections.deque``, a ``numpy.flatiter``): a NoAdjointError naming its type (a rule for
+    ``operator.getitem`` itself would replace indexing everywhere, so converting is the advice)."""
+    from ..errors import NO_ADJOINT_ITEM, NO_ADJOINT_ITEM_FIXES, NoAdjointError
+
+    cls = type(x)
+    kind = cls.__qualname__ if cls.__module__ == "builtins" else f"{cls.__module__}.{cls.__qualname__}"
+    fix = NO_ADJOINT_ITEM_FIXES.get(kind, "`list(x)[i]`, or `np.asarray(x)[i]`")
+
+    def c_getitem_pullback(dy):
+        raise NoAdjointError(NO_ADJOINT_ITEM.format(kind=kind, expr="`obj[i]`", fix=fix, where=where))
+
+    return c_getitem_pullback
 
 
 def seq_scatter(n, idx, dy, as_list):

@@ -14,11 +14,18 @@ the library's own function, and the gradient from the textbook formula: the mean
 (0.3333333333333333, 0.3333333333333333)
 """
 
+import builtins
+import decimal
+import fractions
 import functools
 import heapq
 import statistics
 
+import numpy as np
+
 from ..backend import is_array, xp_of
+from ..errors import EXEC_CALL, EXEC_WHY, NO_ADJOINT, FluxpyError, NoAdjointError
+from .forward_core import runs_without_tangents
 from .forward_iteration import reading_items_first
 from .higher_order import implemented_by
 from .python import iterlist
@@ -141,3 +148,118 @@ for _primal in (
 # copying a function's name and docstring, or making a cache wrapper, moves no value: run them plainly (a
 # call of an lru_cache wrapper still needs a rule, and says so)
 nograd(functools.update_wrapper, functools.wraps, functools.lru_cache, functools.cache)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# values that leave what fluxpy can follow: exec's namespaces, exact numbers made from floats (refused where a
+# gradient would be lost without an error)
+
+
+@adjoint(builtins.exec)
+def exec_rule(source, *namespaces, **kwargs):
+    """``exec(source, globals, locals)``: the code it runs is text fluxpy cannot see, and it writes its
+    results into the dicts in place, so floats in them would lose their gradient: refused (a FluxpyError);
+    dicts of bookkeeping values run as Python runs them. With no dicts it would change the calling
+    function's own variables, which differentiated code does not keep where exec can reach: refused too."""
+    from ..runtime import _carries_float, user_location
+
+    given = [ns for ns in namespaces if ns is not None]
+    if not given or any(_carries_float(ns) for ns in given):
+        why = EXEC_WHY["floats" if given else "frame"]
+        raise FluxpyError(EXEC_CALL.format(name="exec", why=why, where=user_location()))
+    exec(source, *namespaces, **kwargs)  # noqa: S102  (the user's own call, run as Python runs it)
+    n = 1 + len(namespaces)
+
+    def exec_pullback(dy):
+        return (None,) * n
+
+    return None, exec_pullback
+
+
+FRAME_READ = (
+    "{name}() reads the calling function's frame (its variables, or its module's for globals()), which "
+    "in differentiated code is fluxpy's.\n  {where}\nPass the values you need "
+    "explicitly{extra}."
+)
+
+
+def _frame_reader_rule(primal, least):
+    """The rule of ``locals``, ``globals``, ``vars`` and ``eval``: called with fewer than ``least`` arguments
+    they read the calling frame, which in differentiated code is fluxpy's (``globals()`` gave fluxpy's
+    module, ``locals()["y"]`` a KeyError): refused, naming the user's line. With their arguments given
+    (``vars(obj)``, ``eval(src, namespace)``) they are no different from other calls."""
+
+    def frame_reader_rule(*args, **kwargs):
+        from ..runtime import user_location
+
+        if len(args) + len(kwargs) < least:
+            extra = " (a dict for eval: eval(src, {'x': x}))" if primal is eval else ""
+            raise FluxpyError(FRAME_READ.format(name=primal.__name__, where=user_location(), extra=extra))
+        y = primal(*args, **kwargs)
+
+        def frame_reader_pullback(dy):
+            return (None,) * len(args)
+
+        return y, frame_reader_pullback
+
+    return frame_reader_rule
+
+
+def _frame_reader_jvp(rule):
+    """Forward mode: the same refusal, where no tangent moves too (a plain call would read fluxpy's frame)."""
+
+    def frame_reader_jvp(args, targs, kwargs, tkwargs):
+        return rule(*args, **kwargs)[0], None
+
+    return frame_reader_jvp
+
+
+for _primal, _least in ((locals, 1), (globals, 1), (vars, 1), (eval, 2)):
+    _rule = adjoint(_primal)(_frame_reader_rule(_primal, _least))
+    runs_without_tangents(_primal)(_frame_reader_jvp(_rule))
+
+
+def _exact_number_rule(cls):
+    """The rule of ``fractions.Fraction`` and ``decimal.Decimal``: built from a float, the exact number's
+    arithmetic (Python code on integers, or C) would drop the float's gradient without an error, so a float
+    argument raises NoAdjointError; from strings and integers it is a constant."""
+
+    def exact_number_rule(*args, **kwargs):
+        if any(_float_valued(a) for a in args) or any(_float_valued(v) for v in kwargs.values()):
+            from ..runtime import user_location
+
+            qualname = f"{cls.__module__}.{cls.__qualname__}"
+            why = (
+                f"it converts a float into an exact number ({cls.__qualname__}), whose arithmetic fluxpy "
+                "does not follow (keep the value a float while it needs a gradient)"
+            )
+            raise NoAdjointError(
+                NO_ADJOINT.format(
+                    qualname=qualname,
+                    why=why,
+                    where=user_location(),
+                    rulename=f"{cls.__qualname__}_rule",
+                    pbname=f"{cls.__qualname__}_pullback",
+                )
+            )
+        n = len(args)
+
+        def exact_number_pullback(dy):
+            return (None,) * n
+
+        return cls(*args, **kwargs), exact_number_pullback
+
+    exact_number_rule.__name__ = f"{cls.__qualname__}_rule"
+    return exact_number_rule
+
+
+@nograd
+def _float_valued(x):
+    """A float, a NumPy float scalar or a float array: a value that may carry a gradient."""
+    if type(x) is float or isinstance(x, np.floating):
+        return True
+    return is_array(x) and x.dtype.kind in "fc"
+
+
+register(fractions.Fraction, _exact_number_rule(fractions.Fraction))
+register(decimal.Decimal, _exact_number_rule(decimal.Decimal))

@@ -217,14 +217,80 @@ def forward_rule(*primals):
     """Decorator: register ``jvp_rule(args, targs) -> (y, ty)`` as the forward rule of ``primals``
     (optional: forward mode otherwise transposes the reverse rule)."""
 
+    import numpy as np
+
     def decorate(rule):
         with _lock:
             for p in primals:
-                _forward_rules[_key(p)] = rule
+                _forward_rules[_key(p)] = _outputs_refused(rule, p) if isinstance(p, np.ufunc) else rule
             _bump()
         return rule
 
     return decorate
+
+
+def _outputs_refused(rule, ufunc):
+    """The forward rule ``rule`` of ``ufunc``, refusing an output array passed by position
+    (``np.negative(x, x)``) as reverse mode and ``out=`` do (the rules compute a new array instead), and
+    reading a user object through its Python ``__array__`` (:func:`_unusual_jvp`)."""
+    nin = ufunc.nin
+    plain = _plain_operands()
+    if getattr(rule, "takes_keywords", False):
+
+        def ufunc_keywords_jvp(args, targs, kwargs, tkwargs):
+            if len(args) > nin:
+                _refuse_positional_out(ufunc)
+            for a in args:
+                if type(a) not in plain:
+                    return _unusual_jvp(rule, ufunc, args, targs, kwargs, tkwargs)
+            return rule(args, targs, kwargs, tkwargs)
+
+        checked = ufunc_keywords_jvp
+    else:
+
+        def ufunc_jvp(args, targs):
+            if len(args) > nin:
+                _refuse_positional_out(ufunc)
+            for a in args:
+                if type(a) not in plain:
+                    return _unusual_jvp(rule, ufunc, args, targs, None, None)
+            return rule(args, targs)
+
+        checked = ufunc_jvp
+    checked.__dict__.update(rule.__dict__)  # takes_keywords, makes_container
+    checked.__name__ = getattr(rule, "__name__", checked.__name__)
+    return checked
+
+
+def _plain_operands():
+    """The operand types a ufunc's forward rule takes as they are: numbers, arrays, lists and tuples."""
+    import numpy as np
+
+    return frozenset(
+        {float, int, bool, complex, list, tuple, type(None), np.ndarray}
+        | {np.float64, np.float32, np.float16, np.int64, np.int32, np.bool_, np.complex128, np.complex64}
+    )
+
+
+def _unusual_jvp(rule, ufunc, args, targs, kwargs, tkwargs):
+    """A ufunc's forward rule given another operand: a user object read through its Python ``__array__``
+    follows the reverse rule, transposed (which reads it through that method: rules/helpers.py); anything
+    else goes to ``rule``."""
+    from .helpers import _array_objects
+
+    if _array_objects(args) is not None:
+        from ..forward import derived_jvp
+
+        return derived_jvp(ufunc, None, args, targs, kwargs or {}, tkwargs or {})
+    if kwargs is None:
+        return rule(args, targs)
+    return rule(args, targs, kwargs, tkwargs)
+
+
+def _refuse_positional_out(ufunc):
+    from ..runtime import check_no_out
+
+    check_no_out(ufunc, positional=True)
 
 
 def lookup_forward(f):

@@ -143,6 +143,11 @@ class _Adjoint(Calls, InlinedArithmetic, RecordedBodies, DefaultChecks, Activity
         for name, _, _ in self.defaulted_params():  # the value passed, for default_checks
             if name != self.initial_value(name):
                 forward_body.append(n.assign(self.initial_value(name), n.name(name)))
+        self.vararg_count = n.call("__fx_len", [n.name(self.vararg)]) if self.vararg else None
+        if self.vararg and _rebinds(self.body, self.vararg):  # the pullback needs the length passed
+            count = self.namer.fresh(f"_fx_{self.vararg}_count")
+            forward_body.append(n.assign(count, self.vararg_count))
+            self.vararg_count = n.name(count)
         fwd = self.fwd_block(self.body, in_loop=False)
         if self.uses_tape:
             forward_body.append(n.assign(self.tape, n.const(None)))
@@ -182,9 +187,7 @@ class _Adjoint(Calls, InlinedArithmetic, RecordedBodies, DefaultChecks, Activity
             dself = n.const(None)
         result = n.tuple_([dself] + [self.adj_or_none(p) for p in self.params])
         if self.vararg:
-            expanded = n.call(
-                "__fx_expand", [self.adj_or_none(self.vararg), n.call("__fx_len", [n.name(self.vararg)])]
-            )
+            expanded = n.call("__fx_expand", [self.adj_or_none(self.vararg), self.vararg_count])
             result = gast.BinOp(left=result, op=gast.Add(), right=expanded)
         if self.kwonly or self.kwarg:
             names = n.tuple_([n.const(k) for k in self.kwonly])
@@ -503,3 +506,12 @@ def _stable_names(fdef, local_names, initial):
 
 def _base(name):
     return name.replace("<", "").replace(">", "")
+
+
+def _rebinds(body, name):
+    """Whether a statement of ``body`` assigns ``name`` (a function's ``*args`` made another value)."""
+    return any(
+        isinstance(node, gast.Name) and node.id == name and isinstance(node.ctx, (gast.Store, gast.Del))
+        for stmt in body
+        for node in n.walk(stmt)
+    )

@@ -60,7 +60,8 @@ class RecordedBodies:
                 body=body,
                 handlers=handlers,
                 orelse=self.fwd_block(s.orelse, True),
-                finalbody=self.fwd_block(s.finalbody, True),
+                # a try needs a handler or a non-empty finally (``finally: pass`` blocks to nothing)
+                finalbody=self.fwd_block(s.finalbody, True) or ([] if handlers else [gast.Pass()]),
             ),
             self.push(n.name(step)),
             self.push(n.name(handler)),

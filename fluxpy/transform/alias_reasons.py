@@ -5,22 +5,31 @@ through another reference in plain Python, or None. A binding ``name = value`` d
 may give one to the names it reads, both ways: after ``b = a``, a write into either shows through the other::
 
     b = a               # b: "is the same object as 'a'"; a: "is the same object as 'b'"
-    v = np.ravel(y)     # v: "may be a view of another array ('y')"; y: "shares its data with 'v'"
+    v = np.ravel(y)     # v: ReceiverPart, "may be a view of another array ('y')" (checked at run time)
+    s = np.asarray(a.shape)  # s: None (of a tuple: a new array)
     r = d.values()      # d: "is viewed by 'r' (d.values(), ...): a live view"
     h = obj.m(x)        # h: ReceiverPart, "may be a part of 'obj'" (checked at run time where it can be)
     e = f(lst)          # lst (a list the function built): "may be returned by the call"
 
-A call's result may be its receiver or a part of it (refused as a write target, as ``d[k]`` and ``h.arr``
-are), and a list or dict that the function built and passed to the call may come back as the result. Arrays
-that may come back are left to the run-time checks of kept_views.py, which cost nothing unless one name is
-written and the other read after.
+A view maker's result (``np.asarray(y)``, ``y.reshape(-1)``, ``np.ravel(d["k"])``) may be its argument or a
+view of it, or a new array (``np.asarray`` of a list): a write into it is checked at run time, and a write
+into ``y`` while it is read afterwards too (kept_views.py); ``y.conj()``, whose rule copies, is refused as a
+write target. A call's result may be its receiver or a part of it (refused as a write target, as ``d[k]``
+and ``h.arr`` are), and a list or dict that the function built and passed to the call may come back as the
+result. Arrays that may come back are left to the run-time checks of kept_views.py, which cost nothing unless
+one name is written and the other read after.
 """
 
 import gast
 
+from .alias_sources import _DATA_FREE_ATTRIBUTES
 from .array_views import same_or_view_source
 
 _DICT_VIEW_METHODS = frozenset({"keys", "values", "items"})
+_NEW = object()  # _view_root's answer for a value that holds no data of its root (``a.shape``)
+# view makers whose rule returns a new array where NumPy returns the argument itself (``y.conj()`` of a real
+# ``y``): a check at run time would see no shared memory, so a write into the result stays refused here
+_COPIED_BY_RULE = frozenset({"conj", "conjugate"})
 
 
 class ReceiverPart(str):
@@ -54,11 +63,19 @@ class Reasons:
                 if inner is None:
                     break
                 source = inner
-            if isinstance(source, gast.Name):
-                if source.id == name:  # y = np.asarray(y): as shared as y was
-                    return state.get(name)
-                state[source.id] = f"shares its data with {name!r} (line {line})"
-                return f"may be a view of another array ({source.id!r}) or that array itself (line {line})"
+            if isinstance(source, gast.Name) and source.id == name:  # y = np.asarray(y): as shared as y was
+                return state.get(name)
+            root = _view_root(source)
+            if root is _NEW:  # np.asarray(a.shape): of a tuple, a new array
+                return None
+            if _copied_by_rule(value):
+                if isinstance(source, gast.Name):
+                    state[source.id] = f"shares its data with {name!r} (line {line})"
+                    return (
+                        f"may be a view of another array ({source.id!r}) or that array itself (line {line})"
+                    )
+            elif root is not None and root != name and root in self.local:
+                return self.of_view_maker(value, source, root, line)
             value = source
         if isinstance(value, gast.Name):
             state[value.id] = f"is the same object as {name!r} (bound to it at line {line})"
@@ -72,6 +89,19 @@ class Reasons:
         if isinstance(value, gast.Call):
             return self.of_call(value, name, state, line)
         return None
+
+    def of_view_maker(self, value, source, root, line):
+        """The reason of ``name = value``, a call that may return its argument ``source`` itself or a view of
+        it (``np.asarray(y)``, ``np.ravel(d["k"])``, ``y.reshape(-1)``), read from the local name ``root``.
+        Whether it does is known at run time only (``np.asarray`` of a list, a tuple or a number makes a new
+        array), so it is a ReceiverPart: an item write into ``name`` is checked at run time, and refused when
+        ``name`` is ``root``'s object, shares memory with it or is held by it
+        (rules/mutation.check_receiver_part). The other way, a write into ``root`` while ``name`` is read
+        afterwards, is checked at run time by kept_views."""
+        text = f"may be {_text(source)!r} itself or a view of it (line {line})"
+        if isinstance(source, gast.Name):
+            text = f"may be a view of another array ({root!r}) or that array itself (line {line})"
+        return ReceiverPart(text, root, (line, _text(value)))
 
     def of_call(self, call, name, state, line):
         """``name = f(...)``: a method's result may be a part of its receiver (``d.get(k)``, ``h.get()``:
@@ -129,3 +159,35 @@ def _held_names(values):
         elif isinstance(value, gast.BoolOp):
             out |= _held_names(value.values)
     return out
+
+
+def _view_root(source):
+    """The name ``source`` reads its value from (``d`` of ``d["k"].T``, ``y`` of ``np.ravel(y[0])``), _NEW for
+    a data-free attribute (``a.shape``: a tuple, so ``np.asarray`` of it is a new array), or None."""
+    while not isinstance(source, gast.Name):
+        if isinstance(source, gast.Attribute) and source.attr in _DATA_FREE_ATTRIBUTES:
+            return _NEW
+        if isinstance(source, (gast.Subscript, gast.Attribute)):
+            source = source.value
+        else:
+            source = same_or_view_source(source)
+            if source is None:
+                return None
+    return source.id
+
+
+def _text(node):
+    return gast.unparse(node).strip()
+
+
+def _copied_by_rule(call):
+    """Whether ``call`` (``y.conj().ravel()``) goes through a view maker of _COPIED_BY_RULE."""
+    while call is not None and not isinstance(call, gast.Name):
+        if (
+            isinstance(call, gast.Call)
+            and isinstance(call.func, gast.Attribute)
+            and call.func.attr in _COPIED_BY_RULE
+        ):
+            return True
+        call = same_or_view_source(call) if isinstance(call, gast.Call) else getattr(call, "value", None)
+    return False

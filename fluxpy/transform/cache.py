@@ -14,9 +14,10 @@ from dataclasses import dataclass, field
 from types import FunctionType, ModuleType
 
 import gast
+import numpy as np
 
 from .. import runtime
-from ..errors import SourceError, TransformError
+from ..errors import FluxpyError, SourceError, TransformError
 from ..rules import registry
 from . import adjoint, codegen, fence, forward, inline, normalize, parse, source
 from . import nodes as n
@@ -126,22 +127,66 @@ def defaulted(entry, fn):
 def generated_source(fn):
     """The generated module text for ``fn`` (transforming it if needed). A class's ``__init__`` is shown
     as fluxpy differentiates it, as a constructor writing ``self``'s attributes and returning ``self``."""
-    fn = _function_of(fn)
+    fn = function_of(fn, "adjoint_source")
     constructor = fn.__name__ == "__init__" and "." in fn.__qualname__
     forward_function(fn, constructor=constructor)
     return _cache[(fn.__code__, "constructor") if constructor else fn.__code__].text
 
 
-def _function_of(f):
+def function_of(f, kind):
+    """The Python function that ``fx.<kind>`` (``adjoint_source``, ``differentiable``) transforms for
+    ``f``: ``f`` itself, a method's function, a ``functools.partial``'s, an object's Python ``__call__``.
+    Else a FluxpyError saying why there is none (a class, a C function, a value that is not callable)."""
     if isinstance(f, FunctionType):
         return f
-    func = getattr(f, "__func__", None)
+    func = getattr(f, "__func__", None)  # bound methods, staticmethod and classmethod objects
     if isinstance(func, FunctionType):
         return func
-    call = getattr(type(f), "__call__", None)  # noqa: B004
-    if isinstance(call, FunctionType):
-        return call
-    raise TypeError(f"fluxpy can show the generated code of Python functions, not of {f!r}")
+    if isinstance(f, functools.partial):
+        return function_of(f.func, kind)
+    if not isinstance(f, type):
+        call = getattr(type(f), "__call__", None)  # noqa: B004
+        if isinstance(call, FunctionType):
+            return call
+    raise FluxpyError(_no_function(f, kind))
+
+
+def _no_function(f, kind):
+    """Why ``fx.<kind>(f)`` has no Python function to transform, and what to pass instead."""
+    if isinstance(f, type):
+        name = f.__qualname__
+        return (
+            f"fx.{kind} takes a function, but {name} is a class: pass its methods "
+            f"(fx.{kind}({name}.__call__), fx.{kind}({name}.__init__)) or an instance with a __call__; "
+            "instances of a class are differentiated through its methods"
+        )
+    if not callable(f):
+        text = repr(f)
+        text = text if len(text) <= 60 else text[:57] + "..."
+        kind_name = type(f).__name__
+        article = "an" if kind_name[:1] in "aeiou" else "a"
+        return (
+            f"fx.{kind} takes a Python function, but it was given {article} {kind_name} ({text}), not "
+            "callable"
+        )
+    if isinstance(f, np.ufunc):
+        name = runtime._ufunc_path(f)
+    else:
+        name = getattr(f, "__qualname__", None) or getattr(f, "__name__", None) or repr(f)
+    try:
+        ruled = registry.lookup(f) is not None
+    except TypeError:
+        ruled = False
+    if ruled:
+        return (
+            f"{name} has no Python source for fx.{kind}: fluxpy differentiates it by its registered rule "
+            f"(fluxpy.rules.registry.lookup({name}) returns it, a Python function)"
+        )
+    return (
+        f"{name} has no Python source for fx.{kind} (a C function, a builtin) and no derivative rule: "
+        "register one with @fx.adjoint (see docs/writing-rules.md), or mark it fx.nograd if it has no "
+        "derivative"
+    )
 
 
 def _build(fn, key, constructor, mode="reverse", mask=None):

@@ -33,6 +33,7 @@ from ..rules import python as pyrules
 from . import adjoint, inline
 from . import nodes as n
 from .fence import HELPER_PREFIX
+from .normalize import match_runtime
 
 _COMMENT = re.compile(r"""^(\s*)(?:'|"|\"\"\")__fx_comment__(\d+)(?:'|"|\"\"\")$""")
 _lock = threading.Lock()
@@ -49,6 +50,7 @@ HELPERS = {
     "__fx_check_writes": runtime.check_writes,
     "__fx_check_method_writes": runtime.check_method_writes,
     "__fx_owned_view": runtime.owned_view,
+    "__fx_check_param_aliases": runtime.check_param_aliases,
     "__fx_accum": tangents.accum,
     "__fx_type": builtins.type,
     "__fx_scalars": inline.SCALARS,
@@ -119,10 +121,18 @@ HELPERS = {
     "__fx_put_along_axis_value": assembly.put_along_axis_value,
     "__fx_putmask_value": assembly.putmask_value,
     "__fx_place_value": assembly.place_value,
+    # the tests of desugared match statements (normalize/matches.py)
+    "__fx_match_sequence": match_runtime.match_sequence,
+    "__fx_match_mapping": match_runtime.match_mapping,
+    "__fx_match_class": match_runtime.match_class,
+    "__fx_match_self": match_runtime.match_self,
+    "__fx_match_arg": match_runtime.match_arg,
+    "__fx_list": builtins.list,
 }
 
 
-INACTIVE_HELPERS = frozenset({"__fx_seed"})  # helpers whose value carries no gradient: called as they are
+# helpers whose value carries no gradient: called as they are
+INACTIVE_HELPERS = frozenset({"__fx_seed", "__fx_match_arg", "__fx_check_param_aliases"})
 
 
 def direct_rules():

@@ -3,7 +3,8 @@
 Everything the later stages accept is listed here; anything else raises :class:`TransformError` at
 ``@fx.differentiable`` time or at the first gradient, never later as a wrong gradient. What only the
 values can tell (whether a name kept before a write into an array is a view of the cells written) gets a
-runtime check put before the write: :func:`guard_kept_views`.
+runtime check put before the write: :func:`guard_kept_views`. ``match`` statements and ``:=`` are desugared
+first (``_Fence.desugar``), so that the analyses see the names they bind.
 """
 
 import copy
@@ -35,24 +36,29 @@ _REJECT = {
     ),
     gast.Global: ("the global statement", "return the new value instead of assigning a global"),
     gast.Nonlocal: ("the nonlocal statement", "return the new value instead of rebinding an outer variable"),
-    gast.NamedExpr: ("an assignment expression (:=)", "assign on a line of its own"),
     gast.Delete: ("del", "leave the variable in place or rebind it"),
-    gast.Match: ("a match statement", "use if/elif"),
 }
+# desugared by the fence before its analyses (``_Fence.desugar``)
+_SUGAR = frozenset({gast.Match, gast.NamedExpr})
 
 
 def check(fdef, source, writable=None, classes=frozenset()):
     """Raise TransformError for the first unsupported construct in ``fdef`` (a gast FunctionDef).
 
     ``writable`` names the one variable whose attributes may be assigned (``self`` of an ``__init__``
-    building a fresh object).
+    building a fresh object). ``match`` statements and ``:=`` are desugared here, after the syntax checks
+    and before the analyses, which must see the names they bind (``desugar``).
     """
     fence = _Fence(source)
     fence.writable = writable
+    nodes = fence.check_syntax(fdef)
+    if fence.sugar:
+        fence.desugar(fdef)
+        nodes = n.walk(fdef)[1:]
     body = body_nodes(fdef)
     fence.objects = local_objects(fdef, classes, body)
     fence.classes = classes
-    fence.check_function(fdef, top=True)
+    fence.check_function(fdef, nodes)
     fence.check_late_reads(fdef)
     fence.check_item_targets(fdef, body)
 
@@ -78,6 +84,7 @@ class _Fence:
         self.writable = None
         self.objects = set()  # local names bound only to new instances: their attributes may be written
         self.classes = frozenset()
+        self.sugar = set()  # the node types of ``_SUGAR`` the function holds
 
     def error(self, node, what, why="", hint=""):
         line = getattr(node, "lineno", None) or 0
@@ -99,13 +106,69 @@ class _Fence:
             hint=hint,
         )
 
-    def check_function(self, fdef, top=False):
+    def check_syntax(self, fdef):
+        """Refuse what no stage handles, and the reserved names, in the user's own tree (desugaring adds
+        helpers' names); note the constructs to desugar. Returns the nodes below ``fdef``."""
         if isinstance(fdef, gast.AsyncFunctionDef):
             what, hint = _REJECT[gast.AsyncFunctionDef]
             raise self.error(fdef, what, hint=hint)
+        nodes = n.walk(fdef)[1:]
+        for node in nodes:
+            kind = type(node)  # gast's node classes have no subclasses
+            rejected = _REJECT.get(kind)
+            if rejected is not None:
+                what, hint = rejected
+                raise self.error(node, what, hint=hint)
+            if kind in _SUGAR:
+                self.sugar.add(kind)
+            elif kind is gast.Name and node.id.startswith(HELPER_PREFIX) and not self.source.generated:
+                raise self.error(
+                    node, f"the name {node.id!r}", why=f"names starting with {HELPER_PREFIX} are reserved"
+                )
+        return nodes
+
+    def desugar(self, fdef):
+        """``match`` statements become ``if`` statements and ``:=`` assignments of their own
+        (normalize/matches.py, normalize/named_exprs.py); what cannot be made exact is refused here."""
+        from .naming import Namer  # (late: the normalize package imports this module)
+        from .normalize.matches import lower_matches, pattern_names
+        from .normalize.named_expr_checks import refusal
+        from .normalize.named_exprs import hoist_named_exprs
+
+        namer = Namer.for_function(fdef)
+        namer.taken |= pattern_names(fdef)
+        if gast.Match in self.sugar:
+            lower_matches(fdef, namer)
+        if gast.NamedExpr in self.sugar:
+            refused = refusal(fdef)
+            if refused is not None:
+                node, what, why, hint = refused
+                raise self.error(node, what, why=why, hint=hint)
+            hoist_named_exprs(fdef, namer)
+            self.check_comprehension_targets(fdef)
+
+    def check_comprehension_targets(self, fdef):
+        """A ``:=`` in a comprehension is moved out once that is a loop (after the analyses), so they do not
+        see what its name is bound to (an item of the sequence iterated, say): writes into it are refused."""
+        body = body_nodes(fdef)
+        bound = {x.target.id: x for x in body if isinstance(x, gast.NamedExpr)}
+        for node in body if bound else ():
+            name = _written_name(node)
+            if name in bound:
+                raise self.error(
+                    node,
+                    f"writing into {name!r}, which an assignment expression (:=) in a comprehension binds "
+                    f"(line {bound[name].lineno})",
+                    why="fluxpy writes into a copy, and cannot tell which other reference Python's write "
+                    "would show through (an item of the sequence iterated, say)",
+                    hint=f"write into a copy under another name: `w = {name}.copy()`",
+                )
+
+    def check_function(self, fdef, nodes):
+        """The checks that need the desugared function (``nodes``: those below ``fdef``)."""
         for stmt in fdef.body:
             self.check_stmt(stmt, in_loop=False)
-        for node in n.walk(fdef)[1:]:
+        for node in nodes:
             self.check_node(node)
 
     def check_stmt(self, stmt, in_loop, in_block=False):
@@ -135,14 +198,6 @@ class _Fence:
             self.check_stmt(child, in_loop=loop, in_block=block)
 
     def check_node(self, node):
-        rejected = _REJECT.get(type(node))  # gast's node classes have no subclasses
-        if rejected is not None:
-            what, hint = rejected
-            raise self.error(node, what, hint=hint)
-        if isinstance(node, gast.Name) and node.id.startswith(HELPER_PREFIX) and not self.source.generated:
-            raise self.error(
-                node, f"the name {node.id!r}", why=f"names starting with {HELPER_PREFIX} are reserved"
-            )
         if isinstance(node, (gast.Assign, gast.AugAssign, gast.AnnAssign)):
             targets = node.targets if isinstance(node, gast.Assign) else [node.target]
             for t in targets:
@@ -639,3 +694,17 @@ def _child_statements(stmt):
     for handler in getattr(stmt, "handlers", None) or []:
         out.extend(handler.body)
     return [s for s in out if isinstance(s, gast.stmt)]
+
+
+def _written_name(node):
+    """The name ``node`` writes into: ``x[i] = v``, ``x.a = v``, ``x += v``, ``np.copyto(x, v)``; or None."""
+    if isinstance(node, gast.Expr) and isinstance(node.value, gast.Call):
+        call = node.value
+        if isinstance(call.func, gast.Attribute) and call.func.attr in IN_PLACE_CALLS and call.args:
+            return call.args[0].id if isinstance(call.args[0], gast.Name) else None
+    for target in _assign_targets(node):
+        if isinstance(node, gast.AugAssign) and isinstance(target, gast.Name):
+            return target.id
+        if isinstance(target, (gast.Subscript, gast.Attribute)) and isinstance(target.value, gast.Name):
+            return target.value.id
+    return None

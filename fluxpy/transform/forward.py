@@ -178,7 +178,8 @@ class _Tangents(Signature):
                     body=self.block(s.body) or [gast.Pass()],
                     handlers=handlers,
                     orelse=self.block(s.orelse),
-                    finalbody=self.block(s.finalbody),
+                    # a try needs a handler or a non-empty finally (``finally: pass`` blocks to nothing)
+                    finalbody=self.block(s.finalbody) or ([] if handlers else [gast.Pass()]),
                 )
             ]
         if isinstance(s, gast.FunctionDef):

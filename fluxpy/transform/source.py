@@ -21,6 +21,12 @@ from .parse import mangled
 # an identifier starting with two underscores and not ending with two (what CPython mangles in a class)
 _PRIVATE = re.compile(r"(?<!\w)__\w*(?<!__)(?!\w)")
 _trees = OrderedDict()  # filename -> (source text, parsed module), the most recently used last
+_codes = OrderedDict()  # filename -> (source text, its module's code object or None): see _compiles_like
+_changed = set()  # the code objects whose file's text no longer compiles to them
+CHANGED = (
+    "{file} has changed since it was imported (its text no longer compiles to the code Python runs). "
+    "Reload the module (importlib.reload, or %autoreload in IPython) or restart"
+)
 _TREES_KEPT = 32  # parsed files kept (a module's functions are transformed together; generated code's
 # sources are one file per function, read once when it is differentiated again)
 _lock = threading.Lock()
@@ -77,7 +83,64 @@ def get_source(fn):
             f"fluxpy cannot locate {fn.__qualname__} in {code.co_filename} at line {code.co_firstlineno}: "
             "the file may have changed since it was imported."
         )
+    if not _compiles_like(code, lines):
+        _changed.add(code)
+        raise SourceError(
+            f"fluxpy cannot use the source of {fn.__qualname__}: {CHANGED.format(file=code.co_filename)}"
+        )
     return Source(code.co_filename, tuple(lines), node, code.co_name, private)
+
+
+def changed_since_import(code):
+    """Whether ``code``'s file was found changed since it was imported (its source then is not used)."""
+    return code in _changed
+
+
+def _compiles_like(code, lines):
+    """Whether the file's text compiles to a code object like ``code`` at its line: one whose constants
+    and names ``code`` has too (a file edited after import with the same line layout, ``x * 2`` now
+    ``x * 1000``, would otherwise be differentiated from its new text). Only added ones are allowed, as
+    pytest's assertion rewriting adds; a text that does not compile alone (a notebook cell's top-level
+    ``await``) is taken as it is."""
+    module = _compiled(code.co_filename, "".join(lines))
+    if module is None:
+        return True
+    found = [
+        c
+        for c in _code_objects(module)
+        if (c.co_name, c.co_firstlineno) == (code.co_name, code.co_firstlineno)
+    ]
+    return not found or any(_signature(c) <= _signature(code) for c in found)
+
+
+def _compiled(filename, text):
+    with _lock:
+        cached = _codes.get(filename)
+        if cached is not None and cached[0] == text:
+            return cached[1]
+    try:
+        module = compile(text, filename, "exec", dont_inherit=True)
+    except (SyntaxError, ValueError):
+        module = None
+    with _lock:
+        _codes[filename] = (text, module)
+        while len(_codes) > _TREES_KEPT:
+            _codes.popitem(last=False)
+    return module
+
+
+def _code_objects(code):
+    todo = [code]
+    while todo:
+        c = todo.pop()
+        yield c
+        todo.extend(k for k in c.co_consts if isinstance(k, type(code)))
+
+
+def _signature(code):
+    """The constants (by type and repr: ``nan != nan``), names and variable names of ``code``."""
+    consts = {(type(k), repr(k)) for k in code.co_consts if not isinstance(k, type(code))}
+    return consts | {("name", v) for v in code.co_names + code.co_varnames}
 
 
 def _parse_file(filename, lines):

@@ -103,6 +103,10 @@ def walrus(x):
     return (y := x * 2) + y
 
 
+def walrus_in_lambda(x):
+    return (lambda t: (y := t * 2) + y)(x)
+
+
 def item_assignment(x):
     y = [x]
     y[0] = 1.0
@@ -162,7 +166,7 @@ REJECTED = [
     (try_return, "return inside a with or try block"),
     (break_in_try, "break or continue inside a with or try block"),
     (global_stmt, "global statement"),
-    (walrus, "assignment expression"),
+    (walrus_in_lambda, "assignment expression (:=) in a lambda"),
     (copy_then_write, "writing into 'y', which is the same object as 'x'"),
     (view_then_write, "may be a view or element"),
     (loop_element_write, "element of the sequence being iterated"),
@@ -223,6 +227,7 @@ SUPPORTED = [
     (early_return_in_branch, -2.0, (3.0,)),
     (loop_with_flag, 1.0, (4.0,)),
     (unreachable_after_return, 1.0, (2.0,)),
+    (walrus, 1.0, (4.0,)),
 ]
 
 

@@ -7,7 +7,8 @@ in-place methods (``idx.sort()``, ``idx.fill(0)``, ``np.logical_not(m, out=m)``,
 run as Python runs them: on the caller's array, unless the function works on a copy of it. The copy is made
 at entry only for a parameter that such a call may write into (an index array only read costs nothing),
 and only when it is an array (a list, a dict or a set passed in keeps Python's in-place methods: appending
-labels to a caller's list is bookkeeping the caller may want to see).
+labels to a caller's list is bookkeeping a caller in differentiated code may want to see; those passed to
+``fx.gradient`` and the rest are copied there, interface.owned).
 
 Before::
 
@@ -26,6 +27,9 @@ After::
 A caller in differentiated code that passes an array and reads it after the call would not see the change:
 the parameter is recorded as written (``ctx.augmented_params``, for arrays), and that caller is refused at
 run time (runtime.check_writes), as for ``x[i] = v`` on a parameter.
+
+Before the copies go the checks of parameter_aliases.py: a parameter written in place while another name
+the function reads afterwards holds the same object is refused when the function is called.
 """
 
 import inspect
@@ -36,6 +40,7 @@ import numpy as np
 from .. import nodes as n
 from ..alias_sources import in_place_update
 from .anf_updates import _IN_PLACE_NAMES, _lookup, _user_globals
+from .parameter_aliases import after_checks, alias_checks
 
 # methods that change their array in place
 _IN_PLACE_METHODS = frozenset(
@@ -85,13 +90,15 @@ def copy_written_parameters(fdef, ctx):
     if not params:  # (a constructor's self is its fresh object)
         return fdef
     user_globals = _user_globals(ctx)
+    checks = [] if ctx.source.generated else alias_checks(fdef, ctx, params, user_globals, _written)
     written = _written(fdef, params, user_globals)
     updated = _updated(fdef, params) - written
     if updated:
         updated -= _rebound_first(fdef.body, updated, user_globals)
     owned = [_own_view(a.id, fdef) for a in args.posonlyargs + args.args + args.kwonlyargs if a.id in updated]
+    first = after_checks(fdef.body)  # (generated code differentiated again: after the checks it holds)
     if not written:
-        fdef.body = owned + fdef.body
+        fdef.body = fdef.body[:first] + checks + owned + fdef.body[first:]
         return fdef
     rebound = _rebound_first(fdef.body, written, user_globals)
     copies = owned
@@ -101,7 +108,7 @@ def copy_written_parameters(fdef, ctx):
             continue
         copies.append(n.located(n.if_(_copied_kind(name), [_copy(name, fdef)]), fdef))
         ctx.augmented_params.setdefault(name, set()).update(_COPIED_KINDS)
-    fdef.body = copies + fdef.body
+    fdef.body = fdef.body[:first] + checks + copies + fdef.body[first:]
     return fdef
 
 
