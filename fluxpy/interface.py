@@ -212,7 +212,7 @@ def gradient(f, /, *args, **kwargs):
     return project_all(grads[1 : n + 1], args)
 
 
-_CONTAINERS = frozenset({list, tuple, dict, set})
+_CONTAINERS = (list, tuple, dict, set)
 
 
 def owned(args):
@@ -221,7 +221,7 @@ def owned(args):
     and the caller's arguments never change (API.md). Arrays need no copy here: fluxpy never writes into
     them (normalize/parameters.py)."""
     for a in args:
-        if type(a) in _CONTAINERS:
+        if isinstance(a, _CONTAINERS):  # subclasses too: a defaultdict, an OrderedDict, a namedtuple
             memo = {}  # one list passed twice stays one list (see own_containers)
             return tuple([own_containers(a, memo) for a in args])
     return args

@@ -23,6 +23,7 @@ Traceback (most recent call last):
 fluxpy.errors.FluxpyError: fx.jvp: tangents[0] is a list, but primals[0] is an ndarray of shape (2,): ...
 """
 
+import copy as _copy
 import numbers
 import types
 
@@ -31,7 +32,7 @@ import numpy as np
 from . import functors
 from .backend import is_array
 from .errors import FluxpyError
-from .rules.registry import nograd
+from .rules.registry import adjoint, forward_rule, nograd
 from .tangents import Tangent
 
 _NUMBERS = (numbers.Number, np.generic)
@@ -256,24 +257,73 @@ def fields_of(p):
 def own_containers(x, memo=None):
     """``x`` with its lists, dicts and sets copied (their items shared): ``f`` may change a list argument in
     place (``L.append(v)``), and the caller's never changes (API.md), as reverse mode's copies of written
-    arrays."""
-    kind = type(x)
-    if kind is not tuple and kind is not set and kind is not list and kind is not dict:
+    arrays. Subclasses too: a ``defaultdict`` (its ``default_factory`` kept: reading a missing key inserts
+    it), an ``OrderedDict``, and a namedtuple's lists (the namedtuple rebuilt with its own type). A list
+    that holds itself is copied once: the copy is in ``memo`` before its items are."""
+    if not isinstance(x, (tuple, list, dict, set)):
         return x
     if memo is None:
         memo = {}
-    if kind is tuple:
-        return tuple([own_containers(v, memo) for v in x])
+    if isinstance(x, tuple):
+        items = [own_containers(v, memo) for v in x]
+        if all(a is b for a, b in zip(items, x, strict=True)):
+            return x
+        if type(x) is tuple:
+            return tuple(items)
+        if hasattr(type(x), "_make"):  # a namedtuple: its own type, its lists copied
+            return type(x)._make(items)
+        return x  # another tuple subclass: how to rebuild it is its own business
     if id(x) in memo:  # one list passed twice (f(lst, lst)) stays one list, as in Python
         return memo[id(x)]
+    kind = type(x)
     if kind is set:
         copy = set(x)
-    elif kind is list:
-        copy = [own_containers(v, memo) for v in x]
+    elif kind is list or kind is dict:
+        copy = kind()
     else:
-        copy = {k: own_containers(v, memo) for k, v in x.items()}
-    memo[id(x)] = copy
+        try:  # a subclass (defaultdict, OrderedDict, ...): its own copy, its attributes kept
+            copy = _copy.copy(x)
+        except Exception:
+            return x
+        if copy is x or type(copy) is not kind:
+            return x
+    memo[id(x)] = copy  # before the items: a list that holds itself
+    if isinstance(x, set):
+        return copy
+    if isinstance(x, list):
+        items = [own_containers(v, memo) for v in x]
+        if kind is list:
+            copy.extend(items)
+        else:
+            for i, (a, b) in enumerate(zip(items, x, strict=True)):
+                if a is not b:
+                    copy[i] = a
+        return copy
+    if kind is dict:
+        for k, v in x.items():
+            copy[k] = own_containers(v, memo)
+        return copy
+    for k, v in list(x.items()):
+        owned = own_containers(v, memo)
+        if owned is not v:
+            copy[k] = owned
     return copy
+
+
+@adjoint(own_containers)
+def own_containers_rule(x, memo=None):
+    """A copy is the identity: the cotangent of the copy is the argument's (differentiating the copying
+    itself would follow ``copy.copy`` of a ``defaultdict``, with nothing to gain)."""
+
+    def own_containers_pullback(dx):
+        return (dx, None)
+
+    return own_containers(x, memo), own_containers_pullback
+
+
+@forward_rule(own_containers)
+def own_containers_jvp(args, targs):
+    return own_containers(*args), targs[0]
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -262,14 +262,18 @@ def _refuse_write(func, position, name):
     )
 
 
-def owned_view(x, name):
+def owned_view(x, name, globals_read=None, item=False):
     """Whether parameter ``name`` (value ``x``) of the differentiated function that calls this (its first
     statements; the function does ``x op= v``) is an array viewing another one that only the user's code
     around ``fx.gradient`` (``pullback``, ``jvp``, ...) can see: ``fx.gradient(f, data[0])``. fluxpy never
     writes into the caller's arrays, so the function may work on a copy of its own (normalize/parameters.py)
     and ``x op= v`` need not be refused as a write into a view (rules/mutation.check_in_place_view). Not when
     differentiated code made the call (it may read the array viewed afterwards, where Python shows the write),
-    or when another parameter, a global or a captured variable of the function shares memory with ``x``."""
+    or when another parameter, a global or a captured variable of the function shares memory with ``x``.
+    ``globals_read``: the globals the function reads after its write (None: every global it names).
+    ``item``: the function writes ``x[i] = v``, which is refused where differentiated code passed a view
+    of an array that is still in use (``helper(B[:2])``: Python writes into ``B``), as ``x op= v`` is
+    (rules/mutation.check_in_place_view)."""
     if getattr(x, "base", None) is None or not is_array(x):
         return False
     frame = sys._getframe(1)
@@ -281,14 +285,27 @@ def owned_view(x, name):
     while caller is not None:
         file = caller.f_code.co_filename
         if file.startswith("<fluxpy"):
+            if item and sys.getrefcount(x.base) > 3:  # (x.base, the argument, and another: still in use)
+                _refuse_view_item_write(frame, name)
             return False  # differentiated code passed the view
         if not file.startswith(_PACKAGE_DIR):
             break  # the user's code (fluxpy's own frames in between: interface, testing, ...)
         caller = caller.f_back
     others = [v for k, v in frame.f_locals.items() if k != name]
     g = frame.f_globals
-    others += [g[k] for k in frame.f_code.co_names if k in g and not isinstance(g[k], ModuleType)]
+    names = frame.f_code.co_names if globals_read is None else globals_read
+    others += [g[k] for k in names if k in g and not isinstance(g[k], ModuleType)]
     return not any(_shares_memory(x, v, 3) for v in others)
+
+
+def _refuse_view_item_write(frame, name):
+    raise errors.FluxpyError(
+        f"{frame.f_code.co_name.removesuffix('__forward')} writes into its parameter {name!r} in place "
+        f"(`{name}[...] = ...`), and the caller passed a view of another array that is still in use "
+        f"(`f(B[:2])`, `f(B.T)`):\n  {user_location()}\nIn Python the write would show in that array, while "
+        "fluxpy writes into a copy of the view. Pass a copy (`f(B[:2].copy())`), or return the new value "
+        "and assign it into the array (`B[:2] = f(B[:2])`)."
+    )
 
 
 def _shares_memory(x, v, depth):
@@ -296,19 +313,40 @@ def _shares_memory(x, v, depth):
     memory with the array ``x``."""
     if is_array(v):
         if isinstance(x, np.ndarray) and isinstance(v, np.ndarray):
-            return bool(np.may_share_memory(x, v))
+            if not np.may_share_memory(x, v):
+                return False
+            try:  # (interleaved slices: the bounds overlap, the cells do not; exponential at worst)
+                return bool(np.shares_memory(x, v, max_work=100_000))
+            except np.exceptions.TooHardError:
+                return True
         return _root(x) is _root(v)
     if depth == 0 or isinstance(v, (str, bytes, int, float, complex, type, FunctionType, ModuleType)):
         return False
-    if isinstance(v, dict):
-        items = list(v.values())
-    elif isinstance(v, (list, tuple, set, frozenset)):
-        items = list(v)
-    else:
-        items = list(getattr(v, "__dict__", {}).values())
+    items = _held(v)
     if len(items) > 10_000:
         return True  # (not worth the look: the function keeps the view, and x op= v is refused on it)
     return any(_shares_memory(x, item, depth - 1) for item in items)
+
+
+def _held(v):
+    """What container or object ``v`` holds: a dict's values, a list's items, an object's fields (its
+    ``__dict__`` and its ``__slots__``)."""
+    if isinstance(v, dict):
+        return list(v.values())
+    if isinstance(v, (list, tuple, set, frozenset)):
+        return list(v)
+    items = list(getattr(v, "__dict__", {}).values())
+    for cls in type(v).__mro__:
+        slots = cls.__dict__.get("__slots__", ())
+        for slot in (slots,) if isinstance(slots, str) else slots:
+            if slot not in ("__dict__", "__weakref__"):
+                if slot.startswith("__") and not slot.endswith("__"):
+                    slot = f"_{cls.__name__.lstrip('_')}{slot}"  # (a private slot's mangled name)
+                try:
+                    items.append(getattr(v, slot))
+                except Exception:  # noqa: BLE001 (an unset slot, a descriptor that raises)
+                    pass
+    return items
 
 
 def _root(a):
@@ -362,23 +400,12 @@ def _aliasing(x, v, depth):
     if v is x:
         return f"is the same {'array' if is_array(x) else type(x).__name__}"
     if is_array(v):
-        if not is_array(x) or not _shares_memory(x, v, 0):
+        if not is_array(x) or not _shares_memory(x, v, 0):  # (the cells, not only the bounds)
             return None
-        if isinstance(x, np.ndarray) and isinstance(v, np.ndarray):
-            try:
-                if not np.shares_memory(x, v, max_work=100_000):
-                    return None  # (interleaved slices: may_share_memory's bounds overlap, the cells do not)
-            except np.exceptions.TooHardError:
-                pass
         return "shares memory with it"
     if depth == 0 or isinstance(v, (str, bytes, int, float, complex, type, FunctionType, ModuleType)):
         return None
-    if isinstance(v, dict):
-        items = list(v.values())
-    elif isinstance(v, (list, tuple, set, frozenset)):
-        items = list(v)
-    else:
-        items = list(getattr(v, "__dict__", {}).values())
+    items = _held(v)
     if len(items) > 10_000:
         return None
     for item in items:
@@ -516,8 +543,27 @@ def _direct_rule(f):
         return functools.partial(_call_as_rule, f)
     if _is_user_rule(rule):
         rule = checked_rule(rule)
+    elif getattr(rule, "array_parameters", None) is None:  # (takes_array_likes' rules refuse it themselves)
+        from .rules.helpers import out_position
+
+        if out_position(f) is not None:
+            rule = _out_checked(rule, f)
     _direct_rules[f] = rule
     return rule
+
+
+def _out_checked(rule, f):
+    """``rule`` refusing ``f``'s output array passed by position (``np.concatenate(xs, 0, out)``)."""
+
+    def out_checked_rule(*args, **kwargs):
+        if len(args) > 1:
+            check_no_positional_out(f, args)
+        return rule(*args, **kwargs)
+
+    out_checked_rule.partial = getattr(rule, "partial", None)
+    if out_checked_rule.partial is None:
+        del out_checked_rule.partial
+    return out_checked_rule
 
 
 def _call_as_rule(f, *args):
@@ -539,6 +585,8 @@ def partial_forward_of(partial, mask):
         params = _positional_params(partial, skip=1)  # after the mask
 
         def partial_rule_forward(f, /, *args, **kwargs):
+            if len(args) > 1:
+                check_no_positional_out(f, args)
             if kwargs:
                 if kwargs.get("out") is not None:
                     check_no_out(f)
@@ -655,6 +703,8 @@ def _make_rule_forward(rule):
     run_rule = checked_rule(rule) if _is_user_rule(rule) else rule
 
     def rule_forward(f, /, *args, **kwargs):
+        if len(args) > 1:
+            check_no_positional_out(f, args)
         if kwargs:
             if kwargs.get("out") is not None:
                 check_no_out(f)
@@ -1004,6 +1054,27 @@ def check_no_out(f, positional=False):
     name = getattr(f, "__name__", repr(f))
     call = f"{name}(..., out) (an output array passed by position)" if positional else f"{name}(..., out=...)"
     raise errors.in_place_error(call, "array", user_location())
+
+
+_out_positions = {}  # a NumPy function -> the position of its ``out`` parameter, or None
+
+
+def check_no_positional_out(f, args):
+    """A NumPy function's output array passed by position (``np.clip(x, 0, 1, buf)``, ``np.dot(a, b, out)``):
+    refused as ``out=`` is (:func:`check_no_out`). Ufuncs are refused by their own rules."""
+    try:
+        position = _out_positions[f]
+    except KeyError:
+        from .rules.helpers import out_position
+
+        position = _out_positions.setdefault(f, out_position(f))
+    except TypeError:  # unhashable: not a NumPy function
+        return
+    if position is not None and len(args) > position and args[position] is not None:
+        check_no_out(f, positional=True)
+
+
+registry.nograd(check_no_positional_out)
 
 
 def nondiff_forward(f, /, *args, **kwargs):

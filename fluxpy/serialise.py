@@ -18,6 +18,7 @@ first path. ``savemodel`` writes it as an ``.npz`` archive (as ``np.savez``);
 
 import os
 import zipfile
+import zlib
 
 import numpy as np
 
@@ -254,6 +255,13 @@ def _read_archive(file, source, target, what):
         return {key: _member(archive, name, key, refused) for key, name in members.items()}
 
 
+# what reading a damaged or crafted member raises: a corrupt deflate stream (zlib.error), the encryption flag
+# (RuntimeError), an unknown compression method (NotImplementedError)
+_UNREADABLE = (
+    ValueError, OSError, EOFError, zipfile.BadZipFile, zlib.error, RuntimeError, NotImplementedError
+)  # fmt: skip
+
+
 def _header(archive, name, key, refused):
     """The shape and dtype of the member ``name`` (array ``key``) from its header, refusing what would need
     unpickling."""
@@ -268,7 +276,7 @@ def _header(archive, name, key, refused):
                 raise ValueError(
                     f"an .npy format version {version[0]}.{version[1]}, which fluxpy does not read"
                 )
-    except (ValueError, OSError, EOFError, zipfile.BadZipFile, KeyError) as err:
+    except _UNREADABLE + (KeyError,) as err:
         raise FluxpyError(refused.format(why=f"{key!r} could not be read: {err}")) from err
     if dtype.hasobject:
         raise FluxpyError(refused.format(why=f"{key!r} is an object array, which would need unpickling"))
@@ -280,7 +288,7 @@ def _member(archive, name, key, refused):
     try:
         with archive.open(name) as member:
             return np.lib.format.read_array(member, allow_pickle=False)
-    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as err:
+    except _UNREADABLE as err:
         raise FluxpyError(refused.format(why=f"{key!r} could not be read: {err}")) from err
 
 

@@ -151,10 +151,10 @@ def _shifted(x, d, h):
         return _PROMOTE if d is _PROMOTE else parts[key] if isinstance(key, int) else parts.get(key)
 
     if isinstance(x, dict):
-        out = dict(x)
+        out = dict(x) if type(x) is dict else copy.copy(x)  # a defaultdict keeps its default_factory
         for k in x:
             out[k] = _shifted(x[k], part(d, k), h)
-        return type(x)(out) if type(x) is not dict else out
+        return out
     if isinstance(x, (list, tuple)):
         items = [_shifted(v, part(d, j), h) for j, v in enumerate(x)]
         if isinstance(x, list):

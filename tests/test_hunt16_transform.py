@@ -185,3 +185,16 @@ def test_reading_the_calling_frame_is_refused_naming_the_line(f):
 
 def test_vars_of_an_object_and_eval_with_a_namespace_still_run():
     check_grads(reads_an_objects_vars_and_evaluates_with_a_namespace, 1.5, order=2)
+
+
+def squares_an_asarray(x):
+    return np.sum(np.asarray(x) ** 2) + np.nanvar(x)
+
+
+def test_an_int_array_kept_as_it_is_by_a_constructor_keeps_its_gradient():
+    # only an int or bool dtype *given* cuts the gradient (as x.astype(int)); np.asarray of an int
+    # argument, which is a real (API.md), gave None after that fix
+    x = np.array([1, 2, 3])
+    np.testing.assert_allclose(fx.gradient(squares_an_asarray, x)[0], 2.0 * x + 2.0 * (x - 2.0) / 3.0)
+    assert fx.jvp(squares_an_asarray, (x,), (np.ones(3),))[1] == 12.0
+    assert fx.gradient(lambda t: np.sum(np.asarray(t, dtype=int) * 1.0), np.array([1.5, 2.5])) == (None,)

@@ -540,6 +540,15 @@ def _integer_dtype(options):
     return dtype is not None and np.dtype(dtype).kind not in "fc"
 
 
+def _masked_mean_tangent(t, rest, kwargs):
+    """The tangent of ``np.mean(x, *rest, where=mask, ...)`` (or ``x.mean``) for ``t``: the mean of ``t``
+    over the entries kept, and 0 where none is (NumPy's NaN there does not move, as reverse mode says),
+    without the warning ``np.mean(t, where=mask)`` would raise again."""
+    xp = xp_of(t)
+    count = xp.sum(xp.ones(t.shape, dtype=t.real.dtype), *rest, **kwargs)
+    return xp.sum(t, *rest, **kwargs) / xp.maximum(count, 1)
+
+
 def _linear_jvp(f, others_constant):
     """The forward rule of ``f(x, *rest, **options)``, linear in ``x``. ``others_constant``: ``f`` reads
     only the shapes of ``rest`` (``unbroadcast(g, x)``), so their tangents do not matter; otherwise any
@@ -566,6 +575,8 @@ def _linear_jvp(f, others_constant):
             options = {k: v for k, v in kwargs.items() if k != "initial"}
             if len(rest) > 4:  # initial by position (axis, dtype, out, keepdims, initial, where)
                 rest = rest[:4] + (np._NoValue,) + rest[5:]
+        elif f is np.mean and "where" in kwargs:
+            return y, _masked_mean_tangent(_like(t, x), rest, kwargs)
         return y, f(_like(t, x), *rest, **options)
 
     linear_jvp.__name__ = f"{getattr(f, '__name__', 'linear')}_jvp"
@@ -617,9 +628,9 @@ def _without_nan_entries(x, t):
 
 def _nan_options(args, kwargs):
     """The options of ``np.nansum(x, *args, **kwargs)`` or ``np.nanmean``, when the formulas below read
-    them all (``axis``, ``dtype``, ``keepdims``, ``initial``), else None."""
+    them all (``axis``, ``dtype``, ``keepdims``, ``initial``, ``where`` by keyword), else None."""
     options = dict(zip(("axis", "dtype", "out", "keepdims"), args, strict=False)) | kwargs
-    if len(args) > 4 or options.get("out") is not None or "where" in options or _integer_dtype(options):
+    if len(args) > 4 or options.get("out") is not None or _integer_dtype(options):
         return None
     return options
 
@@ -649,13 +660,14 @@ def _nan_reduction_jvp(f):
 
 def _nan_linear_tangent(f, x, t, options):
     """The tangent of ``np.nansum`` (``initial`` is a constant) or ``np.nanmean`` of ``x`` for ``t``, the
-    tangent of ``x`` without its NaN entries."""
+    tangent of ``x`` without its NaN entries; with ``where=``, of the entries it keeps."""
     xp = xp_of(x)
     axis, keepdims = options.get("axis"), options.get("keepdims", False)
-    total = xp.sum(t, axis=axis, dtype=options.get("dtype"), keepdims=keepdims)
+    masked = {"where": options["where"]} if "where" in options else {}  # (CuPy's sum takes no where=)
+    total = xp.sum(t, axis=axis, dtype=options.get("dtype"), keepdims=keepdims, **masked)
     if f is np.nansum:
         return total
-    count = xp.sum(~xp.isnan(x), axis=axis, keepdims=keepdims)
+    count = xp.sum(~xp.isnan(x), axis=axis, keepdims=keepdims, **masked)
     return total / xp.maximum(count, 1)  # an all-NaN slice: NaN, whose entries all count for nothing
 
 
@@ -701,8 +713,12 @@ def linear_method_jvp(obj, tobj, name, args, targs, kwargs, tkwargs):
     if (name == "sum" or name == "mean") and len(args) > 1:  # a dtype by position
         return None
     y = getattr(obj, name)(*args, **kwargs)
+    if tobj is None:
+        return y, None
+    if name == "mean" and "where" in kwargs:
+        return y, _masked_mean_tangent(_like(tobj, obj), args, kwargs)
     options = {k: v for k, v in kwargs.items() if k != "initial"}  # x.sum(initial=c): c is no tangent
-    return y, None if tobj is None else getattr(_like(tobj, obj), name)(*args, **options)
+    return y, getattr(_like(tobj, obj), name)(*args, **options)
 
 
 def _no_tangents(targs):

@@ -13,6 +13,7 @@ array([2., 2., 2.])
 (True, (1-2j))
 """
 
+import inspect
 import operator
 import sys
 from types import FunctionType
@@ -453,10 +454,11 @@ def accept_array_likes(module, skip=()):
         if key in skip or getattr(rule, "__module__", None) != module or not _numpy_callable(key):
             continue
         ufunc = key if isinstance(key, np.ufunc) else None  # its positional arguments past nin are outputs
-        if (rule, ufunc) not in wrapped:
-            wrapped[rule, ufunc] = takes_array_likes(rule, ufunc)
-        registry.register(key, wrapped[rule, ufunc])
-        array_like_primals[key] = wrapped[rule, ufunc].array_parameters
+        out_at = None if ufunc is not None else out_position(key)  # np.clip(a, lo, hi, out): refused
+        if (rule, ufunc, out_at) not in wrapped:
+            wrapped[rule, ufunc, out_at] = takes_array_likes(rule, ufunc, out_at, key)
+        registry.register(key, wrapped[rule, ufunc, out_at])
+        array_like_primals[key] = wrapped[rule, ufunc, out_at].array_parameters
 
 
 @nograd
@@ -467,15 +469,36 @@ def _numpy_callable(f):
     return type(module) is str and (module == "numpy" or module.startswith("numpy."))
 
 
-def takes_array_likes(rule, ufunc=None):
+@nograd
+def out_position(f):
+    """The position of NumPy function ``f``'s ``out`` parameter where it can be passed by position
+    (``np.clip(a, lo, hi, out)``: 3), else None (a ufunc's outputs follow its ``nin`` inputs)."""
+    module = getattr(f, "__module__", None)
+    if isinstance(f, np.ufunc) or type(module) is not str or module.split(".")[0] != "numpy":
+        return None
+    try:
+        parameters = list(inspect.signature(f).parameters.values())
+    except (TypeError, ValueError):
+        return None
+    positional = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    names = []
+    for p in parameters:
+        if p.kind not in positional:  # np.einsum(*operands, out=None): out by keyword only
+            break
+        names.append(p.name)
+    return names.index("out") if "out" in names else None
+
+
+def takes_array_likes(rule, ufunc=None, out_at=None, primal=None):
     """``rule`` (a NumPy rule) reading lists and tuples as NumPy does, as arrays (:func:`_array_flags`): their
     cotangents come back with their structure. Its partial form, if it has one, likewise.
 
     The other arguments NumPy reads otherwise than fluxpy's rules are caught on the same (rare) path: a user
     object whose ``__array__`` is Python code (:func:`array_of_object`), a masked array (refused), and, for a
-    ``ufunc``, an output array passed by position (``np.negative(x, x)``: refused as ``out=`` is)."""
+    ``ufunc``, an output array passed by position (``np.negative(x, x)``: refused as ``out=`` is), and
+    for another NumPy function ``primal``, its ``out`` passed by position at ``out_at``."""
     named = _named_array_parameters(rule, 0)
-    most = _MANY if ufunc is None else ufunc.nin
+    most = ufunc.nin if ufunc is not None else _MANY if out_at is None else out_at
 
     def array_like_rule(*args, **kwargs):
         unusual = len(args) > most
@@ -484,6 +507,10 @@ def takes_array_likes(rule, ufunc=None):
                 unusual = True
         if not unusual:
             return rule(*args, **kwargs)
+        if out_at is not None and len(args) > out_at and args[out_at] is not None:
+            from ..runtime import check_no_out
+
+            check_no_out(primal, positional=True)
         return _unusual_call(rule, (), ufunc, named, args, kwargs)
 
     array_like_rule.__module__ = rule.__module__  # its registration stays the module's own
@@ -491,13 +518,13 @@ def takes_array_likes(rule, ufunc=None):
     _forward_through(array_like_rule, rule, named, 0)
     partial = getattr(rule, "partial", None)
     if partial is not None:
-        array_like_rule.partial = _partial_taking_array_likes(partial, ufunc)
+        array_like_rule.partial = _partial_taking_array_likes(partial, ufunc, out_at, primal)
     return array_like_rule
 
 
-def _partial_taking_array_likes(partial, ufunc=None):
+def _partial_taking_array_likes(partial, ufunc=None, out_at=None, primal=None):
     named = _named_array_parameters(partial, 1)
-    most = _MANY if ufunc is None else ufunc.nin
+    most = ufunc.nin if ufunc is not None else _MANY if out_at is None else out_at
 
     def array_like_partial(mask, *args, **kwargs):
         unusual = len(args) > most
@@ -506,6 +533,10 @@ def _partial_taking_array_likes(partial, ufunc=None):
                 unusual = True
         if not unusual:
             return partial(mask, *args, **kwargs)
+        if out_at is not None and len(args) > out_at and args[out_at] is not None:
+            from ..runtime import check_no_out
+
+            check_no_out(primal, positional=True)
         return _unusual_call(partial, (mask,), ufunc, named, args, kwargs)
 
     array_like_partial.__module__ = partial.__module__
@@ -593,6 +624,48 @@ def arrays_of_objects(args, positions):
         out[i] = value
         pbs.append((i, pb))
     return tuple(out), pbs
+
+
+def reads_array_objects(rule):
+    """``rule`` of a NumPy function whose first argument is a sequence of arrays (``np.concatenate``,
+    ``np.stack``): user objects in the sequence are read through their Python ``__array__``
+    (:func:`array_of_object`), as NumPy reads them, and their cotangents go back to them."""
+
+    def sequence_rule(arrays, *args, **kwargs):
+        if type(arrays) is list or type(arrays) is tuple:
+            for a in arrays:  # inline: every call of the rule pays this test
+                if type(a) not in _PLAIN_ARGUMENTS:
+                    found = _array_objects(arrays)
+                    if found is not None:
+                        return _objects_in_sequence(rule, found, arrays, args, kwargs)
+                    break
+        return rule(arrays, *args, **kwargs)
+
+    def sequence_rule_jvp(args, targs, kwargs, tkwargs):
+        forward = _forward_mode()
+        items = args[0] if args else ()
+        if not (type(items) in (list, tuple) and _array_objects(items) is not None):
+            return forward.jvp_call(rule, None, args, targs, kwargs, tkwargs)
+        return forward._python_jvp(sequence_rule, None, args, targs, kwargs, tkwargs)
+
+    sequence_rule.__module__ = rule.__module__
+    sequence_rule.__name__ = rule.__name__
+    sequence_rule_jvp.takes_keywords = True
+    forward_rule(sequence_rule)(sequence_rule_jvp)
+    return sequence_rule
+
+
+def _objects_in_sequence(rule, found, arrays, args, kwargs):
+    converted, pbs = arrays_of_objects(tuple(arrays), found)
+    y, back = rule(type(arrays)(converted), *args, **kwargs)
+
+    def objects_in_sequence_pullback(dy):
+        g = tuple(back(dy))
+        if g and g[0] is not None:
+            g = (type(g[0])(object_grads(tuple(g[0]), pbs)),) + g[1:]
+        return g
+
+    return y, objects_in_sequence_pullback
 
 
 def object_grads(g, object_pbs):

@@ -7,8 +7,9 @@ result is NaN (all entries NaN, or no degrees of freedom left): NumPy's value th
 
 - ``nanvar``/``nanstd``, ``nancumsum``/``nancumprod`` are their own computations (NumPy's steps over ruled
   operations, as rules/numpy_implemented.py's): NaN entries replaced by ``np.where`` (0, or 1 for the
-  product), so gradients of any order and forward mode come from the transformer. ``nanstd``'s gradient is
-  zero where the deviation is (a slice of equal entries), as ``np.std``'s.
+  product), so gradients of any order and forward mode come from the transformer. ``nanvar``/``nanstd``
+  take ``where=`` as NumPy does (its sums take it, and entries left out are zeros as NaN entries are).
+  ``nanstd``'s gradient is zero where the deviation is (a slice of equal entries), as ``np.std``'s.
 - ``nanmedian``/``nanquantile``/``nanpercentile`` interpolate between two sorted non-NaN entries of each
   slice, as ``np.median``'s rule (rules/numpy_statistics.py), with ``n`` the slice's count of non-NaN
   entries; only ``method='linear'`` (the default) has a rule.
@@ -29,7 +30,7 @@ from ..errors import FluxpyError
 from .helpers import accept_array_likes, unbroadcast
 from .numpy_assembly import device_call
 from .numpy_implemented import implemented
-from .numpy_shape import _gather, _scatter, array_shape, bind, normalize_axes, where_unsupported
+from .numpy_shape import _gather, _scatter, array_shape, bind, normalize_axes
 from .numpy_statistics import _unsupported
 from .registry import adjoint, nograd
 
@@ -46,13 +47,9 @@ _MEDIAN = ("axis", "out", "overwrite_input", "keepdims")
 
 
 @nograd
-def _refuse_options(name, out, where=np._NoValue):
+def _refuse_options(name, out):
     if out is not None:
         raise FluxpyError(OUT_UNSUPPORTED.format(name=name))
-    if where is not np._NoValue and where is not True:
-        raise where_unsupported(
-            name
-        )  # (with a rewrite that gives NumPy's value: NaN where the mask is False)
 
 
 @nograd
@@ -83,8 +80,18 @@ def _variance_options(dtype, ddof, correction):
 
 @nograd
 def _present_count(mask, axis):
-    """How many entries of each slice are not NaN, with the reduced axes kept (NumPy's ``cnt``)."""
+    """How many entries of each slice are not NaN (nor left out by ``where=``: see :func:`_skipped`), with
+    the reduced axes kept (NumPy's ``cnt``)."""
     return xp_of(mask).sum(~mask, axis=axis, dtype=np.intp, keepdims=True)
+
+
+@nograd
+def _skipped(mask, where):
+    """The entries a NaN-ignoring reduction skips: NaN ones (``mask``) and those ``where=`` leaves out."""
+    if where is np._NoValue or where is True:
+        return mask
+    xp = xp_of(mask)
+    return mask | ~xp.broadcast_to(xp.asarray(where, dtype=bool), mask.shape)
 
 
 @nograd
@@ -132,24 +139,27 @@ def nanvar_impl(
     mean=np._NoValue,
     correction=np._NoValue,
 ):
-    """``np.nanvar``: the squared deviations of the non-NaN entries from their mean, summed and divided by
-    ``count - ddof``; a slice with no degrees of freedom left is NaN (and gets no gradient)."""
-    _refuse_options("nanvar", out, where)
+    """``np.nanvar``: the squared deviations of the non-NaN entries (kept by ``where=``) from their mean,
+    summed and divided by ``count - ddof``; a slice with no degrees of freedom left is NaN (and gets no
+    gradient)."""
+    _refuse_options("nanvar", out)
     xp = xp_of(a)
     arr = xp.asanyarray(a)
     mask = _nan_mask(arr)
     if mask is None and mean is np._NoValue:  # no NaN possible: NumPy's np.var
-        options = _given(keepdims=keepdims, correction=correction)
+        options = _given(keepdims=keepdims, correction=correction, where=where)
         return np.var(arr, axis=axis, dtype=dtype, ddof=ddof, **options)
     if mask is None:  # a given mean (which _given, being non-differentiable, would pass as a constant)
         mask = xp.zeros(arr.shape, dtype=bool)
     ddof = _variance_options(dtype, ddof, correction)
+    mask = _skipped(mask, where)  # entries left out are zeros too: none reaches a sum or a gradient
+    masked = _given(where=where)  # NumPy's sums take where= too: the same values to the last bit
     cnt = _present_count(mask, axis)
     arr = xp.where(mask, 0, arr)
     if mean is not np._NoValue:
         avg = mean
     else:
-        avg = np.sum(arr, axis=axis, dtype=dtype, keepdims=True)
+        avg = np.sum(arr, axis=axis, dtype=dtype, keepdims=True, **masked)
         avg = _divide_by_count(avg, xp.maximum(cnt, 1))  # an all-NaN slice: a mean nothing reads
     dev = arr - avg
     if arr.dtype.kind in "fc" and _cast_needed(dev, arr.dtype):  # (integers: np.var's steps, no cast)
@@ -159,7 +169,7 @@ def nanvar_impl(
         sqr = np.real(dev * np.conj(dev))
     else:
         sqr = dev * dev
-    var = np.sum(sqr, axis=axis, dtype=dtype, **_given(keepdims=keepdims))
+    var = np.sum(sqr, axis=axis, dtype=dtype, **_given(keepdims=keepdims, where=where))
     dof, bad = _degrees_of_freedom(cnt, var, axis, ddof)
     var = _divide_by_count(var, dof)
     if bad is not None:
@@ -200,8 +210,8 @@ def nanstd_impl(
     correction=np._NoValue,
 ):
     """``np.nanstd``: the square root of ``np.nanvar``."""
-    _refuse_options("nanstd", out, where)
-    options = _given(keepdims=keepdims, correction=correction)
+    _refuse_options("nanstd", out)
+    options = _given(keepdims=keepdims, correction=correction, where=where)
     if mean is np._NoValue:
         var = np.nanvar(a, axis=axis, dtype=dtype, ddof=ddof, **options)
     else:  # passed itself, not through _given (non-differentiable: mean would get no gradient)

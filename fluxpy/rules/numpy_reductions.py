@@ -4,6 +4,12 @@ Every reduction takes ``axis`` (None, an int, a tuple, negative allowed), ``keep
 to the forward call; the pullback does not cast), positionally or by keyword, as a function or a method
 (``x.sum(0)``). The pullback broadcasts the cotangent back over the reduced axes (:func:`_spread`).
 
+``where=mask`` (a bool array or list that broadcasts against ``x``) has NumPy's meaning on ``sum``,
+``mean``, ``prod``, ``max``/``min`` (with the ``initial=`` NumPy requires), ``var``/``std`` and the
+nan-reductions: entries the mask leaves out count for nothing and get a zero gradient; a mean or variance
+counts the entries kept in each slice (none kept: NumPy's NaN, with its warning, and no gradient). The
+mask is a constant (:func:`_plan`), and a call without it takes the same path as before.
+
 Choices:
 
 - ``max``/``min`` split the cotangent evenly between tied entries.
@@ -16,6 +22,8 @@ Choices:
 (array([0., 6., 0.]),)
 >>> fx.gradient(np.max, np.array([1.0, 3.0, 3.0]))
 (array([0. , 0.5, 0.5]),)
+>>> fx.gradient(lambda x: np.mean(x, where=[True, False, True]), np.array([1.0, 5.0, 2.0]))
+(array([0.5, 0. , 0.5]),)
 """
 
 import math
@@ -41,8 +49,27 @@ _AVERAGE = ("axis", "weights", "returned")
 
 @nograd
 def _axes(name, x, args, kwargs, names):
-    """The reduced axes of ``name(x, *args, **kwargs)``, a sorted tuple of non-negative ints."""
+    """The reduced axes of ``name(x, *args, **kwargs)``, a sorted tuple of non-negative ints (``where=``
+    refused: for reductions without a mask, ``np.ptp``)."""
     return normalize_axes(bind(name, args, kwargs, names).get("axis"), len(array_shape(x)))
+
+
+@nograd
+def _plan(name, x, args, kwargs, names):
+    """``(axes, mask)`` of ``name(x, *args, **kwargs)``: the reduced axes, a sorted tuple of non-negative
+    ints, and the ``where=`` mask as a bool array of ``x``'s shape, or None when every entry counts."""
+    opts = bind(name, args, kwargs, names, reads_where=True)
+    shape = array_shape(x)
+    return normalize_axes(opts.get("axis"), len(shape)), _mask_of(x, shape, opts.get("where", True))
+
+
+@nograd
+def _mask_of(x, shape, where):
+    """``where`` broadcast to ``shape`` as a bool array in ``x``'s array module; None for every entry."""
+    if where is True or where is np._NoValue:
+        return None
+    xp = xp_of(x)
+    return xp.broadcast_to(xp.asarray(where, dtype=bool), shape)
 
 
 @nograd
@@ -60,19 +87,27 @@ def _count(shape, axes):
 @nograd
 def _initial(name, args, kwargs, names):
     """The ``initial`` option of a call, or None."""
-    return bind(name, args, kwargs, names).get("initial")
+    return bind(name, args, kwargs, names, reads_where=True).get("initial")
 
 
 @nograd
 def _variance_plan(name, x, args, kwargs):
-    """``(axes, scale)``: the reduced axes and ``1 / (N - ddof)`` (NaN when ``N - ddof <= 0``, where
-    NumPy's result is not finite either)."""
-    opts = bind(name, args, kwargs, _VAR)
+    """``(axes, scale, mask)``: the reduced axes, ``1 / (N - ddof)`` (NaN when ``N - ddof <= 0``, where
+    NumPy's result is not finite either) and the ``where=`` mask (None: every entry). With a mask, ``scale``
+    is an array of ``x``'s shape: ``1 / (n - ddof)`` on the entries kept, ``n`` their count in the slice
+    (NaN when ``n - ddof <= 0``), and 0 on the others."""
+    opts = bind(name, args, kwargs, _VAR, reads_where=True)
     shape = array_shape(x)
     axes = normalize_axes(opts.get("axis"), len(shape))
     ddof = opts.get("correction", opts.get("ddof", 0))
-    dof = _count(shape, axes) - ddof
-    return axes, (1.0 / dof if dof > 0 else float("nan"))
+    mask = _mask_of(x, shape, opts.get("where", True))
+    if mask is None:
+        dof = _count(shape, axes) - ddof
+        return axes, (1.0 / dof if dof > 0 else float("nan")), None
+    xp = xp_of(x)
+    dof = xp.sum(mask, axis=axes, keepdims=True) - ddof
+    scale = xp.where(dof > 0, 1.0 / xp.maximum(dof, 1), np.nan)
+    return axes, xp.where(mask, scale, 0).astype(_real_like(x)), mask
 
 
 @nograd
@@ -103,27 +138,58 @@ def _float_like(x):
 
 
 @nograd
-def _tie_share(x, y, axes):
-    """Each entry's share of the cotangent of a max/min: 1/k on the k entries equal to the result, else 0."""
+def _real_like(x):
+    """The real float dtype of the gradient of ``x`` (float32 for float32 and complex64)."""
+    return np.empty(0, _float_like(x)).real.dtype
+
+
+@nograd
+def _tie_share(x, y, axes, mask=None):
+    """Each entry's share of the cotangent of a max/min: 1/k on the k entries equal to the result (and kept
+    by ``mask``), else 0; none at all where the result is ``initial=`` and no entry equals it."""
     xp = xp_of(x)
     x = xp.asarray(x)
     hit = x == xp.reshape(xp.asarray(y), _kept_shape(x.shape, axes))
+    if mask is not None:
+        hit = hit & mask
     count = xp.maximum(xp.sum(hit, axis=axes, keepdims=True), 1)
     dtype = _float_like(x)
     return hit.astype(dtype) / count.astype(dtype)
 
 
 @nograd
-def _present_share(x, axes, mean):
-    """1 on entries that are not NaN, else 0 (divided by the count of such entries when ``mean``)."""
+def _present_share(x, axes, mean, mask=None):
+    """1 on entries that are not NaN (and kept by ``mask``), else 0; divided by the count of such entries in
+    the slice when ``mean`` (none: the result is NaN, and the share 0)."""
     xp = xp_of(x)
     x = xp.asarray(x)
     present = ~xp.isnan(x)
+    if mask is not None:
+        present = present & mask
     dtype = _float_like(x)
     if not mean:
         return present.astype(dtype)
     count = xp.maximum(xp.sum(present, axis=axes, keepdims=True), 1)
     return present.astype(dtype) / count.astype(dtype)
+
+
+@nograd
+def _mask_share(x, mask, axes, mean):
+    """1 on the entries ``mask`` keeps, else 0, in the real dtype of ``x``'s gradient; divided by the count
+    of kept entries in the slice when ``mean`` (none kept: NumPy's mean is NaN, and the share 0)."""
+    dtype = _real_like(x)
+    if not mean:
+        return mask.astype(dtype)
+    count = xp_of(mask).maximum(xp_of(mask).sum(mask, axis=axes, keepdims=True), 1)
+    return mask.astype(dtype) / count.astype(dtype)
+
+
+@nograd
+def _kept_count(x, mask, axes):
+    """How many entries ``mask`` keeps in each slice over ``axes`` (at least 1), in the real dtype of ``x``'s
+    gradient, the reduced axes kept."""
+    xp = xp_of(mask)
+    return xp.maximum(xp.sum(mask, axis=axes, keepdims=True), 1).astype(_real_like(x))
 
 
 @nograd
@@ -170,6 +236,15 @@ def spread_rule(dy, shape, xp):
         return (unbroadcast(d, dy), None, None)
 
     return spread(dy, shape, xp), spread_pullback
+
+
+def _masked_centred(x, mask, axes):
+    """``x`` minus the mean of the entries ``mask`` keeps in its slice over ``axes``, 0 where ``mask`` is
+    False (whatever ``x`` holds there: NumPy never reads it)."""
+    xp = xp_of(x)
+    kept = xp.where(mask, x, 0)
+    mean = xp.sum(kept, axis=axes, keepdims=True) / _kept_count(x, mask, axes)
+    return xp.where(mask, kept - mean, 0)
 
 
 def _reverse_cumsum(g, axis):
@@ -259,6 +334,16 @@ def linear_scan_rule(b, a, axis, reverse):
 # sum, mean, prod
 
 
+def _masked(y, shape, axes, share, args):
+    """``(y, pullback)`` of a sum or mean with ``where=``: the pullback spreads ``dy`` over the reduced
+    ``axes`` times the constant ``share`` of each entry (:func:`_mask_share`)."""
+
+    def masked_pullback(dy):
+        return grads_first(_spread(dy, shape, axes) * share, args)
+
+    return y, masked_pullback
+
+
 @adjoint(np.sum)
 def sum_rule(x, *args, **kwargs):
     if not args and not kwargs:  # the whole array: no options to read
@@ -274,7 +359,9 @@ def sum_rule(x, *args, **kwargs):
         return y, sum_all_pullback
     xp = xp_of(x)
     shape = array_shape(x)
-    axes = _axes("sum", x, args, kwargs, _SUM)
+    axes, mask = _plan("sum", x, args, kwargs, _SUM)
+    if mask is not None:
+        return _masked(xp.sum(x, *args, **kwargs), shape, axes, _mask_share(x, mask, axes, False), args)
 
     def sum_pullback(dy):
         return grads_first(_spread(dy, shape, axes), args)
@@ -289,7 +376,9 @@ register_method("sum", sum_rule)
 def mean_rule(x, *args, **kwargs):
     xp = xp_of(x)
     shape = array_shape(x)
-    axes = _axes("mean", x, args, kwargs, _MEAN)
+    axes, mask = _plan("mean", x, args, kwargs, _MEAN)
+    if mask is not None:  # NumPy's NaN (and warning) where no entry is kept: a share of 0 there
+        return _masked(xp.mean(x, *args, **kwargs), shape, axes, _mask_share(x, mask, axes, True), args)
     n = _count(shape, axes)
 
     def mean_pullback(dy):
@@ -305,11 +394,15 @@ register_method("mean", mean_rule)
 def prod_rule(x, *args, **kwargs):
     xp = xp_of(x)
     shape = array_shape(x)
-    axes = _axes("prod", x, args, kwargs, _SUM)
+    axes, mask = _plan("prod", x, args, kwargs, _SUM)
     initial = _initial("prod", args, kwargs, _SUM)
+    share = None if mask is None else _mask_share(x, mask, axes, False)
 
     def prod_pullback(dy):
-        g = _spread(dy, shape, axes) * conj(_prod_others(x, axes))
+        if share is None:
+            g = _spread(dy, shape, axes) * conj(_prod_others(x, axes))
+        else:  # the entries left out are 1s: no part of the product, no gradient
+            g = _spread(dy, shape, axes) * conj(_prod_others(xp.where(mask, x, 1), axes)) * share
         if initial is not None:
             g = g * conj(initial)
         return grads_first(g, args)
@@ -328,9 +421,9 @@ register_method("prod", prod_rule)
 def max_rule(x, *args, **kwargs):
     xp = xp_of(x)
     shape = array_shape(x)
-    axes = _axes("max", x, args, kwargs, _MAX)
+    axes, mask = _plan("max", x, args, kwargs, _MAX)
     y = xp.max(x, *args, **kwargs)
-    share = _tie_share(x, y, axes)
+    share = _tie_share(x, y, axes, mask)
 
     def max_pullback(dy):
         return grads_first(_spread(dy, shape, axes) * share, args)
@@ -345,9 +438,9 @@ register_method("max", max_rule)
 def min_rule(x, *args, **kwargs):
     xp = xp_of(x)
     shape = array_shape(x)
-    axes = _axes("min", x, args, kwargs, _MAX)
+    axes, mask = _plan("min", x, args, kwargs, _MAX)
     y = xp.min(x, *args, **kwargs)
-    share = _tie_share(x, y, axes)
+    share = _tie_share(x, y, axes, mask)
 
     def min_pullback(dy):
         return grads_first(_spread(dy, shape, axes) * share, args)
@@ -379,10 +472,13 @@ def _complex_dtype(x):
 def var_rule(x, *args, **kwargs):
     xp = xp_of(x)
     shape = array_shape(x)
-    axes, scale = _variance_plan("var", x, args, kwargs)
+    axes, scale, mask = _variance_plan("var", x, args, kwargs)
 
     def var_pullback(dy):
-        centred = x - xp.mean(x, axis=axes, keepdims=True)
+        if mask is None:
+            centred = x - xp.mean(x, axis=axes, keepdims=True)
+        else:
+            centred = _masked_centred(x, mask, axes)
         return grads_first(_spread(_real_part(dy, x), shape, axes) * centred * (2 * scale), args)
 
     return xp.var(x, *args, **kwargs), var_pullback
@@ -395,11 +491,14 @@ register_method("var", var_rule)
 def std_rule(x, *args, **kwargs):
     xp = xp_of(x)
     shape = array_shape(x)
-    axes, scale = _variance_plan("std", x, args, kwargs)
+    axes, scale, mask = _variance_plan("std", x, args, kwargs)
     y = xp.std(x, *args, **kwargs)
 
     def std_pullback(dy):
-        centred = x - xp.mean(x, axis=axes, keepdims=True)
+        if mask is None:
+            centred = x - xp.mean(x, axis=axes, keepdims=True)
+        else:
+            centred = _masked_centred(x, mask, axes)
         yk = xp.reshape(y, _kept_shape(shape, axes))
         safe = xp.where(yk > 0, yk, 1)
         return grads_first(_spread(_real_part(dy, x), shape, axes) * centred * (scale / safe), args)
@@ -503,8 +602,8 @@ def average_rule(a, *args, **kwargs):
 def nansum_rule(x, *args, **kwargs):
     xp = xp_of(x)
     shape = array_shape(x)
-    axes = _axes("nansum", x, args, kwargs, _SUM)
-    share = _present_share(x, axes, False)
+    axes, mask = _plan("nansum", x, args, kwargs, _SUM)
+    share = _present_share(x, axes, False, mask)
 
     def nansum_pullback(dy):
         return grads_first(_spread(dy, shape, axes) * share, args)
@@ -516,8 +615,8 @@ def nansum_rule(x, *args, **kwargs):
 def nanmean_rule(x, *args, **kwargs):
     xp = xp_of(x)
     shape = array_shape(x)
-    axes = _axes("nanmean", x, args, kwargs, _MEAN)
-    share = _present_share(x, axes, True)
+    axes, mask = _plan("nanmean", x, args, kwargs, _MEAN)
+    share = _present_share(x, axes, True, mask)
 
     def nanmean_pullback(dy):
         return grads_first(_spread(dy, shape, axes) * share, args)
@@ -529,9 +628,9 @@ def nanmean_rule(x, *args, **kwargs):
 def nanmax_rule(x, *args, **kwargs):
     xp = xp_of(x)
     shape = array_shape(x)
-    axes = _axes("nanmax", x, args, kwargs, _MAX)
+    axes, mask = _plan("nanmax", x, args, kwargs, _MAX)
     y = xp.nanmax(x, *args, **kwargs)
-    share = _tie_share(x, y, axes)
+    share = _tie_share(x, y, axes, mask)
 
     def nanmax_pullback(dy):
         return grads_first(_spread(dy, shape, axes) * share, args)
@@ -543,9 +642,9 @@ def nanmax_rule(x, *args, **kwargs):
 def nanmin_rule(x, *args, **kwargs):
     xp = xp_of(x)
     shape = array_shape(x)
-    axes = _axes("nanmin", x, args, kwargs, _MAX)
+    axes, mask = _plan("nanmin", x, args, kwargs, _MAX)
     y = xp.nanmin(x, *args, **kwargs)
-    share = _tie_share(x, y, axes)
+    share = _tie_share(x, y, axes, mask)
 
     def nanmin_pullback(dy):
         return grads_first(_spread(dy, shape, axes) * share, args)
@@ -557,8 +656,8 @@ def nanmin_rule(x, *args, **kwargs):
 def nanprod_rule(x, *args, **kwargs):
     xp = xp_of(x)
     shape = array_shape(x)
-    axes = _axes("nanprod", x, args, kwargs, _SUM)
-    share = _present_share(x, axes, False)
+    axes, mask = _plan("nanprod", x, args, kwargs, _SUM)
+    share = _present_share(x, axes, False, mask)
 
     def nanprod_pullback(dy):
         filled = xp.where(share > 0, x, 1)

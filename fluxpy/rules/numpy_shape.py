@@ -29,40 +29,23 @@ from .helpers import (
     carries_values,
     has_array_method,
     is_number,
+    reads_array_objects,
     unbroadcast,
 )
 from .registry import adjoint, device_rule, nograd, register_attribute, register_method
+from .registry import lookup as _lookup_rule
+from .registry import register as _register_rule
 
 OUT_UNSUPPORTED = (
     "{name}(..., out=...) writes into an existing array, which fluxpy cannot differentiate; "
     "drop out= and use the returned array."
 )
 WHERE_UNSUPPORTED = (
-    "np.{name}(..., where=mask) has no rule in fluxpy.\n  {where}\nApply the mask to the input instead; "
-    "with the same axis= and keepdims= (and `mask` of x's shape: np.broadcast_to(mask, x.shape)) this gives "
-    "NumPy's value:\n    {rewrite}"
+    "np.{name}(..., where=mask) has no rule in fluxpy.\n  {where}\nApply the mask to the input instead, with "
+    "the value that leaves the result as it is where the mask is False: "
+    "np.{name}(np.where(mask, x, <that value>)). np.sum, mean, prod, max, min, var, std and their "
+    "NaN-ignoring forms take where= themselves."
 )
-# per reduction, an expression of ``x`` and ``mask`` (broadcast to x's shape) without ``where=`` that equals
-# ``np.<name>(x, where=mask)``: masked entries are the reduction's identity (``initial`` for max/min, which
-# NumPy requires with where=), a mean or variance counts the unmasked entries only
-WHERE_REWRITES = {
-    "sum": "np.sum(np.where(mask, x, 0))",
-    "prod": "np.prod(np.where(mask, x, 1))",
-    "max": "np.max(np.where(mask, x, initial))  (`initial` as you pass it to np.max)",
-    "min": "np.min(np.where(mask, x, initial))  (`initial` as you pass it to np.min)",
-    "mean": "np.sum(np.where(mask, x, 0)) / np.sum(mask)",
-    "var": "np.sum(np.where(mask, x - m, 0) ** 2) / (np.sum(mask) - ddof)  with  "
-    "m = np.sum(np.where(mask, x, 0), keepdims=True) / np.sum(mask, keepdims=True)",
-    "std": "np.sqrt(np.sum(np.where(mask, x - m, 0) ** 2) / (np.sum(mask) - ddof))  with  "
-    "m = np.sum(np.where(mask, x, 0), keepdims=True) / np.sum(mask, keepdims=True)",
-    "nansum": "np.nansum(np.where(mask, x, np.nan))",
-    "nanprod": "np.nanprod(np.where(mask, x, np.nan))",
-    "nanmean": "np.nanmean(np.where(mask, x, np.nan))",
-    "nanvar": "np.nanvar(np.where(mask, x, np.nan))",
-    "nanstd": "np.nanstd(np.where(mask, x, np.nan))",
-    "nanmax": "np.nanmax(np.where(mask, x, initial))  (`initial` as you pass it to np.nanmax)",
-    "nanmin": "np.nanmin(np.where(mask, x, initial))  (`initial` as you pass it to np.nanmin)",
-}
 ORDER_K_UNSUPPORTED = (
     "{name}(..., order='K') of an array that is neither C- nor Fortran-contiguous has no rule in fluxpy; "
     "use order='C' (the default) or order='F'."
@@ -107,9 +90,11 @@ def normalize_axis(axis, ndim):
 
 
 @nograd
-def bind(name, args, kwargs, names):
+def bind(name, args, kwargs, names, reads_where=False):
     """The options of a call as a dict: positional ``args`` (after the array) named by ``names``, and
-    ``kwargs``. Refuses ``out=`` and ``where=``, which no rule here differentiates."""
+    ``kwargs``. Refuses ``out=``, which no rule differentiates, and ``where=`` unless the caller's rule
+    ``reads_where`` (the reductions of rules/numpy_reductions.py): a rule that ignored the mask would give
+    masked entries gradients."""
     if len(args) > len(names):
         raise TypeError(
             f"{name}() takes at most {len(names) + 1} positional arguments ({len(args) + 1} given)"
@@ -121,20 +106,18 @@ def bind(name, args, kwargs, names):
         opts[key] = value
     if opts.get("out") is not None:
         raise FluxpyError(OUT_UNSUPPORTED.format(name=name))
-    if "where" in opts and opts["where"] is not True:
+    if not reads_where and "where" in opts and opts["where"] is not True:
         raise where_unsupported(name)
     return opts
 
 
 @nograd
 def where_unsupported(name):
-    """The FluxpyError for ``np.<name>(..., where=mask)``: where (the user's line), and a rewrite without
-    ``where=`` that gives NumPy's value (WHERE_REWRITES), to differentiate instead."""
+    """The FluxpyError for ``np.<name>(..., where=mask)`` of a function whose rule does not read the mask:
+    where (the user's line), and the rewrite without ``where=`` to differentiate instead."""
     from ..runtime import user_location
 
-    fallback = f"np.{name}(np.where(mask, x, <a value that leaves the result as is>))"
-    rewrite = WHERE_REWRITES.get(name, fallback)
-    return FluxpyError(WHERE_UNSUPPORTED.format(name=name, where=user_location(), rewrite=rewrite))
+    return FluxpyError(WHERE_UNSUPPORTED.format(name=name, where=user_location()))
 
 
 @nograd
@@ -895,12 +878,20 @@ def _via_array_method(rule, obj, args, kwargs):
     return y, array_method_pullback
 
 
+def _carries(y, args, kwargs):
+    """Whether a constructor's result ``y`` holds its input's values: an integer or boolean ``dtype``
+    given (the argument after the input, or ``dtype=``) gives no gradient, as ``x.astype(int)``; an
+    integer input kept as it is (``np.asarray(x)`` of an int array) does (ints are reals, API.md)."""
+    given = kwargs.get("dtype") is not None or (len(args) > 0 and args[0] is not None)
+    return carries_values(y) or not given
+
+
 @adjoint(np.array)
 def array_rule(obj, *args, **kwargs):
     if has_array_method(obj):
         return _via_array_method(array_rule, obj, args, kwargs)
     y = np.array(obj, *args, **kwargs)
-    carries = carries_values(y)  # an integer or boolean dtype= gives no gradient, as x.astype(int)
+    carries = _carries(y, args, kwargs)
 
     def array_pullback(dy):
         if not carries:
@@ -915,7 +906,7 @@ def asarray_rule(a, *args, **kwargs):
     if has_array_method(a):
         return _via_array_method(asarray_rule, a, args, kwargs)
     y = np.asarray(a, *args, **kwargs)
-    carries = carries_values(y)
+    carries = _carries(y, args, kwargs)
 
     def asarray_pullback(dy):
         if not carries:
@@ -930,7 +921,7 @@ def asanyarray_rule(a, *args, **kwargs):
     if has_array_method(a):
         return _via_array_method(asanyarray_rule, a, args, kwargs)
     y = np.asanyarray(a, *args, **kwargs)
-    carries = carries_values(y)
+    carries = _carries(y, args, kwargs)
 
     def asanyarray_pullback(dy):
         if not carries:
@@ -945,7 +936,7 @@ def ascontiguousarray_rule(a, *args, **kwargs):
     if has_array_method(a):
         return _via_array_method(ascontiguousarray_rule, a, args, kwargs)
     y = np.ascontiguousarray(a, *args, **kwargs)
-    carries = carries_values(y)
+    carries = _carries(y, args, kwargs)
 
     def ascontiguousarray_pullback(dy):
         if not carries:
@@ -960,7 +951,7 @@ def asfortranarray_rule(a, *args, **kwargs):
     if has_array_method(a):
         return _via_array_method(asfortranarray_rule, a, args, kwargs)
     y = np.asfortranarray(a, *args, **kwargs)
-    carries = carries_values(y)
+    carries = _carries(y, args, kwargs)
 
     def asfortranarray_pullback(dy):
         if not carries:
@@ -976,7 +967,7 @@ def device_constructor_rule(f):
 
     def device_constructor(a, *args, **kwargs):
         y = f(a, *args, **kwargs)
-        carries = carries_values(y)
+        carries = _carries(y, args, kwargs)
 
         def device_constructor_pullback(dy):
             if not carries:
@@ -1489,6 +1480,11 @@ def _full_rule(full, shape, fill_value, *rest, **kwargs):
         return (None, xp_of(dy).sum(dy)) + (None,) * len(rest)
 
     return y, full_pullback
+
+
+# user objects with a Python ``__array__`` in the sequences of arrays that the joins read (rules/helpers.py)
+for _joiner in (np.concatenate, np.stack, np.vstack, np.hstack, np.column_stack, np.dstack):
+    _register_rule(_joiner, reads_array_objects(_lookup_rule(_joiner)))
 
 
 # lists and tuples where NumPy reads arrays (rules/helpers.py); not where it reads sequences of arrays, nor in

@@ -187,13 +187,14 @@ def _frame_reader_rule(primal, least):
     """The rule of ``locals``, ``globals``, ``vars`` and ``eval``: called with fewer than ``least`` arguments
     they read the calling frame, which in differentiated code is fluxpy's (``globals()`` gave fluxpy's
     module, ``locals()["y"]`` a KeyError): refused, naming the user's line. With their arguments given
-    (``vars(obj)``, ``eval(src, namespace)``) they are no different from other calls."""
+    (``vars(obj)``, ``eval(src, namespace)``) they are no different from other calls (a gradient through
+    the text ``eval`` evaluates is lost: docs/limitations.md)."""
 
     def frame_reader_rule(*args, **kwargs):
         from ..runtime import user_location
 
         if len(args) + len(kwargs) < least:
-            extra = " (a dict for eval: eval(src, {'x': x}))" if primal is eval else ""
+            extra = " (for eval: write the expression as code, `x ** 2`, not text)" if primal is eval else ""
             raise FluxpyError(FRAME_READ.format(name=primal.__name__, where=user_location(), extra=extra))
         y = primal(*args, **kwargs)
 

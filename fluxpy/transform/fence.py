@@ -42,6 +42,25 @@ _REJECT = {
 _SUGAR = frozenset({gast.Match, gast.NamedExpr})
 
 
+# the builtins that read the calling frame, with the number of positional arguments that makes them do so
+_FRAME_READERS = {"locals": 0, "globals": 0, "vars": 0, "eval": 1, "exec": 1}
+
+
+def _bound_names(fdef):
+    """The names ``fdef`` (and the functions in it) binds: parameters, assignments, imports, defs."""
+    bound = set()
+    for x in n.walk(fdef):
+        if isinstance(x, gast.Name) and isinstance(x.ctx, (gast.Store, gast.Param, gast.Del)):
+            bound.add(x.id)
+        elif isinstance(x, (gast.Import, gast.ImportFrom)):
+            bound.update((a.asname or a.name).split(".")[0] for a in x.names)
+        elif isinstance(x, (gast.FunctionDef, gast.ClassDef)):
+            bound.add(x.name)
+        elif isinstance(x, (gast.Global, gast.Nonlocal)):
+            bound.update(x.names)
+    return bound
+
+
 def check(fdef, source, writable=None, classes=frozenset()):
     """Raise TransformError for the first unsupported construct in ``fdef`` (a gast FunctionDef).
 
@@ -170,6 +189,40 @@ class _Fence:
             self.check_stmt(stmt, in_loop=False)
         for node in nodes:
             self.check_node(node)
+        self.check_frame_reads(fdef, nodes)
+
+    def check_frame_reads(self, fdef, nodes):
+        """``locals()``, ``globals()``, ``vars()`` (no argument) and ``eval(src)`` (no namespace) read the
+        calling frame, which in differentiated code is fluxpy's: refused where the user wrote them, since a
+        call whose value needs no gradient runs without its rule (rules/python_stdlib.py refuses the calls
+        through other names at run time). Not where the name is bound in the function."""
+        calls = [
+            x
+            for x in nodes
+            if isinstance(x, gast.Call)
+            and isinstance(x.func, gast.Name)
+            and _FRAME_READERS.get(x.func.id, -1) == len(x.args)
+            and not x.keywords
+            and not any(isinstance(a, gast.Starred) for a in x.args)
+        ]
+        if not calls:
+            return
+        bound = _bound_names(fdef)
+        for call in calls:
+            name = call.func.id
+            if name in bound:
+                continue
+            hint = (
+                "write the expression as code (`x ** 2`), not text"
+                if name == "eval"
+                else "pass the values you need explicitly (as arguments, or in a dict you build: `{'x': x}`)"
+            )
+            raise self.error(
+                call,
+                f"{name}() with no {'namespace' if name == 'eval' else 'argument'}",
+                why="it reads the calling function's frame, which in differentiated code is fluxpy's",
+                hint=hint,
+            )
 
     def check_stmt(self, stmt, in_loop, in_block=False):
         if isinstance(stmt, gast.Return) and in_block:

@@ -237,9 +237,10 @@ def test_out_is_refused_and_a_plain_call_is_not():
     assert fluxpy.pullback(np.sum, x)[0] == 3.0
 
 
-def test_where_is_refused():
-    with pytest.raises(FluxpyError, match="where="):
-        fluxpy.pullback(np.sum, np.ones(3), where=np.array([True, False, True]))
+def test_where_masks_the_gradient():
+    y, back = fluxpy.pullback(np.sum, np.ones(3), where=np.array([True, False, True]))
+    assert y == 2.0
+    np.testing.assert_array_equal(back(1.0)[0], [1.0, 0.0, 1.0])
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -179,6 +179,8 @@ def test_augmented_item_snapshot():
     operator otherwise (an array row is updated functionally, a view written back, no view refused)."""
     expected = """
         def augmented_item(x, k):
+            if __fx_owned_view(x, 'x', (), True):
+                x = __fx_call_method(x, 'copy')
             _args = __fx_call(__fx_op.getitem, x, k)
             if __fx_getattr(__fx_getattr(__fx_type(_args), '__iadd__', None), '__code__', None) is not None and __fx_getattr(_args, '__array_priority__', None) is None:
                 _iadd = __fx_call(__fx_op.__iadd__, _args, 2.0)
@@ -509,6 +511,8 @@ def loop_writing_its_array(y):
 def test_loop_writing_its_array_snapshot():
     expected = """
         def loop_writing_its_array(y):
+            if __fx_owned_view(y, 'y', (), True):
+                y = __fx_call_method(y, 'copy')
             _seq = __fx_call(__fx_iterlist, y)
             for _i in __fx_range(__fx_len(_seq)):
                 if __fx_type(y) is __fx_ndarray:

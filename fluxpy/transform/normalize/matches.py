@@ -239,8 +239,9 @@ def _items(p, subject):
 
 
 def _star_binds(p, subject):
-    """``case [a, *rest, b]``: ``rest = list(s)[1:-1]``, a new list, as Python binds it (sliced from a list:
-    any sequence, a deque too)."""
+    """``case [a, *rest, b]``: ``rest = list(s)[1:-1]``, a new list, as Python binds it (sliced from a list).
+    The other items are read by index (``s[0]``, ``s[-1]``): a deque's are refused, as indexing a deque is
+    (docs/limitations.md)."""
     star = _star(p)
     if star is None or p.patterns[star].name is None:
         return []

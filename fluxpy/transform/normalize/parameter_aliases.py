@@ -51,9 +51,15 @@ def alias_checks(fdef, ctx, params, user_globals, written):
     shows the write through it, while fluxpy's write goes to a copy: runtime.check_param_aliases refuses
     that (see the module's docstring). ``written``: parameters.py's test of the calls that write into a
     parameter (``idx.sort()``, ``out=idx``)."""
+    return alias_checks_and_reads(fdef, ctx, params, user_globals, written)[0]
+
+
+def alias_checks_and_reads(fdef, ctx, params, user_globals, written):
+    """``(alias_checks' statements, {parameter: the globals read after a write into it}, the parameters an
+    item assignment ``x[i] = v`` may write into while they are still the caller's objects)``."""
     writes = _entry_writes(fdef, params, user_globals, written)
     if not writes:
-        return []
+        return [], {}, set()
     args = fdef.args
     order = [a.id for a in args.posonlyargs + args.args + args.kwonlyargs if a.id in params]
     order += [a.id for a in (args.vararg, args.kwarg) if a is not None]
@@ -61,11 +67,12 @@ def alias_checks(fdef, ctx, params, user_globals, written):
     local, nested = _locals_and_nested_reads(fdef)
     captured = [v for v in ctx.freevars if not v.startswith(HELPER_PREFIX)]
     candidates = _global_candidates(fdef, local | set(order) | set(captured), ctx, user_globals)
-    checks, done = [], set()
+    checks, done, reads = [], set(), {}
+    items = {name for name, (_, _, item) in writes.items() if item}
     for name in order:
         if name not in writes:
             continue
-        statements, arrays_only = writes[name]
+        statements, arrays_only, _ = writes[name]
 
         def read(other, statements=statements):
             return other in nested or any(positions.read_after(s, other) for s in statements)
@@ -73,9 +80,14 @@ def alias_checks(fdef, ctx, params, user_globals, written):
         done.add(name)
         others = [v for v in order if v not in done and read(v)] + [v for v in captured if read(v)]
         globals_read = tuple(g for g in candidates if read(g))
+        reads[name] = globals_read
         if not (others or globals_read):
             continue
         where = (fdef.name, ctx.source.file, getattr(statements[0], "lineno", fdef.lineno))
+        if ctx.source.generated:  # (a def nested in differentiated code: its line in the user's file)
+            from ..codegen import map_location
+
+            where = (fdef.name, *(map_location(*where[1:]) or where[1:]))
         values = n.tuple_([n.name(v) for v in others])
         call = n.call(
             _CHECK,
@@ -85,7 +97,7 @@ def alias_checks(fdef, ctx, params, user_globals, written):
         checks.append(n.located(gast.Expr(value=call), fdef))
     if checks:
         ctx.inactive_builtins.add(_CHECK)  # run as it is, in every mode (codegen.INACTIVE_HELPERS when again)
-    return checks
+    return checks, reads, items
 
 
 def _entry_writes(fdef, params, user_globals, written):
@@ -96,33 +108,34 @@ def _entry_writes(fdef, params, user_globals, written):
     list's: it counts for arrays only."""
     rebound, viewed = {}, {}
     for i, s in enumerate(fdef.body):
-        view = _view_rebinding(s)
+        view, same = _view_rebinding(s)
         if view is not None:
-            viewed.setdefault(view, i)
+            if not same:
+                viewed.setdefault(view, i)
             continue
         for name in _plain_bindings(s) & params:
             rebound.setdefault(name, i)
     out = {}
     for i, top in enumerate(fdef.body):
         for s in _statements(top):
-            for name, by_method in _writes_of(s, params, user_globals, written):
+            for name, by_method, item in _writes_of(s, params, user_globals, written):
                 if i > rebound.get(name, i):
                     continue
                 by_method = by_method or i > viewed.get(name, i)
-                statements, arrays_only = out.get(name, ([], True))
+                statements, arrays_only, items = out.get(name, ([], True, False))
                 if not statements or statements[-1] is not s:
                     statements.append(s)
-                out[name] = (statements, arrays_only and by_method)
+                out[name] = (statements, arrays_only and by_method, items or item)
     return out
 
 
 def _writes_of(s, params, user_globals, written):
-    """``(parameter, by_method)`` per write statement ``s`` itself makes into a parameter: an item
-    assignment, an ``op=`` on its name, or (``by_method``) an in-place method or an ``out=``."""
+    """``(parameter, by_method, item)`` per write statement ``s`` itself makes into a parameter: an item
+    assignment (``item``), an ``op=`` on its name, or (``by_method``) an in-place method or an ``out=``."""
     out = []
     found = in_place_update(s)
     if found is not None and found[0] in params:
-        out.append((found[0], False))
+        out.append((found[0], False, False))
     for part in _own_parts(s):
         for node in n.walk(part):
             if (
@@ -131,8 +144,8 @@ def _writes_of(s, params, user_globals, written):
                 and isinstance(node.value, gast.Name)
                 and node.value.id in params
             ):
-                out.append((node.value.id, False))
-        out += [(name, True) for name in sorted(written(part, params, user_globals))]
+                out.append((node.value.id, False, True))
+        out += [(name, True, False) for name in sorted(written(part, params, user_globals))]
     return out
 
 
@@ -166,15 +179,34 @@ def _blocks(s):
 
 
 def _view_rebinding(s):
-    """``x`` for ``x = np.asarray(x)``, ``x = x.reshape(-1)``, ``x = np.atleast_1d(np.ravel(x))``: a binding
-    that may leave ``x`` the same array, or a view of it (array_views.py); else None."""
-    if not (isinstance(s, gast.Assign) and len(s.targets) == 1 and isinstance(s.targets[0], gast.Name)):
-        return None
-    source = same_or_view_source(s.value)
+    """``(x, same)`` for a binding that may leave ``x`` the object it was: ``x = x``, ``x: T = x``,
+    ``x = x if x is not None else d``, ``x = x or d`` (``same``: whatever ``x`` is, a list too), or
+    ``x = np.asarray(x)``, ``x = x.reshape(-1)``, ``x = np.atleast_1d(np.ravel(x))`` (the same array or a
+    view of it, array_views.py); else ``(None, False)``."""
+    if isinstance(s, gast.Assign) and len(s.targets) == 1 and isinstance(s.targets[0], gast.Name):
+        target, value = s.targets[0], s.value
+    elif isinstance(s, gast.AnnAssign) and s.value is not None and isinstance(s.target, gast.Name):
+        target, value = s.target, s.value
+    else:
+        return None, False
+    kind = _may_be(value, target.id)
+    return (target.id, kind == "same") if kind is not None else (None, False)
+
+
+def _may_be(e, name):
+    """``"same"`` where expression ``e`` may be the object ``name`` holds, ``"view"`` where it may be that
+    array or a view of it, else None."""
+    if isinstance(e, gast.Name):
+        return "same" if e.id == name else None
+    if isinstance(e, gast.NamedExpr):
+        return _may_be(e.value, name)
+    if isinstance(e, (gast.IfExp, gast.BoolOp)):
+        kinds = {_may_be(v, name) for v in ([e.body, e.orelse] if isinstance(e, gast.IfExp) else e.values)}
+        return "same" if "same" in kinds else "view" if "view" in kinds else None
+    source = same_or_view_source(e)
     while source is not None and not isinstance(source, gast.Name):
         source = same_or_view_source(source)
-    name = s.targets[0].id
-    return name if source is not None and source.id == name else None
+    return "view" if source is not None and source.id == name else None
 
 
 def _plain_bindings(s):

@@ -40,7 +40,7 @@ import numpy as np
 from .. import nodes as n
 from ..alias_sources import in_place_update
 from .anf_updates import _IN_PLACE_NAMES, _lookup, _user_globals
-from .parameter_aliases import after_checks, alias_checks
+from .parameter_aliases import _may_be, after_checks, alias_checks_and_reads
 
 # methods that change their array in place
 _IN_PLACE_METHODS = frozenset(
@@ -90,13 +90,24 @@ def copy_written_parameters(fdef, ctx):
     if not params:  # (a constructor's self is its fresh object)
         return fdef
     user_globals = _user_globals(ctx)
-    checks = [] if ctx.source.generated else alias_checks(fdef, ctx, params, user_globals, _written)
+    first = after_checks(fdef.body)  # (generated code differentiated again: after the checks it holds)
+    # (generated code differentiated again holds its checks already; a def nested in differentiated code,
+    # which is transformed from the generated text, gets its own)
+    if first:
+        checks, reads, items = [], None, set()
+    else:
+        checks, reads, items = alias_checks_and_reads(fdef, ctx, params, user_globals, _written)
+        reads = None if user_globals is None else reads
     written = _written(fdef, params, user_globals)
     updated = _updated(fdef, params) - written
     if updated:
         updated -= _rebound_first(fdef.body, updated, user_globals)
-    owned = [_own_view(a.id, fdef) for a in args.posonlyargs + args.args + args.kwonlyargs if a.id in updated]
-    first = after_checks(fdef.body)  # (generated code differentiated again: after the checks it holds)
+    items -= written | updated
+    owned = [
+        _own_view(a.id, fdef, reads, a.id in items)
+        for a in args.posonlyargs + args.args + args.kwonlyargs
+        if a.id in updated or a.id in items
+    ]
     if not written:
         fdef.body = fdef.body[:first] + checks + owned + fdef.body[first:]
         return fdef
@@ -125,11 +136,14 @@ def _updated(tree, params):
     return out & params
 
 
-def _own_view(name, fdef):
-    """``if __fx_owned_view(x, 'x'): x = x.copy()``: an array parameter viewing an array that only the
-    user's code around ``fx.gradient`` sees (``fx.gradient(f, data[0])``) becomes the function's own, so
-    that ``x -= x.mean()`` is not refused as a write into a view (runtime.owned_view says when)."""
-    test = n.call("__fx_owned_view", [n.name(name), n.const(name)])
+def _own_view(name, fdef, reads, item):
+    """``if __fx_owned_view(x, 'x', ('G',), False): x = x.copy()``: an array parameter viewing an array that
+    only the user's code around ``fx.gradient`` sees (``fx.gradient(f, data[0])``) becomes the function's
+    own, so that ``x -= x.mean()`` is not refused as a write into a view (runtime.owned_view says when).
+    ``reads``: per parameter, the globals the function reads after a write into it (None: all it names).
+    ``item``: the function writes ``x[i] = v`` (a view that differentiated code passed is refused there)."""
+    globals_read = None if reads is None or name not in reads else reads[name]
+    test = n.call("__fx_owned_view", [n.name(name), n.const(name), n.const(globals_read), n.const(item)])
     return n.located(n.if_(test, [_copy(name, fdef)]), fdef)
 
 
@@ -209,6 +223,7 @@ def _rebound_first(body, names, user_globals):
             and isinstance(s.targets[0], gast.Name)
             and s.targets[0].id in names
             and in_place_update(s) is None
+            and _may_be(s.value, s.targets[0].id) is None  # (x = x, x = np.asarray(x): the caller's still)
             and not _written(s.value, names - out, user_globals)
         ):
             break
