@@ -198,3 +198,16 @@ def test_an_int_array_kept_as_it_is_by_a_constructor_keeps_its_gradient():
     np.testing.assert_allclose(fx.gradient(squares_an_asarray, x)[0], 2.0 * x + 2.0 * (x - 2.0) / 3.0)
     assert fx.jvp(squares_an_asarray, (x,), (np.ones(3),))[1] == 12.0
     assert fx.gradient(lambda t: np.sum(np.asarray(t, dtype=int) * 1.0), np.array([1.5, 2.5])) == (None,)
+
+
+MEAN_GIVEN = np.array([[0.5], [0.1]])
+
+
+def variance_about_a_given_mean(x):
+    return np.sum(np.var(x, axis=1, mean=MEAN_GIVEN)) + np.sum(np.std(x, axis=1, mean=MEAN_GIVEN, ddof=1))
+
+
+def test_var_and_std_use_the_mean_they_are_given():
+    # the rules recomputed x's own mean: a wrong gradient when mean= is not it (found by helper-84)
+    x = np.array([[1.0, 2.0, 4.0], [0.5, -1.0, 3.0]])
+    check_grads(variance_about_a_given_mean, x, order=2)

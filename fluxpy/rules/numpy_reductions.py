@@ -473,9 +473,12 @@ def var_rule(x, *args, **kwargs):
     xp = xp_of(x)
     shape = array_shape(x)
     axes, scale, mask = _variance_plan("var", x, args, kwargs)
+    given_mean = kwargs.get("mean")  # (its own gradient is refused: runtime's keyword check)
 
     def var_pullback(dy):
-        if mask is None:
+        if given_mean is not None:  # NumPy's mean= is used as it is (it need not be x's mean)
+            centred = x - given_mean
+        elif mask is None:
             centred = x - xp.mean(x, axis=axes, keepdims=True)
         else:
             centred = _masked_centred(x, mask, axes)
@@ -492,10 +495,13 @@ def std_rule(x, *args, **kwargs):
     xp = xp_of(x)
     shape = array_shape(x)
     axes, scale, mask = _variance_plan("std", x, args, kwargs)
+    given_mean = kwargs.get("mean")  # (its own gradient is refused: runtime's keyword check)
     y = xp.std(x, *args, **kwargs)
 
     def std_pullback(dy):
-        if mask is None:
+        if given_mean is not None:  # NumPy's mean= is used as it is (it need not be x's mean)
+            centred = x - given_mean
+        elif mask is None:
             centred = x - xp.mean(x, axis=axes, keepdims=True)
         else:
             centred = _masked_centred(x, mask, axes)
