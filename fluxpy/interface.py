@@ -213,6 +213,7 @@ def gradient(f, /, *args, **kwargs):
 
 
 _CONTAINERS = (list, tuple, dict, set)
+_NOT_CONTAINERS = frozenset({float, int, np.ndarray, np.float64, np.float32})  # the common case, quickly
 
 
 def owned(args):
@@ -221,7 +222,7 @@ def owned(args):
     and the caller's arguments never change (API.md). Arrays need no copy here: fluxpy never writes into
     them (normalize/parameters.py)."""
     for a in args:
-        if isinstance(a, _CONTAINERS):  # subclasses too: a defaultdict, an OrderedDict, a namedtuple
+        if type(a) not in _NOT_CONTAINERS and isinstance(a, _CONTAINERS):  # subclasses: a defaultdict, ...
             memo = {}  # one list passed twice stays one list (see own_containers)
             return tuple([own_containers(a, memo) for a in args])
     return args
