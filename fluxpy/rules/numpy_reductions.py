@@ -238,6 +238,17 @@ def spread_rule(dy, shape, xp):
     return spread(dy, shape, xp), spread_pullback
 
 
+def _centred(x, axes, mask, given_mean):
+    """``x`` minus its mean over ``axes`` (NumPy's ``mean=`` where given: it need not be ``x``'s), 0 where
+    ``mask`` is False: the deviations ``var``'s and ``std``'s pullbacks scale."""
+    if given_mean is not None:
+        centred = x - given_mean
+        return centred if mask is None else xp_of(x).where(mask, centred, 0)
+    if mask is None:
+        return x - xp_of(x).mean(x, axis=axes, keepdims=True)
+    return _masked_centred(x, mask, axes)
+
+
 def _masked_centred(x, mask, axes):
     """``x`` minus the mean of the entries ``mask`` keeps in its slice over ``axes``, 0 where ``mask`` is
     False (whatever ``x`` holds there: NumPy never reads it)."""
@@ -476,12 +487,7 @@ def var_rule(x, *args, **kwargs):
     given_mean = kwargs.get("mean")  # (its own gradient is refused: runtime's keyword check)
 
     def var_pullback(dy):
-        if given_mean is not None:  # NumPy's mean= is used as it is (it need not be x's mean)
-            centred = x - given_mean
-        elif mask is None:
-            centred = x - xp.mean(x, axis=axes, keepdims=True)
-        else:
-            centred = _masked_centred(x, mask, axes)
+        centred = _centred(x, axes, mask, given_mean)
         return grads_first(_spread(_real_part(dy, x), shape, axes) * centred * (2 * scale), args)
 
     return xp.var(x, *args, **kwargs), var_pullback
@@ -499,12 +505,7 @@ def std_rule(x, *args, **kwargs):
     y = xp.std(x, *args, **kwargs)
 
     def std_pullback(dy):
-        if given_mean is not None:  # NumPy's mean= is used as it is (it need not be x's mean)
-            centred = x - given_mean
-        elif mask is None:
-            centred = x - xp.mean(x, axis=axes, keepdims=True)
-        else:
-            centred = _masked_centred(x, mask, axes)
+        centred = _centred(x, axes, mask, given_mean)
         yk = xp.reshape(y, _kept_shape(shape, axes))
         safe = xp.where(yk > 0, yk, 1)
         return grads_first(_spread(_real_part(dy, x), shape, axes) * centred * (scale / safe), args)
