@@ -476,6 +476,12 @@ def out_position(f):
     module = getattr(f, "__module__", None)
     if isinstance(f, np.ufunc) or type(module) is not str or module.split(".")[0] != "numpy":
         return None
+    return out_parameter_position(f)
+
+
+def out_parameter_position(f):
+    """The position of any function ``f``'s ``out`` parameter where it can be passed by position, else None
+    (also when ``f`` has no signature to read)."""
     try:
         parameters = list(inspect.signature(f).parameters.values())
     except (TypeError, ValueError):

@@ -32,11 +32,10 @@ Before the copies go the checks of parameter_aliases.py: a parameter written in 
 the function reads afterwards holds the same object is refused when the function is called.
 """
 
-import inspect
-
 import gast
 import numpy as np
 
+from ...rules.helpers import out_parameter_position
 from .. import nodes as n
 from ..alias_sources import in_place_update
 from .anf_updates import _IN_PLACE_NAMES, _lookup, _user_globals
@@ -191,22 +190,9 @@ def _positional_outputs(call, params, user_globals):
     fn = _lookup(call.func, user_globals)  # (a local variable of that name: at worst a copy more or less)
     if fn is None:
         return set()
-    if isinstance(fn, np.ufunc):
-        first_out = fn.nin
-    else:
-        try:
-            parameters = list(inspect.signature(fn).parameters.values())
-        except (TypeError, ValueError):
-            return set()
-        positional = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
-        names = []
-        for p in parameters:
-            if p.kind not in positional:  # np.einsum(*operands, out=None): out by keyword only
-                break
-            names.append(p.name)
-        if "out" not in names:
-            return set()
-        first_out = names.index("out")
+    first_out = fn.nin if isinstance(fn, np.ufunc) else out_parameter_position(fn)
+    if first_out is None:
+        return set()
     return {call.args[i].id for i in positions if i >= first_out}
 
 
