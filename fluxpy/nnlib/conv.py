@@ -153,15 +153,17 @@ def _windows(xp, xpad, kernel, stride, dilation):
     return view[index]
 
 
-# The convolutions take the batch in chunks whose im2col columns fit in this many bytes: one buffer holds
-# each chunk's columns in turn (made, multiplied and overwritten while in cache), so the full column array
-# (3.5 and 4.7 MB on the CNN) never exists. A large temporary made afresh each step costs a page fault per
-# 4 KiB when the allocator has given the memory back to the system in between (glibc trims the top of its
-# heap on free): on the CNN that was 2000-6000 faults and 5-10 ms of system time per step. 512 KiB is 4 and
-# 3 images of the CNN's two layers. Larger chunks save a little Python per chunk (0.3 ms a step at 1 MiB)
-# but raise the step's peak: at 1 MiB it could cross glibc's trim threshold again (2700 faults a step, 6 ms
-# more). Tests make it tiny to reach every chunk boundary.
+# The convolutions take the batch in chunks whose im2col columns fit in CHUNK_BYTES (made, multiplied and
+# read again while in cache; 512 KiB is 4 and 3 images of the CNN's two layers). Each chunk gets its own
+# region of one buffer of up to BUFFER_BYTES, used in turn when a batch needs more: a region the other
+# core's BLAS thread has just read and is rewritten by this one costs a cache-line transfer per line, which
+# made the im2col copies of the CNN's second layer 2-3x slower with OpenBLAS on two threads (0.5 -> 1.0-1.6
+# ms; one reused 512 KiB buffer before) and the whole step slower on two threads than on one. The buffers
+# come from the pool (nnlib/workspace.py), so no page is faulted in afresh each step (a large temporary
+# freed to the system costs a page fault per 4 KiB: 2000-6000 faults a step before the pool). Tests make
+# both tiny to reach every chunk and region boundary.
 CHUNK_BYTES = 1 << 19
+BUFFER_BYTES = 1 << 25
 
 
 @nograd
@@ -170,6 +172,19 @@ def _chunks(n, per_image):
     (at least one image per chunk)."""
     step = max(1, CHUNK_BYTES // max(per_image, 1))
     return [slice(start, min(start + step, n)) for start in range(0, n, step)]
+
+
+@nograd
+def _regions(chunks, per_image):
+    """``(images, places)``: how many images' columns a buffer holds (the whole batch when it fits
+    ``BUFFER_BYTES``, else as many whole chunks as fit, at least one) and, for each chunk, its region of
+    that buffer (the regions taken in turn)."""
+    if not chunks:
+        return 0, []
+    step, n = chunks[0].stop, chunks[-1].stop
+    images = min(n, max(step, BUFFER_BYTES // max(per_image, 1) // step * step))
+    places = [slice(c.start % images, c.start % images + c.stop - c.start) for c in chunks]
+    return images, places
 
 
 @nograd
@@ -199,20 +214,50 @@ def _im2col_plan(size, kernel, stride, pads, dilation):
 
 def _column_chunks(xp, x, kernel, plan, groups):
     """``(chunk, columns)`` for each chunk of the batch of ``x``: the im2col columns (M, G, Cg*K, P) of
-    ``x[chunk]``, one contiguous copy per kernel offset (``plan`` from :func:`_im2col_plan`) into a buffer
-    reused for every chunk. Its zeros (the padding) are written once: every chunk copies into the same
-    places. Each chunk's columns are overwritten by the next one's."""
-    n, c = x.shape[:2]
-    out, copies, padding = plan
-    per_image = c * math.prod(kernel) * math.prod(out) * x.dtype.itemsize
-    chunks = _chunks(n, per_image)
-    shape = (chunks[0].stop if chunks else 0, c) + tuple(kernel) + tuple(out)
-    buffer = (workspace.zeros if padding else workspace.empty)(xp, shape, x.dtype)
-    for chunk in chunks:
-        cols, part = buffer[: chunk.stop - chunk.start], x[chunk]
-        for target, source in copies:
-            cols[target] = part[source]
-        yield chunk, xp.reshape(cols, (cols.shape[0], groups, -1, math.prod(out)))
+    ``x[chunk]``, one contiguous copy per kernel offset (``plan`` from :func:`_im2col_plan`) into the
+    chunk's region of a buffer (:func:`_regions`). Its zeros (the padding) are written once: every chunk
+    copies into the same places of its region. A region may be overwritten by a later chunk's columns."""
+    per_image = _column_bytes(x, kernel, plan)
+    chunks = _chunks(x.shape[0], per_image)
+    images, places = _regions(chunks, per_image)
+    buffer = _column_buffer(xp, x, kernel, plan, images)
+    for chunk, place in zip(chunks, places, strict=True):
+        yield chunk, _im2col_into(xp, buffer[place], x[chunk], plan, groups)
+
+
+def _column_bytes(x, kernel, plan):
+    return x.shape[1] * math.prod(kernel) * math.prod(plan[0]) * x.dtype.itemsize
+
+
+def _column_buffer(xp, x, kernel, plan, images):
+    """A buffer (from the pool) for the columns of ``images`` images of ``x``; zeros when some columns
+    read only padding (no copy writes them)."""
+    shape = (images, x.shape[1]) + tuple(kernel) + tuple(plan[0])
+    return (workspace.zeros if plan[2] else workspace.empty)(xp, shape, x.dtype)
+
+
+def _im2col_into(xp, cols, part, plan, groups):
+    """The columns of batch ``part`` copied into ``cols`` (M, C, *kernel, *out): shape (M, G, Cg*K, P)."""
+    for target, source in plan[1]:
+        cols[target] = part[source]
+    return xp.reshape(cols, (cols.shape[0], groups, -1, math.prod(plan[0])))
+
+
+@nograd
+def kept_columns(x, kernel, *, stride=1, pad=0, dilation=1, groups=1):
+    """``x``'s im2col columns (N, G, Cg*K, P) for the whole batch when they fit ``BUFFER_BYTES``, else None:
+    made once by the forward pass of a convolution's rule and read again by its weight gradient (made
+    again a chunk at a time, the step of the benchmark CNN took 0.6 ms more; beyond ``BUFFER_BYTES`` the
+    memory counts more than the copies)."""
+    nd = len(kernel)
+    if x.ndim != nd + 2:
+        return None
+    s, p, d = _conv_options(nd, stride, pad, dilation)
+    plan = _im2col_plan(tuple(x.shape[2:]), tuple(kernel), s, p, d)
+    if x.shape[0] * _column_bytes(x, kernel, plan) > BUFFER_BYTES:
+        return None
+    xp = xp_of(x)
+    return _im2col_into(xp, _column_buffer(xp, x, kernel, plan, x.shape[0]), x, plan, groups)
 
 
 @nograd
@@ -269,8 +314,9 @@ def _columns_product(cols, w, n, out, groups):
     """The correlation from the im2col columns ``cols`` (N, G, Cg*K, P): shape (N, O, *out)."""
     xp = xp_of(cols, w)
     o = w.shape[0]
-    y = xp.matmul(xp.reshape(w, (groups, o // groups, -1)), cols)  # (N, G, Og, P)
-    return xp.reshape(y, (n, o) + tuple(out))
+    y = workspace.empty(xp, (n, o) + tuple(out), np.result_type(cols.dtype, w.dtype))
+    xp.matmul(xp.reshape(w, (groups, o // groups, -1)), cols, out=xp.reshape(y, (n, groups, o // groups, -1)))
+    return y
 
 
 def _xcorr_filter(x, dy, kernel, stride, pads, dilation, groups, cols=None):
@@ -299,13 +345,13 @@ def _xcorr_filter(x, dy, kernel, stride, pads, dilation, groups, cols=None):
 def _xcorr_transpose(dy, w, size, stride, pads, dilation, groups):
     """The input gradient of :func:`_xcorr` for an input of spatial size ``size``: shape (N, C, *size).
 
-    col2im, a chunk of the batch at a time: one batched product gives every window's contribution (into a
-    buffer reused for every chunk), then one strided add per kernel offset of the part that lands inside
-    the input (no padded buffer to crop). With stride 1 and at least as many input as output channels per
-    group, a correlation (:func:`_xcorr_transpose_stride1`) is faster: its im2col copies one row per output
-    channel and offset where col2im adds one per input channel and offset, and a copy is cheaper than an
-    add. With fewer input channels (the CNN's 16 to 32), col2im has fewer rows (half the memory there) and
-    no thin product (a first layer's 3 channels: 0.9 ms, not 2.9).
+    col2im, a chunk of the batch at a time: one batched product gives every window's contribution (into the
+    chunk's region of a buffer, :func:`_regions`), then one strided add per kernel offset of the part that
+    lands inside the input (no padded buffer to crop). With stride 1 and at least as many input as output
+    channels per group, a correlation (:func:`_xcorr_transpose_stride1`) is faster: its im2col copies one row
+    per output channel and offset where col2im adds one per input channel and offset, and a copy is cheaper
+    than an add. With fewer input channels (the CNN's 16 to 32), col2im has fewer rows (half the memory
+    there) and no thin product (a first layer's 3 channels: 0.9 ms, not 2.9).
     """
     xp = xp_of(dy, w)
     n, o = dy.shape[:2]
@@ -328,13 +374,14 @@ def _xcorr_transpose(dy, w, size, stride, pads, dilation, groups):
         (every + source, every + offset + target)
         for offset, source, target in _window_slices(kernel, stride, pads, dilation, size, out)
     ]
-    chunks = _chunks(n, groups * cg * math.prod(kernel) * math.prod(out) * dtype.itemsize)
-    buffer = workspace.empty(
-        xp, (chunks[0].stop if chunks else 0, groups, wmat.shape[1], math.prod(out)), dtype
-    )
-    for chunk in chunks:
+    per_image = groups * cg * math.prod(kernel) * math.prod(out) * dtype.itemsize
+    chunks = _chunks(n, per_image)
+    images, places = _regions(chunks, per_image)
+    buffer = workspace.empty(xp, (images, groups, wmat.shape[1], math.prod(out)), dtype)
+    for chunk, place in zip(chunks, places, strict=True):
         m = chunk.stop - chunk.start
-        cols = xp.matmul(wmat, xp.reshape(dy[chunk], (m, groups, og, -1)), out=buffer[:m])  # (M, G, Cg*K, P)
+        # (M, G, Cg*K, P)
+        cols = xp.matmul(wmat, xp.reshape(dy[chunk], (m, groups, og, -1)), out=buffer[place])
         cols = xp.reshape(cols, (m, groups * cg) + kernel + out)
         part = dx[chunk]
         for source, target in adds:
@@ -547,11 +594,12 @@ def conv_filter_grad_rule(x, dy, *, kernel, stride=1, pad=0, dilation=1, groups=
 ACTIVATIONS = ("identity", "relu")
 
 
-@nograd
-def _bias_axes(ndim, nd):
-    """The axes a bias is broadcast along: the batch axis (if any) and the spatial axes."""
-    batch = (0,) if ndim == nd + 2 else ()
-    return batch + tuple(range(ndim - nd, ndim))
+def _channel_sums(g, nd):
+    """The sum of ``g`` over all but its channel axis (a bias's gradient): over the batch first, then each
+    channel's contiguous map (0.06 ms less on the CNN's two layers than one sum over axes (0, 2, 3))."""
+    if g.ndim == nd + 2:
+        g = g.sum(axis=0)
+    return g.reshape(g.shape[0], -1).sum(axis=1)
 
 
 def _add_bias_act(y, b, act, nd):
@@ -630,20 +678,21 @@ def conv_bias_act_partial(
 ):
     """``conv_bias_act_rule`` computing only the cotangents ``mask`` wants. The forward pass calls
     ``conv_bias_act`` itself for ``y``: a gradient of this rule then goes through that same rule, never
-    into the raw kernels. The weight gradient makes the im2col columns again a chunk at a time, unless
-    given ``columns``."""
+    into the raw kernels. The weight gradient reads the im2col columns that the forward pass made
+    (:func:`kept_columns`), or makes them again a chunk at a time when they are too large to keep."""
     kernel = tuple(w.shape[2:])
     options = dict(stride=stride, pad=pad, dilation=dilation, groups=groups, flip=flip)
+    if columns is None and mask[1]:
+        columns = kept_columns(x, kernel, stride=stride, pad=pad, dilation=dilation, groups=groups)
     y = conv_bias_act(x, w, b, act=act, columns=columns, **options)
     size = _spatial(x, len(kernel))
-    axes = _bias_axes(y.ndim, len(kernel))
     has_bias = b is not None and b is not False
 
     def conv_bias_act_partial_pullback(dy):
         g = dy * (y > 0) if act == "relu" else dy  # relu'(0) = 0, as relu's own rule
         dx = conv_transpose(g, w, out_size=size, **options) if mask[0] else None
         dw = conv_filter_grad(x, g, kernel=kernel, columns=columns, **options) if mask[1] else None
-        db = g.sum(axis=axes) if mask[2] and has_bias else None
+        db = _channel_sums(g, len(kernel)) if mask[2] and has_bias else None
         return dx, dw, db
 
     return y, conv_bias_act_partial_pullback
