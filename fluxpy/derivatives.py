@@ -9,10 +9,12 @@ array([[2., 0.],
 12.0
 """
 
+import enum
+
 import numpy as np
 
 from .backend import is_array, xp_of
-from .errors import FluxpyError, note_user_lines
+from .errors import FluxpyError, note_user_lines, raise_recursion_depth
 from .interface import gradient, name_the_function, pullback
 from .jvp_tangents import as_tangent, check_tangents, filled, has_fields, own_containers, unshared
 from .jvp_tangents import is_leaf as _is_leaf
@@ -50,7 +52,8 @@ def jacobian(f, /, *args, **kwargs):
             ]
             for i in range(len(args))
         ]
-    return tuple(b[0] if _is_leaf(x) else _rebuild(x, b) for x, b in zip(args, blocks, strict=True))
+    leaf = [_is_leaf(x) and not _no_leaves(x) for x in args]
+    return tuple(b[0] if one else _rebuild(x, b) for x, b, one in zip(args, blocks, leaf, strict=True))
 
 
 def hessian(f, x, *more, **kwargs):
@@ -139,19 +142,20 @@ def jvp(f, primals, tangents):
     except Exception as error:
         name_the_function(error, f)
         note_user_lines(error)
+        raise_recursion_depth(error, "jvp")
         raise
     return y, unshared(project(filled(dy, y), y), tangents)
 
 
 def _jacobian_leaves(x, position, path=""):
     """The arrays and numbers of argument ``x`` (containers flattened, in order); anything else raises."""
+    if _no_leaves(x):
+        return []
     if _is_leaf(x):
         if _is_complex(x):
             what = f"argument {position + 1}{path}" if path else f"argument {position + 1}"
             raise FluxpyError(COMPLEX_ARGUMENT.format(call="jacobian", what=what))
         return [x]
-    if x is None:
-        return []
     if isinstance(x, (tuple, list)):
         return [leaf for i, v in enumerate(x) for leaf in _jacobian_leaves(v, position, f"{path}[{i}]")]
     if type(x) is dict:
@@ -220,12 +224,18 @@ def _reverse_block(rows, i, j, x, leaf, out_shape, xp):
     return xp.stack(dense).reshape(out_shape + np.shape(leaf))
 
 
+def _no_leaves(x):
+    """An argument with no leaves, whose Jacobian is None: None, or an enum member (a label, not a quantity,
+    an ``IntEnum``'s too: ``gradient`` gives it None)."""
+    return x is None or isinstance(x, enum.Enum)
+
+
 def _grad_leaves(g, x):
     """The gradient ``g`` of argument ``x`` (as ``project`` shapes it) as a list parallel to its leaves."""
+    if _no_leaves(x):
+        return []
     if _is_leaf(x):
         return [g]
-    if x is None:
-        return []
     if isinstance(x, (tuple, list)):
         parts = (None,) * len(x) if g is None else g
         return [d for p, v in zip(parts, x, strict=True) for d in _grad_leaves(p, v)]
@@ -239,10 +249,10 @@ def _rebuild(x, items):
 
 def _rebuild_from(x, items, start):
     """``(structure, next index)``: ``x`` rebuilt from ``items[start:]``."""
+    if _no_leaves(x):
+        return None, start
     if _is_leaf(x):
         return items[start], start + 1
-    if x is None:
-        return None, start
     parts = []
     for v in x.values() if type(x) is dict else x:
         part, start = _rebuild_from(v, items, start)

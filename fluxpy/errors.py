@@ -210,6 +210,40 @@ class SourceError(TransformError):
     """No source for a function (made by ``exec``, a C function, an interactive session)."""
 
 
+class RecursionDepthError(FluxpyError, RecursionError):
+    """Python's recursion limit reached in differentiated code (a RecursionError too: ``except
+    RecursionError`` still catches it). The original RecursionError is its ``__cause__``."""
+
+
+RECURSION_DEPTH = (
+    "fx.{kind} reached Python's recursion limit ({limit} frames). Each level of a recursive function costs "
+    "{frames} or more frames under fluxpy where plain Python takes one (its generated code and the call that "
+    "dispatches it; more under jvp and higher derivatives), so a recursion that runs plainly at depth "
+    "{half} may be too deep here.\nRaise the limit before the call, `import sys; "
+    "sys.setrecursionlimit({suggested})`, or write the recursion as a loop (a recursion that never ends "
+    "fails at any limit)."
+)
+RECURSION_FRAMES = 2  # frames per level of recursion in a gradient's generated code: forward + runtime call
+
+
+def raise_recursion_depth(error, kind):
+    """Turn a RecursionError raised under ``fx.<kind>`` into a RecursionDepthError saying why and what to do
+    (at the API's entry points, after the error's user lines are noted). Other errors pass."""
+    if not isinstance(error, RecursionError) or isinstance(error, FluxpyError):
+        return
+    import sys
+
+    limit = sys.getrecursionlimit()
+    message = RECURSION_DEPTH.format(
+        kind=kind,
+        limit=limit,
+        frames=RECURSION_FRAMES,
+        half=limit // RECURSION_FRAMES,
+        suggested=4 * limit,
+    )
+    raise RecursionDepthError(message) from error
+
+
 def unsupported(what, *, file, line, col, source_line, why="", hint=""):
     """Build a :class:`TransformError` for an unsupported construct at a user location."""
     message = UNSUPPORTED_SYNTAX.format(

@@ -51,6 +51,7 @@ from .runtime import (
     _carries_float,
     call,
     call_masked,
+    check_float_out,
     check_no_out,
     class_function,
     init_into,
@@ -147,6 +148,8 @@ def jvp_call(f, tf, args, targs, kwargs, tkwargs):
         if not kwargs:
             return fast(args, targs)
     if registry.is_nondiff(f) if _hashable(f) else False:
+        if (kwargs and kwargs.get("out") is not None) or (type(f) is np.ufunc and len(args) > f.nin):
+            check_float_out(f, args, kwargs)  # ``np.floor(y, out=y) + 1``: refused, as in reverse mode
         return f(*args, **kwargs), None
     if type(f) is functools.partial:
         return _partial_jvp(f, tf, args, targs, kwargs, tkwargs)

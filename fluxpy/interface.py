@@ -16,7 +16,7 @@ import numpy as np
 
 from . import errors
 from .backend import is_array, xp_of
-from .errors import note_user_lines
+from .errors import note_user_lines, raise_recursion_depth
 from .jvp_tangents import own_containers
 from .rules import registry
 from .rules.registry import forward_rule
@@ -42,6 +42,7 @@ def pullback(f, /, *args, **kwargs):
         check_callable("pullback", f)
         name_the_function(error, f)
         note_user_lines(error)
+        raise_recursion_depth(error, "pullback")
         raise
 
     t = type(y)
@@ -54,6 +55,7 @@ def pullback(f, /, *args, **kwargs):
         except Exception as error:
             check_cotangent(dy, y)  # a str array of the output's shape passes the quick test above
             note_user_lines(error)
+            raise_recursion_depth(error, "pullback")
             raise
         return project_all(grads[1 : len(args) + 1], args)
 
@@ -208,6 +210,7 @@ def gradient(f, /, *args, **kwargs):
         check_callable("gradient", f)
         name_the_function(error, f)
         note_user_lines(error)
+        raise_recursion_depth(error, "gradient")
         raise
     return project_all(grads[1 : n + 1], args)
 
@@ -380,6 +383,7 @@ def withgradient(f, /, *args, **kwargs):
         check_callable("withgradient", f)
         name_the_function(error, f)
         note_user_lines(error)
+        raise_recursion_depth(error, "withgradient")
         raise
     return WithGradient(y, project_all(grads[1 : len(args) + 1], args))
 

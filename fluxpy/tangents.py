@@ -250,6 +250,8 @@ def project(dx, x):
             return dx  # a fresh float array of the right shape and dtype: nothing to do
     if t is bool or x is None or t is str or t is np.bool_:
         return None  # API.md: bools get None (a bool array or a 0-d one too, below)
+    if isinstance(x, enum.Enum):
+        return None  # a member is a label, not a quantity (an IntEnum's too: is_differentiable)
     if isinstance(x, _NUMBER_TYPES):
         return _to_float(dx)
     if is_array(x):

@@ -198,8 +198,7 @@ def sets_attribute(x):
 
 def out_argument(x):
     y = np.zeros(2)
-    np.multiply(x, 2.0, out=y)
-    return np.sum(y)
+    return np.sum(np.multiply(x, 2.0, out=y))  # as a statement, a write of y (transform/out_writes.py)
 
 
 @pytest.mark.parametrize("f", [fills, copies_into, adds_at, out_argument], ids=lambda f: f.__name__)
@@ -358,9 +357,12 @@ def _augmented_number_then_read(w):
     return s * np.sum(buf)
 
 
-@pytest.mark.parametrize(
-    "f", [_augmented_procedure_then_read, _augmented_method_then_read, _augmented_list_then_read]
-)
+def test_augmented_write_into_a_list_argument_is_handed_back():
+    # the list is handed back to the caller (transform/writeback.py): items is [w, w], as in Python
+    assert fx.withgradient(_augmented_list_then_read, 1.5) == (3.0, (2.0,))
+
+
+@pytest.mark.parametrize("f", [_augmented_procedure_then_read, _augmented_method_then_read])
 def test_augmented_writes_into_an_argument_the_caller_reads_again_are_refused(f):
     """``a += v`` on a parameter writes into the caller's array or list in plain Python: the same honest
     error as ``a[i] = v``, where fluxpy used to rebind silently and return a different value."""
@@ -424,3 +426,51 @@ def test_logging_into_an_outside_list_says_how_and_the_way_works():
 
     TRAINING_LOG.clear()
     assert np.allclose(fx.gradient(records, np.ones(3))[0], 2.0) and TRAINING_LOG == [3.0]
+
+
+def nested_sine(x, n):
+    if n == 0:
+        return x
+    return np.sin(nested_sine(x, n - 1))
+
+
+@pytest.mark.parametrize(
+    "run",
+    [
+        lambda n: fx.gradient(nested_sine, 0.5, n),
+        lambda n: fx.jvp(lambda x: nested_sine(x, n), (0.5,), (1.0,)),
+        lambda n: fx.pullback(nested_sine, 0.5, n),
+    ],
+    ids=["gradient", "jvp", "pullback"],
+)
+def test_recursion_past_the_limit_says_why_and_how_to_raise_it(run):
+    import sys
+
+    depth = int(sys.getrecursionlimit() * 0.6)  # runs plainly; two frames a level under fluxpy do not
+    nested_sine(0.5, depth)
+    with pytest.raises(fx.FluxpyError, match=r"(?s)recursion limit .*sys\.setrecursionlimit\(") as caught:
+        run(depth)
+    assert isinstance(caught.value, RecursionError)  # `except RecursionError` still catches it
+    assert type(caught.value.__cause__) is RecursionError
+    assert "frames under fluxpy" in str(caught.value)
+
+
+def test_recursion_within_a_raised_limit_is_differentiated():
+    import sys
+
+    depth = int(sys.getrecursionlimit() * 0.6)
+    old = sys.getrecursionlimit()
+    sys.setrecursionlimit(4 * old)
+    try:
+        (g, _) = fx.gradient(nested_sine, 0.5, depth)
+    finally:
+        sys.setrecursionlimit(old)
+    assert g == pytest.approx(fx.gradient(lambda x: x, 0.5)[0] * np.prod(np.cos(_sines(0.5, depth))))
+
+
+def _sines(x, n):
+    values = []
+    for _ in range(n):
+        values.append(x)
+        x = np.sin(x)
+    return np.array(values)

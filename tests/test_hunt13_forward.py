@@ -147,7 +147,8 @@ def test_the_conversions_are_differentiable():
 
 
 # ---------------------------------------------------------------------------------------------------------
-# out= in forward mode: refused as in reverse mode
+# out= in forward mode: as a statement a write of the whole array (transform/out_writes.py), inside an
+# expression refused, as in reverse mode
 
 
 def negate_in_place(x):
@@ -168,6 +169,44 @@ def exp_in_place(x):
     return np.sum(a)
 
 
+def floor_in_place(x):
+    a = x.copy()
+    np.floor(a, out=a)
+    return np.sum(a * x)
+
+
+def negate_in_an_expression(x):
+    a = x.copy()
+    return np.sum(np.negative(a, out=a) * x)
+
+
+def clip_in_an_expression(x):
+    a = x.copy()
+    return np.sum(np.clip(a, 1.5, 2.5, out=a) * x)
+
+
+def exp_in_an_expression(x):
+    a = x.copy()
+    return np.sum(np.exp(a, out=a))
+
+
+def floor_in_an_expression(x):
+    a = x * 1.0
+    return np.sum(np.floor(a, out=a) * 0.0 + a * x)
+
+
+@pytest.mark.parametrize("f", [negate_in_place, clip_in_place, exp_in_place, floor_in_place])
+def test_out_as_a_statement_is_differentiated_in_both_modes(f):
+    check_grads(f, X + 0.13, order=1)  # off clip's corners and floor's steps
+
+
+def test_a_non_differentiable_ufunc_writing_a_float_array_in_an_expression_is_refused_in_both_modes():
+    with pytest.raises(FluxpyError, match=r"floor\(\.\.\., out"):
+        fx.gradient(floor_in_an_expression, X)
+    with pytest.raises(FluxpyError, match=r"floor\(\.\.\., out"):
+        fx.jvp(floor_in_an_expression, (X,), (np.ones(3),))
+
+
 def clip_method_in_place(x):
     a = x.copy()
     a.clip(1.5, 2.5, out=a)
@@ -180,7 +219,7 @@ def constant_written_out(x):
     return np.sum(b * x)
 
 
-@pytest.mark.parametrize("f", [negate_in_place, clip_in_place, exp_in_place])
+@pytest.mark.parametrize("f", [negate_in_an_expression, clip_in_an_expression, exp_in_an_expression])
 def test_forward_mode_refuses_out_as_reverse_mode_does(f):
     with pytest.raises(FluxpyError) as reverse:
         fx.gradient(f, X)

@@ -166,7 +166,8 @@ def test_the_object_gets_a_tangent_of_its_fields():
 
 
 # ---------------------------------------------------------------------------------------------------------
-# W6 / C2: a ufunc's output passed by position is refused as out= is, in both modes
+# W6 / C2: a ufunc's output passed by position: as a statement on a name, a write of the whole array
+# (transform/out_writes.py); elsewhere refused as out= is, in both modes
 
 
 def negative_into_itself(x):
@@ -201,11 +202,24 @@ POSITIONAL_OUT = [negative_into_itself, add_into_itself, multiply_into_other, si
 
 
 @pytest.mark.parametrize("f", POSITIONAL_OUT, ids=lambda f: f.__name__)
+def test_a_positional_out_as_a_statement_is_differentiated(f):
+    x = X.copy()
+    check_grads(f, x, order=2, forward=True)
+    assert np.array_equal(x, X)
+
+
+def sin_into_other_as_a_value(x):
+    y = np.zeros(2)
+    return np.sin(x, y).sum()
+
+
 @pytest.mark.parametrize("mode", ["gradient", "jvp"])
-def test_a_positional_out_is_refused(f, mode):
+def test_a_positional_out_in_an_expression_is_refused(mode):
     x = X.copy()
     with pytest.raises(fx.FluxpyError, match=r"\(\.\.\., out\) \(an output array passed by position\)"):
-        fx.gradient(f, x) if mode == "gradient" else _jvp_tangent(f, x)
+        fx.gradient(sin_into_other_as_a_value, x) if mode == "gradient" else _jvp_tangent(
+            sin_into_other_as_a_value, x
+        )
     assert np.array_equal(x, X)
 
 

@@ -16,6 +16,7 @@ from . import (
     numpy_elementwise,  # noqa: F401
     numpy_fft,  # noqa: F401
     numpy_implemented,  # noqa: F401
+    numpy_index_tricks,  # noqa: F401
     numpy_indexing,  # noqa: F401
     numpy_linalg,  # noqa: F401
     numpy_nan,  # noqa: F401
@@ -24,6 +25,7 @@ from . import (
     numpy_sequences,  # noqa: F401
     numpy_shape,  # noqa: F401
     numpy_statistics,  # noqa: F401
+    numpy_stride_tricks,  # noqa: F401
     numpy_ufunc_methods,  # noqa: F401
     numpy_vectorize,  # noqa: F401
     optional,  # noqa: F401  (the rules of SciPy, when it is imported)

@@ -49,7 +49,7 @@ from .python import (
 )
 from .registry import forward_rule
 
-# -- runtime.py's adapter around a rule (``call(f, *args)`` of a function with a rule) -----------------------
+# -- runtime/dispatch.py's adapter around a rule (``call(f, *args)`` of a function with a rule) --------------
 
 
 @closure_forward_rule(inner_code(_make_rule_forward, "rule_forward"))
@@ -67,8 +67,8 @@ def rule_forward_jvp(fwd, tfwd, args, targs, kwargs, tkwargs):
 
 
 def adapter_pullback(back, n, checked=None):
-    """The pullback ``rule_forward`` (runtime.py) makes around a rule's; what a user's rule ``checked``
-    returns is checked as runtime.checked_rule does."""
+    """The pullback ``rule_forward`` (runtime/dispatch.py) makes around a rule's; what a user's rule
+    ``checked`` returns is checked as runtime.checked_rule does."""
 
     def rule_pullback(dy):
         g = back(dy)
@@ -164,7 +164,7 @@ closure_forward_rule(
     inner_code(positive_rule, "positive_pullback"),
     inner_code(unpack_rule, "unpack_pullback"),
     inner_code(reductions.sum_rule, "sum_all_pullback"),
-    inner_code(reductions.sum_rule, "sum_pullback"),
+    inner_code(reductions._summed, "sum_pullback"),
     inner_code(reductions.mean_rule, "mean_pullback"),
 )(linear_pullback_jvp)
 

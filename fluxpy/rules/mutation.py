@@ -19,6 +19,7 @@ import numpy as np
 from ..backend import is_array, xp_of
 from ..errors import FluxpyError
 from .helpers import unbroadcast
+from .numpy_indexing import index_array
 from .registry import adjoint, nograd
 
 VIEW_WRITE = (
@@ -110,34 +111,33 @@ def check_distinct(idx, shape):
 
     The addressed cells are compared, not the raw index values: indices are normalised modulo their axis's
     length (``[0, -4]`` on a length-4 axis repeats 0) and the index arrays of all indexed axes are broadcast
-    together (``A[[0, 1], [0, 0]]`` addresses the distinct cells (0, 0) and (1, 0)). Boolean masks count
-    as the integer arrays of their nonzero positions, as NumPy reads them."""
-    idx = sequence_indices(idx)
+    together (``A[[0, 1], [0, 0]]`` addresses the distinct cells (0, 0) and (1, 0)). Every entry that NumPy
+    reads as an array counts (a list, a ``range``: ``P[range(N), y]``, a tuple inside the index), and boolean
+    masks count as the integer arrays of their nonzero positions, as NumPy reads them."""
     parts = idx if type(idx) is tuple else (idx,)
-    if not any(isinstance(p, list) or is_array(p) for p in parts):
-        return
     xp = xp_of(*parts)
-    ellipsis = len(shape) - sum(_axes_taken(p) for p in parts if p is not Ellipsis)
+    entries = [index_array(p, xp) for p in parts]
+    if all(a is None for a in entries):
+        return
+    ellipsis = len(shape) - sum(_axes_taken(p, a) for p, a in zip(parts, entries, strict=True))
     axis, arrays, lengths, any_int = 0, [], [], False
-    for part in parts:
+    for part, a in zip(parts, entries, strict=True):
         if part is Ellipsis:
             axis += ellipsis
             continue
-        if isinstance(part, list) or is_array(part):  # a CuPy index array too
-            a = xp.asarray(part)
-            if a.dtype.kind == "b":
-                if a.ndim:
-                    arrays.extend(xp.nonzero(a))
-                    lengths.extend(shape[axis : axis + a.ndim])
-                axis += a.ndim
-                continue
-            if a.size and a.dtype.kind in "iu":
-                arrays.append(a)
-                lengths.append(shape[axis])
-                any_int = True
-            elif not a.size:
-                return  # an empty index writes nothing
-        axis += _axes_taken(part)
+        if a is not None and a.dtype.kind == "b":
+            if a.ndim:
+                arrays.extend(xp.nonzero(a))
+                lengths.extend(shape[axis : axis + a.ndim])
+            axis += a.ndim
+            continue
+        if a is not None and a.size and a.dtype.kind in "iu":
+            arrays.append(a)
+            lengths.append(shape[axis])
+            any_int = True
+        elif a is not None and not a.size:
+            return  # an empty index writes nothing
+        axis += _axes_taken(part, a)
     if not any_int:
         return  # slices, ints and masks alone never address a cell twice
     arrays = xp.broadcast_arrays(*arrays)
@@ -153,13 +153,12 @@ def check_distinct(idx, shape):
 
 
 @nograd
-def _axes_taken(part):
-    """How many axes of the indexed array an index entry consumes."""
-    if part is None or isinstance(part, (bool, np.bool_)):
+def _axes_taken(part, a):
+    """How many axes of the indexed array an index entry consumes (``a``: the array NumPy reads it as)."""
+    if part is None or part is Ellipsis or isinstance(part, (bool, np.bool_)):
         return 0
-    if isinstance(part, list) or is_array(part):
-        a = xp_of(part).asarray(part)
-        return a.ndim if a.dtype.kind == "b" else 1
+    if a is not None and a.dtype.kind == "b":
+        return a.ndim
     return 1
 
 
@@ -472,12 +471,11 @@ def _written_cells(array, index):
     parts = index[0] if len(index) == 1 and type(index[0]) is tuple else index  # y[t] is y[*t]
     basic = []
     for part in parts:
-        if part is None or part is Ellipsis or type(part) is slice:
-            basic.append(part)
-        elif isinstance(part, (list, bool, np.bool_)) or is_array(part):
-            basic.extend([slice(None)] * _axes_taken(part))  # advanced: the whole axes it indexes
+        a = index_array(part, xp_of(array))
+        if a is not None or isinstance(part, (bool, np.bool_)):
+            basic.extend([slice(None)] * _axes_taken(part, a))  # advanced: the whole axes it indexes
         else:
-            basic.append(part)  # an integer
+            basic.append(part)  # an integer, a slice, None, Ellipsis
     if not any(p is Ellipsis for p in basic):
         basic.append(Ellipsis)  # a[0, ...] is a 0-d view where a[0] would be a scalar
     return array[tuple(basic)]

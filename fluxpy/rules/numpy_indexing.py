@@ -12,7 +12,7 @@ array([2., 0., 0., 1.])
 
 import numpy as np
 
-from ..backend import xp_of
+from ..backend import is_array, xp_of
 from .helpers import accept_array_likes, shape_of, unbroadcast
 from .registry import adjoint, nograd, register_method
 
@@ -50,10 +50,26 @@ def _grad_dtype(dy, like):
 
 
 @nograd
+def index_array(part, xp=np):
+    """The array NumPy reads the index entry ``part`` as (from an array, a list, a ``range``, a tuple inside
+    an index tuple, any sequence), or None for an entry of basic indexing (an integer, a slice, None, ...).
+
+    >>> index_array(range(2))
+    array([0, 1])
+    """
+    if part is None or part is Ellipsis or isinstance(part, (slice, bool, np.bool_)):
+        return None
+    if is_array(part):
+        return part
+    if hasattr(type(part), "__index__"):  # int, np.integer, a user integer
+        return None
+    return xp.asarray(part)
+
+
+@nograd
 def _is_int_array(i):
-    if isinstance(i, list):
-        return True
-    return hasattr(i, "dtype") and i.dtype.kind in "iu" and i.ndim > 0
+    a = index_array(i)
+    return a is not None and a.dtype.kind in "iu" and a.ndim > 0
 
 
 @nograd

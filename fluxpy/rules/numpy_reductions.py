@@ -31,6 +31,7 @@ import math
 import numpy as np
 
 from ..backend import is_array, xp_of
+from ..tangents import KeywordGrads
 from .helpers import accept_array_likes, conj, unbroadcast
 from .numpy_shape import array_shape, bind, count_args, grads_first, normalize_axes, normalize_axis, place
 from .registry import adjoint, nograd, register_method
@@ -85,9 +86,34 @@ def _count(shape, axes):
 
 
 @nograd
-def _initial(name, args, kwargs, names):
-    """The ``initial`` option of a call, or None."""
-    return bind(name, args, kwargs, names, reads_where=True).get("initial")
+def _initial_position(args, kwargs, names):
+    """Where a call's ``initial=`` is: its index in ``args`` (dispatch passes a float ``initial=`` by
+    position, so that the pullback can give its gradient), ``"keyword"``, or None when not given."""
+    k = names.index("initial")
+    if len(args) > k:
+        return None if args[k] is np._NoValue or args[k] is None else k
+    given = kwargs.get("initial", np._NoValue)
+    return None if given is np._NoValue or given is None else "keyword"
+
+
+def _initial_value(args, kwargs, position):
+    """The value of ``initial=`` at ``position`` (:func:`_initial_position`), read from the arguments
+    themselves (not a nograd helper), so that second derivatives flow through it; None when not given."""
+    if position is None:
+        return None
+    if position == "keyword":
+        return kwargs["initial"]
+    return args[position]
+
+
+def _grads_initial(dx, dinitial, args, position):
+    """The cotangents of a reduction ``f(x, *args)``: ``dx`` first, and ``dinitial`` at ``initial``'s place
+    (by position, or in the trailing keyword gradients: the method ``x.sum(initial=c)``)."""
+    if position is None:
+        return grads_first(dx, args)
+    if position == "keyword":
+        return place((dx, KeywordGrads({"initial": dinitial})), (0, len(args) + 1), len(args) + 2)
+    return place((dx, dinitial), (0, position + 1), len(args) + 1)
 
 
 @nograd
@@ -144,17 +170,24 @@ def _real_like(x):
 
 
 @nograd
-def _tie_share(x, y, axes, mask=None):
+def _tie_share(x, y, axes, mask=None, initial=None):
     """Each entry's share of the cotangent of a max/min: 1/k on the k entries equal to the result (and kept
-    by ``mask``), else 0; none at all where the result is ``initial=`` and no entry equals it."""
+    by ``mask``), else 0. With ``initial=``, the pair ``(share, initial_share)``: the initial value is one
+    more candidate, so it gets 1/k where it is the result (all of it where no entry is) and ties split
+    between it and the entries as between entries; ``initial_share`` has the reduced axes kept."""
     xp = xp_of(x)
     x = xp.asarray(x)
-    hit = x == xp.reshape(xp.asarray(y), _kept_shape(x.shape, axes))
+    yk = xp.reshape(xp.asarray(y), _kept_shape(x.shape, axes))
+    hit = x == yk
     if mask is not None:
         hit = hit & mask
-    count = xp.maximum(xp.sum(hit, axis=axes, keepdims=True), 1)
+    count = xp.sum(hit, axis=axes, keepdims=True)
     dtype = _float_like(x)
-    return hit.astype(dtype) / count.astype(dtype)
+    if initial is None:
+        return hit.astype(dtype) / xp.maximum(count, 1).astype(dtype)
+    at_initial = yk == initial
+    count = xp.maximum(count + at_initial, 1).astype(dtype)
+    return hit.astype(dtype) / count, at_initial.astype(dtype) / count
 
 
 @nograd
@@ -346,13 +379,30 @@ def linear_scan_rule(b, a, axis, reverse):
 
 
 def _masked(y, shape, axes, share, args):
-    """``(y, pullback)`` of a sum or mean with ``where=``: the pullback spreads ``dy`` over the reduced
-    ``axes`` times the constant ``share`` of each entry (:func:`_mask_share`)."""
+    """``(y, pullback)`` of a mean with ``where=``: the pullback spreads ``dy`` over the reduced ``axes``
+    times the constant ``share`` of each entry (:func:`_mask_share`)."""
 
     def masked_pullback(dy):
         return grads_first(_spread(dy, shape, axes) * share, args)
 
     return y, masked_pullback
+
+
+def _summed(y, x, axes, share, args, kwargs, names):
+    """``(y, pullback)`` of a sum (``np.sum``, ``np.nansum``) with options: ``dy`` spread over the reduced
+    ``axes`` (times the constant ``share`` of each entry: the ``where=`` mask, the entries not NaN; None:
+    all count), and ``initial=``, added to every result, gets the sum of ``dy``."""
+    shape = array_shape(x)
+    position = _initial_position(args, kwargs, names)
+    initial = _initial_value(args, kwargs, position)
+
+    def sum_pullback(dy):
+        dx = _spread(dy, shape, axes)
+        if share is not None:
+            dx = dx * share
+        return _grads_initial(dx, None if initial is None else unbroadcast(dy, initial), args, position)
+
+    return y, sum_pullback
 
 
 @adjoint(np.sum)
@@ -368,16 +418,9 @@ def sum_rule(x, *args, **kwargs):
             return (spread(dy, shape, xp),)
 
         return y, sum_all_pullback
-    xp = xp_of(x)
-    shape = array_shape(x)
     axes, mask = _plan("sum", x, args, kwargs, _SUM)
-    if mask is not None:
-        return _masked(xp.sum(x, *args, **kwargs), shape, axes, _mask_share(x, mask, axes, False), args)
-
-    def sum_pullback(dy):
-        return grads_first(_spread(dy, shape, axes), args)
-
-    return xp.sum(x, *args, **kwargs), sum_pullback
+    share = None if mask is None else _mask_share(x, mask, axes, False)
+    return _summed(xp_of(x).sum(x, *args, **kwargs), x, axes, share, args, kwargs, _SUM)
 
 
 register_method("sum", sum_rule)
@@ -401,24 +444,34 @@ def mean_rule(x, *args, **kwargs):
 register_method("mean", mean_rule)
 
 
-@adjoint(np.prod)
-def prod_rule(x, *args, **kwargs):
+def _multiplied(y, x, axes, kept, args, kwargs):
+    """``(y, pullback)`` of a product (``np.prod``, ``np.nanprod``) with options: ``kept`` (a constant bool
+    array, or None for every entry) marks the entries in the product, the others being 1s. Each entry
+    gets ``dy`` times the product of the others (:func:`_prod_others`, exact with zeros) times
+    ``initial=``, and ``initial`` the sum of ``dy`` times the product of the entries."""
     xp = xp_of(x)
     shape = array_shape(x)
-    axes, mask = _plan("prod", x, args, kwargs, _SUM)
-    initial = _initial("prod", args, kwargs, _SUM)
-    share = None if mask is None else _mask_share(x, mask, axes, False)
+    position = _initial_position(args, kwargs, _SUM)
+    initial = _initial_value(args, kwargs, position)
 
     def prod_pullback(dy):
-        if share is None:
-            g = _spread(dy, shape, axes) * conj(_prod_others(x, axes))
-        else:  # the entries left out are 1s: no part of the product, no gradient
-            g = _spread(dy, shape, axes) * conj(_prod_others(xp.where(mask, x, 1), axes)) * share
-        if initial is not None:
-            g = g * conj(initial)
-        return grads_first(g, args)
+        factors = x if kept is None else xp.where(kept, x, 1)
+        g = _spread(dy, shape, axes) * conj(_prod_others(factors, axes))
+        if kept is not None:  # the entries left out are 1s: no part of the product, no gradient
+            g = g * kept
+        if initial is None:
+            return grads_first(g, args)
+        product = xp.prod(factors, axis=axes, keepdims=True)
+        dinitial = unbroadcast(xp.reshape(dy, _kept_shape(shape, axes)) * conj(product), initial)
+        return _grads_initial(g * conj(initial), dinitial, args, position)
 
-    return xp.prod(x, *args, **kwargs), prod_pullback
+    return y, prod_pullback
+
+
+@adjoint(np.prod)
+def prod_rule(x, *args, **kwargs):
+    axes, mask = _plan("prod", x, args, kwargs, _SUM)
+    return _multiplied(xp_of(x).prod(x, *args, **kwargs), x, axes, mask, args, kwargs)
 
 
 register_method("prod", prod_rule)
@@ -428,18 +481,35 @@ register_method("prod", prod_rule)
 # max and min: ties split evenly
 
 
-@adjoint(np.max, np.amax)
-def max_rule(x, *args, **kwargs):
+def _extremum(name, x, args, kwargs):
+    """``(y, pullback)`` of ``np.<name>(x, *args, **kwargs)``, a max or min (NaN-ignoring or not): the
+    cotangent goes to the entries equal to the result, split evenly at a tie, and to ``initial=`` where it
+    is the result (one more candidate in a tie: :func:`_tie_share`)."""
     xp = xp_of(x)
     shape = array_shape(x)
-    axes, mask = _plan("max", x, args, kwargs, _MAX)
-    y = xp.max(x, *args, **kwargs)
-    share = _tie_share(x, y, axes, mask)
+    axes, mask = _plan(name, x, args, kwargs, _MAX)
+    y = getattr(xp, name)(x, *args, **kwargs)
+    position = _initial_position(args, kwargs, _MAX)
+    initial = _initial_value(args, kwargs, position)
+    if initial is None:
+        share = _tie_share(x, y, axes, mask)
 
-    def max_pullback(dy):
-        return grads_first(_spread(dy, shape, axes) * share, args)
+        def extremum_pullback(dy):
+            return grads_first(_spread(dy, shape, axes) * share, args)
 
-    return y, max_pullback
+        return y, extremum_pullback
+    share, initial_share = _tie_share(x, y, axes, mask, initial)
+
+    def extremum_initial_pullback(dy):
+        dinitial = unbroadcast(xp.reshape(dy, _kept_shape(shape, axes)) * initial_share, initial)
+        return _grads_initial(_spread(dy, shape, axes) * share, dinitial, args, position)
+
+    return y, extremum_initial_pullback
+
+
+@adjoint(np.max, np.amax)
+def max_rule(x, *args, **kwargs):
+    return _extremum("max", x, args, kwargs)
 
 
 register_method("max", max_rule)
@@ -447,16 +517,7 @@ register_method("max", max_rule)
 
 @adjoint(np.min, np.amin)
 def min_rule(x, *args, **kwargs):
-    xp = xp_of(x)
-    shape = array_shape(x)
-    axes, mask = _plan("min", x, args, kwargs, _MAX)
-    y = xp.min(x, *args, **kwargs)
-    share = _tie_share(x, y, axes, mask)
-
-    def min_pullback(dy):
-        return grads_first(_spread(dy, shape, axes) * share, args)
-
-    return y, min_pullback
+    return _extremum("min", x, args, kwargs)
 
 
 register_method("min", min_rule)
@@ -607,15 +668,9 @@ def average_rule(a, *args, **kwargs):
 
 @adjoint(np.nansum)
 def nansum_rule(x, *args, **kwargs):
-    xp = xp_of(x)
-    shape = array_shape(x)
     axes, mask = _plan("nansum", x, args, kwargs, _SUM)
     share = _present_share(x, axes, False, mask)
-
-    def nansum_pullback(dy):
-        return grads_first(_spread(dy, shape, axes) * share, args)
-
-    return xp.nansum(x, *args, **kwargs), nansum_pullback
+    return _summed(xp_of(x).nansum(x, *args, **kwargs), x, axes, share, args, kwargs, _SUM)
 
 
 @adjoint(np.nanmean)
@@ -633,44 +688,19 @@ def nanmean_rule(x, *args, **kwargs):
 
 @adjoint(np.nanmax)
 def nanmax_rule(x, *args, **kwargs):
-    xp = xp_of(x)
-    shape = array_shape(x)
-    axes, mask = _plan("nanmax", x, args, kwargs, _MAX)
-    y = xp.nanmax(x, *args, **kwargs)
-    share = _tie_share(x, y, axes, mask)
-
-    def nanmax_pullback(dy):
-        return grads_first(_spread(dy, shape, axes) * share, args)
-
-    return y, nanmax_pullback
+    return _extremum("nanmax", x, args, kwargs)
 
 
 @adjoint(np.nanmin)
 def nanmin_rule(x, *args, **kwargs):
-    xp = xp_of(x)
-    shape = array_shape(x)
-    axes, mask = _plan("nanmin", x, args, kwargs, _MAX)
-    y = xp.nanmin(x, *args, **kwargs)
-    share = _tie_share(x, y, axes, mask)
-
-    def nanmin_pullback(dy):
-        return grads_first(_spread(dy, shape, axes) * share, args)
-
-    return y, nanmin_pullback
+    return _extremum("nanmin", x, args, kwargs)
 
 
 @adjoint(np.nanprod)
 def nanprod_rule(x, *args, **kwargs):
-    xp = xp_of(x)
-    shape = array_shape(x)
     axes, mask = _plan("nanprod", x, args, kwargs, _SUM)
-    share = _present_share(x, axes, False, mask)
-
-    def nanprod_pullback(dy):
-        filled = xp.where(share > 0, x, 1)
-        return grads_first(_spread(dy, shape, axes) * conj(_prod_others(filled, axes)) * share, args)
-
-    return xp.nanprod(x, *args, **kwargs), nanprod_pullback
+    present = _present_share(x, axes, False, mask) > 0
+    return _multiplied(xp_of(x).nanprod(x, *args, **kwargs), x, axes, present, args, kwargs)
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -35,24 +35,42 @@ def _options(ufunc, method, dtype, out):
     return dtype
 
 
-def add_reduce(x, axis=0, dtype=None, out=None, keepdims=False):
-    _options(np.add, "reduce", dtype, out)
-    return xp_of(x).sum(x, axis=axis, dtype=dtype, keepdims=keepdims)
+@nograd
+def _given(ufunc, out, initial, where):
+    """The ``where=`` of ``ufunc.reduce`` as keywords for the reduction function that computes it, only
+    where given (NumPy's own error stands for ``where=`` without ``initial=`` on ``maximum``/``minimum``),
+    and whether ``initial=`` was given: its value is passed on by :func:`_reduce`, in differentiated code,
+    so that it gets its gradient (``np.sum``'s rule gives one)."""
+    _options(ufunc, "reduce", None, out)
+    return ({} if where is True else {"where": where}), initial is not np._NoValue
 
 
-def multiply_reduce(x, axis=0, dtype=None, out=None, keepdims=False):
-    _options(np.multiply, "reduce", dtype, out)
-    return xp_of(x).prod(x, axis=axis, dtype=dtype, keepdims=keepdims)
+def _reduce(f, x, axis, keepdims, initial, options, given):
+    """``f(x, axis=axis, keepdims=keepdims, ...)`` with ``initial=`` when ``given`` and the ``where=``
+    options :func:`_given` made (and ``dtype=``, for sums and products)."""
+    if given:
+        return f(x, axis=axis, keepdims=keepdims, initial=initial, **options)
+    return f(x, axis=axis, keepdims=keepdims, **options)
 
 
-def maximum_reduce(x, axis=0, dtype=None, out=None, keepdims=False):
-    _options(np.maximum, "reduce", dtype, out)
-    return xp_of(x).max(x, axis=axis, keepdims=keepdims)
+def add_reduce(x, axis=0, dtype=None, out=None, keepdims=False, initial=np._NoValue, where=True):
+    opts, given = _given(np.add, out, initial, where)
+    return _reduce(xp_of(x).sum, x, axis, keepdims, initial, {**opts, "dtype": dtype}, given)
 
 
-def minimum_reduce(x, axis=0, dtype=None, out=None, keepdims=False):
-    _options(np.minimum, "reduce", dtype, out)
-    return xp_of(x).min(x, axis=axis, keepdims=keepdims)
+def multiply_reduce(x, axis=0, dtype=None, out=None, keepdims=False, initial=np._NoValue, where=True):
+    opts, given = _given(np.multiply, out, initial, where)
+    return _reduce(xp_of(x).prod, x, axis, keepdims, initial, {**opts, "dtype": dtype}, given)
+
+
+def maximum_reduce(x, axis=0, dtype=None, out=None, keepdims=False, initial=np._NoValue, where=True):
+    opts, given = _given(np.maximum, out, initial, where)
+    return _reduce(xp_of(x).max, x, axis, keepdims, initial, opts, given)
+
+
+def minimum_reduce(x, axis=0, dtype=None, out=None, keepdims=False, initial=np._NoValue, where=True):
+    opts, given = _given(np.minimum, out, initial, where)
+    return _reduce(xp_of(x).min, x, axis, keepdims, initial, opts, given)
 
 
 def add_accumulate(x, axis=0, dtype=None, out=None):

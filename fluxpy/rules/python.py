@@ -16,6 +16,7 @@ import collections
 import contextlib
 import copy
 import dataclasses
+import enum
 import math
 import operator
 import os
@@ -1006,7 +1007,7 @@ nograd(
     math.isnan,
     math.isinf,
     math.isfinite,
-    bisect.bisect_left,  # a position (an int); bisect.insort changes its list: refused (runtime.py)
+    bisect.bisect_left,  # a position (an int); bisect.insort changes its list: refused (runtime/method_kinds)
     bisect.bisect_right,
 )
 
@@ -2033,6 +2034,8 @@ def getattr_rule(obj, name, *default):
         if name == "imag":
             return obj.imag, _none_pullback(2 + len(default))
         return obj.real, _receiver_pullback(len(default))
+    if isinstance(obj, enum.Enum):  # a member is a constant: its ``value`` and ``name`` carry no gradient
+        return getattr(obj, name, *default), _none_pullback(2 + len(default))
     hook = attributes.read_hook(obj, name)
     if hook is not None:  # a property, a descriptor, __getattr__: their code is differentiated
         from ..runtime import call

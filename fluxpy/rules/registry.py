@@ -187,7 +187,7 @@ def _refuse_ruled(f):
     import sys
 
     frame = sys._getframe(2)
-    while frame is not None and frame.f_globals.get("__name__") == "fluxpy.runtime":
+    while frame is not None and frame.f_globals.get("__name__", "").startswith("fluxpy.runtime"):
         frame = frame.f_back  # fluxpy calling nograd on behalf of differentiated code
     caller = frame.f_globals.get("__name__", "") if frame is not None else ""
     if caller.startswith("fluxpy.") or caller == "fluxpy":

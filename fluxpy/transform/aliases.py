@@ -126,7 +126,8 @@ class _Walker:
             self.branches([s.body, s.orelse], state)
         elif isinstance(s, (gast.For, gast.While)):
             if isinstance(s, gast.For):
-                self.stores(s.iter, state)
+                for iterated in _loop_iterables(s.iter):
+                    self.stores(iterated, state)
             for _ in range(2):  # a second pass sees what one iteration leaves for the next
                 if isinstance(s, gast.For):
                     self.bind_loop_target(s, state)
@@ -142,8 +143,8 @@ class _Walker:
             self.block(s.body, state)
             self.branches([s.orelse] + [h.body for h in s.handlers], state)
             self.block(s.finalbody, state)
-        elif isinstance(s, gast.Return) and s.value is not None:
-            self.stores(s.value, state)
+        # a Return's value stores nothing that a later write could show: no statement runs after it (a
+        # write-back variant returns the parameters it writes into, transform/writeback.py)
 
     def update_in_place(self, name, s, state):
         """``x op= v`` (or ``x = operator.iadd(x, v)``) rebinds ``x`` to a new value in fluxpy. Python changes
@@ -288,6 +289,20 @@ def _item_write(node, name):
         isinstance(t, gast.Subscript) and isinstance(t.value, gast.Name) and t.value.id == name
         for t in targets
     )
+
+
+def _loop_iterables(expr):
+    """What a ``for`` loop over ``expr`` iterates: ``expr``, or the arguments of ``enumerate(y)`` and ``zip(y,
+    z)``, whose iterator only the loop holds (as it iterates ``y`` itself in ``for row in y``: see
+    normalize/anf_loops.py, which reads the rows of a written array as they are when each trip begins)."""
+    if (
+        isinstance(expr, gast.Call)
+        and isinstance(expr.func, gast.Name)
+        and expr.func.id in ("enumerate", "zip")
+        and not any(isinstance(a, gast.Starred) for a in expr.args)
+    ):
+        return [a for a in expr.args if not isinstance(a, gast.Name)] + [k.value for k in expr.keywords]
+    return [expr]
 
 
 def _base(target):

@@ -55,6 +55,7 @@ class Context:
     inactive_builtins: set
     local_lists: set = field(default_factory=set)
     iterators: set = field(default_factory=set)  # names bound to iterators (anf_loops.iterator_names)
+    builtin_loops: frozenset = frozenset()  # "enumerate", "zip" where the name is Python's (anf_loops)
     writable: str = None  # the constructor's self (attribute writes allowed)
     direct_rules: frozenset = frozenset()  # operators generated code calls straight to their rules
     inline_ops: frozenset = frozenset()  # operators whose scalar arithmetic is written into the code
@@ -293,6 +294,9 @@ def _context(fn, fdef, src):
     ctx = Context(src, Namer.for_function(fdef), tuple(fn.__code__.co_freevars), static, inactive, lists)
     ctx.unrebound_params = params - rebound
     ctx.iterators = iterator_names(fdef)
+    ctx.builtin_loops = frozenset(
+        name for name in ("enumerate", "zip") if name in loaded - local and name not in fn.__globals__
+    )
     ctx.first_assignments = _first_assignments(tree, params)
     ctx.direct_rules = frozenset(vars(codegen.direct_rules()))
     ctx.inline_ops = inline.available()

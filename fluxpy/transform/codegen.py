@@ -128,11 +128,24 @@ HELPERS = {
     "__fx_match_self": match_runtime.match_self,
     "__fx_match_arg": match_runtime.match_arg,
     "__fx_list": builtins.list,
+    # arguments handed back by a callee that writes into them (normalize/anf_writeback.py)
+    "__fx_writeback_plan": runtime.writeback_plan,
+    "__fx_writeback_method_plan": runtime.writeback_method_plan,
+    "__fx_writeback_function": runtime.writeback_function,
+    "__fx_writeback_method": runtime.writeback_method,
 }
 
 
 # helpers whose value carries no gradient: called as they are
-INACTIVE_HELPERS = frozenset({"__fx_seed", "__fx_match_arg", "__fx_check_param_aliases"})
+INACTIVE_HELPERS = frozenset(
+    {
+        "__fx_seed",
+        "__fx_match_arg",
+        "__fx_check_param_aliases",
+        "__fx_writeback_plan",
+        "__fx_writeback_method_plan",
+    }
+)
 
 
 def direct_rules():

@@ -17,8 +17,11 @@ from ..errors import unsupported
 from . import nodes as n
 from .alias_sources import IN_PLACE_DUNDERS, in_place_update
 from .aliases import first_shared_write, kept_views
+from .attribute_items import rewrite_attribute_items
+from .index_tricks import rewrite_index_tricks
 from .lazy_generators import first_late_read
 from .local_lists import local_lists as flow_local_lists
+from .out_writes import out_write
 
 HELPER_PREFIX = "__fx_"
 
@@ -74,9 +77,13 @@ def check(fdef, source, writable=None, classes=frozenset()):
     if fence.sugar:
         fence.desugar(fdef)
         nodes = n.walk(fdef)[1:]
+    if rewrite_index_tricks(fdef):  # np.r_[w, 1.0]: np.r_.__getitem__((w, 1.0))
+        nodes = n.walk(fdef)[1:]
     body = body_nodes(fdef)
     fence.objects = local_objects(fdef, classes, body)
     fence.classes = classes
+    if rewrite_attribute_items(fdef, fence.objects | {writable}):  # self.params["W"] = v
+        nodes, body = n.walk(fdef)[1:], body_nodes(fdef)
     fence.check_function(fdef, nodes)
     fence.check_late_reads(fdef)
     fence.check_item_targets(fdef, body)
@@ -375,12 +382,13 @@ def rewrite_in_place_calls(fdef):
     """``np.fill_diagonal(a, v)`` (``copyto``, ``put``, ``put_along_axis``, ``putmask``, ``place``) as a
     statement on a name: a write of the whole of ``a`` with the functional form's new array,
     ``a[...] = __fx_fill_diagonal_value(a, v)``, so that it is differentiated (and checked for aliases) as
-    any item assignment. Returns whether something was rewritten; rewrites ``fdef`` in place."""
+    any item assignment; ``np.floor(x, out=y)`` likewise (out_writes.py). Returns whether something was
+    rewritten; rewrites ``fdef`` in place."""
     rewritten = False
 
     def in_place(s):
         if not (isinstance(s, gast.Expr) and isinstance(s.value, gast.Call)):
-            return None
+            return out_write(s)  # z = np.floor(x, out=y): y[...] = np.floor(x); z = y
         call, func = s.value, s.value.func
         if not (
             isinstance(func, gast.Attribute)
@@ -392,7 +400,7 @@ def rewrite_in_place_calls(fdef):
             and not any(isinstance(a, gast.Starred) for a in call.args)
             and all(k.arg is not None for k in call.keywords)
         ):
-            return None
+            return out_write(s)  # np.floor(x, out=y): y[...] = np.floor(x)
         name = call.args[0].id
         value = gast.Call(func=n.name(IN_PLACE_CALLS[func.attr]), args=call.args, keywords=call.keywords)
         target = gast.Subscript(value=n.name(name), slice=n.const(Ellipsis), ctx=gast.Store())
@@ -409,7 +417,7 @@ def rewrite_in_place_calls(fdef):
                 handler.body = rewrite(handler.body)
             new = in_place(s)
             rewritten = rewritten or new is not None
-            out.append(s if new is None else new)
+            out.extend([s] if new is None else new if type(new) is list else [new])
         return out
 
     fdef.body = rewrite(fdef.body)

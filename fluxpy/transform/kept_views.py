@@ -139,6 +139,8 @@ class _KeptViews:
             state = dict(head)
             if isinstance(s, gast.For):
                 self.bind(s.target, None, state)
+                for name, array in _rows_taken(s):  # for row in y: row may view y (a row of an array)
+                    self.rebind(name, n.subscript(n.name(array), n.const(0)), state, s.lineno)
                 for x in n.walk(s.target):  # for row in rows: rows holds row's object
                     if isinstance(x, gast.Name):
                         self.hold_part(s.iter, x.id, state, s.lineno)
@@ -293,6 +295,25 @@ class _KeptViews:
                 self.writes.setdefault(stmt, {})[view] = (array, line)
                 if view in self.captured:  # a closure may read it right after this write
                     self.read(n.name(view), state)
+
+
+def _rows_taken(loop):
+    """``[(name, y)]``: the loop's names bound to an item of the name ``y`` as it is (a row, a view, when
+    ``y`` is an array): ``for row in y``, ``for i, row in enumerate(y)``, ``for a, b in zip(y, z)``."""
+    it, target = loop.iter, loop.target
+    if isinstance(it, gast.Name):
+        pairs = [(target, it)]
+    elif not (isinstance(it, gast.Call) and isinstance(it.func, gast.Name)):
+        return []
+    elif not isinstance(target, (gast.Tuple, gast.List)) or any(isinstance(a, gast.Starred) for a in it.args):
+        return []
+    elif it.func.id == "enumerate" and len(target.elts) == 2 and it.args:
+        pairs = [(target.elts[1], it.args[0])]
+    elif it.func.id == "zip" and len(target.elts) == len(it.args):
+        pairs = list(zip(target.elts, it.args, strict=True))
+    else:
+        return []
+    return [(t.id, a.id) for t, a in pairs if isinstance(t, gast.Name) and isinstance(a, gast.Name)]
 
 
 # methods that put their arguments' objects into their receiver (``lst.append(a)``)

@@ -442,3 +442,33 @@ def test_mutating_iadd_that_may_return_another_value():
     with pytest.raises(FluxpyError, match=r"Sometimes.__iadd__ changes its object's attributes") as e:
         fx.gradient(lambda x: operator.iadd(Sometimes(x), x).v, 1.5)
     assert "test_class_fixes.py" in str(e.value)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# a class attribute (``SCALE = 0.5`` in the class body) is shared by the class: no entry in an instance's
+# tangent, where the instance's own fields (set in __init__, or shadowing the class's) have theirs
+
+
+@fx.functor
+class Scaled:
+    SCALE = 0.5
+    bias = 0.0  # shadowed by an instance field in __init__
+
+    def __init__(self, W):
+        self.W = W
+        self.bias = 0.1
+
+    def __call__(self, x):
+        return x @ (self.W * self.SCALE) + self.bias
+
+
+def test_class_attribute_gets_no_entry_in_the_tangent():
+    m = Scaled(np.array([[1.0, 2.0], [3.0, 4.0]]))
+    (g,) = fx.gradient(lambda m: np.sum(m(np.ones(2)) ** 2), m)
+    assert sorted(g.keys()) == ["W", "bias"]
+    check_grads(lambda W: np.sum(Scaled(W)(np.ones(2)) ** 2), m.W, order=2, forward=True)
+    W0 = m.W.copy()
+    state = fx.setup(fx.optimise.Descent(0.1), m)
+    state, m2 = fx.update(state, m, g)
+    np.testing.assert_allclose(m2.W, W0 - 0.1 * g["W"])
+    assert m2.SCALE == 0.5 and "SCALE" not in vars(m2)

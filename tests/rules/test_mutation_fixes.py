@@ -118,6 +118,30 @@ def test_check_distinct_index_forms():
             check_distinct(idx, shape)
 
 
+# A ``range`` or a tuple inside the index is an index array to NumPy: its cells are compared too.
+LABELS = np.array([0, 1, 0])  # labels repeat; the cells (0, 0), (1, 1), (2, 0) do not
+
+
+def softmax_gradient_line(S):
+    P = S * 1.0
+    P[range(3), LABELS] -= 1  # CS231n's softmax gradient
+    return np.sum(P**2)
+
+
+def range_read(S):
+    return np.sum(S[range(3), LABELS] ** 2) + np.sum(S[(range(2), [[0], [0]])] ** 3)
+
+
+def test_range_index_entries_address_distinct_cells():
+    check_grads(softmax_gradient_line, rand(0, 3, 2), order=2, forward=True)
+    check_grads(range_read, rand(1, 3, 2), order=2, forward=True)
+    check_distinct((range(3), [0, 1, 0]), (3, 2))
+    check_distinct(((0, 1), range(2)), (2, 2))
+    for idx in [(range(2), [[0], [0]]), ((0, 0), range(1, 2)), (range(1), (1, 1))]:
+        with pytest.raises(fx.FluxpyError, match="repeated indices"):
+            check_distinct(idx, (2, 3))
+
+
 def repeated_device_cells(x, i):
     z = x * 1.0
     z[i] = x[0]

@@ -84,6 +84,14 @@ CASES = [
     row(np.nanvar, X, axis=2, ddof=1, where=MASK),
     row(np.nanstd, NANS, axis=(0, 1), where=ROWS),
     row(np.nanstd, NANS, axis=2, ddof=1, where=MASK),
+    row(np.add.reduce, X, where=MASK),  # the ufuncs' reduce methods: axis 0 by default
+    row(np.add.reduce, X, axis=None, initial=1.5, where=COLUMNS),
+    row(np.add.reduce, X, 2, None, None, True, 0, MASK),  # keepdims, initial and where by position
+    row(np.multiply.reduce, XZ, axis=2, where=MASK),
+    row(np.multiply.reduce, X, axis=(0, 1), initial=2.0, where=ROWS),
+    row(np.maximum.reduce, X, axis=1, where=MASK, initial=-10.0),
+    row(np.maximum.reduce, X, axis=2, where=MASK, initial=0.5),
+    row(np.minimum.reduce, X, axis=None, keepdims=True, where=COLUMNS, initial=10.0),
 ]
 
 

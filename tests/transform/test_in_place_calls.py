@@ -72,3 +72,79 @@ def test_in_an_expression_it_is_still_refused():
 
     with pytest.raises(fx.FluxpyError, match="fill_diagonal"):
         fx.gradient(used_as_a_value, X)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# out=: a NumPy call writing its result into an array named by a plain name (transform/out_writes.py)
+
+XO = np.array([0.3, -1.4, 2.6])  # away from integers: the finite differences of floor and round are 0
+
+
+def floor_into_own_array(x):
+    y = x * 1.0
+    np.floor(y, out=y)  # y is floor(x) now: its old gradient is gone (it was kept: 2 * x)
+    return np.sum(y * x)
+
+
+def round_by_position(x):
+    y = x * 2.0
+    np.round(y, 0, y)  # out at np.round's parameter position
+    return np.sum(y * x)
+
+
+def sign_by_position_and_as_a_value(x):
+    y = x**2
+    z = np.sign(x, y)  # a ufunc's output after its nin inputs; z is y
+    return np.sum(y * x) + np.sum(z * x)
+
+
+def floor_where(x):
+    y = x * 3.0
+    np.floor(y, out=y, where=x > 0)  # y keeps 3 * x where the mask is False
+    return np.sum(y * x)
+
+
+def sin_into_a_new_array(x):
+    y = np.empty_like(x)  # a ruled ufunc: was refused
+    np.sin(x * 2.0, out=y)
+    return np.sum(y**2)
+
+
+def floor_into_a_new_array(x):
+    y = np.empty_like(x)  # a constant output: right before too
+    np.floor(x, out=y)
+    return np.sum(y * x)
+
+
+OUT_WRITERS = [
+    floor_into_own_array,
+    round_by_position,
+    sign_by_position_and_as_a_value,
+    floor_where,
+    sin_into_a_new_array,
+    floor_into_a_new_array,
+]
+
+
+@pytest.mark.parametrize("f", OUT_WRITERS, ids=lambda f: f.__name__)
+def test_out_writes_are_differentiated(f):
+    y, (g,) = fx.withgradient(f, XO)
+    assert np.isclose(y, f(XO.copy()))
+    check_grads(f, XO, order=2, forward=True)
+
+
+def test_out_write_gradients():
+    np.testing.assert_allclose(fx.gradient(floor_into_own_array, XO)[0], np.floor(XO))
+    np.testing.assert_allclose(fx.gradient(round_by_position, XO)[0], np.round(2 * XO))
+    np.testing.assert_allclose(fx.gradient(floor_where, XO)[0], np.where(XO > 0, np.floor(3 * XO), 6 * XO))
+
+
+def floor_into_parameter(x):
+    np.floor(x, out=x)
+    return np.sum(x * x)
+
+
+def test_an_out_write_into_a_parameter_leaves_the_callers_array():
+    x = XO.copy()
+    np.testing.assert_array_equal(fx.gradient(floor_into_parameter, x)[0], 0.0)  # floor(x) (was 2 * x)
+    np.testing.assert_array_equal(x, XO)

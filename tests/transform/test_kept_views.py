@@ -143,6 +143,33 @@ def written_in_try(x):
     return np.sum(s * x) + np.sum(r)
 
 
+def loop_row_written(x):
+    y = np.stack([x, 2 * x])
+    s = 0.0
+    for row in y:  # NumPy's row is a view of y: it shows the write below
+        y[0] = x**2
+        s = s + np.sum(row * x)
+    return s
+
+
+def enumerate_row_written(x):
+    y = np.stack([x, 2 * x])
+    s = 0.0
+    for i, row in enumerate(y):
+        y[i] = row * x
+        s = s + np.sum(row)
+    return s
+
+
+def zip_row_written(x):
+    y = np.stack([x, 2 * x])
+    s = 0.0
+    for row, w in zip(y, [1.0, 2.0]):
+        y += w
+        s = s + np.sum(row * x)
+    return s
+
+
 REFUSED = [
     (slice_kept, "r"),
     (row_kept, "r"),
@@ -158,6 +185,9 @@ REFUSED = [
     (read_by_closure, "r"),
     (read_after_break, "r"),
     (written_in_try, "s"),
+    (loop_row_written, "row"),
+    (enumerate_row_written, "row"),
+    (zip_row_written, "row"),
 ]
 MODES = {
     "gradient": lambda f: fx.gradient(f, X.copy()),
@@ -303,6 +333,24 @@ def closure_over_other_row(x):
     return np.sum(scaled(x)) + np.sum(y)
 
 
+def loop_row_read_before_write(x):
+    y = np.stack([x, 2 * x])
+    for i, row in enumerate(y):
+        y[i] = row / np.sum(row * row)
+    for row in y:
+        y[0] = y[0] + row
+    return np.sum(y * y)
+
+
+def loop_element_read_after_write(x):
+    y = x * 1.0
+    s = 0.0
+    for i, v in enumerate(y):  # an element of a 1-D array: a number, not a view
+        y[i] = v * x[0]
+        s = s + v
+    return s + np.sum(y)
+
+
 VALID = [
     scalar_carried,
     scalar_read_after,
@@ -317,6 +365,8 @@ VALID = [
     array_rebound,
     mask_written,
     closure_over_other_row,
+    loop_row_read_before_write,
+    loop_element_read_after_write,
 ]
 
 
@@ -388,7 +438,16 @@ def test_check_against_the_cells_written():
     for view, index in passing:
         check_kept_view(view, y, names, 1, *index)
     column = y[:2, 3]
-    for index in [(0,), (0, 3), ((0, 3),), (slice(None), 3), (...,), (np.array([0, 2]), 3), (y > 10,)]:
+    for index in [
+        (0,),
+        (0, 3),
+        ((0, 3),),
+        (slice(None), 3),
+        (...,),
+        (np.array([0, 2]), 3),
+        (y > 10,),
+        (range(2), 3),
+    ]:
         with pytest.raises(fx.FluxpyError, match=KEPT.format(view="r", array="y")):
             check_kept_view(column, y, names, 1, *index)
 

@@ -502,6 +502,42 @@ def test_loop_over_a_sequence_its_body_writes(f, x):
     check(f, x)
 
 
+def rows_normalised_by_enumerate(x):
+    X = x * 1.0
+    for i, row in enumerate(X):
+        X[i] = row / np.linalg.norm(row)
+    return np.sum(X @ X.T)
+
+
+def later_rows_written_by_enumerate(x):
+    y = x * 1.0
+    out = 0.0
+    for j, row in enumerate(y, 1):  # row is read from the live y: it shows the write of the trip before
+        out = out + np.sum(row * x[0])
+        if j < len(y):
+            y[j] = y[j] * row
+    return out
+
+
+def later_rows_written_by_zip(x):
+    y = x * 1.0
+    out = 0.0
+    for row, w, j in zip(y, x, range(len(x))):
+        out = out + np.sum(row * w)
+        if j + 1 < len(y):
+            y[j + 1] += row
+    return out
+
+
+@pytest.mark.parametrize(
+    "f", [rows_normalised_by_enumerate, later_rows_written_by_enumerate, later_rows_written_by_zip]
+)
+def test_enumerate_and_zip_over_an_array_their_body_writes(f):
+    x = np.array([[1.0, 2.0], [3.0, 4.0], [0.5, 0.7]])
+    same_value(f, x)
+    check(f, x)
+
+
 def loop_writing_its_array(y):
     for row in y:
         y[0] = row

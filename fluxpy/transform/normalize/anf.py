@@ -48,6 +48,7 @@ from ..shared_objects import Sharing
 from .anf_loops import ForLoops
 from .anf_names import BINOPS, CALL, CALL_METHOD, UNARYOPS
 from .anf_updates import BUILDERS, InPlaceUpdates
+from .anf_writeback import WriteBacks
 
 
 def normalize_anf(fdef, ctx):
@@ -59,8 +60,20 @@ def normalize_anf(fdef, ctx):
     anf.bound |= {a.id for a in (args.vararg, args.kwarg) if a is not None}
     anf.own_varargs = _own_varargs(fdef)
     anf.local_names, anf.built_lists = _local_names(fdef, ctx)
+    anf.local_defs = _local_defs(fdef)
     fdef.body = anf.block(fdef.body)
     return fdef
+
+
+def _local_defs(fdef):
+    """The names of the functions defined in ``fdef`` (a lambda is one since the lambdas pass), and the
+    names assigned one of them (``scale = lambda_L12C4``)."""
+    nodes = n.walk(fdef)
+    names = {x.name for x in nodes if isinstance(x, gast.FunctionDef) and x is not fdef}
+    for x in nodes:
+        if isinstance(x, gast.Assign) and isinstance(x.value, gast.Name) and x.value.id in names:
+            names.update(t.id for t in x.targets if isinstance(t, gast.Name))
+    return names
 
 
 def _own_varargs(fdef):
@@ -97,7 +110,7 @@ def _local_names(fdef, ctx):
     return names, built
 
 
-class _ANF(InPlaceUpdates, ForLoops):
+class _ANF(InPlaceUpdates, ForLoops, WriteBacks):
     def __init__(self, ctx):
         self.ctx = ctx
         self.out = None
@@ -109,6 +122,7 @@ class _ANF(InPlaceUpdates, ForLoops):
         self.local_names = set()  # the function's own names (a callee not among them may be operator.iadd)
         self.built_lists = set()  # the names bound to a comprehension's new list (see _local_names)
         self.own_varargs = None  # the function's ``*args`` where never rebound (see _own_varargs)
+        self.local_defs = set()  # the names of the functions defined in it (see anf_writeback.py)
 
     # -- blocks and statements ------------------------------------------------------------------------
     def block(self, stmts):
@@ -374,41 +388,23 @@ class _ANF(InPlaceUpdates, ForLoops):
             pass  # lst.pop() (append, ...) inside an expression: hoisted into the rebinding form
         else:
             value = self.value(e)
-            self.emit(n.assign(target, value))
-            if isinstance(e, gast.Call):
-                self.check_argument_writes(e, value)
+            if not (isinstance(e, gast.Call) and self.write_back(e, value, target)):
+                self.emit(n.assign(target, value))
+                if isinstance(e, gast.Call):
+                    self.check_argument_writes(e, value)
         return n.name(target)
 
     def check_argument_writes(self, e, call):
-        """After ``y = f(a, b)`` (or ``f(a, b)`` alone) where the caller reads ``a`` afterwards: a Python
-        ``f`` that writes into its argument (``buf[0] = v``, ``buf += v`` on an array or list) wrote into a
-        copy in differentiated code, which the caller would not see. ``__fx_check_writes(f, (0,), ('a',),
-        (a,))`` refuses that at run time (runtime.check_writes), in every mode; inside an expression, where
-        ``a`` is an array or a list built here (a dict that the callee fills is most often a cache,
-        ``memo[n] = v``).
-        An argument that the statement itself binds again (``buf = fill(buf, w)``, the way to write it)
-        is not checked."""
-        if self.ctx.source.generated or any(k.arg is None for k in e.keywords):
+        """After ``y = f(a, b)`` (or ``f(a, b)`` alone) where the caller reads ``a`` afterwards and cannot
+        rebind it (a global, a captured variable: the write-back form, anf_writeback.py, is for local
+        names): a Python ``f`` that writes into its argument (``buf[0] = v``, ``buf += v`` on an array or
+        list) wrote into a copy in differentiated code, which the caller would not see.
+        ``__fx_check_writes(f, (0,), ('a',), (a,))`` refuses that at run time (runtime.check_writes), in
+        every mode."""
+        found = self.live_arguments(e, call)
+        if not found:
             return
-        func = e.func
-        if isinstance(func, gast.Name) and (func.id.startswith("__fx_") or hasattr(builtins, func.id)):
-            return
-        if isinstance(func, gast.Attribute) and (self.is_static(func) or func.attr in FRESH_METHODS):
-            return
-        method = call.func.id == CALL_METHOD
-        if not method and _is_operator(call.args[0]):  # operator.iadd(x * 2, v), written as x += v
-            return
-        args = call.args[2:] if method else call.args[1:]
-        if any(isinstance(a, gast.Starred) for a in args):
-            return
-        rebound = _stored_names(self.where)
-        live = [
-            (i, a.id)
-            for i, a in enumerate(args)
-            if isinstance(a, gast.Name)
-            and a.id not in rebound
-            and self.positions.read_after(self.where, a.id)
-        ]
+        method, live = found
         for i, name in live:
             positions, names, values = n.const((i,)), n.const((name,)), n.tuple_([n.name(name)])
             if method:
@@ -417,14 +413,41 @@ class _ANF(InPlaceUpdates, ForLoops):
                 )
             else:
                 check = n.call("__fx_check_writes", [call.args[0], positions, names, values])
+            local = name in self.local_names and name not in self.ctx.freevars
             statement = isinstance(self.where, gast.Expr) and self.where.value is e
-            if statement or name in self.ctx.local_lists:
-                self.emit(gast.Expr(value=check))  # f(a) as a statement, or a list built here: any value
+            if statement or not local or name in self.ctx.local_lists:
+                self.emit(gast.Expr(value=check))  # (a global or captured name: any value)
                 continue
-            # in an expression, an array only: a dict that the callee fills as a cache (memo[n] = v) is
-            # not read back as such
+            # a function defined here, in an expression: an array only, as before write-backs
             array = n.call("__fx_getattr", [n.name(name), n.const("__array_priority__"), n.const(None)])
             self.emit(n.if_(n.is_not_none(array), [n.located(gast.Expr(value=check), self.where)]))
+
+    def live_arguments(self, e, call):
+        """``(method, [(position, name)])``: the arguments of the user's call ``e`` (normalized: ``call``)
+        that are names the caller reads afterwards and the statement does not bind again (``buf =
+        fill(buf, w)``, the way to write it), for a callee that may be a Python function; None if none."""
+        if self.ctx.source.generated or any(k.arg is None for k in e.keywords):
+            return None
+        func = e.func
+        if isinstance(func, gast.Name) and (func.id.startswith("__fx_") or hasattr(builtins, func.id)):
+            return None
+        if isinstance(func, gast.Attribute) and (self.is_static(func) or func.attr in FRESH_METHODS):
+            return None
+        method = call.func.id == CALL_METHOD
+        if not method and _is_operator(call.args[0]):  # operator.iadd(x * 2, v), written as x += v
+            return None
+        args = call.args[2:] if method else call.args[1:]
+        if any(isinstance(a, gast.Starred) for a in args):
+            return None
+        rebound = _stored_names(self.where)
+        live = [
+            (i, a.id)
+            for i, a in enumerate(args)
+            if isinstance(a, gast.Name)
+            and a.id not in rebound
+            and self.positions.read_after(self.where, a.id)
+        ]
+        return (method, live) if live else None
 
     def block_expr(self, e, target):
         saved, self.out = self.out, []

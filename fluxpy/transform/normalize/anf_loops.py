@@ -52,12 +52,13 @@ class ForLoops:
         head = [assign_item(s, seq, index)]
         if self.writes_iterated_items(s):
             # for row in y: y[j] = ...: NumPy's iterator reads row i of the live y when trip i begins
-            live = gast.Compare(
-                left=n.call("__fx_type", [n.name(s.iter.id)]),
-                ops=[gast.Is()],
-                comparators=[n.name("__fx_ndarray")],
+            head = [n.located(n.if_(_is_array(s.iter.id), [assign_item(s, s.iter.id, index)], head), s)]
+        for target, array in self.written_arrays_zipped(s):
+            # for i, row in enumerate(y), for a, b in zip(y, z): the same, for the item taken from y
+            read = gast.Assign(
+                targets=[target], value=n.subscript(n.name(array), n.name(index)), type_comment=None
             )
-            head = [n.located(n.if_(live, [assign_item(s, s.iter.id, index)], head), s)]
+            head.append(n.located(n.if_(_is_array(array), [n.located(read, s)]), s))
         # a loop that may break leaves an iterator it reads past the items it took (Python's loop takes
         # them one by one): __fx_rewind moves it back to the item after the last index reached, for a later
         # loop or next() to go on from there
@@ -89,6 +90,31 @@ class ForLoops:
         ``y += ...``, in place for an array), without rebinding it."""
         name = s.iter.id if isinstance(s.iter, gast.Name) else None
         return name is not None and bool(changes_in(s, name) & {"item", "augmented"})
+
+    def written_arrays_zipped(self, s):
+        """``[(target, y)]`` for ``for i, row in enumerate(y)`` (``row``, ``y``) and ``for a, b in zip(y, z)``
+        (each of ``a``, ``b`` whose argument is a name), where the body writes items of ``y`` without
+        rebinding it (as writes_iterated_items)."""
+        it = s.iter
+        if not (
+            isinstance(it, gast.Call)
+            and isinstance(it.func, gast.Name)
+            and it.func.id in self.ctx.builtin_loops
+            and isinstance(s.target, (gast.Tuple, gast.List))
+            and not any(isinstance(e, gast.Starred) for e in s.target.elts + it.args)
+        ):
+            return []
+        if it.func.id == "enumerate" and len(s.target.elts) == 2 and it.args:
+            pairs = [(s.target.elts[1], it.args[0])]
+        elif it.func.id == "zip" and len(s.target.elts) == len(it.args):
+            pairs = list(zip(s.target.elts, it.args, strict=True))
+        else:
+            return []
+        return [
+            (copy.deepcopy(target), arg.id)
+            for target, arg in pairs
+            if isinstance(arg, gast.Name) and changes_in(s, arg.id) & {"item", "augmented"}
+        ]
 
     def calls_next_of_iterated(self, s):
         """Whether ``for v in it`` calls ``next(it)`` in its body: the two take items in turn."""
@@ -224,6 +250,13 @@ def changes_in(loop, name):
                         return set()
                     changes.add("augmented")
     return changes
+
+
+def _is_array(name):
+    """``__fx_type(name) is __fx_ndarray``."""
+    return gast.Compare(
+        left=n.call("__fx_type", [n.name(name)]), ops=[gast.Is()], comparators=[n.name("__fx_ndarray")]
+    )
 
 
 def assign_item(loop, seq, index):

@@ -1,0 +1,375 @@
+"""Write-back variants: a callee that also returns the final values of the parameters it writes into.
+
+In differentiated code ``d[k] = v`` rebinds ``d`` to a new dict, so a callee's write into its parameter is
+not seen by the caller that passed ``d``. The caller hands its arguments back instead (normalize/anf.py,
+runtime/writeback.py): ``y = f(x, d)`` runs the variant of ``f`` whose every ``return e`` is
+``return (e), (None, d)`` (one entry per argument the caller reads afterwards, ``None`` where none is
+handed back) and rebinds ``d`` to what comes back. The variant is a plain Python function made from
+``f``'s source, with ``f``'s globals, closure and defaults, so the transformer differentiates it like any
+other, to any order.
+
+Before (``f``, handing back its second argument)::
+
+    def bn_forward(x, bn_param):
+        out = x - np.mean(x)
+        bn_param['running_mean'] = 0.9 * bn_param['running_mean'] + 0.1 * np.mean(x)
+        return out
+
+After (the variant's text: its lines where ``f``'s are, in a file of its own registered in linecache)::
+
+    def bn_forward(x, bn_param):
+        out = x - np.mean(x)
+        bn_param['running_mean'] = 0.9 * bn_param['running_mean'] + 0.1 * np.mean(x)
+        return (out), (None, bn_param,)
+        return None, (None, bn_param,)
+
+A list parameter that the function changes through list methods (``buf.append(v)``) is renamed and
+copied first (``buf = list(_fx_arg_buf)``, on a line of its own before the body), so that those calls
+become rebindings as on a list the function built (fence.local_lists).
+
+``effects(func)`` says which parameters a function may write into: directly (``p[k] = v``, ``p op= v``,
+a mutating method) or by passing it on to a callee that does (followed through its globals and closure;
+a callee that cannot be looked up counts as one that may).
+"""
+
+import ast
+import linecache
+from dataclasses import dataclass
+from types import FunctionType, MethodType, ModuleType
+
+from .. import errors
+from . import source
+
+_MUTATORS = frozenset(
+    {"append", "extend", "insert", "pop", "remove", "reverse", "sort", "clear", "update", "setdefault"}
+    | {"popitem", "add", "discard", "difference_update", "intersection_update", "symmetric_difference_update"}
+)
+_LIST_METHODS = frozenset({"append", "extend", "insert", "pop", "remove", "reverse", "sort", "clear"})
+_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
+_DUNDERS = {
+    ast.Add: "__iadd__",
+    ast.Sub: "__isub__",
+    ast.Mult: "__imul__",
+    ast.BitOr: "__ior__",
+    ast.BitAnd: "__iand__",
+    ast.BitXor: "__ixor__",
+}
+
+
+@dataclass(frozen=True)
+class Effect:
+    """What a function does with one of its parameters (``p``) that a caller's object would show."""
+
+    direct: bool  # p[k] = v, p[k] op= v, p.append(v), ...
+    augmented: frozenset  # the in-place dunders of ``p op= v`` (a write where the argument has them)
+    list_methods: bool  # p.append(v) and the other list methods
+    rebound: bool  # p = ... (then the final value of ``p`` is not the caller's object)
+    passed: bool  # given to a callee that may write into it
+    written_first: int = 0  # the line of a write into ``p`` before its first rebinding (0: none)
+
+
+_effects = {}  # code object -> tuple of Effect or None per positional parameter, or None: writes none
+
+
+def effects(func):
+    """Per positional parameter of Python function ``func``, its :class:`Effect` (None: never written);
+    None when it writes into none (or has no source)."""
+    code = func.__code__
+    try:
+        return _effects[code]
+    except KeyError:
+        pass
+    found = _effects_of(func, {code})
+    _effects[code] = found
+    return found
+
+
+def clear():
+    """Forget what was found (a rule registered since may make a callee one that writes nothing)."""
+    _effects.clear()
+
+
+def _effects_of(func, seen):
+    node = _def_node(func)
+    if node is None:
+        return None
+    params = [a.arg for a in node.args.posonlyargs + node.args.args]
+    nodes = _scope_nodes(node)
+    out = tuple(_effect(p, nodes, func, seen) for p in params)
+    return out if any(e is not None for e in out) else None
+
+
+def _def_node(func):
+    try:
+        node = source.get_source(func).node
+    except errors.SourceError:
+        return None
+    return node if isinstance(node, ast.FunctionDef) else None  # (a lambda writes nothing)
+
+
+def _scope_nodes(node):
+    """The nodes of ``node``'s body outside nested functions and classes."""
+    out, todo = [], list(node.body)
+    while todo:
+        x = todo.pop()
+        out.append(x)
+        if not isinstance(x, _SCOPES):
+            todo.extend(ast.iter_child_nodes(x))
+    return out
+
+
+def _effect(p, nodes, func, seen):
+    lists = passed = False
+    augmented, writes, rebinds = set(), [], []
+    for x in nodes:
+        if isinstance(x, ast.Subscript) and _is(x.value, p) and not isinstance(x.ctx, ast.Load):
+            writes.append(x)
+        elif isinstance(x, ast.AugAssign) and _is(x.target, p):
+            augmented.add(_DUNDERS.get(type(x.op), "__i?__"))
+        elif isinstance(x, ast.Name) and x.id == p and not isinstance(x.ctx, ast.Load):
+            rebinds += [] if _aug_target(x, nodes) or _in_place_call(x, nodes, func) else [x]
+        elif isinstance(x, (ast.Global, ast.Nonlocal)) and p in x.names:
+            rebinds.append(x)
+        elif isinstance(x, ast.Call):
+            dunder = _in_place_operator(x, p, func)
+            if dunder is not None:
+                augmented.add(dunder)
+            elif isinstance(x.func, ast.Attribute) and _is(x.func.value, p) and x.func.attr in _MUTATORS:
+                writes.append(x)
+                lists = lists or x.func.attr in _LIST_METHODS
+            passed = passed or _passes(x, p, func, seen)
+    if not (writes or augmented or passed):
+        return None
+    first = min(writes, key=_at, default=None)
+    early = first is not None and rebinds and _at(first) < min(map(_at, rebinds))
+    line = first.lineno if early else 0
+    return Effect(bool(writes), frozenset(augmented), lists, bool(rebinds), passed, line)
+
+
+def _at(node):
+    return (node.lineno, node.col_offset)
+
+
+def _in_place_operator(call, p, func):
+    """``__iadd__`` for ``operator.iadd(p, v)`` (Python's ``p += v``), else None."""
+    from ..rules import augmented as operators
+
+    if not (call.args and _is(call.args[0], p)):
+        return None
+    callee = _lookup(call.func, func)
+    for op, _, _, dunder in operators.TABLE:
+        if callee is op:
+            return dunder
+    return None
+
+
+def _in_place_call(name, nodes, func):
+    """Whether ``name`` is the target of ``p = operator.iadd(p, v)``."""
+    return any(
+        isinstance(x, ast.Assign)
+        and name in x.targets
+        and _in_place_operator(x.value, name.id, func) is not None
+        for x in nodes
+        if isinstance(x, ast.Assign) and isinstance(x.value, ast.Call)
+    )
+
+
+def _is(e, p):
+    return isinstance(e, ast.Name) and e.id == p
+
+
+def _aug_target(name, nodes):
+    return any(isinstance(x, ast.AugAssign) and x.target is name for x in nodes)
+
+
+def _passes(call, p, func, seen):
+    """Whether ``call`` gives ``p`` to a callee that may write into it."""
+    if any(isinstance(k.value, ast.Name) and k.value.id == p for k in call.keywords):
+        return True  # (by keyword: not followed)
+    positions = [i for i, a in enumerate(call.args) if _is(a, p)]
+    if not positions:
+        return False
+    if any(isinstance(a, ast.Starred) for a in call.args[: max(positions)]):
+        return True
+    callee = _lookup(call.func, func)
+    if callee is _UNKNOWN:
+        return True
+    return any(_writes_into(callee, i, seen) for i in positions)
+
+
+_UNKNOWN = object()
+
+
+def _lookup(e, func):
+    """The value of callee expression ``e`` in ``func``'s closure, globals or builtins (an attribute chain
+    on a module), or _UNKNOWN."""
+    path = []
+    while isinstance(e, ast.Attribute):
+        path.append(e.attr)
+        e = e.value
+    if not isinstance(e, ast.Name):
+        return _UNKNOWN
+    cells = dict(zip(func.__code__.co_freevars, func.__closure__ or (), strict=True))
+    if e.id in cells:
+        try:
+            value = cells[e.id].cell_contents
+        except ValueError:
+            return _UNKNOWN
+    elif e.id in func.__globals__:
+        value = func.__globals__[e.id]
+    else:
+        builtins = func.__globals__.get("__builtins__")
+        builtins = vars(builtins) if isinstance(builtins, ModuleType) else builtins or {}
+        value = builtins.get(e.id, _UNKNOWN)
+    for attr in reversed(path):
+        if not isinstance(value, ModuleType):
+            return _UNKNOWN  # (obj.method(p): the object is known only when the function runs)
+        value = getattr(value, attr, _UNKNOWN)
+    return value
+
+
+def writes_into(callee, position):
+    """Whether calling ``callee`` (a value) may write into its positional argument ``position``."""
+    return _writes_into(callee, position, frozenset())
+
+
+def _writes_into(callee, position, seen):
+    """Whether calling ``callee`` may write into its positional argument ``position``: a Python function
+    (or a bound method) that writes into that parameter; rules, builtins and classes do not."""
+    from ..rules import registry
+
+    if type(callee) is MethodType and type(callee.__func__) is FunctionType:
+        callee, position = callee.__func__, position + 1
+    if type(callee) is not FunctionType or registry.lookup(callee) is not None or registry.is_nondiff(callee):
+        return False
+    code = callee.__code__
+    if code in _effects:
+        found = _effects[code]
+    elif not seen:
+        found = effects(callee)
+    elif code in seen:
+        return False  # (recursion: its own writes are counted where it is analysed)
+    else:
+        found = _effects_of(callee, seen | {code})
+    return found is not None and position < len(found) and found[position] is not None
+
+
+# -- the variant's text ---------------------------------------------------------------------------------
+_variants = {}  # (code, spec) -> the variant's code object, or None where it cannot be made
+
+
+def variant(func, spec):
+    """The write-back variant of Python function ``func`` (a new function with its globals, closure and
+    defaults), or None. ``spec``: per argument handed back, ``(parameter index, flag)``: flag 0 hands back
+    nothing (``None``), 1 the parameter's final value, 2 that of a list parameter copied first."""
+    key = (func.__code__, spec)
+    try:
+        code = _variants[key]
+    except KeyError:
+        code = _variants[key] = _variant_code(func, spec)
+    if code is None:
+        return None
+    cells = dict(zip(func.__code__.co_freevars, func.__closure__ or (), strict=True))
+    if not set(code.co_freevars) <= cells.keys():
+        return None
+    closure = tuple(cells[v] for v in code.co_freevars) or None
+    out = FunctionType(code, func.__globals__, func.__name__, func.__defaults__, closure)
+    out.__kwdefaults__ = func.__kwdefaults__
+    out.__qualname__ = func.__qualname__
+    out.__module__ = func.__module__
+    return out
+
+
+def can_make(func, spec):
+    return variant(func, spec) is not None
+
+
+def _variant_code(func, spec):
+    try:
+        src = source.get_source(func)
+    except errors.SourceError:
+        return None
+    node = src.node
+    if not isinstance(node, ast.FunctionDef) or node.body[0].lineno == node.lineno:
+        return None  # (a one-line def: no room for the lines added)
+    params = [a.arg for a in node.args.posonlyargs + node.args.args]
+    handed = ", ".join("None" if flag == 0 else params[k] for k, flag in spec) + ","
+    copied = [params[k] for k, flag in spec if flag == 2]
+    lines = _function_lines(src, node, handed, copied)
+    wrappers = _wrappers(func, src, node)
+    if wrappers is None:
+        return None
+    first = node.lineno - bool(copied) - len(wrappers)  # (the body's lines stay where they are)
+    text = "\n" * max(first - 1, 0) + "".join(wrappers) + "".join(lines)
+    filename = f"{src.file} ({func.__qualname__} handing back {handed.rstrip(',')})"
+    if copied:
+        filename = filename[:-1] + f"; {', '.join(copied)} copied)"
+    linecache.cache[filename] = (len(text), None, text.splitlines(True), filename)
+    try:
+        module = compile(text, filename, "exec", dont_inherit=True)
+    except SyntaxError:
+        return None
+    target = max(first, 1) + len(wrappers)
+    return _find_code(module, node.name, target)
+
+
+def _function_lines(src, node, handed, copied):
+    """The def's lines (decorators left out), its returns handing back ``handed``, ``copied`` parameters
+    renamed and copied into lists first, and a last return for a body that may end without one."""
+    start, body = node.lineno, node.body[0].lineno
+    lines = [line.encode() for line in src.lines[start - 1 : node.end_lineno]]
+    edits = [e for r in _scope_nodes(node) if isinstance(r, ast.Return) for e in _return_edits(r, handed)]
+    for arg in node.args.posonlyargs + node.args.args:
+        if arg.arg in copied:
+            end = arg.col_offset + len(arg.arg)
+            edits.append((arg.lineno, arg.col_offset, arg.lineno, end, f"_fx_arg_{arg.arg}"))
+    for line, col, end_line, end_col, text in sorted(edits, reverse=True):
+        i, j = line - start, end_line - start
+        lines[i : j + 1] = [lines[i][:col] + text.encode() + lines[j][end_col:]]
+    out = [line.decode() for line in lines]
+    out[-1] = out[-1].rstrip("\n") + "\n"
+    indent = src.lines[body - 1][: len(src.lines[body - 1]) - len(src.lines[body - 1].lstrip())]
+    if not isinstance(node.body[-1], (ast.Return, ast.Raise)):
+        out.append(f"{indent}return None, ({handed})\n")
+    if copied:
+        first = "; ".join(f"{p} = list(_fx_arg_{p})" for p in copied)
+        out.insert(body - start, f"{indent}{first}\n")
+    return out
+
+
+def _return_edits(r, handed):
+    """``return e`` becomes ``return (e), (d,)``; ``return``, ``return None, (d,)`` (byte columns)."""
+    if r.value is None:
+        return [(r.lineno, r.col_offset, r.end_lineno, r.end_col_offset, f"return None, ({handed})")]
+    v = r.value
+    return [
+        (v.lineno, v.col_offset, v.lineno, v.col_offset, "("),
+        (v.end_lineno, v.end_col_offset, v.end_lineno, v.end_col_offset, f"), ({handed})"),
+    ]
+
+
+def _wrappers(func, src, node):
+    """The lines the def is compiled inside: a function whose parameters are its closure's variables (so
+    that they stay free variables), the class that mangles its private names, or ``if True:`` for an
+    indented def. None when its indentation leaves no room for them."""
+    out = []
+    freevars = [v for v in func.__code__.co_freevars if v != "__class__" or src.private is None]
+    if freevars:
+        out.append(f"def _fx_scope({', '.join(freevars)}):\n")
+    if src.private is not None:
+        out.append(" " * len(out) + f"class {src.private}:\n")
+    if node.col_offset and not out:
+        out.append("if True:\n")
+    if (node.col_offset == 0 and out) or node.col_offset < len(out):
+        return None
+    return out
+
+
+def _find_code(code, name, line):
+    todo = [code]
+    while todo:
+        c = todo.pop()
+        if c.co_name == name and c.co_firstlineno == line:
+            return c
+        todo.extend(k for k in c.co_consts if isinstance(k, type(code)))
+    return None
