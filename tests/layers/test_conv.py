@@ -938,3 +938,38 @@ def test_a_gradient_holds_the_whole_batch_columns_only_within_the_buffer_budget(
     finally:
         tracemalloc.stop()
     assert peak < 0.75 * columns  # 1.4 MB here; with the columns kept (a larger budget) 5.6 MB
+
+
+@pytest.mark.parametrize(
+    "size, kernel, stride, pads, dilation",
+    [
+        ((7, 8), (3, 2), (1, 1), ((0, 0), (0, 0)), (1, 1)),  # no padding: no blanks
+        ((7, 8), (3, 3), (1, 1), ((1, 1), (1, 1)), (1, 1)),
+        ((7, 8), (3, 2), (2, 1), ((1, 2), (0, 1)), (1, 2)),
+        ((5, 5), (3, 3), (3, 2), ((2, 0), (1, 1)), (1, 1)),
+        ((2, 2), (3, 3), (1, 1), ((3, 3), (1, 1)), (1, 1)),  # some offsets read only padding
+    ],
+)
+def test_the_blanks_are_the_columns_no_copy_writes(monkeypatch, size, kernel, stride, pads, dilation):
+    """A pooled column buffer is not zeroed: the plan's blanks are the entries that read only padding."""
+    out, copies, blanks = nnconv._im2col_plan(size, kernel, stride, pads, dilation)
+    written = np.zeros((1, 1) + kernel + tuple(out), dtype=int)
+    for target, _ in copies:
+        written[target] += 1
+    blanked = np.zeros_like(written)
+    for blank in blanks:
+        blanked[blank] = 1
+    np.testing.assert_array_equal(written + blanked >= 1, True)  # every entry made
+    np.testing.assert_array_equal(written[blanked == 1], 0)  # and no blank copied into
+    x = rng.standard_normal((2, 3) + size)
+    w = rng.standard_normal((2, 3) + kernel)
+    opts = dict(stride=stride, pad=sum(pads, ()), dilation=dilation)
+    monkeypatch.setattr(nnconv.workspace, "MIN_BYTES", 0)  # every array from the pool
+    nnconv.workspace.clear()
+    stale = nnconv.workspace.empty(np, (2, 3) + kernel + tuple(out), x.dtype)
+    stale.fill(np.nan)  # what the column buffer held before
+    del stale
+    np.testing.assert_allclose(
+        conv(x, w, **opts), ref_conv_nd(x, w, stride, pads, dilation, 1, True), atol=1e-12
+    )
+    nnconv.workspace.clear()
