@@ -973,3 +973,15 @@ def test_the_blanks_are_the_columns_no_copy_writes(monkeypatch, size, kernel, st
         conv(x, w, **opts), ref_conv_nd(x, w, stride, pads, dilation, 1, True), atol=1e-12
     )
     nnconv.workspace.clear()
+
+
+def test_options_given_as_lists_or_numpy_ints_read_as_tuples():
+    """The option readers are cached on their arguments; a list (unhashable) is read afresh."""
+    x, w = rng.standard_normal((2, 3, 6, 5)), rng.standard_normal((4, 3, 3, 2))
+    want = conv(x, w, stride=(2, 1), pad=(1, 1), dilation=(1, 1))
+    np.testing.assert_array_equal(conv(x, w, stride=[2, 1], pad=[1, 1], dilation=[1, 1]), want)
+    np.testing.assert_array_equal(conv(x, w, stride=(np.int64(2), 1), pad=np.int32(1)), want)
+    np.testing.assert_array_equal(maxpool(x, [2, 2], stride=[2, 1]), maxpool(x, (2, 2), stride=(2, 1)))
+    for _ in range(2):  # an error is not cached: raised each time
+        with pytest.raises(fx.FluxpyError, match="stride"):
+            conv(x, w, stride=(0, 1))
