@@ -95,17 +95,18 @@ def softmax_rule(x, axis=None):
 
 
 def _xlogy_dx(x, y):
-    """``log(y)``, and 0 where ``x == 0`` (SciPy's ``xlogy`` is 0 there, whatever ``y``)."""
+    """``log(y)``: ``x * log(y)`` is linear in ``x``, at ``x == 0`` too. Where ``x == 0`` and ``y <= 0``
+    (no logarithm; SciPy's value is 0 there), 0, as PyTorch's ``xlogy``."""
     xp = xp_of(x, y)
-    zero = x == 0
-    return xp.where(zero, 0.0, xp.log(xp.where(zero, 1.0, y)))
+    undefined = (x == 0) & (y <= 0)
+    return xp.where(undefined, 0.0, xp.log(xp.where(undefined, 1.0, y)))
 
 
 def _xlog1py_dx(x, y):
-    """``log1p(y)``, and 0 where ``x == 0``."""
+    """``log1p(y)``, and 0 where ``x == 0`` and ``y <= -1`` (as :func:`_xlogy_dx`)."""
     xp = xp_of(x, y)
-    zero = x == 0
-    return xp.where(zero, 0.0, xp.log1p(xp.where(zero, 0.0, y)))
+    undefined = (x == 0) & (y <= -1)
+    return xp.where(undefined, 0.0, xp.log1p(xp.where(undefined, 0.0, y)))
 
 
 def _derivatives():

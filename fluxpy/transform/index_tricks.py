@@ -36,7 +36,11 @@ class _IndexTricks(gast.NodeTransformer):
             return node
         self.rewritten = True
         func = gast.Attribute(value=value, attr="__getitem__", ctx=gast.Load())
-        return gast.copy_location(gast.Call(func=func, args=[_key(node.slice)], keywords=[]), node)
+        call = gast.Call(func=func, args=[_key(node.slice)], keywords=[])
+        for made in gast.walk(call):  # the analyses after the fence read every node's line
+            if not hasattr(made, "lineno"):
+                gast.copy_location(made, node)
+        return call
 
 
 def _is_concatenator(value):

@@ -77,6 +77,12 @@ def _written_r(a, b):
     return np.sum(np.r_[a, 1.0, 0:2, b] ** 2) + np.sum(np.r_["0,2", a, b * 2] ** 3)
 
 
+def _assigned(a, b):
+    joined = np.r_[a, 1.0]  # a statement of its own: the analyses after the fence read the new nodes' lines
+    columns = np.c_[a, b]
+    return np.sum(joined**2) + np.sum(columns[:, 0] * columns[:, 1])
+
+
 def _written_c(a, m):
     return (
         np.sum(np.c_[np.ones(3), m, a] @ np.arange(4.0))
@@ -86,7 +92,9 @@ def _written_c(a, m):
 
 
 @pytest.mark.second_order
-@pytest.mark.parametrize("f, args", [(_written_r, (A, B)), (_written_c, (A, M))], ids=["r_", "c_"])
+@pytest.mark.parametrize(
+    "f, args", [(_written_r, (A, B)), (_written_c, (A, M)), (_assigned, (A, B))], ids=["r_", "c_", "assigned"]
+)
 def test_a_key_of_several_parts_as_written_carries_gradients_in_both_modes(f, args):
     check_grads(f, *args, order=2)
     tangents = tuple(np.ones_like(a) for a in args)

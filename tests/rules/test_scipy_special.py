@@ -49,6 +49,19 @@ def test_xlogy_at_zero_gives_no_nan():
     np.testing.assert_allclose(gx, [0.0, np.log(2.0)])
 
 
+def test_xlogy_is_linear_in_x_at_zero_too():
+    """d/dx x log(y) = log(y) at x = 0 as elsewhere (finite differences, JAX and PyTorch agree); only where
+    y has no logarithm is it 0, as PyTorch's."""
+    x, y = np.array([0.0, 0.0, 1.5]), np.array([2.0, 3.0, 4.0])
+    (gx,) = fx.gradient(lambda x: np.sum(special.xlogy(x, y)), x)
+    np.testing.assert_allclose(gx, np.log(y))
+    (gx,) = fx.gradient(lambda x: np.sum(special.xlog1py(x, y)), x)
+    np.testing.assert_allclose(gx, np.log1p(y))
+    check_grads(lambda x: np.sum(special.xlogy(x, y) + special.xlog1py(x, y)), x, order=2)
+    (gx,) = fx.gradient(lambda x: np.sum(special.xlog1py(x, np.array([-1.0, 1.0]))), np.array([0.0, 0.0]))
+    np.testing.assert_allclose(gx, [0.0, np.log(2.0)])
+
+
 def test_gammaln_derivative_is_digamma():
     (g,) = fx.gradient(lambda x: np.sum(special.gammaln(x)), X)
     np.testing.assert_allclose(g, special.psi(X))

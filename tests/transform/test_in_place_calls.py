@@ -1,5 +1,5 @@
 """NumPy's in-place writers as statements on a name (``np.fill_diagonal(a, v)``, ``copyto``, ``put``,
-``put_along_axis``, ``putmask``, ``place``) are differentiated: fence.rewrite_in_place_calls writes them as
+``put_along_axis``, ``putmask``, ``place``) are differentiated: in_place_calls.rewrite_in_place_calls writes them as
 ``a[...] = <functional form>``, an item assignment (aliases checked as for any). Elsewhere (in an
 expression, on an attribute) they are refused when floats are involved (rules/numpy_assembly.py)."""
 
@@ -148,3 +148,56 @@ def test_an_out_write_into_a_parameter_leaves_the_callers_array():
     x = XO.copy()
     np.testing.assert_array_equal(fx.gradient(floor_into_parameter, x)[0], 0.0)  # floor(x) (was 2 * x)
     np.testing.assert_array_equal(x, XO)
+
+
+# out= with where=: a ufunc masks its inputs too (the entries left out never reach its derivative), a
+# reduction's where= picks the entries it reads
+
+
+def _safe_divide(a, b):
+    y = np.zeros_like(a)
+    np.divide(a, b, out=y, where=b != 0)  # the classic safe division
+    return np.sum(y**2)
+
+
+def _exp_where(x):
+    y = np.ones_like(x)
+    np.exp(x, out=y, where=x > 0.0)
+    return np.sum(y * x)
+
+
+def _arccos_where(x):
+    y = np.zeros_like(x)
+    np.arccos(x, out=y, where=np.abs(x) < 1.0)
+    return np.sum(y)
+
+
+def _sum_where(x):
+    y = np.zeros(2)
+    np.sum(x, axis=0, out=y, where=x > 0.0)
+    return np.sum(y**2)
+
+
+def test_safe_division_by_out_and_where_has_a_finite_gradient():
+    a, b = np.array([0.3, 0.4, 0.5]), np.array([2.0, 0.0, 1.5])
+    assert fx.withgradient(_safe_divide, a, b).val == _safe_divide(a, b)
+    ga, gb = fx.gradient(_safe_divide, a, b)
+    np.testing.assert_allclose(ga, [2 * 0.3 / 4.0, 0.0, 2 * 0.5 / 1.5**2])
+    np.testing.assert_allclose(gb, [-2 * 0.09 / 8.0, 0.0, -2 * 0.25 / 1.5**3])
+    check_grads(_safe_divide, a, np.array([2.0, -0.7, 1.5]), order=2)
+
+
+@pytest.mark.parametrize(
+    "f, x",
+    [
+        (_exp_where, np.array([-0.5, 0.7, 1.2])),
+        (_arccos_where, np.array([0.3, 1.5, -0.4])),
+        (_sum_where, np.array([[0.5, -1.0], [2.0, 3.0]])),
+    ],
+    ids=["exp", "arccos_outside_its_domain", "sum_reads_the_masked_entries"],
+)
+def test_out_with_where(f, x):
+    with np.errstate(invalid="ignore"):
+        want = f(x)
+    assert fx.withgradient(f, x).val == pytest.approx(want)
+    check_grads(f, x, order=2)
