@@ -14,8 +14,9 @@ import enum
 import numpy as np
 
 from .backend import is_array, xp_of
+from .call_errors import name_the_function
 from .errors import FluxpyError, note_user_lines, raise_recursion_depth
-from .interface import gradient, name_the_function, pullback
+from .interface import gradient, pullback
 from .jvp_tangents import as_tangent, check_tangents, filled, has_fields, own_containers, unshared
 from .jvp_tangents import is_leaf as _is_leaf
 from .rules.registry import nograd

@@ -45,7 +45,7 @@ from .rules import forward as forward_rules
 from .rules import registry
 from .rules.forward_core import plain_call_rules, runs_without_tangents
 from .rules.helpers import _array_flags, array_args, array_like_primals, array_tangents, conj
-from .rules.python import unpack
+from .rules.python_packing import unpack
 from .runtime import (
     _SCALAR_OPERANDS,
     _carries_float,

@@ -311,7 +311,7 @@ def _project_sequence(dx, x):
     if isinstance(dx, Tangent) or dx is None:
         return dx
     if len(dx) > len(x) and type(x) is list and all(d is None for d in dx[len(x) :]):
-        dx = dx[: len(x)]  # f appended ints or strings to its copy of the list (interface.owned)
+        dx = dx[: len(x)]  # f appended ints or strings to its copy of the list (interface_args.owned)
     items = [project(d, v) for d, v in zip(dx, x, strict=True)]
     if all(i is None for i in items):
         return None

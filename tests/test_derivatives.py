@@ -149,7 +149,7 @@ def test_gradient_function_fuses_the_forward_and_its_pullback():
     pullback at the seed as one generated function, readable and differentiable again."""
     import ast
 
-    from fluxpy.interface import gradient_function
+    from fluxpy.gradient_functions import gradient_function
 
     g = gradient_function(cubic, (False, True))
     assert g(cubic, 2.0) == (None, 10.0)

@@ -10,7 +10,7 @@ import fluxpy as fx
 from fluxpy.errors import FluxpyError
 from fluxpy.rules import registry
 from fluxpy.rules.helpers import array_of, stacked, unstacked
-from fluxpy.rules.python import starred_grads
+from fluxpy.rules.python_cotangents import starred_grads
 from fluxpy.tangents import KeywordGrads
 from fluxpy.testing import check_grads
 

@@ -5,7 +5,7 @@ Python resolves ``obj.name`` through the class: a property's getter, a descripto
 ``functools.cached_property``, ``__getattr__`` when nothing else has the name; and ``obj.name = v`` through
 a class's own ``__setattr__``, then a property's setter. :func:`read_hook` and :func:`write_hook` find that
 code (None when the access is a plain field, the common case); the rules of ``getattr`` and of attribute
-writes (rules/python.py) then differentiate it with ``runtime.call``, and their forward rules
+writes (rules/python_attributes.py) then differentiate it with ``runtime.call``, and their forward rules
 (rules/forward_objects.py) with its JVP. Setters run as constructors do: transformed as functions that
 return their object, so that the writes in their body (``self._w = v``) are differentiated.
 

@@ -19,14 +19,14 @@ the change. The transformer tells the two apart where they are written (transfor
   otherwise runs it as Python does.
 
 Run without a gradient, each function here is Python's own operator (``iadd(a, b)`` is
-``operator.iadd(a, b)``: forward mode calls it so when no tangent is involved). Their rules (rules/python.py,
-rules/forward_arithmetic.py) update functionally: numbers, arrays, lists and tuples by the rule of the plain
-operator (an array that views another is refused: Python would write into the data they share), a user
-class's Python ``__iadd__`` differentiated (one that changes its object and returns it, as a constructor),
-``__add__``/``__radd__`` where it returns NotImplemented.
+``operator.iadd(a, b)``: forward mode calls it so when no tangent is involved). Their rules
+(rules/python_in_place.py, rules/forward_arithmetic.py) update functionally: numbers, arrays, lists and
+tuples by the rule of the plain operator (an array that views another is refused: Python would write into
+the data they share), a user class's Python ``__iadd__`` differentiated (one that changes its object and
+returns it, as a constructor), ``__add__``/``__radd__`` where it returns NotImplemented.
 
 >>> import numpy as np
->>> from fluxpy.rules.python import AUGMENTED_RULES
+>>> from fluxpy.rules.python_in_place import AUGMENTED_RULES
 >>> a = np.ones(2)
 >>> y, back = AUGMENTED_RULES[iadd](a, np.full(2, 2.0))
 >>> y, a  # a new array, a unchanged
@@ -87,7 +87,7 @@ def iconcat(a, b):
 
 
 # (Python's in-place operator, fluxpy's function, the plain operator's sign, the method Python calls on the
-# left operand); their rules: rules/python.py (reverse), rules/forward_arithmetic.py (forward)
+# left operand); their rules: rules/python_in_place.py (reverse), rules/forward_arithmetic.py (forward)
 TABLE = [
     (operator.iadd, iadd, "+", "__iadd__"),
     (operator.isub, isub, "-", "__isub__"),

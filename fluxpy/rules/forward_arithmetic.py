@@ -31,16 +31,15 @@ from .helpers import cast, cast_back, conj, refuse_masked, unbroadcast
 from .mutation import check_in_place_view
 from .numpy_reductions import spread
 from .numpy_shape import grads_first
-from .python import (
+from .python_in_place import (
     check_in_place_fits,
     check_shared_in_place,
     in_place_method,
-    nested_array,
-    power_by_constant,
     stored_as,
     user_in_place,
-    zero_base_power,
 )
+from .python_iteration import nested_array
+from .python_power import power_by_constant, zero_base_power
 from .registry import forward_rule
 
 # ---------------------------------------------------------------------------------------------------------
@@ -50,7 +49,7 @@ from .registry import forward_rule
 def _dunder_jvp(name, args, targs):
     """User classes: their Python ``__op__``/``__rop__``, differentiated in forward mode."""
     from ..forward import jvp_call
-    from .python import via_dunders
+    from .python_operators import via_dunders
 
     a, b = args
     return jvp_call(
@@ -456,7 +455,7 @@ def _augmented_jvp(op, fn, functional, symbol, dunder):
 
 def _in_place_array_jvp(op, functional, args, targs):
     """``a op= b`` on array ``a``: what NumPy's in-place ``op`` stores (``a``'s dtype and shape, as reverse
-    mode's rules/python.py in_place_array), and its tangent in ``a``'s dtype."""
+    mode's rules/python_in_place.py in_place_array), and its tangent in ``a``'s dtype."""
     a = args[0]
     y, ty = functional(args, targs)
     if is_array(y) and y.dtype == a.dtype and y.shape == a.shape:

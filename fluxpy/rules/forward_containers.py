@@ -35,10 +35,10 @@ from .mutation import (
     setitem,
     setitem_argument,
 )
-from .python import (
+from .python_iteration import iterlist
+from .python_packing import (
     cons_to_dict,
     cons_to_list,
-    iterlist,
     pack_dict,
     pack_list,
     pack_tuple,
@@ -111,7 +111,7 @@ def getitem_jvp(args, targs):
         return x[idx], None if tx is None else tx.get(idx)
     if not (_plain(x) or isinstance(x, (dict, str, range))):
         from ..forward import jvp_call
-        from .python import _python_dunder
+        from .python_common import _python_dunder
 
         method = _python_dunder(x, "__getitem__")
         if method is not None:

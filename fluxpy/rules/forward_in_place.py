@@ -5,7 +5,7 @@ are rebound by the normalizer): the same change is made to its tangent, which mi
 from .forward_containers import dict_jvp
 from .forward_core import _arity, _forward_error, _items, keyword_forward_rule
 from .forward_iteration import _iterate
-from .python import _sort_order, pick
+from .python_builtins import _sort_order, pick
 from .registry import forward_rule
 
 

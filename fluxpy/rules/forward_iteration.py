@@ -31,20 +31,10 @@ from .helpers import refuse_masked
 from .higher_order import chain_impl, filter_impl, groupby_impl, map_impl, product_impl, reduce_impl
 from .itertools_impl import IMPLEMENTATIONS as ITERTOOLS
 from .math import prod_impl
-from .python import (
-    SequenceIterator,
-    _advance,
-    _python_dunder,
-    _sort_order,
-    _unzip,
-    _user_iterable,
-    _zip_positions,
-    extreme_choice,
-    item_at,
-    ndenumerate_impl,
-    pick,
-    zip_rows,
-)
+from .python_builtins import _sort_order, extreme_choice, pick
+from .python_common import SequenceIterator, _advance, _python_dunder
+from .python_iteration import _user_iterable, item_at, ndenumerate_impl
+from .python_zip import _unzip, _zip_positions, zip_rows
 from .registry import forward_rule
 
 _END = object()
@@ -115,8 +105,8 @@ def iter_jvp(args, targs):
             raise TypeError(f"iter() returned non-iterator of type '{type(it).__name__}'")
         return it, tit
     if isinstance(x, (list, tuple)) or is_array(x):
-        # as in reverse mode, an iterator that knows its position (rules/python.py's rewind moves it back
-        # after a loop that broke early), its tangent kept at the same position
+        # as in reverse mode, an iterator that knows its position (rules/python_iteration.py's rewind moves
+        # it back after a loop that broke early), its tangent kept at the same position
         _, tit = sequence_iterator_jvp((x,), (tx,))
         return _paired(x, tit)
     it, tit = _stream(x, tx)
@@ -127,7 +117,7 @@ def _paired(seq, tangent):
     """``iter(seq)`` as a SequenceIterator, with the tangent iterator (a SequenceIterator, or a sequence of
     the items' tangents) kept at its position: code that advances the iterator alone (``int(next(it))``
     needs no tangent, so it runs plainly) moves both (``_same_position``), as rewind after a loop that
-    broke early does (rules/python.py)."""
+    broke early does (rules/python_iteration.py)."""
     it = SequenceIterator(seq)
     if tangent is not None and type(tangent) is not SequenceIterator:
         tangent = SequenceIterator(tangent)
@@ -158,8 +148,8 @@ def next_jvp(args, targs):
     return y, next(tit)
 
 
-# reverse mode's iterator (rules/python.py's SequenceIterator), met by forward over reverse (fx.hvp): its
-# tangent is a SequenceIterator over its items' tangents, kept at the same position
+# reverse mode's iterator (rules/python_common.py's SequenceIterator), met by forward over reverse
+# (fx.hvp): its tangent is a SequenceIterator over its items' tangents, kept at the same position
 
 
 @forward_rule(SequenceIterator)

@@ -27,29 +27,22 @@ from . import attributes
 from .forward_arithmetic import _NUMERIC, negative_jvp
 from .forward_core import _arity, _forward_mode, _like, _plain
 from .helpers import stacked
-from .numpy_shape import flat_attribute_rule
-from .python import (
+from .numpy_reshapes import flat_attribute_rule
+from .python_attributes import (
     VALUE_ATTRIBUTES,
-    _python_dunder,
-    caught,
-    closure_tangent,
-    cotangent_as,
-    expand,
     field_of,
-    freevars,
     no_adjoint_attribute,
     object_setattr,
     parent_setattr,
-    seq_scatter,
-    starred_grads,
     store_field,
-    tangent_field,
-    tangent_values,
-    via_unary_dunder,
-    with_value,
     without_field,
     write_attribute,
 )
+from .python_common import _python_dunder, seq_scatter
+from .python_control import caught, with_value
+from .python_cotangents import closure_tangent, expand, freevars, starred_grads, tangent_field, tangent_values
+from .python_iteration import cotangent_as
+from .python_operators import via_unary_dunder
 from .registry import forward_rule, lookup_attribute
 
 # ---------------------------------------------------------------------------------------------------------
@@ -263,7 +256,7 @@ def with_value_jvp(args, targs):
 
 @forward_rule(caught)
 def caught_jvp(args, targs):
-    """The exception of ``except E as e``: what it carries has no tangent (see rules/python.py's
+    """The exception of ``except E as e``: what it carries has no tangent (see rules/python_control.py's
     caught_rule); forward mode gives none (its tangent would be the zero it is)."""
     _arity(caught, args, {}, 1, 1)
     return args[0], None

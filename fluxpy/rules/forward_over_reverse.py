@@ -32,21 +32,20 @@ from .forward import (
     inner_code,
 )
 from .helpers import conj, unbroadcast
-from .python import (
-    AUGMENTED_RULES,
+from .python_cotangents import closure_tangent, freevars
+from .python_in_place import AUGMENTED_RULES
+from .python_operators import (
     add_rule,
     add_scalar_pullback,
-    closure_tangent,
     divide_rule,
-    freevars,
     multiply_rule,
     negative_rule,
     positive_rule,
-    power_by_constant_rule,
     subtract_rule,
     subtract_scalar_pullback,
-    unpack_rule,
 )
+from .python_packing import unpack_rule
+from .python_power import power_by_constant_rule
 from .registry import forward_rule
 
 # -- runtime/dispatch.py's adapter around a rule (``call(f, *args)`` of a function with a rule) --------------

@@ -69,7 +69,7 @@ def iterating(impl):
     rule = implemented_by(impl)
 
     def iterator_rule(*args, **kwargs):
-        from .python import SequenceIterator
+        from .python_common import SequenceIterator
 
         y, pb = rule(*args, **kwargs)
         return SequenceIterator(y), pb
@@ -155,7 +155,7 @@ def iterate_by_index(x):
 
 @nograd
 def by_index(x):
-    from .python import _by_index
+    from .python_iteration import _by_index
 
     return _by_index(x)
 

@@ -15,7 +15,8 @@ import math
 
 from ..backend import is_array, xp_of
 from .higher_order import implemented_by
-from .python import fill_like, iterlist
+from .python_builtins import fill_like
+from .python_iteration import iterlist
 from .registry import adjoint, nograd, register
 
 _LN2 = math.log(2.0)

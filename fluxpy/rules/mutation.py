@@ -69,6 +69,8 @@ def _unsupported_setitem(x):
 def setitem_argument(x, idx, v):
     """``x[idx] = v`` where ``x`` is still the caller's argument: a new value, whether or not ``x`` is a
     view (the caller's arrays are never written, so nothing can show through)."""
+    if not (is_array(x) or isinstance(x, (list, dict))):
+        raise _unsupported_setitem(x)  # (as for a local object: a class's own __setitem__)
     y = x.copy() if is_array(x) else type(x)(x)
     y[idx] = v
     return y
@@ -402,7 +404,7 @@ def check_receiver_part(value, receiver, names, line, shared=False):
     argument or a view of it did (``v = np.asarray(y)``, ``np.ravel(d["k"])``: alias_reasons.of_view_maker;
     a new array, ``np.asarray`` of a list, passes). ``shared``: the in-place ``value op= v`` while the
     container or object ``receiver[0]`` holding it is read afterwards (``d = {"k": a}; a += x``;
-    transform/fence._shared_object_checks), with its own message."""
+    transform/kept_view_guards._shared_object_checks), with its own message."""
     seen, stack = set(), [(receiver, 0)]
     while stack and len(seen) < 10_000:
         x, depth = stack.pop()
@@ -458,7 +460,7 @@ def _live(view):
     """Whether ``view`` reads its container when consumed: a generator expression's iterator (a
     SequenceIterator in differentiated code) with items left. (A dict's keys(), values() and items() are
     refused when the transformer sees them: aliases.call_reason.)"""
-    from .python import SequenceIterator
+    from .python_common import SequenceIterator
 
     return type(view) is SequenceIterator and view.pos < len(view.seq)
 
@@ -492,14 +494,14 @@ def list_iadd(lst, values):
 
 def list_extend(lst, values):
     """``lst.extend(values)`` as a new list (the cotangent of ``values`` mirrors its container)."""
-    from .python import iterlist
+    from .python_iteration import iterlist
 
     return lst + iterlist(values)
 
 
 @adjoint(list_extend)
 def list_extend_rule(lst, values):
-    from .python import _user_iterable, cotangent_as, iterlist
+    from .python_iteration import _user_iterable, cotangent_as, iterlist
 
     if _user_iterable(values):
         # an object with a Python __iter__: its items, differentiated through it

@@ -1,10 +1,11 @@
 """Rules for NumPy's elementwise functions: ufuncs, ``clip``, ``where``, ``nan_to_num`` and array methods.
 
 The arithmetic ufuncs that back Python's operators (``add``, ``subtract``, ``multiply``, ``divide``,
-``true_divide``, ``power``, ``negative``, ``positive``) live in ``python.py`` beside the operators.
+``true_divide``, ``power``, ``negative``, ``positive``) live in ``python_operators.py`` and
+``python_power.py`` beside the operators.
 
 Each rule is one table row: the primal's value, then its derivative inside a pullback named after it. The
-pullbacks use only functions that have rules here or in ``python.py``, so they can be differentiated
+pullbacks use only functions that have rules here or in ``python_*.py``, so they can be differentiated
 again. Singular derivatives (``sqrt`` at 0, ``arcsin`` at 1, ``hypot`` at the origin) go through
 :func:`divide_or_zero`: no warnings, and a zero cotangent gives a zero gradient (``np.where(x > 0,
 np.sqrt(x), 0)`` has gradient 0 at ``x == 0``, not NaN). At a tie, ``maximum``/``minimum``/``fmax``/

@@ -86,7 +86,7 @@ def matmul_rule(a, b):
     if isinstance(a, (list, tuple)) or isinstance(b, (list, tuple)):
         return _with_arrays(operator.matmul, a, b)
     if not (_is_numeric(a) and _is_numeric(b)):
-        from .python import _other_operands
+        from .python_operators import _other_operands
 
         return _other_operands(operator.matmul, "matmul", a, b)
     xp = xp_of(a, b)
@@ -139,7 +139,7 @@ def matmul_partial(mask, a, b):
 def _with_arrays(op, a, b):
     """``op(a, b)`` with list operands converted as NumPy converts them (differentiated as written)."""
     from ..runtime import call
-    from .python import via_arrays
+    from .python_operators import via_arrays
 
     y, pb = call(via_arrays, op, a, b)
 

@@ -22,7 +22,8 @@ from ..backend import xp_of
 from ..errors import FluxpyError
 from .forward_core import _like, keyword_forward_rule
 from .helpers import accept_array_likes, conj, is_inexact, unbroadcast
-from .numpy_shape import _join_layout, _scatter, _unjoin, array_shape, bind, normalize_axis
+from .numpy_joins import _join_layout
+from .numpy_shape import _scatter, _unjoin, array_shape, bind, normalize_axis
 from .registry import adjoint, forward_rule, nograd
 
 _NOVALUE = np._NoValue

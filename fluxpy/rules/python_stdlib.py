@@ -28,7 +28,7 @@ from ..errors import EXEC_CALL, EXEC_WHY, NO_ADJOINT, FluxpyError, NoAdjointErro
 from .forward_core import runs_without_tangents
 from .forward_iteration import reading_items_first
 from .higher_order import implemented_by
-from .python import iterlist
+from .python_iteration import iterlist
 from .registry import adjoint, nograd, register
 
 

@@ -65,6 +65,7 @@ from .keywords import (
 )
 from .linear import linear_in
 from .locations import _ufunc_path, note_call_chain, raise_no_adjoint, user_location
+from .loops import live_items
 from .method_kinds import (
     _SCALAR_OPERANDS,
     check_no_mutation,
@@ -150,6 +151,7 @@ from .writes import (
     check_no_out,
     check_no_positional_out,
     check_param_aliases,
+    check_repeated_item,
     check_writes,
     owned_view,
 )

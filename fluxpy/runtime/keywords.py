@@ -12,7 +12,7 @@ from types import FunctionType
 
 from .. import errors
 from ..rules import registry
-from ..rules.python import keyword_grads  # (rules/python.py imports the runtime last: it is defined)
+from ..rules.python_cotangents import keyword_grads
 from ..tangents import KeywordGrads
 from .foreign import _carries_float
 from .linear import linear_in

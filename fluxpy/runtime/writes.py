@@ -7,6 +7,7 @@ writing into its argument (``check_writes``), a parameter written while another 
 parameter's view is the function's own to copy.
 """
 
+import functools
 import inspect
 import linecache
 import os
@@ -32,6 +33,10 @@ def check_writes(f, positions, names, values):
     func, shift = f, 0
     if type(f) is MethodType:
         func, shift = f.__func__, 1
+    elif type(f) is functools.partial:
+        func, shift = f.func, len(f.args)
+        if type(func) is MethodType:
+            func, shift = func.__func__, shift + 1
     elif type(f) is not FunctionType and not isinstance(f, type):
         func, shift = getattr(type(f), "__call__", None), 1  # noqa: B004
     _check_param_writes(func, shift, positions, names, values)
@@ -44,21 +49,53 @@ def check_method_writes(obj, method, positions, names, values):
 
 
 def _check_param_writes(func, shift, positions, names, values):
-    written = _param_writes.get(getattr(func, "__code__", None))
-    if written:
-        for position, name, value in zip(positions, names, values, strict=True):
-            if position + shift in written:
-                in_place = written[position + shift]  # None: x[i] = v; else the dunders of x += v
-                if in_place is None or any(hasattr(type(value), d) for d in in_place):
-                    _refuse_write(func, position + shift, name)
+    code = getattr(func, "__code__", None)
+    if code is None or type(func) is not FunctionType:
+        return
+    written = _param_writes.get(code) or {}
+    for position, name, value in zip(positions, names, values, strict=True):
+        if type(position) is int and position + shift in written:
+            in_place = written[position + shift]  # None: x[i] = v; else the dunders of x += v
+            if in_place is None or any(hasattr(type(value), d) for d in in_place):
+                _refuse_write(func, position + shift, name)
+        elif type(position) is not int or position + shift >= code.co_argcount:
+            from .writeback import check_unreturned  # (by keyword, spread, or into *args)
+
+            check_unreturned(func, shift, position, name, value)
+
+
+def check_repeated_item(container, index):
+    """Before ``lst[i] op= v`` (``d[k] op= v``): refuse where the item is an array, a list, a dict or a set
+    that the container also holds at another index (``buf = [np.zeros(2)] * 3``): Python changes the one
+    object in place, and every slot shows it; fluxpy's ``op=`` makes a new value for slot ``i`` only."""
+    kind = type(container)
+    if kind is not list and kind is not dict:
+        return
+    try:
+        item = container[index]
+    except (IndexError, KeyError, TypeError):
+        return
+    if not (is_array(item) or isinstance(item, (list, dict, set))):
+        return
+    items = container.items() if kind is dict else enumerate(container)
+    for other, value in items:
+        if value is item and other != index and not (kind is list and other == index % len(container)):
+            raise errors.FluxpyError(
+                f"`x[{index!r}] op= v` changes, in Python, the {type(item).__name__} that the "
+                f"{kind.__name__} also holds at [{other!r}] (one object in several slots, as "
+                f"`[np.zeros(2)] * 3` makes):\n  {user_location()}\nfluxpy's `op=` gives slot {index!r} "
+                "a new value and the other slots keep the old one. Make one object per slot "
+                "(`[np.zeros(2) for _ in range(3)]`), or write `x[i] = x[i] + v`."
+            )
 
 
 def _refuse_write(func, position, name):
-    code = func.__code__
-    param = code.co_varnames[position]
+    from .writeback import _name, _where
+
+    param, (file, line) = func.__code__.co_varnames[position], _where(func)
     raise errors.FluxpyError(
-        f"{func.__qualname__} writes into its argument {param!r} in place "
-        f"({os.path.basename(code.co_filename)}:{code.co_firstlineno}), and the caller reads {name!r} after "
+        f"{_name(func)} writes into its argument {param!r} in place "
+        f"({file}:{line}), and the caller reads {name!r} after "
         f"the call:\n  {user_location()}\nIn differentiated code that write goes to a copy (the values "
         "earlier pullbacks saw stay unchanged), so the caller would not see it. Return the new value and "
         f"rebind it instead: `{name} = {func.__name__}(...)` with `return {param}` at its end."
@@ -267,6 +304,7 @@ def check_no_positional_out(f, args):
         check_no_out(f, positional=True)
 
 
+registry.nograd(check_repeated_item)
 registry.nograd(
     check_writes, owned_view, check_param_aliases, check_method_writes, check_no_out, check_no_positional_out
 )

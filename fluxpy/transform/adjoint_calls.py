@@ -213,7 +213,8 @@ class Calls:
             # *args: up to the trailing keyword dict, if there is one
             if index[2] is None:
                 return n.subscript(g, gast.Slice(lower=n.const(index[1]), upper=None, step=None))
-            # with the value splatted: an array's gradient is one array (rules/python.py's starred_grads)
+            # with the value splatted: an array's gradient is one array (rules/python_cotangents.py's
+            # starred_grads)
             return n.call("__fx_starred_grads", [g, n.const(index[1]), copy.deepcopy(index[2])])
         if isinstance(index, tuple) and index[0] == "keyword":
             return n.call("__fx_kwgrad", [g, index[1], index[2]])

@@ -123,7 +123,7 @@ class Reasons:
             whole |= self.sources.captured.get(func.id, set())
             held |= self.sources.captured.get(func.id, set())
         # (an object that the call may return, q = p.me(): its attribute writes rebind q where q is p, see
-        # anf.rebind_holders; lists and dicts are refused)
+        # anf_statements.rebind_holders; lists and dicts are refused)
         built = self.sources.containers - self.sources.instances - {name}
         for other in sorted(whole & built):
             state[other] = f"may be returned by the call at line {line} (as {name!r})"

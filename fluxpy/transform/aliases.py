@@ -21,7 +21,7 @@ The modules it is made of, along the data flow:
 - this module: the walk over the statements, and the writes it finds.
 - kept_views.py: the writes into an array that a name kept as a possible view of it (``r = y[:2]``) may
   be read after. Only the values can tell whether ``r`` is a view, so those writes get a runtime check
-  (fence.guard_kept_views); for arrays, whether two names really share data is left to that check (``b =
+  (kept_view_guards.py); for arrays, whether two names really share data is left to that check (``b =
   ident(a)``, ``h = layer(x)`` cost nothing unless one is written and the other read after).
 
 A method's result (``d.get(k)``, ``h.get()``) is refused as a write target at transform time like ``d[k]``
@@ -292,17 +292,31 @@ def _item_write(node, name):
 
 
 def _loop_iterables(expr):
-    """What a ``for`` loop over ``expr`` iterates: ``expr``, or the arguments of ``enumerate(y)`` and ``zip(y,
-    z)``, whose iterator only the loop holds (as it iterates ``y`` itself in ``for row in y``: see
-    normalize/anf_loops.py, which reads the rows of a written array as they are when each trip begins)."""
-    if (
+    """What a ``for`` loop over ``expr`` iterates: ``expr``, or the arguments of ``enumerate(y)``, ``zip(y,
+    z)``, ``reversed(y)``, ``iter(y)`` (also inside enumerate and zip) and the copies ``list(y)``,
+    ``tuple(y)``, ``sorted(y)``, whose iterator or list only the loop holds (as it iterates ``y`` itself in
+    ``for row in y``: see normalize/anf_live_items.py, which reads the items of a written array, list or
+    dict as they are when each trip begins)."""
+    if _loop_call(expr, ("enumerate", "zip")):
+        args = [a.args[0] if _loop_call(a, _LOOP_COPIES) else a for a in expr.args]
+        return [a for a in args if not isinstance(a, gast.Name)] + [k.value for k in expr.keywords]
+    if _loop_call(expr, _LOOP_COPIES):
+        return [] if isinstance(expr.args[0], gast.Name) else [expr.args[0]]
+    return [expr]
+
+
+_LOOP_COPIES = ("reversed", "iter", "list", "tuple", "sorted")
+
+
+def _loop_call(expr, names):
+    """Whether ``expr`` calls one of ``names`` with no starred argument or keyword (but a start or strict)."""
+    return (
         isinstance(expr, gast.Call)
         and isinstance(expr.func, gast.Name)
-        and expr.func.id in ("enumerate", "zip")
+        and expr.func.id in names
         and not any(isinstance(a, gast.Starred) for a in expr.args)
-    ):
-        return [a for a in expr.args if not isinstance(a, gast.Name)] + [k.value for k in expr.keywords]
-    return [expr]
+        and (expr.func.id in ("enumerate", "zip") or (len(expr.args) == 1 and not expr.keywords))
+    )
 
 
 def _base(target):
@@ -320,7 +334,7 @@ def _nodes_outside_functions(expr):
 
 
 def _body(fdef):
-    """The nodes of ``fdef``'s body outside nested functions (as fence.body_nodes)."""
+    """The nodes of ``fdef``'s body outside nested functions (as nodes.body_nodes)."""
     out = list(fdef.body)
     for node in out:
         if not isinstance(node, (gast.FunctionDef, gast.Lambda)):

@@ -118,7 +118,7 @@ def _new_container(value):
 
 
 def _outside_functions(fdef):
-    """The nodes of ``fdef``'s body outside nested functions and lambdas (as fence.body_nodes)."""
+    """The nodes of ``fdef``'s body outside nested functions and lambdas (as nodes.body_nodes)."""
     out = list(fdef.body)
     for node in out:
         if not isinstance(node, (gast.FunctionDef, gast.Lambda)):

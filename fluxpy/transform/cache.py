@@ -19,7 +19,7 @@ import numpy as np
 from .. import runtime
 from ..errors import FluxpyError, SourceError, TransformError
 from ..rules import registry
-from . import adjoint, codegen, fence, forward, inline, normalize, parse, source
+from . import adjoint, codegen, fence, forward, inline, item_targets, normalize, parse, source
 from . import nodes as n
 from .fence import HELPER_PREFIX
 from .naming import Namer
@@ -55,7 +55,7 @@ class Context:
     inactive_builtins: set
     local_lists: set = field(default_factory=set)
     iterators: set = field(default_factory=set)  # names bound to iterators (anf_loops.iterator_names)
-    builtin_loops: frozenset = frozenset()  # "enumerate", "zip" where the name is Python's (anf_loops)
+    builtin_loops: frozenset = frozenset()  # enumerate, zip, reversed, iter, ...: Python's (anf_loops)
     writable: str = None  # the constructor's self (attribute writes allowed)
     direct_rules: frozenset = frozenset()  # operators generated code calls straight to their rules
     inline_ops: frozenset = frozenset()  # operators whose scalar arithmetic is written into the code
@@ -289,13 +289,15 @@ def _context(fn, fdef, src):
                 static.add(name)
         elif name in INACTIVE_BUILTINS and hasattr(builtins, name):
             inactive.add(name)
-    lists = fence.local_lists(fdef)
+    lists = item_targets.local_lists(fdef)
     params = {a.id for a in fdef.args.posonlyargs + fdef.args.args + fdef.args.kwonlyargs}
     ctx = Context(src, Namer.for_function(fdef), tuple(fn.__code__.co_freevars), static, inactive, lists)
     ctx.unrebound_params = params - rebound
     ctx.iterators = iterator_names(fdef)
     ctx.builtin_loops = frozenset(
-        name for name in ("enumerate", "zip") if name in loaded - local and name not in fn.__globals__
+        name
+        for name in ("enumerate", "zip", "reversed", "iter", "list", "tuple")
+        if name in loaded - local and name not in fn.__globals__
     )
     ctx.first_assignments = _first_assignments(tree, params)
     ctx.direct_rules = frozenset(vars(codegen.direct_rules()))

@@ -30,8 +30,7 @@ gradient of a gradient differentiates plain arithmetic (inlined again) instead o
 import gast
 import numpy as np
 
-from ..rules import augmented, registry
-from ..rules import python as pyrules
+from ..rules import augmented, python_in_place, python_operators, python_power, registry
 from . import nodes as n
 
 SCALARS = frozenset({float, int, np.float64, np.float32})  # real, and closed under the operations below
@@ -68,32 +67,39 @@ def _power_grads(d, a, b, _t):
 # operator name -> (its built-in rule, forward(a, b, target), grads(d, a, b, target)); each argument is a
 # zero-argument function making a fresh node (a node is never shared between two places of the tree)
 _BINARY = {
-    "add": (pyrules.add_rule, _bin(gast.Add), lambda d, a, b, t: (d(), d())),
-    "sub": (pyrules.subtract_rule, _bin(gast.Sub), lambda d, a, b, t: (d(), _neg(d()))),
-    "mul": (pyrules.multiply_rule, _bin(gast.Mult), lambda d, a, b, t: (_mul(d(), b()), _mul(d(), a()))),
+    "add": (python_operators.add_rule, _bin(gast.Add), lambda d, a, b, t: (d(), d())),
+    "sub": (python_operators.subtract_rule, _bin(gast.Sub), lambda d, a, b, t: (d(), _neg(d()))),
+    "mul": (
+        python_operators.multiply_rule,
+        _bin(gast.Mult),
+        lambda d, a, b, t: (_mul(d(), b()), _mul(d(), a())),
+    ),
     "truediv": (
-        pyrules.divide_rule,
+        python_operators.divide_rule,
         _bin(gast.Div),
         lambda d, a, b, t: (
             gast.BinOp(left=d(), op=gast.Div(), right=b()),
             gast.BinOp(left=_mul(_neg(d()), t()), op=gast.Div(), right=b()),
         ),
     ),
-    "power_by_constant": (pyrules.power_by_constant_rule, _power_forward, _power_grads),
+    "power_by_constant": (python_power.power_by_constant_rule, _power_forward, _power_grads),
 }
 # x op= y: the rules of fluxpy's augmented assignments (``__fx_op.iadd`` is rules/augmented.py's iadd), which
 # for scalars and arrays of one shape are those of op (an updated array must own its data: see guard)
 for _name, _plain in [("iadd", "add"), ("isub", "sub"), ("imul", "mul"), ("itruediv", "truediv")]:
-    _BINARY[_name] = (pyrules.AUGMENTED_RULES[getattr(augmented.OPERATORS, _name)], *_BINARY[_plain][1:])
+    _BINARY[_name] = (
+        python_in_place.AUGMENTED_RULES[getattr(augmented.OPERATORS, _name)],
+        *_BINARY[_plain][1:],
+    )
 _UNARY = {
-    "neg": (pyrules.negative_rule, lambda a, _t: _neg(a()), lambda d, a, _t: (_neg(d()),)),
+    "neg": (python_operators.negative_rule, lambda a, _t: _neg(a()), lambda d, a, _t: (_neg(d()),)),
     "pos": (
-        pyrules.positive_rule,
+        python_operators.positive_rule,
         lambda a, _t: gast.UnaryOp(op=gast.UAdd(), operand=a()),
         lambda d, a, _t: (d(),),
     ),
 }
-_FUNCTIONS = {"power_by_constant": pyrules.power_by_constant}
+_FUNCTIONS = {"power_by_constant": python_power.power_by_constant}
 
 
 def available():

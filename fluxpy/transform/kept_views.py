@@ -4,7 +4,7 @@
 through ``r`` in Python, while fluxpy's write rebinds ``y`` to a new array and ``r`` keeps the old values.
 Whether ``r`` is a view (a row) or a value (an element of a 1-D array, a fancy-indexed copy) is known at run
 time only, so each write into ``y`` that such an ``r`` may be read after gets a runtime check
-(fence.guard_kept_views puts rules/mutation.check_kept_view before it)::
+(kept_view_guards.guard_kept_views puts rules/mutation.check_kept_view before it)::
 
     r = y[0]        # r may view y
     y[0] = v        # checked: refused when r shares memory with the cells written
@@ -26,7 +26,7 @@ def kept_views(fdef, body, classes=frozenset(), parts=None):
     """``{write statement: [(view, array, every_cell, line)]}``: the writes ``array[i] = v`` (``array +=
     v`` too) that a name bound at ``line`` to a possible view of ``array`` may be read after. ``every_cell``:
     another write into ``array`` may come before that read (check all of its cells, not only those
-    written). ``body``: the nodes of ``fdef`` outside nested functions (fence.body_nodes); ``classes``: the
+    written). ``body``: the nodes of ``fdef`` outside nested functions (nodes.body_nodes); ``classes``: the
     names of classes (their calls make new objects). ``parts``: a set to receive the ``(write statement,
     view)`` of those where ``view`` is a container holding the object written as an item only (``for row in
     rows: row += [v]``), not a view of it.
@@ -148,6 +148,10 @@ class _KeptViews:
                 self.read(s.test, state)
             end = self.block(s.body, state)
             breaks, continues = self.loops.pop()
+            if isinstance(s, gast.For):  # the next trip takes its item from the iterable (a view: live)
+                for after in [end, *continues]:
+                    if after is not None:
+                        self.read(s.iter, after)
             merged = _merge(entry, end, *continues)
             if merged == head:
                 return _merge(self.block(s.orelse, dict(head)), *breaks)
@@ -298,13 +302,14 @@ class _KeptViews:
 
 
 def _rows_taken(loop):
-    """``[(name, y)]``: the loop's names bound to an item of the name ``y`` as it is (a row, a view, when
-    ``y`` is an array): ``for row in y``, ``for i, row in enumerate(y)``, ``for a, b in zip(y, z)``."""
+    """``[(name, y)]``: the loop's names bound to an item of the name ``y`` or of a view of it (a row, a view,
+    when ``y`` is an array): ``for row in y``, ``for i, row in enumerate(y)``, ``for a, b in zip(y, z)``,
+    ``for col in y.T``, ``for v in reversed(y[::2])``."""
     it, target = loop.iter, loop.target
-    if isinstance(it, gast.Name):
+    if not (
+        isinstance(it, gast.Call) and isinstance(it.func, gast.Name) and it.func.id in ("enumerate", "zip")
+    ):
         pairs = [(target, it)]
-    elif not (isinstance(it, gast.Call) and isinstance(it.func, gast.Name)):
-        return []
     elif not isinstance(target, (gast.Tuple, gast.List)) or any(isinstance(a, gast.Starred) for a in it.args):
         return []
     elif it.func.id == "enumerate" and len(target.elts) == 2 and it.args:
@@ -313,7 +318,19 @@ def _rows_taken(loop):
         pairs = list(zip(target.elts, it.args, strict=True))
     else:
         return []
-    return [(t.id, a.id) for t, a in pairs if isinstance(t, gast.Name) and isinstance(a, gast.Name)]
+    out = []
+    for t, a in pairs:
+        while isinstance(a, gast.Call) and isinstance(a.func, gast.Name) and a.func.id in _ITEMS_KEPT:
+            if len(a.args) != 1 or a.keywords:
+                break
+            a = a.args[0]  # reversed(y), list(y): the rows of y too
+        root = view_root(a)  # for col in y.T, for v in y[::2]: a part of y
+        if isinstance(t, gast.Name) and root is not None:
+            out.append((t.id, root))
+    return out
+
+
+_ITEMS_KEPT = frozenset({"reversed", "list", "tuple"})  # (each item of list(y) is y's item itself)
 
 
 # methods that put their arguments' objects into their receiver (``lst.append(a)``)

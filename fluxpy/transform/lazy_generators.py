@@ -20,6 +20,7 @@ assigned again.
 import gast
 
 from . import nodes as n
+from .array_views import view_root
 
 # builtins that take all the items of an iterable argument before returning
 _EAGER = frozenset(["sum", "list", "tuple", "set", "frozenset", "dict", "any", "all", "max", "min", "sorted"])
@@ -54,13 +55,11 @@ def first_late_read(fdef):
 
 def _check(gen, parents, fdef):
     lazy = _free_names(gen, first_iter=False)
-    if not lazy:
-        return
     node, consumer = _taken_at(gen, parents)
-    if consumer is _WHOLE:
-        return
     if isinstance(consumer, gast.For):
         return _check_loop(gen, consumer, lazy)
+    if not lazy or consumer is _WHOLE:
+        return
     statement = _statement_of(gen, parents)
     if _stored_and_taken(statement, node, lazy, parents, fdef):
         return
@@ -102,11 +101,38 @@ def _taken_at(node, parents):
 
 
 def _check_loop(gen, loop, lazy):
-    """``for v in (... for ...)``: the items are taken between the body's runs."""
+    """``for v in (... for ...)``: the items are taken between the body's runs. A write into an object they
+    read (``X[i] = v``, ``X += v``, its first iterable's too: ``for v in (r * 2 for r in X)``) shows in the
+    items Python computes later, as a rebinding does."""
+    root = view_root(gen.generators[0].iter)  # X in (r * 2 for r in X.T): its rows are read when taken
+    written = lazy | ({root} if root is not None else set())
     for s in _walk_statements(loop.body):
-        name = _assigns(s, lazy)
+        name = _assigns(s, lazy) or _writes_into(s, written)
         if name is not None:
             raise LateRead(gen, name, s)
+
+
+def _writes_into(s, names):
+    """A name of ``names`` whose object statement ``s`` writes into (``x[i] = v``, ``x[i] += v``, ``x +=
+    v``, ``x.append(v)``), or None."""
+    targets = s.targets if isinstance(s, gast.Assign) else [s.target] if isinstance(s, gast.AugAssign) else []
+    for target in targets:
+        if isinstance(target, gast.Subscript) and isinstance(target.value, gast.Name):
+            if target.value.id in names:
+                return target.value.id
+        elif isinstance(s, gast.AugAssign) and isinstance(target, gast.Name) and target.id in names:
+            return target.id
+    if isinstance(s, gast.Expr) and isinstance(s.value, gast.Call):
+        func = s.value.func
+        if isinstance(func, gast.Attribute) and isinstance(func.value, gast.Name) and func.value.id in names:
+            if func.attr in _WRITING_METHODS:
+                return func.value.id
+    return None
+
+
+_WRITING_METHODS = frozenset(
+    ["append", "extend", "insert", "pop", "remove", "clear", "sort", "reverse", "update"]
+)
 
 
 def _stored_and_taken(statement, node, lazy, parents, fdef):

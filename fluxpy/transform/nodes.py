@@ -1,4 +1,5 @@
-"""Tiny constructors for the gast nodes that normalization and adjoint generation emit, and a fast walk."""
+"""Tiny constructors for the gast nodes that normalization and adjoint generation emit, a fast walk, and a
+function's body outside nested functions (``body_nodes``)."""
 
 import gast
 
@@ -33,6 +34,16 @@ def children(node):
             out.append(value)
         elif type(value) is list:
             out.extend(item for item in value if isinstance(item, _AST))
+    return out
+
+
+def body_nodes(fdef):
+    """The nodes of ``fdef``'s body outside nested function definitions (those themselves included), as a
+    list (breadth first)."""
+    out = list(fdef.body)
+    for node in out:  # a list grows under its own iteration
+        if not isinstance(node, (gast.FunctionDef, gast.Lambda)):
+            out.extend(children(node))
     return out
 
 

@@ -7,8 +7,8 @@ new value, and every other reference keeps the old one, so a gradient through it
 normalizer makes copies right (``b = a``: ``if b is a: b = a`` after ``a += v``, see
 anf.rebind_copies); for the other ways, this analysis lists the names that may hold the object (or hold
 it inside), and when an ``__iadd__`` does change its object, the in-place rule looks at their values and
-refuses the change if one of them holds it (rules/python.py: check_shared_in_place). Flow-insensitive and
-generous: a name listed costs nothing unless such an ``__iadd__`` runs::
+refuses the change if one of them holds it (rules/python_in_place.py: check_shared_in_place).
+Flow-insensitive and generous: a name listed costs nothing unless such an ``__iadd__`` runs::
 
     a = Acc(x)
     b = a          # a copy: rebound after `a += x`
@@ -21,7 +21,7 @@ A function's result that is one of its arguments, or part of one (``a = first(it
 import gast
 
 from . import nodes as n
-from .fence import body_nodes
+from .nodes import body_nodes
 
 # methods that put their arguments into their receiver (``items.append(a)``)
 _STORING_METHODS = frozenset({"append", "extend", "insert", "add", "update", "setdefault", "__setitem__"})

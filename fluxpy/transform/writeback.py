@@ -25,7 +25,7 @@ After (the variant's text: its lines where ``f``'s are, in a file of its own reg
 
 A list parameter that the function changes through list methods (``buf.append(v)``) is renamed and
 copied first (``buf = list(_fx_arg_buf)``, on a line of its own before the body), so that those calls
-become rebindings as on a list the function built (fence.local_lists).
+become rebindings as on a list the function built (item_targets.local_lists).
 
 ``effects(func)`` says which parameters a function may write into: directly (``p[k] = v``, ``p op= v``,
 a mutating method) or by passing it on to a callee that does (followed through its globals and closure;
@@ -33,7 +33,9 @@ a callee that cannot be looked up counts as one that may).
 """
 
 import ast
+import functools
 import linecache
+import os
 from dataclasses import dataclass
 from types import FunctionType, MethodType, ModuleType
 
@@ -44,6 +46,7 @@ _MUTATORS = frozenset(
     {"append", "extend", "insert", "pop", "remove", "reverse", "sort", "clear", "update", "setdefault"}
     | {"popitem", "add", "discard", "difference_update", "intersection_update", "symmetric_difference_update"}
 )
+_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # fluxpy/
 _LIST_METHODS = frozenset({"append", "extend", "insert", "pop", "remove", "reverse", "sort", "clear"})
 _SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
 _DUNDERS = {
@@ -66,14 +69,17 @@ class Effect:
     rebound: bool  # p = ... (then the final value of ``p`` is not the caller's object)
     passed: bool  # given to a callee that may write into it
     written_first: int = 0  # the line of a write into ``p`` before its first rebinding (0: none)
+    item_augmented: bool = False  # p[k] op= v (in place on an array or list item, in Python)
 
 
-_effects = {}  # code object -> tuple of Effect or None per positional parameter, or None: writes none
+_effects = {}  # code object -> tuple of Effect or None per parameter (as co_varnames), or None: writes none
 
 
 def effects(func):
-    """Per positional parameter of Python function ``func``, its :class:`Effect` (None: never written);
-    None when it writes into none (or has no source)."""
+    """Per parameter of Python function ``func`` (positional, keyword-only, then ``*args`` and ``**kwargs``:
+    the order of ``co_varnames``), its :class:`Effect` (None: never written); None when it writes into
+    none (or has no source). ``*args`` and ``**kwargs`` count as written when the function passes them on
+    (``fn(*args, **kwargs)``, a decorator's wrapper) to a callee that may write into its arguments."""
     code = func.__code__
     try:
         return _effects[code]
@@ -93,10 +99,37 @@ def _effects_of(func, seen):
     node = _def_node(func)
     if node is None:
         return None
-    params = [a.arg for a in node.args.posonlyargs + node.args.args]
     nodes = _scope_nodes(node)
-    out = tuple(_effect(p, nodes, func, seen) for p in params)
+    params = _all_params(node)
+    named = len(node.args.posonlyargs + node.args.args + node.args.kwonlyargs)
+    own = func.__code__.co_filename.startswith(_PACKAGE_DIR)  # (fluxpy's dispatch: ``rule(*args)``)
+    out = tuple(None if own and i >= named else _effect(p, nodes, func, seen) for i, p in enumerate(params))
     return out if any(e is not None for e in out) else None
+
+
+def _all_params(node):
+    """The parameters of def ``node`` in the order of its code's ``co_varnames``."""
+    args = node.args
+    extra = [a for a in (args.vararg, args.kwarg) if a is not None]
+    return [a.arg for a in args.posonlyargs + args.args + args.kwonlyargs + extra]
+
+
+def parameter_index(func, shift, position):
+    """The index in :func:`effects` of the parameter of ``func`` that receives a caller's argument:
+    ``position`` an int (by position, ``shift`` more for a bound method or a partial's own arguments) or a
+    str (by keyword); None where no parameter receives it."""
+    code = func.__code__
+    named = code.co_argcount + code.co_kwonlyargcount
+    varargs = bool(code.co_flags & 0x04)
+    if isinstance(position, int):
+        index = position + shift
+        if index < code.co_argcount:
+            return index
+        return named if varargs else None
+    names = code.co_varnames[code.co_posonlyargcount : named]
+    if position in names:
+        return code.co_posonlyargcount + names.index(position)
+    return named + varargs if code.co_flags & 0x08 else None
 
 
 def _def_node(func):
@@ -119,11 +152,13 @@ def _scope_nodes(node):
 
 
 def _effect(p, nodes, func, seen):
-    lists = passed = False
+    lists = passed = item_augmented = False
     augmented, writes, rebinds = set(), [], []
     for x in nodes:
         if isinstance(x, ast.Subscript) and _is(x.value, p) and not isinstance(x.ctx, ast.Load):
             writes.append(x)
+        elif isinstance(x, ast.AugAssign) and isinstance(x.target, ast.Subscript) and _is(x.target.value, p):
+            item_augmented = True
         elif isinstance(x, ast.AugAssign) and _is(x.target, p):
             augmented.add(_DUNDERS.get(type(x.op), "__i?__"))
         elif isinstance(x, ast.Name) and x.id == p and not isinstance(x.ctx, ast.Load):
@@ -143,7 +178,7 @@ def _effect(p, nodes, func, seen):
     first = min(writes, key=_at, default=None)
     early = first is not None and rebinds and _at(first) < min(map(_at, rebinds))
     line = first.lineno if early else 0
-    return Effect(bool(writes), frozenset(augmented), lists, bool(rebinds), passed, line)
+    return Effect(bool(writes), frozenset(augmented), lists, bool(rebinds), passed, line, item_augmented)
 
 
 def _at(node):
@@ -183,18 +218,40 @@ def _aug_target(name, nodes):
 
 
 def _passes(call, p, func, seen):
-    """Whether ``call`` gives ``p`` to a callee that may write into it."""
-    if any(isinstance(k.value, ast.Name) and k.value.id == p for k in call.keywords):
-        return True  # (by keyword: not followed)
+    """Whether ``call`` gives ``p`` to a callee that may write into it: by position, by keyword, or spread
+    (``fn(*p)``, ``fn(**p)``: the items of ``p``, a wrapper's ``*args``)."""
+    keywords = [k.arg for k in call.keywords if _is(k.value, p)]
     positions = [i for i, a in enumerate(call.args) if _is(a, p)]
-    if not positions:
+    spread = [a for a in call.args if isinstance(a, ast.Starred) and _is(a.value, p)]
+    if not (keywords or positions or spread):
         return False
-    if any(isinstance(a, ast.Starred) for a in call.args[: max(positions)]):
-        return True
+    if (
+        None in keywords
+        or spread
+        or any(isinstance(a, ast.Starred) for a in call.args[: max(positions or [0])])
+    ):
+        return _may_write_any(_lookup(call.func, func), seen)
     callee = _lookup(call.func, func)
     if callee is _UNKNOWN:
         return True
-    return any(_writes_into(callee, i, seen) for i in positions)
+    return any(_writes_into(callee, i, seen) for i in positions + keywords)
+
+
+def may_write_any(callee):
+    """Whether calling ``callee`` (a value) may write into any of its arguments."""
+    return _may_write_any(callee, frozenset())
+
+
+def _may_write_any(callee, seen):
+    """Whether ``callee`` may write into any of its arguments (unknown: it may)."""
+    if callee is _UNKNOWN:
+        return True
+    return any(_writes_into(callee, i, seen) for i in range(_arity(callee)))
+
+
+def _arity(callee):
+    code = getattr(getattr(callee, "__func__", callee), "__code__", None)
+    return 0 if code is None else code.co_argcount + code.co_kwonlyargcount + 2
 
 
 _UNKNOWN = object()
@@ -229,18 +286,26 @@ def _lookup(e, func):
 
 
 def writes_into(callee, position):
-    """Whether calling ``callee`` (a value) may write into its positional argument ``position``."""
+    """Whether calling ``callee`` (a value) may write into its argument ``position`` (an int: positional;
+    a str: by keyword)."""
     return _writes_into(callee, position, frozenset())
 
 
 def _writes_into(callee, position, seen):
-    """Whether calling ``callee`` may write into its positional argument ``position``: a Python function
-    (or a bound method) that writes into that parameter; rules, builtins and classes do not."""
+    """Whether calling ``callee`` may write into its argument ``position``: a Python function (a bound
+    method, a ``functools.partial`` of one) that writes into that parameter; rules, builtins and classes
+    do not."""
     from ..rules import registry
 
+    shift = 0
+    if type(callee) is functools.partial and type(callee.func) is FunctionType:
+        callee, shift = callee.func, len(callee.args)
     if type(callee) is MethodType and type(callee.__func__) is FunctionType:
-        callee, position = callee.__func__, position + 1
+        callee, shift = callee.__func__, 1
     if type(callee) is not FunctionType or registry.lookup(callee) is not None or registry.is_nondiff(callee):
+        return False
+    position = parameter_index(callee, shift, position)
+    if position is None:
         return False
     code = callee.__code__
     if code in _effects:
@@ -292,7 +357,7 @@ def _variant_code(func, spec):
     node = src.node
     if not isinstance(node, ast.FunctionDef) or node.body[0].lineno == node.lineno:
         return None  # (a one-line def: no room for the lines added)
-    params = [a.arg for a in node.args.posonlyargs + node.args.args]
+    params = _all_params(node)
     handed = ", ".join("None" if flag == 0 else params[k] for k, flag in spec) + ","
     copied = [params[k] for k, flag in spec if flag == 2]
     lines = _function_lines(src, node, handed, copied)
@@ -305,12 +370,20 @@ def _variant_code(func, spec):
     if copied:
         filename = filename[:-1] + f"; {', '.join(copied)} copied)"
     linecache.cache[filename] = (len(text), None, text.splitlines(True), filename)
+    _map_lines(filename, src.file, text.count("\n") + 1)
     try:
         module = compile(text, filename, "exec", dont_inherit=True)
     except SyntaxError:
         return None
     target = max(first, 1) + len(wrappers)
     return _find_code(module, node.name, target)
+
+
+def _map_lines(filename, file, count):
+    """Messages and tracebacks show the variant's lines as the user's (the same numbers, in ``file``)."""
+    from .codegen import _locations
+
+    _locations[filename] = [(line, file, line) for line in range(1, count + 1)]
 
 
 def _function_lines(src, node, handed, copied):

@@ -1,6 +1,7 @@
 """Rules of rules/numpy_nan.py (nanvar, nanstd, nancumsum, nancumprod, nanmedian, nanquantile, nanpercentile)
-and rules/numpy_assembly.py (arrays assembled from others' entries, sampling, polynomials, histograms, unique
-values, set operations, in-place writers refused, non-differentiable functions marked).
+and rules/numpy_assembly.py with the modules split from it (arrays assembled from others' entries, sampling,
+polynomials, histograms, unique values, set operations, in-place writers refused, non-differentiable
+functions marked).
 
 One table row per rule and option, checked by ``check_grads`` (order 2, forward mode too) and compared with
 NumPy's values. NaN entries are put at fixed positions of a NaN-free argument by ``nans`` (finite
@@ -483,7 +484,7 @@ def places(x):
 
 @pytest.mark.parametrize("f", [fills_diagonal, copies_into, puts, puts_along_axis, puts_by_mask, places])
 def test_in_place_writers_as_statements_are_differentiated(f):
-    # written as y[...] = <the functional form> (transform/fence.py: rewrite_in_place_calls)
+    # written as y[...] = <the functional form> (transform/in_place_calls.py)
     x = V[:3] if f is fills_diagonal else X
     assert np.isclose(fx.withgradient(f, x)[0], f(x.copy()))
     check_grads(f, x, order=2, forward=True)

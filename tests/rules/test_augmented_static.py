@@ -13,7 +13,7 @@ import pytest
 
 import fluxpy as fx
 from fluxpy.rules import augmented, registry
-from fluxpy.rules.python import AUGMENTED_RULES
+from fluxpy.rules.python_in_place import AUGMENTED_RULES
 from fluxpy.testing import check_grads
 from fluxpy.transform import codegen
 from fluxpy.transform.cache import normalized_source

@@ -13,7 +13,7 @@ import pytest
 
 import fluxpy as fx
 from fluxpy.errors import FluxpyError
-from fluxpy.rules import python as pyrules
+from fluxpy.rules import python_power
 from fluxpy.rules.forward_arithmetic import power_by_constant_jvp
 from fluxpy.testing import check_grads
 
@@ -347,13 +347,16 @@ def test_power_at_a_zero_base():
 
 
 def test_power_rules_at_a_zero_base():
-    _, back = pyrules.power_by_constant_rule(0.0, 0.5)
+    _, back = python_power.power_by_constant_rule(0.0, 0.5)
     assert back(1.0) == (math.inf, None)
-    _, back = pyrules.power_by_constant_rule(0.0, 3.0)
+    _, back = python_power.power_by_constant_rule(0.0, 3.0)
     assert back(1.0) == (0.0, None)
     assert power_by_constant_jvp((0.0, 0.5), (1.0, None)) == (0.0, math.inf)
-    assert pyrules.zero_base_power(-0.0, -1.0) == -math.inf and pyrules.zero_base_power(0.0, -2.0) == math.inf
-    _, back = pyrules.power_rule(0.0, 0.5)
+    assert (
+        python_power.zero_base_power(-0.0, -1.0) == -math.inf
+        and python_power.zero_base_power(0.0, -2.0) == math.inf
+    )
+    _, back = python_power.power_rule(0.0, 0.5)
     assert back(1.0) == (math.inf, 0.0)
-    _, back = pyrules.power_rule.partial((False, True), 0.0, 0.5)
+    _, back = python_power.power_rule.partial((False, True), 0.0, 0.5)
     assert back(1.0) == (None, 0.0)  # the base's term is not computed

@@ -1,5 +1,6 @@
-"""Rules of fluxpy/rules/numpy_shape.py: one table row per rule and option, checked against finite
-differences; functions of a list of arrays get a list of cotangents, checked entry by entry."""
+"""Rules of fluxpy/rules/numpy_shape.py and the shape modules split from it (numpy_reshapes.py,
+numpy_joins.py, numpy_construction.py, numpy_rearrange.py): one table row per rule and option, checked
+against finite differences; functions of a list of arrays get a list of cotangents, checked entry by entry."""
 
 import functools
 

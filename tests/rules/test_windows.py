@@ -1,5 +1,5 @@
 """NumPy's window functions (a length alone: no gradient; Kaiser's beta: differentiated through i0) and
-``np.asarray_chkfinite`` (np.asarray with NumPy's check), rules/numpy_assembly.py."""
+``np.asarray_chkfinite`` (np.asarray with NumPy's check), rules/numpy_signal.py."""
 
 import numpy as np
 import pytest

@@ -6,7 +6,7 @@ against finite differences) or raises a ``FluxpyError`` naming the user's line:
 1. ``op=`` on an object that another reference also holds: ``lst[0] += x`` with ``a`` stored in ``lst``,
    ``a += 1`` with ``d = {"k": a}`` read after, ``b.v += 1`` on ``b = Box(a)``, ``lst = [a, a]``,
    ``b = operator.iadd(b, x)`` after ``b = a``, and ``a += [v]`` / ``d |= {...}`` / ``a *= 2`` on a list or
-   dict the function built (kept_views.py, fence._shared_object_checks; aliases.update_in_place);
+   dict the function built (kept_views.py, kept_view_guards._shared_object_checks; aliases.update_in_place);
 2. ``y.astype(t, "K", "unsafe", True, False)``: ``copy`` is astype's 5th argument; ``y.conj()`` of a real
    array is ``y`` itself (array_views.py);
 3. ``with m(lst) as b``: ``b`` may be ``lst`` (aliases.py);

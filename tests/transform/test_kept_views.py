@@ -4,7 +4,7 @@ In Python ``r`` is a view of ``y`` and shows the write; fluxpy's ``y[0] = v`` re
 so ``r`` would keep the old values (a silently wrong value and gradient). The fence finds the names bound
 to a possible view of ``y`` (``y[...]``, ``y.T``, ``y[0].reshape(-1)``, chains of them) that may be read
 after a write into ``y`` (``y[i] = v``, ``y[i] += v``, ``y += v``), and puts a runtime check before that
-write (aliases.kept_views, fence.guard_kept_views, mutation.check_kept_view): it raises a FluxpyError
+write (aliases.kept_views, kept_view_guards.guard_kept_views, mutation.check_kept_view): it raises a FluxpyError
 naming the write's file and line when the name is an array sharing memory with the cells written. A
 scalar (``y[0]`` of a 1-D NumPy array), a copy (``y[0].copy()``, ``y[[0, 1]]``, ``y[mask]``), a view of
 other cells, or a name not read after the write pass, with correct derivatives in every mode.
@@ -21,7 +21,7 @@ from fluxpy.testing import check_grads
 from fluxpy.transform import parse, source
 from fluxpy.transform.aliases import kept_views
 from fluxpy.transform.cache import normalized_source
-from fluxpy.transform.fence import body_nodes
+from fluxpy.transform.nodes import body_nodes
 
 from .. import cupy_standin
 

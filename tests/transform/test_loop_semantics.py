@@ -538,6 +538,414 @@ def test_enumerate_and_zip_over_an_array_their_body_writes(f):
     check(f, x)
 
 
+# views of the array written (y.T, y[::2], y[1:], reversed, list(y)), lists and dicts: each item is read from
+# the live object, or the live view taken again, when its trip begins
+
+
+def columns_written_by_enumerate(x):
+    X = x * 1.0
+    for i, col in enumerate(X.T):
+        if i + 1 < X.shape[1]:
+            X[:, i + 1] = X[:, i + 1] + col * col
+    return np.sum(X)
+
+
+def columns_written(x):
+    X = x * 1.0
+    i = 0
+    for col in X.T:
+        if i + 1 < X.shape[1]:
+            X[:, i + 1] = X[:, i + 1] * col
+        i += 1
+    return np.sum(X)
+
+
+def strided_rows_written(x):
+    X = x * 1.0
+    for i, row in enumerate(X[::2]):
+        X[2 * i + 1] = X[2 * i + 1] * row
+        X[(2 * i + 2) % len(X)] = X[(2 * i + 2) % len(X)] + 1.0
+    return np.sum(X)
+
+
+def tail_written(x):
+    X = x * 1.0
+    i = 1
+    for row in X[1:]:
+        if i + 1 < len(X):
+            X[i + 1] = X[i + 1] + row * row
+        i += 1
+    return np.sum(X)
+
+
+def pairs_written(x):
+    X = x * 1.0
+    i = 0
+    for a, b in zip(X, X[1:]):
+        if i + 2 < len(X):
+            X[i + 2] = X[i + 2] + a * b
+        i += 1
+    return np.sum(X)
+
+
+def reversed_written(x):
+    X = x * 1.0
+    n = len(X)
+    for i, row in enumerate(reversed(X)):
+        if i + 1 < n:
+            X[n - 2 - i] = X[n - 2 - i] + row * row
+    return np.sum(X)
+
+
+def rows_listed_written(x):
+    X = x * 1.0
+    i = 0
+    for row in list(X):  # a list of views of X's rows
+        if i + 1 < len(X):
+            X[i + 1] = X[i + 1] + row * row
+        i += 1
+    return np.sum(X)
+
+
+def inner_row_written(x):
+    X = x * 1.0
+    s = 0.0
+    for i in range(len(X)):
+        for v in X[i]:
+            X[i, -1] = X[i, -1] + v * v
+            s = s + v
+    return s + np.sum(X)
+
+
+def fancy_rows_written(x):
+    X = x * 1.0
+    i = 0
+    for row in X[[0, 1, 2]]:  # a copy: the writes do not show in its rows
+        X[(i + 1) % len(X)] = X[(i + 1) % len(X)] + row * row
+        i += 1
+    return np.sum(X)
+
+
+def rows_iterated_written(x):
+    X = x * 1.0
+    i = 0
+    for row in iter(X):
+        if i + 1 < len(X):
+            X[i + 1] = X[i + 1] * row
+        i += 1
+    return np.sum(X)
+
+
+def flat_written(x):
+    X = x * 1.0
+    i = 0
+    for v in X.flat:
+        if i + 1 < X.size:
+            X[(i + 1) // 3, (i + 1) % 3] = X[(i + 1) // 3, (i + 1) % 3] + v * v
+        i += 1
+    return np.sum(X)
+
+
+def list_enumerated_written(x):
+    L = [x[0, 0], x[0, 1], x[0, 0] * x[0, 1]]
+    for i, v in enumerate(L):
+        if i + 1 < len(L):
+            L[i + 1] = L[i + 1] + v * v
+    return L[-1]
+
+
+def list_zipped_written(x):
+    L = [x[0, 0], x[0, 1], x[0, 0] * x[0, 1]]
+    M = [x[1, 0], x[1, 1], 2.0]
+    i = 0
+    for a, b in zip(L, M):
+        if i + 1 < len(L):
+            L[i + 1] = L[i + 1] + a * b
+        i += 1
+    return L[-1] + L[1]
+
+
+def list_copied_written(x):
+    L = [x[0, 0], x[0, 1], x[0, 0] * x[0, 1]]
+    s = 0.0
+    i = 0
+    for v in L[:]:  # copies: the writes do not show
+        if i + 1 < len(L):
+            L[i + 1] = L[i + 1] + v * v
+        i += 1
+    for v in list(L):
+        L[0] = L[0] * v
+        s = s + v
+    return L[-1] + L[0] + s
+
+
+def dict_values_replaced(x):
+    d = {"a": x[0, 0], "b": x[0, 1], "c": x[0, 0] * x[0, 1]}
+    s = 0.0
+    for v in d.values():
+        d["c"] = d["c"] + v * v
+        s = s + v
+    return s + d["c"]
+
+
+def dict_items_replaced(x):
+    d = {"a": x[0, 0], "b": x[0, 1], "c": x[1, 0]}
+    s = 0.0
+    for k, v in d.items():
+        d["c"] = d["c"] * v
+        d[k] = v * 2.0
+        s = s + v
+    return s + d["a"] + d["c"]
+
+
+@pytest.mark.parametrize(
+    "f",
+    [
+        columns_written_by_enumerate,
+        columns_written,
+        strided_rows_written,
+        tail_written,
+        pairs_written,
+        reversed_written,
+        rows_listed_written,
+        inner_row_written,
+        fancy_rows_written,
+        rows_iterated_written,
+        flat_written,
+        list_enumerated_written,
+        list_zipped_written,
+        list_copied_written,
+        dict_values_replaced,
+        dict_items_replaced,
+    ],
+)
+def test_loops_over_views_lists_and_dicts_their_body_writes(f):
+    x = np.array([[0.3, 0.4, 0.7], [0.5, -0.2, 0.3], [0.9, 0.1, -0.4], [0.2, 0.6, 0.8]])
+    same_value(f, x)
+    check(f, x)
+
+
+def list_parameter_written(x, L):
+    s = 0.0
+    for v in L:  # a list the caller gave: read live too
+        L[-1] = L[-1] * x
+        s = s + v
+    return s
+
+
+def test_loop_over_a_list_parameter_its_body_writes():
+    assert np.isclose(fx.withgradient(list_parameter_written, 0.7, [1.0, 2.0, 3.0]).val, 4.47)
+    check_grads(lambda x: list_parameter_written(x, [1.0, 2.0, 3.0]), 0.7, order=2, forward=True)
+
+
+def view_bound_again(x):
+    X = x * 1.0
+    k = 1
+    for v in X[k:]:
+        X[0] = X[0] + v
+        k = 2
+    return np.sum(X)
+
+
+def view_through_a_call(x):
+    X = x * 1.0
+    for v in X[int(np.argmax(X[:, 0]))]:
+        X[0, 0] = X[0, 0] + v
+    return np.sum(X)
+
+
+def written_then_bound_again(x):
+    X = x * 1.0
+    for i, row in enumerate(X):
+        if i + 1 < len(X):
+            X[i + 1] = X[i + 1] + row * row  # Python's loop sees this write (into the array it iterates) ...
+        X = X * 1.0  # ... not those after this line
+    return np.sum(X)
+
+
+def list_grown_by_enumerate(x):
+    L = [x[0], x[1]]
+    s = 0.0
+    for i, v in enumerate(L):
+        if i < 1:
+            L.append(v * 2)
+        s = s + v
+    return s
+
+
+def generator_over_rows_written(x):
+    X = x * 1.0
+    i = 0
+    for v in (row * 2 for row in X):  # Python makes each item when it is taken, from the live X
+        if i + 1 < len(X):
+            X[i + 1] = X[i + 1] + v * v
+        i += 1
+    return np.sum(X)
+
+
+def generator_over_a_list_it_reads_written(x):
+    w = [x[0, 0], x[0, 1]]
+    s = 0.0
+    for v in (w[i] * 2 for i in range(2)):
+        w[1] = w[1] * v
+        s = s + v
+    return s
+
+
+@pytest.mark.parametrize("f", [generator_over_rows_written, generator_over_a_list_it_reads_written])
+def test_a_loop_over_a_generator_whose_body_writes_what_it_reads_is_refused(f):
+    with pytest.raises(FluxpyError, match="a generator expression whose items read") as info:
+        fx.gradient(f, np.array([[0.3, 0.4], [0.5, -0.2]]))
+    assert "test_loop_semantics.py" in str(info.value)
+
+
+def generator_over_another_array(x):
+    X = x * 1.0
+    for v in (x[i, 0] * 2 for i in range(len(x))):  # its items read x, not the X written
+        X[1, 1] = X[1, 1] + v
+    return np.sum(X)
+
+
+def test_a_loop_over_a_generator_reading_other_names_is_not_refused():
+    x = np.array([[0.3, 0.4], [0.5, -0.2]])
+    same_value(generator_over_another_array, x)
+    check(generator_over_another_array, x)
+
+
+@pytest.mark.parametrize(
+    "f, message",
+    [
+        (view_bound_again, "a loop over a view of 'X'"),
+        (view_through_a_call, "a loop over a view of 'X'"),
+        (written_then_bound_again, "writes into 'X' and then binds it again"),
+        (list_grown_by_enumerate, "an enumerate or zip loop over the list 'L' whose body changes its length"),
+    ],
+)
+def test_loops_whose_items_cannot_be_read_again_are_refused(f, message):
+    with pytest.raises(FluxpyError, match=message) as info:
+        fx.gradient(
+            f, np.array([[0.3, 0.4], [0.5, -0.2]]) if f is not list_grown_by_enumerate else np.ones(2)
+        )
+    assert "test_loop_semantics.py" in str(info.value)
+    assert "loop over indices" in str(info.value) or "while i < len(L)" in str(info.value)
+
+
+def bound_again_then_written(x):
+    X = x * 1.0
+    for i, row in enumerate(X):
+        X = X * 1.0  # the loop goes on over the old array: the writes below do not show
+        if i + 1 < len(X):
+            X[i + 1] = X[i + 1] + row * row
+    return np.sum(X)
+
+
+def dict_written_then_bound_again(x):
+    d = {"a": x[0, 0], "b": x[0, 1]}
+    s = 0.0
+    for k in d:  # a dict's keys: the writes replace values only
+        d[k] = d[k] * 2.0
+        d = dict(d)
+        s = s + d[k]
+    return s
+
+
+def view_not_bound_again(x):
+    X = x * 1.0
+    k = 1
+    for v in X[k:]:
+        X[0] = X[0] + v
+    return np.sum(X)
+
+
+def copy_grown_by_enumerate(x):
+    L = [x[0], x[1]]
+    s = 0.0
+    for i, v in enumerate(L[:]):  # a copy: nothing to read again
+        L.append(v * 2)
+        s = s + v * L[-1]
+    return s
+
+
+def dict_item_bound_again(x):
+    d = {"a": x[0] * 1.0, "b": x[1] * 1.0}
+    key = "a"
+    s = 0.0
+    for v in d[key]:  # d["b"] = ... rebinds an entry of d: the array iterated is another object
+        d["b"] = d["b"] * v
+        key = "b"
+        s = s + v
+    return s + np.sum(d["b"])
+
+
+@pytest.mark.parametrize(
+    "f",
+    [
+        view_not_bound_again,
+        copy_grown_by_enumerate,
+        dict_item_bound_again,
+        bound_again_then_written,
+        dict_written_then_bound_again,
+    ],
+)
+def test_loops_near_the_refused_ones(f):
+    x = np.array([0.3, 0.4]) if f is copy_grown_by_enumerate else np.array([[0.3, 0.4], [0.5, -0.2]])
+    same_value(f, x)
+    check(f, x)
+
+
+def row_read_after_a_write_by_an_inner_loop(x):
+    X = x * 1.0
+    s = 0.0
+    for row in X:
+        for v in row:  # Python's inner loop reads the live row: the last row shows the write
+            X[-1, -1] = X[-1, -1] + v * v
+            s = s + v
+    return s
+
+
+def column_read_after_a_write(x):
+    X = x * 1.0
+    s = 0.0
+    for i, col in enumerate(X.T):
+        X[0, i] = 5.0 * X[1, i]
+        s = s + np.sum(col * col)  # col views X: it shows the write
+    return s
+
+
+@pytest.mark.parametrize("f", [row_read_after_a_write_by_an_inner_loop, column_read_after_a_write])
+def test_a_loop_row_read_after_a_write_into_its_array_is_refused(f):
+    with pytest.raises(FluxpyError, match="is a view of it that is read afterwards"):
+        fx.gradient(f, np.array([[0.3, 0.4], [0.5, -0.2]]))
+
+
+def dict_key_added(x):
+    d = {"a": x[0], "b": x[1]}
+    s = 0.0
+    for k in d:
+        if k == "a":
+            d["c"] = x[0]
+        s = s + d[k]
+    return s
+
+
+def dict_key_added_by_values(x):
+    d = {"a": x[0], "b": x[1]}
+    s = 0.0
+    for v in d.values():
+        d[str(v)] = v
+        s = s + v
+    return s
+
+
+@pytest.mark.parametrize("f", [dict_key_added, dict_key_added_by_values])
+def test_a_dict_that_changes_size_while_iterated_raises_as_in_python(f):
+    x = np.array([0.3, 0.4])
+    with pytest.raises(RuntimeError, match="dictionary changed size during iteration"):
+        f(x)
+    with pytest.raises(RuntimeError, match="dictionary changed size during iteration"):
+        fx.gradient(f, x)
+
+
 def loop_writing_its_array(y):
     for row in y:
         y[0] = row
@@ -549,13 +957,21 @@ def test_loop_writing_its_array_snapshot():
         def loop_writing_its_array(y):
             if __fx_owned_view(y, 'y', (), True):
                 y = __fx_call_method(y, 'copy')
+            _live = __fx_live_items(y, y, False) is True
             _seq = __fx_call(__fx_iterlist, y)
+            _live_1 = __fx_live_items(y, y, True) is True
             for _i in __fx_range(__fx_len(_seq)):
-                if __fx_type(y) is __fx_ndarray:
+                if _live_1:
+                    if __fx_len(y) != __fx_len(_seq):
+                        raise RuntimeError('dictionary changed size during iteration')
+                if _live:
                     row = __fx_call(__fx_op.getitem, y, _i)
                 else:
                     row = __fx_call(__fx_op.getitem, _seq, _i)
                 y = __fx_call(__fx_setitem_argument, y, 0, row)
+            if _live_1:
+                if __fx_len(y) != __fx_len(_seq):
+                    raise RuntimeError('dictionary changed size during iteration')
             return y
     """
     assert normalized_source(loop_writing_its_array).strip() == textwrap.dedent(expected).strip()

@@ -14,7 +14,8 @@ p. ``parameters``  an array parameter that a method or an ``out=`` may change in
                 then ``named_exprs`` moves out the ``:=`` of those that held one
 4. ``lambdas``  lambdas inside the body become nested ``def`` statements (normalized when called), defined
                 in the branch that evaluates them where their defaults are computed
-5. ``anf``      one call per statement (with anf_updates for ``op=`` and list methods, anf_loops for ``for``):
+5. ``anf``      one call per statement (its methods in mixins: anf_statements, anf_expressions, anf_calls,
+                anf_argument_writes, anf_updates for ``op=`` and list methods, anf_loops, anf_writeback):
                 operators, attribute and item reads, container literals and calls
                 become ``__fx_call``/``__fx_call_method`` assignments; ``and``/``or``/``x if c else y``,
                 augmented and tuple assignments and ``for`` loops over iterables are desugared

@@ -1,6 +1,7 @@
 """The ``for`` loops of the ANF pass (anf.py): a loop over anything but ``range`` iterates a list of the
 items by index (``__fx_iterlist``), or, where the body changes what it iterates or calls ``next`` of it,
-takes the items as Python's iterator does.
+takes the items as Python's iterator does. Where the body writes into what it iterates, each trip reads
+its item from the live object (``for row in y``: here; views, lists and dicts: anf_live_items.py).
 
 Before::
 
@@ -20,11 +21,12 @@ import copy
 import gast
 
 from .. import nodes as n
-from ..fence import body_nodes
-from .anf_names import CALL, LIST_METHODS
+from ..nodes import body_nodes
+from .anf_live_items import LiveItems, changes_in, live_read, size_check
+from .anf_names import CALL
 
 
-class ForLoops:
+class ForLoops(LiveItems):
     """Methods of anf._ANF: ``for`` statements (stmt_For)."""
 
     def stmt_For(self, s):
@@ -45,20 +47,27 @@ class ForLoops:
         if self.calls_next_of_iterated(s) or self.consumes_iterated(s):
             self.iterate_by_next(s)
             return
+        iterated, live = self.live_sources(s)
+        whole = None
+        if self.writes_iterated_items(s):  # the flag: y is an array or a list (anf_live_items)
+            whole = self.live_flag(s, s.iter.id, s.iter.id)
         seq = self.ctx.namer.fresh("_seq")
-        iterable = self.atom(s.iter)
+        iterable = self.atom(iterated)
         self.emit(n.assign(seq, n.call(CALL, [n.name("__fx_iterlist"), iterable])))
+        # for k in d, for v in d.values() writing d[k]: Python raises when d's size changed at the next item
+        sizes = [(source.flag, source.root, source.keys) for source in live if source.keys is not None]
+        if whole and "item" in changes_in(s, s.iter.id):
+            sizes.append((self.live_flag(s, s.iter.id, s.iter.id, True), s.iter.id, seq))
         index = self.ctx.namer.fresh("_i")
         head = [assign_item(s, seq, index)]
-        if self.writes_iterated_items(s):
-            # for row in y: y[j] = ...: NumPy's iterator reads row i of the live y when trip i begins
-            head = [n.located(n.if_(_is_array(s.iter.id), [assign_item(s, s.iter.id, index)], head), s)]
-        for target, array in self.written_arrays_zipped(s):
-            # for i, row in enumerate(y), for a, b in zip(y, z): the same, for the item taken from y
-            read = gast.Assign(
-                targets=[target], value=n.subscript(n.name(array), n.name(index)), type_comment=None
-            )
-            head.append(n.located(n.if_(_is_array(array), [n.located(read, s)]), s))
+        if whole:
+            # for row in y: y[j] = ...: NumPy's iterator (a list's too) reads row i of the live y when trip i
+            # begins
+            head = [n.located(n.if_(n.name(whole), [assign_item(s, s.iter.id, index)], head), s)]
+        head = [size_check(s, *size) for size in sizes] + head
+        # for col in y.T, for i, row in enumerate(y[::2]), for a, b in zip(y, lst): the same, for the items
+        # taken from y or a view of it (or a list, a dict's values)
+        head += [live_read(s, source, seq, index) for source in live]
         # a loop that may break leaves an iterator it reads past the items it took (Python's loop takes
         # them one by one): __fx_rewind moves it back to the item after the last index reached, for a later
         # loop or next() to go on from there
@@ -74,6 +83,9 @@ class ForLoops:
             type_comment=None,
         )
         self.emit(loop)
+        if not breaks(s.body):  # (after a break, Python takes no more items)
+            for size in sizes:
+                self.stmt(size_check(s, *size))
         if rewinds:
             rewind = n.call("__fx_rewind", [iterable, n.call("__fx_len", [n.name(seq)]), n.name(index)])
             self.emit(n.located(gast.Expr(value=rewind), s))
@@ -90,31 +102,6 @@ class ForLoops:
         ``y += ...``, in place for an array), without rebinding it."""
         name = s.iter.id if isinstance(s.iter, gast.Name) else None
         return name is not None and bool(changes_in(s, name) & {"item", "augmented"})
-
-    def written_arrays_zipped(self, s):
-        """``[(target, y)]`` for ``for i, row in enumerate(y)`` (``row``, ``y``) and ``for a, b in zip(y, z)``
-        (each of ``a``, ``b`` whose argument is a name), where the body writes items of ``y`` without
-        rebinding it (as writes_iterated_items)."""
-        it = s.iter
-        if not (
-            isinstance(it, gast.Call)
-            and isinstance(it.func, gast.Name)
-            and it.func.id in self.ctx.builtin_loops
-            and isinstance(s.target, (gast.Tuple, gast.List))
-            and not any(isinstance(e, gast.Starred) for e in s.target.elts + it.args)
-        ):
-            return []
-        if it.func.id == "enumerate" and len(s.target.elts) == 2 and it.args:
-            pairs = [(s.target.elts[1], it.args[0])]
-        elif it.func.id == "zip" and len(s.target.elts) == len(it.args):
-            pairs = list(zip(s.target.elts, it.args, strict=True))
-        else:
-            return []
-        return [
-            (copy.deepcopy(target), arg.id)
-            for target, arg in pairs
-            if isinstance(arg, gast.Name) and changes_in(s, arg.id) & {"item", "augmented"}
-        ]
 
     def calls_next_of_iterated(self, s):
         """Whether ``for v in it`` calls ``next(it)`` in its body: the two take items in turn."""
@@ -228,35 +215,6 @@ def iterator_names(fdef):
                 if func.value.id == "itertools":
                     names.add(target.id)
     return names
-
-
-def changes_in(loop, name):
-    """How ``loop``'s body changes the object ``name`` holds: a set of "method" (``name.append(v)``, a
-    list method), "item" (``name[i] = v``, ``name[i] += v``) and "augmented" (``name += v``); empty when
-    it rebinds ``name`` (the loop goes on over the old object, as the snapshot it iterates does)."""
-    changes = set()
-    for node in body_nodes(loop):  # the loop's body, outside nested functions
-        if isinstance(node, gast.Call) and isinstance(node.func, gast.Attribute):
-            if isinstance(node.func.value, gast.Name) and node.func.value.id == name:
-                if node.func.attr in LIST_METHODS:
-                    changes.add("method")
-        elif isinstance(node, (gast.Assign, gast.AugAssign)):
-            for target in node.targets if isinstance(node, gast.Assign) else [node.target]:
-                if isinstance(target, gast.Subscript) and isinstance(target.value, gast.Name):
-                    if target.value.id == name:
-                        changes.add("item")
-                elif isinstance(target, gast.Name) and target.id == name:
-                    if isinstance(node, gast.Assign):
-                        return set()
-                    changes.add("augmented")
-    return changes
-
-
-def _is_array(name):
-    """``__fx_type(name) is __fx_ndarray``."""
-    return gast.Compare(
-        left=n.call("__fx_type", [n.name(name)]), ops=[gast.Is()], comparators=[n.name("__fx_ndarray")]
-    )
 
 
 def assign_item(loop, seq, index):

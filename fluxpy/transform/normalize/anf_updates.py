@@ -28,7 +28,7 @@ import copy
 import gast
 
 from ...rules import augmented
-from ...rules.python import SHARED_IN_PLACE
+from ...rules.python_in_place import SHARED_IN_PLACE
 from .. import nodes as n
 from .anf_names import BINOPS, CALL, LIST_METHODS
 
@@ -45,6 +45,9 @@ class InPlaceUpdates:
         if isinstance(s.target, gast.Subscript):
             obj = s.target.value.id
             index = self.index(s.target.slice)
+            if obj in self.repeatable():  # (one object in several slots: runtime.check_repeated_item)
+                check = n.call("__fx_check_repeated_item", [n.name(obj), copy.deepcopy(index)])
+                self.emit(n.located(gast.Expr(value=check), self.where))
             current = self.atom_of_value(self.op_call("getitem", [n.name(obj), index]))
             new = self.in_place_on_item(s.op, current, self.atom(s.value))
             self.emit(
@@ -56,6 +59,18 @@ class InPlaceUpdates:
             self.assign_to(s.target, self.in_place_on_item(s.op, current, self.atom(s.value)))
             return
         self.aug_assign_name(s)
+
+    def repeatable(self):
+        """The names that may hold one object in several slots without naming it: bound to ``[v] * k``
+        (``k * [v]``) or ``dict.fromkeys(keys, v)``, or given items by ``append``, ``extend``, ``insert``."""
+        found = getattr(self, "_repeatable", None)
+        if found is None:
+            found = set()
+            if not self.ctx.source.generated:
+                body = next((b for b, _, owner in self.positions.parent.values() if owner is None), [])
+                found = _repeatable([x for s in body for x in n.walk(s)])
+            self._repeatable = found
+        return found
 
     def in_place_on_item(self, op, current, value):
         """The new value of an item or attribute ``current`` after ``op=``: a user class's Python
@@ -232,6 +247,30 @@ class InPlaceUpdates:
 # ``x[i] op= y`` and ``obj.a op= y`` read, run the in-place operator of a user class (else the plain
 # operator) and write back (InPlaceUpdates.in_place_on_item). Other operators (``x %= y``) are plain.
 _IN_PLACE = {gast.Add: "iadd", gast.Sub: "isub", gast.Mult: "imul", gast.Div: "itruediv", gast.Pow: "ipow"}
+
+
+def _repeatable(nodes):
+    """See InPlaceUpdates.repeatable."""
+    out = set()
+    for x in nodes:
+        if isinstance(x, gast.Assign) and _repeats(x.value):
+            out.update(t.id for t in x.targets if isinstance(t, gast.Name))
+        elif (
+            isinstance(x, gast.Call)
+            and isinstance(x.func, gast.Attribute)
+            and isinstance(x.func.value, gast.Name)
+            and x.func.attr in ("append", "extend", "insert")
+        ):
+            out.add(x.func.value.id)
+    return out
+
+
+def _repeats(value):
+    """``[v] * k``, ``k * [v]``, ``dict.fromkeys(keys, v)``."""
+    if isinstance(value, gast.BinOp) and isinstance(value.op, gast.Mult):
+        return any(isinstance(side, (gast.List, gast.Tuple)) for side in (value.left, value.right))
+    func = getattr(value, "func", None)
+    return isinstance(value, gast.Call) and isinstance(func, gast.Attribute) and func.attr == "fromkeys"
 
 
 def in_place(op):

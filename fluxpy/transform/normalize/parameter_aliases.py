@@ -34,7 +34,7 @@ from .. import nodes as n
 from ..alias_sources import in_place_update
 from ..array_views import same_or_view_source
 from ..fence import HELPER_PREFIX
-from .anf import _Positions
+from .anf_argument_writes import Positions
 
 _CHECK = "__fx_check_param_aliases"
 # globals that hold no array a parameter could share (what else a function reads: arrays, objects, lists)
@@ -63,7 +63,7 @@ def alias_checks_and_reads(fdef, ctx, params, user_globals, written):
     args = fdef.args
     order = [a.id for a in args.posonlyargs + args.args + args.kwonlyargs if a.id in params]
     order += [a.id for a in (args.vararg, args.kwarg) if a is not None]
-    positions = _Positions(fdef)
+    positions = Positions(fdef)
     local, nested = _locals_and_nested_reads(fdef)
     captured = [v for v in ctx.freevars if not v.startswith(HELPER_PREFIX)]
     candidates = _global_candidates(fdef, local | set(order) | set(captured), ctx, user_globals)

@@ -8,7 +8,7 @@ run as Python runs them: on the caller's array, unless the function works on a c
 at entry only for a parameter that such a call may write into (an index array only read costs nothing),
 and only when it is an array (a list, a dict or a set passed in keeps Python's in-place methods: appending
 labels to a caller's list is bookkeeping a caller in differentiated code may want to see; those passed to
-``fx.gradient`` and the rest are copied there, interface.owned).
+``fx.gradient`` and the rest are copied there, interface_args.owned).
 
 Before::
 
@@ -62,7 +62,7 @@ _IN_PLACE_METHODS = frozenset(
 # functions (by the last name of their callee) that change their first argument in place
 _WRITES_FIRST = frozenset(
     {
-        "copyto",  # (as a statement on a name, fence.rewrite_in_place_calls makes these item assignments)
+        "copyto",  # (as a statement on a name, in_place_calls.py makes these item assignments)
         "put",
         "place",
         "putmask",
