@@ -3,19 +3,8 @@
 In differentiated code a write into a container rebinds the name to a new one, so the caller of
 ``bn_forward(x, bn_param)`` would not see ``bn_param['running_mean'] = ...``. The caller asks first
 (``writeback_plan``) and, where the callee writes into one of those arguments, calls its write-back
-variant, which returns ``(result, (final values))``, and rebinds its names to them (normalize/anf.py)::
-
-    _wb = __fx_writeback_plan(bn_forward, (1,), (bn_param,))
-    if _wb:
-        _wbf = __fx_call(__fx_writeback_function, bn_forward, (1,), _wb)
-        _wbr = __fx_call(_wbf, x, bn_param)
-        out = __fx_call(__fx_op.getitem, _wbr, 0)
-        _wbv = __fx_call(__fx_op.getitem, _wbr, 1)
-        bn_param = __fx_call(__fx_op.getitem, _wbv, 0)
-    else:
-        out = __fx_call(bn_forward, x, bn_param)
-        if _wb is not None:
-            __fx_check_writes(bn_forward, (1,), ('bn_param',), (bn_param,))
+variant, which returns ``(result, (final values))``, and rebinds its names to them (the generated form is
+in normalize/anf_writeback.py's docstring).
 
 The plan is None where nothing can be written (a rule, a builtin, a function that only reads those
 arguments, numbers and tuples): the call runs as it is. It is False where the argument is an array (another
