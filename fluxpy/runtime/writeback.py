@@ -29,6 +29,7 @@ from .. import errors
 from ..backend import is_array
 from ..rules import registry
 from ..transform import writeback as variants
+from ..transform import writeback_variants
 from .locations import user_location
 from .method_kinds import class_function, method_kind
 from .writes import _aliasing
@@ -73,7 +74,7 @@ def _plan(func, shift, positions, values, notes):
     if not any(flags):
         return False if None in flags else None
     spec = tuple(zip(indices, flags, strict=True))
-    if None in flags or not variants.can_make(func, spec):
+    if None in flags or not writeback_variants.can_make(func, spec):
         return False
     return flags
 
@@ -265,17 +266,19 @@ def writeback_function(f, positions, flags):
     """The write-back variant of ``f`` for ``flags`` (a bound method of it for a bound method ``f``, a
     partial of it for a partial)."""
     if type(f) is MethodType:
-        return MethodType(variants.variant(f.__func__, _spec(f.__func__, 1, positions, flags)), f.__self__)
+        return MethodType(
+            writeback_variants.variant(f.__func__, _spec(f.__func__, 1, positions, flags)), f.__self__
+        )
     if type(f) is functools.partial:
         spec = _spec(f.func, len(f.args), positions, flags)
-        return functools.partial(variants.variant(f.func, spec), *f.args, **f.keywords)
-    return variants.variant(f, _spec(f, 0, positions, flags))
+        return functools.partial(writeback_variants.variant(f.func, spec), *f.args, **f.keywords)
+    return writeback_variants.variant(f, _spec(f, 0, positions, flags))
 
 
 def writeback_method(obj, name, positions, flags):
     """The write-back variant of ``obj.name``, bound to ``obj``."""
     func = class_function(obj, name)
-    return MethodType(variants.variant(func, _spec(func, 1, positions, flags)), obj)
+    return MethodType(writeback_variants.variant(func, _spec(func, 1, positions, flags)), obj)
 
 
 # The variant is ``f`` with other returns: the cotangent (or tangent) of ``f`` (its closure, a bound
