@@ -48,7 +48,7 @@ def first_shared_write(fdef, local_names, classes, lists=frozenset(), receiver_c
     rebindings (other receivers keep Python's in-place methods). ``receiver_checks``: a list to receive
     ``(statement, name, receiver, line)`` for the item writes into a method's result that are checked at run
     time instead (see ReceiverPart); without it, those are refused too."""
-    walker = _Walker(local_names, classes, lists, Sources(fdef, _body(fdef), classes), receiver_checks)
+    walker = _Walker(local_names, classes, lists, Sources(fdef, n.body_nodes(fdef), classes), receiver_checks)
     state = walker.parameters(fdef)
     try:
         walker.block(fdef.body, state)
@@ -331,15 +331,6 @@ def _nodes_outside_functions(expr):
         if isinstance(node, gast.Lambda):
             continue
         stack.extend(n.children(node))
-
-
-def _body(fdef):
-    """The nodes of ``fdef``'s body outside nested functions (as nodes.body_nodes)."""
-    out = list(fdef.body)
-    for node in out:
-        if not isinstance(node, (gast.FunctionDef, gast.Lambda)):
-            out.extend(n.children(node))
-    return out
 
 
 def _immutable(default):

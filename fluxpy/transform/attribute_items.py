@@ -33,7 +33,7 @@ _NEW_CONTAINERS = frozenset({"dict", "list", "set"})
 def rewrite_attribute_items(fdef, owners):
     """Rewrite ``o.a[k] = v`` into ``o.a = __fx_setitem(o.a, k, v)`` for the pairs ``(o, a)`` that pass the
     conditions above, ``o`` in ``owners``; returns whether something was rewritten (``fdef`` in place)."""
-    body = _outside_functions(fdef)
+    body = n.body_nodes(fdef)
     pairs = {
         (t.value.value.id, t.value.attr)
         for node in body
@@ -115,15 +115,6 @@ def _new_container(value):
         and not value.args
         and not value.keywords
     )
-
-
-def _outside_functions(fdef):
-    """The nodes of ``fdef``'s body outside nested functions and lambdas (as nodes.body_nodes)."""
-    out = list(fdef.body)
-    for node in out:
-        if not isinstance(node, (gast.FunctionDef, gast.Lambda)):
-            out.extend(n.children(node))
-    return out
 
 
 def _parents(nodes):
